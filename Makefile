@@ -1,0 +1,53 @@
+# secfud — the front door.  The real build is autotools (configure.ac,
+# Makefile.am) in the out-of-tree directory build/; this file installs
+# missing Debian packages, configures, and names the jobs a developer runs.
+#
+#   make          build everything into build/
+#   make check    all tests: -Werror build, then an ASan+UBSan build, both
+#                 running the whole suite; fuzzers briefly when clang exists
+#                 and FUZZ_SECONDS > 0 (default: 20 under CI, else 0)
+#   make demo     the main job end to end, in a temporary directory
+#   make bench    performance table (ratios against baselines)
+#   make fuzz     every libFuzzer target for FUZZ_SECONDS (default 300)
+#   make deb      Debian packages (dpkg-buildpackage -us -uc -b)
+SHELL := /bin/bash
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+WERROR ?= $(if $(CI),yes,no)
+export WERROR
+
+.PHONY: all build deps check check-fast demo bench fuzz deb clean distclean
+
+all: build
+
+deps:
+	@tools/deps.sh
+
+build: deps
+	@tools/configure.sh $(BUILD) --enable-werror=$(WERROR)
+	@$(MAKE) --no-print-directory -C $(BUILD) -j$(JOBS)
+
+check: deps
+	@tools/check.sh
+
+check-fast: deps
+	@SFU_CHECK_PASSES=plain tools/check.sh
+
+demo: build
+	@tools/demo.sh $(BUILD)
+
+bench: build
+	@tools/bench.sh $(BUILD)
+
+fuzz: deps
+	@FUZZ_SECONDS=$${FUZZ_SECONDS:-300} tools/fuzz.sh
+
+deb: deps
+	dpkg-buildpackage -us -uc -b
+
+clean:
+	@if [ -f $(BUILD)/Makefile ]; then $(MAKE) -C $(BUILD) clean; fi
+
+distclean:
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz autom4te.cache aclocal.m4 configure config.h.in Makefile.in

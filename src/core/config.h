@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: MIT */
+/* secfud.conf (DESIGN section 3): INI via inih, a table of
+ * {section, key, parser, offset}; unknown sections or keys and bad values
+ * are errors naming file and line.  Parsing fills a fresh struct that the
+ * caller swaps in only when all of it is valid. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "core/err.h"
+
+#define SFU_CONFIG_DEFAULT_PATH SFU_SYSCONFDIR "/secfud/secfud.conf"
+#define SFU_CONFIG_MAX_SIZE (256u * 1024u)
+#define SFU_CONFIG_MAX_SLOTS 16
+/* inih reads lines into a 200-byte buffer (Debian's libinih); a longer
+ * line is refused rather than cut. */
+#define SFU_CONFIG_MAX_LINE 198
+#define SFU_CONFIG_MAX_NAME 128         /* manufacturer, model */
+#define SFU_CONFIG_MAX_CLASS_NAME 32    /* CLASS of [slot.CLASS.N] */
+#define SFU_CONFIG_MAX_BOOTNAME 32
+#define SFU_CONFIG_MAX_SLOTS_PER_CLASS 2
+#define SFU_CONFIG_MAX_CONNECT_TO 16    /* entries of [discovery] connect-to */
+
+enum sfu_config_policy {
+        SFU_POLICY_CHECK,
+        SFU_POLICY_STAGE,
+        SFU_POLICY_REBOOT,
+};
+
+enum sfu_config_backend {
+        SFU_BACKEND_GRUB,
+        SFU_BACKEND_UBOOT,
+        SFU_BACKEND_CUSTOM,
+        SFU_BACKEND_FILE,
+};
+
+enum sfu_config_proxy {
+        SFU_PROXY_NONE,
+        SFU_PROXY_ENV,
+        SFU_PROXY_URL,
+};
+
+struct sfu_config_slot {
+        char *class_name;       /* "rootfs" of [slot.rootfs.0] */
+        unsigned index;         /* 0 of [slot.rootfs.0] */
+        char *device;
+        char *bootname;
+};
+
+struct sfu_config {
+        char *path;             /* file it came from, for messages */
+
+        /* [device] */
+        char *manufacturer;
+        char *model;
+        char *version_file;
+        char *booted_slot;      /* "cmdline:KEY" or "file:PATH" (validated) */
+
+        /* [discovery] */
+        char *domain;           /* "auto" or a fixed name */
+        char *local_url;        /* template with {domain} {manufacturer} {model} */
+        char *manufacturer_url;
+        char *connect_to;       /* space separated CONNECT_TO entries, may be "" */
+
+        /* [security] */
+        char *keys;             /* directory */
+        unsigned algorithms;    /* mask of enum sfu_jws_alg */
+        unsigned min_signatures;
+        bool allow_downgrade;
+        uint64_t max_manifest_size;
+        uint64_t max_image_size;
+
+        /* [network] */
+        char *ca_file;          /* "" = system default */
+        enum sfu_config_proxy proxy;
+        char *proxy_url;        /* when proxy == SFU_PROXY_URL */
+        uint64_t connect_timeout_usec;
+        uint64_t low_speed_timeout_usec;
+
+        /* [poll] */
+        uint64_t interval_usec;
+        uint64_t jitter_usec;
+        enum sfu_config_policy policy;
+
+        /* [bootloader] */
+        enum sfu_config_backend backend;
+        char *grubenv;
+        char *fw_env_config;
+        char *script;
+        char *bootenv_file;     /* key "file" */
+        unsigned attempts;
+
+        /* [slot.CLASS.N], sorted by class then index */
+        struct sfu_config_slot slots[SFU_CONFIG_MAX_SLOTS];
+        size_t n_slots;
+
+        /* [storage] */
+        char *state_dir;
+        char *runtime_dir;
+};
+
+/* A config with every default of DESIGN section 3 (manufacturer and model
+ * unset, no slots). */
+int sfu_config_new_defaults(struct sfu_config **ret) _wur_;
+/* Parses a file / a buffer ("name" is used in messages; NULL gives
+ * "(buffer)") on top of the defaults, then validates the whole: required
+ * keys, slot classes with indices 0..n-1 (1 or 2 slots), distinct devices,
+ * bootnames that each name one index, templates.  Slots come out sorted by
+ * class, then index.  The first error wins: SFU_ERR_PARSE with
+ * "FILE:LINE: reason" (or "FILE: reason" for a missing key),
+ * SFU_ERR_SIZE/EFBIG over SFU_CONFIG_MAX_SIZE, SFU_ERR_STORAGE with the
+ * errno when the file cannot be opened or read.  *ret is untouched on
+ * failure. */
+int sfu_config_load(const char *path, struct sfu_config **ret, struct sfu_err *err) _wur_;
+int sfu_config_load_buffer(const char *name, const char *buf, size_t len, struct sfu_config **ret,
+                           struct sfu_err *err) _wur_;
+void sfu_config_free(struct sfu_config *c);
+static inline void sfu_config_freep(struct sfu_config **c) { sfu_config_free(*c); }
+#define _cleanup_config_ _cleanup_(sfu_config_freep)
+
+/* "check", "stage", "reboot" / "grub", "uboot", "custom", "file"; NULL for
+ * a value out of range. */
+const char *sfu_config_policy_name(enum sfu_config_policy p);
+const char *sfu_config_backend_name(enum sfu_config_backend b);

@@ -1,0 +1,1038 @@
+/* SPDX-License-Identifier: MIT */
+#include <strings.h>
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/rsa.h>
+
+#include "core/b64url.h"
+#include "core/json.h"
+#include "core/jws.h"
+
+/* Largest signature we parse: RSA at 16384 bits. */
+#define JWS_SIGNATURE_MAX 2048
+/* Base64url length of the largest protected header. */
+#define JWS_HEADER_B64_MAX ((SFU_JWS_MAX_HEADER + 2) / 3 * 4)
+/* How much of an untrusted string goes into a message. */
+#define QUOTE_MAX 80
+
+static inline void md_ctx_freep(EVP_MD_CTX **p) { EVP_MD_CTX_free(*p); }
+static inline void ecdsa_sig_freep(ECDSA_SIG **p) { ECDSA_SIG_free(*p); }
+static inline void bn_freep(BIGNUM **p) { BN_free(*p); }
+static inline void openssl_freep(unsigned char **p) { OPENSSL_free(*p); }
+
+enum alg_family {
+        FAMILY_RSA_PKCS1,
+        FAMILY_RSA_PSS,
+        FAMILY_ECDSA,
+        FAMILY_EDDSA,
+};
+
+static const struct alg_info {
+        const char *name;
+        const char *md;                 /* NULL: EdDSA hashes internally */
+        enum alg_family family;
+        enum sfu_key_type key_type;
+        size_t ec_size;                 /* bytes of R (and of S) */
+} algs[_SFU_JWS_ALG_MAX] = {
+        [SFU_JWS_RS256] = { "RS256", "SHA256", FAMILY_RSA_PKCS1, SFU_KEY_RSA, 0 },
+        [SFU_JWS_RS384] = { "RS384", "SHA384", FAMILY_RSA_PKCS1, SFU_KEY_RSA, 0 },
+        [SFU_JWS_RS512] = { "RS512", "SHA512", FAMILY_RSA_PKCS1, SFU_KEY_RSA, 0 },
+        [SFU_JWS_PS256] = { "PS256", "SHA256", FAMILY_RSA_PSS, SFU_KEY_RSA, 0 },
+        [SFU_JWS_PS384] = { "PS384", "SHA384", FAMILY_RSA_PSS, SFU_KEY_RSA, 0 },
+        [SFU_JWS_PS512] = { "PS512", "SHA512", FAMILY_RSA_PSS, SFU_KEY_RSA, 0 },
+        [SFU_JWS_ES256] = { "ES256", "SHA256", FAMILY_ECDSA, SFU_KEY_EC_P256, 32 },
+        [SFU_JWS_ES384] = { "ES384", "SHA384", FAMILY_ECDSA, SFU_KEY_EC_P384, 48 },
+        [SFU_JWS_ES512] = { "ES512", "SHA512", FAMILY_ECDSA, SFU_KEY_EC_P521, 66 },
+        [SFU_JWS_EDDSA] = { "EdDSA", NULL, FAMILY_EDDSA, SFU_KEY_ED25519, 0 },
+};
+
+const char *sfu_jws_alg_name(enum sfu_jws_alg alg) {
+        if ((unsigned) alg >= _SFU_JWS_ALG_MAX)
+                return NULL;
+        return algs[alg].name;
+}
+
+int sfu_jws_alg_from_name(const char *name, enum sfu_jws_alg *ret) {
+        if (!name)
+                return -EINVAL;
+        for (size_t i = 0; i < _SFU_JWS_ALG_MAX; i++)
+                if (strcmp(name, algs[i].name) == 0) {
+                        *ret = (enum sfu_jws_alg) i;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+/* Copies an untrusted string into buf for a message: at most QUOTE_MAX
+ * characters, anything but printable ASCII (and '"', '\') as '?'. */
+static const char *quote(const char *s, size_t len, char buf[static QUOTE_MAX + 4]) {
+        size_t o = 0;
+        for (size_t i = 0; i < len && o < QUOTE_MAX; i++) {
+                unsigned char c = (unsigned char) s[i];
+                buf[o++] = (c < 0x20 || c > 0x7e || c == '"' || c == '\\') ? '?' : (char) c;
+        }
+        if (len > QUOTE_MAX) {
+                memcpy(buf + o, "...", 3);
+                o += 3;
+        }
+        buf[o] = 0;
+        return buf;
+}
+
+static const char *quote_json(const json_t *s, char buf[static QUOTE_MAX + 4]) {
+        return quote(json_string_value(s), json_string_length(s), buf);
+}
+
+int sfu_jws_alg_list_parse(const char *list, unsigned *ret_mask, struct sfu_err *err) {
+        char q[QUOTE_MAX + 4];
+        unsigned mask = 0;
+        const char *p = list;
+
+        if (!list)
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "empty algorithm list");
+        for (;;) {
+                const char *start = p, *end = strchrnul(p, ','), *next = end;
+                enum sfu_jws_alg alg = _SFU_JWS_ALG_INVALID;
+                char name[16];
+                size_t len;
+
+                while (start < end && (*start == ' ' || *start == '\t'))
+                        start++;
+                while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
+                        end--;
+                len = (size_t) (end - start);
+                if (len == 0) {
+                        if (*next == 0 && p == list)
+                                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "empty algorithm list");
+                        return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "empty name in algorithm list \"%s\"",
+                                           quote(list, strlen(list), q));
+                }
+                if (len < sizeof(name)) {
+                        memcpy(name, start, len);
+                        name[len] = 0;
+                        if (sfu_jws_alg_from_name(name, &alg) < 0)
+                                alg = _SFU_JWS_ALG_INVALID;
+                }
+                if (alg == _SFU_JWS_ALG_INVALID) {
+                        quote(start, len, q);
+                        if (len == 4 && strncasecmp(start, "none", 4) == 0)
+                                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "algorithm \"%s\" is never allowed", q);
+                        if (strncasecmp(start, "HS", 2) == 0)
+                                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
+                                                   "algorithm \"%s\" is never allowed (HMAC)", q);
+                        return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
+                                           "unknown algorithm \"%s\" (known: RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA)",
+                                           q);
+                }
+                mask |= SFU_JWS_ALG_MASK(alg);
+                if (*next == 0)
+                        break;
+                p = next + 1;
+        }
+        *ret_mask = mask;
+        return 0;
+}
+
+/* The modulus size of an RSA key, or the curve of an EC key, as the key
+ * object itself says (not as the struct claims). */
+bool sfu_jws_alg_fits_key(enum sfu_jws_alg alg, const struct sfu_key *key) {
+        char group[64];
+        size_t glen = 0;
+
+        if ((unsigned) alg >= _SFU_JWS_ALG_MAX || !key || !key->pkey || key->type != algs[alg].key_type)
+                return false;
+        switch (algs[alg].family) {
+        case FAMILY_RSA_PKCS1:
+        case FAMILY_RSA_PSS:
+                return EVP_PKEY_is_a(key->pkey, "RSA") && EVP_PKEY_get_bits(key->pkey) >= SFU_RSA_MIN_BITS;
+        case FAMILY_ECDSA:
+                if (!EVP_PKEY_is_a(key->pkey, "EC") ||
+                    EVP_PKEY_get_group_name(key->pkey, group, sizeof(group), &glen) != 1) {
+                        ERR_clear_error();
+                        return false;
+                }
+                return (alg == SFU_JWS_ES256 && strcmp(group, "prime256v1") == 0) ||
+                       (alg == SFU_JWS_ES384 && strcmp(group, "secp384r1") == 0) ||
+                       (alg == SFU_JWS_ES512 && strcmp(group, "secp521r1") == 0);
+        case FAMILY_EDDSA:
+                return EVP_PKEY_is_a(key->pkey, "ED25519");
+        }
+        return false;
+}
+
+int sfu_jws_alg_default_for_key(const struct sfu_key *key, enum sfu_jws_alg *ret) {
+        if (!key)
+                return -EINVAL;
+        switch (key->type) {
+        case SFU_KEY_EC_P256:
+                *ret = SFU_JWS_ES256;
+                return 0;
+        case SFU_KEY_EC_P384:
+                *ret = SFU_JWS_ES384;
+                return 0;
+        case SFU_KEY_EC_P521:
+                *ret = SFU_JWS_ES512;
+                return 0;
+        case SFU_KEY_ED25519:
+                *ret = SFU_JWS_EDDSA;
+                return 0;
+        case SFU_KEY_RSA:
+        case _SFU_KEY_TYPE_MAX:
+        default:
+                return -EINVAL;
+        }
+}
+
+/* ---------------------------------------------------------------- parsing */
+
+/* Why s is not strict base64url, for messages. */
+static const char *b64url_problem(const char *s, size_t len) {
+        for (size_t i = 0; i < len; i++) {
+                unsigned char c = (unsigned char) s[i];
+                if (c == '=')
+                        return "padding '=' is not allowed";
+                if (c == '+' || c == '/')
+                        return "'+' and '/' are standard base64, not base64url";
+                if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+                        return "white space is not allowed";
+                if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+                      c == '_'))
+                        return "a character outside the base64url alphabet";
+        }
+        if (len % 4 == 1)
+                return "impossible length";
+        return "non-zero unused bits in the last character";
+}
+
+static int decode_b64(const char *what, size_t idx, const char *s, size_t len, uint8_t **ret, size_t *ret_len,
+                      struct sfu_err *err) {
+        int r = sfu_b64url_decode(s, len, ret, ret_len);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                if (idx)
+                        return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "signature %zu: %s is not valid base64url: %s",
+                                           idx, what, b64url_problem(s, len));
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "%s is not valid base64url: %s", what,
+                                   b64url_problem(s, len));
+        }
+        return 0;
+}
+
+static void signature_clear(struct sfu_jws_signature *sig) {
+        free(sig->protected_b64);
+        if (sig->protected_header)
+                json_decref(sig->protected_header);
+        if (sig->unprotected_header)
+                json_decref(sig->unprotected_header);
+        free(sig->signature);
+        *sig = (struct sfu_jws_signature) {};
+}
+
+void sfu_jws_free(struct sfu_jws *jws) {
+        if (!jws)
+                return;
+        free(jws->payload_b64);
+        free(jws->payload);
+        for (size_t i = 0; i < jws->n_signatures; i++)
+                signature_clear(&jws->signatures[i]);
+        free(jws);
+}
+
+/* Fills sig from its parts; unprotected is borrowed (may be NULL). */
+static int parse_signature(struct sfu_jws_signature *sig, size_t idx, const char *prot, size_t prot_len,
+                           json_t *unprotected, const char *sig_b64, size_t sig_b64_len, struct sfu_err *err) {
+        _cleanup_free_ uint8_t *header = NULL;
+        size_t header_len = 0;
+        const char *key;
+        json_t *value;
+        int r;
+
+        if (prot_len > JWS_HEADER_B64_MAX)
+                return sfu_err_set(err, SFU_ERR_SIZE, E2BIG,
+                                   "signature %zu: protected header exceeds the limit of %u bytes", idx,
+                                   SFU_JWS_MAX_HEADER);
+        if (sig_b64_len > (JWS_SIGNATURE_MAX + 2) / 3 * 4)
+                return sfu_err_set(err, SFU_ERR_SIZE, E2BIG, "signature %zu: signature exceeds the limit of %d bytes",
+                                   idx, JWS_SIGNATURE_MAX);
+
+        sig->protected_b64 = strndup(prot, prot_len);
+        if (!sig->protected_b64)
+                return -ENOMEM;
+        if (prot_len > 0) {
+                r = decode_b64("protected header", idx, prot, prot_len, &header, &header_len, err);
+                if (r < 0)
+                        return r;
+                r = sfu_json_parse_object((const char *) header, header_len, SFU_JWS_MAX_HEADER,
+                                          &sig->protected_header, err);
+                if (r < 0) {
+                        sfu_err_prefix(err, "signature %zu: protected header", idx);
+                        return r;
+                }
+        } else {
+                sig->protected_header = json_object();
+                if (!sig->protected_header)
+                        return -ENOMEM;
+        }
+
+        if (unprotected) {
+                if (!json_is_object(unprotected))
+                        return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
+                                           "signature %zu: unprotected \"header\" is not a JSON object", idx);
+                json_object_foreach(unprotected, key, value) {
+                        char q[QUOTE_MAX + 4];
+                        (void) value;
+                        if (json_object_get(sig->protected_header, key))
+                                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
+                                                   "signature %zu: header parameter \"%s\" is in both the protected and the unprotected header",
+                                                   idx, quote(key, strlen(key), q));
+                }
+                sig->unprotected_header = json_incref(unprotected);
+        }
+
+        r = decode_b64("signature", idx, sig_b64, sig_b64_len, &sig->signature, &sig->signature_len, err);
+        if (r < 0)
+                return r;
+        return 0;
+}
+
+static int parse_payload(struct sfu_jws *jws, const char *s, size_t len, struct sfu_err *err) {
+        int r;
+
+        if (len == 0)
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
+                                   "the JWS payload is empty (detached payloads are not supported)");
+        r = decode_b64("payload", 0, s, len, &jws->payload, &jws->payload_len, err);
+        if (r < 0)
+                return r;
+        jws->payload_b64 = strndup(s, len);
+        if (!jws->payload_b64)
+                return -ENOMEM;
+        return 0;
+}
+
+static int parse_compact(struct sfu_jws *jws, const char *buf, size_t len, struct sfu_err *err) {
+        const char *dot[2] = {};
+        size_t n_dots = 0;
+
+        for (size_t i = 0; i < len; i++)
+                if (buf[i] == '.') {
+                        if (n_dots < 2)
+                                dot[n_dots] = buf + i;
+                        n_dots++;
+                }
+        if (n_dots != 2)
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
+                                   "a compact JWS has 3 segments separated by '.', this has %zu%s", n_dots + 1,
+                                   n_dots == 4 ? " (a JWE? encrypted manifests are not supported)" : "");
+        jws->form = SFU_JWS_COMPACT;
+        if (dot[0] == buf)
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "the JWS protected header is empty");
+        int r = parse_payload(jws, dot[0] + 1, (size_t) (dot[1] - dot[0] - 1), err);
+        if (r < 0)
+                return r;
+        r = parse_signature(&jws->signatures[0], 1, buf, (size_t) (dot[0] - buf), NULL, dot[1] + 1,
+                            (size_t) (buf + len - dot[1] - 1), err);
+        jws->n_signatures = 1;
+        return r;
+}
+
+/* A string member of a JWS JSON object; -ENOENT when absent. */
+static int json_member_string(json_t *obj, const char *name, size_t idx, const char **ret, size_t *ret_len,
+                              struct sfu_err *err) {
+        json_t *v = json_object_get(obj, name);
+        if (!v)
+                return -ENOENT;
+        if (!json_is_string(v)) {
+                if (idx)
+                        return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "signature %zu: \"%s\" is not a string", idx,
+                                           name);
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "JWS member \"%s\" is not a string", name);
+        }
+        *ret = json_string_value(v);
+        *ret_len = json_string_length(v);
+        return 0;
+}
+
+static int parse_json_signature(struct sfu_jws *jws, json_t *obj, size_t idx, struct sfu_err *err) {
+        const char *prot = "", *sig = NULL;
+        size_t prot_len = 0, sig_len = 0;
+        json_t *header;
+        int r;
+
+        if (!json_is_object(obj))
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "signature %zu is not a JSON object", idx);
+        r = json_member_string(obj, "protected", idx, &prot, &prot_len, err);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        if (r == 0 && prot_len == 0)
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "signature %zu: \"protected\" is empty", idx);
+        header = json_object_get(obj, "header");
+        if (r == -ENOENT && !header)
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "signature %zu has neither \"protected\" nor \"header\"",
+                                   idx);
+        r = json_member_string(obj, "signature", idx, &sig, &sig_len, err);
+        if (r == -ENOENT)
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "signature %zu has no \"signature\"", idx);
+        if (r < 0)
+                return r;
+        r = parse_signature(&jws->signatures[idx - 1], idx, prot, prot_len, header, sig, sig_len, err);
+        jws->n_signatures = idx;
+        return r;
+}
+
+static int parse_json(struct sfu_jws *jws, const char *buf, size_t len, struct sfu_err *err) {
+        _cleanup_json_ json_t *root = NULL;
+        const char *payload = NULL;
+        size_t payload_len = 0;
+        json_t *signatures;
+        bool flattened;
+        int r;
+
+        r = sfu_json_parse_object(buf, len, SFU_JWS_MAX_SIZE, &root, err);
+        if (r < 0) {
+                sfu_err_prefix(err, "JWS");
+                return r;
+        }
+        r = json_member_string(root, "payload", 0, &payload, &payload_len, err);
+        if (r == -ENOENT)
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
+                                   "the JWS has no \"payload\" (detached payloads are not supported)");
+        if (r < 0)
+                return r;
+        r = parse_payload(jws, payload, payload_len, err);
+        if (r < 0)
+                return r;
+
+        signatures = json_object_get(root, "signatures");
+        flattened = json_object_get(root, "protected") || json_object_get(root, "header") ||
+                    json_object_get(root, "signature");
+        if (signatures && flattened)
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
+                                   "the JWS mixes the flattened (\"signature\") and general (\"signatures\") forms");
+        if (flattened) {
+                jws->form = SFU_JWS_FLATTENED;
+                return parse_json_signature(jws, root, 1, err);
+        }
+        if (!signatures)
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "the JWS has neither \"signature\" nor \"signatures\"");
+        if (!json_is_array(signatures))
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "JWS \"signatures\" is not an array");
+        if (json_array_size(signatures) == 0)
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "JWS \"signatures\" is empty");
+        if (json_array_size(signatures) > SFU_JWS_MAX_SIGNATURES)
+                return sfu_err_set(err, SFU_ERR_SIZE, E2BIG, "the JWS has %zu signatures, more than the limit of %d",
+                                   json_array_size(signatures), SFU_JWS_MAX_SIGNATURES);
+        jws->form = SFU_JWS_GENERAL;
+        for (size_t i = 0; i < json_array_size(signatures); i++) {
+                r = parse_json_signature(jws, json_array_get(signatures, i), i + 1, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+int sfu_jws_parse(const char *buf, size_t len, struct sfu_jws **ret, struct sfu_err *err) {
+        _cleanup_jws_ struct sfu_jws *jws = NULL;
+        int r;
+
+        if (!buf && len > 0)
+                return -EINVAL;
+        if (len > SFU_JWS_MAX_SIZE)
+                return sfu_err_set(err, SFU_ERR_SIZE, E2BIG, "JWS of %zu bytes exceeds the limit of %u bytes", len,
+                                   SFU_JWS_MAX_SIZE);
+        /* White space around the whole (a trailing newline in a file). */
+        while (len > 0 && is_space(buf[0])) {
+                buf++;
+                len--;
+        }
+        while (len > 0 && is_space(buf[len - 1]))
+                len--;
+        if (len == 0)
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "empty input is not a JWS");
+
+        jws = calloc(1, sizeof(*jws));
+        if (!jws)
+                return -ENOMEM;
+        if (buf[0] == '[')
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "a JWS in JSON serialization must be a JSON object");
+        r = buf[0] == '{' ? parse_json(jws, buf, len, err) : parse_compact(jws, buf, len, err);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(jws);
+        return 0;
+}
+
+/* ---------------------------------------------------------------- crypto */
+
+static int make_signing_input(const char *protected_b64, const char *payload_b64, char **ret, size_t *ret_len) {
+        size_t a = strlen(protected_b64), b = strlen(payload_b64);
+        char *s = malloc(a + 1 + b + 1);
+
+        if (!s)
+                return -ENOMEM;
+        memcpy(s, protected_b64, a);
+        s[a] = '.';
+        memcpy(s + a + 1, payload_b64, b);
+        s[a + 1 + b] = 0;
+        *ret = s;
+        *ret_len = a + 1 + b;
+        return 0;
+}
+
+static int init_pkey_ctx(EVP_PKEY_CTX *pctx, const struct alg_info *info) {
+        switch (info->family) {
+        case FAMILY_RSA_PKCS1:
+                return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1 ? 0 : -EIO;
+        case FAMILY_RSA_PSS:
+                /* RFC 7518 3.5: salt as long as the hash, MGF1 with the
+                 * same hash. SALTLEN_DIGEST also makes verification
+                 * refuse any other salt length. */
+                if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+                    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1 ||
+                    EVP_PKEY_CTX_set_rsa_mgf1_md_name(pctx, info->md, NULL) != 1)
+                        return -EIO;
+                return 0;
+        case FAMILY_ECDSA:
+        case FAMILY_EDDSA:
+                return 0;
+        }
+        return -EINVAL;
+}
+
+/* 1: valid, 0: not valid, <0: error. */
+static int verify_with_key(enum sfu_jws_alg alg, const struct sfu_key *key, const char *input, size_t input_len,
+                           const uint8_t *sig, size_t sig_len) {
+        const struct alg_info *info = &algs[alg];
+        _cleanup_(md_ctx_freep) EVP_MD_CTX *mctx = NULL;
+        _cleanup_(ecdsa_sig_freep) ECDSA_SIG *ecsig = NULL;
+        _cleanup_(openssl_freep) unsigned char *der = NULL;
+        EVP_PKEY_CTX *pctx = NULL;
+        int r;
+
+        if (info->family == FAMILY_ECDSA) {
+                _cleanup_(bn_freep) BIGNUM *rr = NULL, *ss = NULL;
+                int der_len;
+
+                if (sig_len != 2 * info->ec_size)
+                        return 0;
+                ecsig = ECDSA_SIG_new();
+                rr = BN_bin2bn(sig, (int) info->ec_size, NULL);
+                ss = BN_bin2bn(sig + info->ec_size, (int) info->ec_size, NULL);
+                if (!ecsig || !rr || !ss)
+                        return -ENOMEM;
+                if (ECDSA_SIG_set0(ecsig, rr, ss) != 1)
+                        return -ENOMEM;
+                rr = ss = NULL; /* owned by ecsig now */
+                der_len = i2d_ECDSA_SIG(ecsig, &der);
+                if (der_len <= 0)
+                        return -ENOMEM;
+                sig = der;
+                sig_len = (size_t) der_len;
+        }
+
+        mctx = EVP_MD_CTX_new();
+        if (!mctx)
+                return -ENOMEM;
+        if (EVP_DigestVerifyInit_ex(mctx, &pctx, info->md, NULL, NULL, key->pkey, NULL) != 1 ||
+            init_pkey_ctx(pctx, info) < 0) {
+                ERR_clear_error();
+                return -EIO;
+        }
+        r = EVP_DigestVerify(mctx, sig, sig_len, (const unsigned char *) input, input_len);
+        ERR_clear_error();
+        return r == 1 ? 1 : 0;
+}
+
+static int sign_with_key(enum sfu_jws_alg alg, const struct sfu_key *key, const char *input, size_t input_len,
+                         uint8_t **ret, size_t *ret_len) {
+        const struct alg_info *info = &algs[alg];
+        _cleanup_(md_ctx_freep) EVP_MD_CTX *mctx = NULL;
+        _cleanup_free_ uint8_t *sig = NULL;
+        EVP_PKEY_CTX *pctx = NULL;
+        size_t sig_len = 0;
+
+        mctx = EVP_MD_CTX_new();
+        if (!mctx)
+                return -ENOMEM;
+        if (EVP_DigestSignInit_ex(mctx, &pctx, info->md, NULL, NULL, key->pkey, NULL) != 1 ||
+            init_pkey_ctx(pctx, info) < 0 ||
+            EVP_DigestSign(mctx, NULL, &sig_len, (const unsigned char *) input, input_len) != 1) {
+                ERR_clear_error();
+                return -EIO;
+        }
+        sig = malloc(sig_len);
+        if (!sig)
+                return -ENOMEM;
+        if (EVP_DigestSign(mctx, sig, &sig_len, (const unsigned char *) input, input_len) != 1) {
+                ERR_clear_error();
+                return -EIO;
+        }
+
+        if (info->family == FAMILY_ECDSA) {
+                /* DER SEQUENCE { r, s } to the fixed-width R || S of RFC
+                 * 7518 3.4. */
+                _cleanup_(ecdsa_sig_freep) ECDSA_SIG *ecsig = NULL;
+                _cleanup_free_ uint8_t *raw = NULL;
+                const unsigned char *p = sig;
+                const BIGNUM *r = NULL, *s = NULL;
+
+                ecsig = d2i_ECDSA_SIG(NULL, &p, (long) sig_len);
+                if (!ecsig) {
+                        ERR_clear_error();
+                        return -EIO;
+                }
+                ECDSA_SIG_get0(ecsig, &r, &s);
+                raw = malloc(2 * info->ec_size);
+                if (!raw)
+                        return -ENOMEM;
+                if (BN_bn2binpad(r, raw, (int) info->ec_size) < 0 ||
+                    BN_bn2binpad(s, raw + info->ec_size, (int) info->ec_size) < 0)
+                        return -EIO;
+                *ret = TAKE_PTR(raw);
+                *ret_len = 2 * info->ec_size;
+                return 0;
+        }
+        *ret = TAKE_PTR(sig);
+        *ret_len = sig_len;
+        return 0;
+}
+
+/* ---------------------------------------------------------------- verify */
+
+static bool typ_matches(const char *got, const char *want) {
+        /* RFC 7515 4.1.9: media types compare case-insensitively and the
+         * "application/" prefix may be left out. */
+        if (strcasecmp(got, want) == 0)
+                return true;
+        if (strncasecmp(got, "application/", 12) == 0 && strcasecmp(got + 12, want) == 0)
+                return true;
+        if (strncasecmp(want, "application/", 12) == 0 && strcasecmp(want + 12, got) == 0)
+                return true;
+        return false;
+}
+
+/* The rules that need no key (DESIGN 5 and jws.h); *ret_alg on success. */
+static int check_rules(const struct sfu_jws_signature *sig, size_t idx, const struct sfu_jws_verify_opts *opts,
+                       enum sfu_jws_alg *ret_alg, struct sfu_err *err) {
+        json_t *ph = sig->protected_header, *uh = sig->unprotected_header;
+        json_t *alg_v, *crit, *b64, *typ, *kid;
+        char q[QUOTE_MAX + 4];
+        enum sfu_jws_alg alg;
+        const char *name;
+
+        alg_v = json_object_get(ph, "alg");
+        if (!alg_v) {
+                if (uh && json_object_get(uh, "alg"))
+                        return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG,
+                                           "signature %zu: \"alg\" is only in the unprotected header; it must be in the protected header",
+                                           idx);
+                return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG, "signature %zu: the protected header has no \"alg\"",
+                                   idx);
+        }
+        if (!json_is_string(alg_v))
+                return sfu_err_set(err, SFU_ERR_PARSE, EBADMSG, "signature %zu: \"alg\" is not a string", idx);
+        name = json_string_value(alg_v);
+        quote_json(alg_v, q);
+        if (strcasecmp(name, "none") == 0)
+                return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG, "signature %zu: alg \"%s\" is not allowed", idx, q);
+        if (strncasecmp(name, "HS", 2) == 0)
+                return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG,
+                                   "signature %zu: alg \"%s\" (HMAC) is not allowed", idx, q);
+        if (sfu_jws_alg_from_name(name, &alg) < 0) {
+                if (strcmp(name, "Ed448") == 0)
+                        return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG,
+                                           "signature %zu: alg \"Ed448\" is not supported (EdDSA here means Ed25519 only)",
+                                           idx);
+                return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG, "signature %zu: alg \"%s\" is not supported", idx,
+                                   q);
+        }
+        if (!(opts->alg_allow & SFU_JWS_ALG_MASK(alg)))
+                return sfu_err_set(err, SFU_ERR_POLICY, EBADMSG, "signature %zu: alg \"%s\" is not in the allowed list",
+                                   idx, algs[alg].name);
+
+        /* Signature lengths fixed by the alg alone. */
+        if (algs[alg].family == FAMILY_ECDSA && sig->signature_len != 2 * algs[alg].ec_size)
+                return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG,
+                                   "signature %zu: ECDSA signature must be %zu bytes for %s, got %zu%s", idx,
+                                   2 * algs[alg].ec_size, algs[alg].name, sig->signature_len,
+                                   sig->signature_len > 0 && sig->signature[0] == 0x30
+                                           ? " (it looks DER-encoded; JWS needs raw R||S)"
+                                           : "");
+        if (algs[alg].family == FAMILY_EDDSA && sig->signature_len != 64)
+                return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG,
+                                   "signature %zu: EdDSA signature must be 64 bytes, got %zu", idx,
+                                   sig->signature_len);
+
+        if (uh && json_object_get(uh, "crit"))
+                return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG,
+                                   "signature %zu: header parameter \"crit\" must be in the protected header", idx);
+        crit = json_object_get(ph, "crit");
+        if (crit) {
+                json_t *first = json_is_array(crit) ? json_array_get(crit, 0) : NULL;
+                if (!first || !json_is_string(first))
+                        return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG,
+                                           "signature %zu: header parameter \"crit\" must be a non-empty list of names",
+                                           idx);
+                /* We understand no extension that may be critical. */
+                return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG,
+                                   "signature %zu: header parameter \"crit\" names \"%s\", which is not understood", idx,
+                                   quote_json(first, q));
+        }
+        b64 = json_object_get(ph, "b64");
+        if (!b64 && uh)
+                b64 = json_object_get(uh, "b64");
+        if (b64 && !json_is_true(b64))
+                return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG,
+                                   "signature %zu: \"b64\": false (unencoded payload, RFC 7797) is not supported", idx);
+
+        kid = json_object_get(ph, "kid");
+        if (!kid && uh)
+                kid = json_object_get(uh, "kid");
+        if (kid && !json_is_string(kid))
+                return sfu_err_set(err, SFU_ERR_PARSE, EBADMSG, "signature %zu: \"kid\" is not a string", idx);
+
+        if (opts->required_typ) {
+                typ = json_object_get(ph, "typ");
+                if (!typ)
+                        return sfu_err_set(err, SFU_ERR_POLICY, EBADMSG,
+                                           "signature %zu: the protected header has no \"typ\"; \"%s\" is required",
+                                           idx, opts->required_typ);
+                if (!json_is_string(typ))
+                        return sfu_err_set(err, SFU_ERR_PARSE, EBADMSG, "signature %zu: \"typ\" is not a string", idx);
+                if (!typ_matches(json_string_value(typ), opts->required_typ))
+                        return sfu_err_set(err, SFU_ERR_POLICY, EBADMSG,
+                                           "signature %zu: typ \"%s\" is not the required \"%s\"", idx,
+                                           quote_json(typ, q), opts->required_typ);
+        }
+        *ret_alg = alg;
+        return 0;
+}
+
+/* Checks one signature that passed check_rules. Returns <0 when it breaks
+ * a rule or fails with its selected key (fails the whole JWS); 0 with
+ * *ret_key set when a trusted key verified it; 0 with *ret_key NULL and
+ * why[] filled when no trusted key made it (does not count). */
+static int verify_signature(const struct sfu_jws *jws, const struct sfu_jws_signature *sig, size_t idx,
+                            enum sfu_jws_alg alg, const struct sfu_keyring *ring, const struct sfu_key **ret_key,
+                            char why[static SFU_ERR_MESSAGE_MAX], struct sfu_err *err) {
+        _cleanup_free_ char *input = NULL;
+        json_t *kid_v;
+        char q[QUOTE_MAX + 4];
+        size_t input_len = 0, tried = 0;
+        int r;
+
+        *ret_key = NULL;
+        r = make_signing_input(sig->protected_b64, jws->payload_b64, &input, &input_len);
+        if (r < 0)
+                return r;
+
+        kid_v = json_object_get(sig->protected_header, "kid");
+        if (!kid_v && sig->unprotected_header)
+                kid_v = json_object_get(sig->unprotected_header, "kid");
+        if (kid_v) {
+                const struct sfu_key *key = sfu_keyring_find_kid(ring, json_string_value(kid_v));
+                int bits;
+
+                quote_json(kid_v, q);
+                if (!key || strlen(key->kid) != json_string_length(kid_v)) {
+                        snprintf(why, SFU_ERR_MESSAGE_MAX, "signature %zu: no trusted key with kid \"%s\"", idx, q);
+                        return 0;
+                }
+                bits = EVP_PKEY_get_bits(key->pkey);
+                if (key->type == SFU_KEY_RSA && bits < SFU_RSA_MIN_BITS)
+                        return sfu_err_set(err, SFU_ERR_SIGNATURE, EKEYREJECTED,
+                                           "signature %zu: RSA key of %d bits is below the minimum of %d", idx, bits,
+                                           SFU_RSA_MIN_BITS);
+                if (!sfu_jws_alg_fits_key(alg, key))
+                        return sfu_err_set(err, SFU_ERR_SIGNATURE, EKEYREJECTED,
+                                           "signature %zu: alg %s does not fit the %s key with kid \"%s\"", idx,
+                                           algs[alg].name, sfu_key_type_name(key->type), q);
+                if (algs[alg].family == FAMILY_RSA_PKCS1 || algs[alg].family == FAMILY_RSA_PSS) {
+                        size_t want = (size_t) EVP_PKEY_get_size(key->pkey);
+                        if (sig->signature_len != want)
+                                return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG,
+                                                   "signature %zu: RSA signature must be %zu bytes for the %d-bit key with kid \"%s\", got %zu",
+                                                   idx, want, bits, q, sig->signature_len);
+                }
+                r = verify_with_key(alg, key, input, input_len, sig->signature, sig->signature_len);
+                if (r < 0)
+                        return sfu_err_set(err, SFU_ERR_SIGNATURE, -r,
+                                           "signature %zu: OpenSSL could not check the signature", idx);
+                if (r == 0)
+                        return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG,
+                                           "signature %zu: %s signature does not verify with the trusted key with kid \"%s\"",
+                                           idx, algs[alg].name, q);
+                *ret_key = key;
+                return 0;
+        }
+
+        /* No kid: every trusted key that fits the alg. */
+        for (size_t i = 0; ring && i < ring->n_keys; i++) {
+                const struct sfu_key *key = ring->keys[i];
+                if (!sfu_jws_alg_fits_key(alg, key))
+                        continue;
+                if ((algs[alg].family == FAMILY_RSA_PKCS1 || algs[alg].family == FAMILY_RSA_PSS) &&
+                    sig->signature_len != (size_t) EVP_PKEY_get_size(key->pkey))
+                        continue;
+                tried++;
+                r = verify_with_key(alg, key, input, input_len, sig->signature, sig->signature_len);
+                if (r < 0)
+                        return sfu_err_set(err, SFU_ERR_SIGNATURE, -r,
+                                           "signature %zu: OpenSSL could not check the signature", idx);
+                if (r == 1) {
+                        *ret_key = key;
+                        return 0;
+                }
+        }
+        if (tried == 0)
+                snprintf(why, SFU_ERR_MESSAGE_MAX, "signature %zu: no trusted key fits alg %s%s", idx,
+                         algs[alg].name,
+                         algs[alg].family == FAMILY_RSA_PKCS1 || algs[alg].family == FAMILY_RSA_PSS
+                                 ? " and a signature of this length"
+                                 : "");
+        else
+                snprintf(why, SFU_ERR_MESSAGE_MAX,
+                         "signature %zu: %s signature does not verify with any of the %zu trusted key(s) that fit",
+                         idx, algs[alg].name, tried);
+        return 0;
+}
+
+int sfu_jws_verify(const struct sfu_jws *jws, const struct sfu_keyring *ring,
+                   const struct sfu_jws_verify_opts *opts_in, unsigned *ret_valid, struct sfu_err *err) {
+        struct sfu_jws_verify_opts opts = opts_in ? *opts_in : (struct sfu_jws_verify_opts) {};
+        enum sfu_jws_alg sig_alg[SFU_JWS_MAX_SIGNATURES];
+        const struct sfu_key *signers[SFU_JWS_MAX_SIGNATURES];
+        char why[SFU_ERR_MESSAGE_MAX] = "";
+        unsigned n_signers = 0;
+        int r;
+
+        if (opts.alg_allow == 0)
+                opts.alg_allow = SFU_JWS_ALG_MASK_ALL;
+        if (opts.min_signatures == 0)
+                opts.min_signatures = 1;
+        if (!jws || jws->n_signatures == 0 || jws->n_signatures > SFU_JWS_MAX_SIGNATURES || !jws->payload_b64)
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "not a parsed JWS");
+        if (!ring || ring->n_keys == 0)
+                return sfu_err_set(err, SFU_ERR_SIGNATURE, ENOKEY, "the trust store holds no keys");
+
+        /* Every signature must obey the rules, whatever the others do. */
+        for (size_t i = 0; i < jws->n_signatures; i++) {
+                r = check_rules(&jws->signatures[i], i + 1, &opts, &sig_alg[i], err);
+                if (r < 0)
+                        return r;
+        }
+
+        for (size_t i = 0; i < jws->n_signatures; i++) {
+                char this_why[SFU_ERR_MESSAGE_MAX] = "";
+                const struct sfu_key *key = NULL;
+                bool seen = false;
+
+                r = verify_signature(jws, &jws->signatures[i], i + 1, sig_alg[i], ring, &key, this_why, err);
+                if (r < 0)
+                        return r;
+                if (!key) {
+                        if (!why[0])
+                                memcpy(why, this_why, sizeof(why));
+                        continue;
+                }
+                for (unsigned k = 0; k < n_signers; k++)
+                        if (signers[k] == key)
+                                seen = true;
+                if (!seen)
+                        signers[n_signers++] = key;
+        }
+
+        if (n_signers < opts.min_signatures) {
+                if (n_signers == 0 && opts.min_signatures == 1 && why[0])
+                        return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG, "%s", why);
+                return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG,
+                                   "%u distinct trusted key(s) signed, %u required (%zu signature(s))%s%s", n_signers,
+                                   opts.min_signatures, jws->n_signatures, why[0] ? "; " : "", why);
+        }
+        if (ret_valid)
+                *ret_valid = n_signers;
+        return 0;
+}
+
+/* ---------------------------------------------------------------- sign */
+
+struct new_signature {
+        char *protected_b64;
+        char *signature_b64;
+};
+static void new_signature_freep(struct new_signature *s) {
+        free(s->protected_b64);
+        free(s->signature_b64);
+}
+
+static int make_signature(const char *payload_b64, const struct sfu_key *key, const struct sfu_jws_sign_opts *opts,
+                          struct new_signature *ret, struct sfu_err *err) {
+        _cleanup_json_ json_t *header = NULL;
+        _cleanup_free_ char *header_text = NULL, *protected_b64 = NULL, *input = NULL, *sig_b64 = NULL;
+        _cleanup_free_ uint8_t *sig = NULL;
+        const char *kid, *typ;
+        size_t input_len = 0, sig_len = 0;
+        int r;
+
+        if (!key || !key->pkey || !opts)
+                return -EINVAL;
+        if ((unsigned) opts->alg >= _SFU_JWS_ALG_MAX)
+                return sfu_err_set(err, SFU_ERR_SIGNATURE, EINVAL, "invalid signature algorithm");
+        if (!key->is_private)
+                return sfu_err_set(err, SFU_ERR_SIGNATURE, ENOKEY, "%s is a public key; signing needs the private key",
+                                   key->source ? key->source : "the key");
+        if (!sfu_jws_alg_fits_key(opts->alg, key))
+                return sfu_err_set(err, SFU_ERR_SIGNATURE, EKEYREJECTED, "alg %s does not fit the %s key %s",
+                                   algs[opts->alg].name, sfu_key_type_name(key->type),
+                                   key->source ? key->source : "");
+        kid = opts->kid ? opts->kid : key->kid;
+        typ = opts->typ ? opts->typ : SFU_JWS_TYP_MANIFEST;
+
+        header = json_object();
+        if (!header || json_object_set_new(header, "alg", json_string(algs[opts->alg].name)) < 0)
+                return -ENOMEM;
+        if (kid) {
+                json_t *k = json_string(kid);
+                if (!k)
+                        return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "kid is not valid UTF-8");
+                if (json_object_set_new(header, "kid", k) < 0)
+                        return -ENOMEM;
+        }
+        {
+                json_t *t = json_string(typ);
+                if (!t)
+                        return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "typ is not valid UTF-8");
+                if (json_object_set_new(header, "typ", t) < 0)
+                        return -ENOMEM;
+        }
+        header_text = json_dumps(header, JSON_COMPACT);
+        if (!header_text)
+                return -ENOMEM;
+        if (strlen(header_text) > SFU_JWS_MAX_HEADER)
+                return sfu_err_set(err, SFU_ERR_SIZE, E2BIG, "the protected header exceeds the limit of %u bytes",
+                                   SFU_JWS_MAX_HEADER);
+        protected_b64 = sfu_b64url_encode((const uint8_t *) header_text, strlen(header_text));
+        if (!protected_b64)
+                return -ENOMEM;
+        r = make_signing_input(protected_b64, payload_b64, &input, &input_len);
+        if (r < 0)
+                return r;
+        r = sign_with_key(opts->alg, key, input, input_len, &sig, &sig_len);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return sfu_err_set(err, SFU_ERR_SIGNATURE, -r, "signing with %s failed", algs[opts->alg].name);
+        sig_b64 = sfu_b64url_encode(sig, sig_len);
+        if (!sig_b64)
+                return -ENOMEM;
+        ret->protected_b64 = TAKE_PTR(protected_b64);
+        ret->signature_b64 = TAKE_PTR(sig_b64);
+        return 0;
+}
+
+static json_t *signature_object(const char *protected_b64, json_t *unprotected, const char *signature_b64) {
+        _cleanup_json_ json_t *obj = json_object();
+
+        if (!obj)
+                return NULL;
+        if (protected_b64 && protected_b64[0] && json_object_set_new(obj, "protected", json_string(protected_b64)) < 0)
+                return NULL;
+        if (unprotected && json_object_set(obj, "header", unprotected) < 0)
+                return NULL;
+        if (json_object_set_new(obj, "signature", json_string(signature_b64)) < 0)
+                return NULL;
+        return TAKE_PTR(obj);
+}
+
+static int dump(json_t *root, char **ret) {
+        char *s = json_dumps(root, JSON_COMPACT);
+        if (!s)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
+}
+
+int sfu_jws_sign(const uint8_t *payload, size_t payload_len, const struct sfu_key *key,
+                 const struct sfu_jws_sign_opts *opts, char **ret, struct sfu_err *err) {
+        _cleanup_(new_signature_freep) struct new_signature ns = {};
+        _cleanup_free_ char *payload_b64 = NULL;
+        _cleanup_json_ json_t *root = NULL, *sigs = NULL;
+        int r;
+
+        if (!payload || payload_len == 0)
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "cannot sign an empty payload");
+        if (payload_len > SFU_JWS_MAX_SIZE / 4 * 3)
+                return sfu_err_set(err, SFU_ERR_SIZE, E2BIG, "payload of %zu bytes is too large to sign", payload_len);
+        if (!opts)
+                return -EINVAL;
+        payload_b64 = sfu_b64url_encode(payload, payload_len);
+        if (!payload_b64)
+                return -ENOMEM;
+        r = make_signature(payload_b64, key, opts, &ns, err);
+        if (r < 0)
+                return r;
+
+        switch (opts->form) {
+        case SFU_JWS_COMPACT: {
+                char *out = NULL;
+                if (asprintf(&out, "%s.%s.%s", ns.protected_b64, payload_b64, ns.signature_b64) < 0)
+                        return -ENOMEM;
+                *ret = out;
+                return 0;
+        }
+        case SFU_JWS_FLATTENED:
+                root = json_object();
+                if (!root || json_object_set_new(root, "payload", json_string(payload_b64)) < 0 ||
+                    json_object_set_new(root, "protected", json_string(ns.protected_b64)) < 0 ||
+                    json_object_set_new(root, "signature", json_string(ns.signature_b64)) < 0)
+                        return -ENOMEM;
+                return dump(root, ret);
+        case SFU_JWS_GENERAL:
+                root = json_object();
+                sigs = json_array();
+                if (!root || !sigs || json_object_set_new(root, "payload", json_string(payload_b64)) < 0 ||
+                    json_array_append_new(sigs, signature_object(ns.protected_b64, NULL, ns.signature_b64)) < 0 ||
+                    json_object_set_new(root, "signatures", TAKE_PTR(sigs)) < 0)
+                        return -ENOMEM;
+                return dump(root, ret);
+        }
+        return -EINVAL;
+}
+
+int sfu_jws_add_signature(const struct sfu_jws *jws, const struct sfu_key *key,
+                          const struct sfu_jws_sign_opts *opts, char **ret, struct sfu_err *err) {
+        _cleanup_(new_signature_freep) struct new_signature ns = {};
+        _cleanup_json_ json_t *root = NULL, *sigs = NULL;
+        int r;
+
+        if (!jws || !jws->payload_b64 || !opts)
+                return -EINVAL;
+        if (jws->n_signatures >= SFU_JWS_MAX_SIGNATURES)
+                return sfu_err_set(err, SFU_ERR_SIZE, E2BIG, "the JWS already has the maximum of %d signatures",
+                                   SFU_JWS_MAX_SIGNATURES);
+        r = make_signature(jws->payload_b64, key, opts, &ns, err);
+        if (r < 0)
+                return r;
+
+        root = json_object();
+        sigs = json_array();
+        if (!root || !sigs || json_object_set_new(root, "payload", json_string(jws->payload_b64)) < 0)
+                return -ENOMEM;
+        for (size_t i = 0; i < jws->n_signatures; i++) {
+                const struct sfu_jws_signature *s = &jws->signatures[i];
+                _cleanup_free_ char *sig_b64 = sfu_b64url_encode(s->signature, s->signature_len);
+                if (!sig_b64 ||
+                    json_array_append_new(sigs, signature_object(s->protected_b64, s->unprotected_header, sig_b64)) < 0)
+                        return -ENOMEM;
+        }
+        if (json_array_append_new(sigs, signature_object(ns.protected_b64, NULL, ns.signature_b64)) < 0 ||
+            json_object_set_new(root, "signatures", TAKE_PTR(sigs)) < 0)
+                return -ENOMEM;
+        return dump(root, ret);
+}

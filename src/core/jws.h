@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: MIT */
+/* JWS (RFC 7515) in compact, flattened JSON and general JSON
+ * serialization, with the rules of DESIGN section 5:
+ *  - alg only from the protected header, in the allow-list, never "none",
+ *    never HMAC; the key type must fit the alg (curve for ES*, >= 2048-bit
+ *    RSA, Ed25519 for EdDSA);
+ *  - ECDSA signatures are raw R||S (RFC 7518 3.4), converted to DER for
+ *    OpenSSL internally; any other length is refused;
+ *  - "crit" naming anything is refused (we understand no extension that
+ *    may be critical), "b64" other than true is refused;
+ *  - keys only from the trust store: jwk, jku, x5u, x5c headers are never
+ *    used (and their presence does not help);
+ *  - kid selects the key when present; otherwise every trusted key of the
+ *    right type is tried.
+ * Parsing is strict (base64url, JSON, sizes) and keeps everything needed to
+ * verify; verifying needs the trust store. */
+#pragma once
+#include <stdbool.h>
+#include <jansson.h>
+#include "core/err.h"
+#include "core/key.h"
+
+#define SFU_JWS_MAX_SIZE (4u * 1024u * 1024u)
+#define SFU_JWS_MAX_SIGNATURES 16
+#define SFU_JWS_MAX_HEADER 8192
+#define SFU_JWS_TYP_MANIFEST "secfu-manifest+jws"
+
+enum sfu_jws_alg {
+        SFU_JWS_RS256,
+        SFU_JWS_RS384,
+        SFU_JWS_RS512,
+        SFU_JWS_PS256,
+        SFU_JWS_PS384,
+        SFU_JWS_PS512,
+        SFU_JWS_ES256,
+        SFU_JWS_ES384,
+        SFU_JWS_ES512,
+        SFU_JWS_EDDSA,
+        _SFU_JWS_ALG_MAX,
+        _SFU_JWS_ALG_INVALID = -EINVAL,
+};
+
+#define SFU_JWS_ALG_MASK(a) (1u << (a))
+#define SFU_JWS_ALG_MASK_ALL ((1u << _SFU_JWS_ALG_MAX) - 1)
+
+const char *sfu_jws_alg_name(enum sfu_jws_alg alg);
+/* Exact, case-sensitive names of RFC 7518/8037 ("RS256", "EdDSA"). */
+int sfu_jws_alg_from_name(const char *name, enum sfu_jws_alg *ret) _wur_;
+/* Comma-separated list (spaces around names allowed); an unknown name or
+ * an empty list is an error naming it. */
+int sfu_jws_alg_list_parse(const char *list, unsigned *ret_mask, struct sfu_err *err) _wur_;
+/* True when key can make/check signatures of alg. */
+bool sfu_jws_alg_fits_key(enum sfu_jws_alg alg, const struct sfu_key *key);
+/* The natural alg for a key (RSA: RS256... no: PS256 is not implied; RSA
+ * gives -EINVAL because the choice is the signer's). */
+int sfu_jws_alg_default_for_key(const struct sfu_key *key, enum sfu_jws_alg *ret) _wur_;
+
+enum sfu_jws_form {
+        SFU_JWS_COMPACT,
+        SFU_JWS_FLATTENED,
+        SFU_JWS_GENERAL,
+};
+
+struct sfu_jws_signature {
+        char *protected_b64;            /* as received (signing input) */
+        json_t *protected_header;       /* decoded, an object */
+        json_t *unprotected_header;     /* object or NULL */
+        uint8_t *signature;
+        size_t signature_len;
+};
+
+struct sfu_jws {
+        enum sfu_jws_form form;
+        char *payload_b64;              /* as received (signing input) */
+        uint8_t *payload;
+        size_t payload_len;
+        struct sfu_jws_signature signatures[SFU_JWS_MAX_SIGNATURES];
+        size_t n_signatures;
+};
+
+/* Parses compact ("a.b.c") or JSON (flattened or general). Rejects:
+ * sizes over SFU_JWS_MAX_SIZE, bad base64url, JSON that is not strict
+ * (json.h), wrong number of segments, a detached or empty payload, more
+ * than SFU_JWS_MAX_SIGNATURES signatures, mixing flattened and general
+ * members, header parameters present in both protected and unprotected
+ * headers, a protected header that is not a JSON object. Does not check
+ * alg or keys (that is verify's job). */
+int sfu_jws_parse(const char *buf, size_t len, struct sfu_jws **ret, struct sfu_err *err) _wur_;
+
+struct sfu_jws_verify_opts {
+        unsigned alg_allow;             /* mask; 0 means SFU_JWS_ALG_MASK_ALL */
+        unsigned min_signatures;        /* distinct trusted keys needed; 0 means 1 */
+        const char *required_typ;       /* NULL: typ not checked */
+};
+
+/* Verifies jws against ring. Succeeds when at least min_signatures
+ * distinct trusted keys made valid signatures that obey every rule; a
+ * signature that breaks a rule (bad alg, crit, b64...) fails the whole JWS
+ * even if others are fine. On success *ret_valid (may be NULL) is the
+ * number of distinct keys that verified. Errors are SFU_ERR_SIGNATURE
+ * (or SFU_ERR_POLICY for alg-list / typ refusals) with one-line reasons. */
+int sfu_jws_verify(const struct sfu_jws *jws, const struct sfu_keyring *ring,
+                   const struct sfu_jws_verify_opts *opts, unsigned *ret_valid,
+                   struct sfu_err *err) _wur_;
+
+struct sfu_jws_sign_opts {
+        enum sfu_jws_alg alg;
+        const char *kid;                /* NULL: the key's kid (thumbprint) */
+        const char *typ;                /* NULL: SFU_JWS_TYP_MANIFEST */
+        enum sfu_jws_form form;
+};
+
+/* Signs payload with key into a new string in the requested form. */
+int sfu_jws_sign(const uint8_t *payload, size_t payload_len, const struct sfu_key *key,
+                 const struct sfu_jws_sign_opts *opts, char **ret, struct sfu_err *err) _wur_;
+/* Adds a signature by key to an existing JWS (any form), producing the
+ * general JSON serialization. The payload is kept byte for byte. */
+int sfu_jws_add_signature(const struct sfu_jws *jws, const struct sfu_key *key,
+                          const struct sfu_jws_sign_opts *opts, char **ret,
+                          struct sfu_err *err) _wur_;
+
+void sfu_jws_free(struct sfu_jws *jws);
+static inline void sfu_jws_freep(struct sfu_jws **j) { sfu_jws_free(*j); }
+#define _cleanup_jws_ _cleanup_(sfu_jws_freep)

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/* Public and private keys for JOSE: PEM (SubjectPublicKeyInfo, PKCS#8 and
+ * the traditional private formats OpenSSL reads) or JWK, RFC 7638
+ * thumbprints, and the trust store (a directory of *.pem and *.jwk). */
+#pragma once
+#include <stdbool.h>
+#include <openssl/evp.h>
+#include <jansson.h>
+#include "core/err.h"
+
+#define SFU_KEY_FILE_MAX (64u * 1024u)
+#define SFU_KEYRING_MAX 64
+#define SFU_RSA_MIN_BITS 2048
+
+enum sfu_key_type {
+        SFU_KEY_RSA,
+        SFU_KEY_EC_P256,
+        SFU_KEY_EC_P384,
+        SFU_KEY_EC_P521,
+        SFU_KEY_ED25519,
+        _SFU_KEY_TYPE_MAX,
+};
+
+struct sfu_key {
+        EVP_PKEY *pkey;
+        enum sfu_key_type type;
+        int bits;
+        bool is_private;
+        char *kid;              /* from the JWK "kid", else the RFC 7638 thumbprint */
+        char *source;           /* file name, for messages */
+};
+
+/* Loads a key from PEM or JWK bytes (detected: a JWK starts with '{').
+ * want_private requires private key material. Unsupported types (DSA,
+ * Ed448, other curves) and RSA below SFU_RSA_MIN_BITS are refused with
+ * SFU_ERR_PARSE / SFU_ERR_SIGNATURE. */
+int sfu_key_from_buffer(const char *buf, size_t len, const char *source, bool want_private,
+                        struct sfu_key **ret, struct sfu_err *err) _wur_;
+int sfu_key_load_file(const char *path, bool want_private, struct sfu_key **ret,
+                      struct sfu_err *err) _wur_;
+int sfu_key_from_jwk(json_t *jwk, const char *source, bool want_private, struct sfu_key **ret,
+                     struct sfu_err *err) _wur_;
+/* Generates a fresh private key of the type alg needs (RS*: 3072 bits;
+ * PS*: 3072; ES256/384/512: P-256/384/521; EdDSA: Ed25519). */
+int sfu_key_generate(const char *alg_name, struct sfu_key **ret, struct sfu_err *err) _wur_;
+
+/* RFC 7638 thumbprint (SHA-256, base64url) as a new string. */
+int sfu_key_thumbprint(const struct sfu_key *key, char **ret) _wur_;
+/* Public (or, with include_private, private) JWK as a new json object,
+ * with "kid" set. */
+int sfu_key_to_jwk(const struct sfu_key *key, bool include_private, json_t **ret) _wur_;
+/* PEM text: SubjectPublicKeyInfo, or PKCS#8 for private. New string. */
+int sfu_key_to_pem(const struct sfu_key *key, bool include_private, char **ret) _wur_;
+
+const char *sfu_key_type_name(enum sfu_key_type t);   /* "RSA", "P-256", "Ed25519" ... */
+
+void sfu_key_free(struct sfu_key *key);
+static inline void sfu_key_freep(struct sfu_key **k) { sfu_key_free(*k); }
+#define _cleanup_key_ _cleanup_(sfu_key_freep)
+
+struct sfu_keyring {
+        struct sfu_key *keys[SFU_KEYRING_MAX];
+        size_t n_keys;
+};
+
+int sfu_keyring_new(struct sfu_keyring **ret) _wur_;
+/* Takes ownership of key on success. Refuses a second key with the same
+ * kid (-EEXIST) or the same public key. */
+int sfu_keyring_add(struct sfu_keyring *ring, struct sfu_key *key, struct sfu_err *err) _wur_;
+/* Loads every *.pem and *.jwk of dir (sorted by name; other files are
+ * ignored; a file that fails to load is an error naming it). An empty
+ * directory gives an empty ring. */
+int sfu_keyring_load_dir(struct sfu_keyring *ring, const char *dir, struct sfu_err *err) _wur_;
+const struct sfu_key *sfu_keyring_find_kid(const struct sfu_keyring *ring, const char *kid);
+void sfu_keyring_free(struct sfu_keyring *ring);
+static inline void sfu_keyring_freep(struct sfu_keyring **k) { sfu_keyring_free(*k); }
+#define _cleanup_keyring_ _cleanup_(sfu_keyring_freep)
+
+static inline void sfu_evp_pkey_freep(EVP_PKEY **p) { EVP_PKEY_free(*p); }
+#define _cleanup_evp_pkey_ _cleanup_(sfu_evp_pkey_freep)

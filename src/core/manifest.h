@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/* The SecFU manifest (DESIGN section 5): one in-memory model, filled from
+ * the JSON payload of a JWS (and later from CBOR/COSE).  Parsing checks
+ * every field's type and syntax; the rules that need the device (model,
+ * versions, replay, expiry) live in the policy module. */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include <jansson.h>
+#include "core/digest.h"
+#include "core/err.h"
+#include "core/version.h"
+
+#define SFU_MANIFEST_MAX_SIZE (1024u * 1024u)   /* hard cap; config may lower it */
+#define SFU_MANIFEST_MAX_IMAGES 16
+#define SFU_MANIFEST_MAX_STRING 1024            /* any string field */
+#define SFU_MANIFEST_MAX_LOCATION 4096
+#define SFU_MANIFEST_MAX_KEYS 16                /* keyInfo entries */
+#define SFU_MANIFEST_MAX_CRIT 16
+
+struct sfu_manifest_digest {
+        enum sfu_digest_alg alg;
+        uint8_t value[SFU_DIGEST_MAX_SIZE];
+};
+
+struct sfu_manifest_image {
+        char *name;                     /* "firmware" for the single-image form */
+        char *slot_class;               /* NULL in the single-image form: the caller's default */
+        char *location;                 /* absolute http(s) URI or relative reference */
+        uint64_t size;
+        bool has_size;
+        struct sfu_manifest_digest digests[_SFU_DIGEST_MAX];
+        size_t n_digests;               /* supported digests only; >= 1 */
+        unsigned digest_mask;
+};
+
+struct sfu_manifest {
+        char *manifest_version;         /* "1.0" */
+        int64_t timestamp;              /* seconds since the epoch */
+        char *timestamp_text;
+        char *manufacturer;
+        char *model;
+        struct sfu_version version;
+        char *version_text;
+        bool has_expires;
+        int64_t expires;
+        bool split;                     /* came from "images" */
+        struct sfu_manifest_image images[SFU_MANIFEST_MAX_IMAGES];
+        size_t n_images;
+        json_t *new_keys;               /* keyInfo.newKeys: array of JWK objects, or NULL */
+        char *revoked_kids[SFU_MANIFEST_MAX_KEYS];
+        size_t n_revoked_kids;
+        char *crit[SFU_MANIFEST_MAX_CRIT];
+        size_t n_crit;
+};
+
+/* Parses and validates a JSON manifest (strict JSON, size <= max_size and
+ * <= SFU_MANIFEST_MAX_SIZE). Errors: SFU_ERR_PARSE / SFU_ERR_SIZE with a
+ * one-line reason naming the field. */
+int sfu_manifest_parse_json(const char *buf, size_t len, size_t max_size,
+                            struct sfu_manifest **ret, struct sfu_err *err) _wur_;
+/* Validates a manifest model however it was filled (the JSON and a future
+ * CBOR front end share this). */
+int sfu_manifest_validate(const struct sfu_manifest *m, struct sfu_err *err) _wur_;
+/* The manifest as a JSON object (for `inspect`, status and state). */
+int sfu_manifest_to_json(const struct sfu_manifest *m, json_t **ret) _wur_;
+
+void sfu_manifest_free(struct sfu_manifest *m);
+static inline void sfu_manifest_freep(struct sfu_manifest **m) { sfu_manifest_free(*m); }
+#define _cleanup_manifest_ _cleanup_(sfu_manifest_freep)

@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: MIT */
+/* GRUB: RAUC's variables ORDER, <B>_OK and <B>_TRY in a grubenv block
+ * (etc/grub/secfu-ab.cfg is the matching grub.cfg snippet).  The block is
+ * read with `grub-editenv FILE list` and changed with exactly one
+ * `grub-editenv FILE set K=V ...` per switch, so that GRUB's own in-place
+ * rewrite of the 1024-byte block is the only write.  grub-editenv is found
+ * on PATH; SFU_GRUB_EDITENV names another one (tests). */
+#include <sys/stat.h>
+
+#include "io/bootloader.h"
+#include "io/envfile.h"
+
+#define GRUB_EDITENV "grub-editenv"
+
+struct grub {
+        char *grubenv;
+        char *editenv;
+};
+
+static int grub_open(struct sfu_bootloader *bl, const struct sfu_config *config, struct sfu_err *err) {
+        struct grub *g;
+        const char *editenv = getenv("SFU_GRUB_EDITENV");
+        struct stat st;
+
+        if (!config->grubenv || config->grubenv[0] != '/')
+                return sfu_err_set(err, SFU_ERR_STATE, EINVAL, "[bootloader] grubenv must be an absolute path");
+        /* grub-editenv creates a missing file: a wrong path would silently
+         * give GRUB a block it never reads. */
+        if (stat(config->grubenv, &st) < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "grubenv %s: %s", config->grubenv,
+                                   strerror(errno));
+        if (!S_ISREG(st.st_mode))
+                return sfu_err_set(err, SFU_ERR_STATE, EINVAL, "grubenv %s is not a regular file",
+                                   config->grubenv);
+        g = calloc(1, sizeof(*g));
+        if (!g)
+                return -ENOMEM;
+        g->grubenv = strdup(config->grubenv);
+        g->editenv = strdup(editenv && *editenv ? editenv : GRUB_EDITENV);
+        bl->data = g;
+        if (!g->grubenv || !g->editenv)
+                return -ENOMEM;
+        return 0;
+}
+
+static void grub_close(struct sfu_bootloader *bl) {
+        struct grub *g = bl->data;
+
+        if (!g)
+                return;
+        free(g->grubenv);
+        free(g->editenv);
+        free(g);
+        bl->data = NULL;
+}
+
+static int grub_check_exists(const struct grub *g, struct sfu_err *err) {
+        struct stat st;
+
+        if (stat(g->grubenv, &st) < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "grubenv %s: %s", g->grubenv, strerror(errno));
+        return 0;
+}
+
+static int grub_run(struct sfu_bootloader *bl, char *const argv[], char **ret_stdout, struct sfu_err *err) {
+        char stderr_line[256];
+        int status, r;
+
+        r = sfu_bootloader_run(argv, bl->timeout_usec, SFU_BOOTLOADER_OUTPUT_MAX, ret_stdout, &status, stderr_line,
+                               sizeof(stderr_line), err);
+        if (r < 0)
+                return r;
+        if (status != 0) {
+                if (ret_stdout)
+                        free(TAKE_PTR(*ret_stdout));
+                if (status < 0)
+                        return sfu_err_set(err, SFU_ERR_STORAGE, EIO, "%s %s was killed by a signal", argv[0],
+                                           argv[2]);
+                return sfu_err_set(err, SFU_ERR_STORAGE, EIO, "%s %s on %s failed with exit status %d%s%s",
+                                   argv[0], argv[2], argv[1], status, stderr_line[0] ? ": " : "", stderr_line);
+        }
+        return 0;
+}
+
+/* `grub-editenv list` prints NAME=VALUE lines with the values raw: a value
+ * holding a newline continues on the next line, which has no '=' of its
+ * own or is taken for a new variable.  secfud's variables never hold one. */
+static int grub_load(struct sfu_bootloader *bl, struct sfu_envfile **ret, struct sfu_err *err) {
+        struct grub *g = bl->data;
+        _cleanup_envfile_ struct sfu_envfile *env = NULL;
+        _cleanup_free_ char *out = NULL, *last_key = NULL;
+        char *argv[] = { g->editenv, g->grubenv, (char *) "list", NULL };
+        int r;
+
+        r = grub_check_exists(g, err);
+        if (r < 0)
+                return r;
+        r = grub_run(bl, argv, &out, err);
+        if (r < 0)
+                return r;
+        r = sfu_envfile_new(&env);
+        if (r < 0)
+                return r;
+        for (char *line = out, *next; line && *line; line = next) {
+                char *eq;
+
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = 0;
+                eq = strchr(line, '=');
+                if (!eq || eq == line) {
+                        _cleanup_free_ char *joined = NULL;
+                        const char *prev;
+
+                        if (!last_key)
+                                return sfu_err_set(err, SFU_ERR_STATE, EBADMSG,
+                                                   "cannot parse the output of %s list", g->editenv);
+                        prev = sfu_envfile_get(env, last_key);
+                        if (asprintf(&joined, "%s\n%s", prev ? prev : "", line) < 0)
+                                return -ENOMEM;
+                        r = sfu_envfile_set(env, last_key, joined);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                *eq = 0;
+                r = sfu_envfile_set(env, line, eq + 1);
+                if (r == -E2BIG)
+                        return sfu_err_set(err, SFU_ERR_SIZE, E2BIG, "grubenv %s has more than %u variables",
+                                           g->grubenv, SFU_ENVFILE_MAX_VARS);
+                if (r < 0)
+                        return sfu_err_set(err, SFU_ERR_STATE, EBADMSG, "cannot parse the output of %s list",
+                                           g->editenv);
+                free(last_key);
+                last_key = strdup(line);
+                if (!last_key)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(env);
+        return 0;
+}
+
+static void free_strv(char **v) {
+        if (!v)
+                return;
+        for (char **p = v; *p; p++)
+                free(*p);
+        free(v);
+}
+
+static void free_strvp(char ***v) {
+        free_strv(*v);
+}
+
+/* One grub-editenv invocation for all changes.  An unset becomes an empty
+ * value: `unset` would need a second invocation, and the boot script treats
+ * empty and unset alike. */
+static int grub_store(struct sfu_bootloader *bl, const struct sfu_envfile *changes, struct sfu_err *err) {
+        struct grub *g = bl->data;
+        _cleanup_(free_strvp) char **argv = NULL;
+        size_t n = sfu_envfile_size(changes), k = 0;
+        int r;
+
+        if (n == 0)
+                return 0;
+        r = grub_check_exists(g, err);
+        if (r < 0)
+                return r;
+        argv = calloc(n + 4, sizeof(char *));
+        if (!argv)
+                return -ENOMEM;
+        {
+                const char *fixed[] = { g->editenv, g->grubenv, "set" };
+                for (size_t i = 0; i < ELEMENTSOF(fixed); i++) {
+                        argv[k] = strdup(fixed[i]);
+                        if (!argv[k])
+                                return -ENOMEM;
+                        k++;
+                }
+        }
+        for (size_t i = 0; i < n; i++) {
+                const char *value = sfu_envfile_value_at(changes, i);
+                if (value && strpbrk(value, "\n\\"))
+                        return sfu_err_set(err, SFU_ERR_STATE, EINVAL, "cannot store '%s' in a grubenv",
+                                           sfu_envfile_key_at(changes, i));
+                if (asprintf(&argv[k], "%s=%s", sfu_envfile_key_at(changes, i), value ? value : "") < 0) {
+                        argv[k] = NULL;
+                        return -ENOMEM;
+                }
+                k++;
+        }
+        return grub_run(bl, argv, NULL, err);
+}
+
+const struct sfu_bootloader_ops sfu_bootloader_grub_ops = {
+        .name = "grub",
+        .scheme = SFU_BOOTLOADER_SCHEME_GRUB,
+        .open = grub_open,
+        .close = grub_close,
+        .load = grub_load,
+        .store = grub_store,
+};

@@ -1,0 +1,997 @@
+/* SPDX-License-Identifier: MIT */
+/* The backend-independent part: dispatch through the ops table, the two
+ * RAUC variable schemes (GRUB flags, U-Boot counters) on top of a
+ * backend's load/store, booted-slot detection and the helper-program
+ * runner. */
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "io/bootloader.h"
+#include "io/envfile.h"
+
+extern char **environ;
+
+#define ORDER_MAX 32u   /* entries of ORDER / BOOT_ORDER */
+
+static const struct sfu_bootloader_ops *const backends[] = {
+        [SFU_BACKEND_GRUB] = &sfu_bootloader_grub_ops,
+        [SFU_BACKEND_UBOOT] = &sfu_bootloader_uboot_ops,
+        [SFU_BACKEND_CUSTOM] = &sfu_bootloader_custom_ops,
+        [SFU_BACKEND_FILE] = &sfu_bootloader_file_ops,
+};
+
+bool sfu_bootloader_bootname_valid(const char *bootname) {
+        size_t len;
+
+        if (!bootname)
+                return false;
+        len = strlen(bootname);
+        if (len == 0 || len > SFU_BOOTLOADER_BOOTNAME_MAX)
+                return false;
+        for (size_t i = 0; i < len; i++) {
+                char c = bootname[i];
+                if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+                        return false;
+        }
+        return true;
+}
+
+static bool class_valid(const char *class_name) {
+        size_t len;
+
+        if (!class_name)
+                return false;
+        len = strlen(class_name);
+        if (len == 0 || len > SFU_BOOTLOADER_CLASS_MAX)
+                return false;
+        for (size_t i = 0; i < len; i++) {
+                char c = class_name[i];
+                if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+                      c == '-' || c == '.'))
+                        return false;
+        }
+        return true;
+}
+
+int sfu_bootloader_open(const struct sfu_config *config, struct sfu_bootloader **ret, struct sfu_err *err) {
+        struct sfu_bootloader *bl;
+        int r;
+
+        if ((unsigned) config->backend >= ELEMENTSOF(backends) || !backends[config->backend])
+                return sfu_err_set(err, SFU_ERR_STATE, EINVAL, "unknown bootloader backend");
+        if (config->attempts < 1)
+                return sfu_err_set(err, SFU_ERR_STATE, EINVAL, "[bootloader] attempts must be at least 1");
+
+        bl = calloc(1, sizeof(*bl));
+        if (!bl)
+                return -ENOMEM;
+        bl->attempts = config->attempts;
+        bl->timeout_usec = SFU_BOOTLOADER_TIMEOUT_USEC;
+        for (size_t i = 0; i < config->n_slots && i < SFU_CONFIG_MAX_SLOTS; i++) {
+                const char *name = config->slots[i].bootname;
+                if (!name)
+                        continue;
+                if (!sfu_bootloader_bootname_valid(name)) {
+                        sfu_bootloader_close(bl);
+                        return sfu_err_set(err, SFU_ERR_STATE, EINVAL,
+                                           "slot %s.%u: bootname '%s' is not 1-%d letters, digits or '_'",
+                                           config->slots[i].class_name ? config->slots[i].class_name : "?",
+                                           config->slots[i].index, name, SFU_BOOTLOADER_BOOTNAME_MAX);
+                }
+                bl->bootnames[bl->n_bootnames] = strdup(name);
+                if (!bl->bootnames[bl->n_bootnames]) {
+                        sfu_bootloader_close(bl);
+                        return -ENOMEM;
+                }
+                bl->n_bootnames++;
+        }
+        if (bl->n_bootnames == 0) {
+                sfu_bootloader_close(bl);
+                return sfu_err_set(err, SFU_ERR_STATE, EINVAL, "no slot has a bootname");
+        }
+        bl->ops = backends[config->backend];
+        r = bl->ops->open(bl, config, err);
+        if (r < 0) {
+                sfu_bootloader_close(bl);       /* the backend's close copes with a partial open */
+                return r;
+        }
+        *ret = bl;
+        return 0;
+}
+
+void sfu_bootloader_close(struct sfu_bootloader *bl) {
+        if (!bl)
+                return;
+        if (bl->ops && bl->ops->close)
+                bl->ops->close(bl);
+        for (size_t i = 0; i < bl->n_bootnames; i++)
+                free(bl->bootnames[i]);
+        free(bl);
+}
+
+const char *sfu_bootloader_name(const struct sfu_bootloader *bl) {
+        return bl->ops->name;
+}
+
+unsigned sfu_bootloader_trial_attempts(const struct sfu_bootloader *bl) {
+        return bl->ops->scheme == SFU_BOOTLOADER_SCHEME_GRUB ? 1 : bl->attempts;
+}
+
+void sfu_bootloader_set_timeout(struct sfu_bootloader *bl, uint64_t usec) {
+        bl->timeout_usec = usec;
+}
+
+static bool configured(const struct sfu_bootloader *bl, const char *bootname) {
+        for (size_t i = 0; i < bl->n_bootnames; i++)
+                if (strcmp(bl->bootnames[i], bootname) == 0)
+                        return true;
+        return false;
+}
+
+static int check_bootname(const struct sfu_bootloader *bl, const char *bootname, struct sfu_err *err) {
+        if (!bootname || !configured(bl, bootname))
+                return sfu_err_set(err, SFU_ERR_STATE, EINVAL, "'%s' is not the bootname of a configured slot",
+                                   bootname ? bootname : "(null)");
+        return 0;
+}
+
+/* ---- the variable schemes -------------------------------------------------- */
+
+struct order {
+        char names[ORDER_MAX][SFU_BOOTLOADER_BOOTNAME_MAX + 1];
+        size_t n;
+};
+
+static const char *order_var(const struct sfu_bootloader *bl) {
+        return bl->ops->scheme == SFU_BOOTLOADER_SCHEME_GRUB ? "ORDER" : "BOOT_ORDER";
+}
+
+static bool order_contains(const struct order *o, const char *name) {
+        for (size_t i = 0; i < o->n; i++)
+                if (strcmp(o->names[i], name) == 0)
+                        return true;
+        return false;
+}
+
+static int order_add(struct order *o, const char *name) {
+        if (order_contains(o, name))
+                return 0;
+        if (o->n >= ORDER_MAX || strlen(name) > SFU_BOOTLOADER_BOOTNAME_MAX)
+                return -E2BIG;
+        strcpy(o->names[o->n++], name);
+        return 0;
+}
+
+/* The order as the boot script sees it: the variable, or the configured
+ * bootnames when it is not set (the scripts' default).  Unknown entries
+ * (a recovery slot the script knows about) are kept. */
+static int order_read(const struct sfu_bootloader *bl, const struct sfu_envfile *env, struct order *ret,
+                      struct sfu_err *err) {
+        const char *var = order_var(bl), *value = sfu_envfile_get(env, var);
+        struct order o = { .n = 0 };
+
+        /* U-Boot's script replaces an empty BOOT_ORDER too (test -n); GRUB's
+         * sets ORDER before load_env, so only a missing one is defaulted. */
+        if (!value || (bl->ops->scheme == SFU_BOOTLOADER_SCHEME_COUNTER && !value[strspn(value, " \t")])) {
+                for (size_t i = 0; i < bl->n_bootnames; i++)
+                        if (order_add(&o, bl->bootnames[i]) < 0)
+                                return sfu_err_set(err, SFU_ERR_STATE, E2BIG, "too many slots");
+                *ret = o;
+                return 0;
+        }
+        for (const char *p = value; *p;) {
+                char name[SFU_BOOTLOADER_BOOTNAME_MAX + 1];
+                size_t len = strcspn(p, " \t");
+
+                if (len == 0) {
+                        p++;
+                        continue;
+                }
+                if (len > SFU_BOOTLOADER_BOOTNAME_MAX)
+                        return sfu_err_set(err, SFU_ERR_STATE, EBADMSG,
+                                           "bootloader variable %s holds an entry longer than %d bytes", var,
+                                           SFU_BOOTLOADER_BOOTNAME_MAX);
+                memcpy(name, p, len);
+                name[len] = 0;
+                if (order_add(&o, name) < 0)
+                        return sfu_err_set(err, SFU_ERR_STATE, E2BIG,
+                                           "bootloader variable %s has more than %u entries", var, ORDER_MAX);
+                p += len;
+        }
+        *ret = o;
+        return 0;
+}
+
+static int order_join(const struct order *o, char **ret) {
+        size_t len = 0;
+        char *s;
+
+        for (size_t i = 0; i < o->n; i++)
+                len += strlen(o->names[i]) + 1;
+        s = malloc(len + 1);
+        if (!s)
+                return -ENOMEM;
+        s[0] = 0;
+        for (size_t i = 0; i < o->n; i++) {
+                if (i > 0)
+                        strcat(s, " ");
+                strcat(s, o->names[i]);
+        }
+        *ret = s;
+        return 0;
+}
+
+/* first, second (may be NULL), then the old order without them */
+static int order_reorder(const struct order *old, const char *first, const char *second, struct order *ret) {
+        struct order o = { .n = 0 };
+        int r;
+
+        if (first) {
+                r = order_add(&o, first);
+                if (r < 0)
+                        return r;
+        }
+        if (second) {
+                r = order_add(&o, second);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < old->n; i++) {
+                r = order_add(&o, old->names[i]);
+                if (r < 0)
+                        return r;
+        }
+        *ret = o;
+        return 0;
+}
+
+static int read_number(const struct sfu_bootloader *bl, const struct sfu_envfile *env, const char *key, int base,
+                       unsigned dflt, unsigned *ret, struct sfu_err *err) {
+        const char *value = sfu_envfile_get(env, key), *p;
+        unsigned long n;
+        char *end;
+
+        if (!value || !*value) {        /* both scripts treat empty as unset */
+                *ret = dflt;
+                return 0;
+        }
+        p = value;
+        if (base == 16 && (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')))
+                p += 2;
+        errno = 0;
+        n = strtoul(p, &end, base);
+        if (!*p || *end || errno || n > 0xffff || *p == '-' || *p == '+' || *p == ' ')
+                return sfu_err_set(err, SFU_ERR_STATE, EBADMSG,
+                                   "%s bootloader variable %s has the invalid value '%.32s'", bl->ops->name, key,
+                                   value);
+        *ret = (unsigned) n;
+        return 0;
+}
+
+struct slot_vars {
+        bool in_order;
+        bool usable;            /* not marked bad (grub: OK=1; counter: attempts left) */
+        bool bootable;          /* the script would pick it when it reaches it */
+        unsigned attempts_left;
+};
+
+static int slot_vars(const struct sfu_bootloader *bl, const struct sfu_envfile *env, const struct order *o,
+                     const char *bootname, struct slot_vars *ret, struct sfu_err *err) {
+        char key[SFU_BOOTLOADER_BOOTNAME_MAX + 16];
+        struct slot_vars v = { .in_order = order_contains(o, bootname) };
+        int r;
+
+        if (bl->ops->scheme == SFU_BOOTLOADER_SCHEME_GRUB) {
+                unsigned ok, try;
+
+                snprintf(key, sizeof(key), "%s_OK", bootname);
+                r = read_number(bl, env, key, 10, 0, &ok, err);
+                if (r < 0)
+                        return r;
+                snprintf(key, sizeof(key), "%s_TRY", bootname);
+                r = read_number(bl, env, key, 10, 0, &try, err);
+                if (r < 0)
+                        return r;
+                v.attempts_left = ok == 1 && try == 0 ? 1 : 0;
+                v.usable = v.in_order && ok == 1;
+        } else {
+                snprintf(key, sizeof(key), "BOOT_%s_LEFT", bootname);
+                r = read_number(bl, env, key, 16, bl->attempts, &v.attempts_left, err);
+                if (r < 0)
+                        return r;
+                v.usable = v.in_order && v.attempts_left > 0;
+        }
+        v.bootable = v.in_order && v.attempts_left > 0;
+        *ret = v;
+        return 0;
+}
+
+static int env_load(struct sfu_bootloader *bl, struct sfu_envfile **ret_env, struct order *ret_order,
+                    struct sfu_err *err) {
+        _cleanup_envfile_ struct sfu_envfile *env = NULL;
+        int r;
+
+        r = bl->ops->load(bl, &env, err);
+        if (r < 0)
+                return r;
+        r = order_read(bl, env, ret_order, err);
+        if (r < 0)
+                return r;
+        *ret_env = TAKE_PTR(env);
+        return 0;
+}
+
+/* Adds the variables that make bootname bootable with fresh attempts. */
+static int changes_refresh(const struct sfu_bootloader *bl, struct sfu_envfile *changes, const char *bootname) {
+        char key[SFU_BOOTLOADER_BOOTNAME_MAX + 16];
+        int r;
+
+        if (bl->ops->scheme == SFU_BOOTLOADER_SCHEME_GRUB) {
+                snprintf(key, sizeof(key), "%s_OK", bootname);
+                r = sfu_envfile_set(changes, key, "1");
+                if (r < 0)
+                        return r;
+                snprintf(key, sizeof(key), "%s_TRY", bootname);
+                return sfu_envfile_set(changes, key, "0");
+        }
+        snprintf(key, sizeof(key), "BOOT_%s_LEFT", bootname);
+        return sfu_envfile_setf(changes, key, "%x", bl->attempts);
+}
+
+static int changes_order(const struct sfu_bootloader *bl, struct sfu_envfile *changes, const struct order *o) {
+        _cleanup_free_ char *joined = NULL;
+        int r;
+
+        r = order_join(o, &joined);
+        if (r < 0)
+                return r;
+        return sfu_envfile_set(changes, order_var(bl), joined);
+}
+
+static int env_get_primary(struct sfu_bootloader *bl, char **ret, struct sfu_err *err) {
+        _cleanup_envfile_ struct sfu_envfile *env = NULL;
+        struct order o;
+        int r;
+
+        r = env_load(bl, &env, &o, err);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < o.n; i++) {
+                struct slot_vars v;
+
+                if (!configured(bl, o.names[i]))
+                        continue;
+                r = slot_vars(bl, env, &o, o.names[i], &v, err);
+                if (r < 0)
+                        return r;
+                if (v.bootable) {
+                        char *s = strdup(o.names[i]);
+                        if (!s)
+                                return -ENOMEM;
+                        *ret = s;
+                        return 0;
+                }
+        }
+        return sfu_err_set(err, SFU_ERR_STATE, ENOENT, "the %s environment has no bootable slot in %s",
+                           bl->ops->name, order_var(bl));
+}
+
+static int env_get_slot_state(struct sfu_bootloader *bl, const char *bootname,
+                              struct sfu_bootloader_slot_state *ret, struct sfu_err *err) {
+        _cleanup_envfile_ struct sfu_envfile *env = NULL;
+        struct slot_vars v;
+        struct order o;
+        int r;
+
+        r = env_load(bl, &env, &o, err);
+        if (r < 0)
+                return r;
+        r = slot_vars(bl, env, &o, bootname, &v, err);
+        if (r < 0)
+                return r;
+        *ret = (struct sfu_bootloader_slot_state) {
+                .in_order = v.in_order,
+                .good = v.bootable,
+                .attempts_left = v.attempts_left,
+        };
+        return 0;
+}
+
+static int env_store(struct sfu_bootloader *bl, const struct sfu_envfile *changes, struct sfu_err *err) {
+        return bl->ops->store(bl, changes, err);
+}
+
+/* first goes first with fresh attempts; second (may be NULL) second with
+ * fresh attempts; the rest keeps its order and its variables. */
+static int env_promote(struct sfu_bootloader *bl, const char *first, const char *second, struct sfu_err *err) {
+        _cleanup_envfile_ struct sfu_envfile *env = NULL, *changes = NULL;
+        struct order o, n;
+        int r;
+
+        r = env_load(bl, &env, &o, err);
+        if (r < 0)
+                return r;
+        r = order_reorder(&o, first, second, &n);
+        if (r < 0)
+                return sfu_err_set(err, SFU_ERR_STATE, -r, "cannot build the new boot order");
+        r = sfu_envfile_new(&changes);
+        if (r < 0)
+                return r;
+        r = changes_order(bl, changes, &n);
+        if (r >= 0)
+                r = changes_refresh(bl, changes, first);
+        if (r >= 0 && second)
+                r = changes_refresh(bl, changes, second);
+        if (r < 0)
+                return r;
+        return env_store(bl, changes, err);
+}
+
+static int env_set_trial(struct sfu_bootloader *bl, const char *bootname, const char *fallback,
+                         struct sfu_err *err) {
+        return env_promote(bl, bootname, fallback, err);
+}
+
+static int env_mark_good(struct sfu_bootloader *bl, const char *bootname, struct sfu_err *err) {
+        return env_promote(bl, bootname, NULL, err);
+}
+
+static int env_set_primary(struct sfu_bootloader *bl, const char *bootname, struct sfu_err *err) {
+        return env_promote(bl, bootname, NULL, err);
+}
+
+static int env_mark_bad(struct sfu_bootloader *bl, const char *bootname, struct sfu_err *err) {
+        _cleanup_envfile_ struct sfu_envfile *env = NULL, *changes = NULL;
+        char key[SFU_BOOTLOADER_BOOTNAME_MAX + 16];
+        struct order o, n = { .n = 0 };
+        bool other_usable = false;
+        int r;
+
+        r = env_load(bl, &env, &o, err);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < o.n; i++)
+                if (strcmp(o.names[i], bootname) != 0)
+                        (void) order_add(&n, o.names[i]);
+        for (size_t i = 0; i < n.n; i++) {
+                struct slot_vars v;
+
+                if (!configured(bl, n.names[i]))
+                        continue;
+                r = slot_vars(bl, env, &n, n.names[i], &v, err);
+                if (r < 0)
+                        return r;
+                other_usable = other_usable || v.usable;
+        }
+        if (!other_usable)
+                return sfu_err_set(err, SFU_ERR_STATE, EPERM,
+                                   "refusing to mark %s bad: no other slot in %s could be booted", bootname,
+                                   order_var(bl));
+
+        r = sfu_envfile_new(&changes);
+        if (r < 0)
+                return r;
+        r = changes_order(bl, changes, &n);
+        if (r < 0)
+                return r;
+        if (bl->ops->scheme == SFU_BOOTLOADER_SCHEME_GRUB) {
+                snprintf(key, sizeof(key), "%s_OK", bootname);
+                r = sfu_envfile_set(changes, key, "0");
+                if (r < 0)
+                        return r;
+                snprintf(key, sizeof(key), "%s_TRY", bootname);
+                r = sfu_envfile_set(changes, key, "0");
+        } else {
+                snprintf(key, sizeof(key), "BOOT_%s_LEFT", bootname);
+                r = sfu_envfile_set(changes, key, "0");
+        }
+        if (r < 0)
+                return r;
+        return env_store(bl, changes, err);
+}
+
+static int env_get_incomplete(struct sfu_bootloader *bl, char **ret, struct sfu_err *err) {
+        _cleanup_envfile_ struct sfu_envfile *env = NULL;
+        const char *value;
+        char *s;
+        int r;
+
+        r = bl->ops->load(bl, &env, err);
+        if (r < 0)
+                return r;
+        value = sfu_envfile_get(env, SFU_BOOTLOADER_INCOMPLETE_VAR);
+        s = strdup(value ? value : "");
+        if (!s)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
+}
+
+static bool list_contains(const char *list, const char *word) {
+        size_t len = strlen(word);
+
+        for (const char *p = list; *p;) {
+                size_t n = strcspn(p, " \t\n");
+                if (n == len && strncmp(p, word, len) == 0)
+                        return true;
+                p += n;
+                p += strspn(p, " \t\n");
+        }
+        return false;
+}
+
+/* list with word added (add) or removed (!add); NULL when it ends empty */
+static int list_edit(const char *list, const char *word, bool add, char **ret) {
+        size_t cap = strlen(list) + strlen(word) + 2, len = 0;
+        _cleanup_free_ char *out = malloc(cap);
+
+        if (!out)
+                return -ENOMEM;
+        out[0] = 0;
+        for (const char *p = list + strspn(list, " \t\n"); *p;) {
+                size_t n = strcspn(p, " \t\n");
+                if (!(n == strlen(word) && strncmp(p, word, n) == 0)) {
+                        if (len > 0)
+                                out[len++] = ' ';
+                        memcpy(out + len, p, n);
+                        len += n;
+                        out[len] = 0;
+                }
+                p += n;
+                p += strspn(p, " \t\n");
+        }
+        if (add) {
+                if (len > 0)
+                        out[len++] = ' ';
+                strcpy(out + len, word);
+                len += strlen(word);
+        }
+        *ret = len > 0 ? TAKE_PTR(out) : NULL;
+        return 0;
+}
+
+static int env_edit_incomplete(struct sfu_bootloader *bl, const char *class_name, bool add, struct sfu_err *err) {
+        _cleanup_envfile_ struct sfu_envfile *env = NULL, *changes = NULL;
+        _cleanup_free_ char *edited = NULL;
+        const char *value;
+        int r;
+
+        r = bl->ops->load(bl, &env, err);
+        if (r < 0)
+                return r;
+        value = sfu_envfile_get(env, SFU_BOOTLOADER_INCOMPLETE_VAR);
+        if (!value)
+                value = "";
+        if (list_contains(value, class_name) == add)
+                return 0;       /* already so: nothing to write */
+        r = list_edit(value, class_name, add, &edited);
+        if (r < 0)
+                return r;
+        r = sfu_envfile_new(&changes);
+        if (r < 0)
+                return r;
+        r = sfu_envfile_set(changes, SFU_BOOTLOADER_INCOMPLETE_VAR, edited);
+        if (r < 0)
+                return r;
+        return env_store(bl, changes, err);
+}
+
+/* ---- the public verbs -------------------------------------------------------- */
+
+int sfu_bootloader_get_primary(struct sfu_bootloader *bl, char **ret, struct sfu_err *err) {
+        _cleanup_free_ char *primary = NULL;
+        int r;
+
+        if (bl->ops->scheme == SFU_BOOTLOADER_SCHEME_NONE)
+                r = bl->ops->get_primary(bl, &primary, err);
+        else
+                r = env_get_primary(bl, &primary, err);
+        if (r < 0)
+                return r;
+        if (!configured(bl, primary))
+                return sfu_err_set(err, SFU_ERR_STATE, EBADMSG,
+                                   "the %s bootloader names '%.32s' as primary, not a configured bootname",
+                                   bl->ops->name, primary);
+        *ret = TAKE_PTR(primary);
+        return 0;
+}
+
+int sfu_bootloader_get_slot_state(struct sfu_bootloader *bl, const char *bootname,
+                                  struct sfu_bootloader_slot_state *ret, struct sfu_err *err) {
+        int r = check_bootname(bl, bootname, err);
+
+        if (r < 0)
+                return r;
+        if (bl->ops->scheme == SFU_BOOTLOADER_SCHEME_NONE)
+                return bl->ops->get_slot_state(bl, bootname, ret, err);
+        return env_get_slot_state(bl, bootname, ret, err);
+}
+
+int sfu_bootloader_set_trial(struct sfu_bootloader *bl, const char *bootname, const char *fallback,
+                             struct sfu_err *err) {
+        int r = check_bootname(bl, bootname, err);
+
+        if (r < 0)
+                return r;
+        if (fallback) {
+                r = check_bootname(bl, fallback, err);
+                if (r < 0)
+                        return r;
+                if (strcmp(fallback, bootname) == 0)
+                        return sfu_err_set(err, SFU_ERR_STATE, EINVAL,
+                                           "the trial slot %s cannot be its own fallback", bootname);
+        }
+        if (bl->ops->scheme == SFU_BOOTLOADER_SCHEME_NONE)
+                return bl->ops->set_trial(bl, bootname, fallback, err);
+        return env_set_trial(bl, bootname, fallback, err);
+}
+
+int sfu_bootloader_mark_good(struct sfu_bootloader *bl, const char *bootname, struct sfu_err *err) {
+        int r = check_bootname(bl, bootname, err);
+
+        if (r < 0)
+                return r;
+        if (bl->ops->scheme == SFU_BOOTLOADER_SCHEME_NONE)
+                return bl->ops->mark_good(bl, bootname, err);
+        return env_mark_good(bl, bootname, err);
+}
+
+/* Verb backends: the same refusal as env_mark_bad(), from get-state. */
+static int check_other_good(struct sfu_bootloader *bl, const char *bootname, struct sfu_err *err) {
+        for (size_t i = 0; i < bl->n_bootnames; i++) {
+                struct sfu_bootloader_slot_state st;
+                int r;
+
+                if (strcmp(bl->bootnames[i], bootname) == 0)
+                        continue;
+                r = bl->ops->get_slot_state(bl, bl->bootnames[i], &st, err);
+                if (r < 0)
+                        return r;
+                if (st.good)
+                        return 0;
+        }
+        return sfu_err_set(err, SFU_ERR_STATE, EPERM,
+                           "refusing to mark %s bad: the %s bootloader reports no other good slot", bootname,
+                           bl->ops->name);
+}
+
+int sfu_bootloader_mark_bad(struct sfu_bootloader *bl, const char *bootname, struct sfu_err *err) {
+        int r = check_bootname(bl, bootname, err);
+
+        if (r < 0)
+                return r;
+        if (bl->ops->scheme == SFU_BOOTLOADER_SCHEME_NONE) {
+                r = check_other_good(bl, bootname, err);
+                if (r < 0)
+                        return r;
+                return bl->ops->mark_bad(bl, bootname, err);
+        }
+        return env_mark_bad(bl, bootname, err);
+}
+
+int sfu_bootloader_set_primary(struct sfu_bootloader *bl, const char *bootname, struct sfu_err *err) {
+        int r = check_bootname(bl, bootname, err);
+
+        if (r < 0)
+                return r;
+        if (bl->ops->scheme == SFU_BOOTLOADER_SCHEME_NONE)
+                return bl->ops->set_primary(bl, bootname, err);
+        return env_set_primary(bl, bootname, err);
+}
+
+static int check_class(const char *class_name, struct sfu_err *err) {
+        if (!class_valid(class_name))
+                return sfu_err_set(err, SFU_ERR_STATE, EINVAL,
+                                   "slot class '%.64s' is not 1-%d letters, digits, '_', '-' or '.'",
+                                   class_name ? class_name : "(null)", SFU_BOOTLOADER_CLASS_MAX);
+        return 0;
+}
+
+int sfu_bootloader_set_incomplete(struct sfu_bootloader *bl, const char *class_name, struct sfu_err *err) {
+        int r = check_class(class_name, err);
+
+        if (r < 0)
+                return r;
+        if (bl->ops->scheme == SFU_BOOTLOADER_SCHEME_NONE)
+                return bl->ops->set_incomplete(bl, class_name, err);
+        return env_edit_incomplete(bl, class_name, true, err);
+}
+
+int sfu_bootloader_clear_incomplete(struct sfu_bootloader *bl, const char *class_name, struct sfu_err *err) {
+        int r = check_class(class_name, err);
+
+        if (r < 0)
+                return r;
+        if (bl->ops->scheme == SFU_BOOTLOADER_SCHEME_NONE)
+                return bl->ops->clear_incomplete(bl, class_name, err);
+        return env_edit_incomplete(bl, class_name, false, err);
+}
+
+int sfu_bootloader_get_incomplete(struct sfu_bootloader *bl, const char *class_name, bool *ret,
+                                  struct sfu_err *err) {
+        _cleanup_free_ char *list = NULL;
+        int r = check_class(class_name, err);
+
+        if (r < 0)
+                return r;
+        if (bl->ops->scheme == SFU_BOOTLOADER_SCHEME_NONE)
+                r = bl->ops->get_incomplete(bl, &list, err);
+        else
+                r = env_get_incomplete(bl, &list, err);
+        if (r < 0)
+                return r;
+        *ret = list_contains(list, class_name);
+        return 0;
+}
+
+/* ---- booted slot ----------------------------------------------------------- */
+
+static int read_small_file(const char *path, size_t max, char **ret, struct sfu_err *err) {
+        _cleanup_close_ int fd = -1;
+        _cleanup_free_ char *buf = malloc(max + 1);
+        size_t len = 0;
+
+        if (!buf)
+                return -ENOMEM;
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) {
+                if (errno == ENOENT)
+                        return sfu_err_set(err, SFU_ERR_STATE, ENOENT, "%s does not exist", path);
+                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot open %s: %s", path, strerror(errno));
+        }
+        for (;;) {
+                ssize_t n = read(fd, buf + len, max + 1 - len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot read %s: %s", path,
+                                           strerror(errno));
+                }
+                if (n == 0)
+                        break;
+                len += (size_t) n;
+                if (len > max)
+                        return sfu_err_set(err, SFU_ERR_SIZE, EFBIG, "%s is larger than %zu bytes", path, max);
+        }
+        if (memchr(buf, 0, len))
+                return sfu_err_set(err, SFU_ERR_STATE, EBADMSG, "%s contains a NUL byte", path);
+        buf[len] = 0;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+static int booted_from_cmdline(const char *key, const char *path, char **ret, struct sfu_err *err) {
+        _cleanup_free_ char *cmdline = NULL, *found = NULL;
+        size_t key_len = strlen(key);
+        int r;
+
+        r = read_small_file(path, SFU_BOOTLOADER_CMDLINE_MAX, &cmdline, err);
+        if (r < 0)
+                return r;
+        for (const char *p = cmdline; *p;) {
+                _cleanup_free_ char *word = NULL;
+                bool quoted = false;
+                size_t len = 0;
+
+                p += strspn(p, " \t\n");
+                if (!*p)
+                        break;
+                word = malloc(strlen(p) + 1);
+                if (!word)
+                        return -ENOMEM;
+                /* the kernel's rule: whitespace outside double quotes ends a word;
+                 * the quotes themselves are not part of it */
+                for (; *p && (quoted || !strchr(" \t\n", *p)); p++) {
+                        if (*p == '"')
+                                quoted = !quoted;
+                        else
+                                word[len++] = *p;
+                }
+                word[len] = 0;
+                if (len > key_len && strncmp(word, key, key_len) == 0 && word[key_len] == '=') {
+                        free(found);
+                        found = strdup(word + key_len + 1);
+                        if (!found)
+                                return -ENOMEM;
+                }
+        }
+        if (!found)
+                return sfu_err_set(err, SFU_ERR_STATE, ENOENT, "the kernel command line (%s) has no %s=", path,
+                                   key);
+        if (!sfu_bootloader_bootname_valid(found))
+                return sfu_err_set(err, SFU_ERR_STATE, EBADMSG,
+                                   "the kernel command line sets %s to '%.32s', not a valid bootname", key, found);
+        *ret = TAKE_PTR(found);
+        return 0;
+}
+
+static int booted_from_file(const char *path, char **ret, struct sfu_err *err) {
+        _cleanup_free_ char *content = NULL;
+        size_t len;
+        int r;
+
+        r = read_small_file(path, SFU_BOOTLOADER_BOOTED_FILE_MAX, &content, err);
+        if (r < 0)
+                return r;
+        len = strcspn(content, "\n");
+        content[len] = 0;
+        while (len > 0 && (content[len - 1] == ' ' || content[len - 1] == '\t' || content[len - 1] == '\r'))
+                content[--len] = 0;
+        if (!sfu_bootloader_bootname_valid(content))
+                return sfu_err_set(err, SFU_ERR_STATE, EBADMSG, "%s holds '%.32s', not a valid bootname", path,
+                                   content);
+        *ret = TAKE_PTR(content);
+        return 0;
+}
+
+int sfu_bootloader_booted_slot(const char *spec, const char *proc_cmdline_path, char **ret,
+                               struct sfu_err *err) {
+        if (!spec)
+                return sfu_err_set(err, SFU_ERR_STATE, EINVAL, "no booted-slot source configured");
+        if (strncmp(spec, "cmdline:", 8) == 0 && spec[8] && !strpbrk(spec + 8, " \t\n=\""))
+                return booted_from_cmdline(spec + 8, proc_cmdline_path ? proc_cmdline_path : "/proc/cmdline", ret,
+                                           err);
+        if (strncmp(spec, "file:", 5) == 0 && spec[5] == '/')
+                return booted_from_file(spec + 5, ret, err);
+        return sfu_err_set(err, SFU_ERR_STATE, EINVAL,
+                           "booted-slot '%.64s' is neither cmdline:KEY nor file:/ABSOLUTE/PATH", spec);
+}
+
+/* ---- helper programs ---------------------------------------------------------- */
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
+static void spawn_file_actions_destroyp(posix_spawn_file_actions_t **fa) {
+        if (*fa)
+                posix_spawn_file_actions_destroy(*fa);
+}
+
+static void spawnattr_destroyp(posix_spawnattr_t **a) {
+        if (*a)
+                posix_spawnattr_destroy(*a);
+}
+
+/* Kills and reaps the child's process group unless it has been reaped. */
+static void child_reapp(pid_t *pid) {
+        if (*pid > 0) {
+                int saved = errno;
+                (void) kill(-*pid, SIGKILL);
+                while (waitpid(*pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
+                errno = saved;
+        }
+}
+
+int sfu_bootloader_run(char *const argv[], uint64_t timeout_usec, size_t output_max, char **ret_stdout,
+                       int *ret_status, char *ret_stderr_line, size_t stderr_line_size, struct sfu_err *err) {
+        _cleanup_(spawn_file_actions_destroyp) posix_spawn_file_actions_t *fa = NULL;
+        _cleanup_(spawnattr_destroyp) posix_spawnattr_t *attr = NULL;
+        _cleanup_close_ int out_r = -1, out_w = -1, err_r = -1, err_w = -1;
+        _cleanup_(child_reapp) pid_t pid = 0;
+        _cleanup_free_ char *out = malloc(output_max + 1);
+        char errbuf[512];
+        size_t out_len = 0, err_len = 0;
+        posix_spawn_file_actions_t fa_storage;
+        posix_spawnattr_t attr_storage;
+        sigset_t mask;
+        uint64_t deadline = now_usec() + timeout_usec;
+        int pipe_out[2], pipe_err[2], status, r;
+
+        if (!out)
+                return -ENOMEM;
+        if (pipe2(pipe_out, O_CLOEXEC) < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot create a pipe: %s", strerror(errno));
+        out_r = pipe_out[0];
+        out_w = pipe_out[1];
+        if (pipe2(pipe_err, O_CLOEXEC) < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot create a pipe: %s", strerror(errno));
+        err_r = pipe_err[0];
+        err_w = pipe_err[1];
+
+        if (posix_spawn_file_actions_init(&fa_storage) != 0)
+                return -ENOMEM;
+        fa = &fa_storage;
+        if (posix_spawn_file_actions_addopen(fa, 0, "/dev/null", O_RDONLY, 0) != 0 ||
+            posix_spawn_file_actions_adddup2(fa, out_w, 1) != 0 ||
+            posix_spawn_file_actions_adddup2(fa, err_w, 2) != 0)
+                return -ENOMEM;
+        if (posix_spawnattr_init(&attr_storage) != 0)
+                return -ENOMEM;
+        attr = &attr_storage;
+        sigemptyset(&mask);
+        (void) posix_spawnattr_setsigmask(attr, &mask);
+        sigfillset(&mask);
+        (void) posix_spawnattr_setsigdefault(attr, &mask);
+        (void) posix_spawnattr_setpgroup(attr, 0);
+        (void) posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+                                                      POSIX_SPAWN_SETPGROUP);
+
+        r = strchr(argv[0], '/') ? posix_spawn(&pid, argv[0], fa, attr, argv, environ)
+                                 : posix_spawnp(&pid, argv[0], fa, attr, argv, environ);
+        if (r != 0) {
+                pid = 0;
+                return sfu_err_set(err, SFU_ERR_STORAGE, r, "cannot run %s: %s", argv[0], strerror(r));
+        }
+        closep(&out_w);
+        out_w = -1;
+        closep(&err_w);
+        err_w = -1;
+
+        while (out_r >= 0 || err_r >= 0) {
+                struct pollfd fds[2] = { { .fd = out_r, .events = POLLIN }, { .fd = err_r, .events = POLLIN } };
+                uint64_t now = now_usec();
+                char chunk[4096];
+
+                if (now >= deadline)
+                        return sfu_err_set(err, SFU_ERR_STORAGE, ETIMEDOUT, "%s did not finish within %llu s",
+                                           argv[0], (unsigned long long) (timeout_usec / 1000000u));
+                r = poll(fds, 2, (int) ((deadline - now + 999) / 1000));
+                if (r < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return sfu_err_set(err, SFU_ERR_STORAGE, errno, "poll: %s", strerror(errno));
+                }
+                for (size_t i = 0; i < 2; i++) {
+                        int *fd = i == 0 ? &out_r : &err_r;
+                        ssize_t n;
+
+                        if (*fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                                continue;
+                        n = read(*fd, chunk, sizeof(chunk));
+                        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+                                continue;
+                        if (n <= 0) {
+                                closep(fd);
+                                *fd = -1;
+                                continue;
+                        }
+                        if (i == 0) {
+                                if (out_len + (size_t) n > output_max)
+                                        return sfu_err_set(err, SFU_ERR_SIZE, EFBIG,
+                                                           "%s wrote more than %zu bytes to stdout", argv[0],
+                                                           output_max);
+                                memcpy(out + out_len, chunk, (size_t) n);
+                                out_len += (size_t) n;
+                        } else {
+                                size_t room = sizeof(errbuf) - 1 - err_len;
+                                size_t take = (size_t) n < room ? (size_t) n : room;
+                                memcpy(errbuf + err_len, chunk, take);
+                                err_len += take;
+                        }
+                }
+        }
+
+        for (;;) {
+                pid_t w = waitpid(pid, &status, WNOHANG);
+                if (w == pid)
+                        break;
+                if (w < 0 && errno != EINTR)
+                        return sfu_err_set(err, SFU_ERR_STORAGE, errno, "waitpid: %s", strerror(errno));
+                if (now_usec() >= deadline)
+                        return sfu_err_set(err, SFU_ERR_STORAGE, ETIMEDOUT, "%s did not finish within %llu s",
+                                           argv[0], (unsigned long long) (timeout_usec / 1000000u));
+                (void) poll(NULL, 0, 5);
+        }
+        pid = 0;        /* reaped */
+
+        out[out_len] = 0;
+        errbuf[err_len] = 0;
+        errbuf[strcspn(errbuf, "\n")] = 0;
+        if (ret_stderr_line && stderr_line_size > 0)
+                snprintf(ret_stderr_line, stderr_line_size, "%s", errbuf);
+        if (memchr(out, 0, out_len))
+                return sfu_err_set(err, SFU_ERR_STATE, EBADMSG, "%s wrote a NUL byte to stdout", argv[0]);
+        if (ret_stdout)
+                *ret_stdout = TAKE_PTR(out);
+        *ret_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        return 0;
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/* HTTP(S) transfers with libcurl, restricted the way DESIGN section 4
+ * wants: http and https only (redirects too, at most 5), TLS verified
+ * against the configured or the system CA bundle (never one named by the
+ * environment), proxies only as configured, connect and low-speed
+ * timeouts, hard byte caps.  Blocking: callers run it off the event loop
+ * and cancel through opts->cancel. */
+#pragma once
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "core/config.h"
+#include "core/err.h"
+
+#define SFU_FETCH_MAX_REDIRECTS 5
+#define SFU_FETCH_MAX_HEADER_VALUE 512
+#define SFU_FETCH_ERROR_BODY_MAX (64u * 1024u)  /* bytes of a non-2xx body we read and drop */
+#define SFU_FETCH_SYSTEM_CA "/etc/ssl/certs/ca-certificates.crt"
+
+struct sfu_fetch_opts {
+        const struct sfu_config *config;        /* network section, connect-to */
+        atomic_bool *cancel;                    /* set to abort a transfer (may be NULL) */
+        /* Called with progress of the body (bytes so far of this transfer);
+         * may be NULL. Runs on the fetching thread. */
+        void (*progress)(void *userdata, uint64_t bytes_now);
+        void *userdata;
+};
+
+struct sfu_fetch_result {
+        long status;                            /* HTTP status, 0 when none */
+        char etag[SFU_FETCH_MAX_HEADER_VALUE];
+        char last_modified[SFU_FETCH_MAX_HEADER_VALUE];
+        char effective_url[4096];
+        uint64_t retry_after;                   /* seconds, 0 if none */
+        uint64_t range_start;                   /* first byte offset of the body (206) */
+        uint64_t body_bytes;                    /* bytes delivered to the sink / buffer */
+};
+
+/* GET url into a new buffer of at most max bytes (an answer with more is
+ * SFU_ERR_SIZE).  Conditional when etag / last_modified are non-empty:
+ * a 304 returns 0 with status 304 and no body.  Non-2xx answers return 0
+ * with their status (the body dropped): the caller decides. Transport
+ * failures are SFU_ERR_NETWORK. */
+int sfu_fetch_buffer(const struct sfu_fetch_opts *opts, const char *url, const char *etag,
+                     const char *last_modified, size_t max, char **ret_body, size_t *ret_len,
+                     struct sfu_fetch_result *ret, struct sfu_err *err) _wur_;
+
+/* Streams url to sink starting at offset (Range: bytes=offset- when
+ * offset > 0, with If-Range: if_range_etag when given).  sink is called
+ * with the absolute offset of each block; before the first block,
+ * start(userdata, result) learns the status and range start and may
+ * refuse (negative errno). At most max_total bytes of the whole file are
+ * accepted: beyond that the transfer is aborted with SFU_ERR_SIZE. */
+struct sfu_fetch_sink {
+        int (*start)(void *userdata, const struct sfu_fetch_result *result, struct sfu_err *err);
+        int (*write)(void *userdata, uint64_t offset, const void *buf, size_t len, struct sfu_err *err);
+        void *userdata;
+};
+
+int sfu_fetch_stream(const struct sfu_fetch_opts *opts, const char *url, uint64_t offset, const char *if_range_etag,
+                     uint64_t max_total, const struct sfu_fetch_sink *sink, struct sfu_fetch_result *ret,
+                     struct sfu_err *err) _wur_;
+
+/* Once per process, before any thread fetches. */
+int sfu_fetch_global_init(void) _wur_;

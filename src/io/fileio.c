@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT */
+#include <fcntl.h>
+#include <stdint.h>
+#include <libgen.h>
+#include <sys/stat.h>
+
+#include "io/fault.h"
+#include "io/fileio.h"
+
+static int write_all(int fd, const void *data, size_t len) {
+        const char *p = data;
+        while (len > 0) {
+                ssize_t n = write(fd, p, len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += n;
+                len -= (size_t) n;
+        }
+        return 0;
+}
+
+static int fsync_parent(const char *path) {
+        _cleanup_free_ char *copy = strdup(path);
+        _cleanup_close_ int dfd = -1;
+
+        if (!copy)
+                return -ENOMEM;
+        dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return -errno;
+        if (fsync(dfd) < 0)
+                return -errno;
+        return 0;
+}
+
+int sfu_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode, struct sfu_err *err) {
+        _cleanup_free_ char *tmp = NULL;
+        _cleanup_close_ int fd = -1;
+        int r;
+
+        if (asprintf(&tmp, "%s.tmp.%d", path, (int) getpid()) < 0) {
+                tmp = NULL;
+                return -ENOMEM;
+        }
+        unlink(tmp); /* a leftover of an earlier crash of the same pid */
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+        if (fd < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot create %s: %s", tmp, strerror(errno));
+        r = SFU_FAULT("atomic-write");
+        if (r >= 0)
+                r = write_all(fd, data, len);
+        if (r >= 0 && fchmod(fd, mode) < 0)
+                r = -errno;
+        if (r >= 0 && fsync(fd) < 0)
+                r = -errno;
+        if (r >= 0)
+                r = SFU_FAULT("atomic-rename");
+        if (r >= 0 && rename(tmp, path) < 0)
+                r = -errno;
+        if (r < 0) {
+                unlink(tmp);
+                return sfu_err_set(err, SFU_ERR_STORAGE, r, "cannot write %s: %s", path, strerror(-r));
+        }
+        r = fsync_parent(path);
+        if (r < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, r, "cannot sync the directory of %s: %s", path, strerror(-r));
+        return 0;
+}
+
+int sfu_file_read(const char *path, size_t max, unsigned flags, char **ret, size_t *ret_len, struct sfu_err *err) {
+        _cleanup_close_ int fd = -1;
+        _cleanup_free_ char *buf = NULL;
+        struct stat st;
+        size_t len = 0;
+
+        /* O_NONBLOCK so that a FIFO planted at path cannot hang us. */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | ((flags & SFU_READ_NOFOLLOW) ? O_NOFOLLOW : 0));
+        if (fd < 0) {
+                if (errno == ENOENT)
+                        return -ENOENT;
+                if (errno == ELOOP)
+                        return sfu_err_set(err, SFU_ERR_STATE, ELOOP, "%s is a symbolic link", path);
+                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot open %s: %s", path, strerror(errno));
+        }
+        if (fstat(fd, &st) < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot stat %s: %s", path, strerror(errno));
+        if (!S_ISREG(st.st_mode))
+                return sfu_err_set(err, SFU_ERR_STATE, EINVAL, "%s is not a regular file", path);
+        if ((flags & SFU_READ_PRIVATE) && (st.st_mode & 022))
+                return sfu_err_set(err, SFU_ERR_STATE, EPERM, "%s is writable by group or others (mode %04o)", path,
+                                   (unsigned) (st.st_mode & 07777));
+        if ((uint64_t) st.st_size > max)
+                return sfu_err_set(err, SFU_ERR_SIZE, EFBIG, "%s is %lld bytes, more than the limit of %zu", path,
+                                   (long long) st.st_size, max);
+        buf = malloc(max + 1);
+        if (!buf)
+                return -ENOMEM;
+        for (;;) {
+                ssize_t n = read(fd, buf + len, max + 1 - len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot read %s: %s", path, strerror(errno));
+                }
+                if (n == 0)
+                        break;
+                len += (size_t) n;
+                if (len > max)
+                        return sfu_err_set(err, SFU_ERR_SIZE, EFBIG, "%s grew beyond the limit of %zu bytes", path, max);
+        }
+        buf[len] = 0;
+        *ret = TAKE_PTR(buf);
+        if (ret_len)
+                *ret_len = len;
+        return 0;
+}
+
+int sfu_mkdir_p(const char *path, mode_t mode) {
+        _cleanup_free_ char *copy = strdup(path);
+        if (!copy)
+                return -ENOMEM;
+        for (char *p = copy + 1; *p; p++) {
+                if (*p != '/')
+                        continue;
+                *p = 0;
+                if (mkdir(copy, 0755) < 0 && errno != EEXIST)
+                        return -errno;
+                *p = '/';
+        }
+        if (mkdir(copy, mode) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}

@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: MIT */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+
+#include "io/fault.h"
+#include "io/slot.h"
+
+struct sfu_slot_writer {
+        int fd;
+        char *path;
+        uint64_t capacity;
+        uint8_t *buf;           /* pending bytes for [buf_offset, buf_offset + buf_len) */
+        uint64_t buf_offset;
+        size_t buf_len;
+};
+
+static bool same_file(const struct stat *a, const struct stat *b) {
+        if (S_ISBLK(a->st_mode) && S_ISBLK(b->st_mode))
+                return a->st_rdev == b->st_rdev;
+        return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+bool sfu_slot_same_device(const char *a, const char *b) {
+        struct stat sa, sb;
+        if (stat(a, &sa) < 0 || stat(b, &sb) < 0)
+                return false;
+        return same_file(&sa, &sb);
+}
+
+int sfu_slot_writer_open(const char *device, const char *const *forbidden, uint64_t need,
+                         struct sfu_slot_writer **ret, struct sfu_err *err) {
+        _cleanup_close_ int fd = -1;
+        struct sfu_slot_writer *w;
+        struct stat st;
+        uint64_t capacity;
+        bool in_dev = strncmp(device, "/dev/", 5) == 0;
+
+        fd = open(device, O_RDWR | O_CLOEXEC | O_NOCTTY | (in_dev ? 0 : O_NOFOLLOW));
+        if (fd < 0) {
+                if (errno == ELOOP)
+                        return sfu_err_set(err, SFU_ERR_STORAGE, ELOOP,
+                                           "slot %s is a symbolic link; refusing to follow it", device);
+                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot open slot %s: %s", device, strerror(errno));
+        }
+        if (fstat(fd, &st) < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot stat slot %s: %s", device, strerror(errno));
+        for (size_t i = 0; forbidden && forbidden[i]; i++) {
+                struct stat fst;
+                if (stat(forbidden[i], &fst) == 0 && same_file(&st, &fst))
+                        return sfu_err_set(err, SFU_ERR_STORAGE, EPERM,
+                                           "slot %s is the same device as %s%s; refusing to write it", device,
+                                           forbidden[i], i == 0 ? " (the running slot)" : "");
+        }
+        if (S_ISBLK(st.st_mode)) {
+                if (ioctl(fd, BLKGETSIZE64, &capacity) < 0)
+                        return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot get the size of %s: %s", device,
+                                           strerror(errno));
+        } else if (S_ISREG(st.st_mode))
+                capacity = (uint64_t) st.st_size;
+        else
+                return sfu_err_set(err, SFU_ERR_STORAGE, ENODEV, "slot %s is neither a block device nor a regular file",
+                                   device);
+        if (need > capacity)
+                return sfu_err_set(err, SFU_ERR_SIZE, ENOSPC,
+                                   "slot %s holds %" PRIu64 " bytes, the image needs %" PRIu64, device, capacity, need);
+
+        w = calloc(1, sizeof(*w));
+        if (!w)
+                return -ENOMEM;
+        w->path = strdup(device);
+        w->buf = malloc(SFU_SLOT_WRITE_BUFFER);
+        if (!w->path || !w->buf) {
+                free(w->path);
+                free(w->buf);
+                free(w);
+                return -ENOMEM;
+        }
+        w->fd = TAKE_FD(fd);
+        w->capacity = capacity;
+        *ret = w;
+        return 0;
+}
+
+uint64_t sfu_slot_writer_capacity(const struct sfu_slot_writer *w) {
+        return w->capacity;
+}
+
+static int flush(struct sfu_slot_writer *w, struct sfu_err *err) {
+        size_t done = 0;
+        int r = SFU_FAULT("slot-write");
+
+        if (r < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, r, "cannot write slot %s: %s", w->path, strerror(-r));
+        while (done < w->buf_len) {
+                ssize_t n = pwrite(w->fd, w->buf + done, w->buf_len - done, (off_t) (w->buf_offset + done));
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot write slot %s at %" PRIu64 ": %s",
+                                           w->path, w->buf_offset + done, strerror(errno));
+                }
+                done += (size_t) n;
+        }
+        w->buf_offset += w->buf_len;
+        w->buf_len = 0;
+        return 0;
+}
+
+int sfu_slot_writer_write(struct sfu_slot_writer *w, uint64_t offset, const void *buf, size_t len,
+                          struct sfu_err *err) {
+        const uint8_t *p = buf;
+        int r;
+
+        if (offset + len > w->capacity || offset + len < offset)
+                return sfu_err_set(err, SFU_ERR_SIZE, ENOSPC, "image does not fit into slot %s (%" PRIu64 " bytes)",
+                                   w->path, w->capacity);
+        if (offset != w->buf_offset + w->buf_len) {
+                r = flush(w, err);
+                if (r < 0)
+                        return r;
+                w->buf_offset = offset;
+        }
+        while (len > 0) {
+                size_t n = SFU_SLOT_WRITE_BUFFER - w->buf_len;
+                if (n > len)
+                        n = len;
+                memcpy(w->buf + w->buf_len, p, n);
+                w->buf_len += n;
+                p += n;
+                len -= n;
+                if (w->buf_len == SFU_SLOT_WRITE_BUFFER) {
+                        r = flush(w, err);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+int sfu_slot_writer_sync(struct sfu_slot_writer *w, struct sfu_err *err) {
+        int r = flush(w, err);
+        if (r < 0)
+                return r;
+        r = SFU_FAULT("slot-sync");
+        if (r < 0 || fdatasync(w->fd) < 0) {
+                if (r == 0)
+                        r = -errno;
+                return sfu_err_set(err, SFU_ERR_STORAGE, r, "cannot sync slot %s: %s", w->path, strerror(-r));
+        }
+        return 0;
+}
+
+int sfu_slot_writer_hash(struct sfu_slot_writer *w, uint64_t len, struct sfu_digest_set *set, struct sfu_err *err) {
+        uint64_t offset = 0;
+        int r = flush(w, err);
+
+        if (r < 0)
+                return r;
+        while (offset < len) {
+                size_t want = len - offset > SFU_SLOT_WRITE_BUFFER ? SFU_SLOT_WRITE_BUFFER : (size_t) (len - offset);
+                ssize_t n = pread(w->fd, w->buf, want, (off_t) offset);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return sfu_err_set(err, SFU_ERR_STORAGE, n < 0 ? errno : EIO,
+                                           "cannot read back slot %s at %" PRIu64, w->path, offset);
+                r = sfu_digest_set_update(set, w->buf, (size_t) n);
+                if (r < 0)
+                        return r;
+                offset += (uint64_t) n;
+        }
+        return 0;
+}
+
+void sfu_slot_writer_free(struct sfu_slot_writer *w) {
+        if (!w)
+                return;
+        if (w->fd >= 0)
+                close(w->fd);
+        free(w->buf);
+        free(w->path);
+        free(w);
+}

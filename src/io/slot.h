@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/* Writing an image into a slot (a block device or a regular file used as
+ * one): capacity checks, refusal to open the running slot (or anything
+ * that is the same file), buffered positioned writes, fdatasync, and
+ * re-reading what is already there (to re-hash before a resume). */
+#pragma once
+#include <stdint.h>
+#include "core/digest.h"
+#include "core/err.h"
+
+#define SFU_SLOT_WRITE_BUFFER (1024u * 1024u)
+
+struct sfu_slot_writer;
+
+/* Opens device for writing. forbidden is a NULL-terminated list of paths
+ * (the booted slot first) that device must not be, by identity (same
+ * inode or same block device), whatever its name. A path outside /dev
+ * must not be a symbolic link. need is the image size (0: unknown). A
+ * regular file's capacity is its current size; a block device's, its
+ * size. */
+int sfu_slot_writer_open(const char *device, const char *const *forbidden, uint64_t need,
+                         struct sfu_slot_writer **ret, struct sfu_err *err) _wur_;
+uint64_t sfu_slot_writer_capacity(const struct sfu_slot_writer *w);
+/* Writes len bytes at offset (buffered; contiguous writes are merged). */
+int sfu_slot_writer_write(struct sfu_slot_writer *w, uint64_t offset, const void *buf, size_t len,
+                          struct sfu_err *err) _wur_;
+/* Flushes the buffer and fdatasyncs. */
+int sfu_slot_writer_sync(struct sfu_slot_writer *w, struct sfu_err *err) _wur_;
+/* Feeds bytes [0, len) of the slot into set (reads the device itself). */
+int sfu_slot_writer_hash(struct sfu_slot_writer *w, uint64_t len, struct sfu_digest_set *set,
+                         struct sfu_err *err) _wur_;
+void sfu_slot_writer_free(struct sfu_slot_writer *w);
+static inline void sfu_slot_writer_freep(struct sfu_slot_writer **w) { sfu_slot_writer_free(*w); }
+#define _cleanup_slot_writer_ _cleanup_(sfu_slot_writer_freep)
+
+/* True when path a and path b name the same file or block device. */
+bool sfu_slot_same_device(const char *a, const char *b);

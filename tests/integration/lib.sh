@@ -1,0 +1,233 @@
+# shellcheck shell=bash
+# The device test bed of the integration scenarios: a temporary device with
+# file-backed A/B slots (a canary file after each), the `file` bootloader
+# backend, a factory key, a running firmware 1.0.0 in slot A, and a
+# firmware server (tests/lib/fixture-server.py) that the scenario fills with
+# `dev_publish`.  Plus TAP helpers and the assertion every refusal makes:
+# the running slot, the bootloader environment and the installed-version
+# record did not change.
+#
+#   . "$top_srcdir/tests/integration/lib.sh"
+#   dev_setup                 # D, CONF, ...; fixture server on $WWW
+#   dev_publish 1.1.0         # image + signed manifest on the server
+#   dev_snapshot before; secfud_once; dev_unchanged before "reason"
+set -u
+: "${top_srcdir:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+: "${top_builddir:=$top_srcdir/build}"
+SECFUD=${SECFUD:-$top_builddir/secfud}
+SECFUCTL=${SECFUCTL:-$top_builddir/secfuctl}
+SECFU_MANIFEST=${SECFU_MANIFEST:-$top_builddir/secfu-manifest}
+BOOTSIM="$top_srcdir/tests/integration/bootsim"
+# shellcheck source=tests/lib/fixture.sh
+. "$top_srcdir/tests/lib/fixture.sh"
+
+# ---------------------------------------------------------------- TAP
+_tap_n=0
+_tap_failed=0
+ok() { # ok CONDITION-EXIT-STATUS DESCRIPTION
+        local status=$1
+        shift
+        _tap_n=$((_tap_n + 1))
+        if [ "$status" -eq 0 ]; then
+                echo "ok $_tap_n - $*"
+        else
+                echo "not ok $_tap_n - $*"
+                _tap_failed=$((_tap_failed + 1))
+                if [ -n "${D:-}" ] && [ -f "$D/once.log" ]; then sed 's/^/#   /' "$D/once.log" | tail -15; fi
+        fi
+}
+check() { # check DESCRIPTION COMMAND...
+        local desc=$1
+        shift
+        "$@" >/dev/null 2>&1
+        ok $? "$desc"
+}
+diag() { echo "# $*"; }
+tap_done() {
+        echo "1..$_tap_n"
+        [ "$_tap_failed" -eq 0 ]
+}
+skip_all() {
+        echo "1..0 # SKIP $*"
+        exit 0
+}
+
+# ---------------------------------------------------------------- device
+dev_cleanup() {
+        fixture_cleanup
+        if [ -n "${SECFUD_PID:-}" ]; then kill -KILL "$SECFUD_PID" 2>/dev/null; wait "$SECFUD_PID" 2>/dev/null; fi
+        [ -n "${D:-}" ] && [ -z "${KEEP:-}" ] && rm -rf "$D"
+}
+
+# dev_setup [slot-size-bytes]: a fresh device and an empty firmware server.
+dev_setup() {
+        local slot_size=${1:-8388608}
+        D=$(mktemp -d "${TMPDIR:-/tmp}/secfu-dev.XXXXXX")
+        trap dev_cleanup EXIT
+        WWW=$D/www
+        mkdir -p "$D/keys.d" "$D/state" "$D/run" "$WWW" "$D/sources"
+        "$SECFU_MANIFEST" keygen --alg ES256 --out "$D/factory" >/dev/null || return 1
+        cp "$D/factory.pub" "$D/keys.d/factory.pem"
+        "$SECFU_MANIFEST" keygen --alg ES256 --out "$D/attacker" >/dev/null || return 1
+        # running firmware 1.0.0 in slot A, slot B empty, a canary after each
+        head -c "$slot_size" /dev/urandom >"$D/slot-a"
+        truncate -s "$slot_size" "$D/slot-b"
+        echo canary-a >"$D/slot-a.canary"
+        echo canary-b >"$D/slot-b.canary"
+        echo 1.0.0 >"$D/version"
+        echo A >"$D/booted"
+        printf 'BOOT_ORDER=A B\nBOOT_A_LEFT=3\nBOOT_B_LEFT=3\n' >"$D/bootenv"
+        : >"$D/sources/resolv.conf"
+        fixture_start "$WWW" || return 1
+        SERVER_PORT=$FIXTURE_PORT
+        SERVER=$FIXTURE_URL
+        MANIFEST_PATH=/.well-known/firmware/example.com/gw100/manifest.json
+        # no DHCP domain unless a scenario writes one
+        export SFU_TEST_NETWORKD_LEASES="$D/sources/leases" SFU_TEST_DHCLIENT_GLOB="$D/sources/none*.leases"
+        export SFU_TEST_RESOLV_CONF="$D/sources/resolv.conf" SFU_TEST_NO_RESOLVED=1
+        mkdir -p "$D/sources/leases"
+        DOMAIN=auto
+        LOCAL_URL="http://_firmware.{domain}:$SERVER_PORT/.well-known/firmware/{manufacturer}/{model}/manifest.json"
+        MANUFACTURER_URL="$SERVER$MANIFEST_PATH"
+        CONNECT_TO=""
+        EXTRA_CONF=""
+        dev_write_config
+}
+
+dev_write_config() {
+        CONF=$D/secfud.conf
+        cat >"$CONF" <<CONF
+[device]
+manufacturer = example.com
+model = gw100
+version-file = $D/version
+booted-slot = file:$D/booted
+
+[discovery]
+domain = $DOMAIN
+local-url = $LOCAL_URL
+manufacturer-url = $MANUFACTURER_URL
+connect-to = $CONNECT_TO
+
+[security]
+keys = $D/keys.d
+
+[network]
+connect-timeout = 5s
+low-speed-timeout = ${LOW_SPEED_TIMEOUT:-10s}
+
+[poll]
+policy = ${POLICY:-stage}
+
+[bootloader]
+backend = ${BACKEND:-file}
+file = $D/bootenv
+grubenv = $D/grubenv
+attempts = 3
+
+[slot.rootfs.0]
+device = $D/slot-a
+bootname = A
+[slot.rootfs.1]
+device = $D/slot-b
+bootname = B
+
+[storage]
+state-dir = $D/state
+runtime-dir = $D/run
+$EXTRA_CONF
+CONF
+}
+
+# dev_image VERSION [SIZE]: a random image file $D/img-VERSION.img
+dev_image() {
+        local version=$1 size=${2:-3145728}
+        [ -f "$D/img-$version.img" ] || head -c "$size" /dev/urandom >"$D/img-$version.img"
+        echo "$D/img-$version.img"
+}
+
+# dev_manifest VERSION [create options...]: prints a signed manifest (compact JWS) path.
+# Env: KEY (default factory), PAYLOAD_EDIT (a python expression run on the dict m).
+dev_manifest() {
+        local version=$1
+        shift
+        local img out=$D/manifest-$version.jws json=$D/manifest-$version.json
+        img=$(dev_image "$version" "${SIZE:-3145728}")
+        "$SECFU_MANIFEST" create --manufacturer "${MANUFACTURER:-example.com}" --model "${MODEL:-gw100}" \
+                --version "$version" --image "$img=fw-$version.img" "$@" >"$json" || return 1
+        if [ -n "${PAYLOAD_EDIT:-}" ]; then
+                /usr/bin/python3 - "$json" "$PAYLOAD_EDIT" <<'PY' || return 1
+import json, sys
+m = json.load(open(sys.argv[1]))
+exec(sys.argv[2])
+open(sys.argv[1], "w").write(json.dumps(m, indent=2))
+PY
+        fi
+        "$SECFU_MANIFEST" sign --key "$D/${KEY:-factory}.key" "$json" >"$out" || return 1
+        echo "$out"
+}
+
+# dev_publish VERSION [ROOT]: image + manifest under ROOT (default $WWW).
+dev_publish() {
+        local version=$1 root=${2:-$WWW} jws dir
+        jws=$(dev_manifest "$version") || return 1
+        dir=$root/.well-known/firmware/${MANUFACTURER:-example.com}/${MODEL:-gw100}
+        mkdir -p "$dir"
+        cp "$jws" "$dir/manifest.json"
+        cp "$D/img-$version.img" "$dir/fw-$version.img"
+}
+
+# dev_install_manifest JWS [ROOT]: serve this exact manifest.
+dev_install_manifest() {
+        local jws=$1 root=${2:-$WWW}
+        mkdir -p "$root/.well-known/firmware/example.com/gw100"
+        cp "$jws" "$root/.well-known/firmware/example.com/gw100/manifest.json"
+}
+
+# ---------------------------------------------------------------- running secfud
+# secfud_once: one cycle; exit status in $ONCE_STATUS, stderr in $D/once.log.
+secfud_once() {
+        "$SECFUD" -c "$CONF" --once "$@" >"$D/once.out" 2>"$D/once.log"
+        ONCE_STATUS=$?
+        return 0
+}
+once_log_has() { grep -q -- "$1" "$D/once.log"; }
+
+state_field() { # state_field PYTHON-EXPRESSION-ON-s
+        /usr/bin/python3 -c "import json,sys; s=json.load(open('$D/state/state.json')); print($1)" 2>/dev/null
+}
+
+# ---------------------------------------------------------------- invariants
+# dev_snapshot NAME: what must survive any refused input.
+dev_snapshot() {
+        local name=$1
+        {
+                sha256sum "$D/slot-a" | cut -d' ' -f1
+                sha256sum "$D/slot-a.canary" "$D/slot-b.canary" | cut -d' ' -f1
+                sha256sum "$D/bootenv" 2>/dev/null | cut -d' ' -f1
+                sha256sum "$D/grubenv" 2>/dev/null | cut -d' ' -f1
+                sha256sum "$D"/keys.d/* | cut -d' ' -f1
+                [ -f "$D/state/state.json" ] && state_field "s['highestInstalled'], [(k, v['version']) for k, v in sorted(s['slots'].items()) if v['health'] in ('good','trial')]"
+        } >"$D/snapshot-$name"
+}
+# dev_unchanged NAME DESCRIPTION
+dev_unchanged() {
+        local name=$1
+        shift
+        dev_snapshot "$name-after"
+        cmp -s "$D/snapshot-$name" "$D/snapshot-$name-after"
+        ok $? "$* leaves the running slot, bootloader env, trust store and installed versions unchanged"
+}
+slot_b_is() { # slot_b_is IMAGE: the first bytes of slot B are IMAGE
+        local size
+        size=$(stat -c %s "$1")
+        cmp -s -n "$size" "$1" "$D/slot-b"
+}
+env_has() { grep -qx -- "$1" "$D/bootenv"; }
+
+# reboot_sim [--fail-boot]: one simulated boot with the file backend.
+reboot_sim() {
+        /usr/bin/python3 "$BOOTSIM" --backend "${BACKEND:-file}" --env "${BOOTENV_PATH:-$D/bootenv}" \
+                --out "$D/booted" --slots "A B" --attempts 3 "$@"
+}
+booted_now() { cat "$D/booted"; }

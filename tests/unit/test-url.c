@@ -1,0 +1,355 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/url.h"
+#include "tap.h"
+
+static char *repeat(char c, size_t n) {
+        char *s = malloc(n + 1);
+        if (!s)
+                abort();
+        memset(s, c, n);
+        s[n] = 0;
+        return s;
+}
+
+/* n labels of label_len 'a's separated by dots, then tail. */
+static char *name_of(size_t labels, size_t label_len, const char *tail) {
+        size_t len = labels * (label_len + 1) + strlen(tail) + 1;
+        char *s = calloc(1, len), *p = s;
+        if (!s)
+                abort();
+        for (size_t i = 0; i < labels; i++) {
+                memset(p, 'a', label_len);
+                p += label_len;
+                *p++ = '.';
+        }
+        strcpy(p, tail);
+        return s;
+}
+
+static void test_domain(void) {
+        static const char *const good[] = {
+                "example.com", "example.com.", "lan", "a", "a-b.c-d", "x1.y2", "EXAMPLE.Com",
+                "xn--bcher-kva.example", "123.example", "0.example", "a.1b", "site42", "0xfg",
+        };
+        static const char *const bad[] = {
+                "", ".", "..", "example..com", ".example.com", "example.com..", "-a.com", "a-.com", "a.-b",
+                "a.b-", "_firmware", "_firmware.example.com", "a_b.example", "ex ample", "a;rm -rf /",
+                "$(reboot)", "`reboot`", "x/../y", "a/b", "user@host", "host:80", "a%2e.b", "{domain}",
+                "\"quoted\"", "'q'", "a\nb", "a\rb", "a\tb", "\x7f", "exa\x01mple",
+                "b\303\274cher.example", "\xe2\x80\x8b.example", "10.0.0.1", "192.168.1.1.", "127.1",
+                "2130706433", "1.2.3.0x4",
+                "0x7f000001", "a,b", "a*b", "*.example", "a\\b", "a.b ", " a.b",
+        };
+        char *s;
+
+        for (size_t i = 0; i < ELEMENTSOF(good); i++)
+                ok(sfu_url_domain_valid(good[i]), "domain \"%s\" is valid", good[i]);
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                ok(!sfu_url_domain_valid(bad[i]), "hostile/invalid domain #%zu refused", i);
+        ok(!sfu_url_domain_valid(NULL), "NULL domain refused");
+
+        s = repeat('a', 63);
+        ok(sfu_url_domain_valid(s), "63-character label is valid");
+        free(s);
+        s = repeat('a', 64);
+        ok(!sfu_url_domain_valid(s), "64-character label is refused");
+        free(s);
+        s = name_of(1, 64, "com");
+        ok(!sfu_url_domain_valid(s), "64-character first label is refused");
+        free(s);
+        s = name_of(1, 63, "com");
+        ok(sfu_url_domain_valid(s), "63-character first label is valid");
+        free(s);
+
+        /* 3 * 64 + 61 = 253 */
+        s = name_of(3, 63, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+        is_int(strlen(s), 253, "test name is 253 characters");
+        ok(sfu_url_domain_valid(s), "253-character name is valid");
+        {
+                char *dot = malloc(strlen(s) + 3);
+                if (!dot)
+                        abort();
+                strcpy(dot, s);
+                strcat(dot, ".");
+                ok(sfu_url_domain_valid(dot), "253-character name with trailing dot is valid");
+                strcat(dot, ".");
+                ok(!sfu_url_domain_valid(dot), "253-character name with two trailing dots is refused");
+                free(dot);
+        }
+        free(s);
+        s = name_of(3, 63, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+        is_int(strlen(s), 254, "test name is 254 characters");
+        ok(!sfu_url_domain_valid(s), "254-character name is refused");
+        free(s);
+        s = name_of(200, 1, "com");
+        ok(!sfu_url_domain_valid(s), "403-character name of short labels is refused");
+        free(s);
+}
+
+static void test_scheme(void) {
+        static const char *const allowed[] = {
+                "http://a/", "https://a/", "HTTP://A/", "HttpS://x", "http:g",
+        };
+        static const char *const refused[] = {
+                "file:///etc/passwd", "ftp://a/", "data:text/plain,x", "javascript:alert(1)", "gopher://a",
+                "httpx://a", "http", "https//a", "", "://a", " http://a", "ht tp://a", "shttp://a",
+                "/relative",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(allowed); i++)
+                ok(sfu_url_scheme_allowed(allowed[i]), "scheme of \"%s\" allowed", allowed[i]);
+        for (size_t i = 0; i < ELEMENTSOF(refused); i++)
+                ok(!sfu_url_scheme_allowed(refused[i]), "scheme of \"%s\" refused", refused[i]);
+        ok(!sfu_url_scheme_allowed(NULL), "NULL URL refused");
+}
+
+#define LOCAL_TMPL "http://_firmware.{domain}/.well-known/firmware/{manufacturer}/{model}/manifest.json"
+
+static void expand_ok(const char *tmpl, const char *domain, const char *mf, const char *model,
+                      const char *want) {
+        struct sfu_err err = SFU_ERR_INIT;
+        char *got = NULL;
+        int r = sfu_url_expand_template(tmpl, domain, mf, model, &got, &err);
+
+        is_int(r, 0, "template expands");
+        if (r < 0)
+                tap_diag("%s", err.message);
+        is_str(got, want, "expanded URL");
+        free(got);
+}
+
+static void expand_fails(const char *tmpl, const char *domain, const char *mf, const char *model,
+                         enum sfu_err_code code, const char *what) {
+        struct sfu_err err = SFU_ERR_INIT;
+        char *got = (char *) "untouched";
+        int r = sfu_url_expand_template(tmpl, domain, mf, model, &got, &err);
+
+        ok(r < 0, "template refused: %s", what);
+        is_int(err.code, code, "error code");
+        ok(err.message[0] != 0, "error has a message (%s)", err.message);
+        ok(got && strcmp(got, "untouched") == 0, "output untouched on failure");
+}
+
+static void test_template(void) {
+        char *long_model;
+
+        expand_ok(LOCAL_TMPL, "lan", "example.com", "gw100",
+                  "http://_firmware.lan/.well-known/firmware/example.com/gw100/manifest.json");
+        expand_ok(LOCAL_TMPL, "corp.example.", "example.com", "gw100",
+                  "http://_firmware.corp.example/.well-known/firmware/example.com/gw100/manifest.json");
+        expand_ok("https://fw.example/fw/{manufacturer}/{model}/m.json", NULL, "ACME Corp/EU", "gw 100?x#y",
+                  "https://fw.example/fw/ACME%20Corp%2FEU/gw%20100%3Fx%23y/m.json");
+        expand_ok("https://h/{model}", NULL, NULL, "a~b_c-d.e%f\xc3\xa9", "https://h/a~b_c-d.e%25f%C3%A9");
+        expand_ok("HTTPS://h/{model}/{model}", NULL, NULL, "m", "HTTPS://h/m/m");
+        expand_ok("https://h/x?m={manufacturer}&v={model}", NULL, "../..", "..x",
+                  "https://h/x?m=..%2F..&v=..x");
+
+        expand_fails(LOCAL_TMPL, NULL, "example.com", "gw100", SFU_ERR_PARSE, "{domain} without a domain");
+        expand_fails(LOCAL_TMPL, "bad_domain", "example.com", "gw100", SFU_ERR_PARSE, "invalid domain");
+        expand_fails(LOCAL_TMPL, "evil.com/x?", "example.com", "gw100", SFU_ERR_PARSE, "domain with a path");
+        expand_fails(LOCAL_TMPL, "a b", "example.com", "gw100", SFU_ERR_PARSE, "domain with a space");
+        expand_fails(LOCAL_TMPL, "lan", NULL, "gw100", SFU_ERR_PARSE, "no manufacturer");
+        expand_fails(LOCAL_TMPL, "lan", "example.com", NULL, SFU_ERR_PARSE, "no model");
+        expand_fails(LOCAL_TMPL, "lan", "example.com", "", SFU_ERR_PARSE, "empty model");
+        expand_fails(LOCAL_TMPL, "lan", "..", "gw100", SFU_ERR_PARSE, "manufacturer \"..\"");
+        expand_fails(LOCAL_TMPL, "lan", "example.com", ".", SFU_ERR_PARSE, "model \".\"");
+        expand_fails("http://h/{version}", "lan", "m", "m", SFU_ERR_PARSE, "unknown placeholder");
+        expand_fails("http://h/{Domain}", "lan", "m", "m", SFU_ERR_PARSE, "placeholders are case-sensitive");
+        expand_fails("http://h/{}", "lan", "m", "m", SFU_ERR_PARSE, "empty placeholder");
+        expand_fails("http://h/{model", "lan", "m", "m", SFU_ERR_PARSE, "unclosed brace");
+        expand_fails("http://h/model}", "lan", "m", "m", SFU_ERR_PARSE, "stray closing brace");
+        expand_fails("file:///etc/{model}", "lan", "m", "m", SFU_ERR_PARSE, "file: template");
+        expand_fails("ftp://{domain}/x", "lan", "m", "m", SFU_ERR_PARSE, "ftp: template");
+        expand_fails("{domain}/x", "lan", "m", "m", SFU_ERR_PARSE, "no scheme");
+        expand_fails("http:{domain}/x", "lan", "m", "m", SFU_ERR_PARSE, "http: without //");
+        expand_fails("http://h/a b/{model}", "lan", "m", "m", SFU_ERR_PARSE, "space in template");
+        expand_fails("http://h/a\\b", "lan", "m", "m", SFU_ERR_PARSE, "backslash in template");
+        expand_fails("http://h/\n", "lan", "m", "m", SFU_ERR_PARSE, "newline in template");
+        expand_fails(NULL, "lan", "m", "m", SFU_ERR_PARSE, "NULL template");
+
+        long_model = repeat('m', SFU_URL_SEGMENT_MAX + 1);
+        expand_fails("http://h/{model}", NULL, NULL, long_model, SFU_ERR_SIZE, "over-long model");
+        free(long_model);
+        /* 255 bytes that each become %XX, 20 times: far over SFU_URL_MAX. */
+        long_model = repeat(' ', SFU_URL_SEGMENT_MAX);
+        expand_fails("http://h/{model}{model}{model}{model}{model}{model}", NULL, NULL, long_model,
+                     SFU_ERR_SIZE, "result over SFU_URL_MAX");
+        free(long_model);
+}
+
+/* ref with non-printable bytes escaped, for test names (static buffer). */
+static const char *shown(const char *s) {
+        static char buf[128];
+        size_t len = 0;
+
+        if (!s)
+                return "(null)";
+        for (; *s && len + 5 < sizeof(buf); s++) {
+                unsigned char c = (unsigned char) *s;
+                if (c < 0x20 || c >= 0x7f)
+                        len += (size_t) snprintf(buf + len, sizeof(buf) - len, "\\x%02x", c);
+                else
+                        buf[len++] = (char) c;
+        }
+        buf[len] = 0;
+        return buf;
+}
+
+struct resolve_case {
+        const char *ref;
+        const char *want;
+};
+
+/* RFC 3986 5.4.1 and 5.4.2, base "http://a/b/c/d;p?q".  "g:h" and the
+ * strict reading of "http:g" are refused (see resolve_refused). */
+static const struct resolve_case rfc_cases[] = {
+        { "g", "http://a/b/c/g" },
+        { "./g", "http://a/b/c/g" },
+        { "g/", "http://a/b/c/g/" },
+        { "/g", "http://a/g" },
+        { "//g", "http://g" },
+        { "?y", "http://a/b/c/d;p?y" },
+        { "g?y", "http://a/b/c/g?y" },
+        { "#s", "http://a/b/c/d;p?q#s" },
+        { "g#s", "http://a/b/c/g#s" },
+        { "g?y#s", "http://a/b/c/g?y#s" },
+        { ";x", "http://a/b/c/;x" },
+        { "g;x", "http://a/b/c/g;x" },
+        { "g;x?y#s", "http://a/b/c/g;x?y#s" },
+        { "", "http://a/b/c/d;p?q" },
+        { ".", "http://a/b/c/" },
+        { "./", "http://a/b/c/" },
+        { "..", "http://a/b/" },
+        { "../", "http://a/b/" },
+        { "../g", "http://a/b/g" },
+        { "../..", "http://a/" },
+        { "../../", "http://a/" },
+        { "../../g", "http://a/g" },
+        /* 5.4.2 */
+        { "../../../g", "http://a/g" },
+        { "../../../../g", "http://a/g" },
+        { "/./g", "http://a/g" },
+        { "/../g", "http://a/g" },
+        { "g.", "http://a/b/c/g." },
+        { ".g", "http://a/b/c/.g" },
+        { "g..", "http://a/b/c/g.." },
+        { "..g", "http://a/b/c/..g" },
+        { "./../g", "http://a/b/g" },
+        { "./g/.", "http://a/b/c/g/" },
+        { "g/./h", "http://a/b/c/g/h" },
+        { "g/../h", "http://a/b/c/h" },
+        { "g;x=1/./y", "http://a/b/c/g;x=1/y" },
+        { "g;x=1/../y", "http://a/b/c/y" },
+        { "g?y/./x", "http://a/b/c/g?y/./x" },
+        { "g?y/../x", "http://a/b/c/g?y/../x" },
+        { "g#s/./x", "http://a/b/c/g#s/./x" },
+        { "g#s/../x", "http://a/b/c/g#s/../x" },
+};
+
+static void resolve_ok(const char *base, const char *ref, const char *want) {
+        struct sfu_err err = SFU_ERR_INIT;
+        char *got = NULL;
+        int r = sfu_url_resolve(base, ref, &got, &err);
+
+        ok(r == 0 && got && strcmp(got, want) == 0, "resolve \"%s\" against %s -> %s (got %s)", ref, base,
+           want, got ? got : err.message);
+        free(got);
+}
+
+static void resolve_refused(const char *base, const char *ref, enum sfu_err_code code) {
+        struct sfu_err err = SFU_ERR_INIT;
+        char *got = (char *) "untouched";
+        int r = sfu_url_resolve(base, ref, &got, &err);
+
+        ok(r < 0 && err.code == code && err.message[0], "resolve refuses %s + \"%s\" with %s (%s)",
+           base ? base : "(null)", shown(ref), sfu_err_code_name(code), err.message);
+        ok(strcmp(got, "untouched") == 0, "output untouched on failure");
+}
+
+static void test_resolve(void) {
+        static const char *const base = "http://a/b/c/d;p?q";
+        char *long_ref, *p;
+
+        for (size_t i = 0; i < ELEMENTSOF(rfc_cases); i++)
+                resolve_ok(base, rfc_cases[i].ref, rfc_cases[i].want);
+
+        /* The manifest case of DESIGN 4.4. */
+        resolve_ok("https://fw.example.com/.well-known/firmware/example.com/gw100/manifest.json",
+                   "gw100-10.4.12.img",
+                   "https://fw.example.com/.well-known/firmware/example.com/gw100/gw100-10.4.12.img");
+        resolve_ok("http://_firmware.lan/.well-known/firmware/m/x/manifest.json",
+                   "https://cdn.example/a/b.img", "https://cdn.example/a/b.img");
+        resolve_ok("http://_firmware.lan/.well-known/firmware/m/x/manifest.json",
+                   "HTTPS://CDN.example/./a/../b.img", "HTTPS://CDN.example/b.img");
+        resolve_ok("http://h:8080", "img", "http://h:8080/img");
+        resolve_ok("http://h:8080?q", "", "http://h:8080?q");
+        resolve_ok("http://u@h/dir/m.json", "../../../x%20y.img", "http://u@h/x%20y.img");
+        resolve_ok("http://[::1]:8080/m/manifest.json", "img?a=1&b=%2F",
+                   "http://[::1]:8080/m/img?a=1&b=%2F");
+        resolve_ok("https://h/a/b/", "c/./d/../e", "https://h/a/b/c/e");
+
+        /* Schemes other than http and https. */
+        resolve_refused(base, "g:h", SFU_ERR_POLICY);
+        resolve_refused(base, "file:///etc/shadow", SFU_ERR_POLICY);
+        resolve_refused(base, "FILE:/etc/shadow", SFU_ERR_POLICY);
+        resolve_refused(base, "ftp://a/img", SFU_ERR_POLICY);
+        resolve_refused(base, "data:application/octet-stream;base64,AAAA", SFU_ERR_POLICY);
+        resolve_refused(base, "javascript:alert(1)", SFU_ERR_POLICY);
+        resolve_refused(base, "http:g", SFU_ERR_POLICY);         /* strict 5.4.2: no host */
+        resolve_refused(base, "http:///g", SFU_ERR_POLICY);      /* empty host */
+        resolve_refused(base, "///g", SFU_ERR_POLICY);
+        resolve_refused(base, "http://user@/g", SFU_ERR_POLICY);
+        resolve_refused(base, "http://:80/g", SFU_ERR_POLICY);
+        resolve_refused("file:///srv/m.json", "g", SFU_ERR_POLICY);
+        resolve_refused("/relative/m.json", "g", SFU_ERR_POLICY);
+        resolve_refused("http:/m.json", "g", SFU_ERR_POLICY);
+
+        /* Characters that have no place in a reference. */
+        resolve_refused(base, "g h", SFU_ERR_PARSE);
+        resolve_refused(base, " g", SFU_ERR_PARSE);
+        resolve_refused(base, "g\n", SFU_ERR_PARSE);
+        resolve_refused(base, "g\r\nHost: evil", SFU_ERR_PARSE);
+        resolve_refused(base, "g\t", SFU_ERR_PARSE);
+        resolve_refused(base, "\x7fg", SFU_ERR_PARSE);
+        resolve_refused(base, "..\\..\\g", SFU_ERR_PARSE);
+        resolve_refused(base, "http:\\\\evil\\g", SFU_ERR_PARSE);
+        resolve_refused(base, "g\xc3\xa9", SFU_ERR_PARSE);
+        resolve_refused(base, "g\"", SFU_ERR_PARSE);
+        resolve_refused(base, "g<x>", SFU_ERR_PARSE);
+        resolve_refused(base, "g%", SFU_ERR_PARSE);
+        resolve_refused(base, "g%4", SFU_ERR_PARSE);
+        resolve_refused(base, "g%zz", SFU_ERR_PARSE);
+        resolve_refused(base, "g#a#b", SFU_ERR_PARSE);
+        resolve_refused(base, "1http://a/", SFU_ERR_PARSE);      /* ':' in the first segment */
+        resolve_refused(base, "a b:c", SFU_ERR_PARSE);
+        resolve_refused("http://a/b c", "g", SFU_ERR_PARSE);
+        resolve_refused(NULL, "g", SFU_ERR_PARSE);
+        resolve_refused(base, NULL, SFU_ERR_PARSE);
+
+        /* Sizes. */
+        long_ref = repeat('g', SFU_URL_MAX + 1);
+        resolve_refused(base, long_ref, SFU_ERR_SIZE);
+        /* Each part fits, the result does not. */
+        p = malloc(SFU_URL_MAX + 1);
+        if (!p)
+                abort();
+        strcpy(p, "http://a/");
+        memset(p + 9, 'b', SFU_URL_MAX - 9);
+        p[SFU_URL_MAX - 1] = '/';
+        p[SFU_URL_MAX] = 0;
+        long_ref[SFU_URL_MAX - 100] = 0;
+        resolve_refused(p, long_ref, SFU_ERR_SIZE);
+        free(p);
+        free(long_ref);
+}
+
+int main(void) {
+        test_domain();
+        test_scheme();
+        test_template();
+        test_resolve();
+        return tap_done();
+}

@@ -1,0 +1,65 @@
+#!/bin/bash
+# The whole test suite, as `make check` and CI run it:
+#   1. a build with every warning (-Werror under CI), whole suite;
+#   2. an ASan+UBSan build, whole suite again;
+#   3. each libFuzzer target for FUZZ_SECONDS (when clang is there).
+# Every test program and TAP case counts; the last line is
+# "check: N passed, N failed[, N skipped]".
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+passes=${SFU_CHECK_PASSES:-plain asan}
+jobs=$(nproc 2>/dev/null || echo 2)
+fuzz_seconds=${FUZZ_SECONDS:-$([ -n "${CI:-}" ] && echo 20 || echo 0)}
+werror=${WERROR:-no}
+status=0
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
+
+# Collects the results of one automake test run from its .trs files.
+collect() {
+        local dir=$1 label=$2
+        find "$dir" -name '*.trs' -newer "$dir/.check-start" -print0 2>/dev/null |
+                xargs -0 -r grep -h '^:test-result:' | sed "s/^/$label /" >>"$results"
+}
+
+for pass in $passes; do
+        case $pass in
+        plain) dir=build; opts=(--enable-werror="$werror" --enable-fault-injection) ;;
+        asan) dir=build-asan; opts=(--enable-werror="$werror" --enable-sanitizers --enable-fault-injection) ;;
+        *) echo "unknown pass $pass"; exit 2 ;;
+        esac
+        echo "=== check ($pass build in $dir)"
+        if ! tools/configure.sh "$dir" "${opts[@]}" || ! make --no-print-directory -C "$dir" -j"$jobs" >"$dir.build.log" 2>&1; then
+                tail -40 "$dir.build.log" 2>/dev/null
+                echo ":test-result: FAIL" | sed "s/^/$pass /" >>"$results"
+                echo "build failed ($pass)"
+                status=1
+                continue
+        fi
+        touch "$dir/.check-start"
+        sleep 1
+        export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+        export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+        if ! make --no-print-directory -C "$dir" -j"$jobs" check >"$dir.check.log" 2>&1; then
+                status=1
+                grep -E '^(FAIL|ERROR|XPASS):' "$dir.check.log" | head -50
+                for log in $(grep -lE '^(not ok|Bail out)' $(find "$dir/tests" "$dir/fuzz" -name '*.log' 2>/dev/null) 2>/dev/null | head -10); do
+                        echo "--- $log"; grep -E -B2 -A8 '^(not ok|Bail out)' "$log" | head -60
+                done
+        fi
+        grep -E '^# (TOTAL|PASS|SKIP|FAIL|ERROR):' "$dir.check.log" | sed "s/^/[$pass] /"
+        collect "$dir" "$pass"
+done
+
+if [ "$fuzz_seconds" -gt 0 ] && command -v clang >/dev/null; then
+        echo "=== fuzz (${fuzz_seconds}s per target)"
+        if FUZZ_SECONDS=$fuzz_seconds FUZZ_RESULTS="$results" tools/fuzz.sh; then :; else status=1; fi
+fi
+
+passed=$(grep -cE ':test-result: (PASS|XFAIL)' "$results")
+failed=$(grep -cE ':test-result: (FAIL|ERROR|XPASS)' "$results")
+skipped=$(grep -cE ':test-result: SKIP' "$results")
+[ "$failed" -gt 0 ] && status=1
+echo "check: $passed passed, $failed failed, $skipped skipped"
+exit $status
