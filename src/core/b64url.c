@@ -4,8 +4,7 @@
 
 #include "core/b64url.h"
 
-static const char alphabet[64] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+static const char alphabet[64] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /* Value of one symbol, or -1 for anything outside the alphabet. */
 static int symbol_value(unsigned char c) {

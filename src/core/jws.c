@@ -15,13 +15,23 @@
 #define JWS_SIGNATURE_MAX 2048
 /* Base64url length of the largest protected header. */
 #define JWS_HEADER_B64_MAX ((SFU_JWS_MAX_HEADER + 2) / 3 * 4)
+/* Room kept beside the payload when signing, for headers and signatures. */
+#define JWS_SIGN_RESERVE (256u * 1024u)
 /* How much of an untrusted string goes into a message. */
 #define QUOTE_MAX 80
 
-static inline void md_ctx_freep(EVP_MD_CTX **p) { EVP_MD_CTX_free(*p); }
-static inline void ecdsa_sig_freep(ECDSA_SIG **p) { ECDSA_SIG_free(*p); }
-static inline void bn_freep(BIGNUM **p) { BN_free(*p); }
-static inline void openssl_freep(unsigned char **p) { OPENSSL_free(*p); }
+static inline void md_ctx_freep(EVP_MD_CTX **p) {
+        EVP_MD_CTX_free(*p);
+}
+static inline void ecdsa_sig_freep(ECDSA_SIG **p) {
+        ECDSA_SIG_free(*p);
+}
+static inline void bn_freep(BIGNUM **p) {
+        BN_free(*p);
+}
+static inline void openssl_freep(unsigned char **p) {
+        OPENSSL_free(*p);
+}
 
 enum alg_family {
         FAMILY_RSA_PKCS1,
@@ -32,21 +42,21 @@ enum alg_family {
 
 static const struct alg_info {
         const char *name;
-        const char *md;                 /* NULL: EdDSA hashes internally */
+        const char *md; /* NULL: EdDSA hashes internally */
         enum alg_family family;
         enum sfu_key_type key_type;
-        size_t ec_size;                 /* bytes of R (and of S) */
+        size_t ec_size; /* bytes of R (and of S) */
 } algs[_SFU_JWS_ALG_MAX] = {
-        [SFU_JWS_RS256] = { "RS256", "SHA256", FAMILY_RSA_PKCS1, SFU_KEY_RSA, 0 },
-        [SFU_JWS_RS384] = { "RS384", "SHA384", FAMILY_RSA_PKCS1, SFU_KEY_RSA, 0 },
-        [SFU_JWS_RS512] = { "RS512", "SHA512", FAMILY_RSA_PKCS1, SFU_KEY_RSA, 0 },
-        [SFU_JWS_PS256] = { "PS256", "SHA256", FAMILY_RSA_PSS, SFU_KEY_RSA, 0 },
-        [SFU_JWS_PS384] = { "PS384", "SHA384", FAMILY_RSA_PSS, SFU_KEY_RSA, 0 },
-        [SFU_JWS_PS512] = { "PS512", "SHA512", FAMILY_RSA_PSS, SFU_KEY_RSA, 0 },
-        [SFU_JWS_ES256] = { "ES256", "SHA256", FAMILY_ECDSA, SFU_KEY_EC_P256, 32 },
-        [SFU_JWS_ES384] = { "ES384", "SHA384", FAMILY_ECDSA, SFU_KEY_EC_P384, 48 },
-        [SFU_JWS_ES512] = { "ES512", "SHA512", FAMILY_ECDSA, SFU_KEY_EC_P521, 66 },
-        [SFU_JWS_EDDSA] = { "EdDSA", NULL, FAMILY_EDDSA, SFU_KEY_ED25519, 0 },
+        [SFU_JWS_RS256] = {"RS256", "SHA256", FAMILY_RSA_PKCS1, SFU_KEY_RSA, 0},
+        [SFU_JWS_RS384] = {"RS384", "SHA384", FAMILY_RSA_PKCS1, SFU_KEY_RSA, 0},
+        [SFU_JWS_RS512] = {"RS512", "SHA512", FAMILY_RSA_PKCS1, SFU_KEY_RSA, 0},
+        [SFU_JWS_PS256] = {"PS256", "SHA256", FAMILY_RSA_PSS, SFU_KEY_RSA, 0},
+        [SFU_JWS_PS384] = {"PS384", "SHA384", FAMILY_RSA_PSS, SFU_KEY_RSA, 0},
+        [SFU_JWS_PS512] = {"PS512", "SHA512", FAMILY_RSA_PSS, SFU_KEY_RSA, 0},
+        [SFU_JWS_ES256] = {"ES256", "SHA256", FAMILY_ECDSA, SFU_KEY_EC_P256, 32},
+        [SFU_JWS_ES384] = {"ES384", "SHA384", FAMILY_ECDSA, SFU_KEY_EC_P384, 48},
+        [SFU_JWS_ES512] = {"ES512", "SHA512", FAMILY_ECDSA, SFU_KEY_EC_P521, 66},
+        [SFU_JWS_EDDSA] = {"EdDSA", NULL, FAMILY_EDDSA, SFU_KEY_ED25519, 0},
 };
 
 const char *sfu_jws_alg_name(enum sfu_jws_alg alg) {
@@ -119,12 +129,14 @@ int sfu_jws_alg_list_parse(const char *list, unsigned *ret_mask, struct sfu_err 
                 if (alg == _SFU_JWS_ALG_INVALID) {
                         quote(start, len, q);
                         if (len == 4 && strncasecmp(start, "none", 4) == 0)
-                                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "algorithm \"%s\" is never allowed", q);
+                                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
+                                                   "algorithm \"%s\" is never allowed", q);
                         if (strncasecmp(start, "HS", 2) == 0)
                                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
                                                    "algorithm \"%s\" is never allowed (HMAC)", q);
                         return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
-                                           "unknown algorithm \"%s\" (known: RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA)",
+                                           "unknown algorithm \"%s\" (known: RS256, RS384, RS512, PS256, "
+                                           "PS384, PS512, ES256, ES384, ES512, EdDSA)",
                                            q);
                 }
                 mask |= SFU_JWS_ALG_MASK(alg);
@@ -198,8 +210,8 @@ static const char *b64url_problem(const char *s, size_t len) {
                         return "'+' and '/' are standard base64, not base64url";
                 if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
                         return "white space is not allowed";
-                if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-                      c == '_'))
+                if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '_'))
                         return "a character outside the base64url alphabet";
         }
         if (len % 4 == 1)
@@ -207,15 +219,16 @@ static const char *b64url_problem(const char *s, size_t len) {
         return "non-zero unused bits in the last character";
 }
 
-static int decode_b64(const char *what, size_t idx, const char *s, size_t len, uint8_t **ret, size_t *ret_len,
-                      struct sfu_err *err) {
+static int decode_b64(const char *what, size_t idx, const char *s, size_t len, uint8_t **ret,
+                      size_t *ret_len, struct sfu_err *err) {
         int r = sfu_b64url_decode(s, len, ret, ret_len);
         if (r == -ENOMEM)
                 return r;
         if (r < 0) {
                 if (idx)
-                        return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "signature %zu: %s is not valid base64url: %s",
-                                           idx, what, b64url_problem(s, len));
+                        return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
+                                           "signature %zu: %s is not valid base64url: %s", idx, what,
+                                           b64url_problem(s, len));
                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "%s is not valid base64url: %s", what,
                                    b64url_problem(s, len));
         }
@@ -229,7 +242,7 @@ static void signature_clear(struct sfu_jws_signature *sig) {
         if (sig->unprotected_header)
                 json_decref(sig->unprotected_header);
         free(sig->signature);
-        *sig = (struct sfu_jws_signature) {};
+        *sig = (struct sfu_jws_signature){};
 }
 
 void sfu_jws_free(struct sfu_jws *jws) {
@@ -244,7 +257,8 @@ void sfu_jws_free(struct sfu_jws *jws) {
 
 /* Fills sig from its parts; unprotected is borrowed (may be NULL). */
 static int parse_signature(struct sfu_jws_signature *sig, size_t idx, const char *prot, size_t prot_len,
-                           json_t *unprotected, const char *sig_b64, size_t sig_b64_len, struct sfu_err *err) {
+                           json_t *unprotected, const char *sig_b64, size_t sig_b64_len,
+                           struct sfu_err *err) {
         _cleanup_free_ uint8_t *header = NULL;
         size_t header_len = 0;
         const char *key;
@@ -256,8 +270,9 @@ static int parse_signature(struct sfu_jws_signature *sig, size_t idx, const char
                                    "signature %zu: protected header exceeds the limit of %u bytes", idx,
                                    SFU_JWS_MAX_HEADER);
         if (sig_b64_len > (JWS_SIGNATURE_MAX + 2) / 3 * 4)
-                return sfu_err_set(err, SFU_ERR_SIZE, E2BIG, "signature %zu: signature exceeds the limit of %d bytes",
-                                   idx, JWS_SIGNATURE_MAX);
+                return sfu_err_set(err, SFU_ERR_SIZE, E2BIG,
+                                   "signature %zu: signature exceeds the limit of %d bytes", idx,
+                                   JWS_SIGNATURE_MAX);
 
         sig->protected_b64 = strndup(prot, prot_len);
         if (!sig->protected_b64)
@@ -281,13 +296,15 @@ static int parse_signature(struct sfu_jws_signature *sig, size_t idx, const char
         if (unprotected) {
                 if (!json_is_object(unprotected))
                         return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
-                                           "signature %zu: unprotected \"header\" is not a JSON object", idx);
+                                           "signature %zu: unprotected \"header\" is not a JSON object",
+                                           idx);
                 json_object_foreach(unprotected, key, value) {
                         char q[QUOTE_MAX + 4];
                         (void) value;
                         if (json_object_get(sig->protected_header, key))
                                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
-                                                   "signature %zu: header parameter \"%s\" is in both the protected and the unprotected header",
+                                                   "signature %zu: header parameter \"%s\" is in both the "
+                                                   "protected and the unprotected header",
                                                    idx, quote(key, strlen(key), q));
                 }
                 sig->unprotected_header = json_incref(unprotected);
@@ -326,18 +343,18 @@ static int parse_compact(struct sfu_jws *jws, const char *buf, size_t len, struc
                 }
         if (n_dots != 2)
                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
-                                   "a compact JWS has 3 segments separated by '.', this has %zu%s", n_dots + 1,
+                                   "a compact JWS has 3 segments separated by '.', this has %zu%s",
+                                   n_dots + 1,
                                    n_dots == 4 ? " (a JWE? encrypted manifests are not supported)" : "");
         jws->form = SFU_JWS_COMPACT;
         if (dot[0] == buf)
                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "the JWS protected header is empty");
-        int r = parse_payload(jws, dot[0] + 1, (size_t) (dot[1] - dot[0] - 1), err);
+        jws->n_signatures = 1;
+        int r = parse_signature(&jws->signatures[0], 1, buf, (size_t) (dot[0] - buf), NULL, dot[1] + 1,
+                                (size_t) (buf + len - dot[1] - 1), err);
         if (r < 0)
                 return r;
-        r = parse_signature(&jws->signatures[0], 1, buf, (size_t) (dot[0] - buf), NULL, dot[1] + 1,
-                            (size_t) (buf + len - dot[1] - 1), err);
-        jws->n_signatures = 1;
-        return r;
+        return parse_payload(jws, dot[0] + 1, (size_t) (dot[1] - dot[0] - 1), err);
 }
 
 /* A string member of a JWS JSON object; -ENOENT when absent. */
@@ -348,8 +365,8 @@ static int json_member_string(json_t *obj, const char *name, size_t idx, const c
                 return -ENOENT;
         if (!json_is_string(v)) {
                 if (idx)
-                        return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "signature %zu: \"%s\" is not a string", idx,
-                                           name);
+                        return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
+                                           "signature %zu: \"%s\" is not a string", idx, name);
                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "JWS member \"%s\" is not a string", name);
         }
         *ret = json_string_value(v);
@@ -372,8 +389,8 @@ static int parse_json_signature(struct sfu_jws *jws, json_t *obj, size_t idx, st
                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "signature %zu: \"protected\" is empty", idx);
         header = json_object_get(obj, "header");
         if (r == -ENOENT && !header)
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "signature %zu has neither \"protected\" nor \"header\"",
-                                   idx);
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
+                                   "signature %zu has neither \"protected\" nor \"header\"", idx);
         r = json_member_string(obj, "signature", idx, &sig, &sig_len, err);
         if (r == -ENOENT)
                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "signature %zu has no \"signature\"", idx);
@@ -411,20 +428,23 @@ static int parse_json(struct sfu_jws *jws, const char *buf, size_t len, struct s
         flattened = json_object_get(root, "protected") || json_object_get(root, "header") ||
                     json_object_get(root, "signature");
         if (signatures && flattened)
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
-                                   "the JWS mixes the flattened (\"signature\") and general (\"signatures\") forms");
+                return sfu_err_set(
+                        err, SFU_ERR_PARSE, EINVAL,
+                        "the JWS mixes the flattened (\"signature\") and general (\"signatures\") forms");
         if (flattened) {
                 jws->form = SFU_JWS_FLATTENED;
                 return parse_json_signature(jws, root, 1, err);
         }
         if (!signatures)
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "the JWS has neither \"signature\" nor \"signatures\"");
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
+                                   "the JWS has neither \"signature\" nor \"signatures\"");
         if (!json_is_array(signatures))
                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "JWS \"signatures\" is not an array");
         if (json_array_size(signatures) == 0)
                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "JWS \"signatures\" is empty");
         if (json_array_size(signatures) > SFU_JWS_MAX_SIGNATURES)
-                return sfu_err_set(err, SFU_ERR_SIZE, E2BIG, "the JWS has %zu signatures, more than the limit of %d",
+                return sfu_err_set(err, SFU_ERR_SIZE, E2BIG,
+                                   "the JWS has %zu signatures, more than the limit of %d",
                                    json_array_size(signatures), SFU_JWS_MAX_SIGNATURES);
         jws->form = SFU_JWS_GENERAL;
         for (size_t i = 0; i < json_array_size(signatures); i++) {
@@ -435,7 +455,9 @@ static int parse_json(struct sfu_jws *jws, const char *buf, size_t len, struct s
         return 0;
 }
 
-static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+static bool is_space(char c) {
+        return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
 int sfu_jws_parse(const char *buf, size_t len, struct sfu_jws **ret, struct sfu_err *err) {
         _cleanup_jws_ struct sfu_jws *jws = NULL;
@@ -444,8 +466,8 @@ int sfu_jws_parse(const char *buf, size_t len, struct sfu_jws **ret, struct sfu_
         if (!buf && len > 0)
                 return -EINVAL;
         if (len > SFU_JWS_MAX_SIZE)
-                return sfu_err_set(err, SFU_ERR_SIZE, E2BIG, "JWS of %zu bytes exceeds the limit of %u bytes", len,
-                                   SFU_JWS_MAX_SIZE);
+                return sfu_err_set(err, SFU_ERR_SIZE, E2BIG,
+                                   "JWS of %zu bytes exceeds the limit of %u bytes", len, SFU_JWS_MAX_SIZE);
         /* White space around the whole (a trailing newline in a file). */
         while (len > 0 && is_space(buf[0])) {
                 buf++;
@@ -460,7 +482,8 @@ int sfu_jws_parse(const char *buf, size_t len, struct sfu_jws **ret, struct sfu_
         if (!jws)
                 return -ENOMEM;
         if (buf[0] == '[')
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "a JWS in JSON serialization must be a JSON object");
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
+                                   "a JWS in JSON serialization must be a JSON object");
         r = buf[0] == '{' ? parse_json(jws, buf, len, err) : parse_compact(jws, buf, len, err);
         if (r < 0)
                 return r;
@@ -470,7 +493,8 @@ int sfu_jws_parse(const char *buf, size_t len, struct sfu_jws **ret, struct sfu_
 
 /* ---------------------------------------------------------------- crypto */
 
-static int make_signing_input(const char *protected_b64, const char *payload_b64, char **ret, size_t *ret_len) {
+static int make_signing_input(const char *protected_b64, const char *payload_b64, char **ret,
+                              size_t *ret_len) {
         size_t a = strlen(protected_b64), b = strlen(payload_b64);
         char *s = malloc(a + 1 + b + 1);
 
@@ -506,8 +530,8 @@ static int init_pkey_ctx(EVP_PKEY_CTX *pctx, const struct alg_info *info) {
 }
 
 /* 1: valid, 0: not valid, <0: error. */
-static int verify_with_key(enum sfu_jws_alg alg, const struct sfu_key *key, const char *input, size_t input_len,
-                           const uint8_t *sig, size_t sig_len) {
+static int verify_with_key(enum sfu_jws_alg alg, const struct sfu_key *key, const char *input,
+                           size_t input_len, const uint8_t *sig, size_t sig_len) {
         const struct alg_info *info = &algs[alg];
         _cleanup_(md_ctx_freep) EVP_MD_CTX *mctx = NULL;
         _cleanup_(ecdsa_sig_freep) ECDSA_SIG *ecsig = NULL;
@@ -549,8 +573,8 @@ static int verify_with_key(enum sfu_jws_alg alg, const struct sfu_key *key, cons
         return r == 1 ? 1 : 0;
 }
 
-static int sign_with_key(enum sfu_jws_alg alg, const struct sfu_key *key, const char *input, size_t input_len,
-                         uint8_t **ret, size_t *ret_len) {
+static int sign_with_key(enum sfu_jws_alg alg, const struct sfu_key *key, const char *input,
+                         size_t input_len, uint8_t **ret, size_t *ret_len) {
         const struct alg_info *info = &algs[alg];
         _cleanup_(md_ctx_freep) EVP_MD_CTX *mctx = NULL;
         _cleanup_free_ uint8_t *sig = NULL;
@@ -618,8 +642,9 @@ static bool typ_matches(const char *got, const char *want) {
 }
 
 /* The rules that need no key (DESIGN 5 and jws.h); *ret_alg on success. */
-static int check_rules(const struct sfu_jws_signature *sig, size_t idx, const struct sfu_jws_verify_opts *opts,
-                       enum sfu_jws_alg *ret_alg, struct sfu_err *err) {
+static int check_rules(const struct sfu_jws_signature *sig, size_t idx,
+                       const struct sfu_jws_verify_opts *opts, enum sfu_jws_alg *ret_alg,
+                       struct sfu_err *err) {
         json_t *ph = sig->protected_header, *uh = sig->unprotected_header;
         json_t *alg_v, *crit, *b64, *typ, *kid;
         char q[QUOTE_MAX + 4];
@@ -630,31 +655,36 @@ static int check_rules(const struct sfu_jws_signature *sig, size_t idx, const st
         if (!alg_v) {
                 if (uh && json_object_get(uh, "alg"))
                         return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG,
-                                           "signature %zu: \"alg\" is only in the unprotected header; it must be in the protected header",
+                                           "signature %zu: \"alg\" is only in the unprotected header; it "
+                                           "must be in the protected header",
                                            idx);
-                return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG, "signature %zu: the protected header has no \"alg\"",
-                                   idx);
+                return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG,
+                                   "signature %zu: the protected header has no \"alg\"", idx);
         }
         if (!json_is_string(alg_v))
-                return sfu_err_set(err, SFU_ERR_PARSE, EBADMSG, "signature %zu: \"alg\" is not a string", idx);
+                return sfu_err_set(err, SFU_ERR_PARSE, EBADMSG, "signature %zu: \"alg\" is not a string",
+                                   idx);
         name = json_string_value(alg_v);
         quote_json(alg_v, q);
         if (strcasecmp(name, "none") == 0)
-                return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG, "signature %zu: alg \"%s\" is not allowed", idx, q);
+                return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG,
+                                   "signature %zu: alg \"%s\" is not allowed", idx, q);
         if (strncasecmp(name, "HS", 2) == 0)
                 return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG,
                                    "signature %zu: alg \"%s\" (HMAC) is not allowed", idx, q);
         if (sfu_jws_alg_from_name(name, &alg) < 0) {
                 if (strcmp(name, "Ed448") == 0)
                         return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG,
-                                           "signature %zu: alg \"Ed448\" is not supported (EdDSA here means Ed25519 only)",
+                                           "signature %zu: alg \"Ed448\" is not supported (EdDSA here means "
+                                           "Ed25519 only)",
                                            idx);
-                return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG, "signature %zu: alg \"%s\" is not supported", idx,
-                                   q);
+                return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG,
+                                   "signature %zu: alg \"%s\" is not supported", idx, q);
         }
         if (!(opts->alg_allow & SFU_JWS_ALG_MASK(alg)))
-                return sfu_err_set(err, SFU_ERR_POLICY, EBADMSG, "signature %zu: alg \"%s\" is not in the allowed list",
-                                   idx, algs[alg].name);
+                return sfu_err_set(err, SFU_ERR_POLICY, EBADMSG,
+                                   "signature %zu: alg \"%s\" is not in the allowed list", idx,
+                                   algs[alg].name);
 
         /* Signature lengths fixed by the alg alone. */
         if (algs[alg].family == FAMILY_ECDSA && sig->signature_len != 2 * algs[alg].ec_size)
@@ -670,41 +700,48 @@ static int check_rules(const struct sfu_jws_signature *sig, size_t idx, const st
                                    sig->signature_len);
 
         if (uh && json_object_get(uh, "crit"))
-                return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG,
-                                   "signature %zu: header parameter \"crit\" must be in the protected header", idx);
+                return sfu_err_set(
+                        err, SFU_ERR_SIGNATURE, EBADMSG,
+                        "signature %zu: header parameter \"crit\" must be in the protected header", idx);
         crit = json_object_get(ph, "crit");
         if (crit) {
                 json_t *first = json_is_array(crit) ? json_array_get(crit, 0) : NULL;
                 if (!first || !json_is_string(first))
-                        return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG,
-                                           "signature %zu: header parameter \"crit\" must be a non-empty list of names",
-                                           idx);
+                        return sfu_err_set(
+                                err, SFU_ERR_SIGNATURE, EBADMSG,
+                                "signature %zu: header parameter \"crit\" must be a non-empty list of names",
+                                idx);
                 /* We understand no extension that may be critical. */
-                return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG,
-                                   "signature %zu: header parameter \"crit\" names \"%s\", which is not understood", idx,
-                                   quote_json(first, q));
+                return sfu_err_set(
+                        err, SFU_ERR_SIGNATURE, EBADMSG,
+                        "signature %zu: header parameter \"crit\" names \"%s\", which is not understood",
+                        idx, quote_json(first, q));
         }
         b64 = json_object_get(ph, "b64");
         if (!b64 && uh)
                 b64 = json_object_get(uh, "b64");
         if (b64 && !json_is_true(b64))
-                return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG,
-                                   "signature %zu: \"b64\": false (unencoded payload, RFC 7797) is not supported", idx);
+                return sfu_err_set(
+                        err, SFU_ERR_SIGNATURE, EBADMSG,
+                        "signature %zu: \"b64\": false (unencoded payload, RFC 7797) is not supported", idx);
 
         kid = json_object_get(ph, "kid");
         if (!kid && uh)
                 kid = json_object_get(uh, "kid");
         if (kid && !json_is_string(kid))
-                return sfu_err_set(err, SFU_ERR_PARSE, EBADMSG, "signature %zu: \"kid\" is not a string", idx);
+                return sfu_err_set(err, SFU_ERR_PARSE, EBADMSG, "signature %zu: \"kid\" is not a string",
+                                   idx);
 
         if (opts->required_typ) {
                 typ = json_object_get(ph, "typ");
                 if (!typ)
-                        return sfu_err_set(err, SFU_ERR_POLICY, EBADMSG,
-                                           "signature %zu: the protected header has no \"typ\"; \"%s\" is required",
-                                           idx, opts->required_typ);
+                        return sfu_err_set(
+                                err, SFU_ERR_POLICY, EBADMSG,
+                                "signature %zu: the protected header has no \"typ\"; \"%s\" is required",
+                                idx, opts->required_typ);
                 if (!json_is_string(typ))
-                        return sfu_err_set(err, SFU_ERR_PARSE, EBADMSG, "signature %zu: \"typ\" is not a string", idx);
+                        return sfu_err_set(err, SFU_ERR_PARSE, EBADMSG,
+                                           "signature %zu: \"typ\" is not a string", idx);
                 if (!typ_matches(json_string_value(typ), opts->required_typ))
                         return sfu_err_set(err, SFU_ERR_POLICY, EBADMSG,
                                            "signature %zu: typ \"%s\" is not the required \"%s\"", idx,
@@ -719,8 +756,9 @@ static int check_rules(const struct sfu_jws_signature *sig, size_t idx, const st
  * *ret_key set when a trusted key verified it; 0 with *ret_key NULL and
  * why[] filled when no trusted key made it (does not count). */
 static int verify_signature(const struct sfu_jws *jws, const struct sfu_jws_signature *sig, size_t idx,
-                            enum sfu_jws_alg alg, const struct sfu_keyring *ring, const struct sfu_key **ret_key,
-                            char why[static SFU_ERR_MESSAGE_MAX], struct sfu_err *err) {
+                            enum sfu_jws_alg alg, const struct sfu_keyring *ring,
+                            const struct sfu_key **ret_key, char why[static SFU_ERR_MESSAGE_MAX],
+                            struct sfu_err *err) {
         _cleanup_free_ char *input = NULL;
         json_t *kid_v;
         char q[QUOTE_MAX + 4];
@@ -741,23 +779,25 @@ static int verify_signature(const struct sfu_jws *jws, const struct sfu_jws_sign
 
                 quote_json(kid_v, q);
                 if (!key || strlen(key->kid) != json_string_length(kid_v)) {
-                        snprintf(why, SFU_ERR_MESSAGE_MAX, "signature %zu: no trusted key with kid \"%s\"", idx, q);
+                        snprintf(why, SFU_ERR_MESSAGE_MAX, "signature %zu: no trusted key with kid \"%s\"",
+                                 idx, q);
                         return 0;
                 }
                 bits = EVP_PKEY_get_bits(key->pkey);
                 if (key->type == SFU_KEY_RSA && bits < SFU_RSA_MIN_BITS)
                         return sfu_err_set(err, SFU_ERR_SIGNATURE, EKEYREJECTED,
-                                           "signature %zu: RSA key of %d bits is below the minimum of %d", idx, bits,
-                                           SFU_RSA_MIN_BITS);
+                                           "signature %zu: RSA key of %d bits is below the minimum of %d",
+                                           idx, bits, SFU_RSA_MIN_BITS);
                 if (!sfu_jws_alg_fits_key(alg, key))
                         return sfu_err_set(err, SFU_ERR_SIGNATURE, EKEYREJECTED,
-                                           "signature %zu: alg %s does not fit the %s key with kid \"%s\"", idx,
-                                           algs[alg].name, sfu_key_type_name(key->type), q);
+                                           "signature %zu: alg %s does not fit the %s key with kid \"%s\"",
+                                           idx, algs[alg].name, sfu_key_type_name(key->type), q);
                 if (algs[alg].family == FAMILY_RSA_PKCS1 || algs[alg].family == FAMILY_RSA_PSS) {
                         size_t want = (size_t) EVP_PKEY_get_size(key->pkey);
                         if (sig->signature_len != want)
                                 return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG,
-                                                   "signature %zu: RSA signature must be %zu bytes for the %d-bit key with kid \"%s\", got %zu",
+                                                   "signature %zu: RSA signature must be %zu bytes for the "
+                                                   "%d-bit key with kid \"%s\", got %zu",
                                                    idx, want, bits, q, sig->signature_len);
                 }
                 r = verify_with_key(alg, key, input, input_len, sig->signature, sig->signature_len);
@@ -766,7 +806,8 @@ static int verify_signature(const struct sfu_jws *jws, const struct sfu_jws_sign
                                            "signature %zu: OpenSSL could not check the signature", idx);
                 if (r == 0)
                         return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG,
-                                           "signature %zu: %s signature does not verify with the trusted key with kid \"%s\"",
+                                           "signature %zu: %s signature does not verify with the trusted "
+                                           "key with kid \"%s\"",
                                            idx, algs[alg].name, q);
                 *ret_key = key;
                 return 0;
@@ -798,14 +839,15 @@ static int verify_signature(const struct sfu_jws *jws, const struct sfu_jws_sign
                                  : "");
         else
                 snprintf(why, SFU_ERR_MESSAGE_MAX,
-                         "signature %zu: %s signature does not verify with any of the %zu trusted key(s) that fit",
+                         "signature %zu: %s signature does not verify with any of the %zu trusted key(s) "
+                         "that fit",
                          idx, algs[alg].name, tried);
         return 0;
 }
 
 int sfu_jws_verify(const struct sfu_jws *jws, const struct sfu_keyring *ring,
                    const struct sfu_jws_verify_opts *opts_in, unsigned *ret_valid, struct sfu_err *err) {
-        struct sfu_jws_verify_opts opts = opts_in ? *opts_in : (struct sfu_jws_verify_opts) {};
+        struct sfu_jws_verify_opts opts = opts_in ? *opts_in : (struct sfu_jws_verify_opts){};
         enum sfu_jws_alg sig_alg[SFU_JWS_MAX_SIGNATURES];
         const struct sfu_key *signers[SFU_JWS_MAX_SIGNATURES];
         char why[SFU_ERR_MESSAGE_MAX] = "";
@@ -816,7 +858,8 @@ int sfu_jws_verify(const struct sfu_jws *jws, const struct sfu_keyring *ring,
                 opts.alg_allow = SFU_JWS_ALG_MASK_ALL;
         if (opts.min_signatures == 0)
                 opts.min_signatures = 1;
-        if (!jws || jws->n_signatures == 0 || jws->n_signatures > SFU_JWS_MAX_SIGNATURES || !jws->payload_b64)
+        if (!jws || jws->n_signatures == 0 || jws->n_signatures > SFU_JWS_MAX_SIGNATURES ||
+            !jws->payload_b64)
                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "not a parsed JWS");
         if (!ring || ring->n_keys == 0)
                 return sfu_err_set(err, SFU_ERR_SIGNATURE, ENOKEY, "the trust store holds no keys");
@@ -852,8 +895,9 @@ int sfu_jws_verify(const struct sfu_jws *jws, const struct sfu_keyring *ring,
                 if (n_signers == 0 && opts.min_signatures == 1 && why[0])
                         return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG, "%s", why);
                 return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG,
-                                   "%u distinct trusted key(s) signed, %u required (%zu signature(s))%s%s", n_signers,
-                                   opts.min_signatures, jws->n_signatures, why[0] ? "; " : "", why);
+                                   "%u distinct trusted key(s) signed, %u required (%zu signature(s))%s%s",
+                                   n_signers, opts.min_signatures, jws->n_signatures, why[0] ? "; " : "",
+                                   why);
         }
         if (ret_valid)
                 *ret_valid = n_signers;
@@ -871,8 +915,9 @@ static void new_signature_freep(struct new_signature *s) {
         free(s->signature_b64);
 }
 
-static int make_signature(const char *payload_b64, const struct sfu_key *key, const struct sfu_jws_sign_opts *opts,
-                          struct new_signature *ret, struct sfu_err *err) {
+static int make_signature(const char *payload_b64, const struct sfu_key *key,
+                          const struct sfu_jws_sign_opts *opts, struct new_signature *ret,
+                          struct sfu_err *err) {
         _cleanup_json_ json_t *header = NULL;
         _cleanup_free_ char *header_text = NULL, *protected_b64 = NULL, *input = NULL, *sig_b64 = NULL;
         _cleanup_free_ uint8_t *sig = NULL;
@@ -885,7 +930,8 @@ static int make_signature(const char *payload_b64, const struct sfu_key *key, co
         if ((unsigned) opts->alg >= _SFU_JWS_ALG_MAX)
                 return sfu_err_set(err, SFU_ERR_SIGNATURE, EINVAL, "invalid signature algorithm");
         if (!key->is_private)
-                return sfu_err_set(err, SFU_ERR_SIGNATURE, ENOKEY, "%s is a public key; signing needs the private key",
+                return sfu_err_set(err, SFU_ERR_SIGNATURE, ENOKEY,
+                                   "%s is a public key; signing needs the private key",
                                    key->source ? key->source : "the key");
         if (!sfu_jws_alg_fits_key(opts->alg, key))
                 return sfu_err_set(err, SFU_ERR_SIGNATURE, EKEYREJECTED, "alg %s does not fit the %s key %s",
@@ -915,8 +961,8 @@ static int make_signature(const char *payload_b64, const struct sfu_key *key, co
         if (!header_text)
                 return -ENOMEM;
         if (strlen(header_text) > SFU_JWS_MAX_HEADER)
-                return sfu_err_set(err, SFU_ERR_SIZE, E2BIG, "the protected header exceeds the limit of %u bytes",
-                                   SFU_JWS_MAX_HEADER);
+                return sfu_err_set(err, SFU_ERR_SIZE, E2BIG,
+                                   "the protected header exceeds the limit of %u bytes", SFU_JWS_MAX_HEADER);
         protected_b64 = sfu_b64url_encode((const uint8_t *) header_text, strlen(header_text));
         if (!protected_b64)
                 return -ENOMEM;
@@ -927,7 +973,8 @@ static int make_signature(const char *payload_b64, const struct sfu_key *key, co
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
-                return sfu_err_set(err, SFU_ERR_SIGNATURE, -r, "signing with %s failed", algs[opts->alg].name);
+                return sfu_err_set(err, SFU_ERR_SIGNATURE, -r, "signing with %s failed",
+                                   algs[opts->alg].name);
         sig_b64 = sfu_b64url_encode(sig, sig_len);
         if (!sig_b64)
                 return -ENOMEM;
@@ -941,7 +988,8 @@ static json_t *signature_object(const char *protected_b64, json_t *unprotected, 
 
         if (!obj)
                 return NULL;
-        if (protected_b64 && protected_b64[0] && json_object_set_new(obj, "protected", json_string(protected_b64)) < 0)
+        if (protected_b64 && protected_b64[0] &&
+            json_object_set_new(obj, "protected", json_string(protected_b64)) < 0)
                 return NULL;
         if (unprotected && json_object_set(obj, "header", unprotected) < 0)
                 return NULL;
@@ -967,8 +1015,12 @@ int sfu_jws_sign(const uint8_t *payload, size_t payload_len, const struct sfu_ke
 
         if (!payload || payload_len == 0)
                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "cannot sign an empty payload");
-        if (payload_len > SFU_JWS_MAX_SIZE / 4 * 3)
-                return sfu_err_set(err, SFU_ERR_SIZE, E2BIG, "payload of %zu bytes is too large to sign", payload_len);
+        /* The result must stay parseable: payload, headers and up to
+         * SFU_JWS_MAX_SIGNATURES signatures within SFU_JWS_MAX_SIZE. */
+        if (payload_len > (SFU_JWS_MAX_SIZE - JWS_SIGN_RESERVE) / 4 * 3)
+                return sfu_err_set(err, SFU_ERR_SIZE, E2BIG,
+                                   "payload of %zu bytes is too large to sign (at most %u bytes)",
+                                   payload_len, (SFU_JWS_MAX_SIZE - JWS_SIGN_RESERVE) / 4 * 3);
         if (!opts)
                 return -EINVAL;
         payload_b64 = sfu_b64url_encode(payload, payload_len);
@@ -997,7 +1049,8 @@ int sfu_jws_sign(const uint8_t *payload, size_t payload_len, const struct sfu_ke
                 root = json_object();
                 sigs = json_array();
                 if (!root || !sigs || json_object_set_new(root, "payload", json_string(payload_b64)) < 0 ||
-                    json_array_append_new(sigs, signature_object(ns.protected_b64, NULL, ns.signature_b64)) < 0 ||
+                    json_array_append_new(sigs, signature_object(ns.protected_b64, NULL, ns.signature_b64)) <
+                            0 ||
                     json_object_set_new(root, "signatures", TAKE_PTR(sigs)) < 0)
                         return -ENOMEM;
                 return dump(root, ret);
@@ -1014,7 +1067,8 @@ int sfu_jws_add_signature(const struct sfu_jws *jws, const struct sfu_key *key,
         if (!jws || !jws->payload_b64 || !opts)
                 return -EINVAL;
         if (jws->n_signatures >= SFU_JWS_MAX_SIGNATURES)
-                return sfu_err_set(err, SFU_ERR_SIZE, E2BIG, "the JWS already has the maximum of %d signatures",
+                return sfu_err_set(err, SFU_ERR_SIZE, E2BIG,
+                                   "the JWS already has the maximum of %d signatures",
                                    SFU_JWS_MAX_SIGNATURES);
         r = make_signature(jws->payload_b64, key, opts, &ns, err);
         if (r < 0)
@@ -1028,7 +1082,8 @@ int sfu_jws_add_signature(const struct sfu_jws *jws, const struct sfu_key *key,
                 const struct sfu_jws_signature *s = &jws->signatures[i];
                 _cleanup_free_ char *sig_b64 = sfu_b64url_encode(s->signature, s->signature_len);
                 if (!sig_b64 ||
-                    json_array_append_new(sigs, signature_object(s->protected_b64, s->unprotected_header, sig_b64)) < 0)
+                    json_array_append_new(
+                            sigs, signature_object(s->protected_b64, s->unprotected_header, sig_b64)) < 0)
                         return -ENOMEM;
         }
         if (json_array_append_new(sigs, signature_object(ns.protected_b64, NULL, ns.signature_b64)) < 0 ||

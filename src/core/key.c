@@ -25,8 +25,12 @@
 #define KID_MAX 256
 #define PAIRWISE_TEST_INPUT "secfud key consistency test"
 
-static inline void bn_clear_freep(BIGNUM **p) { BN_clear_free(*p); }
-static inline void param_bld_freep(OSSL_PARAM_BLD **p) { OSSL_PARAM_BLD_free(*p); }
+static inline void bn_clear_freep(BIGNUM **p) {
+        BN_clear_free(*p);
+}
+static inline void param_bld_freep(OSSL_PARAM_BLD **p) {
+        OSSL_PARAM_BLD_free(*p);
+}
 /* OpenSSL 3.0 has no OSSL_PARAM_clear_free: wipe every value (they may
  * be private key parts) before freeing. */
 static void param_clear_freep(OSSL_PARAM **params) {
@@ -37,10 +41,18 @@ static void param_clear_freep(OSSL_PARAM **params) {
                         OPENSSL_cleanse(p->data, p->data_size);
         OSSL_PARAM_free(*params);
 }
-static inline void pkey_ctx_freep(EVP_PKEY_CTX **p) { EVP_PKEY_CTX_free(*p); }
-static inline void md_ctx_freep(EVP_MD_CTX **p) { EVP_MD_CTX_free(*p); }
-static inline void bio_freep(BIO **p) { BIO_free(*p); }
-static inline void decoder_ctx_freep(OSSL_DECODER_CTX **p) { OSSL_DECODER_CTX_free(*p); }
+static inline void pkey_ctx_freep(EVP_PKEY_CTX **p) {
+        EVP_PKEY_CTX_free(*p);
+}
+static inline void md_ctx_freep(EVP_MD_CTX **p) {
+        EVP_MD_CTX_free(*p);
+}
+static inline void bio_freep(BIO **p) {
+        BIO_free(*p);
+}
+static inline void decoder_ctx_freep(OSSL_DECODER_CTX **p) {
+        OSSL_DECODER_CTX_free(*p);
+}
 static inline void closedirp(DIR **d) {
         if (*d)
                 closedir(*d);
@@ -63,16 +75,43 @@ static void secret_strp(char **s) {
                 free(*s);
         }
 }
-static void secret_bufp(char **s);
+/* A key file buffer, always SFU_KEY_FILE_MAX + 1 bytes (read_key_fd). */
+static void secret_bufp(char **s) {
+        if (*s) {
+                sfu_wipe(*s, SFU_KEY_FILE_MAX + 1);
+                free(*s);
+        }
+}
+/* A parsed JWK may hold private members: wipe the strings jansson keeps
+ * before letting it go. */
+static void jwk_wipe_decrefp(json_t **j) {
+        const char *name;
+        json_t *v;
 
-static const char *src_name(const char *source) { return source ? source : "key"; }
+        if (!*j)
+                return;
+        json_object_foreach(*j, name, v) if (json_is_string(v))
+                sfu_wipe((char *) json_string_value(v), json_string_length(v));
+        json_decref(*j);
+}
+
+static const char *src_name(const char *source) {
+        return source ? source : "key";
+}
+
+/* An untrusted name for a one-line message: at most 32 characters,
+ * anything but printable ASCII as '?'. */
+static const char *printable(const char *s, char buf[static 33]) {
+        size_t i = 0;
+        for (; s[i] && i < 32; i++)
+                buf[i] = ((unsigned char) s[i] < 0x20 || (unsigned char) s[i] > 0x7e) ? '?' : s[i];
+        buf[i] = 0;
+        return buf;
+}
 
 static const char *const key_type_names[_SFU_KEY_TYPE_MAX] = {
-        [SFU_KEY_RSA] = "RSA",
-        [SFU_KEY_EC_P256] = "P-256",
-        [SFU_KEY_EC_P384] = "P-384",
-        [SFU_KEY_EC_P521] = "P-521",
-        [SFU_KEY_ED25519] = "Ed25519",
+        [SFU_KEY_RSA] = "RSA",       [SFU_KEY_EC_P256] = "P-256",   [SFU_KEY_EC_P384] = "P-384",
+        [SFU_KEY_EC_P521] = "P-521", [SFU_KEY_ED25519] = "Ed25519",
 };
 
 const char *sfu_key_type_name(enum sfu_key_type t) {
@@ -89,9 +128,9 @@ static const struct curve {
         const char *group;
         size_t size;
 } curves[] = {
-        { SFU_KEY_EC_P256, "P-256", "prime256v1", 32 },
-        { SFU_KEY_EC_P384, "P-384", "secp384r1", 48 },
-        { SFU_KEY_EC_P521, "P-521", "secp521r1", 66 },
+        {SFU_KEY_EC_P256, "P-256", "prime256v1", 32},
+        {SFU_KEY_EC_P384, "P-384", "secp384r1", 48},
+        {SFU_KEY_EC_P521, "P-521", "secp521r1", 66},
 };
 
 static const struct curve *curve_by_type(enum sfu_key_type t) {
@@ -137,19 +176,20 @@ static int pkey_classify(EVP_PKEY *pkey, const char *source, enum sfu_key_type *
         if (EVP_PKEY_is_a(pkey, "RSA")) {
                 if (bits < SFU_RSA_MIN_BITS)
                         return sfu_err_set(err, SFU_ERR_SIGNATURE, EKEYREJECTED,
-                                           "%s: RSA key of %d bits is below the minimum of %d", src_name(source), bits,
-                                           SFU_RSA_MIN_BITS);
+                                           "%s: RSA key of %d bits is below the minimum of %d",
+                                           src_name(source), bits, SFU_RSA_MIN_BITS);
                 if (bits > RSA_MAX_BITS)
                         return sfu_err_set(err, SFU_ERR_PARSE, EKEYREJECTED,
-                                           "%s: RSA key of %d bits is above the maximum of %d", src_name(source), bits,
-                                           RSA_MAX_BITS);
+                                           "%s: RSA key of %d bits is above the maximum of %d",
+                                           src_name(source), bits, RSA_MAX_BITS);
                 *ret_type = SFU_KEY_RSA;
                 *ret_bits = bits;
                 return 0;
         }
         if (EVP_PKEY_is_a(pkey, "RSA-PSS"))
                 return sfu_err_set(err, SFU_ERR_PARSE, EKEYREJECTED,
-                                   "%s: RSA-PSS-restricted keys are not supported; use a plain RSA key for PS256/384/512",
+                                   "%s: RSA-PSS-restricted keys are not supported; use a plain RSA key for "
+                                   "PS256/384/512",
                                    src_name(source));
         if (EVP_PKEY_is_a(pkey, "EC")) {
                 char group[64];
@@ -157,7 +197,8 @@ static int pkey_classify(EVP_PKEY *pkey, const char *source, enum sfu_key_type *
                 if (EVP_PKEY_get_group_name(pkey, group, sizeof(group), &glen) != 1) {
                         ERR_clear_error();
                         return sfu_err_set(err, SFU_ERR_PARSE, EKEYREJECTED,
-                                           "%s: EC key without a named curve is not supported", src_name(source));
+                                           "%s: EC key without a named curve is not supported",
+                                           src_name(source));
                 }
                 for (size_t i = 0; i < ELEMENTSOF(curves); i++)
                         if (strcmp(group, curves[i].group) == 0) {
@@ -166,8 +207,8 @@ static int pkey_classify(EVP_PKEY *pkey, const char *source, enum sfu_key_type *
                                 return 0;
                         }
                 return sfu_err_set(err, SFU_ERR_PARSE, EKEYREJECTED,
-                                   "%s: EC curve %s is not supported (P-256, P-384 and P-521 are)", src_name(source),
-                                   group);
+                                   "%s: EC curve %s is not supported (P-256, P-384 and P-521 are)",
+                                   src_name(source), group);
         }
         if (EVP_PKEY_is_a(pkey, "ED25519")) {
                 *ret_type = SFU_KEY_ED25519;
@@ -176,9 +217,11 @@ static int pkey_classify(EVP_PKEY *pkey, const char *source, enum sfu_key_type *
         }
         if (EVP_PKEY_is_a(pkey, "ED448"))
                 return sfu_err_set(err, SFU_ERR_PARSE, EKEYREJECTED,
-                                   "%s: Ed448 keys are not supported (EdDSA here means Ed25519 only)", src_name(source));
+                                   "%s: Ed448 keys are not supported (EdDSA here means Ed25519 only)",
+                                   src_name(source));
         return sfu_err_set(err, SFU_ERR_PARSE, EKEYREJECTED,
-                           "%s: %s keys are not supported (RSA, EC P-256/384/521 and Ed25519 are)", src_name(source),
+                           "%s: %s keys are not supported (RSA, EC P-256/384/521 and Ed25519 are)",
+                           src_name(source),
                            EVP_PKEY_get0_type_name(pkey) ? EVP_PKEY_get0_type_name(pkey) : "this type of");
 }
 
@@ -234,8 +277,8 @@ static int key_finish(EVP_PKEY *pkey_in, const char *source, const char *kid, bo
                 return r;
         is_private = pkey_has_private(pkey, type);
         if (want_private && !is_private)
-                return sfu_err_set(err, SFU_ERR_PARSE, ENOKEY, "%s: is a public key; a private key is needed",
-                                   src_name(source));
+                return sfu_err_set(err, SFU_ERR_PARSE, ENOKEY,
+                                   "%s: is a public key; a private key is needed", src_name(source));
 
         ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
         if (!ctx)
@@ -251,7 +294,8 @@ static int key_finish(EVP_PKEY *pkey_in, const char *source, const char *kid, bo
                         return r;
                 if (r < 0)
                         return sfu_err_set(err, SFU_ERR_PARSE, EKEYREJECTED,
-                                           "%s: the private key does not match the public key", src_name(source));
+                                           "%s: the private key does not match the public key",
+                                           src_name(source));
         }
 
         key = calloc(1, sizeof(*key));
@@ -279,7 +323,8 @@ static int key_finish(EVP_PKEY *pkey_in, const char *source, const char *kid, bo
 
 /* ---------------------------------------------------------------- PEM */
 
-static int no_passphrase(char *buf, size_t size, size_t *ret_len, const OSSL_PARAM params[], void *userdata) {
+static int no_passphrase(char *buf, size_t size, size_t *ret_len, const OSSL_PARAM params[],
+                         void *userdata) {
         (void) buf;
         (void) size;
         (void) params;
@@ -288,18 +333,20 @@ static int no_passphrase(char *buf, size_t size, size_t *ret_len, const OSSL_PAR
         return 0;
 }
 
-static int key_from_pem(const char *buf, size_t len, const char *source, bool want_private, struct sfu_key **ret,
-                        struct sfu_err *err) {
+static int key_from_pem(const char *buf, size_t len, const char *source, bool want_private,
+                        struct sfu_key **ret, struct sfu_err *err) {
         _cleanup_(decoder_ctx_freep) OSSL_DECODER_CTX *dctx = NULL;
         EVP_PKEY *pkey = NULL;
         const unsigned char *p = (const unsigned char *) buf;
         size_t left = len;
 
         if (!memmem(buf, len, "-----BEGIN ", 11))
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "%s: neither a PEM key nor a JWK", src_name(source));
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "%s: neither a PEM key nor a JWK",
+                                   src_name(source));
         if (memmem(buf, len, "ENCRYPTED", 9))
                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
-                                   "%s: encrypted private keys are not supported; store the key unencrypted with mode 0600",
+                                   "%s: encrypted private keys are not supported; store the key unencrypted "
+                                   "with mode 0600",
                                    src_name(source));
 
         /* "openssl ecparam -genkey" writes an EC PARAMETERS block before
@@ -313,8 +360,8 @@ static int key_from_pem(const char *buf, size_t len, const char *source, bool wa
 
         /* Selection 0: any of private key, public key (SubjectPublicKeyInfo,
          * PKCS#8, PKCS#1 and the traditional EC/RSA forms). */
-        dctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, "PEM", NULL, NULL,
-                                             want_private ? EVP_PKEY_KEYPAIR : 0, NULL, NULL);
+        dctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, "PEM", NULL, NULL, want_private ? EVP_PKEY_KEYPAIR : 0,
+                                             NULL, NULL);
         if (!dctx)
                 return -ENOMEM;
         if (OSSL_DECODER_CTX_set_passphrase_cb(dctx, no_passphrase, NULL) != 1)
@@ -332,7 +379,8 @@ static int key_from_pem(const char *buf, size_t len, const char *source, bool wa
 /* ---------------------------------------------------------------- JWK */
 
 /* Decodes the base64url member `name`; -ENOENT when absent. */
-static int jwk_member(json_t *jwk, const char *name, const char *source, struct secret *ret, struct sfu_err *err) {
+static int jwk_member(json_t *jwk, const char *name, const char *source, struct secret *ret,
+                      struct sfu_err *err) {
         json_t *v = json_object_get(jwk, name);
         uint8_t *data = NULL;
         size_t len = 0;
@@ -343,25 +391,28 @@ static int jwk_member(json_t *jwk, const char *name, const char *source, struct 
                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "%s: JWK member \"%s\" is not a string",
                                    src_name(source), name);
         if (json_string_length(v) > JWK_MEMBER_MAX)
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "%s: JWK member \"%s\" is longer than %d characters",
-                                   src_name(source), name, JWK_MEMBER_MAX);
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
+                                   "%s: JWK member \"%s\" is longer than %d characters", src_name(source),
+                                   name, JWK_MEMBER_MAX);
         if (sfu_b64url_decode(json_string_value(v), json_string_length(v), &data, &len) < 0)
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "%s: JWK member \"%s\" is not valid base64url",
-                                   src_name(source), name);
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
+                                   "%s: JWK member \"%s\" is not valid base64url", src_name(source), name);
         if (len == 0) {
                 free(data);
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "%s: JWK member \"%s\" is empty", src_name(source),
-                                   name);
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "%s: JWK member \"%s\" is empty",
+                                   src_name(source), name);
         }
         ret->data = data;
         ret->len = len;
         return 0;
 }
 
-static int jwk_required(json_t *jwk, const char *name, const char *source, struct secret *ret, struct sfu_err *err) {
+static int jwk_required(json_t *jwk, const char *name, const char *source, struct secret *ret,
+                        struct sfu_err *err) {
         int r = jwk_member(jwk, name, source, ret, err);
         if (r == -ENOENT)
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "%s: JWK has no \"%s\"", src_name(source), name);
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "%s: JWK has no \"%s\"", src_name(source),
+                                   name);
         return r;
 }
 
@@ -376,7 +427,8 @@ static int pkey_fromdata(const char *type_name, OSSL_PARAM_BLD *bld, int selecti
         ctx = EVP_PKEY_CTX_new_from_name(NULL, type_name, NULL);
         if (!ctx)
                 return -ENOMEM;
-        if (EVP_PKEY_fromdata_init(ctx) != 1 || EVP_PKEY_fromdata(ctx, &pkey, selection, params) != 1 || !pkey) {
+        if (EVP_PKEY_fromdata_init(ctx) != 1 || EVP_PKEY_fromdata(ctx, &pkey, selection, params) != 1 ||
+            !pkey) {
                 ERR_clear_error();
                 return -EINVAL;
         }
@@ -395,7 +447,8 @@ static void bn_list_freep(struct bn_list *l) {
                 BN_clear_free(l->bn[i]);
 }
 
-static int bld_push_bytes_bn(OSSL_PARAM_BLD *bld, struct bn_list *keep, const char *param, const struct secret *s) {
+static int bld_push_bytes_bn(OSSL_PARAM_BLD *bld, struct bn_list *keep, const char *param,
+                             const struct secret *s) {
         BIGNUM *bn;
 
         if (keep->n >= ELEMENTSOF(keep->bn))
@@ -414,21 +467,21 @@ static int jwk_rsa(json_t *jwk, const char *source, EVP_PKEY **ret, struct sfu_e
                 const char *member;
                 const char *param;
         } crt[] = {
-                { "p", OSSL_PKEY_PARAM_RSA_FACTOR1 },     { "q", OSSL_PKEY_PARAM_RSA_FACTOR2 },
-                { "dp", OSSL_PKEY_PARAM_RSA_EXPONENT1 },  { "dq", OSSL_PKEY_PARAM_RSA_EXPONENT2 },
-                { "qi", OSSL_PKEY_PARAM_RSA_COEFFICIENT1 },
+                {"p", OSSL_PKEY_PARAM_RSA_FACTOR1},       {"q", OSSL_PKEY_PARAM_RSA_FACTOR2},
+                {"dp", OSSL_PKEY_PARAM_RSA_EXPONENT1},    {"dq", OSSL_PKEY_PARAM_RSA_EXPONENT2},
+                {"qi", OSSL_PKEY_PARAM_RSA_COEFFICIENT1},
         };
         _cleanup_(secret_freep) struct secret n = {}, e = {}, d = {};
         _cleanup_(secret_freep) struct secret c0 = {}, c1 = {}, c2 = {}, c3 = {}, c4 = {};
-        struct secret *crt_val[ELEMENTSOF(crt)] = { &c0, &c1, &c2, &c3, &c4 };
+        struct secret *crt_val[ELEMENTSOF(crt)] = {&c0, &c1, &c2, &c3, &c4};
         _cleanup_(bn_list_freep) struct bn_list keep = {};
         _cleanup_(param_bld_freep) OSSL_PARAM_BLD *bld = NULL;
         size_t n_crt = 0;
         int r;
 
         if (json_object_get(jwk, "oth"))
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "%s: multi-prime RSA keys (\"oth\") are not supported",
-                                   src_name(source));
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
+                                   "%s: multi-prime RSA keys (\"oth\") are not supported", src_name(source));
         r = jwk_required(jwk, "n", source, &n, err);
         if (r < 0)
                 return r;
@@ -447,11 +500,12 @@ static int jwk_rsa(json_t *jwk, const char *source, EVP_PKEY **ret, struct sfu_e
         }
         if (n_crt > 0 && (!d.data || n_crt != ELEMENTSOF(crt)))
                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
-                                   "%s: RSA JWK must have d with all of p, q, dp, dq, qi, or d alone", src_name(source));
+                                   "%s: RSA JWK must have d with all of p, q, dp, dq, qi, or d alone",
+                                   src_name(source));
         if (n.len > RSA_MAX_BITS / 8 + 1)
                 return sfu_err_set(err, SFU_ERR_PARSE, EKEYREJECTED,
-                                   "%s: RSA key of %zu bytes is above the maximum of %d bits", src_name(source), n.len,
-                                   RSA_MAX_BITS);
+                                   "%s: RSA key of %zu bytes is above the maximum of %d bits",
+                                   src_name(source), n.len, RSA_MAX_BITS);
 
         bld = OSSL_PARAM_BLD_new();
         if (!bld)
@@ -466,7 +520,8 @@ static int jwk_rsa(json_t *jwk, const char *source, EVP_PKEY **ret, struct sfu_e
                         return -ENOMEM;
         r = pkey_fromdata("RSA", bld, d.data ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, ret);
         if (r == -EINVAL)
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "%s: OpenSSL refused the RSA JWK", src_name(source));
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "%s: OpenSSL refused the RSA JWK",
+                                   src_name(source));
         return r;
 }
 
@@ -495,10 +550,12 @@ static int jwk_ec(json_t *jwk, const char *source, EVP_PKEY **ret, struct sfu_er
         for (size_t i = 0; i < ELEMENTSOF(curves); i++)
                 if (strcmp(crv, curves[i].jwk_name) == 0)
                         curve = &curves[i];
-        if (!curve)
+        if (!curve) {
+                char q[33];
                 return sfu_err_set(err, SFU_ERR_PARSE, EKEYREJECTED,
-                                   "%s: EC curve \"%.32s\" is not supported (P-256, P-384 and P-521 are)",
-                                   src_name(source), crv);
+                                   "%s: EC curve \"%s\" is not supported (P-256, P-384 and P-521 are)",
+                                   src_name(source), printable(crv, q));
+        }
         r = jwk_required(jwk, "x", source, &x, err);
         if (r < 0)
                 return r;
@@ -510,8 +567,9 @@ static int jwk_ec(json_t *jwk, const char *source, EVP_PKEY **ret, struct sfu_er
                 return r;
         /* RFC 7518 6.2.1.2: coordinates are the full field size. */
         if (x.len != curve->size || y.len != curve->size || (d.data && d.len != curve->size))
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "%s: %s JWK coordinates must be %zu bytes each",
-                                   src_name(source), curve->jwk_name, curve->size);
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
+                                   "%s: %s JWK coordinates must be %zu bytes each", src_name(source),
+                                   curve->jwk_name, curve->size);
 
         point = malloc(1 + 2 * curve->size);
         if (!point)
@@ -530,7 +588,8 @@ static int jwk_ec(json_t *jwk, const char *source, EVP_PKEY **ret, struct sfu_er
                 return -ENOMEM;
         r = pkey_fromdata("EC", bld, d.data ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, ret);
         if (r == -EINVAL)
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "%s: the EC JWK is not a valid %s key (point not on the curve?)",
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
+                                   "%s: the EC JWK is not a valid %s key (point not on the curve?)",
                                    src_name(source), curve->jwk_name);
         return r;
 }
@@ -549,13 +608,17 @@ static int jwk_okp(json_t *jwk, const char *source, EVP_PKEY **ret, struct sfu_e
                 return -EINVAL;
         if (strcmp(crv, "Ed448") == 0)
                 return sfu_err_set(err, SFU_ERR_PARSE, EKEYREJECTED,
-                                   "%s: Ed448 keys are not supported (EdDSA here means Ed25519 only)", src_name(source));
+                                   "%s: Ed448 keys are not supported (EdDSA here means Ed25519 only)",
+                                   src_name(source));
         if (strcmp(crv, "X25519") == 0 || strcmp(crv, "X448") == 0)
                 return sfu_err_set(err, SFU_ERR_PARSE, EKEYREJECTED,
-                                   "%s: %s is a key-agreement curve, not a signature key", src_name(source), crv);
-        if (strcmp(crv, "Ed25519") != 0)
-                return sfu_err_set(err, SFU_ERR_PARSE, EKEYREJECTED, "%s: OKP curve \"%.32s\" is not supported",
-                                   src_name(source), crv);
+                                   "%s: %s is a key-agreement curve, not a signature key", src_name(source),
+                                   crv);
+        if (strcmp(crv, "Ed25519") != 0) {
+                char q[33];
+                return sfu_err_set(err, SFU_ERR_PARSE, EKEYREJECTED, "%s: OKP curve \"%s\" is not supported",
+                                   src_name(source), printable(crv, q));
+        }
         r = jwk_required(jwk, "x", source, &x, err);
         if (r < 0)
                 return r;
@@ -563,8 +626,8 @@ static int jwk_okp(json_t *jwk, const char *source, EVP_PKEY **ret, struct sfu_e
         if (r < 0 && r != -ENOENT)
                 return r;
         if (x.len != 32 || (d.data && d.len != 32))
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "%s: Ed25519 JWK \"x\" and \"d\" must be 32 bytes",
-                                   src_name(source));
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
+                                   "%s: Ed25519 JWK \"x\" and \"d\" must be 32 bytes", src_name(source));
 
         bld = OSSL_PARAM_BLD_new();
         if (!bld)
@@ -578,7 +641,8 @@ static int jwk_okp(json_t *jwk, const char *source, EVP_PKEY **ret, struct sfu_e
                 return -ENOMEM;
         r = pkey_fromdata("ED25519", bld, d.data ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, &pkey);
         if (r == -EINVAL)
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "%s: OpenSSL refused the Ed25519 JWK", src_name(source));
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "%s: OpenSSL refused the Ed25519 JWK",
+                                   src_name(source));
         if (r < 0)
                 return r;
         if (d.data) {
@@ -589,7 +653,8 @@ static int jwk_okp(json_t *jwk, const char *source, EVP_PKEY **ret, struct sfu_e
                 }
                 if (derived_len != 32 || memcmp(derived, x.data, 32) != 0)
                         return sfu_err_set(err, SFU_ERR_PARSE, EKEYREJECTED,
-                                           "%s: the Ed25519 private key \"d\" does not match \"x\"", src_name(source));
+                                           "%s: the Ed25519 private key \"d\" does not match \"x\"",
+                                           src_name(source));
         }
         *ret = TAKE_PTR(pkey);
         return 0;
@@ -599,13 +664,16 @@ int sfu_key_from_jwk(json_t *jwk, const char *source, bool want_private, struct 
                      struct sfu_err *err) {
         EVP_PKEY *pkey = NULL;
         const char *kty = NULL, *kid = NULL, *use = NULL;
+        char q[33];
         json_t *v;
         int r;
 
         if (!json_is_object(jwk))
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "%s: JWK is not a JSON object", src_name(source));
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "%s: JWK is not a JSON object",
+                                   src_name(source));
         if (sfu_json_get_string(jwk, "kty", &kty, NULL) < 0)
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "%s: JWK has no string \"kty\"", src_name(source));
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "%s: JWK has no string \"kty\"",
+                                   src_name(source));
 
         v = json_object_get(jwk, "kid");
         if (v) {
@@ -617,10 +685,11 @@ int sfu_key_from_jwk(json_t *jwk, const char *source, bool want_private, struct 
         }
         r = sfu_json_get_string(jwk, "use", &use, NULL);
         if (r == 0 && strcmp(use, "sig") != 0)
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "%s: JWK \"use\" is \"%.16s\", not \"sig\"",
-                                   src_name(source), use);
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "%s: JWK \"use\" is \"%s\", not \"sig\"",
+                                   src_name(source), printable(use, q));
         if (r < 0 && r != -ENOENT)
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "%s: JWK \"use\" is not a string", src_name(source));
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "%s: JWK \"use\" is not a string",
+                                   src_name(source));
         v = json_object_get(jwk, "key_ops");
         if (v) {
                 bool sig_op = false;
@@ -629,9 +698,8 @@ int sfu_key_from_jwk(json_t *jwk, const char *source, bool want_private, struct 
                 if (!json_is_array(v))
                         return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "%s: JWK \"key_ops\" is not an array",
                                            src_name(source));
-                json_array_foreach(v, i, op)
-                        if (sfu_streq(json_string_value(op), "verify") || sfu_streq(json_string_value(op), "sign"))
-                                sig_op = true;
+                json_array_foreach(v, i, op) if (sfu_streq(json_string_value(op), "verify") ||
+                                                 sfu_streq(json_string_value(op), "sign")) sig_op = true;
                 if (!sig_op)
                         return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
                                            "%s: JWK \"key_ops\" allows neither \"sign\" nor \"verify\"",
@@ -649,8 +717,9 @@ int sfu_key_from_jwk(json_t *jwk, const char *source, bool want_private, struct 
                                    "%s: symmetric (\"oct\") keys are not allowed: HMAC is never accepted",
                                    src_name(source));
         else
-                return sfu_err_set(err, SFU_ERR_PARSE, EKEYREJECTED, "%s: JWK key type \"%.16s\" is not supported",
-                                   src_name(source), kty);
+                return sfu_err_set(err, SFU_ERR_PARSE, EKEYREJECTED,
+                                   "%s: JWK key type \"%s\" is not supported", src_name(source),
+                                   printable(kty, q));
         if (r < 0)
                 return r;
 
@@ -664,11 +733,12 @@ int sfu_key_from_jwk(json_t *jwk, const char *source, bool want_private, struct 
         if (v) {
                 enum sfu_jws_alg alg;
                 if (!json_is_string(v) || sfu_jws_alg_from_name(json_string_value(v), &alg) < 0)
-                        return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "%s: JWK \"alg\" is not a supported algorithm",
-                                           src_name(source));
+                        return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
+                                           "%s: JWK \"alg\" is not a supported algorithm", src_name(source));
                 if (!sfu_jws_alg_fits_key(alg, key))
-                        return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "%s: JWK \"alg\" %s does not fit a %s key",
-                                           src_name(source), sfu_jws_alg_name(alg), sfu_key_type_name(key->type));
+                        return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
+                                           "%s: JWK \"alg\" %s does not fit a %s key", src_name(source),
+                                           sfu_jws_alg_name(alg), sfu_key_type_name(key->type));
         }
         *ret = TAKE_PTR(key);
         return 0;
@@ -678,7 +748,7 @@ int sfu_key_from_jwk(json_t *jwk, const char *source, bool want_private, struct 
 
 int sfu_key_from_buffer(const char *buf, size_t len, const char *source, bool want_private,
                         struct sfu_key **ret, struct sfu_err *err) {
-        _cleanup_json_ json_t *jwk = NULL;
+        _cleanup_(jwk_wipe_decrefp) json_t *jwk = NULL;
         size_t i = 0;
         int r;
 
@@ -700,13 +770,6 @@ int sfu_key_from_buffer(const char *buf, size_t len, const char *source, bool wa
         return sfu_key_from_jwk(jwk, source, want_private, ret, err);
 }
 
-static void secret_bufp(char **s) {
-        if (*s) {
-                sfu_wipe(*s, SFU_KEY_FILE_MAX + 1);
-                free(*s);
-        }
-}
-
 /* Reads a whole key file from fd into a buffer of SFU_KEY_FILE_MAX + 1
  * bytes (wiped on free). */
 static int read_key_fd(int fd, const char *path, char **ret, size_t *ret_len, struct sfu_err *err) {
@@ -714,12 +777,15 @@ static int read_key_fd(int fd, const char *path, char **ret, size_t *ret_len, st
         struct stat st;
         size_t len = 0;
 
-        if (fstat(fd, &st) < 0)
-                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "%s: %s", path, strerror(errno));
+        if (fstat(fd, &st) < 0) {
+                int e = errno;
+                return sfu_err_set(err, SFU_ERR_STORAGE, e, "%s: %s", path, strerror(e));
+        }
         if (!S_ISREG(st.st_mode))
                 return sfu_err_set(err, SFU_ERR_STORAGE, EINVAL, "%s: not a regular file", path);
         if ((uintmax_t) st.st_size > SFU_KEY_FILE_MAX)
-                return sfu_err_set(err, SFU_ERR_SIZE, E2BIG, "%s: key file of %jd bytes exceeds the limit of %u", path,
+                return sfu_err_set(err, SFU_ERR_SIZE, E2BIG,
+                                   "%s: key file of %jd bytes exceeds the limit of %u", path,
                                    (intmax_t) st.st_size, SFU_KEY_FILE_MAX);
         buf = malloc(SFU_KEY_FILE_MAX + 1);
         if (!buf)
@@ -728,14 +794,17 @@ static int read_key_fd(int fd, const char *path, char **ret, size_t *ret_len, st
                 ssize_t n = read(fd, buf + len, SFU_KEY_FILE_MAX + 1 - len);
                 if (n < 0 && errno == EINTR)
                         continue;
-                if (n < 0)
-                        return sfu_err_set(err, SFU_ERR_STORAGE, errno, "%s: %s", path, strerror(errno));
+                if (n < 0) {
+                        int e = errno;
+                        return sfu_err_set(err, SFU_ERR_STORAGE, e, "%s: %s", path, strerror(e));
+                }
                 if (n == 0)
                         break;
                 len += (size_t) n;
                 if (len > SFU_KEY_FILE_MAX)
-                        return sfu_err_set(err, SFU_ERR_SIZE, E2BIG, "%s: key file exceeds the limit of %u bytes",
-                                           path, SFU_KEY_FILE_MAX);
+                        return sfu_err_set(err, SFU_ERR_SIZE, E2BIG,
+                                           "%s: key file exceeds the limit of %u bytes", path,
+                                           SFU_KEY_FILE_MAX);
         }
         buf[len] = 0;
         *ret = TAKE_PTR(buf);
@@ -750,8 +819,10 @@ int sfu_key_load_file(const char *path, bool want_private, struct sfu_key **ret,
         int r;
 
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot open key %s: %s", path, strerror(errno));
+        if (fd < 0) {
+                r = errno;
+                return sfu_err_set(err, SFU_ERR_STORAGE, r, "cannot open key %s: %s", path, strerror(r));
+        }
         r = read_key_fd(fd, path, &buf, &len, err);
         if (r < 0)
                 return r;
@@ -761,11 +832,13 @@ int sfu_key_load_file(const char *path, bool want_private, struct sfu_key **ret,
 int sfu_key_generate(const char *alg_name, struct sfu_key **ret, struct sfu_err *err) {
         enum sfu_jws_alg alg;
         EVP_PKEY *pkey = NULL;
+        char q[33];
 
         if (!alg_name || sfu_jws_alg_from_name(alg_name, &alg) < 0)
                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
-                                   "cannot generate a key for algorithm \"%.32s\" (RS256..512, PS256..512, ES256..512, EdDSA are supported)",
-                                   alg_name ? alg_name : "");
+                                   "cannot generate a key for algorithm \"%s\" (RS256..512, PS256..512, "
+                                   "ES256..512, EdDSA are supported)",
+                                   printable(alg_name ? alg_name : "", q));
         switch (alg) {
         case SFU_JWS_RS256:
         case SFU_JWS_RS384:
@@ -819,7 +892,8 @@ static char *bn_b64(const BIGNUM *bn, size_t pad) {
 
 /* Sets member `name` of jwk to the base64url of BN parameter `param`.
  * -ENOENT when the key does not have it. */
-static int set_bn_member(json_t *jwk, const EVP_PKEY *pkey, const char *param, const char *name, size_t pad) {
+static int set_bn_member(json_t *jwk, const EVP_PKEY *pkey, const char *param, const char *name,
+                         size_t pad) {
         _cleanup_(bn_clear_freep) BIGNUM *bn = NULL;
         _cleanup_(secret_strp) char *b64 = NULL;
 
@@ -877,9 +951,11 @@ static int key_jwk(const struct sfu_key *key, bool include_private, bool with_ki
                         return r == -ENOENT ? -EINVAL : r;
                 if (include_private) {
                         static const char *const names[][2] = {
-                                { OSSL_PKEY_PARAM_RSA_FACTOR1, "p" },      { OSSL_PKEY_PARAM_RSA_FACTOR2, "q" },
-                                { OSSL_PKEY_PARAM_RSA_EXPONENT1, "dp" },   { OSSL_PKEY_PARAM_RSA_EXPONENT2, "dq" },
-                                { OSSL_PKEY_PARAM_RSA_COEFFICIENT1, "qi" },
+                                {OSSL_PKEY_PARAM_RSA_FACTOR1, "p"},
+                                {OSSL_PKEY_PARAM_RSA_FACTOR2, "q"},
+                                {OSSL_PKEY_PARAM_RSA_EXPONENT1, "dp"},
+                                {OSSL_PKEY_PARAM_RSA_EXPONENT2, "dq"},
+                                {OSSL_PKEY_PARAM_RSA_COEFFICIENT1, "qi"},
                         };
                         r = set_bn_member(jwk, key->pkey, OSSL_PKEY_PARAM_RSA_D, "d", 0);
                         if (r < 0)
@@ -1044,26 +1120,39 @@ int sfu_keyring_new(struct sfu_keyring **ret) {
         return 0;
 }
 
-int sfu_keyring_add(struct sfu_keyring *ring, struct sfu_key *key, struct sfu_err *err) {
-        if (!ring || !key || !key->pkey || !key->kid)
-                return -EINVAL;
+/* Whether key may join ring: room, strength, no duplicate. */
+static int keyring_check_add(const struct sfu_keyring *ring, const struct sfu_key *key,
+                             struct sfu_err *err) {
         if (ring->n_keys >= SFU_KEYRING_MAX)
                 return sfu_err_set(err, SFU_ERR_SIZE, E2BIG, "%s: the trust store holds at most %d keys",
                                    src_name(key->source), SFU_KEYRING_MAX);
         if (key->type == SFU_KEY_RSA && EVP_PKEY_get_bits(key->pkey) < SFU_RSA_MIN_BITS)
                 return sfu_err_set(err, SFU_ERR_SIGNATURE, EKEYREJECTED,
-                                   "%s: RSA key of %d bits is below the minimum of %d", src_name(key->source),
-                                   EVP_PKEY_get_bits(key->pkey), SFU_RSA_MIN_BITS);
+                                   "%s: RSA key of %d bits is below the minimum of %d",
+                                   src_name(key->source), EVP_PKEY_get_bits(key->pkey), SFU_RSA_MIN_BITS);
         for (size_t i = 0; i < ring->n_keys; i++) {
                 const struct sfu_key *other = ring->keys[i];
                 if (EVP_PKEY_eq(other->pkey, key->pkey) == 1)
-                        return sfu_err_set(err, SFU_ERR_PARSE, EEXIST, "%s: the same public key is already in %s",
-                                           src_name(key->source), src_name(other->source));
+                        return sfu_err_set(err, SFU_ERR_PARSE, EEXIST,
+                                           "%s: the same public key is already in %s", src_name(key->source),
+                                           src_name(other->source));
                 ERR_clear_error();
                 if (strcmp(other->kid, key->kid) == 0)
-                        return sfu_err_set(err, SFU_ERR_PARSE, EEXIST, "%s: kid \"%s\" is already used by %s",
-                                           src_name(key->source), key->kid, src_name(other->source));
+                        return sfu_err_set(err, SFU_ERR_PARSE, EEXIST,
+                                           "%s: kid \"%s\" is already used by %s", src_name(key->source),
+                                           key->kid, src_name(other->source));
         }
+        return 0;
+}
+
+int sfu_keyring_add(struct sfu_keyring *ring, struct sfu_key *key, struct sfu_err *err) {
+        int r;
+
+        if (!ring || !key || !key->pkey || !key->kid)
+                return -EINVAL;
+        r = keyring_check_add(ring, key, err);
+        if (r < 0)
+                return r;
         ring->keys[ring->n_keys++] = key;
         return 0;
 }
@@ -1097,7 +1186,8 @@ static void name_list_freep(struct name_list *l) {
                 free(l->names[i]);
 }
 
-static int load_one(struct sfu_keyring *ring, int dfd, const char *dir, const char *name, struct sfu_err *err) {
+static int load_one(struct sfu_keyring *ring, int dfd, const char *dir, const char *name,
+                    struct sfu_err *err) {
         _cleanup_close_ int fd = -1;
         _cleanup_(secret_bufp) char *buf = NULL;
         _cleanup_free_ char *path = NULL;
@@ -1110,8 +1200,10 @@ static int load_one(struct sfu_keyring *ring, int dfd, const char *dir, const ch
                 return -ENOMEM;
         }
         fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot open key %s: %s", path, strerror(errno));
+        if (fd < 0) {
+                r = errno;
+                return sfu_err_set(err, SFU_ERR_STORAGE, r, "cannot open key %s: %s", path, strerror(r));
+        }
         r = read_key_fd(fd, path, &buf, &len, err);
         if (r < 0)
                 return r;
@@ -1125,49 +1217,79 @@ static int load_one(struct sfu_keyring *ring, int dfd, const char *dir, const ch
         return 0;
 }
 
+/* Sorted names of the key files in d. */
+static int list_key_files(DIR *d, const char *dir, struct name_list *list, struct sfu_err *err) {
+        for (;;) {
+                struct dirent *de;
+                errno = 0;
+                de = readdir(d);
+                if (!de) {
+                        int r = errno;
+                        if (r != 0)
+                                return sfu_err_set(err, SFU_ERR_STORAGE, r,
+                                                   "cannot read key directory %s: %s", dir, strerror(r));
+                        break;
+                }
+                if (!is_key_file_name(de->d_name))
+                        continue;
+                if (list->n >= SFU_KEYRING_MAX)
+                        return sfu_err_set(err, SFU_ERR_SIZE, E2BIG, "%s holds more than %d key files", dir,
+                                           SFU_KEYRING_MAX);
+                list->names[list->n] = strdup(de->d_name);
+                if (!list->names[list->n])
+                        return -ENOMEM;
+                list->n++;
+        }
+        qsort(list->names, list->n, sizeof(list->names[0]), compare_names);
+        return 0;
+}
+
 int sfu_keyring_load_dir(struct sfu_keyring *ring, const char *dir, struct sfu_err *err) {
         _cleanup_(closedirp) DIR *d = NULL;
         _cleanup_(name_list_freep) struct name_list list = {};
-        struct dirent *de;
+        _cleanup_keyring_ struct sfu_keyring *loaded = NULL;
         int fd, r;
 
         if (!ring || !dir)
                 return -EINVAL;
         fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot open key directory %s: %s", dir,
-                                   strerror(errno));
+        if (fd < 0) {
+                r = errno;
+                return sfu_err_set(err, SFU_ERR_STORAGE, r, "cannot open key directory %s: %s", dir,
+                                   strerror(r));
+        }
         d = fdopendir(fd);
         if (!d) {
                 r = errno;
                 close(fd);
-                return sfu_err_set(err, SFU_ERR_STORAGE, r, "cannot read key directory %s: %s", dir, strerror(r));
+                return sfu_err_set(err, SFU_ERR_STORAGE, r, "cannot read key directory %s: %s", dir,
+                                   strerror(r));
         }
-        for (;;) {
-                errno = 0;
-                de = readdir(d);
-                if (!de) {
-                        if (errno != 0)
-                                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot read key directory %s: %s",
-                                                   dir, strerror(errno));
-                        break;
-                }
-                if (!is_key_file_name(de->d_name))
-                        continue;
-                if (list.n >= SFU_KEYRING_MAX)
-                        return sfu_err_set(err, SFU_ERR_SIZE, E2BIG, "%s holds more than %d key files", dir,
-                                           SFU_KEYRING_MAX);
-                list.names[list.n] = strdup(de->d_name);
-                if (!list.names[list.n])
-                        return -ENOMEM;
-                list.n++;
-        }
-        qsort(list.names, list.n, sizeof(list.names[0]), compare_names);
+        r = list_key_files(d, dir, &list, err);
+        if (r < 0)
+                return r;
+
+        /* All or nothing: load into a fresh ring, check every key against
+         * ring, then move them over. */
+        r = sfu_keyring_new(&loaded);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < list.n; i++) {
-                r = load_one(ring, dirfd(d), dir, list.names[i], err);
+                r = load_one(loaded, dirfd(d), dir, list.names[i], err);
                 if (r < 0)
                         return r;
         }
+        if (ring->n_keys + loaded->n_keys > SFU_KEYRING_MAX)
+                return sfu_err_set(err, SFU_ERR_SIZE, E2BIG, "%s: the trust store holds at most %d keys",
+                                   dir, SFU_KEYRING_MAX);
+        for (size_t i = 0; i < loaded->n_keys; i++) {
+                r = keyring_check_add(ring, loaded->keys[i], err);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < loaded->n_keys; i++)
+                ring->keys[ring->n_keys++] = TAKE_PTR(loaded->keys[i]);
+        loaded->n_keys = 0;
         return 0;
 }
 

@@ -300,10 +300,12 @@ static int uri_split(const char *s, struct uri *ret) {
 /* True when the authority has a non-empty host (after any userinfo, before
  * any port). */
 static bool authority_has_host(struct span a) {
-        const char *host = a.ptr, *end = a.ptr + a.len;
+        const char *host, *end;
 
-        if (!a.defined)
+        if (!a.defined || !a.ptr)
                 return false;
+        host = a.ptr;
+        end = a.ptr + a.len;
         for (const char *q = a.ptr; q < end; q++)
                 if (*q == '@')
                         host = q + 1;

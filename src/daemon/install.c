@@ -22,6 +22,7 @@
 #include "io/fault.h"
 #include "io/fetch.h"
 #include "io/fileio.h"
+#include "io/hashpipe.h"
 #include "io/slot.h"
 
 #define MANIFEST_CACHE_FILE "manifest-cache.jws"
@@ -617,14 +618,16 @@ static int plan_targets(struct sfu_manager *m, const struct candidate *c, struct
 struct download {
         struct sfu_manager *m;
         struct target *target;
-        struct sfu_digest_set *digests;
+        struct sfu_hashpipe *pipe;      /* bytes -> slot, then every digest on its own thread */
         uint64_t requested_offset;
-        uint64_t written;               /* contiguous bytes in the slot, hashed */
         uint64_t checkpoint;
         const char *resume_etag;
         const char *manifest_sha256;
-        bool restarted;                 /* server ignored Range: started over */
 };
+
+static uint64_t written(const struct download *d) {
+        return sfu_hashpipe_offset(d->pipe);
+}
 
 static int sink_start(void *userdata, const struct sfu_fetch_result *res, struct sfu_err *err) {
         struct download *d = userdata;
@@ -638,11 +641,10 @@ static int sink_start(void *userdata, const struct sfu_fetch_result *res, struct
         if (res->status == 200) {
                 /* Range ignored or If-Range said the file changed: start over. */
                 log_info("server sent the whole image instead of a range; starting over");
-                r = sfu_digest_set_reset(d->digests);
+                r = sfu_hashpipe_reset(d->pipe);
                 if (r < 0)
-                        return r;
-                d->written = 0;
-                d->restarted = true;
+                        return sfu_err_set(err, SFU_ERR_STORAGE, r, "cannot restart the digests");
+                d->checkpoint = 0;
                 return 0;
         }
         return sfu_err_set(err, SFU_ERR_NETWORK, EPROTO,
@@ -650,7 +652,7 @@ static int sink_start(void *userdata, const struct sfu_fetch_result *res, struct
                            res->range_start, res->etag[0] ? res->etag : "none", d->requested_offset);
 }
 
-static void save_resume(struct download *d, const char *etag) {
+static void save_resume(struct download *d, const char *etag, uint64_t offset) {
         struct sfu_manager *m = d->m;
         struct sfu_err err = SFU_ERR_INIT;
 
@@ -660,33 +662,37 @@ static void save_resume(struct download *d, const char *etag) {
         snprintf(m->state.resume_image, sizeof(m->state.resume_image), "%s", d->target->image->name);
         snprintf(m->state.resume_bootname, sizeof(m->state.resume_bootname), "%s", d->target->slot->bootname);
         snprintf(m->state.resume_etag, sizeof(m->state.resume_etag), "%s", etag ? etag : "");
-        m->state.resume_offset = d->written;
+        m->state.resume_offset = offset;
         if (manager_save_state_locked(m, &err) < 0)
                 log_warning("cannot record resume data: %s", err.message);
         pthread_mutex_unlock(&m->lock);
+}
+
+/* The pipeline's sink: blocks go into the slot before they are hashed. */
+static int slot_sink(void *userdata, uint64_t offset, const void *buf, size_t len, struct sfu_err *err) {
+        struct download *d = userdata;
+        return sfu_slot_writer_write(d->target->writer, offset, buf, len, err);
 }
 
 static int sink_write(void *userdata, uint64_t offset, const void *buf, size_t len, struct sfu_err *err) {
         struct download *d = userdata;
         int r;
 
-        if (offset != d->written)
+        if (offset != written(d))
                 return sfu_err_set(err, SFU_ERR_NETWORK, EPROTO, "non-contiguous data at %" PRIu64, offset);
-        r = sfu_digest_set_update(d->digests, buf, len);
-        if (r < 0)
-                return sfu_err_set(err, SFU_ERR_STORAGE, r, "digest update failed");
-        r = sfu_slot_writer_write(d->target->writer, offset, buf, len, err);
+        r = sfu_hashpipe_feed(d->pipe, buf, len, err);
         if (r < 0)
                 return r;
-        d->written += len;
-        manager_progress_update(d->m, d->written);
-        if (d->written - d->checkpoint >= RESUME_CHECKPOINT) {
-                /* Durable progress: what the resume data claims is on disk. */
+        manager_progress_update(d->m, written(d));
+        if (written(d) - d->checkpoint >= RESUME_CHECKPOINT) {
+                /* Durable progress: what the resume data claims is on disk
+                 * (whole blocks only; the partial one is not yet written). */
+                uint64_t durable = sfu_hashpipe_sunk(d->pipe);
                 r = sfu_slot_writer_sync(d->target->writer, err);
                 if (r < 0)
                         return r;
-                d->checkpoint = d->written;
-                save_resume(d, d->resume_etag);
+                d->checkpoint = written(d);
+                save_resume(d, d->resume_etag, durable);
         }
         return 0;
 }
@@ -704,11 +710,11 @@ static int resume_point(struct sfu_manager *m, const struct candidate *c, const 
         return match ? 0 : -ENOENT;
 }
 
-static int compare_digests(const struct target *t, struct sfu_digest_set *set, struct sfu_err *err) {
+static int compare_digests(const struct target *t, struct sfu_hashpipe *pipe, struct sfu_err *err) {
         for (size_t i = 0; i < t->image->n_digests; i++) {
                 const struct sfu_manifest_digest *want = &t->image->digests[i];
                 uint8_t got[SFU_DIGEST_MAX_SIZE];
-                int r = sfu_digest_set_get(set, want->alg, got);
+                int r = sfu_hashpipe_get(pipe, want->alg, got);
                 if (r < 0)
                         return sfu_err_set(err, SFU_ERR_DIGEST, r, "digest %s not computed", sfu_digest_name(want->alg));
                 if (memcmp(got, want->value, sfu_digest_size(want->alg)) != 0) {
@@ -722,8 +728,18 @@ static int compare_digests(const struct target *t, struct sfu_digest_set *set, s
         return 0;
 }
 
+static int feed_pipe(void *userdata, const void *buf, size_t len, struct sfu_err *err) {
+        return sfu_hashpipe_feed(userdata, buf, len, err);
+}
+
+/* Restarts the image from byte 0. */
+static int start_over(struct download *d) {
+        d->checkpoint = 0;
+        return sfu_hashpipe_reset(d->pipe);
+}
+
 static int download_image(struct sfu_manager *m, const struct candidate *c, struct target *t, struct sfu_err *err) {
-        _cleanup_digest_set_ struct sfu_digest_set *digests = NULL;
+        _cleanup_hashpipe_ struct sfu_hashpipe *pipe = NULL;
         const struct sfu_manifest_image *img = t->image;
         uint64_t max = img->has_size ? img->size : m->config->max_image_size;
         char resume_etag[SFU_STATE_MAX_TEXT] = "", etag_seen[SFU_FETCH_MAX_HEADER_VALUE] = "";
@@ -732,19 +748,22 @@ static int download_image(struct sfu_manager *m, const struct candidate *c, stru
         uint64_t offset = 0;
         int r;
 
-        r = sfu_digest_set_new(img->digest_mask, &digests);
+        r = sfu_hashpipe_new(img->digest_mask, &pipe);
         if (r < 0)
-                return r;
-        d.digests = digests;
+                return sfu_err_set(err, SFU_ERR_STORAGE, r, "cannot start the digest threads");
+        d.pipe = pipe;
         if (resume_point(m, c, t, max, &offset, resume_etag, sizeof(resume_etag)) >= 0 && offset > 0) {
                 /* Never trust memory or the record: hash what the slot holds. */
                 manager_progress_begin(m, "resuming", img->name, 0, offset);
-                r = sfu_slot_writer_hash(t->writer, offset, digests, err);
+                r = sfu_slot_writer_read_back(t->writer, offset, feed_pipe, pipe, err);
                 if (r < 0)
                         return r;
                 log_info("resuming %s at byte %" PRIu64, img->name, offset);
         }
-        d.written = d.checkpoint = offset;
+        r = sfu_hashpipe_set_sink(pipe, slot_sink, &d, err);
+        if (r < 0)
+                return r;
+        d.checkpoint = offset;
         d.resume_etag = resume_etag;
         fetch_opts(m, &opts);
         manager_progress_begin(m, "downloading", img->name, offset, img->has_size ? img->size : 0);
@@ -754,25 +773,24 @@ static int download_image(struct sfu_manager *m, const struct candidate *c, stru
                 struct sfu_fetch_result res;
                 struct sfu_err fetch_err = SFU_ERR_INIT;
 
-                d.requested_offset = d.written;
-                r = sfu_fetch_stream(&opts, t->url, d.written, resume_etag, max, &sink, &res, &fetch_err);
+                d.requested_offset = written(&d);
+                r = sfu_fetch_stream(&opts, t->url, written(&d), resume_etag, max, &sink, &res, &fetch_err);
                 if (res.etag[0])
                         snprintf(etag_seen, sizeof(etag_seen), "%s", res.etag);
                 if (r >= 0 && (res.status == 200 || res.status == 206)) {
-                        if (!img->has_size || d.written == img->size)
+                        if (!img->has_size || written(&d) == img->size)
                                 break;
                         r = sfu_err_set(&fetch_err, SFU_ERR_NETWORK, EPIPE,
-                                        "%s: transfer ended at byte %" PRIu64 " of %" PRIu64, t->url, d.written,
+                                        "%s: transfer ended at byte %" PRIu64 " of %" PRIu64, t->url, written(&d),
                                         img->size);
                 } else if (r >= 0) {
                         bool retryable = res.status == 408 || res.status == 429 || res.status >= 500;
                         r = sfu_err_set(&fetch_err, SFU_ERR_NETWORK, EIO, "%s: HTTP %ld", t->url, res.status);
-                        if (res.status == 416 && d.written > 0) {
+                        if (res.status == 416 && written(&d) > 0) {
                                 /* Our range makes no sense to the server: start over. */
-                                r = sfu_digest_set_reset(digests);
+                                r = start_over(&d);
                                 if (r < 0)
                                         return r;
-                                d.written = d.checkpoint = 0;
                                 retryable = true;
                         }
                         if (!retryable) {
@@ -788,38 +806,42 @@ static int download_image(struct sfu_manager *m, const struct candidate *c, stru
                         return sfu_err_set(err, SFU_ERR_NETWORK, ECANCELED, "cancelled");
                 if (fetch_err.code != SFU_ERR_NETWORK || attempt + 1 >= FETCH_ATTEMPTS) {
                         *err = fetch_err;
-                        if (fetch_err.code == SFU_ERR_NETWORK)
-                                save_resume(&d, etag_seen);
+                        if (fetch_err.code == SFU_ERR_NETWORK) {
+                                /* Keep what is durably in the slot for the next cycle. */
+                                struct sfu_err sync_err = SFU_ERR_INIT;
+                                uint64_t durable = sfu_hashpipe_sunk(pipe);
+                                if (sfu_slot_writer_sync(t->writer, &sync_err) >= 0)
+                                        save_resume(&d, etag_seen, durable);
+                        }
                         return r < 0 ? r : -EIO;
                 }
                 if (fetch_err.errnum == EPROTO) {
                         /* A wrong range or a changed file: never splice. */
-                        r = sfu_digest_set_reset(digests);
+                        r = start_over(&d);
                         if (r < 0)
                                 return r;
-                        d.written = d.checkpoint = 0;
                 }
-                if (d.written > 0 && etag_seen[0])
+                if (written(&d) > 0 && etag_seen[0])
                         snprintf(resume_etag, sizeof(resume_etag), "%s", etag_seen);
                 uint64_t wait = res.retry_after ? res.retry_after * 1000000u : backoff_usec(attempt);
-                log_info("%s; retrying from byte %" PRIu64 " in %.1f s", fetch_err.message, d.written,
+                log_info("%s; retrying from byte %" PRIu64 " in %.1f s", fetch_err.message, written(&d),
                          (double) wait / 1e6);
                 if (sleep_cancellable(m, wait) < 0)
                         return sfu_err_set(err, SFU_ERR_NETWORK, ECANCELED, "cancelled");
         }
 
-        manager_progress_begin(m, "syncing", img->name, d.written, d.written);
+        manager_progress_begin(m, "syncing", img->name, written(&d), written(&d));
+        r = sfu_hashpipe_finish(pipe, err);
+        if (r < 0)
+                return r;
         r = sfu_slot_writer_sync(t->writer, err);
         if (r < 0)
                 return r;
-        manager_progress_begin(m, "verifying", img->name, d.written, d.written);
-        r = sfu_digest_set_final(digests);
-        if (r < 0)
-                return r;
-        if (img->has_size && d.written != img->size)
+        manager_progress_begin(m, "verifying", img->name, written(&d), written(&d));
+        if (img->has_size && written(&d) != img->size)
                 return sfu_err_set(err, SFU_ERR_SIZE, EBADMSG, "image \"%s\": got %" PRIu64 " bytes, expected %" PRIu64,
-                                   img->name, d.written, img->size);
-        return compare_digests(t, digests, err);
+                                   img->name, written(&d), img->size);
+        return compare_digests(t, pipe, err);
 }
 
 static void set_slot(struct sfu_manager *m, const char *bootname, enum sfu_slot_health health,

@@ -16,13 +16,14 @@ static int custom_open(struct sfu_bootloader *bl, const struct sfu_config *confi
         struct stat st;
 
         if (!config->script || config->script[0] != '/')
-                return sfu_err_set(err, SFU_ERR_STATE, EINVAL, "[bootloader] script must be an absolute path");
+                return sfu_err_set(err, SFU_ERR_STATE, EINVAL,
+                                   "[bootloader] script must be an absolute path");
         if (stat(config->script, &st) < 0)
                 return sfu_err_set(err, SFU_ERR_STORAGE, errno, "bootloader script %s: %s", config->script,
                                    strerror(errno));
         if (!S_ISREG(st.st_mode) || access(config->script, X_OK) < 0)
-                return sfu_err_set(err, SFU_ERR_STATE, EACCES, "bootloader script %s is not an executable file",
-                                   config->script);
+                return sfu_err_set(err, SFU_ERR_STATE, EACCES,
+                                   "bootloader script %s is not an executable file", config->script);
         c = calloc(1, sizeof(*c));
         if (!c)
                 return -ENOMEM;
@@ -48,7 +49,7 @@ static void custom_close(struct sfu_bootloader *bl) {
 static int custom_run(struct sfu_bootloader *bl, const char *verb, const char *arg1, const char *arg2,
                       const char *arg3, char **ret_line, struct sfu_err *err) {
         struct custom *c = bl->data;
-        char *argv[] = { c->script, (char *) verb, (char *) arg1, (char *) arg2, (char *) arg3, NULL };
+        char *argv[] = {c->script, (char *) verb, (char *) arg1, (char *) arg2, (char *) arg3, NULL};
         _cleanup_free_ char *out = NULL;
         char stderr_line[256];
         size_t len;
@@ -60,10 +61,12 @@ static int custom_run(struct sfu_bootloader *bl, const char *verb, const char *a
                 return r;
         if (status != 0) {
                 if (status < 0)
-                        return sfu_err_set(err, SFU_ERR_STORAGE, EIO, "bootloader script %s %s was killed by a signal",
-                                           c->script, verb);
-                return sfu_err_set(err, SFU_ERR_STORAGE, EIO, "bootloader script %s %s failed with exit status %d%s%s",
-                                   c->script, verb, status, stderr_line[0] ? ": " : "", stderr_line);
+                        return sfu_err_set(err, SFU_ERR_STORAGE, EIO,
+                                           "bootloader script %s %s was killed by a signal", c->script,
+                                           verb);
+                return sfu_err_set(err, SFU_ERR_STORAGE, EIO,
+                                   "bootloader script %s %s failed with exit status %d%s%s", c->script, verb,
+                                   status, stderr_line[0] ? ": " : "", stderr_line);
         }
         if (!ret_line)
                 return 0;
@@ -121,9 +124,10 @@ static int custom_get_slot_state(struct sfu_bootloader *bl, const char *bootname
         } else if (rest && *rest)
                 rest = NULL;
         if (!rest || (state.good && state.attempts_left == 0))
-                return sfu_err_set(err, SFU_ERR_STATE, EBADMSG,
-                                   "bootloader script get-state %s printed '%.32s', not 'good [N]' or 'bad [N]'",
-                                   bootname, line);
+                return sfu_err_set(
+                        err, SFU_ERR_STATE, EBADMSG,
+                        "bootloader script get-state %s printed '%.32s', not 'good [N]' or 'bad [N]'",
+                        bootname, line);
         *ret = state;
         return 0;
 }

@@ -23,7 +23,8 @@ static int grub_open(struct sfu_bootloader *bl, const struct sfu_config *config,
         struct stat st;
 
         if (!config->grubenv || config->grubenv[0] != '/')
-                return sfu_err_set(err, SFU_ERR_STATE, EINVAL, "[bootloader] grubenv must be an absolute path");
+                return sfu_err_set(err, SFU_ERR_STATE, EINVAL,
+                                   "[bootloader] grubenv must be an absolute path");
         /* grub-editenv creates a missing file: a wrong path would silently
          * give GRUB a block it never reads. */
         if (stat(config->grubenv, &st) < 0)
@@ -58,7 +59,8 @@ static int grub_check_exists(const struct grub *g, struct sfu_err *err) {
         struct stat st;
 
         if (stat(g->grubenv, &st) < 0)
-                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "grubenv %s: %s", g->grubenv, strerror(errno));
+                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "grubenv %s: %s", g->grubenv,
+                                   strerror(errno));
         return 0;
 }
 
@@ -66,18 +68,19 @@ static int grub_run(struct sfu_bootloader *bl, char *const argv[], char **ret_st
         char stderr_line[256];
         int status, r;
 
-        r = sfu_bootloader_run(argv, bl->timeout_usec, SFU_BOOTLOADER_OUTPUT_MAX, ret_stdout, &status, stderr_line,
-                               sizeof(stderr_line), err);
+        r = sfu_bootloader_run(argv, bl->timeout_usec, SFU_BOOTLOADER_OUTPUT_MAX, ret_stdout, &status,
+                               stderr_line, sizeof(stderr_line), err);
         if (r < 0)
                 return r;
         if (status != 0) {
                 if (ret_stdout)
                         free(TAKE_PTR(*ret_stdout));
                 if (status < 0)
-                        return sfu_err_set(err, SFU_ERR_STORAGE, EIO, "%s %s was killed by a signal", argv[0],
-                                           argv[2]);
+                        return sfu_err_set(err, SFU_ERR_STORAGE, EIO, "%s %s was killed by a signal",
+                                           argv[0], argv[2]);
                 return sfu_err_set(err, SFU_ERR_STORAGE, EIO, "%s %s on %s failed with exit status %d%s%s",
-                                   argv[0], argv[2], argv[1], status, stderr_line[0] ? ": " : "", stderr_line);
+                                   argv[0], argv[2], argv[1], status, stderr_line[0] ? ": " : "",
+                                   stderr_line);
         }
         return 0;
 }
@@ -89,7 +92,7 @@ static int grub_load(struct sfu_bootloader *bl, struct sfu_envfile **ret, struct
         struct grub *g = bl->data;
         _cleanup_envfile_ struct sfu_envfile *env = NULL;
         _cleanup_free_ char *out = NULL, *last_key = NULL;
-        char *argv[] = { g->editenv, g->grubenv, (char *) "list", NULL };
+        char *argv[] = {g->editenv, g->grubenv, (char *) "list", NULL};
         int r;
 
         r = grub_check_exists(g, err);
@@ -170,7 +173,7 @@ static int grub_store(struct sfu_bootloader *bl, const struct sfu_envfile *chang
         if (!argv)
                 return -ENOMEM;
         {
-                const char *fixed[] = { g->editenv, g->grubenv, "set" };
+                const char *fixed[] = {g->editenv, g->grubenv, "set"};
                 for (size_t i = 0; i < ELEMENTSOF(fixed); i++) {
                         argv[k] = strdup(fixed[i]);
                         if (!argv[k])

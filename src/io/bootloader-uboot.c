@@ -43,20 +43,21 @@ static int parse_devices(struct uboot *u, struct sfu_err *err) {
                 if (++line_no > FW_ENV_CONFIG_MAX / 8)
                         return sfu_err_set(err, SFU_ERR_SIZE, EFBIG, "%s is too long", u->config_path);
                 if (!strchr(line, '\n') && !feof(f))
-                        return sfu_err_set(err, SFU_ERR_STATE, EBADMSG, "%s:%u: line too long", u->config_path,
-                                           line_no);
+                        return sfu_err_set(err, SFU_ERR_STATE, EBADMSG, "%s:%u: line too long",
+                                           u->config_path, line_no);
                 if (*p == '#' || *p == '\n' || *p == 0)
                         continue;
                 end = p + strcspn(p, " \t\n");
                 if (u->n_devices == ELEMENTSOF(u->devices))
-                        break;  /* like libubootenv: at most two copies */
+                        break; /* like libubootenv: at most two copies */
                 u->devices[u->n_devices] = strndup(p, (size_t) (end - p));
                 if (!u->devices[u->n_devices])
                         return -ENOMEM;
                 u->n_devices++;
         }
         if (u->n_devices == 0)
-                return sfu_err_set(err, SFU_ERR_STATE, EINVAL, "%s names no environment device", u->config_path);
+                return sfu_err_set(err, SFU_ERR_STATE, EINVAL, "%s names no environment device",
+                                   u->config_path);
         return 0;
 }
 
@@ -90,7 +91,8 @@ static int uboot_open(struct sfu_bootloader *bl, const struct sfu_config *config
         r = libuboot_read_config(u->ctx, u->config_path);
         if (r < 0)
                 return sfu_err_set(err, SFU_ERR_STORAGE, -r,
-                                   "libubootenv rejects %s (missing device, or sizes that differ)", u->config_path);
+                                   "libubootenv rejects %s (missing device, or sizes that differ)",
+                                   u->config_path);
         return 0;
 }
 
@@ -154,7 +156,7 @@ static int uboot_load(struct sfu_bootloader *bl, struct sfu_envfile **ret, struc
                                            "the U-Boot environment has more than %u variables",
                                            SFU_ENVFILE_MAX_VARS);
                 if (r == -EINVAL)
-                        continue;       /* a name secfud never uses */
+                        continue; /* a name secfud never uses */
                 if (r < 0)
                         return r;
         }

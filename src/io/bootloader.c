@@ -15,7 +15,7 @@
 
 extern char **environ;
 
-#define ORDER_MAX 32u   /* entries of ORDER / BOOT_ORDER */
+#define ORDER_MAX 32u /* entries of ORDER / BOOT_ORDER */
 
 static const struct sfu_bootloader_ops *const backends[] = {
         [SFU_BACKEND_GRUB] = &sfu_bootloader_grub_ops,
@@ -34,7 +34,8 @@ bool sfu_bootloader_bootname_valid(const char *bootname) {
                 return false;
         for (size_t i = 0; i < len; i++) {
                 char c = bootname[i];
-                if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+                if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                      c == '_'))
                         return false;
         }
         return true;
@@ -50,8 +51,8 @@ static bool class_valid(const char *class_name) {
                 return false;
         for (size_t i = 0; i < len; i++) {
                 char c = class_name[i];
-                if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
-                      c == '-' || c == '.'))
+                if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                      c == '_' || c == '-' || c == '.'))
                         return false;
         }
         return true;
@@ -96,7 +97,7 @@ int sfu_bootloader_open(const struct sfu_config *config, struct sfu_bootloader *
         bl->ops = backends[config->backend];
         r = bl->ops->open(bl, config, err);
         if (r < 0) {
-                sfu_bootloader_close(bl);       /* the backend's close copes with a partial open */
+                sfu_bootloader_close(bl); /* the backend's close copes with a partial open */
                 return r;
         }
         *ret = bl;
@@ -134,7 +135,8 @@ static bool configured(const struct sfu_bootloader *bl, const char *bootname) {
 
 static int check_bootname(const struct sfu_bootloader *bl, const char *bootname, struct sfu_err *err) {
         if (!bootname || !configured(bl, bootname))
-                return sfu_err_set(err, SFU_ERR_STATE, EINVAL, "'%s' is not the bootname of a configured slot",
+                return sfu_err_set(err, SFU_ERR_STATE, EINVAL,
+                                   "'%s' is not the bootname of a configured slot",
                                    bootname ? bootname : "(null)");
         return 0;
 }
@@ -172,7 +174,7 @@ static int order_add(struct order *o, const char *name) {
 static int order_read(const struct sfu_bootloader *bl, const struct sfu_envfile *env, struct order *ret,
                       struct sfu_err *err) {
         const char *var = order_var(bl), *value = sfu_envfile_get(env, var);
-        struct order o = { .n = 0 };
+        struct order o = {.n = 0};
 
         /* U-Boot's script replaces an empty BOOT_ORDER too (test -n); GRUB's
          * sets ORDER before load_env, so only a missing one is defaulted. */
@@ -199,7 +201,8 @@ static int order_read(const struct sfu_bootloader *bl, const struct sfu_envfile 
                 name[len] = 0;
                 if (order_add(&o, name) < 0)
                         return sfu_err_set(err, SFU_ERR_STATE, E2BIG,
-                                           "bootloader variable %s has more than %u entries", var, ORDER_MAX);
+                                           "bootloader variable %s has more than %u entries", var,
+                                           ORDER_MAX);
                 p += len;
         }
         *ret = o;
@@ -227,7 +230,7 @@ static int order_join(const struct order *o, char **ret) {
 
 /* first, second (may be NULL), then the old order without them */
 static int order_reorder(const struct order *old, const char *first, const char *second, struct order *ret) {
-        struct order o = { .n = 0 };
+        struct order o = {.n = 0};
         int r;
 
         if (first) {
@@ -249,13 +252,13 @@ static int order_reorder(const struct order *old, const char *first, const char 
         return 0;
 }
 
-static int read_number(const struct sfu_bootloader *bl, const struct sfu_envfile *env, const char *key, int base,
-                       unsigned dflt, unsigned *ret, struct sfu_err *err) {
+static int read_number(const struct sfu_bootloader *bl, const struct sfu_envfile *env, const char *key,
+                       int base, unsigned dflt, unsigned *ret, struct sfu_err *err) {
         const char *value = sfu_envfile_get(env, key), *p;
         unsigned long n;
         char *end;
 
-        if (!value || !*value) {        /* both scripts treat empty as unset */
+        if (!value || !*value) { /* both scripts treat empty as unset */
                 *ret = dflt;
                 return 0;
         }
@@ -266,23 +269,23 @@ static int read_number(const struct sfu_bootloader *bl, const struct sfu_envfile
         n = strtoul(p, &end, base);
         if (!*p || *end || errno || n > 0xffff || *p == '-' || *p == '+' || *p == ' ')
                 return sfu_err_set(err, SFU_ERR_STATE, EBADMSG,
-                                   "%s bootloader variable %s has the invalid value '%.32s'", bl->ops->name, key,
-                                   value);
+                                   "%s bootloader variable %s has the invalid value '%.32s'", bl->ops->name,
+                                   key, value);
         *ret = (unsigned) n;
         return 0;
 }
 
 struct slot_vars {
         bool in_order;
-        bool usable;            /* not marked bad (grub: OK=1; counter: attempts left) */
-        bool bootable;          /* the script would pick it when it reaches it */
+        bool usable;   /* not marked bad (grub: OK=1; counter: attempts left) */
+        bool bootable; /* the script would pick it when it reaches it */
         unsigned attempts_left;
 };
 
 static int slot_vars(const struct sfu_bootloader *bl, const struct sfu_envfile *env, const struct order *o,
                      const char *bootname, struct slot_vars *ret, struct sfu_err *err) {
         char key[SFU_BOOTLOADER_BOOTNAME_MAX + 16];
-        struct slot_vars v = { .in_order = order_contains(o, bootname) };
+        struct slot_vars v = {.in_order = order_contains(o, bootname)};
         int r;
 
         if (bl->ops->scheme == SFU_BOOTLOADER_SCHEME_GRUB) {
@@ -326,7 +329,8 @@ static int env_load(struct sfu_bootloader *bl, struct sfu_envfile **ret_env, str
 }
 
 /* Adds the variables that make bootname bootable with fresh attempts. */
-static int changes_refresh(const struct sfu_bootloader *bl, struct sfu_envfile *changes, const char *bootname) {
+static int changes_refresh(const struct sfu_bootloader *bl, struct sfu_envfile *changes,
+                           const char *bootname) {
         char key[SFU_BOOTLOADER_BOOTNAME_MAX + 16];
         int r;
 
@@ -342,7 +346,8 @@ static int changes_refresh(const struct sfu_bootloader *bl, struct sfu_envfile *
         return sfu_envfile_setf(changes, key, "%x", bl->attempts);
 }
 
-static int changes_order(const struct sfu_bootloader *bl, struct sfu_envfile *changes, const struct order *o) {
+static int changes_order(const struct sfu_bootloader *bl, struct sfu_envfile *changes,
+                         const struct order *o) {
         _cleanup_free_ char *joined = NULL;
         int r;
 
@@ -393,7 +398,7 @@ static int env_get_slot_state(struct sfu_bootloader *bl, const char *bootname,
         r = slot_vars(bl, env, &o, bootname, &v, err);
         if (r < 0)
                 return r;
-        *ret = (struct sfu_bootloader_slot_state) {
+        *ret = (struct sfu_bootloader_slot_state){
                 .in_order = v.in_order,
                 .good = v.bootable,
                 .attempts_left = v.attempts_left,
@@ -407,7 +412,8 @@ static int env_store(struct sfu_bootloader *bl, const struct sfu_envfile *change
 
 /* first goes first with fresh attempts; second (may be NULL) second with
  * fresh attempts; the rest keeps its order and its variables. */
-static int env_promote(struct sfu_bootloader *bl, const char *first, const char *second, struct sfu_err *err) {
+static int env_promote(struct sfu_bootloader *bl, const char *first, const char *second,
+                       struct sfu_err *err) {
         _cleanup_envfile_ struct sfu_envfile *env = NULL, *changes = NULL;
         struct order o, n;
         int r;
@@ -447,7 +453,7 @@ static int env_set_primary(struct sfu_bootloader *bl, const char *bootname, stru
 static int env_mark_bad(struct sfu_bootloader *bl, const char *bootname, struct sfu_err *err) {
         _cleanup_envfile_ struct sfu_envfile *env = NULL, *changes = NULL;
         char key[SFU_BOOTLOADER_BOOTNAME_MAX + 16];
-        struct order o, n = { .n = 0 };
+        struct order o, n = {.n = 0};
         bool other_usable = false;
         int r;
 
@@ -554,7 +560,8 @@ static int list_edit(const char *list, const char *word, bool add, char **ret) {
         return 0;
 }
 
-static int env_edit_incomplete(struct sfu_bootloader *bl, const char *class_name, bool add, struct sfu_err *err) {
+static int env_edit_incomplete(struct sfu_bootloader *bl, const char *class_name, bool add,
+                               struct sfu_err *err) {
         _cleanup_envfile_ struct sfu_envfile *env = NULL, *changes = NULL;
         _cleanup_free_ char *edited = NULL;
         const char *value;
@@ -567,7 +574,7 @@ static int env_edit_incomplete(struct sfu_bootloader *bl, const char *class_name
         if (!value)
                 value = "";
         if (list_contains(value, class_name) == add)
-                return 0;       /* already so: nothing to write */
+                return 0; /* already so: nothing to write */
         r = list_edit(value, class_name, add, &edited);
         if (r < 0)
                 return r;
@@ -755,7 +762,8 @@ static int read_small_file(const char *path, size_t max, char **ret, struct sfu_
                         break;
                 len += (size_t) n;
                 if (len > max)
-                        return sfu_err_set(err, SFU_ERR_SIZE, EFBIG, "%s is larger than %zu bytes", path, max);
+                        return sfu_err_set(err, SFU_ERR_SIZE, EFBIG, "%s is larger than %zu bytes", path,
+                                           max);
         }
         if (memchr(buf, 0, len))
                 return sfu_err_set(err, SFU_ERR_STATE, EBADMSG, "%s contains a NUL byte", path);
@@ -800,11 +808,12 @@ static int booted_from_cmdline(const char *key, const char *path, char **ret, st
                 }
         }
         if (!found)
-                return sfu_err_set(err, SFU_ERR_STATE, ENOENT, "the kernel command line (%s) has no %s=", path,
-                                   key);
+                return sfu_err_set(err, SFU_ERR_STATE, ENOENT,
+                                   "the kernel command line (%s) has no %s=", path, key);
         if (!sfu_bootloader_bootname_valid(found))
                 return sfu_err_set(err, SFU_ERR_STATE, EBADMSG,
-                                   "the kernel command line sets %s to '%.32s', not a valid bootname", key, found);
+                                   "the kernel command line sets %s to '%.32s', not a valid bootname", key,
+                                   found);
         *ret = TAKE_PTR(found);
         return 0;
 }
@@ -822,8 +831,8 @@ static int booted_from_file(const char *path, char **ret, struct sfu_err *err) {
         while (len > 0 && (content[len - 1] == ' ' || content[len - 1] == '\t' || content[len - 1] == '\r'))
                 content[--len] = 0;
         if (!sfu_bootloader_bootname_valid(content))
-                return sfu_err_set(err, SFU_ERR_STATE, EBADMSG, "%s holds '%.32s', not a valid bootname", path,
-                                   content);
+                return sfu_err_set(err, SFU_ERR_STATE, EBADMSG, "%s holds '%.32s', not a valid bootname",
+                                   path, content);
         *ret = TAKE_PTR(content);
         return 0;
 }
@@ -833,8 +842,8 @@ int sfu_bootloader_booted_slot(const char *spec, const char *proc_cmdline_path, 
         if (!spec)
                 return sfu_err_set(err, SFU_ERR_STATE, EINVAL, "no booted-slot source configured");
         if (strncmp(spec, "cmdline:", 8) == 0 && spec[8] && !strpbrk(spec + 8, " \t\n=\""))
-                return booted_from_cmdline(spec + 8, proc_cmdline_path ? proc_cmdline_path : "/proc/cmdline", ret,
-                                           err);
+                return booted_from_cmdline(spec + 8, proc_cmdline_path ? proc_cmdline_path : "/proc/cmdline",
+                                           ret, err);
         if (strncmp(spec, "file:", 5) == 0 && spec[5] == '/')
                 return booted_from_file(spec + 5, ret, err);
         return sfu_err_set(err, SFU_ERR_STATE, EINVAL,
@@ -872,7 +881,8 @@ static void child_reapp(pid_t *pid) {
 }
 
 int sfu_bootloader_run(char *const argv[], uint64_t timeout_usec, size_t output_max, char **ret_stdout,
-                       int *ret_status, char *ret_stderr_line, size_t stderr_line_size, struct sfu_err *err) {
+                       int *ret_status, char *ret_stderr_line, size_t stderr_line_size,
+                       struct sfu_err *err) {
         _cleanup_(spawn_file_actions_destroyp) posix_spawn_file_actions_t *fa = NULL;
         _cleanup_(spawnattr_destroyp) posix_spawnattr_t *attr = NULL;
         _cleanup_close_ int out_r = -1, out_w = -1, err_r = -1, err_w = -1;
@@ -927,13 +937,14 @@ int sfu_bootloader_run(char *const argv[], uint64_t timeout_usec, size_t output_
         err_w = -1;
 
         while (out_r >= 0 || err_r >= 0) {
-                struct pollfd fds[2] = { { .fd = out_r, .events = POLLIN }, { .fd = err_r, .events = POLLIN } };
+                struct pollfd fds[2] = {{.fd = out_r, .events = POLLIN}, {.fd = err_r, .events = POLLIN}};
                 uint64_t now = now_usec();
                 char chunk[4096];
 
                 if (now >= deadline)
-                        return sfu_err_set(err, SFU_ERR_STORAGE, ETIMEDOUT, "%s did not finish within %llu s",
-                                           argv[0], (unsigned long long) (timeout_usec / 1000000u));
+                        return sfu_err_set(err, SFU_ERR_STORAGE, ETIMEDOUT,
+                                           "%s did not finish within %llu s", argv[0],
+                                           (unsigned long long) (timeout_usec / 1000000u));
                 r = poll(fds, 2, (int) ((deadline - now + 999) / 1000));
                 if (r < 0) {
                         if (errno == EINTR)
@@ -977,11 +988,12 @@ int sfu_bootloader_run(char *const argv[], uint64_t timeout_usec, size_t output_
                 if (w < 0 && errno != EINTR)
                         return sfu_err_set(err, SFU_ERR_STORAGE, errno, "waitpid: %s", strerror(errno));
                 if (now_usec() >= deadline)
-                        return sfu_err_set(err, SFU_ERR_STORAGE, ETIMEDOUT, "%s did not finish within %llu s",
-                                           argv[0], (unsigned long long) (timeout_usec / 1000000u));
+                        return sfu_err_set(err, SFU_ERR_STORAGE, ETIMEDOUT,
+                                           "%s did not finish within %llu s", argv[0],
+                                           (unsigned long long) (timeout_usec / 1000000u));
                 (void) poll(NULL, 0, 5);
         }
-        pid = 0;        /* reaped */
+        pid = 0; /* reaped */
 
         out[out_len] = 0;
         errbuf[err_len] = 0;

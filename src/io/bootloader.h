@@ -39,14 +39,14 @@
 #include "core/config.h"
 #include "core/err.h"
 
-#define SFU_BOOTLOADER_BOOTNAME_MAX 31          /* bytes of a bootname ([A-Za-z0-9_]) */
-#define SFU_BOOTLOADER_CLASS_MAX 64             /* bytes of a slot class in the incomplete mark */
-#define SFU_BOOTLOADER_CMDLINE_MAX (64u * 1024u) /* bytes of /proc/cmdline read */
-#define SFU_BOOTLOADER_BOOTED_FILE_MAX 256u     /* bytes of a booted-slot file */
+#define SFU_BOOTLOADER_BOOTNAME_MAX 31               /* bytes of a bootname ([A-Za-z0-9_]) */
+#define SFU_BOOTLOADER_CLASS_MAX 64                  /* bytes of a slot class in the incomplete mark */
+#define SFU_BOOTLOADER_CMDLINE_MAX (64u * 1024u)     /* bytes of /proc/cmdline read */
+#define SFU_BOOTLOADER_BOOTED_FILE_MAX 256u          /* bytes of a booted-slot file */
 #define SFU_BOOTLOADER_TIMEOUT_USEC (30u * 1000000u) /* a helper program's run */
-#define SFU_BOOTLOADER_OUTPUT_MAX (64u * 1024u)  /* stdout of grub-editenv list */
-#define SFU_BOOTLOADER_CUSTOM_OUTPUT_MAX 4096u  /* stdout of the custom script */
-#define SFU_BOOTLOADER_UBOOT_ATTEMPTS_MAX 9u    /* U-Boot's `test -gt` reads decimal, setexpr writes hex */
+#define SFU_BOOTLOADER_OUTPUT_MAX (64u * 1024u)      /* stdout of grub-editenv list */
+#define SFU_BOOTLOADER_CUSTOM_OUTPUT_MAX 4096u       /* stdout of the custom script */
+#define SFU_BOOTLOADER_UBOOT_ATTEMPTS_MAX 9u /* U-Boot's `test -gt` reads decimal, setexpr writes hex */
 #define SFU_BOOTLOADER_INCOMPLETE_VAR "SECFU_INCOMPLETE"
 
 struct sfu_bootloader;
@@ -59,9 +59,12 @@ struct sfu_bootloader_slot_state {
 
 /* Opens the backend of config->backend for the slots of config (their
  * bootnames); checks the backend's files and tools. */
-int sfu_bootloader_open(const struct sfu_config *config, struct sfu_bootloader **ret, struct sfu_err *err) _wur_;
+int sfu_bootloader_open(const struct sfu_config *config, struct sfu_bootloader **ret,
+                        struct sfu_err *err) _wur_;
 void sfu_bootloader_close(struct sfu_bootloader *bl);
-static inline void sfu_bootloader_closep(struct sfu_bootloader **bl) { sfu_bootloader_close(*bl); }
+static inline void sfu_bootloader_closep(struct sfu_bootloader **bl) {
+        sfu_bootloader_close(*bl);
+}
 #define _cleanup_bootloader_ _cleanup_(sfu_bootloader_closep)
 
 const char *sfu_bootloader_name(const struct sfu_bootloader *bl);
@@ -84,7 +87,8 @@ int sfu_bootloader_set_primary(struct sfu_bootloader *bl, const char *bootname, 
 /* The "update incomplete" mark of single-copy classes: the variable
  * SECFU_INCOMPLETE holds the space-separated names of the classes whose
  * in-place update has not been verified yet. */
-int sfu_bootloader_set_incomplete(struct sfu_bootloader *bl, const char *class_name, struct sfu_err *err) _wur_;
+int sfu_bootloader_set_incomplete(struct sfu_bootloader *bl, const char *class_name,
+                                  struct sfu_err *err) _wur_;
 int sfu_bootloader_clear_incomplete(struct sfu_bootloader *bl, const char *class_name,
                                     struct sfu_err *err) _wur_;
 int sfu_bootloader_get_incomplete(struct sfu_bootloader *bl, const char *class_name, bool *ret,
@@ -105,9 +109,9 @@ bool sfu_bootloader_bootname_valid(const char *bootname);
 struct sfu_envfile;
 
 enum sfu_bootloader_scheme {
-        SFU_BOOTLOADER_SCHEME_NONE,     /* the backend implements the verbs itself */
-        SFU_BOOTLOADER_SCHEME_GRUB,     /* ORDER, <B>_OK, <B>_TRY */
-        SFU_BOOTLOADER_SCHEME_COUNTER,  /* BOOT_ORDER, BOOT_<B>_LEFT (hex) */
+        SFU_BOOTLOADER_SCHEME_NONE,    /* the backend implements the verbs itself */
+        SFU_BOOTLOADER_SCHEME_GRUB,    /* ORDER, <B>_OK, <B>_TRY */
+        SFU_BOOTLOADER_SCHEME_COUNTER, /* BOOT_ORDER, BOOT_<B>_LEFT (hex) */
 };
 
 struct sfu_bootloader_ops {
@@ -135,7 +139,7 @@ struct sfu_bootloader_ops {
 
 struct sfu_bootloader {
         const struct sfu_bootloader_ops *ops;
-        void *data;                     /* the backend's */
+        void *data;                            /* the backend's */
         char *bootnames[SFU_CONFIG_MAX_SLOTS]; /* configured, in config order: the default order */
         size_t n_bootnames;
         unsigned attempts;
@@ -154,4 +158,5 @@ extern const struct sfu_bootloader_ops sfu_bootloader_custom_ops;
  * ret_status: the exit status, or -1 when killed by a signal.  Errors:
  * SFU_ERR_STORAGE for spawn/timeout, SFU_ERR_SIZE for too much output. */
 int sfu_bootloader_run(char *const argv[], uint64_t timeout_usec, size_t output_max, char **ret_stdout,
-                       int *ret_status, char *ret_stderr_line, size_t stderr_line_size, struct sfu_err *err) _wur_;
+                       int *ret_status, char *ret_stderr_line, size_t stderr_line_size,
+                       struct sfu_err *err) _wur_;

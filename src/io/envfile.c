@@ -9,7 +9,7 @@
 
 struct var {
         char *key;
-        char *value;    /* NULL: "unset" in a list of changes */
+        char *value; /* NULL: "unset" in a list of changes */
 };
 
 struct sfu_envfile {
@@ -91,7 +91,7 @@ int sfu_envfile_set(struct sfu_envfile *e, const char *key, const char *value) {
                 e->vars = vars;
                 e->allocated = n;
         }
-        e->vars[e->n_vars++] = (struct var) { .key = TAKE_PTR(key_copy), .value = TAKE_PTR(value_copy) };
+        e->vars[e->n_vars++] = (struct var){.key = TAKE_PTR(key_copy), .value = TAKE_PTR(value_copy)};
         return 0;
 }
 
@@ -152,8 +152,8 @@ static bool text_key_valid(const char *key, size_t len) {
                 return false;
         for (size_t i = 0; i < len; i++) {
                 char c = key[i];
-                if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
-                      c == '.' || c == '-'))
+                if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                      c == '_' || c == '.' || c == '-'))
                         return false;
         }
         return true;
@@ -309,7 +309,8 @@ int sfu_envfile_save(const struct sfu_envfile *e, const char *path, struct sfu_e
 
         r = sfu_envfile_format(e, &text);
         if (r < 0)
-                return sfu_err_set(err, SFU_ERR_STATE, -r, "%s: a variable cannot be written as KEY=VALUE", path);
+                return sfu_err_set(err, SFU_ERR_STATE, -r, "%s: a variable cannot be written as KEY=VALUE",
+                                   path);
 
         path_copy = strdup(path);
         if (!path_copy || asprintf(&tmp, "%s.XXXXXX", path) < 0) {
@@ -325,8 +326,8 @@ int sfu_envfile_save(const struct sfu_envfile *e, const char *path, struct sfu_e
         if (fd < 0) {
                 r = -errno;
                 free(TAKE_PTR(tmp));
-                return sfu_err_set(err, SFU_ERR_STORAGE, -r, "cannot create a temporary file beside %s: %s", path,
-                                   strerror(-r));
+                return sfu_err_set(err, SFU_ERR_STORAGE, -r, "cannot create a temporary file beside %s: %s",
+                                   path, strerror(-r));
         }
         if (fchmod(fd, 0644) < 0)
                 return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot chmod %s: %s", tmp, strerror(errno));
@@ -338,7 +339,7 @@ int sfu_envfile_save(const struct sfu_envfile *e, const char *path, struct sfu_e
         if (rename(tmp, path) < 0)
                 return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot rename %s to %s: %s", tmp, path,
                                    strerror(errno));
-        free(TAKE_PTR(tmp));    /* renamed: nothing left to remove */
+        free(TAKE_PTR(tmp)); /* renamed: nothing left to remove */
         if (fsync(dir_fd) < 0)
                 return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot sync directory %s: %s", dir,
                                    strerror(errno));

@@ -16,15 +16,17 @@
 #include <stddef.h>
 #include "core/err.h"
 
-#define SFU_ENVFILE_MAX_SIZE (64u * 1024u)      /* bytes of one file */
-#define SFU_ENVFILE_MAX_VARS 1024u              /* variables in one set */
-#define SFU_ENVFILE_KEY_MAX 128u                /* bytes of one key */
+#define SFU_ENVFILE_MAX_SIZE (64u * 1024u) /* bytes of one file */
+#define SFU_ENVFILE_MAX_VARS 1024u         /* variables in one set */
+#define SFU_ENVFILE_KEY_MAX 128u           /* bytes of one key */
 
 struct sfu_envfile;
 
 int sfu_envfile_new(struct sfu_envfile **ret) _wur_;
 void sfu_envfile_free(struct sfu_envfile *e);
-static inline void sfu_envfile_freep(struct sfu_envfile **e) { sfu_envfile_free(*e); }
+static inline void sfu_envfile_freep(struct sfu_envfile **e) {
+        sfu_envfile_free(*e);
+}
 #define _cleanup_envfile_ _cleanup_(sfu_envfile_freep)
 
 /* Parses the text format ("name" is used in messages: a path or "output of X"). */

@@ -71,10 +71,7 @@ int sfu_slot_writer_open(const char *device, const char *const *forbidden, uint6
         if (!w)
                 return -ENOMEM;
         w->path = strdup(device);
-        w->buf = malloc(SFU_SLOT_WRITE_BUFFER);
-        if (!w->path || !w->buf) {
-                free(w->path);
-                free(w->buf);
+        if (!w->path) {
                 free(w);
                 return -ENOMEM;
         }
@@ -84,26 +81,48 @@ int sfu_slot_writer_open(const char *device, const char *const *forbidden, uint6
         return 0;
 }
 
+/* The buffer is allocated on first need: a writer fed only whole blocks
+ * never needs it. */
+static int ensure_buffer(struct sfu_slot_writer *w) {
+        if (!w->buf) {
+                w->buf = malloc(SFU_SLOT_WRITE_BUFFER);
+                if (!w->buf)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+static int pwrite_all(struct sfu_slot_writer *w, const uint8_t *buf, size_t len, uint64_t offset,
+                      struct sfu_err *err) {
+        size_t done = 0;
+        while (done < len) {
+                ssize_t n = pwrite(w->fd, buf + done, len - done, (off_t) (offset + done));
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot write slot %s at %" PRIu64 ": %s",
+                                           w->path, offset + done, strerror(errno));
+                }
+                done += (size_t) n;
+        }
+        return 0;
+}
+
 uint64_t sfu_slot_writer_capacity(const struct sfu_slot_writer *w) {
         return w->capacity;
 }
 
 static int flush(struct sfu_slot_writer *w, struct sfu_err *err) {
-        size_t done = 0;
-        int r = SFU_FAULT("slot-write");
+        int r;
 
+        if (w->buf_len == 0)
+                return 0;
+        r = SFU_FAULT("slot-write");
         if (r < 0)
                 return sfu_err_set(err, SFU_ERR_STORAGE, r, "cannot write slot %s: %s", w->path, strerror(-r));
-        while (done < w->buf_len) {
-                ssize_t n = pwrite(w->fd, w->buf + done, w->buf_len - done, (off_t) (w->buf_offset + done));
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot write slot %s at %" PRIu64 ": %s",
-                                           w->path, w->buf_offset + done, strerror(errno));
-                }
-                done += (size_t) n;
-        }
+        r = pwrite_all(w, w->buf, w->buf_len, w->buf_offset, err);
+        if (r < 0)
+                return r;
         w->buf_offset += w->buf_len;
         w->buf_len = 0;
         return 0;
@@ -123,6 +142,21 @@ int sfu_slot_writer_write(struct sfu_slot_writer *w, uint64_t offset, const void
                         return r;
                 w->buf_offset = offset;
         }
+        if (w->buf_len == 0 && len >= SFU_SLOT_WRITE_BUFFER / 4) {
+                /* Large blocks (the hash pipeline's) need no copy. */
+                r = SFU_FAULT("slot-write");
+                if (r < 0)
+                        return sfu_err_set(err, SFU_ERR_STORAGE, r, "cannot write slot %s: %s", w->path,
+                                           strerror(-r));
+                r = pwrite_all(w, p, len, offset, err);
+                if (r < 0)
+                        return r;
+                w->buf_offset = offset + len;
+                return 0;
+        }
+        r = ensure_buffer(w);
+        if (r < 0)
+                return r;
         while (len > 0) {
                 size_t n = SFU_SLOT_WRITE_BUFFER - w->buf_len;
                 if (n > len)
@@ -153,10 +187,15 @@ int sfu_slot_writer_sync(struct sfu_slot_writer *w, struct sfu_err *err) {
         return 0;
 }
 
-int sfu_slot_writer_hash(struct sfu_slot_writer *w, uint64_t len, struct sfu_digest_set *set, struct sfu_err *err) {
+int sfu_slot_writer_read_back(struct sfu_slot_writer *w, uint64_t len,
+                              int (*fn)(void *userdata, const void *buf, size_t len, struct sfu_err *err),
+                              void *userdata, struct sfu_err *err) {
         uint64_t offset = 0;
         int r = flush(w, err);
 
+        if (r < 0)
+                return r;
+        r = ensure_buffer(w);
         if (r < 0)
                 return r;
         while (offset < len) {
@@ -167,7 +206,7 @@ int sfu_slot_writer_hash(struct sfu_slot_writer *w, uint64_t len, struct sfu_dig
                 if (n <= 0)
                         return sfu_err_set(err, SFU_ERR_STORAGE, n < 0 ? errno : EIO,
                                            "cannot read back slot %s at %" PRIu64, w->path, offset);
-                r = sfu_digest_set_update(set, w->buf, (size_t) n);
+                r = fn(userdata, w->buf, (size_t) n, err);
                 if (r < 0)
                         return r;
                 offset += (uint64_t) n;

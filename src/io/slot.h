@@ -21,14 +21,17 @@ struct sfu_slot_writer;
 int sfu_slot_writer_open(const char *device, const char *const *forbidden, uint64_t need,
                          struct sfu_slot_writer **ret, struct sfu_err *err) _wur_;
 uint64_t sfu_slot_writer_capacity(const struct sfu_slot_writer *w);
-/* Writes len bytes at offset (buffered; contiguous writes are merged). */
+/* Writes len bytes at offset (buffered; contiguous writes are merged;
+ * a block of at least SFU_SLOT_WRITE_BUFFER bytes goes straight to the device). */
 int sfu_slot_writer_write(struct sfu_slot_writer *w, uint64_t offset, const void *buf, size_t len,
                           struct sfu_err *err) _wur_;
 /* Flushes the buffer and fdatasyncs. */
 int sfu_slot_writer_sync(struct sfu_slot_writer *w, struct sfu_err *err) _wur_;
-/* Feeds bytes [0, len) of the slot into set (reads the device itself). */
-int sfu_slot_writer_hash(struct sfu_slot_writer *w, uint64_t len, struct sfu_digest_set *set,
-                         struct sfu_err *err) _wur_;
+/* Reads bytes [0, len) of the slot back (from the device itself, after
+ * flushing) and passes them to fn in blocks. */
+int sfu_slot_writer_read_back(struct sfu_slot_writer *w, uint64_t len,
+                              int (*fn)(void *userdata, const void *buf, size_t len, struct sfu_err *err),
+                              void *userdata, struct sfu_err *err) _wur_;
 void sfu_slot_writer_free(struct sfu_slot_writer *w);
 static inline void sfu_slot_writer_freep(struct sfu_slot_writer **w) { sfu_slot_writer_free(*w); }
 #define _cleanup_slot_writer_ _cleanup_(sfu_slot_writer_freep)

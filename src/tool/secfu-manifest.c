@@ -50,7 +50,7 @@ static void put_sanitized(FILE *f, const char *msg) {
                 fputc(iscntrl((unsigned char) *p) ? '?' : *p, f);
 }
 
-static void vreport(const char *cmd, const char *fmt, va_list ap) {
+_printf_(2, 0) static void vreport(const char *cmd, const char *fmt, va_list ap) {
         char msg[SFU_ERR_MESSAGE_MAX + 256];
 
         vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -85,8 +85,10 @@ _printf_(2, 3) static int usage_error(const char *cmd, const char *fmt, ...) {
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
         if (cmd)
-                return failf(cmd, "%s (see '" PROG " %s --help')", msg, cmd) + 1;
-        return failf(NULL, "%s (see '" PROG " --help')", msg) + 1;
+                failf(cmd, "%s (see '" PROG " %s --help')", msg, cmd);
+        else
+                failf(NULL, "%s (see '" PROG " --help')", msg);
+        return EXIT_USAGE;
 }
 
 /* getopt with opterr = 0 and an optstring starting with ':' reports '?'
@@ -102,6 +104,19 @@ static int bad_option(const char *cmd, int c, char **argv) {
 }
 
 /* ------------------------------------------------------------ files */
+
+/* asprintf() that returns the new string, or NULL (never an undefined
+ * pointer) when memory runs out. */
+_printf_(1, 2) static char *format_new(const char *fmt, ...) {
+        char *s = NULL;
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        return r < 0 ? NULL : s;
+}
 
 static void secret_freep(char **p) {
         if (*p) {
@@ -267,7 +282,7 @@ static int create_temp_beside(const char *path, char **ret_tmp, int *ret_fd, str
         _cleanup_free_ char *dir = dir_of(path), *tmpl = NULL;
         int fd;
 
-        if (!dir || asprintf(&tmpl, "%s/.secfu-manifest-XXXXXX", dir) < 0)
+        if (!dir || !(tmpl = format_new("%s/.secfu-manifest-XXXXXX", dir)))
                 return sfu_err_set(err, SFU_ERR_STORAGE, ENOMEM, "out of memory");
         fd = mkostemp(tmpl, O_CLOEXEC);
         if (fd < 0)
@@ -347,13 +362,10 @@ static int create_new_file(const char *path, mode_t mode, struct created_files *
         return 0;
 }
 
-static int write_new_file(const char *path, const char *text, mode_t mode, struct created_files *created,
-                          struct sfu_err *err) {
-        int fd = -1, r;
+/* Writes text to the new file behind fd, then syncs and closes it. */
+static int write_key_file(int fd, const char *path, const char *text, mode_t mode, struct sfu_err *err) {
+        int r;
 
-        r = create_new_file(path, mode, created, &fd, err);
-        if (r < 0)
-                return r;
         r = write_all(fd, text, strlen(text));
         if (r < 0) {
                 close(fd);
@@ -438,6 +450,7 @@ static int cmd_keygen(int argc, char **argv) {
         _cleanup_secret_ char *key_pem = NULL;
         _cleanup_key_ struct sfu_key *key = NULL;
         struct created_files created _cleanup_(created_files_cleanup) = {};
+        _cleanup_close_ int key_fd = -1, pub_fd = -1;
         struct sfu_err err = SFU_ERR_INIT;
         enum sfu_jws_alg alg;
         int c, r;
@@ -465,7 +478,9 @@ static int cmd_keygen(int argc, char **argv) {
         if (sfu_jws_alg_from_name(alg_name, &alg) < 0)
                 return usage_error(cmd, "unknown algorithm %s", alg_name);
 
-        if (asprintf(&key_path, "%s.key", prefix) < 0 || asprintf(&pub_path, "%s.pub", prefix) < 0)
+        key_path = format_new("%s.key", prefix);
+        pub_path = format_new("%s.pub", prefix);
+        if (!key_path || !pub_path)
                 return failf(cmd, "out of memory");
 
         r = sfu_key_generate(sfu_jws_alg_name(alg), &key, &err);
@@ -476,12 +491,16 @@ static int cmd_keygen(int argc, char **argv) {
         if (sfu_key_thumbprint(key, &kid) < 0)
                 return failf(cmd, "cannot compute the key id");
 
-        /* Both names are claimed before either is written, so that a
-         * refusal leaves nothing behind; the private key file is created
-         * with mode 0600 and never exists with a wider one. */
-        r = write_new_file(key_path, key_pem, 0600, &created, &err);
+        /* Both names are claimed before either is written, and a failure
+         * removes what was created; the private key file is created with
+         * mode 0600 and never exists with a wider one. */
+        r = create_new_file(key_path, 0600, &created, &key_fd, &err);
         if (r >= 0)
-                r = write_new_file(pub_path, pub_pem, 0644, &created, &err);
+                r = create_new_file(pub_path, 0644, &created, &pub_fd, &err);
+        if (r >= 0)
+                r = write_key_file(TAKE_FD(key_fd), key_path, key_pem, 0600, &err);
+        if (r >= 0)
+                r = write_key_file(TAKE_FD(pub_fd), pub_path, pub_pem, 0644, &err);
         if (r >= 0)
                 r = fsync_parent(key_path, &err);
         if (r < 0)
@@ -929,7 +948,7 @@ static int cmd_sign(int argc, char **argv) {
         struct sfu_jws_sign_opts opts = {};
         enum sfu_jws_alg alg;
         bool json = false;
-        size_t input_len;
+        size_t input_len = 0;
         int c, r;
 
         while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
@@ -1069,7 +1088,7 @@ static int cmd_verify(int argc, char **argv) {
         _cleanup_free_ char *input = NULL;
         struct sfu_jws_verify_opts opts = { .required_typ = SFU_JWS_TYP_MANIFEST };
         struct sfu_err err = SFU_ERR_INIT;
-        size_t n_keys = 0, input_len;
+        size_t n_keys = 0, input_len = 0;
         unsigned valid = 0;
         int c, r;
 
@@ -1210,7 +1229,7 @@ static int cmd_inspect(int argc, char **argv) {
         _cleanup_json_ json_t *payload_json = NULL;
         _cleanup_free_ char *input = NULL;
         struct sfu_err err = SFU_ERR_INIT;
-        size_t input_len;
+        size_t input_len = 0;
         int c, r;
 
         while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
@@ -1509,7 +1528,8 @@ static int publish_copy_image(struct publish_plan *plan, const char *source, con
                 return r;
         if (sfu_digest_set_new(SFU_DIGEST_MASK_ALL, &set) < 0)
                 return sfu_err_set(err, SFU_ERR_STORAGE, ENOMEM, "cannot set up the digests");
-        if (asprintf(&tmp_hint, "%s/x", tmp_dir) < 0)
+        tmp_hint = format_new("%s/x", tmp_dir);
+        if (!tmp_hint)
                 return sfu_err_set(err, SFU_ERR_STORAGE, ENOMEM, "out of memory");
         r = create_temp_beside(tmp_hint, &tmp, &out_fd, err);
         if (r < 0)
@@ -1565,7 +1585,7 @@ static int cmd_publish(int argc, char **argv) {
         _cleanup_jws_ struct sfu_jws *jws = NULL;
         struct sfu_err err = SFU_ERR_INIT;
         bool allow_external = false;
-        size_t input_len;
+        size_t input_len = 0;
         int c, r;
 
         while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
@@ -1607,8 +1627,9 @@ static int cmd_publish(int argc, char **argv) {
                 return failf(cmd, "manufacturer \"%s\" cannot be used as a directory name", manifest->manufacturer);
         if (!safe_path_component(manifest->model))
                 return failf(cmd, "model \"%s\" cannot be used as a directory name", manifest->model);
-        if (asprintf(&manifest_dir, ".well-known/firmware/%s/%s", manifest->manufacturer, manifest->model) < 0 ||
-            asprintf(&manifest_rel, "%s/manifest.json", manifest_dir) < 0)
+        manifest_dir = format_new(".well-known/firmware/%s/%s", manifest->manufacturer, manifest->model);
+        manifest_rel = manifest_dir ? format_new("%s/manifest.json", manifest_dir) : NULL;
+        if (!manifest_rel)
                 return failf(cmd, "out of memory");
 
         /* Plan: where each image of the manifest goes. */
@@ -1634,10 +1655,12 @@ static int cmd_publish(int argc, char **argv) {
                         if (sfu_streq(plan.items[j].rel, pi->rel))
                                 return failf(cmd, "images \"%s\" and \"%s\" have the same location",
                                              plan.items[j].image->name, pi->image->name);
-                if (asprintf(&pi->target, "%s/%s", root, pi->rel) < 0)
+                pi->target = format_new("%s/%s", root, pi->rel);
+                if (!pi->target)
                         return failf(cmd, "out of memory");
         }
-        if (asprintf(&manifest_file, "%s/%s", root, manifest_rel) < 0)
+        manifest_file = format_new("%s/%s", root, manifest_rel);
+        if (!manifest_file)
                 return failf(cmd, "out of memory");
 
         /* Copy and check every image before anything becomes visible. */

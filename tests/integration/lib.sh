@@ -51,12 +51,58 @@ skip_all() {
         echo "1..0 # SKIP $*"
         exit 0
 }
+skip() { # skip DESCRIPTION REASON: a test that cannot run here
+        _tap_n=$((_tap_n + 1))
+        echo "ok $_tap_n - $1 # SKIP $2"
+}
+is() { # is GOT WANT DESCRIPTION
+        local got=$1 want=$2
+        shift 2
+        if [ "$got" = "$want" ]; then
+                ok 0 "$*"
+        else
+                ok 1 "$*"
+                diag "  got '$got', want '$want'"
+        fi
+}
+# bounded N VALUE DESCRIPTION: VALUE is a number <= N
+bounded() {
+        local max=$1 got=$2
+        shift 2
+        if [ -n "$got" ] && awk -v g="$got" -v m="$max" 'BEGIN { exit !(g + 0 <= m + 0) }'; then
+                ok 0 "$*"
+        else
+                ok 1 "$*"
+                diag "  got '$got', want at most $max"
+        fi
+}
+
+# dev_require: skips the whole script unless the binaries exist and secfud is
+# a test build (./configure --enable-fault-injection: the SFU_TEST_*
+# discovery hooks and SFU_FAULT points are compiled in).
+dev_require() {
+        local tool
+        for tool in "$SECFUD" "$SECFU_MANIFEST"; do
+                [ -x "$tool" ] || skip_all "$tool is not built"
+        done
+        for tool in /usr/bin/python3 curl; do
+                command -v "$tool" >/dev/null 2>&1 || skip_all "$tool is not installed"
+        done
+        grep -q SFU_TEST_RESOLV_CONF "$SECFUD" ||
+                skip_all "$SECFUD is not a test build (configure --enable-fault-injection)"
+}
 
 # ---------------------------------------------------------------- device
-dev_cleanup() {
+dev_cleanup() { dev_teardown; }
+
+# dev_teardown: stops the servers and removes the device (dev_setup may
+# follow, for a scenario that needs a fresh device).
+dev_teardown() {
         fixture_cleanup
         if [ -n "${SECFUD_PID:-}" ]; then kill -KILL "$SECFUD_PID" 2>/dev/null; wait "$SECFUD_PID" 2>/dev/null; fi
+        SECFUD_PID=
         [ -n "${D:-}" ] && [ -z "${KEEP:-}" ] && rm -rf "$D"
+        D=
 }
 
 # dev_setup [slot-size-bytes]: a fresh device and an empty firmware server.
@@ -81,7 +127,9 @@ dev_setup() {
         fixture_start "$WWW" || return 1
         SERVER_PORT=$FIXTURE_PORT
         SERVER=$FIXTURE_URL
+        SERVER_PID=$FIXTURE_PID
         MANIFEST_PATH=/.well-known/firmware/example.com/gw100/manifest.json
+        FW_DIR=/.well-known/firmware/example.com/gw100
         # no DHCP domain unless a scenario writes one
         export SFU_TEST_NETWORKD_LEASES="$D/sources/leases" SFU_TEST_DHCLIENT_GLOB="$D/sources/none*.leases"
         export SFU_TEST_RESOLV_CONF="$D/sources/resolv.conf" SFU_TEST_NO_RESOLVED=1
@@ -167,6 +215,28 @@ PY
         echo "$out"
 }
 
+# dev_image_path VERSION: the URL path of the image dev_publish serves.
+dev_image_path() { echo "/.well-known/firmware/${MANUFACTURER:-example.com}/${MODEL:-gw100}/fw-$1.img"; }
+
+# dev_server2 ROOT: a second fixture server (a local cache, a redirect
+# target); sets SERVER2_PORT, SERVER2 (its URL) and leaves FIXTURE_* naming
+# the first server, so fixture_* calls go there unless FIXTURE_PORT=$SERVER2_PORT.
+dev_server2() {
+        mkdir -p "$1"
+        fixture_start "$1" || return 1
+        SERVER2_PORT=$FIXTURE_PORT
+        SERVER2=$FIXTURE_URL
+        SERVER2_PID=$FIXTURE_PID
+        FIXTURE_PORT=$SERVER_PORT
+        FIXTURE_URL=$SERVER
+        FIXTURE_PID=$SERVER_PID
+}
+
+# dev_free_port: a TCP port on 127.0.0.1 that nothing listens on.
+dev_free_port() {
+        /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 # dev_publish VERSION [ROOT]: image + manifest under ROOT (default $WWW).
 dev_publish() {
         local version=$1 root=${2:-$WWW} jws dir
@@ -185,14 +255,45 @@ dev_install_manifest() {
 }
 
 # ---------------------------------------------------------------- running secfud
-# secfud_once: one cycle; exit status in $ONCE_STATUS, stderr in $D/once.log.
+# secfud_once: one cycle; exit status in $ONCE_STATUS, stderr in $D/once.log,
+# wall time in $ONCE_SECONDS.
 secfud_once() {
+        local t0
+        t0=$(date +%s.%N)
         "$SECFUD" -c "$CONF" --once "$@" >"$D/once.out" 2>"$D/once.log"
         ONCE_STATUS=$?
+        ONCE_SECONDS=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
         return 0
 }
+# secfud_once_bg: secfud --once in the background (SECFUD_PID);
+# secfud_wait waits for it as secfud_once would (ONCE_STATUS, ONCE_SECONDS).
+secfud_once_bg() {
+        _once_t0=$(date +%s.%N)
+        "$SECFUD" -c "$CONF" --once "$@" >"$D/once.out" 2>"$D/once.log" &
+        SECFUD_PID=$!
+}
+secfud_wait() {
+        wait "$SECFUD_PID"
+        ONCE_STATUS=$?
+        SECFUD_PID=
+        ONCE_SECONDS=$(awk -v a="$_once_t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
+}
+# wait_until SECONDS COMMAND...: polls COMMAND every 0.05 s; 1 on timeout.
+wait_until() {
+        local deadline i
+        deadline=$(($1 * 20))
+        shift
+        for ((i = 0; i < deadline; i++)); do
+                "$@" && return 0
+                sleep 0.05
+        done
+        return 1
+}
+# once_reason: the error lines of the last run, one per line.
+once_errors() { grep '^<[0-3]>' "$D/once.log"; }
 once_log_has() { grep -q -- "$1" "$D/once.log"; }
 
+state_is() { [ "$(state_field "s['state']")" = "$1" ]; }
 state_field() { # state_field PYTHON-EXPRESSION-ON-s
         /usr/bin/python3 -c "import json,sys; s=json.load(open('$D/state/state.json')); print($1)" 2>/dev/null
 }

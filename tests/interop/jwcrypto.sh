@@ -88,7 +88,7 @@ for alg in $ALGS; do
                 run "$PY" "$HELPER" verify "j-$alg/pub.pem" "$alg" m.json "j-$alg/ours.compact" "$(cat "j-$alg/kid")"
                 check "$alg: secfu-manifest signs with jwcrypto's private JWK, jwcrypto verifies" test "$rc" = 0
         else
-                for i in 1 2 3 4 5; do fail "$alg: jwcrypto could not make a key and sign"; done
+                for _ in 1 2 3 4 5; do fail "$alg: jwcrypto could not make a key and sign"; done
         fi
 done
 

@@ -225,7 +225,7 @@ check "inspect of something that is no JWS fails with one line" refused 1 inspec
 # ------------------------------------------------------------ publish
 mdir=www/.well-known/firmware/example.com/gw100
 run "$SM" publish --root www m.jws fw.img
-check "publish exits 0 and lists the files" test "$rc" = 0 -a "$(cat out | tr '\n' ' ')" = ".well-known/firmware/example.com/gw100/fw.img .well-known/firmware/example.com/gw100/manifest.json "
+check "publish exits 0 and lists the files" test "$rc" = 0 -a "$(tr '\n' ' ' <out)" = ".well-known/firmware/example.com/gw100/fw.img .well-known/firmware/example.com/gw100/manifest.json "
 check "publish: manifest.json holds the JWS bytes" cmp -s "$mdir/manifest.json" m.jws
 check "publish: the image is copied byte for byte" cmp -s "$mdir/fw.img" fw.img
 check "publish: no temporary files left" test "$(find www -name '.secfu*' | wc -l)" = 0

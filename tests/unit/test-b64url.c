@@ -18,8 +18,8 @@ static void check_decode(const char *in, const char *want, size_t want_len) {
         int r = sfu_b64url_decode(in, strlen(in), &out, &len);
 
         ok(r == 0, "decode \"%s\" succeeds (r=%d)", in, r);
-        ok(r == 0 && len == want_len && memcmp(out, want, want_len) == 0, "decode \"%s\" gives the expected %zu bytes",
-           in, want_len);
+        ok(r == 0 && len == want_len && memcmp(out, want, want_len) == 0,
+           "decode \"%s\" gives the expected %zu bytes", in, want_len);
         ok(r == 0 && out[len] == 0, "decode \"%s\" is NUL-terminated", in);
         free(out);
 }
@@ -39,8 +39,8 @@ int main(void) {
         static const struct {
                 const char *plain, *enc;
         } rfc4648[] = {
-                { "", "" },         { "f", "Zg" },         { "fo", "Zm8" },      { "foo", "Zm9v" },
-                { "foob", "Zm9vYg" }, { "fooba", "Zm9vYmE" }, { "foobar", "Zm9vYmFy" },
+                {"", ""},           {"f", "Zg"},          {"fo", "Zm8"},          {"foo", "Zm9v"},
+                {"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"}, {"foobar", "Zm9vYmFy"},
         };
         for (size_t i = 0; i < ELEMENTSOF(rfc4648); i++) {
                 check_encode(rfc4648[i].plain, strlen(rfc4648[i].plain), rfc4648[i].enc);
@@ -57,8 +57,8 @@ int main(void) {
         check_decode("AAAA", "\0\0\0", 3);
 
         /* RFC 7515 section 3.3: the encoded protected header of A.1. */
-        static const uint8_t hdr[] = { 123, 34, 116, 121, 112, 34, 58, 34, 74, 87, 84, 34, 44, 13, 10, 32,
-                                       34, 97, 108, 103, 34, 58, 34, 72, 83, 50, 53, 54, 34, 125 };
+        static const uint8_t hdr[] = {123, 34, 116, 121, 112, 34, 58, 34, 74, 87, 84, 34, 44, 13, 10,
+                                      32,  34, 97,  108, 103, 34, 58, 34, 72, 83, 50, 53, 54, 34, 125};
         check_encode((const char *) hdr, sizeof(hdr), "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9");
         check_decode("eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9", (const char *) hdr, sizeof(hdr));
 

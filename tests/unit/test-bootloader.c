@@ -85,8 +85,15 @@ static const char *bootsim_path(void) {
 
 /* one simulated boot; returns bootsim's exit status */
 static int boot(const char *backend, const char *env, const char *out, bool fail) {
-        char *argv[] = { (char *) bootsim_path(), (char *) "--backend", (char *) backend, (char *) "--env",
-                         (char *) env, (char *) "--out", (char *) out, fail ? (char *) "--fail-boot" : NULL, NULL };
+        char *argv[] = {(char *) bootsim_path(),
+                        (char *) "--backend",
+                        (char *) backend,
+                        (char *) "--env",
+                        (char *) env,
+                        (char *) "--out",
+                        (char *) out,
+                        fail ? (char *) "--fail-boot" : NULL,
+                        NULL};
         return run(argv, true);
 }
 
@@ -104,7 +111,7 @@ static char *booted(const char *out) {
 
 static struct sfu_config *config_new(enum sfu_config_backend backend) {
         struct sfu_config *c = calloc(1, sizeof(*c));
-        const char *names[] = { "A", "B" };
+        const char *names[] = {"A", "B"};
 
         if (!c)
                 abort();
@@ -145,7 +152,7 @@ static char *primary(struct sfu_bootloader *bl) {
 }
 
 static struct sfu_bootloader_slot_state state_of(struct sfu_bootloader *bl, const char *name) {
-        struct sfu_bootloader_slot_state s = { .attempts_left = 999 };
+        struct sfu_bootloader_slot_state s = {.attempts_left = 999};
         struct sfu_err err = SFU_ERR_INIT;
 
         if (sfu_bootloader_get_slot_state(bl, name, &s, &err) < 0)
@@ -176,7 +183,8 @@ static bool snapshot_same(struct snapshot *s, const char *f0, const char *f1) {
                 if (!f)
                         continue;
                 now = slurp(f, &len);
-                if (!now != !s->content[i] || (now && (len != s->len[i] || memcmp(now, s->content[i], len) != 0)))
+                if (!now != !s->content[i] ||
+                    (now && (len != s->len[i] || memcmp(now, s->content[i], len) != 0)))
                         same = false;
                 free(now);
         }
@@ -185,16 +193,16 @@ static bool snapshot_same(struct snapshot *s, const char *f0, const char *f1) {
         return same;
 }
 
-#define is_primary(bl, want, name)                          \
-        do {                                               \
-                _cleanup_free_ char *p_ = primary(bl);      \
-                is_str(p_, want, name);                     \
+#define is_primary(bl, want, name)                                                                          \
+        do {                                                                                                \
+                _cleanup_free_ char *p_ = primary(bl);                                                      \
+                is_str(p_, want, name);                                                                     \
         } while (0)
 
-#define is_booted(out, want, name)                          \
-        do {                                               \
-                _cleanup_free_ char *b_ = booted(out);      \
-                is_str(b_, want, name);                     \
+#define is_booted(out, want, name)                                                                          \
+        do {                                                                                                \
+                _cleanup_free_ char *b_ = booted(out);                                                      \
+                is_str(b_, want, name);                                                                     \
         } while (0)
 
 /* ---- envfile ------------------------------------------------------------------ */
@@ -210,18 +218,20 @@ static void test_envfile(void) {
         struct dirent *de;
         bool leftover = false;
 
-        ok(sfu_envfile_parse("t", good, strlen(good), &e, &err) == 0, "envfile: parses comments, CRLF, empty values");
+        ok(sfu_envfile_parse("t", good, strlen(good), &e, &err) == 0,
+           "envfile: parses comments, CRLF, empty values");
         is_int(sfu_envfile_size(e), 4, "envfile: four variables");
         is_str(sfu_envfile_get(e, "BOOT_ORDER"), "A B", "envfile: CRLF stripped, spaces kept");
         is_str(sfu_envfile_get(e, "EMPTY"), "", "envfile: empty value");
         is_str(sfu_envfile_get(e, "X.y-z"), "a=b", "envfile: split at the first '='");
         ok(sfu_envfile_get(e, "NOPE") == NULL, "envfile: absent key is NULL");
 
-#define BAD(text_, code_, what_)                                                                          \
-        do {                                                                                              \
-                struct sfu_err e_ = SFU_ERR_INIT;                                                         \
-                int r_ = sfu_envfile_parse("t", text_, sizeof(text_) - 1, &bad, &e_);                     \
-                ok(r_ < 0 && e_.code == code_ && e_.message[0], "envfile: rejects %s (%s)", what_, e_.message); \
+#define BAD(text_, code_, what_)                                                                            \
+        do {                                                                                                \
+                struct sfu_err e_ = SFU_ERR_INIT;                                                           \
+                int r_ = sfu_envfile_parse("t", text_, sizeof(text_) - 1, &bad, &e_);                       \
+                ok(r_ < 0 && e_.code == code_ && e_.message[0], "envfile: rejects %s (%s)", what_,          \
+                   e_.message);                                                                             \
         } while (0)
         BAD("A=1\nA=2\n", SFU_ERR_STATE, "a key set twice");
         BAD("A=1\njunk\n", SFU_ERR_STATE, "a line without '='");
@@ -235,8 +245,8 @@ static void test_envfile(void) {
            "envfile: rejects more than SFU_ENVFILE_MAX_SIZE bytes");
 
         ok(sfu_envfile_new(&changes) == 0, "envfile: new");
-        ok(sfu_envfile_set(changes, "BOOT_A_LEFT", "2") == 0 && sfu_envfile_set(changes, "EMPTY", NULL) == 0 &&
-                   sfu_envfile_set(changes, "NEW", "v") == 0,
+        ok(sfu_envfile_set(changes, "BOOT_A_LEFT", "2") == 0 &&
+                   sfu_envfile_set(changes, "EMPTY", NULL) == 0 && sfu_envfile_set(changes, "NEW", "v") == 0,
            "envfile: changes with an unset");
         ok(sfu_envfile_contains(changes, "EMPTY") && !sfu_envfile_get(changes, "EMPTY"),
            "envfile: an unset is recorded as a NULL value");
@@ -247,7 +257,8 @@ static void test_envfile(void) {
         ok(!sfu_envfile_contains(e, "EMPTY"), "envfile: apply removes");
         is_str(sfu_envfile_get(e, "NEW"), "v", "envfile: apply adds");
         ok(sfu_envfile_format(e, &text) == 0, "envfile: format");
-        ok(sfu_streq(text, "BOOT_ORDER=A B\nBOOT_A_LEFT=2\nX.y-z=a=b\nNEW=v\n"), "envfile: format keeps the order");
+        ok(sfu_streq(text, "BOOT_ORDER=A B\nBOOT_A_LEFT=2\nX.y-z=a=b\nNEW=v\n"),
+           "envfile: format keeps the order");
 
         sfu_err_clear(&err);
         ok(sfu_envfile_save(e, path, &err) == 0, "envfile: save");
@@ -288,17 +299,19 @@ static void test_booted_slot(void) {
         struct sfu_err err = SFU_ERR_INIT;
         char *name = NULL;
 
-#define CMDLINE(text_, want_, what_)                                                                     \
-        do {                                                                                             \
-                struct sfu_err e_ = SFU_ERR_INIT;                                                        \
-                char *n_ = NULL;                                                                         \
-                write_text(cmdline, text_);                                                              \
-                int r_ = sfu_bootloader_booted_slot("cmdline:secfu.slot", cmdline, &n_, &e_);            \
-                if (want_)                                                                               \
-                        ok(r_ == 0 && sfu_streq(n_, want_), "booted: %s (got %s)", what_, n_ ? n_ : e_.message); \
-                else                                                                                     \
-                        ok(r_ < 0 && e_.code == SFU_ERR_STATE && !n_, "booted: %s (%s)", what_, e_.message); \
-                free(n_);                                                                                \
+#define CMDLINE(text_, want_, what_)                                                                        \
+        do {                                                                                                \
+                struct sfu_err e_ = SFU_ERR_INIT;                                                           \
+                char *n_ = NULL;                                                                            \
+                write_text(cmdline, text_);                                                                 \
+                int r_ = sfu_bootloader_booted_slot("cmdline:secfu.slot", cmdline, &n_, &e_);               \
+                if (want_)                                                                                  \
+                        ok(r_ == 0 && sfu_streq(n_, want_), "booted: %s (got %s)", what_,                   \
+                           n_ ? n_ : e_.message);                                                           \
+                else                                                                                        \
+                        ok(r_ < 0 && e_.code == SFU_ERR_STATE && !n_, "booted: %s (%s)", what_,             \
+                           e_.message);                                                                     \
+                free(n_);                                                                                   \
         } while (0)
         CMDLINE("BOOT_IMAGE=/vmlinuz root=/dev/sda2 secfu.slot=B quiet\n", "B", "cmdline key in the middle");
         CMDLINE("secfu.slot=A", "A", "cmdline key alone, no newline");
@@ -314,7 +327,8 @@ static void test_booted_slot(void) {
         write_text(file, "B\n");
         if (asprintf(&spec, "file:%s", file) < 0)
                 abort();
-        ok(sfu_bootloader_booted_slot(spec, NULL, &name, &err) == 0 && sfu_streq(name, "B"), "booted: file:PATH");
+        ok(sfu_bootloader_booted_slot(spec, NULL, &name, &err) == 0 && sfu_streq(name, "B"),
+           "booted: file:PATH");
         free(name);
         name = NULL;
         write_text(file, "");
@@ -326,9 +340,11 @@ static void test_booted_slot(void) {
         ok(sfu_bootloader_booted_slot(spec, NULL, &name, &err) == -ENOENT && err.code == SFU_ERR_STATE,
            "booted: a missing file is -ENOENT");
         sfu_err_clear(&err);
-        ok(sfu_bootloader_booted_slot("file:relative", NULL, &name, &err) == -EINVAL, "booted: relative file refused");
+        ok(sfu_bootloader_booted_slot("file:relative", NULL, &name, &err) == -EINVAL,
+           "booted: relative file refused");
         sfu_err_clear(&err);
-        ok(sfu_bootloader_booted_slot("cmdline:", NULL, &name, &err) == -EINVAL, "booted: empty key refused");
+        ok(sfu_bootloader_booted_slot("cmdline:", NULL, &name, &err) == -EINVAL,
+           "booted: empty key refused");
         sfu_err_clear(&err);
         ok(sfu_bootloader_booted_slot("efivar:x", NULL, &name, &err) == -EINVAL && err.message[0],
            "booted: unknown source refused (%s)", err.message);
@@ -339,10 +355,11 @@ static void test_booted_slot(void) {
 
 static void test_run(void) {
         struct sfu_err err = SFU_ERR_INIT;
-        char *argv_ok[] = { (char *) "sh", (char *) "-c", (char *) "echo out; echo 'first line' >&2; echo second >&2; exit 3", NULL };
-        char *argv_hang[] = { (char *) "sh", (char *) "-c", (char *) "sleep 20", NULL };
-        char *argv_flood[] = { (char *) "sh", (char *) "-c", (char *) "yes", NULL };
-        char *argv_missing[] = { (char *) "/nonexistent/program", NULL };
+        char *argv_ok[] = {(char *) "sh", (char *) "-c",
+                           (char *) "echo out; echo 'first line' >&2; echo second >&2; exit 3", NULL};
+        char *argv_hang[] = {(char *) "sh", (char *) "-c", (char *) "sleep 20", NULL};
+        char *argv_flood[] = {(char *) "sh", (char *) "-c", (char *) "yes", NULL};
+        char *argv_missing[] = {(char *) "/nonexistent/program", NULL};
         _cleanup_free_ char *out = NULL;
         char line[64];
         int status = 0, r;
@@ -391,11 +408,12 @@ static void lifecycle(const char *what, struct sfu_bootloader *bl, const char *b
         ok(sfu_bootloader_mark_good(bl, "A", &err) == 0, "%s: mark_good(A) %s", what, err.message);
 
         /* a trial that succeeds */
-        ok(sfu_bootloader_set_trial(bl, "B", "A", &err) == 0, "%s: set_trial(B, fallback A) %s", what, err.message);
+        ok(sfu_bootloader_set_trial(bl, "B", "A", &err) == 0, "%s: set_trial(B, fallback A) %s", what,
+           err.message);
         is_primary(bl, "B", "trial: B is primary");
         st = state_of(bl, "B");
-        ok(st.in_order && st.good && st.attempts_left == trial, "%s: B in order with %u attempts (got %u)", what,
-           trial, st.attempts_left);
+        ok(st.in_order && st.good && st.attempts_left == trial, "%s: B in order with %u attempts (got %u)",
+           what, trial, st.attempts_left);
         st = state_of(bl, "A");
         ok(st.in_order && st.good && st.attempts_left == trial, "%s: fallback A refreshed (got %u)", what,
            st.attempts_left);
@@ -455,7 +473,8 @@ static void lifecycle(const char *what, struct sfu_bootloader *bl, const char *b
         is_primary(bl, "A", "A primary after B marked bad");
 
         /* the incomplete mark */
-        ok(sfu_bootloader_get_incomplete(bl, "rootfs", &flag, &err) == 0 && !flag, "%s: no incomplete mark", what);
+        ok(sfu_bootloader_get_incomplete(bl, "rootfs", &flag, &err) == 0 && !flag, "%s: no incomplete mark",
+           what);
         ok(sfu_bootloader_set_incomplete(bl, "rootfs", &err) == 0, "%s: set_incomplete(rootfs)", what);
         ok(sfu_bootloader_set_incomplete(bl, "rootfs", &err) == 0, "%s: set_incomplete twice", what);
         ok(sfu_bootloader_set_incomplete(bl, "boot", &err) == 0, "%s: set_incomplete(boot)", what);
@@ -463,9 +482,11 @@ static void lifecycle(const char *what, struct sfu_bootloader *bl, const char *b
         ok(sfu_bootloader_get_incomplete(bl, "rootfs", &flag, &err) == 0 && flag, "%s: rootfs marked", what);
         ok(sfu_bootloader_clear_incomplete(bl, "rootfs", &err) == 0, "%s: clear_incomplete(rootfs)", what);
         flag = true;
-        ok(sfu_bootloader_get_incomplete(bl, "rootfs", &flag, &err) == 0 && !flag, "%s: rootfs cleared", what);
+        ok(sfu_bootloader_get_incomplete(bl, "rootfs", &flag, &err) == 0 && !flag, "%s: rootfs cleared",
+           what);
         flag = false;
-        ok(sfu_bootloader_get_incomplete(bl, "boot", &flag, &err) == 0 && flag, "%s: boot still marked", what);
+        ok(sfu_bootloader_get_incomplete(bl, "boot", &flag, &err) == 0 && flag, "%s: boot still marked",
+           what);
         ok(sfu_bootloader_clear_incomplete(bl, "boot", &err) == 0, "%s: clear_incomplete(boot)", what);
         flag = true;
         ok(sfu_bootloader_get_incomplete(bl, "boot", &flag, &err) == 0 && !flag, "%s: boot cleared", what);
@@ -477,9 +498,11 @@ static void lifecycle(const char *what, struct sfu_bootloader *bl, const char *b
         ok(sfu_bootloader_set_trial(bl, "C", NULL, &err) == -EINVAL && err.code == SFU_ERR_STATE,
            "%s: unknown bootname refused (%s)", what, err.message);
         sfu_err_clear(&err);
-        ok(sfu_bootloader_set_trial(bl, "A", "A", &err) == -EINVAL, "%s: a slot cannot be its own fallback", what);
+        ok(sfu_bootloader_set_trial(bl, "A", "A", &err) == -EINVAL, "%s: a slot cannot be its own fallback",
+           what);
         sfu_err_clear(&err);
-        ok(sfu_bootloader_set_incomplete(bl, "a b", &err) == -EINVAL, "%s: a class with a space refused", what);
+        ok(sfu_bootloader_set_incomplete(bl, "a b", &err) == -EINVAL, "%s: a class with a space refused",
+           what);
         ok(snapshot_same(&snap, f0, f1), "%s: nothing written by refused calls", what);
         sfu_err_clear(&err);
 }
@@ -521,7 +544,8 @@ static void test_file(void) {
                    "file: a corrupt file is an error (%s)", err.message);
         }
         sfu_err_clear(&err);
-        ok(sfu_bootloader_mark_good(bl, "A", &err) < 0 && err.code == SFU_ERR_STATE, "file: and is not written");
+        ok(sfu_bootloader_mark_good(bl, "A", &err) < 0 && err.code == SFU_ERR_STATE,
+           "file: and is not written");
         ok(snapshot_same(&snap, env, NULL), "file: the corrupt file is unchanged");
         write_text(env, "BOOT_ORDER=A B\nBOOT_A_LEFT=zz\n");
         sfu_err_clear(&err);
@@ -536,8 +560,16 @@ static void test_file(void) {
         /* the incomplete mark reaches the boot script */
         ok(sfu_bootloader_set_incomplete(bl, "rootfs", &err) == 0, "file: set_incomplete");
         {
-                char *argv[] = { (char *) bootsim_path(), (char *) "--backend", (char *) "file", (char *) "--env",
-                                 env, (char *) "--out", out, (char *) "--recovery", (char *) "R", NULL };
+                char *argv[] = {(char *) bootsim_path(),
+                                (char *) "--backend",
+                                (char *) "file",
+                                (char *) "--env",
+                                env,
+                                (char *) "--out",
+                                out,
+                                (char *) "--recovery",
+                                (char *) "R",
+                                NULL};
                 is_int(run(argv, true), 0, "file: boot with an incomplete mark");
                 is_booted(out, "R", "file: the boot script chose recovery");
         }
@@ -573,11 +605,14 @@ static void test_grub(void) {
         _cleanup_bootloader_ struct sfu_bootloader *bl = NULL;
         struct sfu_err err = SFU_ERR_INIT;
         struct snapshot snap;
-        char *create[] = { (char *) "grub-editenv", env, (char *) "create", NULL };
-        char *init[] = { (char *) "grub-editenv", env, (char *) "set", (char *) "ORDER=A B", (char *) "A_OK=1",
-                         (char *) "A_TRY=0", (char *) "B_OK=1", (char *) "B_TRY=0", (char *) "saved_entry=0", NULL };
+        char *create[] = {(char *) "grub-editenv", env, (char *) "create", NULL};
+        char *init[] = {(char *) "grub-editenv",  env,
+                        (char *) "set",           (char *) "ORDER=A B",
+                        (char *) "A_OK=1",        (char *) "A_TRY=0",
+                        (char *) "B_OK=1",        (char *) "B_TRY=0",
+                        (char *) "saved_entry=0", NULL};
 
-        if (run((char *[]) { (char *) "grub-editenv", (char *) "--version", NULL }, true) != 0) {
+        if (run((char *[]){(char *) "grub-editenv", (char *) "--version", NULL}, true) != 0) {
                 tap_skip("grub-editenv is not installed (apt-get install grub-common)");
                 config_done(c);
                 return;
@@ -601,7 +636,8 @@ static void test_grub(void) {
         ok(sfu_bootloader_mark_bad(bl, "B", &err) == 0, "grub: mark_bad");
         is_int(count_lines(log, "set"), 1, "grub: mark_bad is one grub-editenv set");
         unlink(log);
-        ok(sfu_bootloader_clear_incomplete(bl, "rootfs", &err) == 0, "grub: clear_incomplete when not marked");
+        ok(sfu_bootloader_clear_incomplete(bl, "rootfs", &err) == 0,
+           "grub: clear_incomplete when not marked");
         is_int(count_lines(log, "set"), 0, "grub: nothing to change, nothing written");
         ok(sfu_bootloader_set_primary(bl, "A", &err) == 0, "grub: back to A");
 
@@ -610,12 +646,13 @@ static void test_grub(void) {
         /* the variables RAUC's scripts and other tools read are where they belong */
         {
                 _cleanup_free_ char *outp = NULL;
-                char *list[] = { (char *) "grub-editenv", env, (char *) "list", NULL };
+                char *list[] = {(char *) "grub-editenv", env, (char *) "list", NULL};
                 int status = -1;
-                ok(sfu_bootloader_run(list, 5000000, 65536, &outp, &status, NULL, 0, &err) == 0 && status == 0,
+                ok(sfu_bootloader_run(list, 5000000, 65536, &outp, &status, NULL, 0, &err) == 0 &&
+                           status == 0,
                    "grub: grub-editenv list");
-                ok(outp && strstr(outp, "ORDER=A\n") && strstr(outp, "A_OK=1\n") && strstr(outp, "B_OK=0\n") &&
-                           strstr(outp, "saved_entry=0\n"),
+                ok(outp && strstr(outp, "ORDER=A\n") && strstr(outp, "A_OK=1\n") &&
+                           strstr(outp, "B_OK=0\n") && strstr(outp, "saved_entry=0\n"),
                    "grub: ORDER, A_OK, B_OK as RAUC's GRUB script reads them; foreign variables kept");
         }
         {
@@ -687,15 +724,17 @@ static void corrupt(const char *dev, size_t at) {
 }
 
 static void make_uboot_env(const char *cfg, const char *d0, const char *d1, const char *vars) {
-        _cleanup_free_ char *empty = path_in_tmp("empty-defaults"), *script = path_in_tmp("fw_setenv-script");
+        _cleanup_free_ char *empty = path_in_tmp("empty-defaults"),
+                            *script = path_in_tmp("fw_setenv-script");
         _cleanup_free_ char *zeros = calloc(1, UBOOT_ENV_SIZE), *text = NULL;
-        char *argv[] = { (char *) "fw_setenv", (char *) "-c", (char *) cfg, (char *) "-f", empty, (char *) "-s",
-                         script, NULL };
+        char *argv[] = {(char *) "fw_setenv", (char *) "-c", (char *) cfg, (char *) "-f", empty,
+                        (char *) "-s",        script,        NULL};
 
         write_file(d0, zeros, UBOOT_ENV_SIZE, 0644);
         if (d1) {
                 write_file(d1, zeros, UBOOT_ENV_SIZE, 0644);
-                if (asprintf(&text, "%s 0x0 0x%x\n%s 0x0 0x%x\n", d0, UBOOT_ENV_SIZE, d1, UBOOT_ENV_SIZE) < 0)
+                if (asprintf(&text, "%s 0x0 0x%x\n%s 0x0 0x%x\n", d0, UBOOT_ENV_SIZE, d1, UBOOT_ENV_SIZE) <
+                    0)
                         abort();
         } else if (asprintf(&text, "# one copy\n%s 0x0 0x%x\n", d0, UBOOT_ENV_SIZE) < 0)
                 abort();
@@ -716,7 +755,7 @@ static void test_uboot(void) {
         struct snapshot snap;
         unsigned char before;
 
-        if (run((char *[]) { (char *) "fw_setenv", (char *) "-V", NULL }, true) != 0) {
+        if (run((char *[]){(char *) "fw_setenv", (char *) "-V", NULL}, true) != 0) {
                 tap_skip("fw_setenv is not installed (apt-get install libubootenv-tool)");
                 config_done(c);
                 return;
@@ -728,7 +767,8 @@ static void test_uboot(void) {
 
         before = newest_flag(d0, d1);
         ok(sfu_bootloader_set_trial(bl, "B", "A", &err) == 0, "uboot: set_trial");
-        is_int(newest_flag(d0, d1), (unsigned char) (before + 1), "uboot: one switch is one store (flag + 1)");
+        is_int(newest_flag(d0, d1), (unsigned char) (before + 1),
+               "uboot: one switch is one store (flag + 1)");
         ok(flag_of(d0) != flag_of(d1), "uboot: the previous copy is kept beside the new one");
         before = newest_flag(d0, d1);
         ok(sfu_bootloader_mark_good(bl, "B", &err) == 0, "uboot: mark_good");
@@ -786,7 +826,8 @@ static void test_uboot(void) {
         /* U-Boot's test reads decimal, setexpr writes hex: at most 9 attempts */
         c->attempts = 10;
         sfu_err_clear(&err);
-        ok(sfu_bootloader_open(c, &bl, &err) == -EINVAL && !bl, "uboot: attempts over 9 refused (%s)", err.message);
+        ok(sfu_bootloader_open(c, &bl, &err) == -EINVAL && !bl, "uboot: attempts over 9 refused (%s)",
+           err.message);
         c->attempts = 3;
         unlink(d0);
         sfu_err_clear(&err);
@@ -798,7 +839,8 @@ static void test_uboot(void) {
 /* ---- custom ------------------------------------------------------------------------------ */
 
 static void test_custom(void) {
-        _cleanup_free_ char *env = path_in_tmp("custom-env"), *log = path_in_tmp("custom.log"), *script = NULL;
+        _cleanup_free_ char *env = path_in_tmp("custom-env"), *log = path_in_tmp("custom.log"),
+                            *script = NULL;
         struct sfu_config *c = config_new(SFU_BACKEND_CUSTOM);
         _cleanup_bootloader_ struct sfu_bootloader *bl = NULL;
         struct sfu_err err = SFU_ERR_INIT;
@@ -862,8 +904,8 @@ static void test_custom(void) {
         c->script = path_in_tmp("not-executable");
         write_text(c->script, "#!/bin/sh\n");
         sfu_err_clear(&err);
-        ok(sfu_bootloader_open(c, &bl, &err) < 0 && !bl, "custom: a script that is not executable is refused (%s)",
-           err.message);
+        ok(sfu_bootloader_open(c, &bl, &err) < 0 && !bl,
+           "custom: a script that is not executable is refused (%s)", err.message);
         unsetenv("SFU_TEST_CUSTOM_ENV");
         unsetenv("SFU_TEST_CUSTOM_LOG");
         config_done(c);
@@ -904,7 +946,7 @@ int main(void) {
         test_custom();
 
         {
-                char *argv[] = { (char *) "rm", (char *) "-rf", tmpdir, NULL };
+                char *argv[] = {(char *) "rm", (char *) "-rf", tmpdir, NULL};
                 run(argv, true);
         }
         free(tmpdir);

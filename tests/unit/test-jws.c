@@ -18,8 +18,8 @@
 #include "core/jws.h"
 #include "tap.h"
 
-static const char payload_text[] =
-        "{\"manifestVersion\":\"1.0\",\"manufacturer\":\"example.com\",\"model\":\"gw100\",\"firmwareVersion\":\"10.4.12\"}";
+static const char payload_text[] = "{\"manifestVersion\":\"1.0\",\"manufacturer\":\"example.com\",\"model\":"
+                                   "\"gw100\",\"firmwareVersion\":\"10.4.12\"}";
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -40,7 +40,9 @@ static char *b64(const void *data, size_t len) {
         return s;
 }
 
-static char *b64s(const char *s) { return b64(s, strlen(s)); }
+static char *b64s(const char *s) {
+        return b64(s, strlen(s));
+}
 
 static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static char *xasprintf(const char *fmt, ...) {
@@ -54,14 +56,14 @@ static char *xasprintf(const char *fmt, ...) {
 }
 
 enum forge_kind {
-        FORGE_PLAIN,    /* RSA PKCS#1 v1.5, EdDSA, or ECDSA as DER */
-        FORGE_PSS,      /* RSA-PSS with salt = hash length */
+        FORGE_PLAIN, /* RSA PKCS#1 v1.5, EdDSA, or ECDSA as DER */
+        FORGE_PSS,   /* RSA-PSS with salt = hash length */
         FORGE_ECDSA_RAW,
 };
 
 /* Raw signature over input, made with OpenSSL directly. */
-static uint8_t *forge_sig(const char *input, EVP_PKEY *pkey, const char *md, enum forge_kind kind, size_t ec_size,
-                          size_t *ret_len) {
+static uint8_t *forge_sig(const char *input, EVP_PKEY *pkey, const char *md, enum forge_kind kind,
+                          size_t ec_size, size_t *ret_len) {
         EVP_MD_CTX *ctx = EVP_MD_CTX_new();
         EVP_PKEY_CTX *pctx = NULL;
         size_t len = 0;
@@ -95,9 +97,10 @@ static uint8_t *forge_sig(const char *input, EVP_PKEY *pkey, const char *md, enu
 }
 
 /* A compact JWS with any protected header, signed by OpenSSL directly. */
-static char *forge(const char *header, const char *payload, EVP_PKEY *pkey, const char *md, enum forge_kind kind,
-                   size_t ec_size) {
-        _cleanup_free_ char *h = b64s(header), *p = b64s(payload), *input = xasprintf("%s.%s", h, p), *s = NULL;
+static char *forge(const char *header, const char *payload, EVP_PKEY *pkey, const char *md,
+                   enum forge_kind kind, size_t ec_size) {
+        _cleanup_free_ char *h = b64s(header), *p = b64s(payload), *input = xasprintf("%s.%s", h, p),
+                            *s = NULL;
         _cleanup_free_ uint8_t *sig = NULL;
         size_t sig_len = 0;
 
@@ -120,7 +123,7 @@ static void split3(const char *jws, char **h, char **p, char **s) {
  * signature) and re-encodes it canonically. */
 static char *flip_bit(const char *jws, int which, size_t byte, unsigned bit) {
         _cleanup_free_ char *h = NULL, *p = NULL, *s = NULL;
-        char **seg[3] = { &h, &p, &s };
+        char **seg[3] = {&h, &p, &s};
         _cleanup_free_ uint8_t *raw = NULL;
         size_t len = 0;
 
@@ -147,8 +150,8 @@ static char *resize_sig(const char *jws, size_t new_len) {
         return xasprintf("%s.%s.%s", h, p, s2);
 }
 
-static int parse_verify(const char *text, const struct sfu_keyring *ring, const struct sfu_jws_verify_opts *opts,
-                        unsigned *valid, struct sfu_err *err) {
+static int parse_verify(const char *text, const struct sfu_keyring *ring,
+                        const struct sfu_jws_verify_opts *opts, unsigned *valid, struct sfu_err *err) {
         _cleanup_jws_ struct sfu_jws *jws = NULL;
         int r = sfu_jws_parse(text, strlen(text), &jws, err);
         if (r < 0)
@@ -161,8 +164,8 @@ static void accepted(const char *what, const char *text, const struct sfu_keyrin
         struct sfu_err err = SFU_ERR_INIT;
         unsigned valid = 999;
         int r = parse_verify(text, ring, opts, &valid, &err);
-        ok(r == 0 && valid == want_valid, "%s: accepted with %u distinct key(s) (r=%d valid=%u %s)", what, want_valid,
-           r, valid, err.message);
+        ok(r == 0 && valid == want_valid, "%s: accepted with %u distinct key(s) (r=%d valid=%u %s)", what,
+           want_valid, r, valid, err.message);
 }
 
 static void refused(const char *what, const char *text, const struct sfu_keyring *ring,
@@ -176,18 +179,19 @@ static void refused(const char *what, const char *text, const struct sfu_keyring
         ok(!strchr(err.message, '\n'), "%s: the reason is one line", what);
 }
 
-static const struct sfu_jws_verify_opts manifest_opts = { .required_typ = SFU_JWS_TYP_MANIFEST };
+static const struct sfu_jws_verify_opts manifest_opts = {.required_typ = SFU_JWS_TYP_MANIFEST};
 
 /* ---------------------------------------------------------------- keys */
 
 static struct {
         struct sfu_key *rsa, *rsa_b, *p256, *p256_b, *p384, *p521, *ed, *rsa1024;
-        struct sfu_keyring *ring;       /* public halves of rsa, p256, p384, p521, ed */
+        struct sfu_keyring *ring; /* public halves of rsa, p256, p384, p521, ed */
 } K;
 
 static void keys_setup(void) {
-        static const char *const pubs[] = { "keys/rsa2048.pub.pem", "keys/ec-p256.pub.pem", "keys/ec-p384.pub.jwk",
-                                            "keys/ec-p521.pub.pem", "keys/ed25519.pub.jwk" };
+        static const char *const pubs[] = {"keys/rsa2048.pub.pem", "keys/ec-p256.pub.pem",
+                                           "keys/ec-p384.pub.jwk", "keys/ec-p521.pub.pem",
+                                           "keys/ed25519.pub.jwk"};
         struct sfu_err err = SFU_ERR_INIT;
 
         K.rsa = load_key("keys/rsa2048.pem", true);
@@ -243,9 +247,10 @@ static const struct sfu_key *key_for_alg(enum sfu_jws_alg alg) {
 
 static char *sign(enum sfu_jws_alg alg, enum sfu_jws_form form) {
         struct sfu_err err = SFU_ERR_INIT;
-        struct sfu_jws_sign_opts o = { .alg = alg, .form = form };
+        struct sfu_jws_sign_opts o = {.alg = alg, .form = form};
         char *out = NULL;
-        if (sfu_jws_sign((const uint8_t *) payload_text, strlen(payload_text), key_for_alg(alg), &o, &out, &err) < 0) {
+        if (sfu_jws_sign((const uint8_t *) payload_text, strlen(payload_text), key_for_alg(alg), &o, &out,
+                         &err) < 0) {
                 printf("Bail out! sign %s: %s\n", sfu_jws_alg_name(alg), err.message);
                 exit(1);
         }
@@ -255,8 +260,8 @@ static char *sign(enum sfu_jws_alg alg, enum sfu_jws_form form) {
 /* ---------------------------------------------------------------- tests */
 
 static void test_alg_names(void) {
-        static const char *const names[] = { "RS256", "RS384", "RS512", "PS256", "PS384",
-                                             "PS512", "ES256", "ES384", "ES512", "EdDSA" };
+        static const char *const names[] = {"RS256", "RS384", "RS512", "PS256", "PS384",
+                                            "PS512", "ES256", "ES384", "ES512", "EdDSA"};
         struct sfu_err err = SFU_ERR_INIT;
         unsigned mask = 0;
 
@@ -267,7 +272,8 @@ static void test_alg_names(void) {
                    "alg name %s", names[i]);
         }
         {
-                static const char *const bad[] = { "rs256", "eddsa", "EDDSA", "none", "HS256", "ES256K", "Ed25519", "", "RS256 " };
+                static const char *const bad[] = {"rs256",  "eddsa",   "EDDSA", "none",  "HS256",
+                                                  "ES256K", "Ed25519", "",      "RS256 "};
                 for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                         enum sfu_jws_alg alg = SFU_JWS_RS256;
                         ok(sfu_jws_alg_from_name(bad[i], &alg) == -EINVAL && alg == SFU_JWS_RS256,
@@ -276,7 +282,8 @@ static void test_alg_names(void) {
         }
         ok(sfu_jws_alg_name(_SFU_JWS_ALG_MAX) == NULL, "no name for an out-of-range alg");
 
-        ok(sfu_jws_alg_list_parse("ES256,ES384,ES512,EdDSA,PS256,PS384,PS512,RS256,RS384,RS512", &mask, &err) == 0 &&
+        ok(sfu_jws_alg_list_parse("ES256,ES384,ES512,EdDSA,PS256,PS384,PS512,RS256,RS384,RS512", &mask,
+                                  &err) == 0 &&
                    mask == SFU_JWS_ALG_MASK_ALL,
            "the default list of DESIGN section 3 gives every alg");
         ok(sfu_jws_alg_list_parse(" ES256 ,\tEdDSA ", &mask, &err) == 0 &&
@@ -286,15 +293,15 @@ static void test_alg_names(void) {
                 static const struct {
                         const char *list, *reason;
                 } bad[] = {
-                        { "", "empty algorithm list" },
-                        { "   ", "empty algorithm list" },
-                        { "ES256,,EdDSA", "empty name" },
-                        { "ES256,", "empty name" },
-                        { "ES256,none", "\"none\" is never allowed" },
-                        { "HS256", "\"HS256\" is never allowed (HMAC)" },
-                        { "ES256,FOO", "unknown algorithm \"FOO\"" },
-                        { "es256", "unknown algorithm \"es256\"" },
-                        { "ES256 EdDSA", "unknown algorithm \"ES256 EdDSA\"" },
+                        {"", "empty algorithm list"},
+                        {"   ", "empty algorithm list"},
+                        {"ES256,,EdDSA", "empty name"},
+                        {"ES256,", "empty name"},
+                        {"ES256,none", "\"none\" is never allowed"},
+                        {"HS256", "\"HS256\" is never allowed (HMAC)"},
+                        {"ES256,FOO", "unknown algorithm \"FOO\""},
+                        {"es256", "unknown algorithm \"es256\""},
+                        {"ES256 EdDSA", "unknown algorithm \"ES256 EdDSA\""},
                 };
                 for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                         unsigned m = 12345;
@@ -307,11 +314,11 @@ static void test_alg_names(void) {
 }
 
 static void test_fits(void) {
-        const struct sfu_key *keys[] = { K.rsa, K.p256, K.p384, K.p521, K.ed };
+        const struct sfu_key *keys[] = {K.rsa, K.p256, K.p384, K.p521, K.ed};
         /* fits[alg][key] */
         static const bool fits[_SFU_JWS_ALG_MAX][5] = {
-                { 1, 0, 0, 0, 0 }, { 1, 0, 0, 0, 0 }, { 1, 0, 0, 0, 0 }, { 1, 0, 0, 0, 0 }, { 1, 0, 0, 0, 0 },
-                { 1, 0, 0, 0, 0 }, { 0, 1, 0, 0, 0 }, { 0, 0, 1, 0, 0 }, { 0, 0, 0, 1, 0 }, { 0, 0, 0, 0, 1 },
+                {1, 0, 0, 0, 0}, {1, 0, 0, 0, 0}, {1, 0, 0, 0, 0}, {1, 0, 0, 0, 0}, {1, 0, 0, 0, 0},
+                {1, 0, 0, 0, 0}, {0, 1, 0, 0, 0}, {0, 0, 1, 0, 0}, {0, 0, 0, 1, 0}, {0, 0, 0, 0, 1},
         };
         bool all = true;
         for (int a = 0; a < _SFU_JWS_ALG_MAX; a++)
@@ -325,10 +332,14 @@ static void test_fits(void) {
         ok(!sfu_jws_alg_fits_key(SFU_JWS_ES256, NULL), "no alg fits a NULL key");
         {
                 enum sfu_jws_alg alg = SFU_JWS_RS256;
-                ok(sfu_jws_alg_default_for_key(K.p256, &alg) == 0 && alg == SFU_JWS_ES256, "default alg P-256: ES256");
-                ok(sfu_jws_alg_default_for_key(K.p384, &alg) == 0 && alg == SFU_JWS_ES384, "default alg P-384: ES384");
-                ok(sfu_jws_alg_default_for_key(K.p521, &alg) == 0 && alg == SFU_JWS_ES512, "default alg P-521: ES512");
-                ok(sfu_jws_alg_default_for_key(K.ed, &alg) == 0 && alg == SFU_JWS_EDDSA, "default alg Ed25519: EdDSA");
+                ok(sfu_jws_alg_default_for_key(K.p256, &alg) == 0 && alg == SFU_JWS_ES256,
+                   "default alg P-256: ES256");
+                ok(sfu_jws_alg_default_for_key(K.p384, &alg) == 0 && alg == SFU_JWS_ES384,
+                   "default alg P-384: ES384");
+                ok(sfu_jws_alg_default_for_key(K.p521, &alg) == 0 && alg == SFU_JWS_ES512,
+                   "default alg P-521: ES512");
+                ok(sfu_jws_alg_default_for_key(K.ed, &alg) == 0 && alg == SFU_JWS_EDDSA,
+                   "default alg Ed25519: EdDSA");
                 alg = SFU_JWS_ES256;
                 ok(sfu_jws_alg_default_for_key(K.rsa, &alg) == -EINVAL && alg == SFU_JWS_ES256,
                    "no default alg for RSA (the signer chooses RS or PS)");
@@ -338,9 +349,9 @@ static void test_fits(void) {
 /* Checks a signature made by jws.c with plain OpenSSL: RSA-PSS with the
  * salt length equal to the hash length, ECDSA as raw R||S. */
 static bool independent_check(enum sfu_jws_alg alg, const struct sfu_jws *jws) {
-        static const char *const mds[] = { "SHA256", "SHA384", "SHA512", "SHA256", "SHA384",
-                                           "SHA512", "SHA256", "SHA384", "SHA512", NULL };
-        static const int hash_len[] = { 32, 48, 64, 32, 48, 64, 32, 48, 64, 0 };
+        static const char *const mds[] = {"SHA256", "SHA384", "SHA512", "SHA256", "SHA384",
+                                          "SHA512", "SHA256", "SHA384", "SHA512", NULL};
+        static const int hash_len[] = {32, 48, 64, 32, 48, 64, 32, 48, 64, 0};
         const struct sfu_jws_signature *s = &jws->signatures[0];
         _cleanup_free_ char *input = xasprintf("%s.%s", s->protected_b64, jws->payload_b64);
         EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -364,7 +375,8 @@ static bool independent_check(enum sfu_jws_alg alg, const struct sfu_jws *jws) {
                 size_t half = sig_len / 2;
                 ECDSA_SIG *es = ECDSA_SIG_new();
                 int der_len;
-                if (!es || ECDSA_SIG_set0(es, BN_bin2bn(sig, (int) half, NULL), BN_bin2bn(sig + half, (int) half, NULL)) != 1)
+                if (!es || ECDSA_SIG_set0(es, BN_bin2bn(sig, (int) half, NULL),
+                                          BN_bin2bn(sig + half, (int) half, NULL)) != 1)
                         abort();
                 der_len = i2d_ECDSA_SIG(es, &der);
                 ECDSA_SIG_free(es);
@@ -379,8 +391,8 @@ static bool independent_check(enum sfu_jws_alg alg, const struct sfu_jws *jws) {
 }
 
 static void test_round_trips(void) {
-        static const size_t sig_len[] = { 256, 256, 256, 256, 256, 256, 64, 96, 132, 64 };
-        static const char *const form_names[] = { "compact", "flattened", "general" };
+        static const size_t sig_len[] = {256, 256, 256, 256, 256, 256, 64, 96, 132, 64};
+        static const char *const form_names[] = {"compact", "flattened", "general"};
 
         for (int a = 0; a < _SFU_JWS_ALG_MAX; a++)
                 for (int f = SFU_JWS_COMPACT; f <= SFU_JWS_GENERAL; f++) {
@@ -397,22 +409,30 @@ static void test_round_trips(void) {
                            "%s %s: parses as %s (%s)", name, form_names[f], form_names[f], err.message);
                         if (r < 0)
                                 continue;
-                        ok(jws->payload_len == strlen(payload_text) && memcmp(jws->payload, payload_text, jws->payload_len) == 0,
+                        ok(jws->payload_len == strlen(payload_text) &&
+                                   memcmp(jws->payload, payload_text, jws->payload_len) == 0,
                            "%s %s: payload kept", name, form_names[f]);
-                        ok(sfu_streq(json_string_value(json_object_get(jws->signatures[0].protected_header, "alg")), name) &&
-                                   sfu_streq(json_string_value(json_object_get(jws->signatures[0].protected_header, "kid")),
+                        ok(sfu_streq(json_string_value(
+                                             json_object_get(jws->signatures[0].protected_header, "alg")),
+                                     name) &&
+                                   sfu_streq(json_string_value(json_object_get(
+                                                     jws->signatures[0].protected_header, "kid")),
                                              key_for_alg(alg)->kid) &&
-                                   sfu_streq(json_string_value(json_object_get(jws->signatures[0].protected_header, "typ")),
+                                   sfu_streq(json_string_value(json_object_get(
+                                                     jws->signatures[0].protected_header, "typ")),
                                              SFU_JWS_TYP_MANIFEST) &&
                                    json_object_size(jws->signatures[0].protected_header) == 3,
-                           "%s %s: protected header is exactly alg, kid (the thumbprint) and typ", name, form_names[f]);
+                           "%s %s: protected header is exactly alg, kid (the thumbprint) and typ", name,
+                           form_names[f]);
                         is_int(jws->signatures[0].signature_len, sig_len[a], "signature length");
                         r = sfu_jws_verify(jws, K.ring, &manifest_opts, &valid, &err);
-                        ok(r == 0 && valid == 1, "%s %s: verifies with the trust store (%s)", name, form_names[f],
-                           err.message);
+                        ok(r == 0 && valid == 1, "%s %s: verifies with the trust store (%s)", name,
+                           form_names[f], err.message);
                         if (f == SFU_JWS_COMPACT)
                                 ok(independent_check(alg, jws), "%s: plain OpenSSL verifies it too%s", name,
-                                   alg >= SFU_JWS_PS256 && alg <= SFU_JWS_PS512 ? " with salt length = hash length" : "");
+                                   alg >= SFU_JWS_PS256 && alg <= SFU_JWS_PS512
+                                           ? " with salt length = hash length"
+                                           : "");
                 }
 }
 
@@ -423,13 +443,15 @@ static char *rfc_file(const char *name) {
 }
 
 static void test_rfc_examples(void) {
-        static const char rfc7515_payload[] = "{\"iss\":\"joe\",\r\n \"exp\":1300819380,\r\n \"http://example.com/is_root\":true}";
+        static const char rfc7515_payload[] =
+                "{\"iss\":\"joe\",\r\n \"exp\":1300819380,\r\n \"http://example.com/is_root\":true}";
         static const struct {
                 const char *jwk, *jws, *what, *payload;
         } cases[] = {
-                { "jws/rfc7515-a2.jwk", "rfc7515-a2.jws", "RFC 7515 A.2 (RS256)", rfc7515_payload },
-                { "jws/rfc7515-a3.jwk", "rfc7515-a3.jws", "RFC 7515 A.3 (ES256)", rfc7515_payload },
-                { "jws/rfc8037-a1.jwk", "rfc8037-a4.jws", "RFC 8037 A.4 (Ed25519)", "Example of Ed25519 signing" },
+                {"jws/rfc7515-a2.jwk", "rfc7515-a2.jws", "RFC 7515 A.2 (RS256)", rfc7515_payload},
+                {"jws/rfc7515-a3.jwk", "rfc7515-a3.jws", "RFC 7515 A.3 (ES256)", rfc7515_payload},
+                {"jws/rfc8037-a1.jwk", "rfc8037-a4.jws", "RFC 8037 A.4 (Ed25519)",
+                 "Example of Ed25519 signing"},
         };
         _cleanup_keyring_ struct sfu_keyring *ring = NULL;
         struct sfu_err err = SFU_ERR_INIT;
@@ -465,8 +487,8 @@ static void test_rfc_examples(void) {
         {
                 _cleanup_keyring_ struct sfu_keyring *kid_ring = NULL;
                 _cleanup_free_ char *a6 = rfc_file("rfc7515-a6.json"), *a7 = rfc_file("rfc7515-a7.json");
-                static const char *const files[] = { "jws/rfc7515-a2.jwk", "jws/rfc7515-a3.jwk" };
-                static const char *const kids[] = { "2010-12-29", "e9bc097a-ce51-4036-9562-d2ade882db0d" };
+                static const char *const files[] = {"jws/rfc7515-a2.jwk", "jws/rfc7515-a3.jwk"};
+                static const char *const kids[] = {"2010-12-29", "e9bc097a-ce51-4036-9562-d2ade882db0d"};
 
                 refused("RFC 7515 A.6 without those kids", a6, ring, NULL, SFU_ERR_SIGNATURE,
                         "signature 1: no trusted key with kid \"2010-12-29\"");
@@ -482,7 +504,7 @@ static void test_rfc_examples(void) {
                 accepted("RFC 7515 A.6 general serialization, 2 signatures", a6, kid_ring, NULL, 2);
                 accepted("RFC 7515 A.7 flattened serialization", a7, kid_ring, NULL, 1);
                 {
-                        struct sfu_jws_verify_opts two = { .min_signatures = 2 };
+                        struct sfu_jws_verify_opts two = {.min_signatures = 2};
                         accepted("RFC 7515 A.6 with min_signatures 2", a6, kid_ring, &two, 2);
                         refused("RFC 7515 A.7 with min_signatures 2", a7, kid_ring, &two, SFU_ERR_SIGNATURE,
                                 "1 distinct trusted key(s) signed, 2 required");
@@ -491,13 +513,14 @@ static void test_rfc_examples(void) {
 }
 
 static void test_tampering(void) {
-        static const enum sfu_jws_alg algs[] = { SFU_JWS_RS256, SFU_JWS_PS384, SFU_JWS_ES256, SFU_JWS_ES512,
-                                                 SFU_JWS_EDDSA };
+        static const enum sfu_jws_alg algs[] = {SFU_JWS_RS256, SFU_JWS_PS384, SFU_JWS_ES256, SFU_JWS_ES512,
+                                                SFU_JWS_EDDSA};
         for (size_t i = 0; i < ELEMENTSOF(algs); i++) {
                 const char *name = sfu_jws_alg_name(algs[i]);
                 _cleanup_free_ char *good = sign(algs[i], SFU_JWS_COMPACT);
                 _cleanup_free_ char *h = NULL, *p = NULL, *s = NULL, *what = NULL;
-                _cleanup_free_ char *bad_payload = NULL, *bad_header = NULL, *bad_sig = NULL, *bad_sig_last = NULL;
+                _cleanup_free_ char *bad_payload = NULL, *bad_header = NULL, *bad_sig = NULL,
+                                    *bad_sig_last = NULL;
                 _cleanup_free_ uint8_t *hdr = NULL;
                 size_t hdr_len = 0;
                 char *typ_pos;
@@ -510,7 +533,11 @@ static void test_tampering(void) {
                 bad_payload = flip_bit(good, 1, 20, 0);
                 bad_header = flip_bit(good, 0, (size_t) (typ_pos - (char *) hdr) + 2, 0);
                 bad_sig = flip_bit(good, 2, 10, 3);
-                bad_sig_last = flip_bit(good, 2, algs[i] == SFU_JWS_ES512 ? 131 : algs[i] <= SFU_JWS_PS512 ? 255 : 63, 7);
+                bad_sig_last = flip_bit(good, 2,
+                                        algs[i] == SFU_JWS_ES512   ? 131
+                                        : algs[i] <= SFU_JWS_PS512 ? 255
+                                                                   : 63,
+                                        7);
                 accepted(name, good, K.ring, &manifest_opts, 1);
                 what = xasprintf("%s, one bit flipped in the payload", name);
                 refused(what, bad_payload, K.ring, &manifest_opts, SFU_ERR_SIGNATURE, "does not verify");
@@ -541,7 +568,8 @@ static void test_tampering(void) {
                                 if (parse_verify(bad, K.ring, NULL, NULL, &err) == 0)
                                         accepted_count++;
                         }
-                is_int(accepted_count, 0, "none of the 512 one-bit changes of an Ed25519 signature verifies");
+                is_int(accepted_count, 0,
+                       "none of the 512 one-bit changes of an Ed25519 signature verifies");
         }
         /* And of every byte of an ES256 JWS's payload (low bit). */
         {
@@ -558,7 +586,8 @@ static void test_tampering(void) {
 }
 
 static char *header_with_kid(const char *alg, const struct sfu_key *key, const char *extra) {
-        return xasprintf("{\"alg\":\"%s\",\"kid\":\"%s\",\"typ\":\"secfu-manifest+jws\"%s}", alg, key->kid, extra);
+        return xasprintf("{\"alg\":\"%s\",\"kid\":\"%s\",\"typ\":\"secfu-manifest+jws\"%s}", alg, key->kid,
+                         extra);
 }
 
 static void test_forged(void) {
@@ -574,7 +603,8 @@ static void test_forged(void) {
         jws = forge(h, payload_text, K.rsa->pkey, "SHA512", FORGE_PSS, 0);
         accepted("independently made PS512 JWS", jws, K.ring, &manifest_opts, 1);
         free(h), free(jws);
-        jws = forge("{\"alg\":\"EdDSA\",\"typ\":\"secfu-manifest+jws\"}", payload_text, K.ed->pkey, NULL, FORGE_PLAIN, 0);
+        jws = forge("{\"alg\":\"EdDSA\",\"typ\":\"secfu-manifest+jws\"}", payload_text, K.ed->pkey, NULL,
+                    FORGE_PLAIN, 0);
         accepted("EdDSA JWS without kid: the right key is found", jws, K.ring, &manifest_opts, 1);
         free(jws);
         jws = forge("{\"alg\":\"RS256\"}", payload_text, K.rsa->pkey, "SHA256", FORGE_PLAIN, 0);
@@ -583,33 +613,38 @@ static void test_forged(void) {
 
         /* alg none, in any case. */
         {
-                _cleanup_free_ char *hn = b64s("{\"alg\":\"none\"}"), *hN = b64s("{\"alg\":\"NoNe\",\"typ\":\"secfu-manifest+jws\"}"),
+                _cleanup_free_ char *hn = b64s("{\"alg\":\"none\"}"),
+                                    *hN = b64s("{\"alg\":\"NoNe\",\"typ\":\"secfu-manifest+jws\"}"),
                                     *p = b64s(payload_text);
                 jws = xasprintf("%s.%s.", hn, p);
-                refused("alg none", jws, K.ring, NULL, SFU_ERR_SIGNATURE, "signature 1: alg \"none\" is not allowed");
+                refused("alg none", jws, K.ring, NULL, SFU_ERR_SIGNATURE,
+                        "signature 1: alg \"none\" is not allowed");
                 free(jws);
                 jws = xasprintf("%s.%s.", hN, p);
-                refused("alg NoNe", jws, K.ring, &manifest_opts, SFU_ERR_SIGNATURE, "alg \"NoNe\" is not allowed");
+                refused("alg NoNe", jws, K.ring, &manifest_opts, SFU_ERR_SIGNATURE,
+                        "alg \"NoNe\" is not allowed");
                 free(jws);
         }
 
         /* HS256 with the RSA public key PEM as the HMAC secret (the
          * classic key-confusion attack). */
         {
-                _cleanup_free_ char *hb = NULL, *p = b64s(payload_text), *input = NULL, *sb = NULL, *hdr = NULL;
+                _cleanup_free_ char *hb = NULL, *p = b64s(payload_text), *input = NULL, *sb = NULL,
+                                    *hdr = NULL;
                 uint8_t mac[EVP_MAX_MD_SIZE];
                 unsigned mac_len = 0;
-                ok(sfu_key_to_pem(K.ring->keys[0], false, &rsa_pub_pem) == 0, "public PEM of the trusted RSA key");
+                ok(sfu_key_to_pem(K.ring->keys[0], false, &rsa_pub_pem) == 0,
+                   "public PEM of the trusted RSA key");
                 hdr = header_with_kid("HS256", K.rsa, "");
                 hb = b64s(hdr);
                 input = xasprintf("%s.%s", hb, p);
-                if (!HMAC(EVP_sha256(), rsa_pub_pem, (int) strlen(rsa_pub_pem), (const uint8_t *) input, strlen(input),
-                          mac, &mac_len))
+                if (!HMAC(EVP_sha256(), rsa_pub_pem, (int) strlen(rsa_pub_pem), (const uint8_t *) input,
+                          strlen(input), mac, &mac_len))
                         abort();
                 sb = b64(mac, mac_len);
                 jws = xasprintf("%s.%s", input, sb);
-                refused("HS256 made with the RSA public key as HMAC secret", jws, K.ring, NULL, SFU_ERR_SIGNATURE,
-                        "alg \"HS256\" (HMAC) is not allowed");
+                refused("HS256 made with the RSA public key as HMAC secret", jws, K.ring, NULL,
+                        SFU_ERR_SIGNATURE, "alg \"HS256\" (HMAC) is not allowed");
                 free(jws);
                 free(hdr);
                 hdr = xasprintf("{\"alg\":\"HS512\"}");
@@ -625,8 +660,10 @@ static void test_forged(void) {
         h = header_with_kid("ES256", K.p256_b, "");
         jws = forge(h, payload_text, K.p256_b->pkey, "SHA256", FORGE_ECDSA_RAW, 32);
         {
-                _cleanup_free_ char *want = xasprintf("signature 1: no trusted key with kid \"%s\"", K.p256_b->kid);
-                refused("signature by another key (its own kid)", jws, K.ring, NULL, SFU_ERR_SIGNATURE, want);
+                _cleanup_free_ char *want =
+                        xasprintf("signature 1: no trusted key with kid \"%s\"", K.p256_b->kid);
+                refused("signature by another key (its own kid)", jws, K.ring, NULL, SFU_ERR_SIGNATURE,
+                        want);
         }
         free(h), free(jws);
         jws = forge("{\"alg\":\"ES256\"}", payload_text, K.p256_b->pkey, "SHA256", FORGE_ECDSA_RAW, 32);
@@ -645,7 +682,8 @@ static void test_forged(void) {
         free(h), free(jws);
 
         /* kid naming no trusted key. */
-        jws = forge("{\"alg\":\"ES256\",\"kid\":\"nobody\"}", payload_text, K.p256->pkey, "SHA256", FORGE_ECDSA_RAW, 32);
+        jws = forge("{\"alg\":\"ES256\",\"kid\":\"nobody\"}", payload_text, K.p256->pkey, "SHA256",
+                    FORGE_ECDSA_RAW, 32);
         refused("kid pointing to an unknown key", jws, K.ring, NULL, SFU_ERR_SIGNATURE,
                 "no trusted key with kid \"nobody\"");
         free(jws);
@@ -666,12 +704,14 @@ static void test_forged(void) {
                 free(h), free(jws);
                 h = xasprintf("{\"alg\":\"ES256\",\"kid\":\"%s\",\"jwk\":%s}", K.p256_b->kid, jwk_text);
                 jws = forge(h, payload_text, K.p256_b->pkey, "SHA256", FORGE_ECDSA_RAW, 32);
-                refused("jwk header with the attacker's key and its kid", jws, K.ring, NULL, SFU_ERR_SIGNATURE,
-                        "no trusted key with kid");
+                refused("jwk header with the attacker's key and its kid", jws, K.ring, NULL,
+                        SFU_ERR_SIGNATURE, "no trusted key with kid");
                 free(h), free(jws);
-                h = xasprintf("{\"alg\":\"ES256\",\"jku\":\"https://evil.example/keys\",\"x5u\":\"https://evil.example/c\",\"x5c\":[\"AAAA\"]}");
+                h = xasprintf("{\"alg\":\"ES256\",\"jku\":\"https://evil.example/keys\",\"x5u\":\"https://"
+                              "evil.example/c\",\"x5c\":[\"AAAA\"]}");
                 jws = forge(h, payload_text, K.p256_b->pkey, "SHA256", FORGE_ECDSA_RAW, 32);
-                refused("jku, x5u and x5c headers", jws, K.ring, NULL, SFU_ERR_SIGNATURE, "does not verify with any");
+                refused("jku, x5u and x5c headers", jws, K.ring, NULL, SFU_ERR_SIGNATURE,
+                        "does not verify with any");
                 free(h), free(jws);
                 is_int(K.ring->n_keys, n_before, "the trust store did not change");
                 /* Their presence does not make a good signature bad. */
@@ -686,7 +726,8 @@ static void test_forged(void) {
         jws = forge(h, payload_text, K.p256->pkey, "SHA256", FORGE_PLAIN, 0);
         refused("ES256 with a DER signature", jws, K.ring, NULL, SFU_ERR_SIGNATURE,
                 "ECDSA signature must be 64 bytes for ES256, got 7");
-        refused("ES256 with a DER signature (reason names DER)", jws, K.ring, NULL, SFU_ERR_SIGNATURE, "DER-encoded");
+        refused("ES256 with a DER signature (reason names DER)", jws, K.ring, NULL, SFU_ERR_SIGNATURE,
+                "DER-encoded");
         free(h), free(jws);
         {
                 static const struct {
@@ -694,21 +735,22 @@ static void test_forged(void) {
                         size_t len;
                         const char *reason;
                 } cases[] = {
-                        { SFU_JWS_ES256, 63, "ECDSA signature must be 64 bytes for ES256, got 63" },
-                        { SFU_JWS_ES256, 65, "ECDSA signature must be 64 bytes for ES256, got 65" },
-                        { SFU_JWS_ES256, 0, "ECDSA signature must be 64 bytes for ES256, got 0" },
-                        { SFU_JWS_ES384, 94, "ECDSA signature must be 96 bytes for ES384, got 94" },
-                        { SFU_JWS_ES512, 128, "ECDSA signature must be 132 bytes for ES512, got 128" },
-                        { SFU_JWS_ES512, 64, "ECDSA signature must be 132 bytes for ES512, got 64" },
-                        { SFU_JWS_RS256, 255, "RSA signature must be 256 bytes for the 2048-bit key" },
-                        { SFU_JWS_PS512, 512, "RSA signature must be 256 bytes for the 2048-bit key" },
-                        { SFU_JWS_EDDSA, 32, "EdDSA signature must be 64 bytes, got 32" },
-                        { SFU_JWS_EDDSA, 65, "EdDSA signature must be 64 bytes, got 65" },
+                        {SFU_JWS_ES256, 63, "ECDSA signature must be 64 bytes for ES256, got 63"},
+                        {SFU_JWS_ES256, 65, "ECDSA signature must be 64 bytes for ES256, got 65"},
+                        {SFU_JWS_ES256, 0, "ECDSA signature must be 64 bytes for ES256, got 0"},
+                        {SFU_JWS_ES384, 94, "ECDSA signature must be 96 bytes for ES384, got 94"},
+                        {SFU_JWS_ES512, 128, "ECDSA signature must be 132 bytes for ES512, got 128"},
+                        {SFU_JWS_ES512, 64, "ECDSA signature must be 132 bytes for ES512, got 64"},
+                        {SFU_JWS_RS256, 255, "RSA signature must be 256 bytes for the 2048-bit key"},
+                        {SFU_JWS_PS512, 512, "RSA signature must be 256 bytes for the 2048-bit key"},
+                        {SFU_JWS_EDDSA, 32, "EdDSA signature must be 64 bytes, got 32"},
+                        {SFU_JWS_EDDSA, 65, "EdDSA signature must be 64 bytes, got 65"},
                 };
                 for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                         _cleanup_free_ char *good = sign(cases[i].alg, SFU_JWS_COMPACT), *what = NULL;
                         jws = resize_sig(good, cases[i].len);
-                        what = xasprintf("%s signature of %zu bytes", sfu_jws_alg_name(cases[i].alg), cases[i].len);
+                        what = xasprintf("%s signature of %zu bytes", sfu_jws_alg_name(cases[i].alg),
+                                         cases[i].len);
                         refused(what, jws, K.ring, NULL, SFU_ERR_SIGNATURE, cases[i].reason);
                         free(jws);
                 }
@@ -729,8 +771,9 @@ static void test_forged(void) {
                 weak->bits = 1024;
                 weak->kid = strdup("weak");
                 weak->source = strdup("hand-made");
-                weak_ring->keys[weak_ring->n_keys++] = weak;   /* bypasses keyring_add's check */
-                jws = forge("{\"alg\":\"RS256\",\"kid\":\"weak\"}", payload_text, weak->pkey, "SHA256", FORGE_PLAIN, 0);
+                weak_ring->keys[weak_ring->n_keys++] = weak; /* bypasses keyring_add's check */
+                jws = forge("{\"alg\":\"RS256\",\"kid\":\"weak\"}", payload_text, weak->pkey, "SHA256",
+                            FORGE_PLAIN, 0);
                 refused("RS256 by an RSA-1024 key selected by kid", jws, weak_ring, NULL, SFU_ERR_SIGNATURE,
                         "RSA key of 1024 bits is below the minimum of 2048");
                 free(jws);
@@ -753,7 +796,8 @@ static void test_forged(void) {
         free(h), free(jws);
         h = header_with_kid("ES256", K.p256, ",\"crit\":\"exp\"");
         jws = forge(h, payload_text, K.p256->pkey, "SHA256", FORGE_ECDSA_RAW, 32);
-        refused("crit not a list", jws, K.ring, NULL, SFU_ERR_SIGNATURE, "\"crit\" must be a non-empty list");
+        refused("crit not a list", jws, K.ring, NULL, SFU_ERR_SIGNATURE,
+                "\"crit\" must be a non-empty list");
         free(h), free(jws);
         h = header_with_kid("ES256", K.p256, ",\"b64\":false,\"crit\":[\"b64\"]");
         jws = forge(h, payload_text, K.p256->pkey, "SHA256", FORGE_ECDSA_RAW, 32);
@@ -761,7 +805,8 @@ static void test_forged(void) {
         free(h), free(jws);
         h = header_with_kid("ES256", K.p256, ",\"b64\":false");
         jws = forge(h, payload_text, K.p256->pkey, "SHA256", FORGE_ECDSA_RAW, 32);
-        refused("b64:false", jws, K.ring, NULL, SFU_ERR_SIGNATURE, "\"b64\": false (unencoded payload, RFC 7797) is not supported");
+        refused("b64:false", jws, K.ring, NULL, SFU_ERR_SIGNATURE,
+                "\"b64\": false (unencoded payload, RFC 7797) is not supported");
         free(h), free(jws);
         h = header_with_kid("ES256", K.p256, ",\"b64\":true");
         jws = forge(h, payload_text, K.p256->pkey, "SHA256", FORGE_ECDSA_RAW, 32);
@@ -792,17 +837,20 @@ static void test_forged(void) {
         /* An RS256 signature presented as PS256 (same key and hash). */
         h = header_with_kid("PS256", K.rsa, "");
         jws = forge(h, payload_text, K.rsa->pkey, "SHA256", FORGE_PLAIN, 0);
-        refused("PKCS#1 v1.5 signature labelled PS256", jws, K.ring, NULL, SFU_ERR_SIGNATURE, "does not verify");
+        refused("PKCS#1 v1.5 signature labelled PS256", jws, K.ring, NULL, SFU_ERR_SIGNATURE,
+                "does not verify");
         free(h), free(jws);
         h = header_with_kid("ES384", K.p384, "");
         jws = forge(h, payload_text, K.p384->pkey, "SHA256", FORGE_ECDSA_RAW, 48);
-        refused("ES384 signature made over SHA-256", jws, K.ring, NULL, SFU_ERR_SIGNATURE, "does not verify");
+        refused("ES384 signature made over SHA-256", jws, K.ring, NULL, SFU_ERR_SIGNATURE,
+                "does not verify");
         free(h), free(jws);
 
         /* Unsupported algs. */
         h = xasprintf("{\"alg\":\"Ed448\"}");
         jws = forge(h, payload_text, K.ed->pkey, NULL, FORGE_PLAIN, 0);
-        refused("alg Ed448", jws, K.ring, NULL, SFU_ERR_SIGNATURE, "\"Ed448\" is not supported (EdDSA here means Ed25519 only)");
+        refused("alg Ed448", jws, K.ring, NULL, SFU_ERR_SIGNATURE,
+                "\"Ed448\" is not supported (EdDSA here means Ed25519 only)");
         free(h), free(jws);
         h = xasprintf("{\"alg\":\"ES256K\"}");
         jws = forge(h, payload_text, K.p256->pkey, "SHA256", FORGE_ECDSA_RAW, 32);
@@ -818,13 +866,14 @@ static void test_forged(void) {
         free(h), free(jws);
         h = xasprintf("{\"typ\":\"secfu-manifest+jws\"}");
         jws = forge(h, payload_text, K.p256->pkey, "SHA256", FORGE_ECDSA_RAW, 32);
-        refused("no alg at all", jws, K.ring, NULL, SFU_ERR_SIGNATURE, "the protected header has no \"alg\"");
+        refused("no alg at all", jws, K.ring, NULL, SFU_ERR_SIGNATURE,
+                "the protected header has no \"alg\"");
         free(h), free(jws);
         h = header_with_kid("ES256", K.p256, "");
         jws = forge(h, payload_text, K.p256->pkey, "SHA256", FORGE_ECDSA_RAW, 32);
         {
-                struct sfu_jws_verify_opts only_ed = { .alg_allow = SFU_JWS_ALG_MASK(SFU_JWS_EDDSA) };
-                struct sfu_jws_verify_opts only_es = { .alg_allow = SFU_JWS_ALG_MASK(SFU_JWS_ES256) };
+                struct sfu_jws_verify_opts only_ed = {.alg_allow = SFU_JWS_ALG_MASK(SFU_JWS_EDDSA)};
+                struct sfu_jws_verify_opts only_es = {.alg_allow = SFU_JWS_ALG_MASK(SFU_JWS_ES256)};
                 refused("alg outside the allow-list", jws, K.ring, &only_ed, SFU_ERR_POLICY,
                         "alg \"ES256\" is not in the allowed list");
                 accepted("alg inside the allow-list", jws, K.ring, &only_es, 1);
@@ -844,20 +893,21 @@ static void test_forged(void) {
                 _cleanup_free_ char *h2 = NULL;
                 memcpy(jwt, "JWT\"}", 6);
                 jws = forge(h, payload_text, K.p256->pkey, "SHA256", FORGE_ECDSA_RAW, 32);
-                refused("typ JWT where the manifest typ is required", jws, K.ring, &manifest_opts, SFU_ERR_POLICY,
-                        "typ \"JWT\" is not the required \"secfu-manifest+jws\"");
+                refused("typ JWT where the manifest typ is required", jws, K.ring, &manifest_opts,
+                        SFU_ERR_POLICY, "typ \"JWT\" is not the required \"secfu-manifest+jws\"");
                 accepted("typ JWT, typ not required", jws, K.ring, NULL, 1);
                 free(jws);
                 h2 = xasprintf("{\"alg\":\"ES256\",\"typ\":\"application/SECFU-manifest+JWS\"}");
                 jws = forge(h2, payload_text, K.p256->pkey, "SHA256", FORGE_ECDSA_RAW, 32);
-                accepted("typ with application/ prefix and other case (RFC 7515 4.1.9)", jws, K.ring, &manifest_opts, 1);
+                accepted("typ with application/ prefix and other case (RFC 7515 4.1.9)", jws, K.ring,
+                         &manifest_opts, 1);
         }
         free(h), free(jws);
         h = NULL, jws = NULL;
 }
 
-static char *flattened(const char *protected_json, const char *header_json, const char *payload, EVP_PKEY *pkey,
-                       const char *md, enum forge_kind kind, size_t ec_size) {
+static char *flattened(const char *protected_json, const char *header_json, const char *payload,
+                       EVP_PKEY *pkey, const char *md, enum forge_kind kind, size_t ec_size) {
         _cleanup_free_ char *pb = protected_json ? b64s(protected_json) : strdup(""), *p = b64s(payload),
                             *input = xasprintf("%s.%s", pb, p), *s = NULL, *prot = NULL, *hdr = NULL;
         _cleanup_free_ uint8_t *sig = NULL;
@@ -875,19 +925,21 @@ static void test_json_forms(void) {
         char *jws;
 
         /* alg only in the unprotected header. */
-        jws = flattened("{\"typ\":\"secfu-manifest+jws\"}", "{\"alg\":\"ES256\"}", payload_text, K.p256->pkey, "SHA256",
-                        FORGE_ECDSA_RAW, 32);
+        jws = flattened("{\"typ\":\"secfu-manifest+jws\"}", "{\"alg\":\"ES256\"}", payload_text,
+                        K.p256->pkey, "SHA256", FORGE_ECDSA_RAW, 32);
         refused("alg only in the unprotected header", jws, K.ring, NULL, SFU_ERR_SIGNATURE,
                 "\"alg\" is only in the unprotected header");
         free(jws);
-        jws = flattened(NULL, "{\"alg\":\"ES256\"}", payload_text, K.p256->pkey, "SHA256", FORGE_ECDSA_RAW, 32);
+        jws = flattened(NULL, "{\"alg\":\"ES256\"}", payload_text, K.p256->pkey, "SHA256", FORGE_ECDSA_RAW,
+                        32);
         refused("no protected header at all", jws, K.ring, NULL, SFU_ERR_SIGNATURE,
                 "\"alg\" is only in the unprotected header");
         free(jws);
         /* kid in the unprotected header only selects; it is fine. */
         {
                 _cleanup_free_ char *hdr = xasprintf("{\"kid\":\"%s\"}", K.p256->kid);
-                jws = flattened("{\"alg\":\"ES256\"}", hdr, payload_text, K.p256->pkey, "SHA256", FORGE_ECDSA_RAW, 32);
+                jws = flattened("{\"alg\":\"ES256\"}", hdr, payload_text, K.p256->pkey, "SHA256",
+                                FORGE_ECDSA_RAW, 32);
                 accepted("flattened with kid in the unprotected header", jws, K.ring, NULL, 1);
                 free(jws);
         }
@@ -898,28 +950,37 @@ static void test_json_forms(void) {
         free(jws);
         jws = flattened("{\"alg\":\"ES256\"}", "{\"b64\":false}", payload_text, K.p256->pkey, "SHA256",
                         FORGE_ECDSA_RAW, 32);
-        refused("b64:false in the unprotected header", jws, K.ring, NULL, SFU_ERR_SIGNATURE, "\"b64\": false");
+        refused("b64:false in the unprotected header", jws, K.ring, NULL, SFU_ERR_SIGNATURE,
+                "\"b64\": false");
         free(jws);
         jws = flattened("{\"alg\":\"ES256\"}", "{\"alg\":\"none\"}", payload_text, K.p256->pkey, "SHA256",
                         FORGE_ECDSA_RAW, 32);
         refused("alg in both headers", jws, K.ring, NULL, SFU_ERR_PARSE,
                 "header parameter \"alg\" is in both the protected and the unprotected header");
         free(jws);
-        jws = flattened("{\"alg\":\"ES256\"}", "[1]", payload_text, K.p256->pkey, "SHA256", FORGE_ECDSA_RAW, 32);
-        refused("unprotected header not an object", jws, K.ring, NULL, SFU_ERR_PARSE, "is not a JSON object");
+        jws = flattened("{\"alg\":\"ES256\"}", "[1]", payload_text, K.p256->pkey, "SHA256", FORGE_ECDSA_RAW,
+                        32);
+        refused("unprotected header not an object", jws, K.ring, NULL, SFU_ERR_PARSE,
+                "is not a JSON object");
         free(jws);
 
         /* Duplicate keys, invalid UTF-8. */
-        jws = forge("{\"alg\":\"ES256\",\"alg\":\"none\"}", payload_text, K.p256->pkey, "SHA256", FORGE_ECDSA_RAW, 32);
-        refused("duplicate JSON keys in the protected header", jws, K.ring, NULL, SFU_ERR_PARSE, "duplicate");
+        jws = forge("{\"alg\":\"ES256\",\"alg\":\"none\"}", payload_text, K.p256->pkey, "SHA256",
+                    FORGE_ECDSA_RAW, 32);
+        refused("duplicate JSON keys in the protected header", jws, K.ring, NULL, SFU_ERR_PARSE,
+                "duplicate");
         free(jws);
-        jws = forge("{\"alg\":\"ES256\",\"x\":\"\xff\xfe\"}", payload_text, K.p256->pkey, "SHA256", FORGE_ECDSA_RAW, 32);
-        refused("invalid UTF-8 in the protected header", jws, K.ring, NULL, SFU_ERR_PARSE, "protected header: invalid JSON");
+        jws = forge("{\"alg\":\"ES256\",\"x\":\"\xff\xfe\"}", payload_text, K.p256->pkey, "SHA256",
+                    FORGE_ECDSA_RAW, 32);
+        refused("invalid UTF-8 in the protected header", jws, K.ring, NULL, SFU_ERR_PARSE,
+                "protected header: invalid JSON");
         free(jws);
-        jws = forge("{\"alg\":\"ES256\",\"x\":\"\xc0\xaf\"}", payload_text, K.p256->pkey, "SHA256", FORGE_ECDSA_RAW, 32);
+        jws = forge("{\"alg\":\"ES256\",\"x\":\"\xc0\xaf\"}", payload_text, K.p256->pkey, "SHA256",
+                    FORGE_ECDSA_RAW, 32);
         refused("overlong UTF-8 in the protected header", jws, K.ring, NULL, SFU_ERR_PARSE, "invalid JSON");
         free(jws);
-        jws = forge("{\"alg\":\"ES256\",\"x\":\"a\\u0000b\"}", payload_text, K.p256->pkey, "SHA256", FORGE_ECDSA_RAW, 32);
+        jws = forge("{\"alg\":\"ES256\",\"x\":\"a\\u0000b\"}", payload_text, K.p256->pkey, "SHA256",
+                    FORGE_ECDSA_RAW, 32);
         refused("\\u0000 in the protected header", jws, K.ring, NULL, SFU_ERR_PARSE, "invalid JSON");
         free(jws);
         jws = forge("[\"alg\",\"ES256\"]", payload_text, K.p256->pkey, "SHA256", FORGE_ECDSA_RAW, 32);
@@ -943,36 +1004,44 @@ static void test_json_forms(void) {
                 refused("flattened and general members mixed", mixed, K.ring, NULL, SFU_ERR_PARSE, "mixes");
                 free(mixed);
                 mixed = xasprintf("{\"signature\":\"AAAA\",%s", general + 1);
-                refused("general plus a flattened \"signature\"", mixed, K.ring, NULL, SFU_ERR_PARSE, "mixes");
+                refused("general plus a flattened \"signature\"", mixed, K.ring, NULL, SFU_ERR_PARSE,
+                        "mixes");
                 free(mixed);
-                refused("no payload", "{\"protected\":\"eyJhbGciOiJFUzI1NiJ9\",\"signature\":\"AAAA\"}", K.ring, NULL,
-                        SFU_ERR_PARSE, "detached payloads are not supported");
-                refused("empty payload (JSON)", "{\"payload\":\"\",\"protected\":\"eyJhbGciOiJFUzI1NiJ9\",\"signature\":\"AAAA\"}",
+                refused("no payload", "{\"protected\":\"eyJhbGciOiJFUzI1NiJ9\",\"signature\":\"AAAA\"}",
+                        K.ring, NULL, SFU_ERR_PARSE, "detached payloads are not supported");
+                refused("empty payload (JSON)",
+                        "{\"payload\":\"\",\"protected\":\"eyJhbGciOiJFUzI1NiJ9\",\"signature\":\"AAAA\"}",
                         K.ring, NULL, SFU_ERR_PARSE, "payload is empty");
-                refused("payload not a string", "{\"payload\":5,\"protected\":\"eyJhbGciOiJFUzI1NiJ9\",\"signature\":\"AAAA\"}",
+                refused("payload not a string",
+                        "{\"payload\":5,\"protected\":\"eyJhbGciOiJFUzI1NiJ9\",\"signature\":\"AAAA\"}",
                         K.ring, NULL, SFU_ERR_PARSE, "\"payload\" is not a string");
                 refused("no signature", "{\"payload\":\"AAAA\"}", K.ring, NULL, SFU_ERR_PARSE,
                         "neither \"signature\" nor \"signatures\"");
-                refused("flattened without signature", "{\"payload\":\"AAAA\",\"protected\":\"eyJhbGciOiJFUzI1NiJ9\"}",
-                        K.ring, NULL, SFU_ERR_PARSE, "has no \"signature\"");
-                refused("empty signatures", "{\"payload\":\"AAAA\",\"signatures\":[]}", K.ring, NULL, SFU_ERR_PARSE,
-                        "\"signatures\" is empty");
+                refused("flattened without signature",
+                        "{\"payload\":\"AAAA\",\"protected\":\"eyJhbGciOiJFUzI1NiJ9\"}", K.ring, NULL,
+                        SFU_ERR_PARSE, "has no \"signature\"");
+                refused("empty signatures", "{\"payload\":\"AAAA\",\"signatures\":[]}", K.ring, NULL,
+                        SFU_ERR_PARSE, "\"signatures\" is empty");
                 refused("signatures not an array", "{\"payload\":\"AAAA\",\"signatures\":{}}", K.ring, NULL,
                         SFU_ERR_PARSE, "is not an array");
-                refused("signature entry not an object", "{\"payload\":\"AAAA\",\"signatures\":[1]}", K.ring, NULL,
-                        SFU_ERR_PARSE, "signature 1 is not a JSON object");
-                refused("signature entry without headers", "{\"payload\":\"AAAA\",\"signatures\":[{\"signature\":\"AAAA\"}]}",
-                        K.ring, NULL, SFU_ERR_PARSE, "neither \"protected\" nor \"header\"");
-                refused("empty protected member", "{\"payload\":\"AAAA\",\"protected\":\"\",\"signature\":\"AAAA\"}",
-                        K.ring, NULL, SFU_ERR_PARSE, "\"protected\" is empty");
-                refused("JWS JSON not an object", "[\"a\"]", K.ring, NULL, SFU_ERR_PARSE, "must be a JSON object");
+                refused("signature entry not an object", "{\"payload\":\"AAAA\",\"signatures\":[1]}", K.ring,
+                        NULL, SFU_ERR_PARSE, "signature 1 is not a JSON object");
+                refused("signature entry without headers",
+                        "{\"payload\":\"AAAA\",\"signatures\":[{\"signature\":\"AAAA\"}]}", K.ring, NULL,
+                        SFU_ERR_PARSE, "neither \"protected\" nor \"header\"");
+                refused("empty protected member",
+                        "{\"payload\":\"AAAA\",\"protected\":\"\",\"signature\":\"AAAA\"}", K.ring, NULL,
+                        SFU_ERR_PARSE, "\"protected\" is empty");
+                refused("JWS JSON not an object", "[\"a\"]", K.ring, NULL, SFU_ERR_PARSE,
+                        "must be a JSON object");
         }
         {
                 /* 17 signatures. */
                 char *big = strdup("{\"payload\":\"AAAA\",\"signatures\":[");
                 for (int i = 0; i < SFU_JWS_MAX_SIGNATURES + 1; i++) {
-                        char *next = xasprintf("%s%s{\"protected\":\"eyJhbGciOiJFUzI1NiJ9\",\"signature\":\"AAAA\"}", big,
-                                               i ? "," : "");
+                        char *next = xasprintf(
+                                "%s%s{\"protected\":\"eyJhbGciOiJFUzI1NiJ9\",\"signature\":\"AAAA\"}", big,
+                                i ? "," : "");
                         free(big);
                         big = next;
                 }
@@ -999,12 +1068,14 @@ static void test_compact_syntax(void) {
                 /* A payload whose length is not a multiple of 3 needs
                  * padding in standard base64. */
                 _cleanup_free_ char *hd = NULL, *pd = NULL, *sig = NULL, *sd = NULL;
-                const char *odd_payload = "{\"a\":1}";      /* 7 bytes */
-                char *f = forge("{\"alg\":\"ES256\"}", odd_payload, K.p256->pkey, "SHA256", FORGE_ECDSA_RAW, 32);
+                const char *odd_payload = "{\"a\":1}"; /* 7 bytes */
+                char *f = forge("{\"alg\":\"ES256\"}", odd_payload, K.p256->pkey, "SHA256", FORGE_ECDSA_RAW,
+                                32);
                 split3(f, &hd, &pd, &sd);
                 free(f);
                 jws = xasprintf("%s.%s=.%s", hd, pd, sd);
-                refused("payload with padding", jws, K.ring, NULL, SFU_ERR_PARSE, "payload is not valid base64url: padding");
+                refused("payload with padding", jws, K.ring, NULL, SFU_ERR_PARSE,
+                        "payload is not valid base64url: padding");
                 free(jws);
                 jws = xasprintf("%s==.%s.%s", hd, pd, sd);
                 refused("header with padding", jws, K.ring, NULL, SFU_ERR_PARSE,
@@ -1018,8 +1089,8 @@ static void test_compact_syntax(void) {
                                 *c = '/';
                 if (strcmp(sig, sd) != 0) {
                         jws = xasprintf("%s.%s.%s", hd, pd, sig);
-                        refused("signature in standard base64 ('+' or '/')", jws, K.ring, NULL, SFU_ERR_PARSE,
-                                "'+' and '/' are standard base64");
+                        refused("signature in standard base64 ('+' or '/')", jws, K.ring, NULL,
+                                SFU_ERR_PARSE, "'+' and '/' are standard base64");
                         free(jws);
                 }
         }
@@ -1030,10 +1101,12 @@ static void test_compact_syntax(void) {
         refused("a '/' in the payload", jws, K.ring, NULL, SFU_ERR_PARSE, "'+' and '/' are standard base64");
         free(jws);
         jws = xasprintf("%s.%s.%.20s %s", h, p, s, s + 20);
-        refused("a space inside the signature", jws, K.ring, NULL, SFU_ERR_PARSE, "white space is not allowed");
+        refused("a space inside the signature", jws, K.ring, NULL, SFU_ERR_PARSE,
+                "white space is not allowed");
         free(jws);
         jws = xasprintf("%s.%s.%s*", h, p, s);
-        refused("a '*' in the signature", jws, K.ring, NULL, SFU_ERR_PARSE, "outside the base64url alphabet");
+        refused("a '*' in the signature", jws, K.ring, NULL, SFU_ERR_PARSE,
+                "outside the base64url alphabet");
         free(jws);
         {
                 /* Non-canonical trailing bits in the signature. */
@@ -1043,7 +1116,8 @@ static void test_compact_syntax(void) {
                 nc[n - 1] = nc[n - 1] == 'A' ? 'B' : (char) (nc[n - 1] + 1);
                 if (n % 4 != 0) {
                         jws = xasprintf("%s.%s.%s", h, p, nc);
-                        refused("non-canonical last character", jws, K.ring, NULL, SFU_ERR_PARSE, "non-zero unused bits");
+                        refused("non-canonical last character", jws, K.ring, NULL, SFU_ERR_PARSE,
+                                "non-zero unused bits");
                         free(jws);
                 }
         }
@@ -1056,7 +1130,8 @@ static void test_compact_syntax(void) {
         refused("4 segments", jws, K.ring, NULL, SFU_ERR_PARSE, "this has 4");
         free(jws);
         jws = xasprintf("%s.%s.%s.%s.%s", h, p, s, s, s);
-        refused("5 segments (JWE)", jws, K.ring, NULL, SFU_ERR_PARSE, "encrypted manifests are not supported");
+        refused("5 segments (JWE)", jws, K.ring, NULL, SFU_ERR_PARSE,
+                "encrypted manifests are not supported");
         free(jws);
         refused("1 segment", h, K.ring, NULL, SFU_ERR_PARSE, "this has 1");
         refused("empty input", "", K.ring, NULL, SFU_ERR_PARSE, "empty input");
@@ -1100,22 +1175,24 @@ static void test_compact_syntax(void) {
                 memset(big + strlen(big), 'a', n);
                 strcpy(big + 20 + n, "\"}");
                 jws = forge(big, payload_text, K.p256->pkey, "SHA256", FORGE_ECDSA_RAW, 32);
-                refused("protected header over the limit", jws, K.ring, NULL, SFU_ERR_SIZE, "protected header exceeds the limit");
+                refused("protected header over the limit", jws, K.ring, NULL, SFU_ERR_SIZE,
+                        "protected header exceeds the limit");
                 free(jws);
                 free(big);
         }
         {
                 struct sfu_keyring empty = {};
-                refused("an empty trust store", good, &empty, NULL, SFU_ERR_SIGNATURE, "the trust store holds no keys");
+                refused("an empty trust store", good, &empty, NULL, SFU_ERR_SIGNATURE,
+                        "the trust store holds no keys");
         }
 }
 
 static void test_multi(void) {
         struct sfu_err err = SFU_ERR_INIT;
-        struct sfu_jws_sign_opts es = { .alg = SFU_JWS_ES256, .form = SFU_JWS_FLATTENED };
-        struct sfu_jws_sign_opts ps = { .alg = SFU_JWS_PS256, .form = SFU_JWS_COMPACT };
-        struct sfu_jws_verify_opts two = { .min_signatures = 2, .required_typ = SFU_JWS_TYP_MANIFEST };
-        struct sfu_jws_verify_opts three = { .min_signatures = 3 };
+        struct sfu_jws_sign_opts es = {.alg = SFU_JWS_ES256, .form = SFU_JWS_FLATTENED};
+        struct sfu_jws_sign_opts ps = {.alg = SFU_JWS_PS256, .form = SFU_JWS_COMPACT};
+        struct sfu_jws_verify_opts two = {.min_signatures = 2, .required_typ = SFU_JWS_TYP_MANIFEST};
+        struct sfu_jws_verify_opts three = {.min_signatures = 3};
         _cleanup_free_ char *first = NULL, *same_twice = NULL, *two_keys = NULL, *three_sigs = NULL;
         _cleanup_jws_ struct sfu_jws *j1 = NULL, *j2 = NULL, *j3 = NULL;
         int r;
@@ -1141,12 +1218,15 @@ static void test_multi(void) {
                    j2->n_signatures == 2,
            "add_signature gives the general serialization with 2 signatures");
         if (j2) {
-                ok(strcmp(j2->payload_b64, j1->payload_b64) == 0, "add_signature keeps the payload byte for byte");
+                ok(strcmp(j2->payload_b64, j1->payload_b64) == 0,
+                   "add_signature keeps the payload byte for byte");
                 ok(strcmp(j2->signatures[0].protected_b64, j1->signatures[0].protected_b64) == 0 &&
                            j2->signatures[0].signature_len == j1->signatures[0].signature_len &&
-                           memcmp(j2->signatures[0].signature, j1->signatures[0].signature, j1->signatures[0].signature_len) == 0,
+                           memcmp(j2->signatures[0].signature, j1->signatures[0].signature,
+                                  j1->signatures[0].signature_len) == 0,
                    "add_signature keeps the first signature");
-                r = sfu_jws_add_signature(j2, K.ed, &(struct sfu_jws_sign_opts) { .alg = SFU_JWS_EDDSA }, &three_sigs, &err);
+                r = sfu_jws_add_signature(j2, K.ed, &(struct sfu_jws_sign_opts){.alg = SFU_JWS_EDDSA},
+                                          &three_sigs, &err);
                 ok(r == 0, "add a third signature (EdDSA)");
                 accepted("three signatures by three keys, min 3", three_sigs, K.ring, &three, 3);
         }
@@ -1155,27 +1235,30 @@ static void test_multi(void) {
          * store's key counts, the other does not (key rotation). */
         {
                 _cleanup_free_ char *mixed = NULL;
-                struct sfu_jws_sign_opts o = { .alg = SFU_JWS_ES256 };
+                struct sfu_jws_sign_opts o = {.alg = SFU_JWS_ES256};
                 r = sfu_jws_add_signature(j1, K.p256_b, &o, &mixed, &err);
                 ok(r == 0, "add a signature by an untrusted key");
                 accepted("a trusted and an untrusted signature, min 1", mixed, K.ring, NULL, 1);
-                refused("a trusted and an untrusted signature, min 2", mixed, K.ring, &two, SFU_ERR_SIGNATURE,
-                        "signature 2: no trusted key with kid");
+                refused("a trusted and an untrusted signature, min 2", mixed, K.ring, &two,
+                        SFU_ERR_SIGNATURE, "signature 2: no trusted key with kid");
         }
         /* One good signature and one that breaks a rule: all fail. */
         {
                 _cleanup_free_ char *h = b64s("{\"alg\":\"none\"}");
                 char *bad;
                 {
-                        _cleanup_free_ char *sig_b64 = b64(j1->signatures[0].signature, j1->signatures[0].signature_len);
-                        bad = xasprintf("{\"payload\":\"%s\",\"signatures\":[{\"protected\":\"%s\",\"signature\":\"%s\"},{\"protected\":\"%s\",\"signature\":\"\"}]}",
+                        _cleanup_free_ char *sig_b64 =
+                                b64(j1->signatures[0].signature, j1->signatures[0].signature_len);
+                        bad = xasprintf("{\"payload\":\"%s\",\"signatures\":[{\"protected\":\"%s\","
+                                        "\"signature\":\"%s\"},{\"protected\":\"%s\",\"signature\":\"\"}]}",
                                         j1->payload_b64, j1->signatures[0].protected_b64, sig_b64, h);
                 }
                 refused("a good signature plus alg none", bad, K.ring, NULL, SFU_ERR_SIGNATURE,
                         "signature 2: alg \"none\" is not allowed");
                 free(bad);
                 {
-                        _cleanup_free_ char *sig_b64 = b64(j1->signatures[0].signature, j1->signatures[0].signature_len);
+                        _cleanup_free_ char *sig_b64 =
+                                b64(j1->signatures[0].signature, j1->signatures[0].signature_len);
                         _cleanup_free_ char *ch = NULL, *input = NULL, *s2 = NULL;
                         _cleanup_free_ uint8_t *raw = NULL;
                         size_t len = 0;
@@ -1183,18 +1266,22 @@ static void test_multi(void) {
                         input = xasprintf("%s.%s", ch, j1->payload_b64);
                         raw = forge_sig(input, K.ed->pkey, NULL, FORGE_PLAIN, 0, &len);
                         s2 = b64(raw, len);
-                        bad = xasprintf("{\"payload\":\"%s\",\"signatures\":[{\"protected\":\"%s\",\"signature\":\"%s\"},{\"protected\":\"%s\",\"signature\":\"%s\"}]}",
-                                        j1->payload_b64, j1->signatures[0].protected_b64, sig_b64, ch, s2);
-                        refused("a good signature plus one with unknown crit", bad, K.ring, NULL, SFU_ERR_SIGNATURE,
-                                "signature 2: header parameter \"crit\" names \"x-ext\"");
+                        bad = xasprintf(
+                                "{\"payload\":\"%s\",\"signatures\":[{\"protected\":\"%s\",\"signature\":\"%"
+                                "s\"},{\"protected\":\"%s\",\"signature\":\"%s\"}]}",
+                                j1->payload_b64, j1->signatures[0].protected_b64, sig_b64, ch, s2);
+                        refused("a good signature plus one with unknown crit", bad, K.ring, NULL,
+                                SFU_ERR_SIGNATURE, "signature 2: header parameter \"crit\" names \"x-ext\"");
                         free(bad);
                 }
         }
         /* A bad signature with a trusted kid fails the whole JWS even when
          * another is good. */
         {
-                _cleanup_free_ char *sig_b64 = b64(j1->signatures[0].signature, j1->signatures[0].signature_len);
-                _cleanup_free_ char *rh = NULL, *input = NULL, *s2 = NULL, *hdr = header_with_kid("RS256", K.rsa, "");
+                _cleanup_free_ char *sig_b64 =
+                        b64(j1->signatures[0].signature, j1->signatures[0].signature_len);
+                _cleanup_free_ char *rh = NULL, *input = NULL, *s2 = NULL,
+                                    *hdr = header_with_kid("RS256", K.rsa, "");
                 _cleanup_free_ uint8_t *raw = NULL;
                 size_t len = 0;
                 char *bad;
@@ -1202,10 +1289,11 @@ static void test_multi(void) {
                 input = xasprintf("%s.%s", rh, j1->payload_b64);
                 raw = forge_sig(input, K.rsa_b->pkey, "SHA256", FORGE_PLAIN, 0, &len);
                 s2 = b64(raw, len);
-                bad = xasprintf("{\"payload\":\"%s\",\"signatures\":[{\"protected\":\"%s\",\"signature\":\"%s\"},{\"protected\":\"%s\",\"signature\":\"%s\"}]}",
+                bad = xasprintf("{\"payload\":\"%s\",\"signatures\":[{\"protected\":\"%s\",\"signature\":\"%"
+                                "s\"},{\"protected\":\"%s\",\"signature\":\"%s\"}]}",
                                 j1->payload_b64, j1->signatures[0].protected_b64, sig_b64, rh, s2);
-                refused("a good signature plus a forged one with a trusted kid", bad, K.ring, NULL, SFU_ERR_SIGNATURE,
-                        "signature 2: RS256 signature does not verify");
+                refused("a good signature plus a forged one with a trusted kid", bad, K.ring, NULL,
+                        SFU_ERR_SIGNATURE, "signature 2: RS256 signature does not verify");
                 free(bad);
         }
 
@@ -1214,11 +1302,17 @@ static void test_multi(void) {
                 _cleanup_free_ char *a6 = rfc_file("rfc7515-a6.json"), *out = NULL;
                 _cleanup_json_ json_t *root = NULL;
                 ok(sfu_jws_parse(a6, strlen(a6), &j3, &err) == 0, "parse RFC 7515 A.6");
-                ok(j3 && sfu_jws_add_signature(j3, K.ed, &(struct sfu_jws_sign_opts) { .alg = SFU_JWS_EDDSA }, &out, &err) == 0,
+                ok(j3 && sfu_jws_add_signature(j3, K.ed, &(struct sfu_jws_sign_opts){.alg = SFU_JWS_EDDSA},
+                                               &out, &err) == 0,
                    "add a signature to RFC 7515 A.6");
-                ok(out && sfu_json_parse_object(out, strlen(out), SFU_JWS_MAX_SIZE, &root, &err) == 0, "the result is JSON");
+                ok(out && sfu_json_parse_object(out, strlen(out), SFU_JWS_MAX_SIZE, &root, &err) == 0,
+                   "the result is JSON");
                 ok(root && json_array_size(json_object_get(root, "signatures")) == 3 &&
-                           sfu_streq(json_string_value(json_object_get(json_object_get(json_array_get(json_object_get(root, "signatures"), 0), "header"), "kid")),
+                           sfu_streq(json_string_value(json_object_get(
+                                             json_object_get(
+                                                     json_array_get(json_object_get(root, "signatures"), 0),
+                                                     "header"),
+                                             "kid")),
                                      "2010-12-29") &&
                            sfu_streq(json_string_value(json_object_get(root, "payload")), j3->payload_b64),
                    "unprotected headers and the payload are kept");
@@ -1228,31 +1322,63 @@ static void test_multi(void) {
         /* Signing refusals. */
         {
                 char *out = (char *) 0x1;
-                struct sfu_jws_sign_opts o = { .alg = SFU_JWS_ES256 };
+                struct sfu_jws_sign_opts o = {.alg = SFU_JWS_ES256};
                 sfu_err_clear(&err);
-                ok(sfu_jws_sign((const uint8_t *) "x", 1, K.ring->keys[1], &o, &out, &err) < 0 && out == (char *) 0x1 &&
-                           strstr(err.message, "public key"),
+                ok(sfu_jws_sign((const uint8_t *) "x", 1, K.ring->keys[1], &o, &out, &err) < 0 &&
+                           out == (char *) 0x1 && strstr(err.message, "public key"),
                    "signing with a public key is refused (%s)", err.message);
                 sfu_err_clear(&err);
                 o.alg = SFU_JWS_ES384;
-                ok(sfu_jws_sign((const uint8_t *) "x", 1, K.p256, &o, &out, &err) < 0 && out == (char *) 0x1 &&
+                ok(sfu_jws_sign((const uint8_t *) "x", 1, K.p256, &o, &out, &err) < 0 &&
+                           out == (char *) 0x1 &&
                            strstr(err.message, "alg ES384 does not fit the P-256 key"),
                    "signing with an alg that does not fit the key is refused (%s)", err.message);
                 sfu_err_clear(&err);
                 o.alg = SFU_JWS_ES256;
-                ok(sfu_jws_sign((const uint8_t *) "", 0, K.p256, &o, &out, &err) < 0 && out == (char *) 0x1 &&
-                           strstr(err.message, "empty payload"),
+                ok(sfu_jws_sign((const uint8_t *) "", 0, K.p256, &o, &out, &err) < 0 &&
+                           out == (char *) 0x1 && strstr(err.message, "empty payload"),
                    "signing an empty payload is refused (%s)", err.message);
+                {
+                        size_t big_len = SFU_JWS_MAX_SIZE / 4 * 3;
+                        uint8_t *big = calloc(1, big_len);
+                        sfu_err_clear(&err);
+                        ok(big && sfu_jws_sign(big, big_len, K.p256, &o, &out, &err) < 0 &&
+                                   out == (char *) 0x1 && err.code == SFU_ERR_SIZE &&
+                                   strstr(err.message, "too large to sign"),
+                           "signing a payload whose JWS would exceed the size limit is refused (%s)",
+                           err.message);
+                        free(big);
+                }
+                {
+                        /* The largest payload we sign gives a JWS we parse. */
+                        size_t big_len = (SFU_JWS_MAX_SIZE - 256u * 1024u) / 4 * 3;
+                        uint8_t *big = malloc(big_len);
+                        char *text = NULL;
+                        _cleanup_jws_ struct sfu_jws *j = NULL;
+                        memset(big, 'x', big_len);
+                        o.form = SFU_JWS_GENERAL;
+                        ok(sfu_jws_sign(big, big_len, K.p256, &o, &text, &err) == 0 &&
+                                   sfu_jws_parse(text, strlen(text), &j, &err) == 0 &&
+                                   j->payload_len == big_len &&
+                                   sfu_jws_verify(j, K.ring, NULL, NULL, &err) == 0,
+                           "the largest payload signs, parses and verifies (%s)", err.message);
+                        free(text);
+                        free(big);
+                }
         }
         /* Sign options: kid and typ. */
         {
                 _cleanup_free_ char *out = NULL;
                 _cleanup_jws_ struct sfu_jws *j = NULL;
-                struct sfu_jws_sign_opts o = { .alg = SFU_JWS_EDDSA, .kid = "factory-2026", .typ = "JOSE" };
+                struct sfu_jws_sign_opts o = {.alg = SFU_JWS_EDDSA, .kid = "factory-2026", .typ = "JOSE"};
                 ok(sfu_jws_sign((const uint8_t *) "x", 1, K.ed, &o, &out, &err) == 0 &&
                            sfu_jws_parse(out, strlen(out), &j, &err) == 0 &&
-                           sfu_streq(json_string_value(json_object_get(j->signatures[0].protected_header, "kid")), "factory-2026") &&
-                           sfu_streq(json_string_value(json_object_get(j->signatures[0].protected_header, "typ")), "JOSE"),
+                           sfu_streq(json_string_value(
+                                             json_object_get(j->signatures[0].protected_header, "kid")),
+                                     "factory-2026") &&
+                           sfu_streq(json_string_value(
+                                             json_object_get(j->signatures[0].protected_header, "typ")),
+                                     "JOSE"),
                    "sign writes the given kid and typ");
                 refused("a kid that is not in the store", out, K.ring, NULL, SFU_ERR_SIGNATURE,
                         "no trusted key with kid \"factory-2026\"");

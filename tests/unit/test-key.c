@@ -32,8 +32,8 @@ static struct sfu_key *load(const char *name, bool want_private) {
         return key;
 }
 
-static void refused_buf(const char *what, const char *buf, size_t len, bool want_private, enum sfu_err_code code,
-                        const char *reason) {
+static void refused_buf(const char *what, const char *buf, size_t len, bool want_private,
+                        enum sfu_err_code code, const char *reason) {
         struct sfu_err err = SFU_ERR_INIT;
         struct sfu_key *key = (struct sfu_key *) 0x1;
         int r = sfu_key_from_buffer(buf, len, what, want_private, &key, &err);
@@ -54,7 +54,8 @@ static void refused_jwk(const char *what, const char *jwk, enum sfu_err_code cod
         refused_buf(what, jwk, strlen(jwk), false, code, reason);
 }
 
-static void check_type(const struct sfu_key *key, enum sfu_key_type type, int bits, bool is_private, const char *what) {
+static void check_type(const struct sfu_key *key, enum sfu_key_type type, int bits, bool is_private,
+                       const char *what) {
         ok(key && key->type == type, "%s: type %s", what, key ? sfu_key_type_name(key->type) : "-");
         ok(key && key->bits == bits, "%s: %d bits (got %d)", what, bits, key ? key->bits : -1);
         ok(key && key->is_private == is_private, "%s: %s", what, is_private ? "private" : "public");
@@ -65,12 +66,15 @@ static bool same_key(const struct sfu_key *a, const struct sfu_key *b) {
         return a && b && EVP_PKEY_eq(a->pkey, b->pkey) == 1;
 }
 
-static const char *member(json_t *obj, const char *name) { return json_string_value(json_object_get(obj, name)); }
+static const char *member(json_t *obj, const char *name) {
+        return json_string_value(json_object_get(obj, name));
+}
 
 /* Compares our JWK export with the JWK python3-jwcrypto wrote for the same
  * PEM: every member, public and private. */
 static void check_export_matches_jwcrypto(const char *base, bool include_private) {
-        static const char *const names[] = { "kty", "crv", "x", "y", "n", "e", "d", "p", "q", "dp", "dq", "qi" };
+        static const char *const names[] = {"kty", "crv", "x", "y",  "n",  "e",
+                                            "d",   "p",   "q", "dp", "dq", "qi"};
         struct sfu_err err = SFU_ERR_INIT;
         _cleanup_key_ struct sfu_key *key = NULL;
         _cleanup_json_ json_t *ours = NULL, *theirs = NULL;
@@ -96,7 +100,8 @@ static void check_export_matches_jwcrypto(const char *base, bool include_private
                         same = false;
                 }
         }
-        ok(same, "%s JWK export of %s equals python3-jwcrypto's", include_private ? "private" : "public", base);
+        ok(same, "%s JWK export of %s equals python3-jwcrypto's", include_private ? "private" : "public",
+           base);
         ok(sfu_streq(member(ours, "kid"), key->kid), "export of %s carries the kid", base);
 }
 
@@ -111,13 +116,14 @@ static void check_jwk_round_trip(const char *pem_name) {
                 return;
         ok(sfu_key_to_jwk(key, false, &pub_jwk) == 0 && !json_object_get(pub_jwk, "d"),
            "%s: public JWK has no \"d\"", pem_name);
-        ok(sfu_key_to_jwk(key, true, &priv_jwk) == 0 && json_object_get(priv_jwk, "d"), "%s: private JWK has \"d\"",
+        ok(sfu_key_to_jwk(key, true, &priv_jwk) == 0 && json_object_get(priv_jwk, "d"),
+           "%s: private JWK has \"d\"", pem_name);
+        ok(pub_jwk && sfu_key_from_jwk(pub_jwk, "pub", false, &pub, &err) == 0,
+           "%s: public JWK imports (%s)", pem_name, err.message);
+        ok(priv_jwk && sfu_key_from_jwk(priv_jwk, "priv", true, &priv, &err) == 0,
+           "%s: private JWK imports (%s)", pem_name, err.message);
+        ok(same_key(key, pub) && pub && !pub->is_private, "%s: public JWK round trip gives the same key",
            pem_name);
-        ok(pub_jwk && sfu_key_from_jwk(pub_jwk, "pub", false, &pub, &err) == 0, "%s: public JWK imports (%s)",
-           pem_name, err.message);
-        ok(priv_jwk && sfu_key_from_jwk(priv_jwk, "priv", true, &priv, &err) == 0, "%s: private JWK imports (%s)",
-           pem_name, err.message);
-        ok(same_key(key, pub) && pub && !pub->is_private, "%s: public JWK round trip gives the same key", pem_name);
         ok(same_key(key, priv) && priv && priv->is_private, "%s: private JWK round trip gives the same key",
            pem_name);
         ok(pub && sfu_key_thumbprint(pub, &pub_tp) == 0 && sfu_streq(pub_tp, key->kid),
@@ -133,9 +139,11 @@ static void check_pem_round_trip(const char *pem_name) {
         key = load(pem_name, true);
         if (!key)
                 return;
-        ok(sfu_key_to_pem(key, false, &pub_pem) == 0 && strncmp(pub_pem, "-----BEGIN PUBLIC KEY-----\n", 27) == 0,
+        ok(sfu_key_to_pem(key, false, &pub_pem) == 0 &&
+                   strncmp(pub_pem, "-----BEGIN PUBLIC KEY-----\n", 27) == 0,
            "%s: public PEM is SubjectPublicKeyInfo", pem_name);
-        ok(sfu_key_to_pem(key, true, &priv_pem) == 0 && strncmp(priv_pem, "-----BEGIN PRIVATE KEY-----\n", 28) == 0,
+        ok(sfu_key_to_pem(key, true, &priv_pem) == 0 &&
+                   strncmp(priv_pem, "-----BEGIN PRIVATE KEY-----\n", 28) == 0,
            "%s: private PEM is PKCS#8", pem_name);
         ok(pub_pem && sfu_key_from_buffer(pub_pem, strlen(pub_pem), "pub", false, &pub, &err) == 0 &&
                    same_key(key, pub) && !pub->is_private,
@@ -215,8 +223,8 @@ static void test_keyring(void) {
 
         /* Loading: sorted, only *.pem and *.jwk, no hidden files. */
         {
-                static const char *const files[] = { "10-ec.pem", "20-ed.jwk", "30-rsa.pem", "notes.txt",
-                                                     ".hidden.pem", "key.pem.bak" };
+                static const char *const files[] = {"10-ec.pem", "20-ed.jwk",   "30-rsa.pem",
+                                                    "notes.txt", ".hidden.pem", "key.pem.bak"};
                 _cleanup_keyring_ struct sfu_keyring *ring = NULL;
                 _cleanup_free_ char *dir = tap_mkdtemp();
 
@@ -235,17 +243,22 @@ static void test_keyring(void) {
                 ok(ring->n_keys == 3 && ring->keys[0]->type == SFU_KEY_EC_P256 &&
                            ring->keys[1]->type == SFU_KEY_ED25519 && ring->keys[2]->type == SFU_KEY_RSA,
                    "keys are loaded in name order");
-                ok(ring->n_keys == 3 && strstr(ring->keys[0]->source, "10-ec.pem"), "a key's source names its file");
+                ok(ring->n_keys == 3 && strstr(ring->keys[0]->source, "10-ec.pem"),
+                   "a key's source names its file");
                 found = ring->n_keys == 3 ? sfu_keyring_find_kid(ring, ring->keys[1]->kid) : NULL;
                 ok(found && found == ring->keys[1], "find_kid finds a key by its kid");
                 ok(!sfu_keyring_find_kid(ring, "no-such-kid"), "find_kid of an unknown kid is NULL");
                 ok(!sfu_keyring_find_kid(ring, NULL), "find_kid(NULL) is NULL");
+                sfu_err_clear(&err);
+                r = sfu_keyring_load_dir(ring, dir, &err);
+                ok(r == -EEXIST && ring->n_keys == 3 && strstr(err.message, "10-ec.pem"),
+                   "loading the same directory again is refused and changes nothing (%s)", err.message);
                 remove_files(dir, files, ELEMENTSOF(files));
         }
 
         /* The same public key twice (as PEM and as JWK). */
         {
-                static const char *const files[] = { "a.pem", "b.jwk" };
+                static const char *const files[] = {"a.pem", "b.jwk"};
                 _cleanup_keyring_ struct sfu_keyring *ring = NULL;
                 _cleanup_free_ char *dir = tap_mkdtemp();
 
@@ -261,10 +274,11 @@ static void test_keyring(void) {
 
         /* Two keys with one kid. */
         {
-                static const char *const files[] = { "a.jwk", "b.jwk" };
+                static const char *const files[] = {"a.jwk", "b.jwk"};
                 _cleanup_keyring_ struct sfu_keyring *ring = NULL;
                 _cleanup_free_ char *dir = tap_mkdtemp();
-                char *a = jwk_with_kid("ec-p256.pub.jwk", "factory-1"), *b = jwk_with_kid("ed25519.pub.jwk", "factory-1");
+                char *a = jwk_with_kid("ec-p256.pub.jwk", "factory-1"),
+                     *b = jwk_with_kid("ed25519.pub.jwk", "factory-1");
 
                 write_file(dir, "a.jwk", a, strlen(a));
                 write_file(dir, "b.jwk", b, strlen(b));
@@ -275,13 +289,21 @@ static void test_keyring(void) {
                 r = sfu_keyring_load_dir(ring, dir, &err);
                 ok(r == -EEXIST && strstr(err.message, "kid \"factory-1\" is already used"),
                    "two keys with one kid are refused (%s)", err.message);
-                ok(ring->n_keys == 1 && sfu_streq(ring->keys[0]->kid, "factory-1"), "a JWK \"kid\" becomes the kid");
+                is_int(ring->n_keys, 0, "nothing is loaded");
+                {
+                        _cleanup_key_ struct sfu_key *key = NULL;
+                        char *text = jwk_with_kid("ed25519.pub.jwk", "factory-1");
+                        ok(sfu_key_from_buffer(text, strlen(text), "a.jwk", false, &key, &err) == 0 &&
+                                   sfu_streq(key->kid, "factory-1"),
+                           "a JWK \"kid\" becomes the kid");
+                        free(text);
+                }
                 remove_files(dir, files, ELEMENTSOF(files));
         }
 
         /* A file that fails to load is an error naming it. */
         {
-                static const char *const files[] = { "good.pem", "weak.pem" };
+                static const char *const files[] = {"good.pem", "weak.pem"};
                 _cleanup_keyring_ struct sfu_keyring *ring = NULL;
                 _cleanup_free_ char *dir = tap_mkdtemp();
 
@@ -292,6 +314,7 @@ static void test_keyring(void) {
                 r = sfu_keyring_load_dir(ring, dir, &err);
                 ok(r < 0 && strstr(err.message, "weak.pem") && strstr(err.message, "1024 bits"),
                    "a bad key file fails the load and is named (%s)", err.message);
+                is_int(ring->n_keys, 0, "a failed load leaves the ring as it was (all or nothing)");
                 remove_files(dir, files, ELEMENTSOF(files));
         }
 
@@ -301,7 +324,8 @@ static void test_keyring(void) {
                 sfu_err_clear(&err);
                 ok(sfu_keyring_new(&ring) == 0, "keyring_new");
                 r = sfu_keyring_load_dir(ring, "/nonexistent/secfud/keys.d", &err);
-                ok(r == -ENOENT && err.code == SFU_ERR_STORAGE && strstr(err.message, "/nonexistent/secfud/keys.d"),
+                ok(r == -ENOENT && err.code == SFU_ERR_STORAGE &&
+                           strstr(err.message, "/nonexistent/secfud/keys.d"),
                    "a missing key directory is an error naming it (%s)", err.message);
         }
 
@@ -323,7 +347,8 @@ static void test_keyring(void) {
                 sfu_err_clear(&err);
                 ok(sfu_keyring_new(&ring) == 0, "keyring_new");
                 r = sfu_keyring_add(ring, weak, &err);
-                ok(r < 0 && ring->n_keys == 0 && strstr(err.message, "RSA key of 1024 bits is below the minimum of 2048"),
+                ok(r < 0 && ring->n_keys == 0 &&
+                           strstr(err.message, "RSA key of 1024 bits is below the minimum of 2048"),
                    "keyring_add refuses an RSA-1024 key (%s)", err.message);
         }
 }
@@ -334,9 +359,9 @@ static void test_generate(void) {
                 enum sfu_key_type type;
                 int bits;
         } cases[] = {
-                { "ES256", SFU_KEY_EC_P256, 256 }, { "ES384", SFU_KEY_EC_P384, 384 },
-                { "ES512", SFU_KEY_EC_P521, 521 }, { "EdDSA", SFU_KEY_ED25519, 256 },
-                { "PS256", SFU_KEY_RSA, 3072 },
+                {"ES256", SFU_KEY_EC_P256, 256}, {"ES384", SFU_KEY_EC_P384, 384},
+                {"ES512", SFU_KEY_EC_P521, 521}, {"EdDSA", SFU_KEY_ED25519, 256},
+                {"PS256", SFU_KEY_RSA, 3072},
         };
         struct sfu_err err = SFU_ERR_INIT;
 
@@ -352,7 +377,7 @@ static void test_generate(void) {
                    "the generated key fits %s", cases[i].alg);
         }
         {
-                static const char *const bad[] = { "HS256", "none", "Ed448", "ES256K", "", "rs256" };
+                static const char *const bad[] = {"HS256", "none", "Ed448", "ES256K", "", "rs256"};
                 for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                         struct sfu_key *key = (struct sfu_key *) 0x1;
                         sfu_err_clear(&err);
@@ -365,64 +390,103 @@ static void test_generate(void) {
 
 static void test_jwk_refusals(void) {
         refused_jwk("no kty", "{\"crv\":\"P-256\"}", SFU_ERR_PARSE, "no string \"kty\"");
-        refused_jwk("oct", "{\"kty\":\"oct\",\"k\":\"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow\"}",
+        refused_jwk("oct",
+                    "{\"kty\":\"oct\",\"k\":\"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-"
+                    "1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow\"}",
                     SFU_ERR_PARSE, "HMAC is never accepted");
         refused_jwk("unknown kty", "{\"kty\":\"DSA\"}", SFU_ERR_PARSE, "key type \"DSA\" is not supported");
         refused_jwk("P-192", "{\"kty\":\"EC\",\"crv\":\"P-192\",\"x\":\"AA\",\"y\":\"AA\"}", SFU_ERR_PARSE,
                     "curve \"P-192\" is not supported");
-        refused_jwk("short x", "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVA\",\"y\":\"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0\"}",
+        refused_jwk("short x",
+                    "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVA\","
+                    "\"y\":\"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0\"}",
                     SFU_ERR_PARSE, "must be 32 bytes");
         /* RFC 7515 A.3's key with the last bit of y changed: not on the curve. */
-        refused_jwk("point off the curve", "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU\",\"y\":\"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a4\"}",
-                    SFU_ERR_PARSE, "not a valid P-256 key");
-        refused_jwk("EC d of another key", "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU\",\"y\":\"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0\",\"d\":\"AAsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI\"}",
+        refused_jwk(
+                "point off the curve",
+                "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU\","
+                "\"y\":\"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a4\"}",
+                SFU_ERR_PARSE, "not a valid P-256 key");
+        refused_jwk("EC d of another key",
+                    "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":"
+                    "\"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU\",\"y\":\"x_FEzRu9m36HLN_"
+                    "tue659LNpXW6pCyStikYjKIWI5a0\",\"d\":\"AAsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI\"}",
                     SFU_ERR_PARSE, "does not match");
-        refused_jwk("Ed25519 d not matching x", "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"d\":\"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A\",\"x\":\"9GIh30S18p7aBA-ZdnsbNnbFzACYNMyy-S_nAwj1lWU\"}",
-                    SFU_ERR_PARSE, "does not match \"x\"");
+        refused_jwk(
+                "Ed25519 d not matching x",
+                "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"d\":\"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A\","
+                "\"x\":\"9GIh30S18p7aBA-ZdnsbNnbFzACYNMyy-S_nAwj1lWU\"}",
+                SFU_ERR_PARSE, "does not match \"x\"");
         refused_jwk("Ed448", "{\"kty\":\"OKP\",\"crv\":\"Ed448\",\"x\":\"AA\"}", SFU_ERR_PARSE,
                     "Ed448 keys are not supported");
-        refused_jwk("X25519", "{\"kty\":\"OKP\",\"crv\":\"X25519\",\"x\":\"3p7bfXt9wbTTW2HC7OQ1Nz-DQ8hbeGdNrfx-FG-IK08\"}",
-                    SFU_ERR_PARSE, "key-agreement");
-        refused_jwk("Ed25519 short x", "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHg\"}",
-                    SFU_ERR_PARSE, "must be 32 bytes");
-        refused_jwk("padded x", "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo=\"}",
+        refused_jwk(
+                "X25519",
+                "{\"kty\":\"OKP\",\"crv\":\"X25519\",\"x\":\"3p7bfXt9wbTTW2HC7OQ1Nz-DQ8hbeGdNrfx-FG-IK08\"}",
+                SFU_ERR_PARSE, "key-agreement");
+        refused_jwk(
+                "Ed25519 short x",
+                "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHg\"}",
+                SFU_ERR_PARSE, "must be 32 bytes");
+        refused_jwk("padded x",
+                    "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"11qYAYKxCrfVS_"
+                    "7TyWQHOg7hcvPapiMlrwIaaPcHURo=\"}",
                     SFU_ERR_PARSE, "not valid base64url");
         refused_jwk("x not a string", "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":42}", SFU_ERR_PARSE,
                     "\"x\" is not a string");
         refused_jwk("RSA without e", "{\"kty\":\"RSA\",\"n\":\"AQAB\"}", SFU_ERR_PARSE, "has no \"e\"");
-        refused_jwk("RSA p without q", "{\"kty\":\"RSA\",\"n\":\"AQAB\",\"e\":\"AQAB\",\"d\":\"AQAB\",\"p\":\"AQAB\"}",
+        refused_jwk("RSA p without q",
+                    "{\"kty\":\"RSA\",\"n\":\"AQAB\",\"e\":\"AQAB\",\"d\":\"AQAB\",\"p\":\"AQAB\"}",
                     SFU_ERR_PARSE, "all of p, q, dp, dq, qi");
         refused_jwk("RSA oth", "{\"kty\":\"RSA\",\"n\":\"AQAB\",\"e\":\"AQAB\",\"oth\":[]}", SFU_ERR_PARSE,
                     "multi-prime");
-        refused_jwk("use enc", "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"use\":\"enc\",\"x\":\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}",
+        refused_jwk("use enc",
+                    "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"use\":\"enc\",\"x\":\"11qYAYKxCrfVS_"
+                    "7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}",
                     SFU_ERR_PARSE, "not \"sig\"");
-        refused_jwk("key_ops encrypt", "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"key_ops\":[\"encrypt\"],\"x\":\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}",
+        refused_jwk("key_ops encrypt",
+                    "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"key_ops\":[\"encrypt\"],\"x\":\"11qYAYKxCrfVS_"
+                    "7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}",
                     SFU_ERR_PARSE, "neither \"sign\" nor \"verify\"");
-        refused_jwk("alg HS256", "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"alg\":\"HS256\",\"x\":\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}",
+        refused_jwk("alg HS256",
+                    "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"alg\":\"HS256\",\"x\":\"11qYAYKxCrfVS_"
+                    "7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}",
                     SFU_ERR_PARSE, "not a supported algorithm");
-        refused_jwk("alg ES256 on Ed25519", "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"alg\":\"ES256\",\"x\":\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}",
+        refused_jwk("alg ES256 on Ed25519",
+                    "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"alg\":\"ES256\",\"x\":\"11qYAYKxCrfVS_"
+                    "7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}",
                     SFU_ERR_PARSE, "does not fit");
-        refused_jwk("kid not a string", "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"kid\":7,\"x\":\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}",
+        refused_jwk("kid not a string",
+                    "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"kid\":7,\"x\":\"11qYAYKxCrfVS_"
+                    "7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}",
                     SFU_ERR_PARSE, "\"kid\" must be");
-        refused_jwk("kid with a newline", "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"kid\":\"a\\nb\",\"x\":\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}",
+        refused_jwk("kid with a newline",
+                    "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"kid\":\"a\\nb\",\"x\":\"11qYAYKxCrfVS_"
+                    "7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}",
                     SFU_ERR_PARSE, "\"kid\" must be");
-        refused_jwk("duplicate member", "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\",\"x\":\"9GIh30S18p7aBA-ZdnsbNnbFzACYNMyy-S_nAwj1lWU\"}",
+        refused_jwk("duplicate member",
+                    "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"11qYAYKxCrfVS_"
+                    "7TyWQHOg7hcvPapiMlrwIaaPcHURo\",\"x\":\"9GIh30S18p7aBA-ZdnsbNnbFzACYNMyy-S_nAwj1lWU\"}",
                     SFU_ERR_PARSE, "duplicate");
         refused_jwk("JWK array", "[{\"kty\":\"OKP\"}]", SFU_ERR_PARSE, "neither a PEM key nor a JWK");
-        refused_jwk("trailing garbage", "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"} x",
+        refused_jwk("trailing garbage",
+                    "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"11qYAYKxCrfVS_"
+                    "7TyWQHOg7hcvPapiMlrwIaaPcHURo\"} x",
                     SFU_ERR_PARSE, "invalid JSON");
-        refused_file("rsa1024.pub.jwk", false, SFU_ERR_SIGNATURE, "RSA key of 1024 bits is below the minimum of 2048");
+        refused_file("rsa1024.pub.jwk", false, SFU_ERR_SIGNATURE,
+                     "RSA key of 1024 bits is below the minimum of 2048");
         refused_file("ed25519.pub.jwk", true, SFU_ERR_PARSE, "a private key is needed");
 
         /* RSA d of another key with the right n and e. */
         {
                 struct sfu_err err = SFU_ERR_INIT;
-                _cleanup_key_ struct sfu_key *a = load("rsa2048.pem", true), *b = load("rsa2048-b.pem", true);
+                _cleanup_key_ struct sfu_key *a = load("rsa2048.pem", true),
+                                             *b = load("rsa2048-b.pem", true);
                 _cleanup_json_ json_t *ja = NULL, *jb = NULL;
                 _cleanup_free_ char *text = NULL;
-                ok(a && b && sfu_key_to_jwk(a, true, &ja) == 0 && sfu_key_to_jwk(b, true, &jb) == 0, "export two RSA keys");
+                ok(a && b && sfu_key_to_jwk(a, true, &ja) == 0 && sfu_key_to_jwk(b, true, &jb) == 0,
+                   "export two RSA keys");
                 if (ja && jb) {
-                        static const char *const crt[] = { "p", "q", "dp", "dq", "qi", "kid" };
+                        static const char *const crt[] = {"p", "q", "dp", "dq", "qi", "kid"};
                         json_object_set(ja, "d", json_object_get(jb, "d"));
                         for (size_t i = 0; i < ELEMENTSOF(crt); i++)
                                 json_object_del(ja, crt[i]);
@@ -437,14 +501,15 @@ static void test_rsa_d_only(void) {
         struct sfu_err err = SFU_ERR_INIT;
         _cleanup_key_ struct sfu_key *full = load("rsa2048.pem", true), *donly = NULL;
         _cleanup_json_ json_t *j = NULL, *back = NULL;
-        static const char *const crt[] = { "p", "q", "dp", "dq", "qi" };
+        static const char *const crt[] = {"p", "q", "dp", "dq", "qi"};
 
         ok(full && sfu_key_to_jwk(full, true, &j) == 0, "export RSA private JWK");
         if (!j)
                 return;
         for (size_t i = 0; i < ELEMENTSOF(crt); i++)
                 json_object_del(j, crt[i]);
-        ok(sfu_key_from_jwk(j, "d-only", true, &donly, &err) == 0, "an RSA JWK with d alone loads (%s)", err.message);
+        ok(sfu_key_from_jwk(j, "d-only", true, &donly, &err) == 0, "an RSA JWK with d alone loads (%s)",
+           err.message);
         ok(donly && donly->is_private && same_key(full, donly), "it is the same private key");
         ok(donly && sfu_key_to_jwk(donly, true, &back) == 0 && json_object_get(back, "d") &&
                    !json_object_get(back, "p"),
@@ -452,7 +517,7 @@ static void test_rsa_d_only(void) {
 }
 
 int main(void) {
-        static const char *const bases[] = { "rsa2048", "ec-p256", "ec-p384", "ec-p521", "ed25519" };
+        static const char *const bases[] = {"rsa2048", "ec-p256", "ec-p384", "ec-p521", "ed25519"};
 
         /* PEM of every supported type and form. */
         {
@@ -462,40 +527,41 @@ int main(void) {
                         int bits;
                         bool want_private, is_private;
                 } cases[] = {
-                        { "rsa2048.pem", SFU_KEY_RSA, 2048, true, true },
-                        { "rsa2048.pem", SFU_KEY_RSA, 2048, false, true },
-                        { "rsa2048.pub.pem", SFU_KEY_RSA, 2048, false, false },
-                        { "rsa2048-trad.pem", SFU_KEY_RSA, 2048, true, true },
-                        { "rsa2048-pkcs1.pub.pem", SFU_KEY_RSA, 2048, false, false },
-                        { "ec-p256.pem", SFU_KEY_EC_P256, 256, true, true },
-                        { "ec-p256.pub.pem", SFU_KEY_EC_P256, 256, false, false },
-                        { "ec-p256-trad.pem", SFU_KEY_EC_P256, 256, true, true },
-                        { "ec-p384.pem", SFU_KEY_EC_P384, 384, true, true },
-                        { "ec-p384.pub.pem", SFU_KEY_EC_P384, 384, false, false },
-                        { "ec-p521.pem", SFU_KEY_EC_P521, 521, true, true },
-                        { "ec-p521.pub.pem", SFU_KEY_EC_P521, 521, false, false },
-                        { "ed25519.pem", SFU_KEY_ED25519, 256, true, true },
-                        { "ed25519.pub.pem", SFU_KEY_ED25519, 256, false, false },
-                        { "rsa2048.jwk", SFU_KEY_RSA, 2048, true, true },
-                        { "rsa2048.pub.jwk", SFU_KEY_RSA, 2048, false, false },
-                        { "ec-p256.jwk", SFU_KEY_EC_P256, 256, true, true },
-                        { "ec-p256.pub.jwk", SFU_KEY_EC_P256, 256, false, false },
-                        { "ec-p384.jwk", SFU_KEY_EC_P384, 384, true, true },
-                        { "ec-p384.pub.jwk", SFU_KEY_EC_P384, 384, false, false },
-                        { "ec-p521.jwk", SFU_KEY_EC_P521, 521, true, true },
-                        { "ec-p521.pub.jwk", SFU_KEY_EC_P521, 521, false, false },
-                        { "ed25519.jwk", SFU_KEY_ED25519, 256, true, true },
-                        { "ed25519.pub.jwk", SFU_KEY_ED25519, 256, false, false },
+                        {"rsa2048.pem", SFU_KEY_RSA, 2048, true, true},
+                        {"rsa2048.pem", SFU_KEY_RSA, 2048, false, true},
+                        {"rsa2048.pub.pem", SFU_KEY_RSA, 2048, false, false},
+                        {"rsa2048-trad.pem", SFU_KEY_RSA, 2048, true, true},
+                        {"rsa2048-pkcs1.pub.pem", SFU_KEY_RSA, 2048, false, false},
+                        {"ec-p256.pem", SFU_KEY_EC_P256, 256, true, true},
+                        {"ec-p256.pub.pem", SFU_KEY_EC_P256, 256, false, false},
+                        {"ec-p256-trad.pem", SFU_KEY_EC_P256, 256, true, true},
+                        {"ec-p384.pem", SFU_KEY_EC_P384, 384, true, true},
+                        {"ec-p384.pub.pem", SFU_KEY_EC_P384, 384, false, false},
+                        {"ec-p521.pem", SFU_KEY_EC_P521, 521, true, true},
+                        {"ec-p521.pub.pem", SFU_KEY_EC_P521, 521, false, false},
+                        {"ed25519.pem", SFU_KEY_ED25519, 256, true, true},
+                        {"ed25519.pub.pem", SFU_KEY_ED25519, 256, false, false},
+                        {"rsa2048.jwk", SFU_KEY_RSA, 2048, true, true},
+                        {"rsa2048.pub.jwk", SFU_KEY_RSA, 2048, false, false},
+                        {"ec-p256.jwk", SFU_KEY_EC_P256, 256, true, true},
+                        {"ec-p256.pub.jwk", SFU_KEY_EC_P256, 256, false, false},
+                        {"ec-p384.jwk", SFU_KEY_EC_P384, 384, true, true},
+                        {"ec-p384.pub.jwk", SFU_KEY_EC_P384, 384, false, false},
+                        {"ec-p521.jwk", SFU_KEY_EC_P521, 521, true, true},
+                        {"ec-p521.pub.jwk", SFU_KEY_EC_P521, 521, false, false},
+                        {"ed25519.jwk", SFU_KEY_ED25519, 256, true, true},
+                        {"ed25519.pub.jwk", SFU_KEY_ED25519, 256, false, false},
                 };
                 for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                         _cleanup_key_ struct sfu_key *key = load(cases[i].file, cases[i].want_private);
                         check_type(key, cases[i].type, cases[i].bits, cases[i].is_private, cases[i].file);
-                        ok(key && key->source && strstr(key->source, cases[i].file), "%s: source is the file name",
-                           cases[i].file);
+                        ok(key && key->source && strstr(key->source, cases[i].file),
+                           "%s: source is the file name", cases[i].file);
                 }
         }
         {
-                _cleanup_key_ struct sfu_key *trad = load("rsa2048-trad.pem", true), *pkcs8 = load("rsa2048.pem", true),
+                _cleanup_key_ struct sfu_key *trad = load("rsa2048-trad.pem", true),
+                                             *pkcs8 = load("rsa2048.pem", true),
                                              *pkcs1 = load("rsa2048-pkcs1.pub.pem", false);
                 ok(same_key(trad, pkcs8) && same_key(pkcs1, pkcs8),
                    "traditional, PKCS#1 and PKCS#8 forms give the same RSA key");
@@ -503,13 +569,16 @@ int main(void) {
         }
 
         /* Refused PEM. */
-        refused_file("rsa1024.pem", true, SFU_ERR_SIGNATURE, "RSA key of 1024 bits is below the minimum of 2048");
-        refused_file("rsa1024.pub.pem", false, SFU_ERR_SIGNATURE, "RSA key of 1024 bits is below the minimum of 2048");
+        refused_file("rsa1024.pem", true, SFU_ERR_SIGNATURE,
+                     "RSA key of 1024 bits is below the minimum of 2048");
+        refused_file("rsa1024.pub.pem", false, SFU_ERR_SIGNATURE,
+                     "RSA key of 1024 bits is below the minimum of 2048");
         refused_file("ed448.pem", true, SFU_ERR_PARSE, "Ed448 keys are not supported");
         refused_file("ed448.pub.pem", false, SFU_ERR_PARSE, "Ed448 keys are not supported");
         refused_file("ec-secp256k1.pem", true, SFU_ERR_PARSE, "EC curve secp256k1 is not supported");
         refused_file("x25519.pem", true, SFU_ERR_PARSE, "X25519 keys are not supported");
-        refused_file("ec-p256-encrypted.pem", true, SFU_ERR_PARSE, "encrypted private keys are not supported");
+        refused_file("ec-p256-encrypted.pem", true, SFU_ERR_PARSE,
+                     "encrypted private keys are not supported");
         refused_file("ec-p256.pub.pem", true, SFU_ERR_PARSE, "no usable private key");
         refused_file("rsa2048.pub.pem", true, SFU_ERR_PARSE, "no usable private key");
         refused_buf("garbage", "hello world\n", 12, false, SFU_ERR_PARSE, "neither a PEM key nor a JWK");
@@ -521,7 +590,8 @@ int main(void) {
                 char *big = malloc(SFU_KEY_FILE_MAX + 2);
                 memset(big, 'A', SFU_KEY_FILE_MAX + 1);
                 big[SFU_KEY_FILE_MAX + 1] = 0;
-                refused_buf("oversized", big, SFU_KEY_FILE_MAX + 1, false, SFU_ERR_SIZE, "exceeds the limit");
+                refused_buf("oversized", big, SFU_KEY_FILE_MAX + 1, false, SFU_ERR_SIZE,
+                            "exceeds the limit");
                 free(big);
         }
         {
@@ -549,7 +619,8 @@ int main(void) {
         {
                 struct sfu_err err = SFU_ERR_INIT;
                 _cleanup_key_ struct sfu_key *key = NULL;
-                ok(sfu_key_load_file(tap_data("jws/rfc8037-a1.jwk"), true, &key, &err) == 0, "load RFC 8037 A.1 key");
+                ok(sfu_key_load_file(tap_data("jws/rfc8037-a1.jwk"), true, &key, &err) == 0,
+                   "load RFC 8037 A.1 key");
                 is_str(key ? key->kid : NULL, "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k",
                        "RFC 8037 A.3 thumbprint is the default kid");
         }
@@ -561,8 +632,9 @@ int main(void) {
         }
         /* Round trips. */
         {
-                static const char *const pems[] = { "rsa2048.pem", "rsa2048-trad.pem", "ec-p256.pem", "ec-p256-trad.pem",
-                                                    "ec-p384.pem", "ec-p521.pem", "ed25519.pem" };
+                static const char *const pems[] = {"rsa2048.pem",      "rsa2048-trad.pem", "ec-p256.pem",
+                                                   "ec-p256-trad.pem", "ec-p384.pem",      "ec-p521.pem",
+                                                   "ed25519.pem"};
                 for (size_t i = 0; i < ELEMENTSOF(pems); i++) {
                         check_jwk_round_trip(pems[i]);
                         check_pem_round_trip(pems[i]);

@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: MIT */
+/* The D-Bus adapter: org.secfu.Daemon1 on the system bus.  Each method
+ * turns its arguments into the JSON parameters of the command table and
+ * answers with the reply's JSON as a string; the properties mirror the
+ * status and PropertiesChanged follows the manager's events.  Check and
+ * Apply answer from their job's end (the request message is kept). */
+#include <systemd/sd-bus.h>
+
+#include "core/json.h"
+#include "daemon/control.h"
+#include "daemon/log.h"
+
+#define BUS_NAME "org.secfu.Daemon1"
+#define OBJECT_PATH "/org/secfu/Daemon1"
+#define INTERFACE "org.secfu.Daemon1"
+
+/* The properties that PropertiesChanged reports, in the vtable's order. */
+static const char *const property_names[] = {
+        "State", "BootedSlot", "RunningVersion", "AvailableVersion", "StagedVersion", "Progress", "LastError",
+};
+#define N_PROPERTIES ELEMENTSOF(property_names)
+
+struct sfu_dbus_service {
+        struct sfu_commands *cmds;
+        struct sfu_manager *manager;
+        sd_bus *bus;
+        sd_bus_slot *vtable_slot;
+        unsigned subscription;
+        bool subscribed;
+        char *last[N_PROPERTIES];       /* values last reported, for PropertiesChanged */
+};
+
+struct dcall {
+        struct sfu_call base;
+        sd_bus_message *msg;
+};
+
+/* ---------------------------------------------------------------- values */
+
+static const char *string_or_empty(json_t *status, const char *key) {
+        const char *v = json_string_value(json_object_get(status, key));
+        return v ? v : "";
+}
+
+static void progress_of(json_t *status, uint64_t *ret_done, uint64_t *ret_total) {
+        json_t *p = json_object_get(status, "progress");
+        json_int_t done = json_integer_value(json_object_get(p, "done"));
+        json_int_t total = json_integer_value(json_object_get(p, "total"));
+
+        *ret_done = done > 0 ? (uint64_t) done : 0;
+        *ret_total = total > 0 ? (uint64_t) total : 0;
+}
+
+/* One property as text, for comparing with what was last reported. */
+static char *property_text(json_t *status, const char *name) {
+        char *text = NULL;
+
+        if (strcmp(name, "State") == 0)
+                return strdup(string_or_empty(status, "state"));
+        if (strcmp(name, "BootedSlot") == 0)
+                return strdup(string_or_empty(status, "bootedSlot"));
+        if (strcmp(name, "RunningVersion") == 0)
+                return strdup(string_or_empty(status, "runningVersion"));
+        if (strcmp(name, "AvailableVersion") == 0)
+                return strdup(string_or_empty(status, "availableVersion"));
+        if (strcmp(name, "StagedVersion") == 0)
+                return strdup(string_or_empty(status, "stagedVersion"));
+        if (strcmp(name, "LastError") == 0)
+                return strdup(string_or_empty(json_object_get(status, "lastError"), "message"));
+        if (strcmp(name, "Progress") == 0) {
+                uint64_t done, total;
+                progress_of(status, &done, &total);
+                if (asprintf(&text, "%llu %llu", (unsigned long long) done, (unsigned long long) total) < 0)
+                        return NULL;
+                return text;
+        }
+        return NULL;
+}
+
+static int get_string_property(sd_bus *bus, const char *path, const char *interface, const char *property,
+                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        struct sfu_dbus_service *s = userdata;
+        _cleanup_json_ json_t *status = NULL;
+        _cleanup_free_ char *text = NULL;
+
+        if (sfu_manager_status(s->manager, &status) < 0)
+                return -ENOMEM;
+        text = property_text(status, property);
+        if (!text)
+                return -ENOMEM;
+        return sd_bus_message_append(reply, "s", text);
+}
+
+static int get_progress(sd_bus *bus, const char *path, const char *interface, const char *property,
+                        sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        struct sfu_dbus_service *s = userdata;
+        _cleanup_json_ json_t *status = NULL;
+        uint64_t done, total;
+
+        if (sfu_manager_status(s->manager, &status) < 0)
+                return -ENOMEM;
+        progress_of(status, &done, &total);
+        return sd_bus_message_append(reply, "(tt)", done, total);
+}
+
+static void on_manager_event(struct sfu_manager *m, const char *kind, json_t *status, void *userdata) {
+        struct sfu_dbus_service *s = userdata;
+        char *changed[N_PROPERTIES + 1];
+        size_t n = 0;
+        int r;
+
+        for (size_t i = 0; i < N_PROPERTIES; i++) {
+                char *text = property_text(status, property_names[i]);
+                if (!text || sfu_streq(text, s->last[i])) {
+                        free(text);
+                        continue;
+                }
+                free(s->last[i]);
+                s->last[i] = text;
+                changed[n++] = (char *) property_names[i];
+        }
+        if (n == 0)
+                return;
+        changed[n] = NULL;
+        r = sd_bus_emit_properties_changed_strv(s->bus, OBJECT_PATH, INTERFACE, changed);
+        if (r < 0)
+                log_debug("cannot emit PropertiesChanged: %s", strerror(-r));
+}
+
+/* ---------------------------------------------------------------- calls */
+
+static struct dcall *dcall_of(struct sfu_call *call) {
+        return (struct dcall *) call;
+}
+
+static void reply_json(struct dcall *dc, json_t *parameters) {
+        _cleanup_free_ char *text = sfu_json_dump_compact(parameters);
+        int r;
+
+        if (!text)
+                r = sd_bus_reply_method_errorf(dc->msg, SD_BUS_ERROR_NO_MEMORY, "out of memory");
+        else
+                r = sd_bus_reply_method_return(dc->msg, "s", text);
+        if (r < 0)
+                log_debug("cannot answer a D-Bus call: %s", strerror(-r));
+}
+
+static void op_reply(struct sfu_call *call, json_t *parameters) {
+        reply_json(dcall_of(call), parameters);
+}
+
+static void op_more(struct sfu_call *call, json_t *parameters) {
+        /* D-Bus methods answer once; changes go out as PropertiesChanged. */
+}
+
+static void op_fail(struct sfu_call *call, const struct sfu_err *err) {
+        int r = sd_bus_reply_method_errorf(dcall_of(call)->msg, sfu_err_code_dbus(err->code), "%s", err->message);
+        if (r < 0)
+                log_debug("cannot answer a D-Bus call: %s", strerror(-r));
+}
+
+static void op_invalid_parameter(struct sfu_call *call, const char *parameter) {
+        int r = sd_bus_reply_method_errorf(dcall_of(call)->msg, SD_BUS_ERROR_INVALID_ARGS, "invalid argument: %s",
+                                           parameter);
+        if (r < 0)
+                log_debug("cannot answer a D-Bus call: %s", strerror(-r));
+}
+
+static void op_free(struct sfu_call *call) {
+        struct dcall *dc = dcall_of(call);
+        sd_bus_message_unref(dc->msg);
+        free(dc);
+}
+
+static const struct sfu_call_ops dcall_ops = {
+        .reply = op_reply,
+        .more = op_more,
+        .fail = op_fail,
+        .invalid_parameter = op_invalid_parameter,
+        .free = op_free,
+};
+
+/* The caller's credentials as the bus reports them (the bus daemon's own
+ * record, augmented from /proc only for what it does not say). */
+static bool sender_privileged(sd_bus_message *msg, uid_t *ret_uid) {
+        sd_bus_creds *creds = NULL;
+        const gid_t *groups = NULL;
+        gid_t gid = (gid_t) -1;
+        uid_t uid = (uid_t) -1;
+        bool privileged = false;
+        int n;
+
+        if (sd_bus_query_sender_creds(msg,
+                                      SD_BUS_CREDS_UID | SD_BUS_CREDS_EUID | SD_BUS_CREDS_GID | SD_BUS_CREDS_EGID |
+                                              SD_BUS_CREDS_SUPPLEMENTARY_GIDS | SD_BUS_CREDS_AUGMENT,
+                                      &creds) < 0) {
+                *ret_uid = uid;
+                return false;
+        }
+        if (sd_bus_creds_get_euid(creds, &uid) < 0 && sd_bus_creds_get_uid(creds, &uid) < 0)
+                uid = (uid_t) -1;
+        if (sd_bus_creds_get_egid(creds, &gid) < 0 && sd_bus_creds_get_gid(creds, &gid) < 0)
+                gid = (gid_t) -1;
+        n = sd_bus_creds_get_supplementary_gids(creds, &groups);
+        if (n < 0) {
+                n = 0;
+                groups = NULL;
+        }
+        if (uid != (uid_t) -1)
+                privileged = sfu_commands_peer_privileged(uid, gid, groups, (size_t) n);
+        sd_bus_creds_unref(creds);
+        *ret_uid = uid;
+        return privileged;
+}
+
+static int read_parameters(sd_bus_message *msg, const char *member, json_t *params) {
+        if (strcmp(member, "Apply") == 0) {
+                const char *source = NULL;
+                int allow_downgrade = 0, wait = 1;
+                int r = sd_bus_message_read(msg, "sbb", &source, &allow_downgrade, &wait);
+                if (r < 0)
+                        return r;
+                if (source && source[0] && json_object_set_new(params, "source", json_string(source)) < 0)
+                        return -ENOMEM;
+                if (json_object_set_new(params, "allowDowngrade", json_boolean(allow_downgrade)) < 0 ||
+                    json_object_set_new(params, "wait", json_boolean(wait)) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+static int method_call(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        struct sfu_dbus_service *s = userdata;
+        const char *member = sd_bus_message_get_member(msg);
+        const struct sfu_command *cmd = sfu_commands_find(member);
+        _cleanup_json_ json_t *params = json_object();
+        struct dcall *dc;
+        bool privileged = false;
+        uid_t uid = (uid_t) -1;
+        int r;
+
+        if (!cmd || cmd->streams)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_UNKNOWN_METHOD, "unknown method %s", member);
+        if (!params)
+                return -ENOMEM;
+        r = read_parameters(msg, member, params);
+        if (r < 0)
+                return r;
+        if (cmd->needs_privilege)
+                privileged = sender_privileged(msg, &uid);
+        dc = calloc(1, sizeof(*dc));
+        if (!dc)
+                return -ENOMEM;
+        sfu_call_init(&dc->base, &dcall_ops, cmd->name, uid, privileged, false);
+        dc->msg = sd_bus_message_ref(msg);
+        sfu_commands_dispatch(s->cmds, cmd, &dc->base, params);
+        sfu_call_unref(&dc->base);
+        return 1;
+}
+
+static const sd_bus_vtable service_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("State", "s", get_string_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("BootedSlot", "s", get_string_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("RunningVersion", "s", get_string_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("AvailableVersion", "s", get_string_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("StagedVersion", "s", get_string_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Progress", "(tt)", get_progress, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("LastError", "s", get_string_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        /* Access is decided per call (sfu_commands_dispatch), not by
+         * sd-bus' capability check. */
+        SD_BUS_METHOD("Status", "", "s", method_call, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Check", "", "s", method_call, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Apply", SD_BUS_ARGS("s", source, "b", allow_downgrade, "b", wait),
+                                SD_BUS_RESULT("s", result), method_call, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Cancel", "", "s", method_call, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Rollback", "", "s", method_call, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("MarkGood", "", "s", method_call, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("MarkBad", "", "s", method_call, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END,
+};
+
+/* ---------------------------------------------------------------- lifecycle */
+
+int sfu_dbus_service_new(struct sfu_commands *cmds, struct sfu_manager *m, sd_event *event,
+                         struct sfu_dbus_service **ret, struct sfu_err *err) {
+        struct sfu_dbus_service *s;
+        _cleanup_json_ json_t *status = NULL;
+        int r;
+
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        s->cmds = cmds;
+        s->manager = m;
+
+        r = sd_bus_open_system(&s->bus);
+        if (r < 0) {
+                sfu_dbus_service_free(s);
+                return sfu_err_set(err, SFU_ERR_STATE, r, "no system bus: %s", strerror(-r));
+        }
+        (void) sd_bus_set_exit_on_disconnect(s->bus, false);
+        r = sd_bus_add_object_vtable(s->bus, &s->vtable_slot, OBJECT_PATH, INTERFACE, service_vtable, s);
+        if (r < 0) {
+                sfu_dbus_service_free(s);
+                return sfu_err_set(err, SFU_ERR_STATE, r, "cannot export %s: %s", OBJECT_PATH, strerror(-r));
+        }
+        r = sd_bus_request_name(s->bus, BUS_NAME, 0);
+        if (r < 0) {
+                sfu_dbus_service_free(s);
+                return sfu_err_set(err, SFU_ERR_STATE, r, "cannot own the bus name %s: %s", BUS_NAME,
+                                   strerror(-r));
+        }
+        r = sd_bus_attach_event(s->bus, event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0) {
+                sfu_dbus_service_free(s);
+                return sfu_err_set(err, SFU_ERR_STATE, r, "cannot attach the bus to the event loop: %s",
+                                   strerror(-r));
+        }
+        /* What the properties say now is the base for PropertiesChanged. */
+        if (sfu_manager_status(m, &status) >= 0)
+                for (size_t i = 0; i < N_PROPERTIES; i++)
+                        s->last[i] = property_text(status, property_names[i]);
+        r = sfu_manager_subscribe(m, on_manager_event, s, &s->subscription);
+        if (r < 0) {
+                sfu_dbus_service_free(s);
+                return sfu_err_set(err, SFU_ERR_STATE, r, "cannot follow the manager's events");
+        }
+        s->subscribed = true;
+        *ret = s;
+        return 0;
+}
+
+void sfu_dbus_service_free(struct sfu_dbus_service *s) {
+        if (!s)
+                return;
+        if (s->subscribed)
+                sfu_manager_unsubscribe(s->manager, s->subscription);
+        sd_bus_slot_unref(s->vtable_slot);
+        if (s->bus) {
+                (void) sd_bus_flush(s->bus);
+                sd_bus_detach_event(s->bus);
+                sd_bus_flush_close_unref(s->bus);
+        }
+        for (size_t i = 0; i < N_PROPERTIES; i++)
+                free(s->last[i]);
+        free(s);
+}

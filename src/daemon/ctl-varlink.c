@@ -1,0 +1,785 @@
+/* SPDX-License-Identifier: MIT */
+/* The Varlink server: a Unix stream socket, messages framed by NUL bytes
+ * (core/varlink.h), one call at a time per connection, every socket
+ * non-blocking.  Each client has a bounded input buffer (one request of at
+ * most SFU_VARLINK_MESSAGE_MAX bytes) and a bounded output queue; a client
+ * that stops reading and lets its queue grow past SFU_VARLINK_OUTPUT_MAX
+ * is disconnected, so the daemon never blocks on a peer.  Credentials come
+ * from SO_PEERCRED and SO_PEERGROUPS at accept time. */
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <systemd/sd-daemon.h>
+
+#include "core/json.h"
+#include "daemon/control.h"
+#include "daemon/log.h"
+#include "io/fileio.h"
+
+#define IN_BUFFER_SIZE (SFU_VARLINK_MESSAGE_MAX + 1u)   /* a whole request and its NUL */
+#define PROC_STATUS_MAX (64u * 1024u)                   /* bytes of /proc/PID/status read */
+
+#define ERROR_INVALID_PARAMETER "org.varlink.service.InvalidParameter"
+#define ERROR_METHOD_NOT_FOUND "org.varlink.service.MethodNotFound"
+#define ERROR_INTERFACE_NOT_FOUND "org.varlink.service.InterfaceNotFound"
+#define SERVICE_INTERFACE "org.varlink.service"
+
+struct vcall;
+
+struct client {
+        struct client *prev, *next;
+        struct sfu_varlink_server *server;
+        int fd;
+        sd_event_source *io;
+        sd_event_source *defer;         /* runs queued requests after an answer */
+        uid_t uid;
+        gid_t gid;
+        pid_t pid;
+        gid_t *groups;
+        size_t n_groups;
+        char *in;                       /* IN_BUFFER_SIZE bytes */
+        size_t in_len;
+        char *out;
+        size_t out_len, out_off, out_cap;
+        struct vcall *calls;            /* every call object that points here */
+        struct vcall *pending;          /* the call being answered, if it has not been */
+        bool read_eof;                  /* the peer shut its side down */
+        bool closing;                   /* send what is queued, then close */
+        bool dead;                      /* closed; freed from the loop */
+};
+
+struct vcall {
+        struct sfu_call base;
+        struct vcall *prev, *next;
+        struct client *client;          /* NULL once the client is gone */
+        bool oneway;
+};
+
+struct sfu_varlink_server {
+        struct sfu_commands *cmds;
+        sd_event *event;
+        int listen_fd;
+        sd_event_source *listen_source;
+        sd_event_source *reaper;        /* frees dead clients */
+        char *path;                     /* bound here; NULL for a socket systemd passed */
+        dev_t dev;
+        ino_t ino;
+        struct client *clients;
+        size_t n_clients;
+        struct client *dead;
+        bool warned_full;
+};
+
+static void client_kill(struct client *c, const char *why);
+static void client_process(struct client *c);
+static void client_update(struct client *c);
+
+/* ---------------------------------------------------------------- output */
+
+static int client_flush(struct client *c) {
+        while (c->out_off < c->out_len) {
+                ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_DONTWAIT | MSG_NOSIGNAL);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno == EAGAIN || errno == EWOULDBLOCK)
+                                return 0;
+                        return -errno;
+                }
+                c->out_off += (size_t) n;
+        }
+        c->out_off = c->out_len = 0;
+        return 0;
+}
+
+/* Queues one message and sends what the socket takes now. */
+static void client_send(struct client *c, const char *error, json_t *parameters, bool continues) {
+        _cleanup_free_ char *msg = NULL;
+        size_t size;
+
+        if (c->dead)
+                return;
+        if (sfu_varlink_reply_encode(error, parameters, continues, &msg, &size) < 0) {
+                client_kill(c, "cannot encode a reply");
+                return;
+        }
+        if (c->out_off > 0) {
+                memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+                c->out_len -= c->out_off;
+                c->out_off = 0;
+        }
+        if (size > SFU_VARLINK_OUTPUT_MAX - c->out_len) {
+                client_kill(c, "it does not read its replies");
+                return;
+        }
+        if (c->out_len + size > c->out_cap) {
+                size_t cap = c->out_cap ? c->out_cap : 4096;
+                char *bigger;
+                while (cap < c->out_len + size)
+                        cap *= 2;
+                bigger = realloc(c->out, cap);
+                if (!bigger) {
+                        client_kill(c, "out of memory");
+                        return;
+                }
+                c->out = bigger;
+                c->out_cap = cap;
+        }
+        memcpy(c->out + c->out_len, msg, size);
+        c->out_len += size;
+        if (client_flush(c) < 0) {
+                client_kill(c, "the connection broke");
+                return;
+        }
+        client_update(c);
+}
+
+static void send_error(struct client *c, const char *error, const char *key, const char *value) {
+        _cleanup_json_ json_t *params = json_pack("{s:s}", key, value);
+        if (!params) {
+                client_kill(c, "out of memory");
+                return;
+        }
+        client_send(c, error, params, false);
+}
+
+static void send_sfu_error(struct client *c, const struct sfu_err *err) {
+        _cleanup_json_ json_t *params =
+                json_pack("{s:s,s:s}", "message", err->message, "code", sfu_err_code_name(err->code));
+        if (!params) {
+                client_kill(c, "out of memory");
+                return;
+        }
+        client_send(c, sfu_err_code_varlink(err->code), params, false);
+}
+
+/* ---------------------------------------------------------------- call objects */
+
+static struct vcall *vcall_of(struct sfu_call *call) {
+        return (struct vcall *) call;
+}
+
+/* The client a reply may go to, or NULL. */
+static struct client *vcall_client(struct vcall *vc) {
+        return vc->client && !vc->client->dead ? vc->client : NULL;
+}
+
+/* The final answer went out: the next queued request may run. */
+static void vcall_finished(struct vcall *vc) {
+        struct client *c = vc->client;
+
+        if (!c || c->pending != vc)
+                return;
+        c->pending = NULL;
+        if (!c->dead && c->defer)
+                (void) sd_event_source_set_enabled(c->defer, SD_EVENT_ONESHOT);
+}
+
+static void op_reply(struct sfu_call *call, json_t *parameters) {
+        struct vcall *vc = vcall_of(call);
+        struct client *c = vcall_client(vc);
+
+        if (c && !vc->oneway)
+                client_send(c, NULL, parameters, false);
+        vcall_finished(vc);
+}
+
+static void op_more(struct sfu_call *call, json_t *parameters) {
+        struct vcall *vc = vcall_of(call);
+        struct client *c = vcall_client(vc);
+
+        if (c && !vc->oneway)
+                client_send(c, NULL, parameters, true);
+}
+
+static void op_fail(struct sfu_call *call, const struct sfu_err *err) {
+        struct vcall *vc = vcall_of(call);
+        struct client *c = vcall_client(vc);
+
+        if (c && !vc->oneway)
+                send_sfu_error(c, err);
+        vcall_finished(vc);
+}
+
+static void op_invalid_parameter(struct sfu_call *call, const char *parameter) {
+        struct vcall *vc = vcall_of(call);
+        struct client *c = vcall_client(vc);
+
+        if (c && !vc->oneway)
+                send_error(c, ERROR_INVALID_PARAMETER, "parameter", parameter);
+        vcall_finished(vc);
+}
+
+static void vcall_detach(struct vcall *vc) {
+        struct client *c = vc->client;
+
+        if (!c)
+                return;
+        if (c->pending == vc)
+                c->pending = NULL;
+        if (vc->prev)
+                vc->prev->next = vc->next;
+        else
+                c->calls = vc->next;
+        if (vc->next)
+                vc->next->prev = vc->prev;
+        vc->prev = vc->next = NULL;
+        vc->client = NULL;
+}
+
+static void op_free(struct sfu_call *call) {
+        struct vcall *vc = vcall_of(call);
+        vcall_detach(vc);
+        free(vc);
+}
+
+static const struct sfu_call_ops vcall_ops = {
+        .reply = op_reply,
+        .more = op_more,
+        .fail = op_fail,
+        .invalid_parameter = op_invalid_parameter,
+        .free = op_free,
+};
+
+/* ---------------------------------------------------------------- requests */
+
+static void handle_service(struct client *c, const struct sfu_varlink_call *call, const char *member) {
+        _cleanup_json_ json_t *reply = NULL;
+
+        if (strcmp(member, "GetInfo") == 0) {
+                const char *bad = NULL;
+                if (sfu_varlink_params_check(call->parameters, NULL, 0, &bad) < 0) {
+                        send_error(c, ERROR_INVALID_PARAMETER, "parameter", bad);
+                        return;
+                }
+                reply = json_pack("{s:s,s:s,s:s,s:s,s:[s,s]}", "vendor", "secfud", "product", "secfud", "version",
+                                  PACKAGE_VERSION, "url", PACKAGE_URL, "interfaces", SERVICE_INTERFACE,
+                                  SFU_COMMANDS_INTERFACE);
+        } else if (strcmp(member, "GetInterfaceDescription") == 0) {
+                static const struct sfu_varlink_param spec[] = { { "interface", SFU_VARLINK_STRING } };
+                const char *bad = NULL, *name;
+                if (sfu_varlink_params_check(call->parameters, spec, ELEMENTSOF(spec), &bad) < 0) {
+                        send_error(c, ERROR_INVALID_PARAMETER, "parameter", bad);
+                        return;
+                }
+                name = json_string_value(json_object_get(call->parameters, "interface"));
+                if (!name) {
+                        send_error(c, ERROR_INVALID_PARAMETER, "parameter", "interface");
+                        return;
+                }
+                if (strcmp(name, SFU_COMMANDS_INTERFACE) == 0)
+                        reply = json_pack("{s:s}", "description", sfu_commands_interface_description);
+                else if (strcmp(name, SERVICE_INTERFACE) == 0)
+                        reply = json_pack("{s:s}", "description", sfu_commands_service_description);
+                else {
+                        send_error(c, ERROR_INTERFACE_NOT_FOUND, "interface", name);
+                        return;
+                }
+        } else {
+                send_error(c, ERROR_METHOD_NOT_FOUND, "method", call->method);
+                return;
+        }
+        if (!reply) {
+                client_kill(c, "out of memory");
+                return;
+        }
+        client_send(c, NULL, reply, false);
+}
+
+static void handle_command(struct client *c, const struct sfu_varlink_call *call, const struct sfu_command *cmd) {
+        struct sfu_varlink_server *s = c->server;
+        struct vcall *vc;
+        bool privileged;
+
+        vc = calloc(1, sizeof(*vc));
+        if (!vc) {
+                client_kill(c, "out of memory");
+                return;
+        }
+        privileged = !cmd->needs_privilege || sfu_commands_peer_privileged(c->uid, c->gid, c->groups, c->n_groups);
+        sfu_call_init(&vc->base, &vcall_ops, cmd->name, c->uid, privileged, call->more);
+        vc->oneway = call->oneway;
+        vc->client = c;
+        vc->next = c->calls;
+        if (c->calls)
+                c->calls->prev = vc;
+        c->calls = vc;
+        c->pending = vc;
+
+        sfu_commands_dispatch(s->cmds, cmd, &vc->base, call->parameters);
+        /* Answered already, or kept by the handler (it holds a reference
+         * and answers later). */
+        if (vc->base.done && c->pending == vc)
+                c->pending = NULL;
+        sfu_call_unref(&vc->base);
+}
+
+static void handle_message(struct client *c, const char *buf, size_t len) {
+        struct sfu_varlink_call call = {};
+        struct sfu_err err = SFU_ERR_INIT;
+        char iface[SFU_VARLINK_NAME_MAX + 1];
+        const char *member;
+
+        if (sfu_varlink_call_decode(buf, len, &call, &err) < 0) {
+                log_debug("closing the connection of uid %u: %s", (unsigned) c->uid, err.message);
+                send_sfu_error(c, &err);
+                c->closing = true;
+                return;
+        }
+        if (sfu_varlink_name_split(call.method, iface, sizeof(iface), &member) < 0) {
+                /* decode checked the name */
+                send_error(c, ERROR_METHOD_NOT_FOUND, "method", call.method);
+        } else if (call.oneway && strcmp(iface, SFU_COMMANDS_INTERFACE) != 0) {
+                /* Nothing to do for a oneway query without an answer. */
+        } else if (strcmp(iface, SERVICE_INTERFACE) == 0) {
+                handle_service(c, &call, member);
+        } else if (strcmp(iface, SFU_COMMANDS_INTERFACE) == 0) {
+                const struct sfu_command *cmd = sfu_commands_find(member);
+                if (cmd)
+                        handle_command(c, &call, cmd);
+                else if (!call.oneway)
+                        send_error(c, ERROR_METHOD_NOT_FOUND, "method", call.method);
+        } else {
+                send_error(c, ERROR_INTERFACE_NOT_FOUND, "interface", iface);
+        }
+        sfu_varlink_call_done(&call);
+}
+
+/* Runs the complete requests in the input buffer, one at a time: a
+ * request that is answered later holds back the ones behind it. */
+static void client_process(struct client *c) {
+        while (!c->dead && !c->pending && !c->closing) {
+                size_t len;
+                int r = sfu_varlink_frame(c->in, c->in_len, SFU_VARLINK_MESSAGE_MAX, &len);
+                if (r < 0) {
+                        struct sfu_err err = SFU_ERR_INIT;
+                        (void) sfu_err_set(&err, SFU_ERR_SIZE, EMSGSIZE, "request exceeds the limit of %u bytes",
+                                           SFU_VARLINK_MESSAGE_MAX);
+                        log_debug("closing the connection of uid %u: %s", (unsigned) c->uid, err.message);
+                        send_sfu_error(c, &err);
+                        c->closing = true;
+                        break;
+                }
+                if (r == 0)
+                        break;
+                handle_message(c, c->in, len);
+                if (c->dead)
+                        return;
+                c->in_len -= len + 1;
+                memmove(c->in, c->in + len + 1, c->in_len);
+        }
+        if (c->dead)
+                return;
+        /* A peer that shut down its side gets its answers, then we close. */
+        if (c->read_eof && !c->pending)
+                c->closing = true;
+        if (c->closing && c->out_len == c->out_off && !c->pending)
+                client_kill(c, NULL);
+        else
+                client_update(c);
+}
+
+/* ---------------------------------------------------------------- connections */
+
+static void client_update(struct client *c) {
+        uint32_t events = 0;
+
+        if (c->dead)
+                return;
+        if (!c->read_eof && !c->closing && c->in_len < IN_BUFFER_SIZE)
+                events |= EPOLLIN;
+        if (c->out_off < c->out_len)
+                events |= EPOLLOUT;
+        if (sd_event_source_set_io_events(c->io, events) < 0)
+                client_kill(c, "cannot watch the connection");
+}
+
+static void client_read(struct client *c) {
+        while (c->in_len < IN_BUFFER_SIZE) {
+                ssize_t n = recv(c->fd, c->in + c->in_len, IN_BUFFER_SIZE - c->in_len, MSG_DONTWAIT);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno != EAGAIN && errno != EWOULDBLOCK)
+                                client_kill(c, "the connection broke");
+                        return;
+                }
+                if (n == 0) {
+                        c->read_eof = true;
+                        return;
+                }
+                c->in_len += (size_t) n;
+        }
+}
+
+static int on_client_io(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+        struct client *c = userdata;
+
+        if (revents & EPOLLIN)
+                client_read(c);
+        if (!c->dead && (revents & EPOLLOUT) && client_flush(c) < 0)
+                client_kill(c, "the connection broke");
+        if (!c->dead && (revents & (EPOLLHUP | EPOLLERR))) {
+                /* The peer is gone both ways: nothing can reach it. */
+                client_kill(c, NULL);
+                return 0;
+        }
+        if (!c->dead)
+                client_process(c);
+        return 0;
+}
+
+static int on_client_defer(sd_event_source *source, void *userdata) {
+        client_process(userdata);
+        return 0;
+}
+
+static int on_reaper(sd_event_source *source, void *userdata) {
+        struct sfu_varlink_server *s = userdata;
+
+        while (s->dead) {
+                struct client *c = s->dead;
+                s->dead = c->next;
+                /* Calls that outlive the connection (a job, a Monitor) are
+                 * told; the handlers drop their references. */
+                while (c->calls) {
+                        struct vcall *vc = c->calls;
+                        vcall_detach(vc);
+                        sfu_call_gone(&vc->base);
+                }
+                free(c->in);
+                free(c->out);
+                free(c->groups);
+                free(c);
+        }
+        return 0;
+}
+
+/* Closes the connection now and frees the client from the loop, so that
+ * callers up the stack (a reply op, an event fan-out) are not pulled from
+ * under. why: logged when non-NULL. */
+static void client_kill(struct client *c, const char *why) {
+        struct sfu_varlink_server *s = c->server;
+
+        if (c->dead)
+                return;
+        if (why)
+                log_warning("dropping the control connection of uid %u: %s", (unsigned) c->uid, why);
+        c->dead = true;
+        c->io = sd_event_source_disable_unref(c->io);
+        c->defer = sd_event_source_disable_unref(c->defer);
+        if (c->fd >= 0)
+                close(c->fd);
+        c->fd = -1;
+        if (c->prev)
+                c->prev->next = c->next;
+        else
+                s->clients = c->next;
+        if (c->next)
+                c->next->prev = c->prev;
+        s->n_clients--;
+        c->prev = NULL;
+        c->next = s->dead;
+        s->dead = c;
+        (void) sd_event_source_set_enabled(s->reaper, SD_EVENT_ONESHOT);
+}
+
+/* Supplementary groups from /proc, for kernels without SO_PEERGROUPS. */
+static int groups_from_proc(pid_t pid, gid_t **ret, size_t *ret_n) {
+        _cleanup_free_ char *text = NULL;
+        _cleanup_free_ gid_t *groups = NULL;
+        struct sfu_err err = SFU_ERR_INIT;
+        char path[64], *line, *p;
+        size_t len, n = 0;
+        int r;
+
+        snprintf(path, sizeof(path), "/proc/%d/status", (int) pid);
+        r = sfu_file_read(path, PROC_STATUS_MAX, 0, &text, &len, &err);
+        if (r < 0)
+                return r;
+        line = strstr(text, "\nGroups:");
+        if (!line)
+                return -ENOENT;
+        p = line + strlen("\nGroups:");
+        groups = calloc(SFU_VARLINK_MAX_GROUPS, sizeof(gid_t));
+        if (!groups)
+                return -ENOMEM;
+        while (*p && *p != '\n' && n < SFU_VARLINK_MAX_GROUPS) {
+                char *end;
+                unsigned long g;
+                while (*p == ' ' || *p == '\t')
+                        p++;
+                if (*p == '\n' || !*p)
+                        break;
+                errno = 0;
+                g = strtoul(p, &end, 10);
+                if (end == p || errno || g > UINT_MAX)
+                        return -EINVAL;
+                groups[n++] = (gid_t) g;
+                p = end;
+        }
+        *ret = TAKE_PTR(groups);
+        *ret_n = n;
+        return 0;
+}
+
+static int peer_groups(int fd, pid_t pid, gid_t **ret, size_t *ret_n) {
+        _cleanup_free_ gid_t *groups = NULL;
+        socklen_t len = 64 * sizeof(gid_t);
+
+        for (;;) {
+                gid_t *bigger = realloc(groups, len ? len : sizeof(gid_t));
+                if (!bigger)
+                        return -ENOMEM;
+                groups = bigger;
+                if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == 0)
+                        break;
+                if (errno == ERANGE && len <= SFU_VARLINK_MAX_GROUPS * sizeof(gid_t))
+                        continue; /* len now says how much is needed */
+                if (errno == ENOPROTOOPT)
+                        return groups_from_proc(pid, ret, ret_n);
+                return -errno;
+        }
+        *ret = TAKE_PTR(groups);
+        *ret_n = len / sizeof(gid_t);
+        return 0;
+}
+
+static size_t clients_of_uid(struct sfu_varlink_server *s, uid_t uid) {
+        size_t n = 0;
+        for (struct client *c = s->clients; c; c = c->next)
+                if (c->uid == uid)
+                        n++;
+        return n;
+}
+
+static void accept_one(struct sfu_varlink_server *s, int fd) {
+        struct ucred cred;
+        socklen_t len = sizeof(cred);
+        struct client *c;
+
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+                log_warning("cannot read the credentials of a control connection: %s", strerror(errno));
+                close(fd);
+                return;
+        }
+        if (s->n_clients >= SFU_VARLINK_MAX_CLIENTS ||
+            (cred.uid != 0 && clients_of_uid(s, cred.uid) >= SFU_VARLINK_MAX_CLIENTS_PER_UID)) {
+                if (!s->warned_full)
+                        log_warning("too many control connections (uid %u); refusing new ones",
+                                    (unsigned) cred.uid);
+                s->warned_full = true;
+                close(fd);
+                return;
+        }
+        s->warned_full = false;
+        c = calloc(1, sizeof(*c));
+        if (!c) {
+                close(fd);
+                return;
+        }
+        c->server = s;
+        c->fd = fd;
+        c->uid = cred.uid;
+        c->gid = cred.gid;
+        c->pid = cred.pid;
+        c->in = malloc(IN_BUFFER_SIZE);
+        if (!c->in || peer_groups(fd, cred.pid, &c->groups, &c->n_groups) < 0 ||
+            sd_event_add_io(s->event, &c->io, fd, EPOLLIN, on_client_io, c) < 0 ||
+            sd_event_add_defer(s->event, &c->defer, on_client_defer, c) < 0) {
+                log_warning("cannot set up a control connection of uid %u", (unsigned) cred.uid);
+                sd_event_source_disable_unref(c->io);
+                sd_event_source_disable_unref(c->defer);
+                free(c->in);
+                free(c->groups);
+                free(c);
+                close(fd);
+                return;
+        }
+        (void) sd_event_source_set_enabled(c->defer, SD_EVENT_OFF);
+        c->next = s->clients;
+        if (s->clients)
+                s->clients->prev = c;
+        s->clients = c;
+        s->n_clients++;
+        log_debug("control connection from uid %u pid %d", (unsigned) c->uid, (int) c->pid);
+}
+
+static int on_listen(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+        struct sfu_varlink_server *s = userdata;
+
+        for (;;) {
+                int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                if (cfd < 0) {
+                        if (errno == EINTR || errno == ECONNABORTED)
+                                continue;
+                        if (errno != EAGAIN && errno != EWOULDBLOCK)
+                                log_warning("accepting a control connection failed: %s", strerror(errno));
+                        return 0;
+                }
+                accept_one(s, cfd);
+        }
+}
+
+/* ---------------------------------------------------------------- the socket */
+
+static int make_address(const char *path, struct sockaddr_un *sa, socklen_t *ret_len) {
+        size_t len = strlen(path);
+
+        if (len >= sizeof(sa->sun_path))
+                return -ENAMETOOLONG;
+        *sa = (struct sockaddr_un) { .sun_family = AF_UNIX };
+        memcpy(sa->sun_path, path, len + 1);
+        *ret_len = (socklen_t) (offsetof(struct sockaddr_un, sun_path) + len + 1);
+        return 0;
+}
+
+/* Something at the socket path: a stale socket goes, anything else (a
+ * symlink, a file, a live daemon's socket) is refused. Never follows a
+ * symlink. */
+static int clear_path(const char *path, const struct sockaddr_un *sa, socklen_t sa_len, struct sfu_err *err) {
+        _cleanup_close_ int probe = -1;
+        struct stat st;
+
+        if (lstat(path, &st) < 0) {
+                if (errno == ENOENT)
+                        return 0;
+                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot inspect %s: %s", path, strerror(errno));
+        }
+        if (S_ISLNK(st.st_mode))
+                return sfu_err_set(err, SFU_ERR_STORAGE, EEXIST,
+                                   "%s is a symbolic link; refusing to use it as the control socket "
+                                   "(remove it if nothing should be there)",
+                                   path);
+        if (!S_ISSOCK(st.st_mode))
+                return sfu_err_set(err, SFU_ERR_STORAGE, EEXIST,
+                                   "%s exists and is not a socket; refusing to replace it", path);
+        probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (probe >= 0 && connect(probe, (const struct sockaddr *) sa, sa_len) == 0)
+                return sfu_err_set(err, SFU_ERR_BUSY, EADDRINUSE,
+                                   "another secfud is already listening on %s", path);
+        if (unlink(path) < 0 && errno != ENOENT)
+                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot remove the stale socket %s: %s", path,
+                                   strerror(errno));
+        log_info("removed the stale socket %s", path);
+        return 0;
+}
+
+static int bind_socket(struct sfu_varlink_server *s, const char *runtime_dir, struct sfu_err *err) {
+        _cleanup_close_ int fd = -1;
+        _cleanup_free_ char *path = NULL;
+        struct sockaddr_un sa;
+        socklen_t sa_len;
+        struct stat st;
+        int r;
+
+        if (asprintf(&path, "%s/%s", runtime_dir, SFU_CONTROL_SOCKET_NAME) < 0)
+                return -ENOMEM;
+        if (make_address(path, &sa, &sa_len) < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, ENAMETOOLONG,
+                                   "control socket path %s is longer than a Unix socket address allows", path);
+        r = sfu_mkdir_p(runtime_dir, 0755);
+        if (r < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, r, "cannot create the runtime directory %s: %s",
+                                   runtime_dir, strerror(-r));
+        if (stat(runtime_dir, &st) < 0 || !S_ISDIR(st.st_mode))
+                return sfu_err_set(err, SFU_ERR_STORAGE, ENOTDIR, "runtime directory %s is not a directory",
+                                   runtime_dir);
+        r = clear_path(path, &sa, sa_len, err);
+        if (r < 0)
+                return r;
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot create the control socket: %s",
+                                   strerror(errno));
+        if (bind(fd, (const struct sockaddr *) &sa, sa_len) < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot bind the control socket %s: %s", path,
+                                   strerror(errno));
+        /* Anyone may connect; each call is checked against the caller's
+         * credentials. */
+        if (lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode) || chmod(path, 0666) < 0) {
+                r = sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot set the mode of %s: %s", path,
+                                strerror(errno));
+                (void) unlink(path);
+                return r;
+        }
+        if (listen(fd, SOMAXCONN) < 0) {
+                r = sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot listen on %s: %s", path, strerror(errno));
+                (void) unlink(path);
+                return r;
+        }
+        s->dev = st.st_dev;
+        s->ino = st.st_ino;
+        s->path = TAKE_PTR(path);
+        s->listen_fd = TAKE_FD(fd);
+        return 0;
+}
+
+/* A socket from systemd's secfud.socket, if there is one. */
+static int passed_socket(struct sfu_varlink_server *s, struct sfu_err *err) {
+        int n = sd_listen_fds(1), fd = SD_LISTEN_FDS_START;
+
+        if (n <= 0)
+                return 0;
+        if (n > 1)
+                return sfu_err_set(err, SFU_ERR_STATE, EINVAL, "systemd passed %d sockets; secfud takes one", n);
+        if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) <= 0)
+                return sfu_err_set(err, SFU_ERR_STATE, EINVAL,
+                                   "the socket systemd passed is not a listening Unix stream socket");
+        if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
+                return sfu_err_set(err, SFU_ERR_STATE, errno, "cannot set up the socket systemd passed");
+        s->listen_fd = fd;
+        return 1;
+}
+
+int sfu_varlink_server_new(struct sfu_commands *cmds, sd_event *event, const char *runtime_dir,
+                           struct sfu_varlink_server **ret, struct sfu_err *err) {
+        struct sfu_varlink_server *s;
+        int r;
+
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        s->cmds = cmds;
+        s->event = sd_event_ref(event);
+        s->listen_fd = -1;
+        r = passed_socket(s, err);
+        if (r == 0)
+                r = bind_socket(s, runtime_dir, err);
+        if (r < 0) {
+                sfu_varlink_server_free(s);
+                return r;
+        }
+        if (sd_event_add_io(event, &s->listen_source, s->listen_fd, EPOLLIN, on_listen, s) < 0 ||
+            sd_event_add_defer(event, &s->reaper, on_reaper, s) < 0) {
+                sfu_varlink_server_free(s);
+                return sfu_err_set(err, SFU_ERR_STORAGE, ENOMEM, "cannot watch the control socket");
+        }
+        (void) sd_event_source_set_enabled(s->reaper, SD_EVENT_OFF);
+        log_info("control socket: %s", s->path ? s->path : "passed by systemd");
+        *ret = s;
+        return 0;
+}
+
+void sfu_varlink_server_free(struct sfu_varlink_server *s) {
+        struct stat st;
+
+        if (!s)
+                return;
+        while (s->clients)
+                client_kill(s->clients, NULL);
+        on_reaper(NULL, s);
+        sd_event_source_disable_unref(s->listen_source);
+        sd_event_source_disable_unref(s->reaper);
+        if (s->listen_fd >= 0)
+                close(s->listen_fd);
+        /* Remove the socket only if it is still the one bound here. */
+        if (s->path && lstat(s->path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == s->dev &&
+            st.st_ino == s->ino)
+                (void) unlink(s->path);
+        free(s->path);
+        sd_event_unref(s->event);
+        free(s);
+}

@@ -1,0 +1,373 @@
+#!/bin/bash
+# tools/bench.sh BUILD_DIR: the performance table of `make bench`
+# (bench/README.md says how to read it).
+#
+# A private nginx on 127.0.0.1 serves a random image (256 MiB) and a
+# signed manifest listing its sha256 and sha512.  Three contenders fetch,
+# hash and write it into a fresh slot file, alternately, BENCH_RUNS times
+# each (default 3), and the medians are compared:
+#   A       bench/baseline-a.c: libcurl + OpenSSL EVP + pwrite + fsync, one process
+#   B       curl | tee >(openssl dgst) >(openssl dgst) | dd conv=fsync
+#   secfud  secfud -c CONF --once: discovery, manifest, verification, staging,
+#           bootloader switch (file backend)
+# plus `curl -o SLOT` (the RSS reference), secfud with a 64 MiB image (RSS
+# independent of size), an up-to-date poll answered 304 (requests, CPU) and
+# the idle daemon's RSS.
+#
+# Environment: BENCH_RUNS (3), BENCH_IMAGE_MIB (256), BENCH_SMALL_MIB (64),
+# BENCH_POLL_RUNS (5), BENCH_STRICT=1 (exit 1 when a target is missed),
+# SECFUD / SECFU_MANIFEST (override the binaries of BUILD_DIR), TMPDIR.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=$(cd "${1:-$top/build}" && pwd) || { echo "bench: no build directory ${1:-}"; exit 2; }
+SECFUD=${SECFUD:-$build/secfud}
+SECFU_MANIFEST=${SECFU_MANIFEST:-$build/secfu-manifest}
+RUNS=${BENCH_RUNS:-3}
+BIG_MIB=${BENCH_IMAGE_MIB:-256}
+SMALL_MIB=${BENCH_SMALL_MIB:-64}
+POLL_RUNS=${BENCH_POLL_RUNS:-5}
+SLOT_MARGIN_MIB=16
+
+die() { echo "bench: $*" >&2; exit 2; }
+for tool in nginx curl openssl gcc tee dd; do
+        command -v "$tool" >/dev/null || die "$tool is missing (apt-get install nginx-light curl openssl gcc coreutils)"
+done
+[ -x "$SECFUD" ] || die "$SECFUD not found: build first (make)"
+[ -x "$SECFU_MANIFEST" ] || die "$SECFU_MANIFEST not found: build first (make)"
+[[ $RUNS =~ ^[1-9][0-9]*$ && $POLL_RUNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS and BENCH_POLL_RUNS must be positive integers"
+
+# ---------------------------------------------------------------- helpers
+BASELINE_A=$build/bench-baseline-a
+RUNSTAT=$build/bench-runstat
+gcc -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -o "$BASELINE_A" "$top/bench/baseline-a.c" -lcurl -lcrypto ||
+        die "cannot build bench/baseline-a.c (needs libcurl4-openssl-dev, libssl-dev)"
+gcc -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -o "$RUNSTAT" "$top/bench/runstat.c" || die "cannot build bench/runstat.c"
+
+# Images go to a real disk, so that fsync means something.
+base=${TMPDIR:-/var/tmp}
+[ "$(stat -f -c %T "$base" 2>/dev/null)" = tmpfs ] && base=/var/tmp
+T=$(mktemp -d "$base/secfu-bench.XXXXXX") || die "cannot create a directory in $base"
+NGINX_PID=
+DAEMON_PID=
+cleanup() {
+        if [ -n "$DAEMON_PID" ]; then kill -TERM "$DAEMON_PID" 2>/dev/null; wait "$DAEMON_PID" 2>/dev/null; fi
+        if [ -n "$NGINX_PID" ]; then kill -QUIT "$NGINX_PID" 2>/dev/null; wait "$NGINX_PID" 2>/dev/null; fi
+        [ -n "${BENCH_KEEP:-}" ] && echo "bench: kept $T" || rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------- nginx
+mkdir -p "$T/nginx" "$T/www"
+start_nginx() {
+        local port user_line=
+        [ "$(id -u)" -eq 0 ] && user_line="user root root;"   # the worker must read $T (mode 0700)
+        for _ in 1 2 3 4 5 6 7 8 9 10; do
+                port=$((20000 + RANDOM % 40000))
+                cat >"$T/nginx/nginx.conf" <<EOF
+daemon off;
+worker_processes 1;
+pid $T/nginx/nginx.pid;
+error_log $T/nginx/error.log warn;
+$user_line
+events { worker_connections 64; }
+http {
+        log_format bench '\$request_method \$uri \$status \$body_bytes_sent';
+        access_log $T/nginx/access.log bench;
+        sendfile on;
+        tcp_nopush on;
+        default_type application/octet-stream;
+        client_body_temp_path $T/nginx/body;
+        proxy_temp_path $T/nginx/proxy;
+        fastcgi_temp_path $T/nginx/fastcgi;
+        uwsgi_temp_path $T/nginx/uwsgi;
+        scgi_temp_path $T/nginx/scgi;
+        server {
+                listen 127.0.0.1:$port;
+                root $T/www;
+        }
+}
+EOF
+                : >"$T/nginx/error.log"
+                nginx -c "$T/nginx/nginx.conf" -p "$T/nginx/" -e "$T/nginx/error.log" &
+                NGINX_PID=$!
+                for _ in $(seq 50); do
+                        if curl -s -o /dev/null "http://127.0.0.1:$port/"; then
+                                PORT=$port
+                                SERVER=http://127.0.0.1:$port
+                                return 0
+                        fi
+                        kill -0 "$NGINX_PID" 2>/dev/null || break
+                        sleep 0.1
+                done
+                kill -QUIT "$NGINX_PID" 2>/dev/null
+                wait "$NGINX_PID" 2>/dev/null
+                NGINX_PID=
+                grep -q "in use" "$T/nginx/error.log" || break
+        done
+        cat "$T/nginx/error.log" >&2
+        die "nginx did not start"
+}
+
+# ---------------------------------------------------------------- firmware
+"$SECFU_MANIFEST" keygen --alg ES256 --out "$T/factory" >/dev/null || die "secfu-manifest keygen failed"
+
+# publish NAME MIB: a random image and its signed manifest (version 1.1.0)
+# under /NAME/ on the server; sets SHA256_NAME / SHA512_NAME.
+publish() {
+        local name=$1 mib=$2 dir=$T/www/$1 hashes
+        mkdir -p "$dir"
+        head -c "$((mib * 1048576))" /dev/urandom >"$dir/fw.img" || die "cannot write the $name image"
+        "$SECFU_MANIFEST" create --manufacturer example.com --model gw100 --version 1.1.0 \
+                --image "$dir/fw.img=fw.img" >"$T/$name.json" || die "secfu-manifest create failed"
+        "$SECFU_MANIFEST" sign --key "$T/factory.key" --alg ES256 "$T/$name.json" >"$dir/manifest.json" ||
+                die "secfu-manifest sign failed"
+        hashes=$(grep -Eo '"hash": *"[0-9a-f]+"' "$T/$name.json" | grep -Eo '[0-9a-f]{64,}')
+        # create lists sha256 first, then sha512.
+        printf -v "SHA256_$name" '%s' "$(sed -n 1p <<<"$hashes")"
+        printf -v "SHA512_$name" '%s' "$(sed -n 2p <<<"$hashes")"
+}
+
+# ---------------------------------------------------------------- device
+# new_device NAME MIB [RUNNING-VERSION]: a fresh device in $T/dev-NAME:
+# empty state, zeroed slot B of MIB + margin, `file` bootloader, config
+# pointing at /NAME/manifest.json; no DHCP domain, so the local server is
+# skipped (test builds honour the SFU_TEST_* hooks below; others find
+# nothing on a machine without leases either).
+new_device() {
+        local name=$1 mib=$2 running=${3:-1.0.0} d=$T/dev-$1
+        rm -rf "$d"
+        mkdir -p "$d/keys.d" "$d/state" "$d/run" "$d/sources/leases"
+        cp "$T/factory.pub" "$d/keys.d/factory.pem"
+        head -c 65536 /dev/zero >"$d/slot-a"
+        new_slot "$d/slot-b" "$mib"
+        echo "$running" >"$d/version"
+        echo A >"$d/booted"
+        printf 'BOOT_ORDER=A B\nBOOT_A_LEFT=3\nBOOT_B_LEFT=3\n' >"$d/bootenv"
+        : >"$d/sources/resolv.conf"
+        cat >"$d/secfud.conf" <<EOF
+[device]
+manufacturer = example.com
+model = gw100
+version-file = $d/version
+booted-slot = file:$d/booted
+
+[discovery]
+domain = auto
+local-url = http://_firmware.{domain}:$PORT/.well-known/firmware/{manufacturer}/{model}/manifest.json
+manufacturer-url = $SERVER/$name/manifest.json
+
+[security]
+keys = $d/keys.d
+
+[network]
+connect-timeout = 5s
+low-speed-timeout = 10s
+
+[poll]
+policy = stage
+
+[bootloader]
+backend = file
+file = $d/bootenv
+attempts = 3
+
+[slot.rootfs.0]
+device = $d/slot-a
+bootname = A
+[slot.rootfs.1]
+device = $d/slot-b
+bootname = B
+
+[storage]
+state-dir = $d/state
+runtime-dir = $d/run
+EOF
+        D=$d
+        export SFU_TEST_NETWORKD_LEASES="$d/sources/leases" SFU_TEST_DHCLIENT_GLOB="$d/sources/none*.leases"
+        export SFU_TEST_RESOLV_CONF="$d/sources/resolv.conf" SFU_TEST_NO_RESOLVED=1
+}
+
+# new_slot PATH MIB: a zeroed regular file of MIB + margin (allocated when
+# the file system can, like a partition).
+new_slot() {
+        rm -f "$1"
+        local bytes=$((($2 + SLOT_MARGIN_MIB) * 1048576))
+        fallocate -l "$bytes" "$1" 2>/dev/null || truncate -s "$bytes" "$1"
+}
+
+# ---------------------------------------------------------------- contenders
+# Each run_X appends "WALL_USEC MAXRSS_KIB CPU_USEC" to $T/results-X and
+# fails loudly when the result is wrong (digests, exit status, staging).
+record() { # record NAME: moves runstat's numbers into the results file
+        local status rss user sys wall
+        read -r status rss user sys wall <"$T/stat" || die "$1: no measurement"
+        echo "$wall $rss $((user + sys))" >>"$T/results-$1"
+}
+
+run_a() {
+        local d=$T/dev-big out
+        new_slot "$d/slot-b" "$BIG_MIB"
+        "$RUNSTAT" "$T/stat" "$BASELINE_A" "$SERVER/big/fw.img" "$d/slot-b" >"$T/a.out" ||
+                die "baseline A failed"
+        read -r _ _ s256 s512 <"$T/a.out"
+        [ "$s256" = "$SHA256_big" ] && [ "$s512" = "$SHA512_big" ] || die "baseline A computed wrong digests"
+        record a
+}
+
+run_b() {
+        local d=$T/dev-big
+        new_slot "$d/slot-b" "$BIG_MIB"
+        rm -f "$T/f1" "$T/f2"
+        # `wait` lets bash reap both process substitutions: the run ends
+        # when the digests are complete, not when dd is done.
+        "$RUNSTAT" "$T/stat" bash -c 'set -o pipefail
+                curl -s "$1" | tee >(openssl dgst -sha256 >"$3") >(openssl dgst -sha512 >"$4") |
+                        dd of="$2" bs=1M conv=fsync,notrunc status=none && wait' \
+                bench "$SERVER/big/fw.img" "$d/slot-b" "$T/f1" "$T/f2" || die "baseline B failed"
+        grep -q "= $SHA256_big\$" "$T/f1" && grep -q "= $SHA512_big\$" "$T/f2" ||
+                die "baseline B computed wrong digests"
+        record b
+}
+
+run_curl() {
+        local d=$T/dev-big
+        new_slot "$d/slot-b" "$BIG_MIB"
+        "$RUNSTAT" "$T/stat" curl -s -f -o "$d/slot-b" "$SERVER/big/fw.img" || die "curl -o failed"
+        record curl
+}
+
+# run_secfud NAME MIB RESULT: one full staging on a fresh device.
+run_secfud() {
+        local name=$1 mib=$2 result=$3
+        new_device "$name" "$mib"
+        "$RUNSTAT" "$T/stat" "$SECFUD" -c "$D/secfud.conf" --once >"$T/secfud.out" 2>"$T/secfud.log"
+        if [ $? -ne 0 ] || ! grep -q '^BOOT_ORDER=B A' "$D/bootenv"; then
+                sed 's/^/  | /' "$T/secfud.log" | tail -20 >&2
+                die "secfud --once did not stage the $name image"
+        fi
+        if [ ! -s "$T/results-$result" ]; then
+                # first run only: the slot really holds the image
+                cmp -s -n "$((mib * 1048576))" "$T/www/$name/fw.img" "$D/slot-b" ||
+                        die "slot B does not hold the $name image after secfud staged it"
+        fi
+        record "$result"
+}
+
+# ---------------------------------------------------------------- statistics
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2]; else print int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+col() { awk -v c="$2" '{ print $c }' "$T/results-$1"; }
+med() { col "$1" "$2" | median; }   # med RESULT COLUMN (1 wall µs, 2 rss KiB, 3 cpu µs)
+list_s() { col "$1" 1 | awk '{ printf "%s%.2f", (NR > 1 ? " " : ""), $1 / 1e6 }'; }
+
+# ---------------------------------------------------------------- run
+echo "bench: secfud $("$SECFUD" --version 2>/dev/null | awk '{ print $2 }') ($SECFUD), $RUNS runs each, files in $T ($(stat -f -c %T "$T"))"
+if ! grep -aq SFU_TEST_NETWORKD_LEASES "$SECFUD"; then
+        echo "bench: note: $SECFUD is not a test build; discovery reads this machine's lease files and resolv.conf"
+fi
+start_nginx
+echo "bench: nginx on $SERVER; making a $BIG_MIB MiB and a $SMALL_MIB MiB image"
+publish big "$BIG_MIB"
+publish small "$SMALL_MIB"
+new_device big "$BIG_MIB"
+# Write back the new images now, not during the first timed run, and warm
+# the page cache, so that every contender reads the image from memory.
+sync
+cat "$T/www/big/fw.img" "$T/www/small/fw.img" >/dev/null
+
+for i in $(seq "$RUNS"); do
+        echo "bench: round $i of $RUNS: A, B, secfud, curl -o, secfud ($SMALL_MIB MiB)"
+        run_a
+        run_b
+        run_secfud big "$BIG_MIB" secfud
+        run_curl
+        run_secfud small "$SMALL_MIB" secfud-small
+done
+
+# An up-to-date poll: the first one fetches and caches the manifest with
+# its ETag, the next ones get 304 Not Modified.
+echo "bench: up-to-date polls ($POLL_RUNS)"
+new_device big "$BIG_MIB" 1.1.0
+"$SECFUD" -c "$D/secfud.conf" --once >/dev/null 2>"$T/poll.log" || { cat "$T/poll.log" >&2; die "first poll failed"; }
+poll_requests_max=0
+poll_not_304=0
+for _ in $(seq "$POLL_RUNS"); do
+        before=$(wc -l <"$T/nginx/access.log")
+        "$RUNSTAT" "$T/stat" "$SECFUD" -c "$D/secfud.conf" --once >/dev/null 2>"$T/poll.log" ||
+                { cat "$T/poll.log" >&2; die "up-to-date poll failed"; }
+        record poll
+        sleep 0.05   # nginx writes its access log line after the response
+        requests=$(($(wc -l <"$T/nginx/access.log") - before))
+        [ "$requests" -gt "$poll_requests_max" ] && poll_requests_max=$requests
+        tail -n "$requests" "$T/nginx/access.log" | awk '$3 != 304 { bad = 1 } END { exit !bad }' &&
+                poll_not_304=$((poll_not_304 + 1))
+done
+
+# The idle daemon (up to date, its last check just recorded: the next
+# poll is hours away).
+echo "bench: idle daemon"
+"$SECFUD" -c "$D/secfud.conf" >/dev/null 2>"$T/daemon.log" &
+DAEMON_PID=$!
+sleep 1
+idle_rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$DAEMON_PID/status" 2>/dev/null)
+kill -TERM "$DAEMON_PID" 2>/dev/null
+wait "$DAEMON_PID"
+daemon_status=$?
+DAEMON_PID=
+[ -n "$idle_rss" ] || { cat "$T/daemon.log" >&2; die "the daemon did not stay up for 1 s"; }
+
+# ---------------------------------------------------------------- table
+a_us=$(med a 1)
+row() { # row LABEL RESULT MIB
+        local us rss
+        us=$(med "$2" 1)
+        rss=$(med "$2" 2)
+        awk -v l="$1" -v us="$us" -v mib="$3" -v a="$a_us" -v rss="$rss" -v runs="$(list_s "$2")" \
+                'BEGIN { printf "%-34s %8.3f %9.1f %7.2fx %9.1f   %s\n", l, us / 1e6, mib / (us / 1e6), a / us * mib / '"$BIG_MIB"', rss / 1024, runs }'
+}
+echo
+printf '%-34s %8s %9s %8s %9s   %s\n' contender "median s" "MiB/s" "vs A" "RSS MiB" "runs (s)"
+printf '%.0s-' {1..100}; echo
+row "baseline A (libcurl+EVP+pwrite)" a "$BIG_MIB"
+row "baseline B (curl|tee|openssl|dd)" b "$BIG_MIB"
+row "secfud --once ($BIG_MIB MiB)" secfud "$BIG_MIB"
+row "secfud --once ($SMALL_MIB MiB)" secfud-small "$SMALL_MIB"
+row "curl -o SLOT (no hash, no fsync)" curl "$BIG_MIB"
+poll_cpu=$(med poll 3)
+awk -v cpu="$poll_cpu" -v wall="$(med poll 1)" -v rss="$(med poll 2)" -v n="$poll_requests_max" \
+        'BEGIN { printf "%-34s %8.3f %9s %8s %9.1f   CPU %.2f ms, %d request(s)\n", "secfud --once, up to date (304)", wall / 1e6, "-", "-", rss / 1024, cpu / 1000, n }'
+awk -v rss="$idle_rss" 'BEGIN { printf "%-34s %8s %9s %8s %9.1f   VmRSS after 1 s\n", "secfud daemon, idle", "-", "-", "-", rss / 1024 }'
+
+echo
+echo "targets"
+missed=0
+target() { # target PASS(0/1) TEXT
+        if [ "$1" -eq 1 ]; then echo "  [pass] $2"; else echo "  [FAIL] $2"; missed=$((missed + 1)); fi
+}
+s_us=$(med secfud 1)
+b_us=$(med b 1)
+s_rss=$(med secfud 2)
+small_rss=$(med secfud-small 2)
+curl_rss=$(med curl 2)
+target "$(awk -v s="$s_us" -v a="$a_us" 'BEGIN { print (a / s >= 0.9) }')" \
+        "$(awk -v s="$s_us" -v a="$a_us" 'BEGIN { printf "secfud throughput >= 0.9x baseline A: %.2fx", a / s }')"
+target "$(awk -v s="$s_us" -v b="$b_us" 'BEGIN { print (s < b) }')" \
+        "$(awk -v s="$s_us" -v b="$b_us" -v m="$BIG_MIB" 'BEGIN { printf "secfud throughput > baseline B: %.1f vs %.1f MiB/s", m / (s / 1e6), m / (b / 1e6) }')"
+diff_kib=$((s_rss - small_rss))
+target "$([ "${diff_kib#-}" -lt 1024 ] && echo 1 || echo 0)" \
+        "staging peak RSS independent of image size: $BIG_MIB MiB $s_rss KiB, $SMALL_MIB MiB $small_rss KiB (difference $diff_kib KiB, limit 1024)"
+target "$([ "$s_rss" -le $((curl_rss + 2048)) ] && echo 1 || echo 0)" \
+        "staging peak RSS <= curl -o + 2 MiB: $s_rss KiB vs $curl_rss KiB (+$((s_rss - curl_rss)) KiB, limit +2048)"
+target "$([ "$poll_requests_max" -eq 1 ] && [ "$poll_not_304" -eq 0 ] && echo 1 || echo 0)" \
+        "up-to-date poll costs one request answered 304: at most $poll_requests_max request(s) per poll, $poll_not_304 poll(s) saw another status"
+target "$([ "$poll_cpu" -lt 5000 ] && echo 1 || echo 0)" \
+        "up-to-date poll CPU (user+sys) < 5 ms: median $(awk -v c="$poll_cpu" 'BEGIN { printf "%.2f", c / 1000 }') ms of $POLL_RUNS"
+[ "$daemon_status" -eq 0 ] || echo "  (note: the idle daemon exited with status $daemon_status on SIGTERM)"
+echo
+if [ "$missed" -gt 0 ]; then
+        echo "bench: $missed target(s) missed"
+        [ -n "${BENCH_STRICT:-}" ] && exit 1
+else
+        echo "bench: all targets met"
+fi
+exit 0

@@ -1,0 +1,145 @@
+#!/bin/bash
+# make demo: the main job of secfud end to end, in a temporary directory.
+#   a manufacturer key; firmware 1.0.0 running in slot A; 1.1.0 published on
+#   a local HTTP server on 127.0.0.1 that the device finds as
+#   _firmware.<its domain>; file-backed slots and the `file` bootloader;
+#   secfud stages 1.1.0 in slot B; a simulated reboot boots B on trial;
+#   secfuctl mark-good commits it.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=$(cd "${1:-$top/build}" && pwd)
+SECFUD=$build/secfud
+SECFUCTL=$build/secfuctl
+MANIFEST=$build/secfu-manifest
+BOOTSIM=$top/tests/integration/bootsim
+for bin in "$SECFUD" "$SECFUCTL" "$MANIFEST"; do
+        [ -x "$bin" ] || { echo "demo: $bin is missing; run make first" >&2; exit 1; }
+done
+
+bold=$(tput bold 2>/dev/null || true)
+plain=$(tput sgr0 2>/dev/null || true)
+step=0
+say() { step=$((step + 1)); printf '\n%s== %d. %s%s\n' "$bold" "$step" "$*" "$plain"; }
+run() { printf '%s$ %s%s\n' "$bold" "$*" "$plain"; "$@"; }
+
+demo=$(mktemp -d "${TMPDIR:-/tmp}/secfud-demo.XXXXXX")
+server_pid=""
+daemon_pid=""
+cleanup() {
+        [ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
+        [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+        rm -rf "$demo"
+}
+trap cleanup EXIT
+trap 'echo; echo "demo: interrupted, cleaning up"; exit 130' INT TERM
+cd "$demo"
+mkdir -p keys.d state run www
+
+say "The manufacturer makes a signing key (ES256)"
+run "$MANIFEST" keygen --alg ES256 --out manufacturer
+cp manufacturer.pub keys.d/manufacturer.pem
+echo "The device trusts keys.d/manufacturer.pem (its factory trust store)."
+
+say "The device runs firmware 1.0.0 from slot A; slot B is empty"
+head -c 16777216 /dev/urandom >fw-1.0.0.img
+cp fw-1.0.0.img slot-a
+truncate -s 64M slot-a slot-b
+echo 1.0.0 >version
+echo A >booted
+printf 'BOOT_ORDER=A B\nBOOT_A_LEFT=3\nBOOT_B_LEFT=3\n' >bootenv
+run cat bootenv
+
+say "The manufacturer builds firmware 1.1.0, writes and signs its manifest"
+head -c 33554432 /dev/urandom >fw-1.1.0.img
+run "$MANIFEST" create --manufacturer example.com --model gw100 --version 1.1.0 --image fw-1.1.0.img >manifest.json
+run "$MANIFEST" sign --key manufacturer.key manifest.json >manifest.jws
+run "$MANIFEST" inspect manifest.jws | head -20
+
+say "A local firmware cache publishes it on 127.0.0.1"
+run "$MANIFEST" publish --root www manifest.jws fw-1.1.0.img
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+python3 -m http.server --bind 127.0.0.1 --directory www "$port" >server.log 2>&1 &
+server_pid=$!
+for _ in $(seq 50); do curl -sf -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
+find www -type f | sed 's/^/  /'
+
+say "The device: DHCP domain demo.test, so it looks for _firmware.demo.test first"
+cat >secfud.conf <<CONF
+[device]
+manufacturer = example.com
+model = gw100
+version-file = $demo/version
+booted-slot = file:$demo/booted
+
+[discovery]
+domain = demo.test
+local-url = http://_firmware.{domain}/.well-known/firmware/{manufacturer}/{model}/manifest.json
+manufacturer-url = https://firmware.example.com/.well-known/firmware/{manufacturer}/{model}/manifest.json
+# a real device resolves _firmware.demo.test; here it is mapped to 127.0.0.1
+connect-to = _firmware.demo.test:80:127.0.0.1:$port
+
+[security]
+keys = $demo/keys.d
+
+[poll]
+policy = check
+
+[bootloader]
+backend = file
+file = $demo/bootenv
+
+[slot.rootfs.0]
+device = $demo/slot-a
+bootname = A
+[slot.rootfs.1]
+device = $demo/slot-b
+bootname = B
+
+[storage]
+state-dir = $demo/state
+runtime-dir = $demo/run
+CONF
+sed -n '/\[discovery\]/,/^$/p' secfud.conf
+sock=$demo/run/secfud.sock
+
+start_daemon() {
+        "$SECFUD" -c secfud.conf >>daemon.log 2>&1 &
+        daemon_pid=$!
+        for _ in $(seq 100); do [ -S "$sock" ] && return 0; sleep 0.05; done
+        echo "demo: secfud did not start:"; cat daemon.log; exit 1
+}
+stop_daemon() {
+        kill "$daemon_pid" && wait "$daemon_pid" 2>/dev/null || true
+        daemon_pid=""
+}
+
+say "secfud starts (policy = check: it looks, but installs only when asked)"
+start_daemon
+sleep 0.5
+run "$SECFUCTL" -s "$sock" status
+
+say "secfuctl check: discovery, manifest, signature and policy"
+run "$SECFUCTL" -s "$sock" check
+
+say "secfuctl apply: download into slot B while hashing, sync, verify, switch"
+run "$SECFUCTL" -s "$sock" apply
+run cat bootenv
+cmp -s fw-1.1.0.img <(head -c 33554432 slot-b) && echo "slot B holds exactly fw-1.1.0.img"
+cmp -s fw-1.0.0.img <(head -c 16777216 slot-a) && echo "slot A (running) is untouched"
+run "$SECFUCTL" -s "$sock" status
+
+say "Reboot (simulated): the bootloader tries slot B"
+stop_daemon
+run python3 "$BOOTSIM" --backend file --env bootenv --out booted --slots "A B" --attempts 3
+echo 1.1.0 >version    # the new root file system carries its version
+start_daemon
+run "$SECFUCTL" -s "$sock" status
+
+say "The new firmware works: secfuctl mark-good commits it"
+run "$SECFUCTL" -s "$sock" mark-good
+run cat bootenv
+run "$SECFUCTL" -s "$sock" status
+
+say "Done"
+echo "The daemon's log:"
+sed 's/^/  /' daemon.log
