@@ -2,13 +2,16 @@
 # Makefile.am) in the out-of-tree directory build/; this file installs
 # missing Debian packages, configures, and names the jobs a developer runs.
 #
-#   make          build everything into build/
+#   make          build everything into build/ (a developer build: with the
+#                 test-only fault points; packages are built without them)
 #   make check    all tests: -Werror build, then an ASan+UBSan build, both
 #                 running the whole suite; fuzzers briefly when clang exists
 #                 and FUZZ_SECONDS > 0 (default: 20 under CI, else 0)
 #   make demo     the main job end to end, in a temporary directory
 #   make bench    performance table (ratios against baselines)
 #   make fuzz     every libFuzzer target for FUZZ_SECONDS (default 300)
+#   make torture  the fault campaigns with their full counts (kill -9 while
+#                 staging and committing, torn environments, network chaos)
 #   make deb      Debian packages (dpkg-buildpackage -us -uc -b)
 SHELL := /bin/bash
 BUILD ?= build
@@ -17,7 +20,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 WERROR ?= $(if $(CI),yes,no)
 export WERROR
 
-.PHONY: all build deps check check-fast demo bench fuzz deb clean distclean
+.PHONY: all build deps check check-fast demo bench fuzz torture deb clean distclean
 
 all: build
 
@@ -25,7 +28,7 @@ deps:
 	@tools/deps.sh
 
 build: deps
-	@tools/configure.sh $(BUILD) --enable-werror=$(WERROR)
+	@tools/configure.sh $(BUILD) --enable-werror=$(WERROR) --enable-fault-injection
 	@$(MAKE) --no-print-directory -C $(BUILD) -j$(JOBS)
 
 check: deps
@@ -42,6 +45,9 @@ bench: build
 
 fuzz: deps
 	@FUZZ_SECONDS=$${FUZZ_SECONDS:-300} tools/fuzz.sh
+
+torture: build
+	@tools/torture.sh $(BUILD)
 
 deb: deps
 	dpkg-buildpackage -us -uc -b

@@ -20,7 +20,7 @@ bold=$(tput bold 2>/dev/null || true)
 plain=$(tput sgr0 2>/dev/null || true)
 step=0
 say() { step=$((step + 1)); printf '\n%s== %d. %s%s\n' "$bold" "$step" "$*" "$plain"; }
-run() { printf '%s$ %s%s\n' "$bold" "$*" "$plain"; "$@"; }
+run() { printf '%s$ %s%s\n' "$bold" "$*" "$plain" >&2; "$@"; }
 
 demo=$(mktemp -d "${TMPDIR:-/tmp}/secfud-demo.XXXXXX")
 server_pid=""

@@ -201,7 +201,7 @@ static int parse_slots(json_t *slots, struct sfu_state *s, struct sfu_err *err) 
 static int parse_root(json_t *root, struct sfu_state *s, struct sfu_err *err) {
         static const char *const members[] = {
                 "format", "state", "reason", "highestInstalled", "newestAcceptedTimestamp", "newestSeen",
-                "lastCheck", "lastError", "slots", "trial", "resume", "manifestCache", NULL,
+                "lastCheck", "lastError", "slots", "trial", "resume", "manifestCache", "rejectedVersion", NULL,
         };
         static const char *const seen_members[] = { "version", "timestamp", "source", NULL };
         static const char *const error_members[] = { "code", "message", NULL };
@@ -229,6 +229,9 @@ static int parse_root(json_t *root, struct sfu_state *s, struct sfu_err *err) {
         if (r < 0)
                 return r;
         r = get_time(root, "newestAcceptedTimestamp", &s->has_newest_timestamp, &s->newest_timestamp, err);
+        if (r < 0)
+                return r;
+        r = get_version(root, "rejectedVersion", &s->has_rejected, &s->rejected, err);
         if (r < 0)
                 return r;
         r = get_time(root, "lastCheck", &s->has_last_check, &s->last_check, err);
@@ -371,6 +374,7 @@ int sfu_state_to_json(const struct sfu_state *s, char **ret) {
         json_object_set_new(root, "highestInstalled", version_json(s->has_highest, &s->highest));
         json_object_set_new(root, "newestAcceptedTimestamp",
                             time_json(s->has_newest_timestamp, s->newest_timestamp));
+        json_object_set_new(root, "rejectedVersion", version_json(s->has_rejected, &s->rejected));
         if (s->has_newest_seen)
                 json_object_set_new(root, "newestSeen",
                                     json_pack("{s:o,s:o,s:s}", "version", version_json(true, &s->newest_seen),

@@ -60,6 +60,9 @@ struct sfu_state {
         bool has_newest_timestamp;              /* newest accepted manifest timestamp (replay) */
         int64_t newest_timestamp;
 
+        bool has_rejected;                      /* a version whose trial failed here: polls do not stage it again */
+        struct sfu_version rejected;
+
         bool has_newest_seen;                   /* newest valid manifest seen */
         struct sfu_version newest_seen;
         int64_t newest_seen_timestamp;

@@ -73,6 +73,13 @@ static uint64_t backoff_usec(unsigned attempt) {
         return base + (uint64_t) random() % (base / 2 + 1); /* jitter */
 }
 
+/* A transport failure that another try may heal.  A scheme refused by the
+ * http/https rule (a redirect to file:// or ftp://) or a redirect loop is
+ * a refusal, not bad luck: the next poll may try again, this cycle ends. */
+static bool transient(const struct sfu_err *e) {
+        return e->code == SFU_ERR_NETWORK && e->errnum != EPROTONOSUPPORT && e->errnum != ELOOP;
+}
+
 static void fetch_opts(struct sfu_manager *m, struct sfu_fetch_opts *opts) {
         *opts = (struct sfu_fetch_opts) { .config = m->config, .cancel = &m->cancel };
 }
@@ -371,7 +378,7 @@ static int fetch_manifest(struct sfu_manager *m, const char *url, bool condition
                                 *err = fetch_err;
                                 return r;
                         }
-                        if (fetch_err.code != SFU_ERR_NETWORK || attempt + 1 >= attempts) {
+                        if (!transient(&fetch_err) || attempt + 1 >= attempts) {
                                 *err = fetch_err;
                                 return r;
                         }
@@ -804,7 +811,7 @@ static int download_image(struct sfu_manager *m, const struct candidate *c, stru
                 }
                 if (cancelled(m))
                         return sfu_err_set(err, SFU_ERR_NETWORK, ECANCELED, "cancelled");
-                if (fetch_err.code != SFU_ERR_NETWORK || attempt + 1 >= FETCH_ATTEMPTS) {
+                if (!transient(&fetch_err) || attempt + 1 >= FETCH_ATTEMPTS) {
                         *err = fetch_err;
                         if (fetch_err.code == SFU_ERR_NETWORK) {
                                 /* Keep what is durably in the slot for the next cycle. */
@@ -839,9 +846,19 @@ static int download_image(struct sfu_manager *m, const struct candidate *c, stru
                 return r;
         manager_progress_begin(m, "verifying", img->name, written(&d), written(&d));
         if (img->has_size && written(&d) != img->size)
-                return sfu_err_set(err, SFU_ERR_SIZE, EBADMSG, "image \"%s\": got %" PRIu64 " bytes, expected %" PRIu64,
-                                   img->name, written(&d), img->size);
-        return compare_digests(t, pipe, err);
+                r = sfu_err_set(err, SFU_ERR_SIZE, EBADMSG, "image \"%s\": got %" PRIu64 " bytes, expected %" PRIu64,
+                                img->name, written(&d), img->size);
+        else
+                r = compare_digests(t, pipe, err);
+        if (r < 0) {
+                /* Some byte in the slot is wrong: resuming onto it again
+                 * would fail the same way forever.  The next cycle starts
+                 * over. */
+                pthread_mutex_lock(&m->lock);
+                m->state.has_resume = false;
+                pthread_mutex_unlock(&m->lock);
+        }
+        return r;
 }
 
 static void set_slot(struct sfu_manager *m, const char *bootname, enum sfu_slot_health health,
@@ -892,7 +909,6 @@ static int stage(struct sfu_manager *m, const struct candidate *c, struct sfu_er
                         goto out;
         }
 
-        manager_set_state(m, SFU_STATE_DOWNLOADING, "downloading %s", c->manifest->version_text);
         for (size_t i = 0; i < n; i++) {
                 /* From here on the slot's old content is gone. */
                 set_slot(m, targets[i].slot->bootname, SFU_HEALTH_EMPTY, NULL);
@@ -974,6 +990,13 @@ static int refuse_job(struct sfu_manager *m, const struct sfu_job_request *req, 
         return 0;
 }
 
+/* A trial in progress or a fall-back that happened stays visible until
+ * something new is installed: a poll that finds nothing to do does not
+ * hide it. */
+static bool sticky(enum sfu_install_state st) {
+        return st == SFU_STATE_TRIAL || st == SFU_STATE_ROLLED_BACK;
+}
+
 static void record_error(struct sfu_manager *m, enum sfu_install_state back_to, const struct sfu_err *err) {
         pthread_mutex_lock(&m->lock);
         sfu_state_set_error(&m->state, err);
@@ -988,12 +1011,18 @@ int sfu_install_run(struct sfu_manager *m, const struct sfu_job_request *req, js
         _cleanup_keyring_ struct sfu_keyring *ring = NULL;
         struct candidate c = {};
         enum sfu_install_state before = m->state.state;
-        bool go;
+        char before_reason[SFU_STATE_MAX_TEXT];
+        bool go, rejected;
         int r;
 
+        snprintf(before_reason, sizeof(before_reason), "%s", m->state.reason);
+
         r = refuse_job(m, req, err);
-        if (r < 0)
+        if (r < 0) {
+                /* --once exits on this: its one line of reason. */
+                log_error("%s", err->message);
                 return r;
+        }
         if (before == SFU_STATE_CHECKING || before == SFU_STATE_DOWNLOADING)
                 before = SFU_STATE_IDLE;
         manager_set_state(m, SFU_STATE_CHECKING, "checking for updates");
@@ -1010,11 +1039,15 @@ int sfu_install_run(struct sfu_manager *m, const struct sfu_job_request *req, js
 
         if (c.verdict == SFU_POLICY_UP_TO_DATE) {
                 log_info("up to date (%s from %s)", c.manifest->version_text, sfu_source_name(c.source));
-                pthread_mutex_lock(&m->lock);
-                m->state.has_last_error = false;
-                pthread_mutex_unlock(&m->lock);
-                manager_set_state(m, before == SFU_STATE_STAGED || before == SFU_STATE_TRIAL ? before : SFU_STATE_IDLE,
-                                  "up to date (%s)", c.manifest->version_text);
+                if (sticky(before)) {
+                        manager_set_state(m, before, "%s", before_reason);
+                } else {
+                        pthread_mutex_lock(&m->lock);
+                        m->state.has_last_error = false;
+                        pthread_mutex_unlock(&m->lock);
+                        manager_set_state(m, before == SFU_STATE_STAGED ? before : SFU_STATE_IDLE, "up to date (%s)",
+                                          c.manifest->version_text);
+                }
                 *ret_result = json_pack("{s:s,s:s,s:s}", "result", "up-to-date", "version", c.manifest->version_text,
                                         "source", sfu_source_name(c.source));
                 candidate_clear(&c);
@@ -1032,16 +1065,22 @@ int sfu_install_run(struct sfu_manager *m, const struct sfu_job_request *req, js
 
         /* A poll during a trial boot only looks: staging would overwrite the
          * slot the trial falls back to. */
+        pthread_mutex_lock(&m->lock);
+        rejected = m->state.has_rejected && sfu_version_compare(&m->state.rejected, &c.manifest->version) == 0;
+        pthread_mutex_unlock(&m->lock);
         go = req->kind == SFU_JOB_APPLY || (req->kind == SFU_JOB_POLL && m->config->policy != SFU_POLICY_CHECK &&
-                                            before != SFU_STATE_TRIAL);
+                                            before != SFU_STATE_TRIAL && !rejected);
         if (!go || already_staged) {
                 log_info("update %s available from %s%s", c.manifest->version_text, sfu_source_name(c.source),
-                         already_staged ? " (already staged)" : "");
-                manager_set_state(m, already_staged ? SFU_STATE_STAGED
-                                     : before == SFU_STATE_TRIAL ? SFU_STATE_TRIAL
-                                                                 : SFU_STATE_AVAILABLE, "%s available from %s%s",
-                                  c.manifest->version_text, sfu_source_name(c.source),
-                                  already_staged ? " (staged)" : "");
+                         already_staged ? " (already staged)"
+                         : rejected    ? "; it failed its trial boot here, so only an explicit apply installs it"
+                                       : "");
+                if (sticky(before))
+                        manager_set_state(m, before, "%s", before_reason);
+                else
+                        manager_set_state(m, already_staged ? SFU_STATE_STAGED : SFU_STATE_AVAILABLE,
+                                          "%s available from %s%s", c.manifest->version_text,
+                                          sfu_source_name(c.source), already_staged ? " (staged)" : "");
                 *ret_result = json_pack("{s:s,s:s,s:s}", "result", already_staged ? "staged" : "available", "version",
                                         c.manifest->version_text, "source", sfu_source_name(c.source));
                 candidate_clear(&c);

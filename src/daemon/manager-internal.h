@@ -33,6 +33,7 @@ struct sfu_manager {
         struct sfu_state state;
         bool state_unusable;            /* refuse installs until the operator acts */
         char state_problem[SFU_ERR_MESSAGE_MAX];
+        char *saved_state;              /* the text last written (or read): unchanged states are not rewritten */
         char *booted;                   /* bootname of the running slot, NULL if unknown */
         bool has_running;
         struct sfu_version running;

@@ -49,7 +49,14 @@ int manager_save_state_locked(struct sfu_manager *m, struct sfu_err *err) {
         r = sfu_state_to_json(&m->state, &text);
         if (r < 0)
                 return sfu_err_set(err, SFU_ERR_STORAGE, r, "cannot serialise the state");
-        return sfu_file_write_atomic(path, text, strlen(text), 0600, err);
+        if (m->saved_state && strcmp(m->saved_state, text) == 0)
+                return 0; /* unchanged: no write, no fsync */
+        r = sfu_file_write_atomic(path, text, strlen(text), 0600, err);
+        if (r < 0)
+                return r;
+        free(m->saved_state);
+        m->saved_state = TAKE_PTR(text);
+        return 0;
 }
 
 static void load_state(struct sfu_manager *m) {
@@ -70,6 +77,8 @@ static void load_state(struct sfu_manager *m) {
                 return; /* first start: nothing recorded yet */
         if (r >= 0)
                 r = sfu_state_from_json(text, len, &m->state, &err);
+        if (r >= 0)
+                m->saved_state = TAKE_PTR(text);
         if (r < 0) {
                 sfu_state_init(&m->state);
                 m->state_unusable = true;
@@ -175,7 +184,9 @@ void manager_set_state(struct sfu_manager *m, enum sfu_install_state st, const c
         va_start(ap, fmt);
         vsnprintf(m->state.reason, sizeof(m->state.reason), fmt, ap);
         va_end(ap);
-        if (!m->state_unusable && manager_save_state_locked(m, &err) < 0)
+        /* "checking" is not worth a disk write: after a crash it would be
+         * reconciled to idle anyway. */
+        if (st != SFU_STATE_CHECKING && !m->state_unusable && manager_save_state_locked(m, &err) < 0)
                 fprintf(stderr, "<4>cannot save state: %s\n", err.message);
         pthread_mutex_unlock(&m->lock);
         manager_notify(m, MANAGER_EVENT_STATE);
@@ -288,8 +299,21 @@ static void reconcile_boot(struct sfu_manager *m) {
                            strcmp(s->trial_previous, m->booted) == 0 && trial && trial->health == SFU_HEALTH_STAGED) {
                         /* Staged but not rebooted yet: nothing to reconcile. */
                 } else {
-                        if (trial)
+                        struct sfu_err boot_err = SFU_ERR_INIT;
+                        if (trial) {
                                 trial->health = SFU_HEALTH_BAD;
+                                if (trial->has_version) {
+                                        s->has_rejected = true;
+                                        s->rejected = trial->version;
+                                }
+                        }
+                        /* The bootloader fell back on its own; make that
+                         * final: the failed slot out of the order, the
+                         * running one first with fresh attempts. */
+                        if (sfu_bootloader_mark_bad(m->boot, s->trial_bootname, &boot_err) < 0 ||
+                            sfu_bootloader_mark_good(m->boot, m->booted, &boot_err) < 0)
+                                fprintf(stderr, "<4>cannot update the bootloader after the fall-back: %s\n",
+                                        boot_err.message);
                         s->state = SFU_STATE_ROLLED_BACK;
                         snprintf(s->reason, sizeof(s->reason),
                                  "trial boot of slot %s failed: the bootloader fell back to slot %s",
@@ -386,6 +410,7 @@ void sfu_manager_free(struct sfu_manager *m) {
         sd_event_unref(m->event);
         sfu_bootloader_close(m->boot);
         free(m->booted);
+        free(m->saved_state);
         pthread_mutex_destroy(&m->lock);
         free(m);
 }
@@ -488,9 +513,11 @@ void sfu_manager_status_line(struct sfu_manager *m, char *buf, size_t size) {
                 human_bytes(m->progress.rate, rate, sizeof(rate));
                 snprintf(buf, size, "%c%s %s: %u%% (%s/s)", m->progress.phase[0] & ~0x20, m->progress.phase + 1,
                          m->progress.image, (unsigned) (m->progress.done * 100 / m->progress.total), rate);
-        } else
-                snprintf(buf, size, "%s: %s", sfu_install_state_name(m->state.state),
-                         m->state_unusable ? m->state_problem : m->state.reason);
+        } else {
+                const char *reason = m->state_unusable ? m->state_problem : m->state.reason;
+                snprintf(buf, size, "%s%s%s", sfu_install_state_name(m->state.state), reason[0] ? ": " : "",
+                         reason);
+        }
         pthread_mutex_unlock(&m->lock);
 }
 
@@ -606,13 +633,16 @@ int sfu_manager_mark_good(struct sfu_manager *m, json_t **ret, struct sfu_err *e
         pthread_mutex_lock(&m->lock);
         was_trial = m->state.state == SFU_STATE_TRIAL && sfu_streq(m->state.trial_bootname, m->booted);
         pthread_mutex_unlock(&m->lock);
-        if (!was_trial) {
-                *ret = json_pack("{s:s,s:s}", "slot", m->booted, "result", "no trial boot to confirm");
-                return 0;
-        }
+        /* Always: with a boot counter, every boot spends an attempt, and
+         * confirming the running slot gives them back. */
         r = sfu_bootloader_mark_good(m->boot, m->booted, err);
         if (r < 0)
                 return r;
+        if (!was_trial) {
+                (void) manager_refresh_primary(m);
+                *ret = json_pack("{s:s,s:s}", "slot", m->booted, "result", "confirmed (no trial was pending)");
+                return 0;
+        }
         pthread_mutex_lock(&m->lock);
         slot = sfu_state_slot(&m->state, m->booted);
         if (slot) {
@@ -649,8 +679,13 @@ int sfu_manager_mark_bad(struct sfu_manager *m, json_t **ret, struct sfu_err *er
                 return r;
         pthread_mutex_lock(&m->lock);
         slot = sfu_state_slot(&m->state, m->booted);
-        if (slot)
+        if (slot) {
                 slot->health = SFU_HEALTH_BAD;
+                if (slot->has_version) {
+                        m->state.has_rejected = true;
+                        m->state.rejected = slot->version;
+                }
+        }
         m->state.trial_bootname[0] = m->state.trial_previous[0] = 0;
         pthread_mutex_unlock(&m->lock);
         manager_set_state(m, SFU_STATE_ROLLED_BACK, "slot %s marked bad; the next boot starts slot %s", m->booted,

@@ -9,6 +9,7 @@
 
 #include "io/bootloader.h"
 #include "io/envfile.h"
+#include "io/fault.h"
 
 #define GRUB_EDITENV "grub-editenv"
 
@@ -192,7 +193,18 @@ static int grub_store(struct sfu_bootloader *bl, const struct sfu_envfile *chang
                 }
                 k++;
         }
-        return grub_run(bl, argv, NULL, err);
+        r = SFU_FAULT("env-write");
+        if (r < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, -r, "cannot run %s set on %s: %s", g->editenv,
+                                   g->grubenv, strerror(-r));
+        r = grub_run(bl, argv, NULL, err);
+        if (r < 0)
+                return r;
+        r = SFU_FAULT("env-written"); /* tests: grub-editenv has written the block, nothing else is */
+        if (r < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, -r, "after writing grubenv %s: %s", g->grubenv,
+                                   strerror(-r));
+        return 0;
 }
 
 const struct sfu_bootloader_ops sfu_bootloader_grub_ops = {

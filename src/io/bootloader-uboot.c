@@ -16,6 +16,7 @@
 
 #include "io/bootloader.h"
 #include "io/envfile.h"
+#include "io/fault.h"
 
 #define FW_ENV_CONFIG_MAX (16u * 1024u)
 
@@ -193,11 +194,20 @@ static int uboot_store(struct sfu_bootloader *bl, const struct sfu_envfile *chan
                         return sfu_err_set(err, SFU_ERR_STATE, -r,
                                            "libubootenv refuses to change %s (read-only by .flags?)", key);
         }
-        r = libuboot_env_store(ctx);
+        r = SFU_FAULT("env-write");
+        if (r >= 0)
+                r = libuboot_env_store(ctx);
         if (r < 0)
                 return sfu_err_set(err, SFU_ERR_STORAGE, -r, "cannot write the U-Boot environment of %s: %s",
                                    u->config_path, strerror(-r));
-        return sync_devices(u, err);
+        r = sync_devices(u, err);
+        if (r < 0)
+                return r;
+        r = SFU_FAULT("env-written"); /* tests: the new copy is durable, nothing else is */
+        if (r < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, -r, "after writing the U-Boot environment: %s",
+                                   strerror(-r));
+        return 0;
 }
 
 const struct sfu_bootloader_ops sfu_bootloader_uboot_ops = {

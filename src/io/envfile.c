@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "io/envfile.h"
+#include "io/fault.h"
 
 struct var {
         char *key;
@@ -331,11 +332,17 @@ int sfu_envfile_save(const struct sfu_envfile *e, const char *path, struct sfu_e
         }
         if (fchmod(fd, 0644) < 0)
                 return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot chmod %s: %s", tmp, strerror(errno));
-        r = write_all(fd, text, strlen(text));
+        r = SFU_FAULT("env-write");
+        if (r >= 0)
+                r = write_all(fd, text, strlen(text));
         if (r < 0)
                 return sfu_err_set(err, SFU_ERR_STORAGE, -r, "cannot write %s: %s", tmp, strerror(-r));
         if (fsync(fd) < 0)
                 return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot sync %s: %s", tmp, strerror(errno));
+        r = SFU_FAULT("env-rename");
+        if (r < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, -r, "cannot rename %s to %s: %s", tmp, path,
+                                   strerror(-r));
         if (rename(tmp, path) < 0)
                 return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot rename %s to %s: %s", tmp, path,
                                    strerror(errno));
@@ -343,5 +350,8 @@ int sfu_envfile_save(const struct sfu_envfile *e, const char *path, struct sfu_e
         if (fsync(dir_fd) < 0)
                 return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot sync directory %s: %s", dir,
                                    strerror(errno));
+        r = SFU_FAULT("env-written"); /* tests: the new environment is durable, nothing else is */
+        if (r < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, -r, "after writing %s: %s", path, strerror(-r));
         return 0;
 }

@@ -198,7 +198,7 @@ static int setup(struct xfer *x, const char *url, struct curl_slist **headers, s
         SET(CURLOPT_CONNECTTIMEOUT_MS, (long) (c->connect_timeout_usec / 1000));
         SET(CURLOPT_LOW_SPEED_LIMIT, 1024L);
         SET(CURLOPT_LOW_SPEED_TIME, (long) (c->low_speed_timeout_usec / 1000000 ? c->low_speed_timeout_usec / 1000000 : 1));
-        SET(CURLOPT_BUFFERSIZE, 512L * 1024L);
+        SET(CURLOPT_BUFFERSIZE, (long) SFU_FETCH_BUFFER);
         SET(CURLOPT_WRITEFUNCTION, on_body);
         SET(CURLOPT_WRITEDATA, x);
         SET(CURLOPT_NOPROGRESS, 0L);

@@ -15,6 +15,7 @@
 #define SFU_FETCH_MAX_REDIRECTS 5
 #define SFU_FETCH_MAX_HEADER_VALUE 512
 #define SFU_FETCH_ERROR_BODY_MAX (64u * 1024u)  /* bytes of a non-2xx body we read and drop */
+#define SFU_FETCH_BUFFER (128u * 1024u)             /* libcurl's receive buffer */
 #define SFU_FETCH_SYSTEM_CA "/etc/ssl/certs/ca-certificates.crt"
 
 struct sfu_fetch_opts {

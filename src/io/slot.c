@@ -15,7 +15,22 @@ struct sfu_slot_writer {
         uint8_t *buf;           /* pending bytes for [buf_offset, buf_offset + buf_len) */
         uint64_t buf_offset;
         size_t buf_len;
+        uint64_t wb_start, wb_end;      /* written, writeback not started yet */
 };
+
+/* Starts writeback of what was written (without waiting), so that the
+ * final fdatasync does not find the whole image dirty in the page cache. */
+static void start_writeback(struct sfu_slot_writer *w, uint64_t end, size_t len) {
+        uint64_t start = end - len;
+        if (start != w->wb_end)
+                w->wb_start = start;
+        w->wb_end = end;
+        if (w->wb_end - w->wb_start < SFU_SLOT_WRITEBACK_CHUNK)
+                return;
+        (void) sync_file_range(w->fd, (off64_t) w->wb_start, (off64_t) (w->wb_end - w->wb_start),
+                               SYNC_FILE_RANGE_WRITE);
+        w->wb_start = w->wb_end;
+}
 
 static bool same_file(const struct stat *a, const struct stat *b) {
         if (S_ISBLK(a->st_mode) && S_ISBLK(b->st_mode))
@@ -123,6 +138,7 @@ static int flush(struct sfu_slot_writer *w, struct sfu_err *err) {
         r = pwrite_all(w, w->buf, w->buf_len, w->buf_offset, err);
         if (r < 0)
                 return r;
+        start_writeback(w, w->buf_offset + w->buf_len, w->buf_len);
         w->buf_offset += w->buf_len;
         w->buf_len = 0;
         return 0;
@@ -142,7 +158,7 @@ int sfu_slot_writer_write(struct sfu_slot_writer *w, uint64_t offset, const void
                         return r;
                 w->buf_offset = offset;
         }
-        if (w->buf_len == 0 && len >= SFU_SLOT_WRITE_BUFFER / 4) {
+        if (w->buf_len == 0 && len >= SFU_SLOT_DIRECT_MIN) {
                 /* Large blocks (the hash pipeline's) need no copy. */
                 r = SFU_FAULT("slot-write");
                 if (r < 0)
@@ -151,6 +167,7 @@ int sfu_slot_writer_write(struct sfu_slot_writer *w, uint64_t offset, const void
                 r = pwrite_all(w, p, len, offset, err);
                 if (r < 0)
                         return r;
+                start_writeback(w, offset + len, len);
                 w->buf_offset = offset + len;
                 return 0;
         }

@@ -9,6 +9,8 @@
 #include "core/err.h"
 
 #define SFU_SLOT_WRITE_BUFFER (1024u * 1024u)
+#define SFU_SLOT_DIRECT_MIN (64u * 1024u)             /* blocks this large skip the buffer */
+#define SFU_SLOT_WRITEBACK_CHUNK (8u * 1024u * 1024u)  /* start writeback every 8 MiB */
 
 struct sfu_slot_writer;
 

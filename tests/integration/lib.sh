@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034  # SERVER2*, ONCE_* and the like are set for the scripts
 # The device test bed of the integration scenarios: a temporary device with
 # file-backed A/B slots (a canary file after each), the `file` bootloader
 # backend, a factory key, a running firmware 1.0.0 in slot A, and a
@@ -8,9 +9,16 @@
 # record did not change.
 #
 #   . "$top_srcdir/tests/integration/lib.sh"
+#   dev_require               # skip unless the binaries are a test build
 #   dev_setup                 # D, CONF, ...; fixture server on $WWW
 #   dev_publish 1.1.0         # image + signed manifest on the server
 #   dev_snapshot before; secfud_once; dev_unchanged before "reason"
+#   refused before "$(dev_image_path 1.1.0)" 'regex' "what"   # all of a refusal
+#   staged 1.1.0 "what"       # all of a success
+#   dev_teardown; dev_setup   # a fresh device in the same script
+# Change the config with the variables dev_write_config reads (BACKEND,
+# POLICY, LOW_SPEED_TIMEOUT, CONNECT_TO, LOCAL_URL, EXTRA_CONF, ...) and
+# call it again.
 set -u
 : "${top_srcdir:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir/build}"
@@ -129,7 +137,6 @@ dev_setup() {
         SERVER=$FIXTURE_URL
         SERVER_PID=$FIXTURE_PID
         MANIFEST_PATH=/.well-known/firmware/example.com/gw100/manifest.json
-        FW_DIR=/.well-known/firmware/example.com/gw100
         # no DHCP domain unless a scenario writes one
         export SFU_TEST_NETWORKD_LEASES="$D/sources/leases" SFU_TEST_DHCLIENT_GLOB="$D/sources/none*.leases"
         export SFU_TEST_RESOLV_CONF="$D/sources/resolv.conf" SFU_TEST_NO_RESOLVED=1
@@ -278,6 +285,26 @@ secfud_wait() {
         SECFUD_PID=
         ONCE_SECONDS=$(awk -v a="$_once_t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
 }
+# dev_daemon_start: secfud serving (no --once) in the background, log in
+# $D/daemon.log; waits for its control socket ($D/run/secfud.sock).
+# dev_daemon_stop: SIGTERM (SIGKILL after 10 s), its exit status.
+# dev_ctl ARGS...: secfuctl against that socket.
+dev_daemon_start() {
+        "$SECFUD" -c "$CONF" >>"$D/daemon.log" 2>&1 &
+        SECFUD_PID=$!
+        wait_until 10 test -S "$D/run/secfud.sock"
+}
+dev_daemon_stop() {
+        local rc=0
+        [ -n "${SECFUD_PID:-}" ] || return 0
+        kill -TERM "$SECFUD_PID" 2>/dev/null
+        wait_until 10 eval '! kill -0 "$SECFUD_PID" 2>/dev/null' || kill -KILL "$SECFUD_PID" 2>/dev/null
+        wait "$SECFUD_PID" 2>/dev/null || rc=$?
+        SECFUD_PID=
+        return "$rc"
+}
+dev_ctl() { "$SECFUCTL" -s "$D/run/secfud.sock" "$@"; }
+
 # wait_until SECONDS COMMAND...: polls COMMAND every 0.05 s; 1 on timeout.
 wait_until() {
         local deadline i
@@ -289,7 +316,7 @@ wait_until() {
         done
         return 1
 }
-# once_reason: the error lines of the last run, one per line.
+# once_errors: the error lines (<0>..<3>) of the last run's stderr.
 once_errors() { grep '^<[0-3]>' "$D/once.log"; }
 once_log_has() { grep -q -- "$1" "$D/once.log"; }
 
@@ -308,7 +335,19 @@ dev_snapshot() {
                 sha256sum "$D/bootenv" 2>/dev/null | cut -d' ' -f1
                 sha256sum "$D/grubenv" 2>/dev/null | cut -d' ' -f1
                 sha256sum "$D"/keys.d/* | cut -d' ' -f1
-                [ -f "$D/state/state.json" ] && state_field "s['highestInstalled'], [(k, v['version']) for k, v in sorted(s['slots'].items()) if v['health'] in ('good','trial')]"
+                # a device that never ran secfud has installed what it runs
+                /usr/bin/python3 - "$D" <<'PY' 2>/dev/null
+import json, os, sys
+d = sys.argv[1]
+try:
+    s = json.load(open(os.path.join(d, "state", "state.json")))
+except FileNotFoundError:
+    version = open(os.path.join(d, "version")).read().strip()
+    booted = open(os.path.join(d, "booted")).read().strip()
+    s = {"highestInstalled": version, "slots": {booted: {"version": version, "health": "good"}}}
+print(s["highestInstalled"], [(k, v["version"]) for k, v in sorted(s["slots"].items())
+                              if v["health"] in ("good", "trial")])
+PY
         } >"$D/snapshot-$name"
 }
 # dev_unchanged NAME DESCRIPTION
@@ -318,6 +357,36 @@ dev_unchanged() {
         dev_snapshot "$name-after"
         cmp -s "$D/snapshot-$name" "$D/snapshot-$name-after"
         ok $? "$* leaves the running slot, bootloader env, trust store and installed versions unchanged"
+}
+# refused SNAPSHOT IMAGE-PATH PATTERN DESCRIPTION: the last secfud_once
+# failed (exit != 0) with an error line on stderr matching PATTERN (grep -E),
+# left what dev_snapshot SNAPSHOT recorded alone and, unless IMAGE-PATH is
+# empty, never asked the firmware server for IMAGE-PATH.
+refused() {
+        local snap=$1 img=$2 pattern=$3
+        shift 3
+        [ "$ONCE_STATUS" -ne 0 ]
+        ok $? "$*: secfud --once fails (exit $ONCE_STATUS)"
+        once_errors | grep -qE -- "$pattern"
+        ok $? "$*: the reason on stderr matches /$pattern/"
+        dev_unchanged "$snap" "$*"
+        if [ -n "$img" ]; then
+                is "$(fixture_count "$img")" 0 "$*: no image byte was requested"
+        fi
+}
+# staged VERSION DESCRIPTION: the last secfud_once staged VERSION in slot B.
+staged() {
+        local version=$1
+        shift
+        is "$ONCE_STATUS" 0 "$*: secfud --once succeeds"
+        slot_b_is "$D/img-$version.img"
+        ok $? "$*: slot B holds the $version image"
+        is "$(state_field "s['state'], s['slots']['B']['health'], s['slots']['B']['version']")" \
+                "staged staged $version" "$*: state staged, slot B staged with $version"
+        if [ "${BACKEND:-file}" = file ]; then
+                env_has "BOOT_ORDER=B A"
+                ok $? "$*: the bootloader tries B first"
+        fi
 }
 slot_b_is() { # slot_b_is IMAGE: the first bytes of slot B are IMAGE
         local size

@@ -1,0 +1,218 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034  # KID, P11, J11, IMG11 are set for the sourcing test
+# Shared by tests/integration/attack-*.sh (sourced, not a test itself): the
+# device test bed of lib.sh plus what the attack scenarios need on top of
+# it -- forged manifests (tests/lib/jwsforge.py), a saved pristine device
+# that every scenario starts from, and the refusal check with its
+# single-error-line rule.
+#
+#   . "$top_srcdir/tests/integration/attack-lib.sh"
+#   att_require; att_setup       # dev_setup, the 1.1.0 payload ($P11) and image, saved
+#   neg "bit flip in the signature" 'does not verify' \
+#           --payload "$P11" --key "$D/factory.key" --alg ES256 --flip signature:0:0
+#   pos "twin: unflipped" --payload "$P11" --key "$D/factory.key" --alg ES256
+#   att_try "$D/other.jws"       # restore, serve, snapshot s, secfud --once
+#   att_refused "$IMG11" 'PATTERN' "description"
+#   att_done                     # runs what neg/pos queued, prints the plan
+set -u
+: "${top_srcdir:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+# shellcheck source=tests/integration/lib.sh
+. "$top_srcdir/tests/integration/lib.sh"
+
+JWSFORGE="$top_srcdir/tests/lib/jwsforge.py"
+FW_IMAGE_SIZE=65536
+
+# forge ARGS...: tests/lib/jwsforge.py (see its --help) on stdout.
+forge() { /usr/bin/python3 "$JWSFORGE" "$@"; }
+
+# att_require: dev_require, plus the python cryptography package.
+att_require() {
+        dev_require
+        /usr/bin/python3 -c 'import cryptography' 2>/dev/null ||
+                skip_all "/usr/bin/python3 has no cryptography package (python3-cryptography)"
+}
+
+# att_setup: a fresh device with small slots; the 1.1.0 manifest payload in
+# $P11 (and the factory-signed compact JWS in $J11), its image on the server
+# ($IMG11 is its URL path), the factory kid in $KID, and the device saved
+# as the pristine state every att_try starts from.
+att_setup() {
+        [ -n "${D:-}" ] && dev_teardown
+        dev_setup 1048576 || return 1
+        export SIZE=$FW_IMAGE_SIZE
+        KID=$(forge_kid "$D/factory.key")
+        att_payload 1.1.0 >/dev/null || return 1
+        P11=$D/payload-1.1.0.json
+        J11=$D/signed-1.1.0.jws
+        IMG11=$(dev_image_path 1.1.0)
+        att_save
+}
+
+# forge_kid KEYFILE: the RFC 7638 thumbprint (the kid secfu-manifest writes).
+forge_kid() {
+        /usr/bin/python3 -c 'import sys, importlib.util as u
+s = u.spec_from_file_location("jwsforge", sys.argv[1]); m = u.module_from_spec(s); s.loader.exec_module(m)
+print(m.thumbprint(m.load_private(sys.argv[2]).public_key()))' "$JWSFORGE" "$1"
+}
+
+# att_payload VERSION [create options...]: a manifest payload for VERSION
+# (PAYLOAD_EDIT, MANUFACTURER, MODEL as for dev_manifest), its image on the
+# server; prints the payload path $D/payload-VERSION.json (and leaves the
+# factory-signed JWS in $D/signed-VERSION.jws).  OUT=NAME names the files
+# $D/payload-NAME.json / $D/signed-NAME.jws instead.
+att_payload() {
+        local version=$1 name=${OUT:-$1} jws dir
+        shift
+        jws=$(dev_manifest "$version" "$@") || return 1
+        cp "$D/manifest-$version.json" "$D/payload-$name.json"
+        cp "$jws" "$D/signed-$name.jws"
+        dir=$WWW$(dirname "$(dev_image_path "$version")")
+        mkdir -p "$dir"
+        cp "$D/img-$version.img" "$WWW$(dev_image_path "$version")"
+        echo "$D/payload-$name.json"
+}
+
+# att_save / att_restore: the device as it is now (state, bootloader
+# environment, slot B, trust store, configuration) / back to it, with the
+# server's rules and counters cleared.
+att_save() {
+        rm -rf "$D/pristine"
+        mkdir -p "$D/pristine"
+        cp -a "$D/state" "$D/keys.d" "$D/slot-b" "$D/version" "$D/booted" "$CONF" "$D/pristine/"
+        [ -e "$D/bootenv" ] && cp -a "$D/bootenv" "$D/pristine/"
+        return 0
+}
+att_restore() {
+        [ -n "${_att_flushing:-}" ] || flush
+        rm -rf "$D/state" "$D/keys.d" "$D/bootenv"
+        cp -a "$D/pristine/state" "$D/pristine/keys.d" "$D/"
+        cp -a "$D/pristine/slot-b" "$D/pristine/version" "$D/pristine/booted" "$D/"
+        cp -a "$D/pristine/$(basename "$CONF")" "$CONF"
+        [ -e "$D/pristine/bootenv" ] && cp -a "$D/pristine/bootenv" "$D/"
+        fixture_reset >/dev/null
+}
+
+# att_snapshot NAME / att_unchanged NAME DESCRIPTION: dev_snapshot and
+# dev_unchanged, except when state.json is not a regular file (the
+# state-file attacks): dev_snapshot reads it with python, which would block
+# on a FIFO and read a link to /dev/zero without end, so then the snapshot
+# records what the path is instead of what the file says.
+att_snapshot() {
+        local st=$D/state/state.json
+        if [ ! -L "$st" ] && { [ -f "$st" ] || [ ! -e "$st" ]; }; then
+                dev_snapshot "$1"
+                return
+        fi
+        {
+                sha256sum "$D/slot-a" | cut -d' ' -f1
+                sha256sum "$D/slot-a.canary" "$D/slot-b.canary" | cut -d' ' -f1
+                sha256sum "$D/bootenv" 2>/dev/null | cut -d' ' -f1
+                sha256sum "$D/grubenv" 2>/dev/null | cut -d' ' -f1
+                sha256sum "$D"/keys.d/* | cut -d' ' -f1
+                echo "state.json is a $(stat -c %F "$st")"
+        } >"$D/snapshot-$1"
+}
+att_unchanged() {
+        local name=$1
+        shift
+        att_snapshot "$name-after"
+        cmp -s "$D/snapshot-$name" "$D/snapshot-$name-after"
+        ok $? "$* leaves the running slot, bootloader env, trust store and installed versions unchanged"
+}
+
+# att_try JWS: from the pristine device, serve JWS as the manifest, take
+# snapshot "s" and run one cycle (ONCE_STATUS, $D/once.log).  Queued
+# cases (neg, pos) run first.
+att_try() {
+        att_restore
+        dev_install_manifest "$1"
+        att_snapshot s
+        secfud_once
+}
+
+# att_refused IMAGE-PATH PATTERN DESCRIPTION: the last att_try failed with
+# exactly one error-level line on stderr, matching PATTERN (grep -E),
+# changed nothing of snapshot "s" (att_unchanged), and (unless IMAGE-PATH
+# is empty) never requested IMAGE-PATH.
+att_refused() {
+        local img=$1 pattern=$2 errors
+        shift 2
+        [ "$ONCE_STATUS" -ne 0 ]
+        ok $? "$*: secfud --once fails (exit $ONCE_STATUS)"
+        errors=$(once_errors)
+        [ "$(printf '%s\n' "$errors" | grep -c .)" -eq 1 ] && printf '%s\n' "$errors" | grep -qE -- "$pattern"
+        ok $? "$*: one error line, matching /$pattern/"
+        att_unchanged s "$*"
+        if [ -n "$img" ]; then
+                is "$(att_count "$img")" 0 "$*: no image byte was requested"
+        fi
+}
+
+# att_conf SECTION KEY VALUE: sets KEY in SECTION of the device's
+# configuration (after the section header; the pristine copy follows with
+# att_save).
+att_conf() {
+        sed -i "/^\[$1\]\$/a $2 = $3" "$CONF"
+}
+
+# seg N FILE: segment N (1..3) of a compact JWS.
+seg() { cut -d. -f"$1" <"$2"; }
+
+# neg DESCRIPTION PATTERN FORGE-ARGS...: a manifest forged with ARGS must
+# be refused for PATTERN before any byte of the 1.1.0 image.
+# pos DESCRIPTION FORGE-ARGS...: the forged manifest stages 1.1.0.
+# Both only queue the case: flush forges every queued manifest in one
+# jwsforge run and then runs the cases in order (call it before anything
+# that looks at what a case left behind; att_done calls it).
+_att_kind=()
+_att_desc=()
+_att_pattern=()
+neg() {
+        _att_queue neg "$1" "$2" "${@:3}"
+}
+pos() {
+        _att_queue pos "$1" - "${@:2}"
+}
+_att_queue() {
+        local n=${#_att_kind[@]}
+        _att_kind+=("$1")
+        _att_desc+=("$2")
+        _att_pattern+=("$3")
+        shift 3
+        printf '%s\0%s\0' "$D/queued-$n.jws" $# >>"$D/forge.batch"
+        [ $# -eq 0 ] || printf '%s\0' "$@" >>"$D/forge.batch"
+}
+flush() {
+        local i n=${#_att_kind[@]}
+        [ "$n" -gt 0 ] || return 0
+        if ! forge --batch "$D/forge.batch"; then
+                ok 1 "jwsforge --batch: $n queued cases"
+                n=0
+        fi
+        _att_flushing=1
+        for ((i = 0; i < n; i++)); do
+                att_try "$D/queued-$i.jws"
+                if [ "${_att_kind[i]}" = neg ]; then
+                        att_refused "$IMG11" "${_att_pattern[i]}" "${_att_desc[i]}"
+                else
+                        staged 1.1.0 "${_att_desc[i]}"
+                fi
+        done
+        _att_flushing=
+        rm -f "$D/forge.batch" "$D"/queued-*.jws
+        _att_kind=()
+        _att_desc=()
+        _att_pattern=()
+}
+att_done() {
+        flush
+        tap_done
+}
+
+# att_count PATH: requests the fixture server saw for PATH (fixture_count,
+# without the start-up time of the fixture's control client).
+att_count() {
+        curl -sS --max-time 10 "http://127.0.0.1:$SERVER_PORT/_fixture/stats" |
+                /usr/bin/python3 -S -c 'import json, sys
+print(json.load(sys.stdin).get("paths", {}).get(sys.argv[1], {}).get("count", 0))' "$1"
+}
