@@ -16,7 +16,7 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:?usage: tools/torture.sh BUILD_DIR}
 case $build in /*) ;; *) build=$top/$build ;; esac
-cd "$top"
+cd "$top" || exit 1
 
 is_test_build() { [ -x "$1/secfud" ] && grep -q 'env-written' "$1/secfud" && [ -x "$1/secfu-manifest" ]; }
 if is_test_build "$build"; then

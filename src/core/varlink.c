@@ -329,12 +329,12 @@ static bool type_matches(json_t *v, enum sfu_varlink_type type) {
 }
 
 int sfu_varlink_params_check(json_t *parameters, const struct sfu_varlink_param *spec, size_t n,
-                             const char **ret_bad) {
+                             const char **bad_name) {
         const char *key;
         json_t *v;
 
         if (!json_is_object(parameters)) {
-                *ret_bad = "parameters";
+                *bad_name = "parameters";
                 return -EINVAL;
         }
         json_object_foreach(parameters, key, v) {
@@ -343,7 +343,7 @@ int sfu_varlink_params_check(json_t *parameters, const struct sfu_varlink_param 
                         if (strcmp(spec[i].name, key) == 0)
                                 p = &spec[i];
                 if (!p || (!json_is_null(v) && !type_matches(v, p->type))) {
-                        *ret_bad = key;
+                        *bad_name = key;
                         return -EINVAL;
                 }
         }

@@ -89,7 +89,7 @@ struct sfu_varlink_param {
 };
 
 /* Checks that the object parameters holds only fields of spec[0..n), each
- * of its type or null. On a mismatch returns -EINVAL and points *ret_bad
+ * of its type or null. On a mismatch returns -EINVAL and points *bad_name
  * at the offending field's name (borrowed from parameters or spec). */
 int sfu_varlink_params_check(json_t *parameters, const struct sfu_varlink_param *spec, size_t n,
-                             const char **ret_bad) _wur_;
+                             const char **bad_name) _wur_;

@@ -31,7 +31,7 @@ void sfu_ctl_format_bytes(double bytes, char *buf, size_t size) {
 
 static const char *str(json_t *obj, const char *key) {
         const char *v = json_string_value(json_object_get(obj, key));
-        return v ? v : "-";
+        return v && v[0] ? v : "-";
 }
 
 static uint64_t u64(json_t *obj, const char *key) {

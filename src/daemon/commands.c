@@ -53,7 +53,7 @@ const char sfu_commands_interface_description[] =
         "\n"
         "# state: idle, checking, available, downloading, staged, trial,\n"
         "# committed or rolled-back; reason says why; times are RFC 3339.\n"
-        "type Status (\n"
+        "type DaemonStatus (\n"
         "  state: string,\n"
         "  reason: string,\n"
         "  stateUsable: bool,\n"
@@ -122,7 +122,7 @@ const char sfu_commands_interface_description[] =
         "\n"
         "# The status now (event \"status\"), then with \"more\" one reply per\n"
         "# change: event \"state\" or \"progress\".\n"
-        "method Monitor() -> (event: string, status: Status)\n"
+        "method Monitor() -> (event: string, status: DaemonStatus)\n"
         "\n"
         "# Errors carry the message and the code of the failure.\n"
         "error SignatureInvalid (message: string, code: string)\n"
@@ -172,8 +172,7 @@ void sfu_call_init(struct sfu_call *call, const struct sfu_call_ops *ops, const 
 }
 
 struct sfu_call *sfu_call_ref(struct sfu_call *call) {
-        if (call)
-                call->n_ref++;
+        call->n_ref++;
         return call;
 }
 
@@ -664,8 +663,10 @@ static int on_cancel_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         struct sfu_commands *cmds = userdata;
 
         cancels_check(cmds);
-        if (cmds->cancels)
+        if (cmds->cancels) {
                 (void) sd_event_source_set_time_relative(s, CANCEL_POLL_USEC);
+                (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        }
         return 0;
 }
 

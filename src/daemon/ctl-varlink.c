@@ -417,17 +417,16 @@ static void client_read(struct client *c) {
 static int on_client_io(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
         struct client *c = userdata;
 
-        if (revents & EPOLLIN)
+        if (revents & (EPOLLIN | EPOLLHUP))
                 client_read(c);
         if (!c->dead && (revents & EPOLLOUT) && client_flush(c) < 0)
                 client_kill(c, "the connection broke");
-        if (!c->dead && (revents & (EPOLLHUP | EPOLLERR))) {
-                /* The peer is gone both ways: nothing can reach it. */
-                client_kill(c, NULL);
-                return 0;
-        }
         if (!c->dead)
                 client_process(c);
+        /* The peer is gone both ways: what it sent last has run (a oneway
+         * call, say), but no answer can reach it. */
+        if (!c->dead && (revents & (EPOLLHUP | EPOLLERR)))
+                client_kill(c, NULL);
         return 0;
 }
 

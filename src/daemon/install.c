@@ -952,22 +952,54 @@ static int stage(struct sfu_manager *m, const struct candidate *c, struct sfu_er
                         set_slot(m, targets[i].slot->bootname, SFU_HEALTH_STAGED, &c->manifest->version);
         }
         if (ab_target) {
-                r = sfu_bootloader_set_trial(m->boot, ab_target, m->booted, err);
-                if (r < 0)
-                        goto out;
+                /* The intent goes to disk first: a crash between this save
+                 * and the environment write is recognised at start-up
+                 * (manager.c compares the primary slot with the intent). */
                 set_slot(m, ab_target, SFU_HEALTH_STAGED, &c->manifest->version);
                 pthread_mutex_lock(&m->lock);
                 snprintf(m->state.trial_bootname, sizeof(m->state.trial_bootname), "%s", ab_target);
                 snprintf(m->state.trial_previous, sizeof(m->state.trial_previous), "%s", m->booted);
+                m->state.has_resume = false;
                 pthread_mutex_unlock(&m->lock);
+                r = manager_set_state_checked(m, err, SFU_STATE_STAGED, "switching the bootloader to slot %s",
+                                              ab_target);
+                if (r < 0)
+                        goto out;
+                r = sfu_bootloader_set_trial(m->boot, ab_target, m->booted, err);
+                if (r < 0) {
+                        /* Did the switch happen after all (failure reported
+                         * after the write)? The environment decides. */
+                        _cleanup_free_ char *primary = NULL;
+                        struct sfu_err probe = SFU_ERR_INIT;
+                        if (sfu_bootloader_get_primary(m->boot, &primary, &probe) >= 0 &&
+                            sfu_streq(primary, ab_target)) {
+                                log_warning("the bootloader reported an error but boots slot %s next: %s", ab_target,
+                                            err->message);
+                                sfu_err_clear(err);
+                        } else {
+                                pthread_mutex_lock(&m->lock);
+                                m->state.trial_bootname[0] = m->state.trial_previous[0] = 0;
+                                pthread_mutex_unlock(&m->lock);
+                                goto out;
+                        }
+                }
         }
         pthread_mutex_lock(&m->lock);
         m->state.has_resume = false;
         m->state.has_last_error = false;
         pthread_mutex_unlock(&m->lock);
         (void) manager_refresh_primary(m);
-        manager_set_state(m, SFU_STATE_STAGED, "%s staged in slot %s; reboot to try it", c->manifest->version_text,
-                          ab_target ? ab_target : targets[0].slot->bootname);
+        r = manager_set_state_checked(m, err, SFU_STATE_STAGED, "%s staged in slot %s; reboot to try it",
+                                      c->manifest->version_text, ab_target ? ab_target : targets[0].slot->bootname);
+        if (r < 0 && ab_target) {
+                /* The switch is done and cannot be taken back safely; the
+                 * intent on disk already says so. */
+                log_warning("%s", err->message);
+                sfu_err_clear(err);
+                r = 0;
+        }
+        if (r < 0)
+                goto out;
         r = 0;
 out:
         for (size_t i = 0; i < n; i++) {

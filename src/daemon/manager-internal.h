@@ -63,6 +63,10 @@ struct sfu_manager {
 /* The worker and the short operations use these; they take the lock. */
 void manager_set_state(struct sfu_manager *m, enum sfu_install_state st, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
+/* Like manager_set_state, but a failed save is an error (for the saves
+ * that must be on disk before the next step). */
+int manager_set_state_checked(struct sfu_manager *m, struct sfu_err *err, enum sfu_install_state st,
+                              const char *fmt, ...) __attribute__((format(printf, 4, 5))) _wur_;
 int manager_save_state_locked(struct sfu_manager *m, struct sfu_err *err) _wur_;
 void manager_notify(struct sfu_manager *m, unsigned what);
 void manager_progress_begin(struct sfu_manager *m, const char *phase, const char *image, uint64_t done,

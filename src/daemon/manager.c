@@ -192,6 +192,22 @@ void manager_set_state(struct sfu_manager *m, enum sfu_install_state st, const c
         manager_notify(m, MANAGER_EVENT_STATE);
 }
 
+int manager_set_state_checked(struct sfu_manager *m, struct sfu_err *err, enum sfu_install_state st,
+                              const char *fmt, ...) {
+        va_list ap;
+        int r;
+
+        pthread_mutex_lock(&m->lock);
+        m->state.state = st;
+        va_start(ap, fmt);
+        vsnprintf(m->state.reason, sizeof(m->state.reason), fmt, ap);
+        va_end(ap);
+        r = manager_save_state_locked(m, err);
+        pthread_mutex_unlock(&m->lock);
+        manager_notify(m, MANAGER_EVENT_STATE);
+        return r;
+}
+
 void manager_progress_begin(struct sfu_manager *m, const char *phase, const char *image, uint64_t done,
                             uint64_t total) {
         pthread_mutex_lock(&m->lock);
@@ -297,7 +313,20 @@ static void reconcile_boot(struct sfu_manager *m) {
                                  m->booted);
                 } else if (s->state == SFU_STATE_STAGED && s->trial_previous[0] &&
                            strcmp(s->trial_previous, m->booted) == 0 && trial && trial->health == SFU_HEALTH_STAGED) {
-                        /* Staged but not rebooted yet: nothing to reconcile. */
+                        /* Staged, not rebooted yet. The intent was saved
+                         * before the environment write: check that the
+                         * switch really happened. */
+                        _cleanup_free_ char *primary = NULL;
+                        struct sfu_err boot_err = SFU_ERR_INIT;
+                        if (sfu_bootloader_get_primary(m->boot, &primary, &boot_err) >= 0 &&
+                            !sfu_streq(primary, s->trial_bootname)) {
+                                trial->health = SFU_HEALTH_BAD;
+                                s->state = SFU_STATE_IDLE;
+                                snprintf(s->reason, sizeof(s->reason),
+                                         "the switch to slot %s did not complete; it will be staged again",
+                                         s->trial_bootname);
+                                s->trial_bootname[0] = s->trial_previous[0] = 0;
+                        }
                 } else {
                         struct sfu_err boot_err = SFU_ERR_INIT;
                         if (trial) {

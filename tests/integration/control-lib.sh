@@ -178,7 +178,8 @@ EOF
 }
 
 # ctl_start [ENV=VALUE...]: secfud in the background (log in
-# $W/secfud.log); waits for its socket. Returns 1 if it does not come up.
+# $W/secfud.log); waits until its socket answers. Returns 1 if it does not
+# come up.
 # CTL_WRAP (an array), when set, is the command that runs secfud (it
 # must exec it, so that SECFUD_PID is secfud's).
 ctl_start() {
@@ -187,7 +188,7 @@ ctl_start() {
                 >>"$W/secfud.log" 2>&1 &
         SECFUD_PID=$!
         for ((i = 0; i < 200; i++)); do
-                [ -S "$SOCK" ] && return 0
+                [ -S "$SOCK" ] && "$SECFUCTL" -s "$SOCK" status >/dev/null 2>&1 && return 0
                 kill -0 "$SECFUD_PID" 2>/dev/null || break
                 sleep 0.05
         done
@@ -209,7 +210,9 @@ ctl_stop() {
         return "$rc"
 }
 
-sfctl() { "$SECFUCTL" -s "$SOCK" "$@"; }
+# sfctl ARGS...: secfuctl against this secfud, never for more than
+# CTL_TIMEOUT seconds (a hang fails the test instead of stalling it).
+sfctl() { timeout "${CTL_TIMEOUT:-120}" "$SECFUCTL" -s "$SOCK" "$@"; }
 
 # ctl_raw [--keep] TEXT...: sends TEXT (with \0 escapes) to the socket,
 # shuts the sending side down (not with --keep) and prints the replies, one

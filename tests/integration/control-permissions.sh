@@ -38,8 +38,23 @@ out=$(as_nobody status)
 is "$?" 0 "nobody may call status"
 cond "nobody sees the state" -n "$(grep -E '^state: +idle$' <<<"$out")"
 is "$(as_nobody status --json | json_get 'd["bootedSlot"]')" A "nobody may call status --json"
-out=$(timeout 3 runuser -u nobody -- "$SECFUCTL" -s "$SOCK" monitor --json 2>/dev/null | head -n 1)
-is "$(json_get 'd["event"], d["status"]["state"]' <<<"$out")" "('status', 'idle')" "nobody may call monitor"
+out=$(runuser -u nobody -- "$PY" - "$SOCK" <<'EOF'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+s.sendall(b'{"method":"org.secfu.Daemon.Monitor","more":true}\0')
+s.settimeout(5)
+data = b""
+while b"\0" not in data:
+    c = s.recv(65536)
+    if not c:
+        break
+    data += c
+print(data.split(b"\0")[0].decode())
+EOF
+)
+is "$(json_get 'd["continues"], d["parameters"]["event"], d["parameters"]["status"]["state"]' <<<"$out")" \
+        "(True, 'status', 'idle')" "nobody may call Monitor (more)"
 out=$(runuser -u nobody -- "$PY" - "$SOCK" <<'EOF'
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

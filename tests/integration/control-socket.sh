@@ -76,6 +76,18 @@ is "$(json_get 'd["error"], d["parameters"]["parameter"]' <<<"$out")" \
         "('org.varlink.service.InvalidParameter', 'source')" "Apply with a relative source: InvalidParameter"
 out=$(ctl_raw '{"method":"org.secfu.Daemon.Status","oneway":true}\0{"method":"org.secfu.Daemon.Status"}\0')
 is "$(wc -l <<<"$out")" 2 "a oneway call gets no reply, the next call one"
+n_before=$(grep -c '<5>MarkGood by uid 0' "$W/secfud.log")
+"$PY" -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+s.sendall(b"{\"method\":\"org.secfu.Daemon.MarkGood\",\"oneway\":true}\0")
+s.close()' "$SOCK"
+for ((i = 0; i < 50; i++)); do
+        [ "$(grep -c '<5>MarkGood by uid 0' "$W/secfud.log")" -gt "$n_before" ] && break
+        sleep 0.1
+done
+is "$(grep -c '<5>MarkGood by uid 0' "$W/secfud.log")" "$((n_before + 1))" \
+        "a oneway call from a client that closes at once is still carried out"
 out=$(ctl_raw1 '{"method":"org.secfu.Daemon.Monitor"}\0')
 is "$(json_get 'd["parameters"]["event"], "continues" in d, d["parameters"]["status"]["state"]' <<<"$out")" \
         "('status', False, 'idle')" "Monitor without more: one reply with the status"
@@ -201,7 +213,9 @@ is "$?" 0 "mark-good exits 0"
 is "$out" "slot B: committed" "mark-good: human output"
 is "$(sfctl status --json | json_get 'd["state"], d["highestInstalled"], [s["health"] for s in d["slots"]]')" \
         "('committed', '1.1.0', ['good', 'good'])" "after mark-good: committed"
-is "$(sfctl mark-good --json | json_get 'd["result"]')" "no trial boot to confirm" "mark-good again: nothing to confirm"
+out=$(sfctl mark-good --json)
+is "$?" 0 "mark-good again exits 0"
+is "$(json_get 'd["slot"], d["result"] != "committed"' <<<"$out")" "('B', True)" "mark-good again: nothing left to commit"
 out=$(sfctl check)
 is "$?" 0 "check exits 0 when up to date"
 is "$out" "up to date (the newest firmware offered is 1.1.0, from manufacturer)" "check: up to date"

@@ -210,11 +210,13 @@ chaos_run() {
         [ "$class" = hostile ] && [ "$R" = 0 ] && second=1
 
         torture_once "$ONCE_LIMIT"
+        run_log first
         gate
         local first_status=$ONCE_STATUS first_seconds=$ONCE_SECONDS
         if [ "$STAGED" = 0 ] && { [ "$class" = benign ] || [ "$second" = 1 ]; }; then
                 cycles=2
                 torture_once "$ONCE_LIMIT"
+                run_log second
                 gate
         fi
         [ "$ONCE_TIMED_OUT" = 0 ] || run_note "a cycle hit the ${ONCE_LIMIT} s bound"
@@ -251,7 +253,7 @@ worker() {
 }
 
 RESULTS=$(mktemp -d "${TMPDIR:-/tmp}/secfu-chaos.XXXXXX")
-trap "${KEEP_RESULTS:+:} rm -rf \"\$RESULTS\"" EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$RESULTS"' EXIT
 pids=()
 for ((k = 0; k < JOBS && k < RUNS; k++)); do
         (

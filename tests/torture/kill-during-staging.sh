@@ -3,19 +3,22 @@
 # TAP: kill -9 while secfud stages an image, at random moments and at chosen
 # byte offsets.  Even runs: the image is served slowly (a drip rule: about
 # 1.2 s of staging) and secfud --once is killed after a random fraction of
-# that.  Odd runs: a test-build fault point kills it before the block at a
-# chosen byte offset is written (SFU_FAULT=slot-write:kill:N, blocks of
-# 256 KiB) or before a slot sync (the 64 MiB resume checkpoint, the final
-# sync).  A quarter of the runs stage a 72 MiB image, so that a kill after
-# the 64 MiB checkpoint leaves resume data.  Backends rotate: file, uboot,
-# grub.  After each kill: slot A, the canaries and the trust store are
+# that.  Odd runs: a test-build fault point kills it before the slot write
+# that starts at (or covers) a chosen byte offset (SFU_FAULT=slot-write:kill:N;
+# the size of one write is measured first) or before a slot sync (the 64 MiB
+# resume checkpoint, the final sync; their number is measured too).  A
+# quarter of the random runs and half of the chosen offsets stage a 72 MiB
+# image, so that a kill after the 64 MiB checkpoint leaves resume data.
+# Backends rotate: file, uboot, grub.  After each kill: slot A, the canaries and the trust store are
 # unchanged, the environment files are byte-identical (or, when the kill came
 # after the switch, decode to exactly the switched environment), state.json
-# parses; then a restarted secfud --once stages the image (slot B's bytes
+# parses; a restart that only looks (policy = check) changes nothing; then a
+# restarted secfud --once stages the image (slot B's bytes
 # hash to the published sha256) with the environment switched, resuming
 # where the resume data says (counted from the server's Range headers).
 #
 # TORTURE_RUNS (default 20; make torture: 250), TORTURE_SEED.
+# shellcheck disable=SC2153  # ST_* are set by state_read
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 # shellcheck source=tests/torture/torture-lib.sh
@@ -26,7 +29,6 @@ torture_require
 
 BIG=$((72 * 1024 * 1024))
 SMALL=$((3 * 1024 * 1024))
-BLOCK=$((256 * 1024))
 torture_device $((80 * 1024 * 1024)) || { echo "Bail out! device setup failed"; exit 1; }
 torture_publish 1.1.0 "$SMALL" || { echo "Bail out! publishing 1.1.0 failed"; exit 1; }
 torture_publish 1.2.0 "$BIG" || { echo "Bail out! publishing 1.2.0 failed"; exit 1; }
@@ -47,14 +49,57 @@ for backend in file uboot grub; do
         done
 done
 
-# The chosen offsets: "VERSION POINT N" (slot-write N: before the block at
-# byte (N-1) * 256 KiB is written; slot-sync N: before the N-th slot sync).
+# The granularity of slot writes (the hash pipeline's block) and the number
+# of slot syncs of a cycle, measured rather than assumed: kill before the
+# second write, the prefix of slot B that holds the image is one write.
+prefix_written() { # bytes at the start of slot B equal to VERSION's image (4 KiB pages)
+        /usr/bin/python3 - "$D/slot-b" "$D/img-$1.img" <<'PY'
+import sys
+a = open(sys.argv[1], "rb").read(16 << 20)
+b = open(sys.argv[2], "rb").read(16 << 20)
+n = 0
+while n < min(len(a), len(b)) and a[n:n + 4096] == b[n:n + 4096]:
+    n += 4096
+print(n)
+PY
+}
+torture_backend file
+written=()
+for n in 2 3; do
+        torture_reset 1.1.0
+        SFU_FAULT="slot-write:kill:$n" torture_once 60
+        [ "$ONCE_STATUS" = 137 ] || { echo "Bail out! slot-write:kill:$n was not reached (status $ONCE_STATUS)"; exit 1; }
+        written[n]=$(prefix_written 1.1.0)
+done
+BLOCK=${written[2]}
+if [ "$BLOCK" -le 0 ] || [ "${written[3]}" != $((2 * BLOCK)) ]; then
+        echo "Bail out! cannot measure the slot write size (${written[2]} then ${written[3]} bytes)"
+        exit 1
+fi
+count_syncs() { # count_syncs VERSION: slot syncs of a clean cycle
+        local k
+        for ((k = 1; k <= 16; k++)); do
+                torture_reset "$1"
+                SFU_FAULT="slot-sync:kill:$k" torture_once 120
+                [ "$ONCE_STATUS" = 137 ] || break
+        done
+        echo $((k - 1))
+}
+SYNCS_SMALL=$(count_syncs 1.1.0)
+SYNCS_BIG=$(count_syncs 1.2.0)
+diag "slot writes of $BLOCK bytes; $SYNCS_SMALL slot sync(s) staging 1.1.0, $SYNCS_BIG staging 1.2.0"
+MIB=$((1024 * 1024))
+# write_case VERSION OFFSET: kill before the write that starts at or
+# covers byte OFFSET
+write_case() { echo "$1 slot-write $(($2 / BLOCK + 1))"; }
 OFFSET_CASES=(
-        "1.1.0 slot-write 1" "1.1.0 slot-write 2" "1.1.0 slot-write 7" "1.1.0 slot-write 12"
-        "1.1.0 slot-sync 1"
-        "1.2.0 slot-write 129" "1.2.0 slot-sync 1" "1.2.0 slot-write 257" "1.2.0 slot-write 259"
-        "1.2.0 slot-write 288" "1.2.0 slot-sync 2"
+        "$(write_case 1.1.0 0)" "$(write_case 1.1.0 "$BLOCK")" "$(write_case 1.1.0 $((SMALL / 2)))"
+        "$(write_case 1.1.0 $((SMALL - 1)))"
+        "$(write_case 1.2.0 $((32 * MIB)))" "$(write_case 1.2.0 $((64 * MIB + BLOCK)))"
+        "$(write_case 1.2.0 $((68 * MIB)))" "$(write_case 1.2.0 $((BIG - 1)))"
 )
+for ((k = 1; k <= SYNCS_SMALL; k++)); do OFFSET_CASES+=("1.1.0 slot-sync $k"); done
+for ((k = 1; k <= SYNCS_BIG; k++)); do OFFSET_CASES+=("1.2.0 slot-sync $k"); done
 BACKENDS=(file uboot grub)
 
 for ((run = 0; run < RUNS; run++)); do
@@ -82,6 +127,7 @@ for ((run = 0; run < RUNS; run++)); do
                 torture_kill || killed=0
                 torture_wait
                 wait_orphans
+                run_log killed
                 [ "$ONCE_STATUS" = 137 ] || killed=0
         else
                 read -r version point n <<<"${OFFSET_CASES[$(((run / 2) % ${#OFFSET_CASES[@]}))]}"
@@ -93,6 +139,7 @@ for ((run = 0; run < RUNS; run++)); do
                         what="kill before slot sync $n"
                 fi
                 SFU_FAULT="$point:kill:$n" torture_once 60
+                run_log killed
                 [ "$ONCE_STATUS" = 137 ] || { killed=0; run_fail "the fault point $point:kill:$n was never reached (status $ONCE_STATUS)"; }
         fi
         desc="$backend, $version: $what"
@@ -119,6 +166,7 @@ for ((run = 0; run < RUNS; run++)); do
         POLICY=check torture_backend "$backend"
         fixture_reset >/dev/null
         torture_once 60
+        run_log restart-check
         run_expect "a restart (policy check) succeeds (status $ONCE_STATUS)" test "$ONCE_STATUS" = 0
         run_expect "the restart leaves the environment byte-identical" env_same killed
         run_expect "the restart leaves slot A, canaries, trust store unchanged" never_changed
@@ -129,6 +177,7 @@ for ((run = 0; run < RUNS; run++)); do
         # Restart: a full cycle without faults.
         fixture_reset >/dev/null
         torture_once 120
+        run_log restart
         run_expect "the restarted cycle succeeds (status $ONCE_STATUS)" test "$ONCE_STATUS" = 0
         state_read
         [ "$ST_OK" = 1 ] || run_fail "state.json after the restart: $ST_PROBLEM"

@@ -68,6 +68,7 @@ commit_checks() {
         # Restart and only look: the state must agree with the environment.
         POLICY=check torture_backend "$backend"
         torture_once 120
+        run_log restart-check
         run_expect "restart (policy check) succeeds (status $ONCE_STATUS)" test "$ONCE_STATUS" = 0
         state_read
         [ "$ST_OK" = 1 ] || run_fail "state.json after the restart: $ST_PROBLEM"
@@ -89,6 +90,7 @@ commit_checks() {
         # Restart for real: the cycle completes.
         fixture_reset >/dev/null
         torture_once 120
+        run_log restart
         run_expect "restarted cycle succeeds (status $ONCE_STATUS)" test "$ONCE_STATUS" = 0
         state_read
         run_expect "then staged in B ($ST_STATE, trial '$ST_TRIAL', B $ST_B_HEALTH $ST_B_VERSION)" \
@@ -120,6 +122,7 @@ for ((sweep = 0; sweep < RUNS; sweep++)); do
                                 torture_reset "$version"
                                 run_begin
                                 SFU_FAULT="$point:kill:$n" torture_once 120
+                                run_log killed
                                 if [ "$ONCE_STATUS" != 137 ]; then
                                         # fewer than n hits: the sweep of this point is complete
                                         [ "$n" -gt 1 ] || run_fail "$point was never reached (status $ONCE_STATUS)"
@@ -137,6 +140,7 @@ for ((sweep = 0; sweep < RUNS; sweep++)); do
                         torture_reset "$version"
                         run_begin
                         SFU_FAULT="env-write:$action:1" torture_once 120
+                        run_log failed
                         run_expect "the cycle fails (status $ONCE_STATUS)" test "$ONCE_STATUS" != 0 -a "$ONCE_STATUS" != 137
                         state_read
                         run_expect "the failure is recorded, nothing staged ($ST_STATE, B $ST_B_HEALTH)" \

@@ -36,7 +36,7 @@ torture_publish 1.1.0 $((1024 * 1024)) || { echo "Bail out! publishing 1.1.0 fai
 
 flag_of() { od -A n -t u1 -j 4 -N 1 "$1" | tr -d ' '; }
 # put_byte FILE OFFSET VALUE(0-255)
-put_byte() { printf "\\$(printf '%03o' "$3")" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none; }
+put_byte() { printf '%b' "\\x$(printf '%02x' "$3")" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none; }
 get_byte() { od -A n -t u1 -j "$2" -N 1 "$1" | tr -d ' '; }
 # erase_from FILE OFFSET: 0xff from OFFSET to the end of the copy
 erase_from() {
@@ -56,6 +56,7 @@ files_unchanged() { sha256sum --quiet -c "$D/files.sha256" >/dev/null 2>&1; }
 expect_refused() {
         local pattern=$1
         torture_once 60
+        run_log first
         run_expect "secfud --once fails (status $ONCE_STATUS)" test "$ONCE_STATUS" != 0 -a "$ONCE_STATUS" != 137
         run_expect "with a reason that says '$pattern'" grep -qiE -- "$pattern" "$D/once.log"
         run_expect "environment bytes unchanged (no defaults written)" files_unchanged
@@ -73,6 +74,7 @@ expect_refused() {
 uboot_stages_from() {
         local before=$1 read_copy=$2
         torture_once 60
+        run_log cycle
         run_expect "secfud --once stages (status $ONCE_STATUS)" test "$ONCE_STATUS" = 0
         run_expect "slot B holds the published image (sha256)" slot_b_holds 1.1.0
         local want

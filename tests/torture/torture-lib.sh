@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034  # ST_*, ONCE_*, R and the like are set for the scripts
 # SPDX-License-Identifier: MIT
 # Helpers of the fault campaigns in tests/torture/: one device (the test bed
 # of tests/integration/lib.sh) with all three bootloader environments set up
@@ -88,6 +89,7 @@ reseed() {
 run_begin() {
         _run_failed=()
         _run_notes=()
+        RUN_LOG=
 }
 run_expect() {
         local desc=$1
@@ -98,6 +100,12 @@ run_expect() {
 }
 run_fail() { _run_failed+=("$1"); }
 run_note() { _run_notes+=("$1"); }
+# run_log: keep the log of the secfud --once just run; a failed run shows it
+# (default: the log of the last secfud --once).
+run_log() {
+        cp "$D/once.log" "$D/run-$1.log" 2>/dev/null
+        RUN_LOG="${RUN_LOG:+$RUN_LOG }$D/run-$1.log"
+}
 run_end() {
         local f
         T_RUNS=$((T_RUNS + 1))
@@ -112,10 +120,11 @@ run_end() {
                 echo "not ok $_tap_n - $*"
                 for f in "${_run_failed[@]}"; do diag "  failed: $f"; done
                 for f in "${_run_notes[@]}"; do diag "  note: $f"; done
-                if [ -n "${D:-}" ] && [ -f "$D/once.log" ]; then
-                        diag "  last secfud --once log:"
-                        sed 's/^/#     /' "$D/once.log" | tail -12
-                fi
+                for f in ${RUN_LOG:-${D:+$D/once.log}}; do
+                        [ -f "$f" ] || continue
+                        diag "  secfud --once log ($(basename "$f")):"
+                        sed 's/^/#     /' "$f" | tail -12
+                done
         fi
 }
 
