@@ -20,7 +20,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 WERROR ?= $(if $(CI),yes,no)
 export WERROR
 
-.PHONY: all build deps check check-fast demo bench fuzz torture deb clean distclean
+.PHONY: all build deps check check-fast demo bench fuzz torture deb deb-check clean distclean
 
 all: build
 
@@ -57,3 +57,8 @@ clean:
 
 distclean:
 	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz autom4te.cache aclocal.m4 configure config.h.in Makefile.in
+
+# The packages, checked: lintian must report no error or warning, and the
+# package must hold what DESIGN promises.
+deb-check: deb
+	@tools/deb-check.sh

@@ -57,6 +57,19 @@ if [ "$fuzz_seconds" -gt 0 ] && command -v clang >/dev/null; then
         if FUZZ_SECONDS=$fuzz_seconds FUZZ_RESULTS="$results" tools/fuzz.sh; then :; else status=1; fi
 fi
 
+# The Debian packages: built and checked under CI (or SFU_CHECK_DEB=1).
+if [ -n "${CI:-}" ] || [ -n "${SFU_CHECK_DEB:-}" ]; then
+        echo "=== packages (dpkg-buildpackage, lintian)"
+        if make --no-print-directory deb >deb.build.log 2>&1; then
+                tools/deb-check.sh | tee deb.check.log | grep -E '^not ok' || true
+        else
+                tail -20 deb.build.log
+                echo "not ok - dpkg-buildpackage failed" >deb.check.log
+        fi
+        sed -n 's/^ok .*/deb :test-result: PASS/p; s/^not ok .*/deb :test-result: FAIL/p' deb.check.log >>"$results"
+        grep -c '^ok' deb.check.log | sed 's/^/packages: /; s/$/ checks passed/'
+fi
+
 passed=$(grep -cE ':test-result: (PASS|XFAIL)' "$results")
 failed=$(grep -cE ':test-result: (FAIL|ERROR|XPASS)' "$results")
 skipped=$(grep -cE ':test-result: SKIP' "$results")
