@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <stdatomic.h>
 
+#include "core/http.h"
 #include "io/fetch.h"
 
 #define USER_AGENT "secfud/" PACKAGE_VERSION
@@ -48,16 +49,6 @@ static void copy_header(CURL *curl, const char *name, char *out, size_t out_size
                 strcpy(out, h->value);
 }
 
-/* Content-Range: bytes START-END/TOTAL (TOTAL may be a star). */
-static int parse_content_range(const char *value, uint64_t *ret_start) {
-        unsigned long long start, end;
-        char tail[64];
-        if (sscanf(value, "bytes %llu-%llu/%63s", &start, &end, tail) != 3 || end < start)
-                return -EINVAL;
-        *ret_start = start;
-        return 0;
-}
-
 /* Learns the final response (after redirects) at its first body byte. */
 static int on_start(struct xfer *x) {
         long status = 0;
@@ -78,7 +69,8 @@ static int on_start(struct xfer *x) {
         if (x->sink && status == 206) {
                 char range[SFU_FETCH_MAX_HEADER_VALUE];
                 copy_header(x->curl, "Content-Range", range, sizeof(range));
-                if (parse_content_range(range, &x->result->range_start) < 0)
+                uint64_t end, total;
+                if (sfu_http_parse_content_range(range, &x->result->range_start, &end, &total) < 0)
                         return sfu_err_set(x->err, SFU_ERR_NETWORK, EPROTO,
                                            "server answered 206 without a usable Content-Range (\"%s\")", range);
         }
