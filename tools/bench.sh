@@ -77,54 +77,12 @@ trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------- nginx
 mkdir -p "$T/nginx" "$T/www"
+# shellcheck source=tests/lib/nginx.sh
+. "$top/tests/lib/nginx.sh"
 start_nginx() {
-        local port user_line=
-        [ "$(id -u)" -eq 0 ] && user_line="user root root;"   # the worker must read $T (mode 0700)
-        for _ in 1 2 3 4 5 6 7 8 9 10; do
-                port=$((20000 + RANDOM % 40000))
-                cat >"$T/nginx/nginx.conf" <<EOF
-daemon off;
-worker_processes 1;
-pid $T/nginx/nginx.pid;
-error_log $T/nginx/error.log warn;
-$user_line
-events { worker_connections 64; }
-http {
-        log_format bench '\$request_method \$uri \$status \$body_bytes_sent';
-        access_log $T/nginx/access.log bench;
-        sendfile on;
-        tcp_nopush on;
-        default_type application/octet-stream;
-        client_body_temp_path $T/nginx/body;
-        proxy_temp_path $T/nginx/proxy;
-        fastcgi_temp_path $T/nginx/fastcgi;
-        uwsgi_temp_path $T/nginx/uwsgi;
-        scgi_temp_path $T/nginx/scgi;
-        server {
-                listen 127.0.0.1:$port;
-                root $T/www;
-        }
-}
-EOF
-                : >"$T/nginx/error.log"
-                nginx -c "$T/nginx/nginx.conf" -p "$T/nginx/" -e "$T/nginx/error.log" &
-                NGINX_PID=$!
-                for _ in $(seq 50); do
-                        if curl -s -o /dev/null "http://127.0.0.1:$port/"; then
-                                PORT=$port
-                                SERVER=http://127.0.0.1:$port
-                                return 0
-                        fi
-                        kill -0 "$NGINX_PID" 2>/dev/null || break
-                        sleep 0.1
-                done
-                kill -QUIT "$NGINX_PID" 2>/dev/null
-                wait "$NGINX_PID" 2>/dev/null
-                NGINX_PID=
-                grep -q "in use" "$T/nginx/error.log" || break
-        done
-        cat "$T/nginx/error.log" >&2
-        die "nginx did not start"
+        nginx_start "$T/nginx" "$T/www" || die "nginx did not start"
+        PORT=$NGINX_PORT
+        SERVER=$NGINX_URL
 }
 
 # ---------------------------------------------------------------- firmware
