@@ -1068,3 +1068,30 @@ void sfu_config_free(struct sfu_config *c) {
         free(c->runtime_dir);
         free(c);
 }
+
+static size_t class_slots(const struct sfu_config *c, const char *class_name) {
+        size_t n = 0;
+        for (size_t i = 0; i < c->n_slots; i++)
+                if (strcmp(c->slots[i].class_name, class_name) == 0)
+                        n++;
+        return n;
+}
+
+const struct sfu_config_slot *sfu_config_boot_slot(const struct sfu_config *c, const char *bootname) {
+        const struct sfu_config_slot *first = NULL, *ab = NULL;
+
+        if (!bootname)
+                return NULL;
+        for (size_t i = 0; i < c->n_slots; i++) {
+                const struct sfu_config_slot *s = &c->slots[i];
+                if (strcmp(s->bootname, bootname) != 0)
+                        continue;
+                if (strcmp(s->class_name, "rootfs") == 0)
+                        return s;
+                if (!ab && class_slots(c, s->class_name) == 2)
+                        ab = s;
+                if (!first)
+                        first = s;
+        }
+        return ab ? ab : first;
+}

@@ -120,5 +120,11 @@ static inline void sfu_config_freep(struct sfu_config **c) { sfu_config_free(*c)
 
 /* "check", "stage", "reboot" / "grub", "uboot", "custom", "file"; NULL for
  * a value out of range. */
+/* The slot the bootloader starts under bootname: several classes may use
+ * the same bootnames (rootfs.0 and appfs.0 both "A"); the one that boots is
+ * the "rootfs" class if it has the name, else the first A/B class (two
+ * slots) that has it, else the first slot with it. NULL when none has it. */
+const struct sfu_config_slot *sfu_config_boot_slot(const struct sfu_config *c, const char *bootname);
+
 const char *sfu_config_policy_name(enum sfu_config_policy p);
 const char *sfu_config_backend_name(enum sfu_config_backend b);

@@ -73,6 +73,16 @@ struct sfu_varlink_server {
 };
 
 static void client_kill(struct client *c, const char *why);
+
+/* The connection failed with r: a peer that hung up (secfuctl after its
+ * last reply) is normal; anything else is worth a line. */
+static void client_gone(struct client *c, int r) {
+        if (r == -EPIPE || r == -ECONNRESET) {
+                log_debug("control client of uid %u went away", (unsigned) c->uid);
+                client_kill(c, NULL);
+        } else
+                client_kill(c, "the connection broke");
+}
 static void client_process(struct client *c);
 static void client_update(struct client *c);
 
@@ -97,6 +107,7 @@ static int client_flush(struct client *c) {
 /* Queues one message and sends what the socket takes now. */
 static void client_send(struct client *c, const char *error, json_t *parameters, bool continues) {
         _cleanup_free_ char *msg = NULL;
+        int r;
         size_t size;
 
         if (c->dead)
@@ -129,8 +140,9 @@ static void client_send(struct client *c, const char *error, json_t *parameters,
         }
         memcpy(c->out + c->out_len, msg, size);
         c->out_len += size;
-        if (client_flush(c) < 0) {
-                client_kill(c, "the connection broke");
+        r = client_flush(c);
+        if (r < 0) {
+                client_gone(c, r);
                 return;
         }
         client_update(c);
@@ -403,7 +415,7 @@ static void client_read(struct client *c) {
                         if (errno == EINTR)
                                 continue;
                         if (errno != EAGAIN && errno != EWOULDBLOCK)
-                                client_kill(c, "the connection broke");
+                                client_gone(c, -errno);
                         return;
                 }
                 if (n == 0) {
@@ -419,8 +431,9 @@ static int on_client_io(sd_event_source *source, int fd, uint32_t revents, void 
 
         if (revents & (EPOLLIN | EPOLLHUP))
                 client_read(c);
-        if (!c->dead && (revents & EPOLLOUT) && client_flush(c) < 0)
-                client_kill(c, "the connection broke");
+        int r = !c->dead && (revents & EPOLLOUT) ? client_flush(c) : 0;
+        if (r < 0)
+                client_gone(c, r);
         if (!c->dead)
                 client_process(c);
         /* The peer is gone both ways: what it sent last has run (a oneway

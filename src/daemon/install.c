@@ -556,13 +556,6 @@ struct target {
         struct sfu_slot_writer *writer;
 };
 
-static const struct sfu_config_slot *config_slot(const struct sfu_config *c, const char *bootname) {
-        for (size_t i = 0; i < c->n_slots; i++)
-                if (sfu_streq(c->slots[i].bootname, bootname))
-                        return &c->slots[i];
-        return NULL;
-}
-
 static size_t class_size(const struct sfu_config *c, const char *class_name) {
         size_t n = 0;
         for (size_t i = 0; i < c->n_slots; i++)
@@ -577,7 +570,7 @@ static size_t class_size(const struct sfu_config *c, const char *class_name) {
 static int plan_targets(struct sfu_manager *m, const struct candidate *c, struct target *targets,
                         struct sfu_err *err) {
         const struct sfu_config *cfg = m->config;
-        const struct sfu_config_slot *booted = config_slot(cfg, m->booted);
+        const struct sfu_config_slot *booted = sfu_config_boot_slot(cfg, m->booted);
         int r;
 
         if (!booted)
@@ -602,7 +595,11 @@ static int plan_targets(struct sfu_manager *m, const struct candidate *c, struct
                 if (!t->slot)
                         return sfu_err_set(err, SFU_ERR_POLICY, ENOENT, "no inactive slot for image \"%s\" (class %s)",
                                            img->name, class_name);
-                if (t->slot == booted || sfu_slot_same_device(t->slot->device, booted->device))
+                /* A bootname names one side of every class: a slot that
+                 * shares the booted bootname is on the running side,
+                 * whichever class a first-match lookup happened to find. */
+                if (t->slot == booted || sfu_streq(t->slot->bootname, m->booted) ||
+                    sfu_slot_same_device(t->slot->device, booted->device))
                         return sfu_err_set(err, SFU_ERR_STORAGE, EPERM,
                                            "slot %s of class %s is the running system; it can only be updated from another system",
                                            t->slot->bootname, class_name);
@@ -883,7 +880,7 @@ static int save_slot_manifest(struct sfu_manager *m, const char *bootname, const
 
 static int stage(struct sfu_manager *m, const struct candidate *c, struct sfu_err *err) {
         struct target targets[SFU_MANIFEST_MAX_IMAGES] = {};
-        const struct sfu_config_slot *booted = config_slot(m->config, m->booted);
+        const struct sfu_config_slot *booted = sfu_config_boot_slot(m->config, m->booted);
         const char *ab_target = NULL;
         const char *forbidden[SFU_CONFIG_MAX_SLOTS + 2];
         size_t n = c->manifest->n_images;

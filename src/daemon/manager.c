@@ -394,7 +394,7 @@ int sfu_manager_new(struct sfu_config *config, sd_event *event, struct sfu_manag
         }
         if (sfu_bootloader_booted_slot(config->booted_slot, getenv("SFU_PROC_CMDLINE"), &m->booted, &boot_err) < 0)
                 m->booted = NULL;
-        if (m->booted && !config_slot(config, m->booted)) {
+        if (m->booted && !sfu_config_boot_slot(config, m->booted)) {
                 r = sfu_err_set(err, SFU_ERR_STATE, EINVAL, "booted slot \"%s\" is not a configured slot", m->booted);
                 sfu_manager_free(m);
                 return r;
@@ -630,7 +630,7 @@ uint64_t sfu_manager_next_poll_usec(struct sfu_manager *m) {
 /* ---------------------------------------------------------------- short operations */
 
 static const struct sfu_config_slot *other_slot(const struct sfu_config *c, const char *bootname) {
-        const struct sfu_config_slot *mine = config_slot(c, bootname);
+        const struct sfu_config_slot *mine = sfu_config_boot_slot(c, bootname);
         if (!mine)
                 return NULL;
         for (size_t i = 0; i < c->n_slots; i++)
