@@ -12,7 +12,7 @@
 #   make fuzz     every libFuzzer target for FUZZ_SECONDS (default 300)
 #   make torture  the fault campaigns with their full counts (kill -9 while
 #                 staging and committing, torn environments, network chaos)
-#   make deb      Debian packages (dpkg-buildpackage -us -uc -b)
+#   make deb      Debian packages into build-deb/ (dpkg-buildpackage -us -uc -b)
 SHELL := /bin/bash
 BUILD ?= build
 ASAN_BUILD ?= build-asan
@@ -50,7 +50,7 @@ torture: build
 	@tools/torture.sh $(BUILD)
 
 deb: deps
-	dpkg-buildpackage -us -uc -b
+	@tools/deb.sh
 
 clean:
 	@if [ -f $(BUILD)/Makefile ]; then $(MAKE) -C $(BUILD) clean; fi

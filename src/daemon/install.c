@@ -77,7 +77,8 @@ static uint64_t backoff_usec(unsigned attempt) {
  * http/https rule (a redirect to file:// or ftp://) or a redirect loop is
  * a refusal, not bad luck: the next poll may try again, this cycle ends. */
 static bool transient(const struct sfu_err *e) {
-        return e->code == SFU_ERR_NETWORK && e->errnum != EPROTONOSUPPORT && e->errnum != ELOOP;
+        return e->code == SFU_ERR_NETWORK && e->errnum != EPROTONOSUPPORT && e->errnum != ELOOP &&
+               e->errnum != EKEYREJECTED;
 }
 
 static void fetch_opts(struct sfu_manager *m, struct sfu_fetch_opts *opts) {

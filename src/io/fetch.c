@@ -255,7 +255,10 @@ static int perform(struct xfer *x, const char *url) {
                 long os_errno = 0;
                 curl_easy_getinfo(x->curl, CURLINFO_OS_ERRNO, &os_errno);
                 return sfu_err_set(x->err, SFU_ERR_NETWORK,
-                                   rc == CURLE_COULDNT_RESOLVE_HOST ? EHOSTUNREACH
+                                   rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
+                                                   rc == CURLE_SSL_CERTPROBLEM
+                                           ? EKEYREJECTED /* TLS trust: not worth retrying */
+                                   : rc == CURLE_COULDNT_RESOLVE_HOST ? EHOSTUNREACH
                                    : rc == CURLE_OPERATION_TIMEDOUT ? ETIMEDOUT
                                    : rc == CURLE_COULDNT_CONNECT ? ECONNREFUSED
                                                                     : EIO,

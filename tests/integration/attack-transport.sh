@@ -10,6 +10,7 @@
 #    manifest is trusted afterwards; a revoked key is not.
 # Every refusal leaves the running slot, bootloader environment, trust
 # store and installed versions alone and has a positive twin.
+# shellcheck disable=SC2119  # secfud_once and fixture_canary_start take no arguments here
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 # shellcheck source=tests/integration/attack-lib.sh
@@ -67,8 +68,12 @@ for name in selfsigned wrongname expired untrusted; do
         refused s "" 'TLS|SSL|[Cc]ertificate' "HTTPS, $name certificate"
         is "$(tls_stat "$name" paths "$MANIFEST_PATH" count)" 0 "HTTPS $name: no manifest request got through"
         is "$(tls_stat "$name" paths "$IMG11" count)" 0 "HTTPS $name: no image request"
-        tls_stat "$name" tls_handshake_failures | grep -qx '[1-9][0-9]*'
-        ok $? "HTTPS $name: the server saw the handshake fail (the client did reach it)"
+        diag "HTTPS $name: refused in ${ONCE_SECONDS}s"
+        # the name check happens after the handshake; the chain checks abort it
+        if [ "$name" != wrongname ]; then
+                tls_stat "$name" tls_handshake_failures | grep -qx '[1-9][0-9]*'
+                ok $? "HTTPS $name: the server saw the handshake fail (the client did reach it)"
+        fi
 done
 
 # ---------------------------------------------------------------- 2. the environment is ignored
@@ -80,7 +85,7 @@ SECFUD_REAL=$SECFUD
 secfud_env() {
         local a
         {
-                echo '#!/bin/sh'
+                echo '#!/bin/bash'
                 echo 'unset no_proxy NO_PROXY'
                 for a in "$@"; do printf 'export %q\n' "$a"; done
                 printf 'exec %q "$@"\n' "$SECFUD_REAL"
@@ -165,8 +170,8 @@ att_restore
 j=$(PAYLOAD_EDIT="m['keyInfo'] = {'newKeys': [$SUCC_JWK]}" dev_manifest 1.1.0 --timestamp "$(ts '-9 min')")
 rot_run "$j"
 staged 1.1.0 "factory-signed manifest with keyInfo.newKeys = [successor]"
-ls "$D"/state/keys/*.jwk >/dev/null 2>&1
-ok $? "keyInfo.newKeys: the successor is in the rotated trust store"
+[ -f "$D/state/keys/$SUCC_KID.jwk" ]
+ok $? "keyInfo.newKeys: the successor ($SUCC_KID) is in the rotated trust store"
 # ... and afterwards a manifest signed only by the successor is accepted
 j=$(KEY=succ dev_manifest 1.2.0 --timestamp "$(ts '-8 min')")
 rot_run "$j"
