@@ -1069,7 +1069,7 @@ void sfu_config_free(struct sfu_config *c) {
         free(c);
 }
 
-static size_t class_slots(const struct sfu_config *c, const char *class_name) {
+size_t sfu_config_class_size(const struct sfu_config *c, const char *class_name) {
         size_t n = 0;
         for (size_t i = 0; i < c->n_slots; i++)
                 if (strcmp(c->slots[i].class_name, class_name) == 0)
@@ -1088,7 +1088,7 @@ const struct sfu_config_slot *sfu_config_boot_slot(const struct sfu_config *c, c
                         continue;
                 if (strcmp(s->class_name, "rootfs") == 0)
                         return s;
-                if (!ab && class_slots(c, s->class_name) == 2)
+                if (!ab && sfu_config_class_size(c, s->class_name) == 2)
                         ab = s;
                 if (!first)
                         first = s;

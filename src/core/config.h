@@ -124,6 +124,8 @@ static inline void sfu_config_freep(struct sfu_config **c) { sfu_config_free(*c)
  * the same bootnames (rootfs.0 and appfs.0 both "A"); the one that boots is
  * the "rootfs" class if it has the name, else the first A/B class (two
  * slots) that has it, else the first slot with it. NULL when none has it. */
+/* How many slots class_name has (1: single-copy, 2: A/B). */
+size_t sfu_config_class_size(const struct sfu_config *c, const char *class_name);
 const struct sfu_config_slot *sfu_config_boot_slot(const struct sfu_config *c, const char *bootname);
 
 const char *sfu_config_policy_name(enum sfu_config_policy p);

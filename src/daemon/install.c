@@ -557,14 +557,6 @@ struct target {
         struct sfu_slot_writer *writer;
 };
 
-static size_t class_size(const struct sfu_config *c, const char *class_name) {
-        size_t n = 0;
-        for (size_t i = 0; i < c->n_slots; i++)
-                if (strcmp(c->slots[i].class_name, class_name) == 0)
-                        n++;
-        return n;
-}
-
 /* Picks the slot each image goes to: in an A/B class the one whose index
  * differs from the booted slot's; a single-copy class's only slot, which
  * must not be the running system. */
@@ -580,7 +572,7 @@ static int plan_targets(struct sfu_manager *m, const struct candidate *c, struct
         for (size_t i = 0; i < c->manifest->n_images; i++) {
                 const struct sfu_manifest_image *img = &c->manifest->images[i];
                 const char *class_name = img->slot_class ? img->slot_class : booted->class_name;
-                size_t n = class_size(cfg, class_name);
+                size_t n = sfu_config_class_size(cfg, class_name);
                 struct target *t = &targets[i];
 
                 t->image = img;

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "io/fileio.h"
 #include "core/digest.h"
 #include "core/err.h"
 #include "core/hex.h"
@@ -304,31 +305,6 @@ static int finish_file(int fd, mode_t mode, const char *path, struct sfu_err *er
         if (r < 0)
                 return sfu_err_set(err, SFU_ERR_STORAGE, -r, "cannot write %s: %s", path, strerror(-r));
         return 0;
-}
-
-/* Writes buf to path through a temporary file, fsync and rename, then
- * syncs the directory. */
-static int write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode, struct sfu_err *err) {
-        _cleanup_free_ char *tmp = NULL;
-        int fd = -1, r;
-
-        r = create_temp_beside(path, &tmp, &fd, err);
-        if (r < 0)
-                return r;
-        r = write_all(fd, buf, len);
-        if (r < 0) {
-                close(fd);
-                unlink(tmp);
-                return sfu_err_set(err, SFU_ERR_STORAGE, -r, "cannot write %s: %s", path, strerror(-r));
-        }
-        r = finish_file(fd, mode, path, err);
-        if (r >= 0 && rename(tmp, path) < 0)
-                r = sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot rename into %s: %s", path, strerror(errno));
-        if (r < 0) {
-                unlink(tmp);
-                return r;
-        }
-        return fsync_parent(path, err);
 }
 
 /* Removes the files it lists when a command fails half way. */
@@ -1703,7 +1679,7 @@ static int cmd_publish(int argc, char **argv) {
                 if (r < 0)
                         return fail(cmd, r, &err);
         }
-        r = write_file_atomic(manifest_file, input, input_len, 0644, &err);
+        r = sfu_file_write_atomic(manifest_file, input, input_len, 0644, &err);
         if (r < 0)
                 return fail(cmd, r, &err);
 
