@@ -394,6 +394,8 @@ static int parse_connect_to(struct parse_ctx *ctx, const char *value, void *fiel
                 for (; *p && !is_blank(*p); p++) {
                         if (!is_graph(*p))
                                 return invalid(ctx, "may contain only printable ASCII characters");
+                        if (*p == ',')
+                                return invalid(ctx, "entries are separated by blanks, not commas");
                         if (*p == ':')
                                 colons++;
                 }

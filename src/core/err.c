@@ -23,6 +23,30 @@ static const struct {
         [SFU_ERR_DENIED] = { "denied", "org.secfu.Daemon.NotPermitted", "org.secfu.Daemon1.Error.NotPermitted", 4 },
 };
 
+void sfu_text_one_line(char *text, size_t size) {
+        char out[2048];
+        size_t o = 0;
+
+        if (size == 0)
+                return;
+        if (size > sizeof(out))
+                size = sizeof(out);
+        for (size_t i = 0; i < size && text[i]; i++) {
+                unsigned char c = (unsigned char) text[i];
+                if (c >= 0x20 && c != 0x7f) {
+                        if (o + 1 >= size)
+                                break;
+                        out[o++] = (char) c;
+                } else {
+                        if (o + 4 >= size)
+                                break;
+                        o += (size_t) snprintf(out + o, size - o, "\\x%02x", c);
+                }
+        }
+        out[o] = 0;
+        memcpy(text, out, o + 1);
+}
+
 int sfu_err_set(struct sfu_err *err, enum sfu_err_code code, int errnum, const char *fmt, ...) {
         if (errnum < 0)
                 errnum = -errnum;
@@ -35,6 +59,7 @@ int sfu_err_set(struct sfu_err *err, enum sfu_err_code code, int errnum, const c
                 va_start(ap, fmt);
                 vsnprintf(err->message, sizeof(err->message), fmt, ap);
                 va_end(ap);
+                sfu_text_one_line(err->message, sizeof(err->message));
         }
         return -errnum;
 }
@@ -49,6 +74,7 @@ void sfu_err_prefix(struct sfu_err *err, const char *fmt, ...) {
         vsnprintf(prefix, sizeof(prefix), fmt, ap);
         va_end(ap);
         snprintf(joined, sizeof(joined), "%s: %s", prefix, err->message);
+        sfu_text_one_line(joined, sizeof(joined));
         memcpy(err->message, joined, sizeof(joined));
 }
 

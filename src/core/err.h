@@ -43,6 +43,12 @@ int sfu_err_set(struct sfu_err *err, enum sfu_err_code code, int errnum, const c
 void sfu_err_prefix(struct sfu_err *err, const char *fmt, ...) _printf_(2, 3);
 
 void sfu_err_clear(struct sfu_err *err);
+
+/* Makes text one line of printable text in place: every ASCII control
+ * character (a newline, an escape sequence's ESC, DEL) becomes "\xNN",
+ * truncated to size.  Error messages pass through it, since they quote
+ * untrusted input, and so do log lines. */
+void sfu_text_one_line(char *text, size_t size);
 static inline bool sfu_err_isset(const struct sfu_err *err) { return err && err->code != SFU_ERR_NONE; }
 
 const char *sfu_err_code_name(enum sfu_err_code code);          /* "signature", ... */

@@ -362,6 +362,8 @@ static int run_cancel(const struct command *cmd, const struct options *o, struct
                 sfu_ctl_print_json(stdout, reply, false);
         else if (strcmp(str(reply, "result"), "cancelled") == 0)
                 printf("cancelled\n");
+        else if (strcmp(str(reply, "result"), "finished") == 0)
+                printf("the operation finished before the cancel took effect (see secfuctl status)\n");
         else
                 printf("cancel requested; the operation is still stopping (see secfuctl status)\n");
         return 0;

@@ -108,7 +108,9 @@ const char sfu_commands_interface_description[] =
         ")\n"
         "\n"
         "# Aborts the running operation; answers when it has stopped (result\n"
-        "# \"cancelled\"), or with \"pending\" if it has not after 60 seconds.\n"
+        "# \"cancelled\"; \"finished\" if it ended on its own first), or with\n"
+        "# \"pending\" if it has not after 60 seconds.  Once the bootloader switch\n"
+        "# has begun, the call fails: too late (see Rollback).\n"
         "method Cancel() -> (result: string)\n"
         "\n"
         "# Makes the other slot primary again, if it holds a good image.\n"
@@ -649,8 +651,10 @@ static void cancels_check(struct sfu_commands *cmds) {
         for (w = cmds->cancels; w; w = next) {
                 next = w->next;
                 if (stopped || now >= w->deadline) {
-                        _cleanup_json_ json_t *reply =
-                                json_pack("{s:s}", "result", stopped ? "cancelled" : "pending");
+                        const char *result = !stopped                                   ? "pending"
+                                             : sfu_manager_job_cancelled(cmds->manager) ? "cancelled"
+                                                                                        : "finished";
+                        _cleanup_json_ json_t *reply = json_pack("{s:s}", "result", result);
                         sfu_call_reply(w->call, reply);
                         waiter_free(w);
                 }

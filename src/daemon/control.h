@@ -24,7 +24,10 @@ void sfu_control_free(struct sfu_control *c);
 
 /* Caps of the Varlink server. */
 #define SFU_VARLINK_MAX_CLIENTS 64              /* connections at once */
-#define SFU_VARLINK_MAX_CLIENTS_PER_UID 16      /* of one non-root uid, so root always gets in */
+#define SFU_VARLINK_MAX_CLIENTS_PER_UID 16      /* of one non-root uid */
+#define SFU_VARLINK_ROOT_RESERVE 8              /* of MAX_CLIENTS, for root only: root always gets in */
+#define SFU_VARLINK_REQUEST_TIMEOUT_USEC (10u * 1000000u)      /* a request must be complete within */
+#define SFU_VARLINK_IDLE_TIMEOUT_USEC (60u * 1000000u)         /* a connection with nothing to do is closed */
 #define SFU_VARLINK_OUTPUT_MAX (1024u * 1024u)  /* bytes queued to a client that does not read */
 #define SFU_VARLINK_MAX_GROUPS 65536u           /* supplementary groups of a peer */
 

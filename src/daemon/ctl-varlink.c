@@ -4,7 +4,11 @@
  * non-blocking.  Each client has a bounded input buffer (one request of at
  * most SFU_VARLINK_MESSAGE_MAX bytes) and a bounded output queue; a client
  * that stops reading and lets its queue grow past SFU_VARLINK_OUTPUT_MAX
- * is disconnected, so the daemon never blocks on a peer.  Credentials come
+ * is disconnected, so the daemon never blocks on a peer.  A request must
+ * arrive whole within SFU_VARLINK_REQUEST_TIMEOUT_USEC of its first byte,
+ * and a connection with no call running and nothing to send is closed
+ * after SFU_VARLINK_IDLE_TIMEOUT_USEC, so slow or silent peers cannot hold
+ * the connection slots (a few of which are kept for root).  Credentials come
  * from SO_PEERCRED and SO_PEERGROUPS at accept time. */
 #include <fcntl.h>
 #include <limits.h>
@@ -45,6 +49,8 @@ struct client {
         size_t out_len, out_off, out_cap;
         struct vcall *calls;            /* every call object that points here */
         struct vcall *pending;          /* the call being answered, if it has not been */
+        uint64_t active_at;             /* CLOCK_MONOTONIC usec of the last progress either way */
+        uint64_t request_since;         /* when the incomplete request in `in` began (0: none) */
         bool read_eof;                  /* the peer shut its side down */
         bool closing;                   /* send what is queued, then close */
         bool dead;                      /* closed; freed from the loop */
@@ -63,6 +69,8 @@ struct sfu_varlink_server {
         int listen_fd;
         sd_event_source *listen_source;
         sd_event_source *reaper;        /* frees dead clients */
+        sd_event_source *sweeper;       /* closes slow and idle clients; on while there are clients */
+        uint64_t request_timeout, idle_timeout, sweep_interval;  /* usec */
         char *path;                     /* bound here; NULL for a socket systemd passed */
         dev_t dev;
         ino_t ino;
@@ -86,6 +94,16 @@ static void client_gone(struct client *c, int r) {
 static void client_process(struct client *c);
 static void client_update(struct client *c);
 
+static uint64_t loop_now(struct sfu_varlink_server *s) {
+        uint64_t now = 0;
+        (void) sd_event_now(s->event, CLOCK_MONOTONIC, &now);
+        return now;
+}
+
+static void client_active(struct client *c) {
+        c->active_at = loop_now(c->server);
+}
+
 /* ---------------------------------------------------------------- output */
 
 static int client_flush(struct client *c) {
@@ -99,6 +117,7 @@ static int client_flush(struct client *c) {
                         return -errno;
                 }
                 c->out_off += (size_t) n;
+                client_active(c);
         }
         c->out_off = c->out_len = 0;
         return 0;
@@ -185,6 +204,7 @@ static void vcall_finished(struct vcall *vc) {
         if (!c || c->pending != vc)
                 return;
         c->pending = NULL;
+        client_active(c);
         if (!c->dead && c->defer)
                 (void) sd_event_source_set_enabled(c->defer, SD_EVENT_ONESHOT);
 }
@@ -384,6 +404,12 @@ static void client_process(struct client *c) {
         }
         if (c->dead)
                 return;
+        /* The clock for a request starts with its first byte, or when the
+         * call before it has been answered. */
+        if (c->pending || c->in_len == 0)
+                c->request_since = 0;
+        else if (c->request_since == 0)
+                c->request_since = loop_now(c->server);
         /* A peer that shut down its side gets its answers, then we close. */
         if (c->read_eof && !c->pending)
                 c->closing = true;
@@ -423,6 +449,7 @@ static void client_read(struct client *c) {
                         return;
                 }
                 c->in_len += (size_t) n;
+                client_active(c);
         }
 }
 
@@ -445,6 +472,35 @@ static int on_client_io(sd_event_source *source, int fd, uint32_t revents, void 
 
 static int on_client_defer(sd_event_source *source, void *userdata) {
         client_process(userdata);
+        return 0;
+}
+
+/* Every sweep_interval while there are clients: a request still
+ * incomplete after request_timeout, or a connection that has had nothing
+ * to do for idle_timeout, is closed.  A client whose call is running (an
+ * Apply that waits, a Monitor) is never idle. */
+static int on_sweep(sd_event_source *source, uint64_t usec, void *userdata) {
+        struct sfu_varlink_server *s = userdata;
+        uint64_t now = loop_now(s);
+        struct client *c, *next;
+
+        for (c = s->clients; c; c = next) {
+                next = c->next;
+                if (c->dead || c->pending)
+                        continue;
+                if (c->request_since && now - c->request_since >= s->request_timeout) {
+                        char why[96];
+                        snprintf(why, sizeof(why), "its request is still incomplete after %.1f s",
+                                 (double) s->request_timeout / 1e6);
+                        client_kill(c, why);
+                } else if (now - c->active_at >= s->idle_timeout) {
+                        log_debug("closing the idle control connection of uid %u", (unsigned) c->uid);
+                        client_kill(c, NULL);
+                }
+        }
+        if (s->n_clients == 0)
+                return sd_event_source_set_enabled(source, SD_EVENT_OFF);
+        (void) sd_event_source_set_time_relative(source, s->sweep_interval);
         return 0;
 }
 
@@ -578,7 +634,8 @@ static void accept_one(struct sfu_varlink_server *s, int fd) {
                 return;
         }
         if (s->n_clients >= SFU_VARLINK_MAX_CLIENTS ||
-            (cred.uid != 0 && clients_of_uid(s, cred.uid) >= SFU_VARLINK_MAX_CLIENTS_PER_UID)) {
+            (cred.uid != 0 && (s->n_clients >= SFU_VARLINK_MAX_CLIENTS - SFU_VARLINK_ROOT_RESERVE ||
+                               clients_of_uid(s, cred.uid) >= SFU_VARLINK_MAX_CLIENTS_PER_UID))) {
                 if (!s->warned_full)
                         log_warning("too many control connections (uid %u); refusing new ones",
                                     (unsigned) cred.uid);
@@ -616,6 +673,11 @@ static void accept_one(struct sfu_varlink_server *s, int fd) {
                 s->clients->prev = c;
         s->clients = c;
         s->n_clients++;
+        client_active(c);
+        if (sd_event_source_get_enabled(s->sweeper, NULL) == 0) {
+                (void) sd_event_source_set_time_relative(s->sweeper, s->sweep_interval);
+                (void) sd_event_source_set_enabled(s->sweeper, SD_EVENT_ON);
+        }
         log_debug("control connection from uid %u pid %d", (unsigned) c->uid, (int) c->pid);
 }
 
@@ -746,6 +808,23 @@ static int passed_socket(struct sfu_varlink_server *s, struct sfu_err *err) {
         return 1;
 }
 
+static void set_timeouts(struct sfu_varlink_server *s) {
+        s->request_timeout = SFU_VARLINK_REQUEST_TIMEOUT_USEC;
+        s->idle_timeout = SFU_VARLINK_IDLE_TIMEOUT_USEC;
+#ifdef SFU_FAULT_INJECTION
+        /* Test builds only: SFU_TEST_CONTROL_TIMEOUTS=REQUEST_MS,IDLE_MS */
+        unsigned request_ms, idle_ms;
+        const char *v = getenv("SFU_TEST_CONTROL_TIMEOUTS");
+        if (v && sscanf(v, "%u,%u", &request_ms, &idle_ms) == 2 && request_ms > 0 && idle_ms > 0) {
+                s->request_timeout = (uint64_t) request_ms * 1000u;
+                s->idle_timeout = (uint64_t) idle_ms * 1000u;
+        }
+#endif
+        s->sweep_interval = (s->request_timeout < s->idle_timeout ? s->request_timeout : s->idle_timeout) / 4;
+        if (s->sweep_interval > 1000000u)
+                s->sweep_interval = 1000000u;
+}
+
 int sfu_varlink_server_new(struct sfu_commands *cmds, sd_event *event, const char *runtime_dir,
                            struct sfu_varlink_server **ret, struct sfu_err *err) {
         struct sfu_varlink_server *s;
@@ -764,12 +843,16 @@ int sfu_varlink_server_new(struct sfu_commands *cmds, sd_event *event, const cha
                 sfu_varlink_server_free(s);
                 return r;
         }
+        set_timeouts(s);
         if (sd_event_add_io(event, &s->listen_source, s->listen_fd, EPOLLIN, on_listen, s) < 0 ||
-            sd_event_add_defer(event, &s->reaper, on_reaper, s) < 0) {
+            sd_event_add_defer(event, &s->reaper, on_reaper, s) < 0 ||
+            sd_event_add_time_relative(event, &s->sweeper, CLOCK_MONOTONIC, s->sweep_interval,
+                                       s->sweep_interval / 4, on_sweep, s) < 0) {
                 sfu_varlink_server_free(s);
                 return sfu_err_set(err, SFU_ERR_STORAGE, ENOMEM, "cannot watch the control socket");
         }
         (void) sd_event_source_set_enabled(s->reaper, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(s->sweeper, SD_EVENT_OFF);
         log_info("control socket: %s", s->path ? s->path : "passed by systemd");
         *ret = s;
         return 0;
@@ -785,6 +868,7 @@ void sfu_varlink_server_free(struct sfu_varlink_server *s) {
         on_reaper(NULL, s);
         sd_event_source_disable_unref(s->listen_source);
         sd_event_source_disable_unref(s->reaper);
+        sd_event_source_disable_unref(s->sweeper);
         if (s->listen_fd >= 0)
                 close(s->listen_fd);
         /* Remove the socket only if it is still the one bound here. */

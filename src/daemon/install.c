@@ -52,7 +52,13 @@ static void candidate_clear(struct candidate *c) {
 }
 
 static bool cancelled(struct sfu_manager *m) {
-        return atomic_load(&m->cancel);
+        return atomic_load(&m->cancel) == MANAGER_CANCEL_REQUESTED;
+}
+
+/* The point of no return: false if a cancel came first. */
+static bool begin_commit(struct sfu_manager *m) {
+        int expected = MANAGER_CANCEL_RUNNING;
+        return atomic_compare_exchange_strong(&m->cancel, &expected, MANAGER_CANCEL_COMMITTING);
 }
 
 /* Sleeps up to usec, in slices, returning early (-ECANCELED) on cancel. */
@@ -555,6 +561,7 @@ struct target {
         bool single_copy;
         char url[4096];
         struct sfu_slot_writer *writer;
+        uint64_t length;                /* bytes written and verified */
 };
 
 /* Picks the slot each image goes to: in an A/B class the one whose index
@@ -840,6 +847,8 @@ static int download_image(struct sfu_manager *m, const struct candidate *c, stru
                                 img->name, written(&d), img->size);
         else
                 r = compare_digests(t, pipe, err);
+        if (r >= 0)
+                t->length = written(&d);
         if (r < 0) {
                 /* Some byte in the slot is wrong: resuming onto it again
                  * would fail the same way forever.  The next cycle starts
@@ -849,6 +858,52 @@ static int download_image(struct sfu_manager *m, const struct candidate *c, stru
                 pthread_mutex_unlock(&m->lock);
         }
         return r;
+}
+
+static int digest_update(void *userdata, const void *buf, size_t len, struct sfu_err *err) {
+        int r = sfu_digest_set_update(userdata, buf, len);
+        if (r < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, r, "cannot hash the slot: %s", strerror(-r));
+        return 0;
+}
+
+/* Reads the image back from the slot just before activation and checks it
+ * against the manifest once more: the bytes verified while streaming are
+ * the bytes that were written, this proves the slot still holds them (no
+ * other writer, no aliasing of slots).  One of the listed digests is
+ * enough: every listed one already matched the same bytes, and each is
+ * collision resistant.  SHA-256 is preferred, as CPUs accelerate it. */
+static int recheck_image(struct sfu_manager *m, const struct target *t, struct sfu_err *err) {
+        _cleanup_digest_set_ struct sfu_digest_set *set = NULL;
+        const struct sfu_manifest_digest *want = NULL;
+        uint8_t got[SFU_DIGEST_MAX_SIZE];
+        int r;
+
+        for (size_t i = 0; i < t->image->n_digests; i++)
+                if (!want || t->image->digests[i].alg == SFU_DIGEST_SHA256)
+                        want = &t->image->digests[i];
+        if (!want)
+                return sfu_err_set(err, SFU_ERR_DIGEST, EBADMSG, "image \"%s\" lists no digest", t->image->name);
+        r = sfu_digest_set_new(SFU_DIGEST_MASK(want->alg), &set);
+        if (r < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, r, "cannot start a digest: %s", strerror(-r));
+        r = sfu_slot_writer_check_path(t->writer, err);
+        if (r < 0)
+                return r;
+        manager_progress_begin(m, "rechecking", t->image->name, 0, t->length);
+        r = sfu_slot_writer_read_back(t->writer, t->length, digest_update, set, err);
+        if (r < 0)
+                return r;
+        r = sfu_digest_set_final(set);
+        if (r >= 0)
+                r = sfu_digest_set_get(set, want->alg, got);
+        if (r < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, r, "cannot finish a digest: %s", strerror(-r));
+        if (memcmp(got, want->value, sfu_digest_size(want->alg)) != 0)
+                return sfu_err_set(err, SFU_ERR_DIGEST, EBADMSG,
+                                   "image \"%s\" changed in slot %s after it was verified (%s mismatch on re-reading); not activating it",
+                                   t->image->name, t->slot->bootname, sfu_digest_name(want->alg));
+        return 0;
 }
 
 static void set_slot(struct sfu_manager *m, const char *bootname, enum sfu_slot_health health,
@@ -921,6 +976,15 @@ static int stage(struct sfu_manager *m, const struct candidate *c, struct sfu_er
         r = SFU_FAULT("before-switch");
         if (r < 0) {
                 sfu_err_set(err, SFU_ERR_STORAGE, r, "fault injected before the bootloader switch");
+                goto out;
+        }
+        for (size_t i = 0; i < n; i++) {
+                r = recheck_image(m, &targets[i], err);
+                if (r < 0)
+                        goto out;
+        }
+        if (!begin_commit(m)) {
+                r = sfu_err_set(err, SFU_ERR_NETWORK, ECANCELED, "cancelled before the bootloader switch");
                 goto out;
         }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdarg.h>
 
+#include "core/err.h"
 #include "daemon/log.h"
 
 static int max_level = LOG_INFO;
@@ -30,6 +31,7 @@ void sfu_log(int level, const char *fmt, ...) {
         va_start(ap, fmt);
         vsnprintf(line, sizeof(line), fmt, ap);
         va_end(ap);
+        sfu_text_one_line(line, sizeof(line));
         /* One write per line so that threads do not interleave. */
         dprintf(STDERR_FILENO, "<%d>%s\n", level, line);
 }

@@ -61,6 +61,13 @@ static int on_poll(sd_event_source *s, uint64_t usec, void *userdata) {
 
 static void arm_poll(struct daemon *d) {
         uint64_t delay = sfu_manager_next_poll_usec(d->manager);
+#ifdef SFU_FAULT_INJECTION
+        /* Test builds only: the first poll at once, whatever the state says. */
+        static bool first = true;
+        if (first && getenv("SFU_TEST_POLL_AT_START"))
+                delay = 0;
+        first = false;
+#endif
         sd_event_source_disable_unref(d->poll_timer);
         d->poll_timer = NULL;
         if (sd_event_add_time_relative(d->event, &d->poll_timer, CLOCK_BOOTTIME, delay, 1000000, on_poll, d) < 0)

@@ -23,6 +23,16 @@ struct progress {
         uint64_t started_usec;  /* CLOCK_MONOTONIC */
 };
 
+/* The job's cancel word: the control plane moves it from RUNNING to
+ * REQUESTED, the worker from RUNNING to COMMITTING when it starts the
+ * bootloader switch.  Whichever comes first wins, so a cancel either stops
+ * the job before the switch or is refused as too late: never half of each. */
+enum manager_cancel {
+        MANAGER_CANCEL_RUNNING,
+        MANAGER_CANCEL_REQUESTED,       /* = 1: what io/fetch.c aborts on */
+        MANAGER_CANCEL_COMMITTING,
+};
+
 struct sfu_manager {
         struct sfu_config *config;
         sd_event *event;
@@ -40,8 +50,9 @@ struct sfu_manager {
         char primary[40];               /* cached from the bootloader */
         struct sfu_bootloader *boot;
         struct progress progress;
-        atomic_bool cancel;
+        atomic_int cancel;              /* enum manager_cancel */
         atomic_bool busy;
+        atomic_bool job_cancelled;      /* the last job ended because it was cancelled */
         unsigned pending_events;        /* bit 0: state, bit 1: progress */
 
         pthread_t worker;

@@ -427,7 +427,8 @@ void sfu_manager_free(struct sfu_manager *m) {
         if (!m)
                 return;
         if (atomic_load(&m->busy)) {
-                atomic_store(&m->cancel, true);
+                int expected = MANAGER_CANCEL_RUNNING;
+                (void) atomic_compare_exchange_strong(&m->cancel, &expected, MANAGER_CANCEL_REQUESTED);
                 if (m->worker_joinable)
                         pthread_join(m->worker, NULL);
         }
@@ -558,6 +559,7 @@ static void *worker_main(void *userdata) {
         json_t *result = NULL;
         int r = sfu_install_run(m, &m->job, &result, &err);
 
+        atomic_store(&m->job_cancelled, r < 0 && err.errnum == ECANCELED);
         pthread_mutex_lock(&m->lock);
         m->job_r = r;
         m->job_err = err;
@@ -578,7 +580,8 @@ int sfu_manager_start_job(struct sfu_manager *m, const struct sfu_job_request *r
 
         if (!atomic_compare_exchange_strong(&m->busy, &expected, true))
                 return sfu_err_set(err, SFU_ERR_BUSY, EBUSY, "another operation is running");
-        atomic_store(&m->cancel, false);
+        atomic_store(&m->cancel, MANAGER_CANCEL_RUNNING);
+        atomic_store(&m->job_cancelled, false);
         m->job = *req;
         m->job_source = sfu_strdup_or_null(req->source);
         m->job.source = m->job_source;
@@ -606,10 +609,19 @@ int sfu_manager_start_job(struct sfu_manager *m, const struct sfu_job_request *r
 }
 
 int sfu_manager_cancel(struct sfu_manager *m, struct sfu_err *err) {
+        int expected = MANAGER_CANCEL_RUNNING;
+
         if (!atomic_load(&m->busy))
                 return sfu_err_set(err, SFU_ERR_STATE, EALREADY, "no operation is running");
-        atomic_store(&m->cancel, true);
+        if (!atomic_compare_exchange_strong(&m->cancel, &expected, MANAGER_CANCEL_REQUESTED) &&
+            expected == MANAGER_CANCEL_COMMITTING)
+                return sfu_err_set(err, SFU_ERR_STATE, EBUSY,
+                                   "too late to cancel: the verified update is being activated (use rollback once it is staged)");
         return 0;
+}
+
+bool sfu_manager_job_cancelled(struct sfu_manager *m) {
+        return atomic_load(&m->job_cancelled);
 }
 
 uint64_t sfu_manager_next_poll_usec(struct sfu_manager *m) {

@@ -66,7 +66,11 @@ void sfu_manager_status_line(struct sfu_manager *m, char *buf, size_t size);
 int sfu_manager_start_job(struct sfu_manager *m, const struct sfu_job_request *req, sfu_job_done_fn done,
                           void *userdata, struct sfu_err *err) _wur_;
 bool sfu_manager_busy(struct sfu_manager *m);
+/* Asks the running job to stop; refused (SFU_ERR_STATE) once the job has
+ * begun switching the bootloader. */
 int sfu_manager_cancel(struct sfu_manager *m, struct sfu_err *err) _wur_;
+/* Whether the last job ended because it was cancelled (not on its own). */
+bool sfu_manager_job_cancelled(struct sfu_manager *m);
 
 int sfu_manager_mark_good(struct sfu_manager *m, json_t **ret, struct sfu_err *err) _wur_;
 int sfu_manager_mark_bad(struct sfu_manager *m, json_t **ret, struct sfu_err *err) _wur_;

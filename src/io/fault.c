@@ -2,6 +2,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/macro.h"
 #include "io/fault.h"
@@ -21,6 +22,11 @@ int sfu_fault(const char *point) {
                 raise(SIGKILL);
         if (strcmp(action, "pause") == 0)
                 raise(SIGSTOP);
+        if (strcmp(action, "hold") == 0) {
+                struct timespec ts = { SFU_FAULT_HOLD_MS / 1000, (SFU_FAULT_HOLD_MS % 1000) * 1000000L };
+                while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                        ;
+        }
         if (strcmp(action, "enospc") == 0)
                 return -ENOSPC;
         if (strcmp(action, "eio") == 0)

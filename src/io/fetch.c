@@ -147,7 +147,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata) {
 
 static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
         struct xfer *x = userdata;
-        if (x->opts->cancel && atomic_load(x->opts->cancel))
+        if (x->opts->cancel && atomic_load(x->opts->cancel) == 1)
                 return 1;
         if (x->opts->progress)
                 x->opts->progress(x->opts->userdata, (uint64_t) dlnow);

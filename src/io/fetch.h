@@ -20,7 +20,7 @@
 
 struct sfu_fetch_opts {
         const struct sfu_config *config;        /* network section, connect-to */
-        atomic_bool *cancel;                    /* set to abort a transfer (may be NULL) */
+        atomic_int *cancel;                     /* 1 there aborts a transfer (may be NULL) */
         /* Called with progress of the body (bytes so far of this transfer);
          * may be NULL. Runs on the fetching thread. */
         void (*progress)(void *userdata, uint64_t bytes_now);

@@ -53,8 +53,16 @@ int sfu_slot_writer_open(const char *device, const char *const *forbidden, uint6
         uint64_t capacity;
         bool in_dev = strncmp(device, "/dev/", 5) == 0;
 
-        fd = open(device, O_RDWR | O_CLOEXEC | O_NOCTTY | (in_dev ? 0 : O_NOFOLLOW));
+        /* Under /dev a slot is a block device (possibly reached through a
+         * udev symlink) and is opened exclusively: the kernel refuses while
+         * it is mounted or held by another exclusive opener, and nobody
+         * can mount it while it is being written. */
+        fd = open(device, O_RDWR | O_CLOEXEC | O_NOCTTY | (in_dev ? O_EXCL : O_NOFOLLOW));
         if (fd < 0) {
+                if (errno == EBUSY)
+                        return sfu_err_set(err, SFU_ERR_STORAGE, EBUSY,
+                                           "slot %s is in use (mounted or held by another program); refusing to write it",
+                                           device);
                 if (errno == ELOOP)
                         return sfu_err_set(err, SFU_ERR_STORAGE, ELOOP,
                                            "slot %s is a symbolic link; refusing to follow it", device);
@@ -228,6 +236,21 @@ int sfu_slot_writer_read_back(struct sfu_slot_writer *w, uint64_t len,
                         return r;
                 offset += (uint64_t) n;
         }
+        return 0;
+}
+
+int sfu_slot_writer_check_path(const struct sfu_slot_writer *w, struct sfu_err *err) {
+        struct stat opened, now;
+        bool in_dev = strncmp(w->path, "/dev/", 5) == 0;
+
+        if (fstat(w->fd, &opened) < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot stat slot %s: %s", w->path, strerror(errno));
+        if ((in_dev ? stat(w->path, &now) : lstat(w->path, &now)) < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "slot %s is gone: %s", w->path, strerror(errno));
+        if (!same_file(&opened, &now))
+                return sfu_err_set(err, SFU_ERR_STORAGE, EXDEV,
+                                   "slot %s was replaced by another file while it was written; not activating it",
+                                   w->path);
         return 0;
 }
 

@@ -2,7 +2,8 @@
 /* Writing an image into a slot (a block device or a regular file used as
  * one): capacity checks, refusal to open the running slot (or anything
  * that is the same file), buffered positioned writes, fdatasync, and
- * re-reading what is already there (to re-hash before a resume). */
+ * re-reading what is there (to re-hash before a resume and before
+ * activation). */
 #pragma once
 #include <stdint.h>
 #include "core/digest.h"
@@ -34,6 +35,9 @@ int sfu_slot_writer_sync(struct sfu_slot_writer *w, struct sfu_err *err) _wur_;
 int sfu_slot_writer_read_back(struct sfu_slot_writer *w, uint64_t len,
                               int (*fn)(void *userdata, const void *buf, size_t len, struct sfu_err *err),
                               void *userdata, struct sfu_err *err) _wur_;
+/* Checks that the slot's path still names the file or device that was
+ * opened (nobody replaced it, e.g. by a symbolic link, since). */
+int sfu_slot_writer_check_path(const struct sfu_slot_writer *w, struct sfu_err *err) _wur_;
 void sfu_slot_writer_free(struct sfu_slot_writer *w);
 static inline void sfu_slot_writer_freep(struct sfu_slot_writer **w) { sfu_slot_writer_free(*w); }
 #define _cleanup_slot_writer_ _cleanup_(sfu_slot_writer_freep)

@@ -412,6 +412,10 @@ static void test_values(void) {
         sfu_config_free(c);
         expect_base_error("[poll]\ninterval = 30s\n", "test.conf:11: invalid interval \"30s\": must be at least 1m",
                           "interval below one minute");
+        expect_base_error("[discovery]\nconnect-to = a.test:80:127.0.0.1:8080,b.test:80:127.0.0.1:8081\n",
+                          "test.conf:11: invalid connect-to \"a.test:80:127.0.0.1:8080,b.test:80:127.0.0.1:8081\": "
+                          "entries are separated by blanks, not commas",
+                          "connect-to entries joined by a comma");
         expect_base_error("[network]\nconnect-timeout = 0\n",
                           "test.conf:11: invalid connect-timeout \"0\": must be at least 1s", "timeout 0");
         expect_base_error("[poll]\njitter = 5x\n",

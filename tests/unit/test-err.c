@@ -45,6 +45,28 @@ int main(void) {
         ok(strlen(err.message) == SFU_ERR_MESSAGE_MAX - 1 && strncmp(err.message, "ctx: xxx", 8) == 0,
            "prefix on a full message keeps the prefix and stays terminated");
 
+        /* untrusted text in a message stays on one line */
+        sfu_err_clear(&err);
+        (void) sfu_err_set(&err, SFU_ERR_PARSE, EINVAL, "bad kid \"%s\"", "a\n<0>forged\r\x1b[31mred\x7f\t");
+        is_str(err.message, "bad kid \"a\\x0a<0>forged\\x0d\\x1b[31mred\\x7f\\x09\"",
+               "newline, CR, ESC, DEL and tab are shown as \\xNN");
+        sfu_err_prefix(&err, "from %s", "x\ny");
+        ok(strncmp(err.message, "from x\\x0ay: bad kid", 20) == 0, "a prefix is made one line too (%s)", err.message);
+        sfu_err_clear(&err);
+        (void) sfu_err_set(&err, SFU_ERR_PARSE, EINVAL, "ünïcode ✓ stays");
+        is_str(err.message, "ünïcode ✓ stays", "UTF-8 text is left alone");
+        sfu_err_clear(&err);
+        memset(long_text, '\n', sizeof(long_text) - 1);
+        long_text[sizeof(long_text) - 1] = 0;
+        (void) sfu_err_set(&err, SFU_ERR_PARSE, EINVAL, "%s", long_text);
+        ok(strlen(err.message) < SFU_ERR_MESSAGE_MAX && strlen(err.message) % 4 == 0 && !strchr(err.message, '\n'),
+           "a message of newlines is escaped whole escapes only, within the buffer (%zu)", strlen(err.message));
+        {
+                char small[6] = "ab\ncd";
+                sfu_text_one_line(small, sizeof(small));
+                is_str(small, "ab", "an escape that does not fit is left out, not cut");
+        }
+
         /* the code table */
         for (int c = 0; c < _SFU_ERR_MAX; c++) {
                 const char *name = sfu_err_code_name(c);
