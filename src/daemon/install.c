@@ -860,10 +860,19 @@ static int download_image(struct sfu_manager *m, const struct candidate *c, stru
         return r;
 }
 
-static int digest_update(void *userdata, const void *buf, size_t len, struct sfu_err *err) {
-        int r = sfu_digest_set_update(userdata, buf, len);
+struct recheck {
+        struct sfu_manager *m;
+        struct sfu_digest_set *set;
+        uint64_t done;
+};
+
+static int recheck_update(void *userdata, const void *buf, size_t len, struct sfu_err *err) {
+        struct recheck *x = userdata;
+        int r = sfu_digest_set_update(x->set, buf, len);
         if (r < 0)
                 return sfu_err_set(err, SFU_ERR_STORAGE, r, "cannot hash the slot: %s", strerror(-r));
+        x->done += len;
+        manager_progress_update(x->m, x->done);
         return 0;
 }
 
@@ -891,7 +900,8 @@ static int recheck_image(struct sfu_manager *m, const struct target *t, struct s
         if (r < 0)
                 return r;
         manager_progress_begin(m, "rechecking", t->image->name, 0, t->length);
-        r = sfu_slot_writer_read_back(t->writer, t->length, digest_update, set, err);
+        r = sfu_slot_writer_read_back(t->writer, t->length, recheck_update,
+                                      &(struct recheck) { .m = m, .set = set }, err);
         if (r < 0)
                 return r;
         r = sfu_digest_set_final(set);

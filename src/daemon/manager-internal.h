@@ -53,6 +53,7 @@ struct sfu_manager {
         atomic_int cancel;              /* enum manager_cancel */
         atomic_bool busy;
         atomic_bool job_cancelled;      /* the last job ended because it was cancelled */
+        uint64_t poll_started;          /* CLOCK_BOOTTIME usec of the last poll job's start (0: none) */
         unsigned pending_events;        /* bit 0: state, bit 1: progress */
 
         pthread_t worker;

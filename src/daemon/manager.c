@@ -582,6 +582,13 @@ int sfu_manager_start_job(struct sfu_manager *m, const struct sfu_job_request *r
                 return sfu_err_set(err, SFU_ERR_BUSY, EBUSY, "another operation is running");
         atomic_store(&m->cancel, MANAGER_CANCEL_RUNNING);
         atomic_store(&m->job_cancelled, false);
+        if (req->kind == SFU_JOB_POLL) {
+                /* Counted even when the poll cannot record its lastCheck
+                 * (a state file refused): no re-poll before the interval. */
+                struct timespec ts;
+                clock_gettime(CLOCK_BOOTTIME, &ts);
+                m->poll_started = (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+        }
         m->job = *req;
         m->job_source = sfu_strdup_or_null(req->source);
         m->job.source = m->job_source;
@@ -633,7 +640,16 @@ uint64_t sfu_manager_next_poll_usec(struct sfu_manager *m) {
         pthread_mutex_unlock(&m->lock);
         if (since < 0)
                 since = 0; /* the clock went back: count from now */
-        uint64_t since_usec = (uint64_t) since * 1000000u;
+        uint64_t since_usec = (uint64_t) since >= m->config->interval_usec / 1000000u + 1
+                                      ? m->config->interval_usec
+                                      : (uint64_t) since * 1000000u;
+        if (m->poll_started) {
+                struct timespec ts;
+                clock_gettime(CLOCK_BOOTTIME, &ts);
+                uint64_t now = (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+                if (now - m->poll_started < since_usec)
+                        since_usec = now - m->poll_started;
+        }
         if (since_usec >= m->config->interval_usec)
                 return jitter;
         return m->config->interval_usec - since_usec + jitter;

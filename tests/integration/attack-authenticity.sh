@@ -78,6 +78,7 @@ neg "a transplanted signature in the general JSON serialization" 'does not verif
         --form general --payload "$P11" --signature-from "$J12"
 att_try "$J11"
 staged 1.1.0 "twin: the untouched factory-signed 1.1.0 manifest"
+att_daemon_report "twin: the untouched factory-signed 1.1.0 manifest"
 
 # ---------------------------------------------------------------- empty and zero signatures
 neg "empty signature (compact)" 'ECDSA signature must be 64 bytes for ES256, got 0' \
@@ -209,6 +210,7 @@ pos "twin: the payload with the '?????' member, strict base64url" --payload "$PN
 printf '\n \t%s \r\n\n' "$(cat "$D/good.jws")" >"$D/spaced.jws"
 att_try "$D/spaced.jws"
 staged 1.1.0 "twin: white space around the whole compact JWS is not part of a segment"
+att_daemon_report "twin: white space around the whole compact JWS"
 
 # ---------------------------------------------------------------- key rotation by an attacker
 OUT=rotate PAYLOAD_EDIT="m['keyInfo'] = {'newKeys': [json.load(open('$D/attacker.jwk'))]}" att_payload 1.1.0 >/dev/null

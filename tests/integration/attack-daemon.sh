@@ -76,4 +76,21 @@ ok $(( rc == 0 ? 0 : 1 )) "twin: a factory-signed 1.2.0 is staged by the same da
 slot_b_is "$D/img-1.2.0.img"; ok $? "twin: slot B holds 1.2.0"
 dev_daemon_stop
 ok $? "daemon stops cleanly"
+
+# A refused poll (a state file others may write) cannot record lastCheck:
+# the next poll still waits for the interval, not a loop of refusals.
+chmod 666 "$D/state/state.json"
+dev_snapshot before # the device as the twin left it
+sed -i 's/^\[poll\]$/[poll]\ninterval = 1m\njitter = 0s/' "$CONF"
+: >"$D/daemon.log"
+SFU_TEST_POLL_AT_START=1 dev_daemon_start
+ok $? "daemon with a refused state file started"
+wait_until 10 grep -q "writable by group or others" "$D/daemon.log"
+ok $? "refused state file: the first poll is refused, with the reason"
+sleep 3
+is "$(grep -c "^<3>.*writable by group or others" "$D/daemon.log")" 1 \
+        "refused state file: one refusal in 3 s, the next poll waits for the interval"
+alive_fast "refused state file"
+dev_daemon_stop
+ok $? "daemon with a refused state file stops cleanly"
 tap_done

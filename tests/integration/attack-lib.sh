@@ -14,6 +14,9 @@
 #   att_try "$D/other.jws"       # restore, serve, snapshot s, secfud --once
 #   att_refused "$IMG11" 'PATTERN' "description"
 #   att_done                     # runs what neg/pos queued, prints the plan
+#
+# With ATT_DAEMON=1 in the environment every cycle (att_try, att_cycle)
+# runs in the real daemon instead of secfud --once: see "daemon mode" below.
 set -u
 : "${top_srcdir:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 # shellcheck source=tests/integration/lib.sh
@@ -121,24 +124,32 @@ att_unchanged() {
 }
 
 # att_try JWS: from the pristine device, serve JWS as the manifest, take
-# snapshot "s" and run one cycle (ONCE_STATUS, $D/once.log).  Queued
-# cases (neg, pos) run first.
+# snapshot "s" and run one cycle (att_cycle: ONCE_STATUS, $D/once.log).
+# Queued cases (neg, pos) run first.
 att_try() {
         att_restore
         dev_install_manifest "$1"
         att_snapshot s
-        secfud_once
+        _att_label=$(basename "$1")
+        att_cycle
 }
 
 # att_refused IMAGE-PATH PATTERN DESCRIPTION: the last att_try failed with
-# exactly one error-level line on stderr, matching PATTERN (grep -E),
-# changed nothing of snapshot "s" (att_unchanged), and (unless IMAGE-PATH
-# is empty) never requested IMAGE-PATH.
+# exactly one error-level line on stderr (in daemon mode: in the daemon's
+# log, from its start to its exit), matching PATTERN (grep -E), changed
+# nothing of snapshot "s" (att_unchanged), and (unless IMAGE-PATH is empty)
+# never requested IMAGE-PATH; in daemon mode also att_daemon_report.
 att_refused() {
-        local img=$1 pattern=$2 errors
+        local img=$1 pattern=$2 errors failed=1
         shift 2
-        [ "$ONCE_STATUS" -ne 0 ]
-        ok $? "$*: secfud --once fails (exit $ONCE_STATUS)"
+        if [ "$ATT_DAEMON" = 1 ]; then
+                # 1 and nothing else: Status itself reports the failure.
+                [ "$ONCE_STATUS" -eq 1 ] && failed=0
+                ok "$failed" "$*: the daemon's poll fails (status $ONCE_STATUS: Status gives its lastError as the reason)"
+        else
+                [ "$ONCE_STATUS" -ne 0 ] && failed=0
+                ok "$failed" "$*: secfud --once fails (exit $ONCE_STATUS)"
+        fi
         errors=$(once_errors)
         [ "$(printf '%s\n' "$errors" | grep -c .)" -eq 1 ] && printf '%s\n' "$errors" | grep -qE -- "$pattern"
         ok $? "$*: one error line, matching /$pattern/"
@@ -146,6 +157,137 @@ att_refused() {
         if [ -n "$img" ]; then
                 is "$(att_count "$img")" 0 "$*: no image byte was requested"
         fi
+        att_daemon_report "$*"
+}
+
+# ---------------------------------------------------------------- daemon mode
+# ATT_DAEMON=1: a cycle is the first poll of the real daemon (secfud -c
+# CONF, no --once), which SFU_TEST_POLL_AT_START=1 (test builds) starts at
+# once: the same job as --once, with the configured [poll] policy.  The
+# poll has finished when the daemon logged a line after its "ready" line
+# (every poll logs at least its outcome) and a Status call made after that
+# says "busy": false.  ONCE_STATUS mirrors the exit status of --once: 0
+# when the poll succeeded, 1 when Status then says it failed (lastError is
+# set and is the reason of the state: a failed poll gives its error as the
+# reason, a successful one what it found), 2 when Status lacks those
+# members, 124 when the poll did not finish.  Then the daemon must be alive, answer one Status call within
+# 1 s, and exit with status 0 within 10 s of SIGTERM; att_daemon_report
+# turns that into two TAP cases.
+ATT_DAEMON=${ATT_DAEMON:-0}
+ATT_POLL_TIMEOUT=${ATT_POLL_TIMEOUT:-30}
+# ATT_RUN: what runs a cycle, for the descriptions of the scripts' checks.
+if [ "$ATT_DAEMON" = 1 ]; then ATT_RUN="the daemon's first poll"; else ATT_RUN="secfud --once"; fi
+
+# att_cycle: one cycle on the device as it is (ONCE_STATUS, ONCE_SECONDS,
+# the log in $D/once.log): secfud --once, or in daemon mode the daemon's
+# first poll.
+att_cycle() {
+        if [ "$ATT_DAEMON" = 1 ]; then
+                [ -n "${_att_label:-}" ] || _att_label="the cycle at line ${BASH_LINENO[0]}"
+                _att_daemon_cycle
+        else
+                # shellcheck disable=SC2119  # secfud_once takes no arguments here
+                secfud_once
+        fi
+        _att_label=
+}
+
+# _att_usec: the wall clock in microseconds (no process started).
+_att_usec() { echo "${EPOCHREALTIME//[!0-9]/}"; }
+
+_att_daemon_pending=
+_att_daemon_cycle() {
+        local sock=$D/run/secfud.sock pid t0 t1 deadline rc logged finished=
+        att_daemon_report # what the previous cycle left unreported
+        _att_daemon_pending=$_att_label
+        _att_alive_why=
+        _att_stop_why=
+        _att_status_ms=-
+        rm -f "$sock"
+        t0=$(_att_usec)
+        SFU_TEST_POLL_AT_START=1 "$SECFUD" -c "$CONF" >"$D/once.out" 2>"$D/once.log" &
+        SECFUD_PID=$!
+        pid=$SECFUD_PID
+        # The log first, then Status: "busy": false after a line of the
+        # poll means the poll is over, not that it has yet to start.  The
+        # Status calls also wake the event loop, which otherwise starts the
+        # due poll only at its timer's coalesced wake-up (up to 1 s later).
+        deadline=$((t0 + ATT_POLL_TIMEOUT * 1000000))
+        while [ "$(_att_usec)" -lt "$deadline" ] && kill -0 "$pid" 2>/dev/null; do
+                logged=0
+                awk 'r { f = 1; exit } /^<[0-7]>secfud .* ready: / { r = 1 } END { exit !f }' "$D/once.log" && logged=1
+                if timeout 5 "$SECFUCTL" -s "$sock" --json status >"$D/status.json" 2>/dev/null &&
+                        [ "$logged" = 1 ] && grep -q '"busy": false' "$D/status.json"; then
+                        finished=1
+                        break
+                fi
+                sleep 0.02
+        done
+        t1=$(_att_usec)
+        ONCE_SECONDS=$(awk -v d="$((t1 - t0))" 'BEGIN { printf "%.2f", d / 1e6 }')
+        [ -n "$finished" ] || _att_alive_why="; the first poll did not finish within ${ATT_POLL_TIMEOUT} s"
+        # One Status call, timed, and the verdict on the poll from it.
+        t0=$(_att_usec)
+        timeout 5 "$SECFUCTL" -s "$sock" --json status >"$D/status.json" 2>"$D/status.err"
+        rc=$?
+        t1=$(_att_usec)
+        _att_status_ms=$(((t1 - t0) / 1000))
+        if [ "$rc" -ne 0 ]; then
+                _att_alive_why+="; Status failed (secfuctl exit $rc: $(head -c 300 "$D/status.err"))"
+        elif [ "$_att_status_ms" -ge 1000 ]; then
+                _att_alive_why+="; Status took $_att_status_ms ms"
+        fi
+        if [ -z "$finished" ] || [ "$rc" -ne 0 ]; then
+                ONCE_STATUS=124
+        else
+                /usr/bin/python3 -S -c 'import json, sys
+s = json.load(open(sys.argv[1]))
+if "lastError" not in s or "reason" not in s:
+    print("# Status has no lastError or no reason", file=sys.stderr)
+    sys.exit(2)
+e = s["lastError"]
+sys.exit(1 if e is not None and e["message"] == s["reason"] else 0)' "$D/status.json" 2>&1
+                ONCE_STATUS=$?
+        fi
+        if ! kill -0 "$pid" 2>/dev/null; then
+                wait "$pid"
+                rc=$?
+                _att_alive_why+="; the daemon is gone (exit status $rc)"
+                _att_stop_why="it had exited (status $rc) before SIGTERM"
+                SECFUD_PID=
+                return 0
+        fi
+        # SIGTERM: gone within 10 s, with exit status 0.
+        kill -TERM "$pid" 2>/dev/null
+        deadline=$(($(_att_usec) + 10000000))
+        while [ "$(_att_usec)" -lt "$deadline" ] && kill -0 "$pid" 2>/dev/null; do
+                sleep 0.02
+        done
+        if kill -0 "$pid" 2>/dev/null; then
+                kill -KILL "$pid" 2>/dev/null
+                _att_stop_why="still running 10 s after SIGTERM"
+        fi
+        wait "$pid"
+        rc=$?
+        SECFUD_PID=
+        [ -n "$_att_stop_why" ] || [ "$rc" -eq 0 ] || _att_stop_why="exit status $rc"
+}
+
+# att_daemon_report [DESCRIPTION]: in daemon mode, the two TAP cases of
+# the last cycle, once: the daemon was alive after its poll and answered
+# Status within 1 s, and it exited cleanly on SIGTERM.  att_refused and
+# flush call it; a cycle nobody reported is reported at the start of the
+# next one (under the manifest's file name or the line of att_cycle).
+att_daemon_report() {
+        local desc=${1:-"daemon run ($_att_daemon_pending)"}
+        [ -n "$_att_daemon_pending" ] || return 0
+        _att_daemon_pending=
+        [ -z "$_att_alive_why" ]
+        ok $? "$desc: the daemon is alive after its poll and answers Status within 1 s (${_att_status_ms} ms)"
+        [ -z "$_att_alive_why" ] || diag "  ${_att_alive_why#; }"
+        [ -z "$_att_stop_why" ]
+        ok $? "$desc: the daemon exits cleanly on SIGTERM"
+        [ -z "$_att_stop_why" ] || diag "  $_att_stop_why"
 }
 
 # att_conf SECTION KEY VALUE: sets KEY in SECTION of the device's
@@ -196,6 +338,7 @@ flush() {
                         att_refused "$IMG11" "${_att_pattern[i]}" "${_att_desc[i]}"
                 else
                         staged 1.1.0 "${_att_desc[i]}"
+                        att_daemon_report "${_att_desc[i]}"
                 fi
         done
         _att_flushing=
@@ -206,6 +349,7 @@ flush() {
 }
 att_done() {
         flush
+        att_daemon_report
         tap_done
 }
 

@@ -240,5 +240,6 @@ ser ser-4-segments "four segments" 'a compact JWS has 3 segments separated by .\
 ser ser-unprotected-not-object "an unprotected header that is a string" 'unprotected "header" is not a JSON object'
 att_try "$D/ser-twin-reordered.jws"
 staged 1.1.0 "twin: the flattened serialization, members reordered, white space between tokens"
+att_daemon_report "twin: the flattened serialization, members reordered"
 
 att_done

@@ -54,25 +54,28 @@ pos_edit() {
         fi
         att_try "$jws"
         staged "$version" "$desc"
+        att_daemon_report "$desc"
 }
 # up_to_date DESCRIPTION VERSION: the last run found nothing to do and
 # requested no image.
 up_to_date() {
         local desc=$1 version=$2
-        is "$ONCE_STATUS" 0 "$desc: secfud --once succeeds"
+        is "$ONCE_STATUS" 0 "$desc: $ATT_RUN succeeds"
         once_log_has "up to date ($version"
         ok $? "$desc: it says up to date"
         is "$(att_count "$(dev_image_path "$version")")" 0 "$desc: no image byte was requested"
         dev_unchanged s "$desc"
+        att_daemon_report "$desc"
 }
 # available VERSION DESCRIPTION: with policy = check, the last run accepted
 # the manifest for VERSION and requested no image.
 available() {
         local version=$1
         shift
-        is "$ONCE_STATUS" 0 "$*: secfud --once succeeds"
+        is "$ONCE_STATUS" 0 "$*: $ATT_RUN succeeds"
         is "$(state_field "s['state'], s['reason'].split(' ')[0]")" "available $version" "$*: state available, $version"
         is "$(att_count "$(dev_image_path "$version")")" 0 "$*: no image byte was requested (policy = check)"
+        att_daemon_report "$*"
 }
 rfc3339() { date -u -d "$1" +%Y-%m-%dT%H:%M:%SZ; }
 
@@ -165,9 +168,9 @@ for status in 404 403 410; do
         dev_install_manifest "$J11"
         fixture_rule "$IMG11" "{\"status\": $status}"
         dev_snapshot s
-        secfud_once
+        att_cycle
         [ "$ONCE_STATUS" -ne 0 ]
-        ok $? "image withheld (HTTP $status): secfud --once fails"
+        ok $? "image withheld (HTTP $status): $ATT_RUN fails"
         [ "$(once_errors | wc -l)" -eq 1 ] && once_errors | grep -q "HTTP $status"
         ok $? "image withheld (HTTP $status): one error line names HTTP $status"
         dev_unchanged s "image withheld (HTTP $status)"
@@ -175,9 +178,11 @@ for status in 404 403 410; do
                 "image withheld (HTTP $status): highestInstalled stays 1.0.0, lastError network, state idle"
         is "$(state_field "s['slots']['B']['health'] in ('empty', 'bad'), s['trial']")" "True None" \
                 "image withheld (HTTP $status): slot B is not staged, no trial pending"
+        att_daemon_report "image withheld (HTTP $status)"
 done
 att_try "$J11"
 staged 1.1.0 "twin: the image served"
+att_daemon_report "twin: the image served"
 
 # ---------------------------------------------------------------- expiry and a wrong device clock
 neg_edit "expired in 2020" 'manifest expired at 2020-06-01' 1.1.0 "" \

@@ -33,9 +33,11 @@ ST=$D/state/state.json
 J10=$(dev_manifest 1.0.0 --timestamp 2020-01-01T00:00:00Z)
 att_try "$J10"
 is "$ONCE_STATUS/$(state_field "s['state'], s['highestInstalled']")" "0/idle 1.0.0" "a first cycle writes a valid state file"
+att_daemon_report "a first cycle"
 att_save
 att_try "$J11"
 staged 1.1.0 "twin: with that state file, the 1.1.0 manifest stages"
+att_daemon_report "twin: with that state file, the 1.1.0 manifest stages"
 
 # edit_state PYTHON: runs PYTHON on the bytes b of the state file and writes
 # the result back (mode kept).
@@ -68,15 +70,16 @@ damaged() {
         "$@"
         fingerprint >"$D/fp-before"
         att_snapshot s
-        secfud_once
+        att_cycle
         att_refused "$IMG11" "state\.json.*($pattern).*installs are refused until it is repaired or removed" "$desc"
         fingerprint >"$D/fp-after"
         cmp -s "$D/fp-before" "$D/fp-after"
         ok $? "$desc: the state file is left exactly as it was"
-        bounded 10 "$ONCE_SECONDS" "$desc: secfud --once returns at once (${ONCE_SECONDS}s)"
+        bounded 10 "$ONCE_SECONDS" "$desc: $ATT_RUN returns at once (${ONCE_SECONDS}s)"
         rm -rf "$ST"
-        secfud_once
+        att_cycle
         staged 1.1.0 "twin of \"$desc\": with the file removed by the operator"
+        att_daemon_report "twin of \"$desc\""
 }
 
 flip() { edit_state "i = bytes(b).index($1) + ${3:-0}; b[i] ^= 1 << $2"; }
@@ -122,7 +125,7 @@ run_with_state() {
         set_state "$1"
         dev_install_manifest "$2"
         dev_snapshot s
-        secfud_once
+        att_cycle
 }
 
 J09=$(dev_manifest 0.9.0)
@@ -132,12 +135,14 @@ att_refused "$(dev_image_path 0.9.0)" 'firmwareVersion 0\.9\.0 is older than the
 is "$(state_field "s['highestInstalled']")" 0.0.1 "secfud keeps the lowered highestInstalled (it cannot tell)"
 run_with_state "s['highestInstalled'] = '0.0.1'" "$J11"
 staged 1.1.0 "twin: highestInstalled lowered, 1.1.0 offered"
+att_daemon_report "twin: highestInstalled lowered, 1.1.0 offered"
 
 run_with_state "s['highestInstalled'] = None" "$J09"
 [ "$ONCE_STATUS" -ne 0 ] && [ "$(once_errors | wc -l)" -eq 1 ] && once_errors | grep -q 'downgrade refused'
 ok $? "highestInstalled removed by hand, 0.9.0 offered: refused, one error line (downgrade refused)"
 is "$(att_count "$(dev_image_path 0.9.0)")" 0 "highestInstalled removed by hand: no image byte was requested"
 is "$(state_field "s['highestInstalled']")" 1.0.0 "a removed highestInstalled becomes the running version again"
+att_daemon_report "highestInstalled removed by hand, 0.9.0 offered"
 
 run_with_state "s['highestInstalled'] = '5.0.0'" "$J11"
 att_refused "$IMG11" 'firmwareVersion 1\.1\.0 is not newer than the highest installed 5\.0\.0: rollback refused' \
@@ -146,6 +151,7 @@ att_payload 5.0.1 >/dev/null
 J501=$D/signed-5.0.1.jws
 run_with_state "s['highestInstalled'] = '5.0.0'" "$J501"
 staged 5.0.1 "twin: highestInstalled raised to 5.0.0, 5.0.1 offered"
+att_daemon_report "twin: highestInstalled raised to 5.0.0, 5.0.1 offered"
 
 run_with_state "s['newestAcceptedTimestamp'] = '2099-01-01T00:00:00Z'" "$J11"
 att_refused "$IMG11" 'older than the newest accepted manifest \(2099-01-01T00:00:00Z\): replay refused' \
@@ -158,15 +164,17 @@ set_state "s['slots']['B'] = {'version': '1.1.0', 'health': 'good'}"
 printf 'BOOT_ORDER=A\nBOOT_A_LEFT=3\nBOOT_B_LEFT=0\n' >"$D/bootenv"
 cp "$D/bootenv" "$D/bootenv-before"
 dev_install_manifest "$J10"
-secfud_once
+att_cycle
 is "$ONCE_STATUS" 0 "state says slot B good, the environment bad: the cycle succeeds (up to date)"
 is "$(state_field "s['slots']['B']['health']")" bad "state says slot B good, the environment bad: the environment wins"
 cmp -s "$D/bootenv" "$D/bootenv-before"
 ok $? "state says slot B good, the environment bad: the environment is not rewritten"
+att_daemon_report "state says slot B good, the environment bad"
 att_restore
 set_state "s['slots']['B'] = {'version': '1.1.0', 'health': 'good'}"
 dev_install_manifest "$J10"
-secfud_once
+att_cycle
 is "$(state_field "s['slots']['B']['health']")" good "twin: both say slot B good: it stays good"
+att_daemon_report "twin: both say slot B good"
 
 att_done
