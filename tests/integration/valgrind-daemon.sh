@@ -1,7 +1,7 @@
 #!/bin/bash
 # secfud's main paths under valgrind: a full stage (--once), a refused
-# manifest, an up-to-date check, and the daemon answering secfuctl then
-# exiting on SIGTERM. No definite or indirect leaks, no memory errors.
+# manifest, an up-to-date check, and the daemon answering secfuctl (status,
+# monitor, apply, cancel, a cut-off request) then exiting on SIGTERM. No definite or indirect leaks, no memory errors.
 # Skipped in the sanitizer build (valgrind cannot run ASan binaries).
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 command -v valgrind >/dev/null || skip_all "valgrind not installed"
@@ -33,14 +33,47 @@ vg_once refused
 ok $(( VG_STATUS == 1 ? 0 : 1 )) "refused manifest under valgrind exits 1 without memory errors (status $VG_STATUS)"
 [ -s "$D/vg-refused.log" ] && sed 's/^/# /' "$D/vg-refused.log" | head -20
 
-# the daemon: start, answer status over the socket, stop on SIGTERM
+# the daemon: status, a Monitor subscription, a half-sent request that it
+# cuts off, an apply cancelled in the middle of a slow download, an apply
+# that stages (worker thread, re-check, switch), then SIGTERM
 if [ -x "$SECFUCTL" ]; then
-        "${VG[@]}" --log-file="$D/vg-daemon.log" "$SECFUD" -c "$CONF" >"$D/daemon.log" 2>&1 &
+        ctl() { timeout 120 "$SECFUCTL" -s "$D/run/secfud.sock" "$@"; }
+        dev_publish 1.3.0
+        IMG13=$(dev_image_path 1.3.0)
+        SFU_TEST_CONTROL_TIMEOUTS=1000,30000 "${VG[@]}" --log-file="$D/vg-daemon.log" "$SECFUD" -c "$CONF" \
+                >"$D/daemon.log" 2>&1 &
         SECFUD_PID=$!
-        for _ in $(seq 200); do [ -S "$D/run/secfud.sock" ] && break; sleep 0.1; done
-        "$SECFUCTL" -s "$D/run/secfud.sock" status >/dev/null 2>&1
+        wait_until 60 test -S "$D/run/secfud.sock"
+        ctl status >/dev/null 2>&1
         ok $? "daemon under valgrind answers status"
-        "$SECFUCTL" -s "$D/run/secfud.sock" --json status >/dev/null 2>&1
+        ctl monitor >"$D/monitor.out" 2>&1 &
+        monitor=$!
+        /usr/bin/python3 - "$D/run/secfud.sock" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b'{"method":"org.secfu.Daemon.Sta')
+s.settimeout(30)
+sys.exit(0 if s.recv(100) == b"" else 1)
+PY
+        ok $? "daemon under valgrind cuts off a half-sent request"
+        fixture_rule "$IMG13" '{"drip": {"bytes": 16384, "interval": 0.1}}' >/dev/null
+        ctl apply >"$D/apply.out" 2>&1 &
+        apply=$!
+        wait_until 60 eval '[ "$(fixture_bytes "$IMG13")" -gt 65536 ]'
+        ok $? "daemon under valgrind downloads (slowly)"
+        is "$(ctl cancel 2>&1)" cancelled "daemon under valgrind: cancel answers cancelled"
+        wait "$apply"
+        is "$?" 1 "daemon under valgrind: the cancelled apply exits 1"
+        fixture_reset >/dev/null
+        ctl apply >/dev/null 2>&1
+        ok $? "daemon under valgrind: the next apply stages 1.3.0"
+        slot_b_is "$D/img-1.3.0.img"
+        ok $? "daemon under valgrind: slot B holds 1.3.0"
+        kill "$monitor" 2>/dev/null
+        wait "$monitor" 2>/dev/null
+        grep -q "staged" "$D/monitor.out"
+        ok $? "daemon under valgrind: the monitor saw the update staged"
         kill -TERM "$SECFUD_PID"
         wait "$SECFUD_PID"
         status=$?
