@@ -11,7 +11,8 @@
 #   3. the real race: the daemon stops itself before the switch
 #      (before-switch:pause); a cancel is sent to the stopped daemon or
 #      just as it resumes, so both threads run at once; every outcome
-#      must be one of the two.
+#      must be one of the two (a cancel that comes after the job has
+#      ended finds nothing to cancel: the switch won).
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 # shellcheck source=tests/integration/lib.sh
@@ -123,6 +124,7 @@ daemon_fine "cancel during the switch"
 # ---------------------------------------------------------------- 3. the real race
 n_cancelled=0
 n_too_late=0
+n_after=0
 for ((i = 1; i <= RACES; i++)); do
         fresh
         SFU_FAULT=before-switch:pause dev_daemon_start
@@ -153,11 +155,16 @@ for ((i = 1; i <= RACES; i++)); do
         elif [ "$cancel_status" = 1 ] && grep -q "too late to cancel" "$D/cancel.out"; then
                 n_too_late=$((n_too_late + 1))
                 switch_won "race $i (the switch won)"
+        elif [ "$cancel_status" = 1 ] && grep -q "no operation is running" "$D/cancel.out"; then
+                # the cancel came after the job had ended (a slow client:
+                # the sanitizer build) -- the switch won by a wider margin
+                n_after=$((n_after + 1))
+                switch_won "race $i (the job ended before the cancel)"
         else
-                ok 1 "race $i: cancel answers cancelled or too late (exit $cancel_status: $(cat "$D/cancel.out"))"
+                ok 1 "race $i: cancel answers cancelled, too late or nothing running (exit $cancel_status: $(cat "$D/cancel.out"))"
         fi
         daemon_fine "race $i"
 done
-diag "races: the cancel won $n_cancelled, the switch won $n_too_late of $RACES"
+diag "races: the cancel won $n_cancelled, the switch won $n_too_late, the job ended first $n_after of $RACES"
 
 tap_done
