@@ -559,7 +559,7 @@ struct target {
         const struct sfu_manifest_image *image;
         const struct sfu_config_slot *slot;
         bool single_copy;
-        char url[4096];
+        char *url;                      /* owned; heap, so that the array stays small on the stack */
         struct sfu_slot_writer *writer;
         uint64_t length;                /* bytes written and verified */
 };
@@ -608,10 +608,12 @@ static int plan_targets(struct sfu_manager *m, const struct candidate *c, struct
                         r = sfu_url_resolve(c->url, img->location, &url, err);
                         if (r < 0)
                                 return r;
-                        snprintf(t->url, sizeof(t->url), "%s", url);
-                } else if (sfu_url_scheme_allowed(img->location))
-                        snprintf(t->url, sizeof(t->url), "%s", img->location);
-                else
+                        t->url = TAKE_PTR(url);
+                } else if (sfu_url_scheme_allowed(img->location)) {
+                        t->url = strdup(img->location);
+                        if (!t->url)
+                                return -ENOMEM;
+                } else
                         return sfu_err_set(err, SFU_ERR_POLICY, EINVAL,
                                            "image \"%s\" has the relative location \"%s\", but the manifest came from a file",
                                            img->name, img->location);
@@ -946,7 +948,7 @@ static int stage(struct sfu_manager *m, const struct candidate *c, struct sfu_er
 
         r = plan_targets(m, c, targets, err);
         if (r < 0)
-                return r;
+                goto out;
         /* Every image's slot is opened (and its size checked) before the
          * first byte is requested. The running slot and every slot not
          * being written are forbidden targets. */
@@ -1070,6 +1072,7 @@ out:
                 if (r < 0 && targets[i].writer)
                         set_slot(m, targets[i].slot->bootname, SFU_HEALTH_BAD, NULL);
                 sfu_slot_writer_free(targets[i].writer);
+                free(targets[i].url);
         }
         return r;
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <pthread.h>
+#include <sys/mman.h>
 
 #include "io/hashpipe.h"
 
@@ -22,6 +23,7 @@ struct hasher {
 struct sfu_hashpipe {
         pthread_mutex_t lock;
         pthread_cond_t changed;         /* any block or hasher progress; broadcast */
+        uint8_t *ring;                  /* one mapping: every block's data */
         struct block blocks[SFU_HASHPIPE_BLOCKS];
         uint64_t published;             /* blocks handed to the hashers so far */
         size_t fill;                    /* bytes in the block being filled */
@@ -70,11 +72,17 @@ int sfu_hashpipe_new(unsigned digest_mask, struct sfu_hashpipe **ret) {
                 return -ENOMEM;
         pthread_mutex_init(&p->lock, NULL);
         pthread_cond_init(&p->changed, NULL);
-        for (size_t i = 0; i < SFU_HASHPIPE_BLOCKS && r == 0; i++) {
-                p->blocks[i].data = malloc(SFU_HASHPIPE_BLOCK_SIZE);
-                if (!p->blocks[i].data)
-                        r = -ENOMEM;
+        /* One mapping for the ring, returned whole to the system at the
+         * end: from malloc, blocks below its mmap threshold would stay in
+         * the heap after staging. */
+        p->ring = mmap(NULL, SFU_HASHPIPE_BLOCKS * SFU_HASHPIPE_BLOCK_SIZE, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p->ring == MAP_FAILED) {
+                p->ring = NULL;
+                r = -ENOMEM;
         }
+        for (size_t i = 0; i < SFU_HASHPIPE_BLOCKS && r == 0; i++)
+                p->blocks[i].data = p->ring + i * SFU_HASHPIPE_BLOCK_SIZE;
         for (int alg = 0; alg < _SFU_DIGEST_MAX && r == 0; alg++) {
                 struct hasher *h;
                 if (!(digest_mask & SFU_DIGEST_MASK(alg)))
@@ -233,8 +241,8 @@ void sfu_hashpipe_free(struct sfu_hashpipe *p) {
                         pthread_join(p->hashers[i].thread, NULL);
                 sfu_digest_set_free(p->hashers[i].set);
         }
-        for (size_t i = 0; i < SFU_HASHPIPE_BLOCKS; i++)
-                free(p->blocks[i].data);
+        if (p->ring)
+                munmap(p->ring, SFU_HASHPIPE_BLOCKS * SFU_HASHPIPE_BLOCK_SIZE);
         pthread_cond_destroy(&p->changed);
         pthread_mutex_destroy(&p->lock);
         free(p);

@@ -11,7 +11,7 @@
 #include "core/err.h"
 
 #define SFU_HASHPIPE_BLOCKS 3
-#define SFU_HASHPIPE_BLOCK_SIZE (192u * 1024u)
+#define SFU_HASHPIPE_BLOCK_SIZE (128u * 1024u)
 
 /* Receives each block (absolute offset) before it is hashed. */
 typedef int (*sfu_hashpipe_sink_fn)(void *userdata, uint64_t offset, const void *buf, size_t len,

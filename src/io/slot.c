@@ -215,23 +215,28 @@ int sfu_slot_writer_sync(struct sfu_slot_writer *w, struct sfu_err *err) {
 int sfu_slot_writer_read_back(struct sfu_slot_writer *w, uint64_t len,
                               int (*fn)(void *userdata, const void *buf, size_t len, struct sfu_err *err),
                               void *userdata, struct sfu_err *err) {
+        _cleanup_free_ uint8_t *buf = NULL;
         uint64_t offset = 0;
         int r = flush(w, err);
 
         if (r < 0)
                 return r;
-        r = ensure_buffer(w);
-        if (r < 0)
-                return r;
+        /* A small buffer of its own: the write buffer (1 MiB) is never
+         * needed by a download fed whole blocks, and reading back must not
+         * raise the peak memory of staging. */
+        buf = malloc(SFU_SLOT_READ_BACK_BUFFER);
+        if (!buf)
+                return -ENOMEM;
         while (offset < len) {
-                size_t want = len - offset > SFU_SLOT_WRITE_BUFFER ? SFU_SLOT_WRITE_BUFFER : (size_t) (len - offset);
-                ssize_t n = pread(w->fd, w->buf, want, (off_t) offset);
+                size_t want = len - offset > SFU_SLOT_READ_BACK_BUFFER ? SFU_SLOT_READ_BACK_BUFFER
+                                                                      : (size_t) (len - offset);
+                ssize_t n = pread(w->fd, buf, want, (off_t) offset);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n <= 0)
                         return sfu_err_set(err, SFU_ERR_STORAGE, n < 0 ? errno : EIO,
                                            "cannot read back slot %s at %" PRIu64, w->path, offset);
-                r = fn(userdata, w->buf, (size_t) n, err);
+                r = fn(userdata, buf, (size_t) n, err);
                 if (r < 0)
                         return r;
                 offset += (uint64_t) n;
