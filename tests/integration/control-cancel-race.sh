@@ -75,17 +75,6 @@ switch_won() {
         ok $? "$what: the manifest is recorded for slot B"
 }
 
-daemon_fine() { # daemon_fine WHAT: alive, answers, and the next apply is sane
-        local what=$1 t0 t1
-        t0=$(date +%s%N)
-        dev_ctl status >/dev/null 2>&1
-        ok $? "$what: the daemon answers status"
-        t1=$(date +%s%N)
-        ok $(((t1 - t0) < 1000000000 ? 0 : 1)) "$what: ... within 1 s ($(((t1 - t0) / 1000000)) ms)"
-        dev_daemon_stop
-        is "$?" 0 "$what: the daemon exits cleanly on SIGTERM"
-}
-
 # ---------------------------------------------------------------- 1. cancel wins
 fresh
 SFU_FAULT=before-switch:hold dev_daemon_start
@@ -103,7 +92,7 @@ dev_ctl apply >/dev/null 2>&1
 is "$?" 0 "cancel before the switch: the next apply succeeds"
 grep -qx 'BOOT_ORDER=B A' "$D/bootenv"
 ok $? "cancel before the switch: the next apply switches the bootloader"
-daemon_fine "cancel before the switch"
+dev_daemon_done "cancel before the switch"
 
 # ---------------------------------------------------------------- 2. the switch wins
 fresh
@@ -119,7 +108,7 @@ grep -q "too late to cancel" <<<"$out"
 ok $? "cancel during the switch: it says it is too late ($out)"
 wait_apply
 switch_won "cancel during the switch"
-daemon_fine "cancel during the switch"
+dev_daemon_done "cancel during the switch"
 
 # ---------------------------------------------------------------- 3. the real race
 n_cancelled=0
@@ -163,7 +152,7 @@ for ((i = 1; i <= RACES; i++)); do
         else
                 ok 1 "race $i: cancel answers cancelled, too late or nothing running (exit $cancel_status: $(cat "$D/cancel.out"))"
         fi
-        daemon_fine "race $i"
+        dev_daemon_done "race $i"
 done
 diag "races: the cancel won $n_cancelled, the switch won $n_too_late, the job ended first $n_after of $RACES"
 

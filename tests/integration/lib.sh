@@ -304,6 +304,18 @@ dev_daemon_stop() {
         return "$rc"
 }
 dev_ctl() { "$SECFUCTL" -s "$D/run/secfud.sock" "$@"; }
+# dev_daemon_done WHAT: the running daemon answers status within 1 s and
+# exits cleanly on SIGTERM (three cases).
+dev_daemon_done() {
+        local t0 t1
+        t0=$(date +%s%N)
+        dev_ctl status >/dev/null 2>&1
+        ok $? "$1: the daemon answers status"
+        t1=$(date +%s%N)
+        ok $(((t1 - t0) < 1000000000 ? 0 : 1)) "$1: ... within 1 s ($(((t1 - t0) / 1000000)) ms)"
+        dev_daemon_stop
+        is "$?" 0 "$1: the daemon exits cleanly on SIGTERM"
+}
 
 # wait_until SECONDS COMMAND...: polls COMMAND every 0.05 s; 1 on timeout.
 wait_until() {
