@@ -7,6 +7,7 @@
 
 #include "core/json.h"
 #include "core/timeutil.h"
+#include "daemon/log.h"
 #include "daemon/manager-internal.h"
 #include "io/fileio.h"
 
@@ -175,21 +176,31 @@ void sfu_manager_unsubscribe(struct sfu_manager *m, unsigned id) {
 
 /* ---------------------------------------------------------------- state changes */
 
+/* Sets state and reason, saves when save is true (err gets why not). */
+static int set_state_v(struct sfu_manager *m, bool save, struct sfu_err *err, enum sfu_install_state st,
+                       const char *fmt, va_list ap) {
+        int r = 0;
+
+        pthread_mutex_lock(&m->lock);
+        m->state.state = st;
+        vsnprintf(m->state.reason, sizeof(m->state.reason), fmt, ap);
+        if (save)
+                r = manager_save_state_locked(m, err);
+        pthread_mutex_unlock(&m->lock);
+        manager_notify(m, MANAGER_EVENT_STATE);
+        return r;
+}
+
 void manager_set_state(struct sfu_manager *m, enum sfu_install_state st, const char *fmt, ...) {
         struct sfu_err err = SFU_ERR_INIT;
         va_list ap;
 
-        pthread_mutex_lock(&m->lock);
-        m->state.state = st;
-        va_start(ap, fmt);
-        vsnprintf(m->state.reason, sizeof(m->state.reason), fmt, ap);
-        va_end(ap);
         /* "checking" is not worth a disk write: after a crash it would be
          * reconciled to idle anyway. */
-        if (st != SFU_STATE_CHECKING && !m->state_unusable && manager_save_state_locked(m, &err) < 0)
-                fprintf(stderr, "<4>cannot save state: %s\n", err.message);
-        pthread_mutex_unlock(&m->lock);
-        manager_notify(m, MANAGER_EVENT_STATE);
+        va_start(ap, fmt);
+        if (set_state_v(m, st != SFU_STATE_CHECKING && !m->state_unusable, &err, st, fmt, ap) < 0)
+                log_warning("cannot save state: %s", err.message);
+        va_end(ap);
 }
 
 int manager_set_state_checked(struct sfu_manager *m, struct sfu_err *err, enum sfu_install_state st,
@@ -197,14 +208,9 @@ int manager_set_state_checked(struct sfu_manager *m, struct sfu_err *err, enum s
         va_list ap;
         int r;
 
-        pthread_mutex_lock(&m->lock);
-        m->state.state = st;
         va_start(ap, fmt);
-        vsnprintf(m->state.reason, sizeof(m->state.reason), fmt, ap);
+        r = set_state_v(m, true, err, st, fmt, ap);
         va_end(ap);
-        r = manager_save_state_locked(m, err);
-        pthread_mutex_unlock(&m->lock);
-        manager_notify(m, MANAGER_EVENT_STATE);
         return r;
 }
 
@@ -341,8 +347,7 @@ static void reconcile_boot(struct sfu_manager *m) {
                          * running one first with fresh attempts. */
                         if (sfu_bootloader_mark_bad(m->boot, s->trial_bootname, &boot_err) < 0 ||
                             sfu_bootloader_mark_good(m->boot, m->booted, &boot_err) < 0)
-                                fprintf(stderr, "<4>cannot update the bootloader after the fall-back: %s\n",
-                                        boot_err.message);
+                                log_warning("cannot update the bootloader after the fall-back: %s", boot_err.message);
                         s->state = SFU_STATE_ROLLED_BACK;
                         snprintf(s->reason, sizeof(s->reason),
                                  "trial boot of slot %s failed: the bootloader fell back to slot %s",
@@ -405,7 +410,7 @@ int sfu_manager_new(struct sfu_config *config, sd_event *event, struct sfu_manag
                 reconcile_boot(m);
                 struct sfu_err save_err = SFU_ERR_INIT;
                 if (manager_save_state_locked(m, &save_err) < 0)
-                        fprintf(stderr, "<4>cannot save state: %s\n", save_err.message);
+                        log_warning("cannot save state: %s", save_err.message);
         }
         (void) manager_refresh_primary(m);
 
@@ -570,6 +575,12 @@ static void *worker_main(void *userdata) {
         return NULL;
 }
 
+static uint64_t boottime_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_BOOTTIME, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
 bool sfu_manager_busy(struct sfu_manager *m) {
         return atomic_load(&m->busy);
 }
@@ -582,13 +593,10 @@ int sfu_manager_start_job(struct sfu_manager *m, const struct sfu_job_request *r
                 return sfu_err_set(err, SFU_ERR_BUSY, EBUSY, "another operation is running");
         atomic_store(&m->cancel, MANAGER_CANCEL_RUNNING);
         atomic_store(&m->job_cancelled, false);
-        if (req->kind == SFU_JOB_POLL) {
+        if (req->kind == SFU_JOB_POLL)
                 /* Counted even when the poll cannot record its lastCheck
                  * (a state file refused): no re-poll before the interval. */
-                struct timespec ts;
-                clock_gettime(CLOCK_BOOTTIME, &ts);
-                m->poll_started = (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-        }
+                m->poll_started = boottime_usec();
         m->job = *req;
         m->job_source = sfu_strdup_or_null(req->source);
         m->job.source = m->job_source;
@@ -643,13 +651,9 @@ uint64_t sfu_manager_next_poll_usec(struct sfu_manager *m) {
         uint64_t since_usec = (uint64_t) since >= m->config->interval_usec / 1000000u + 1
                                       ? m->config->interval_usec
                                       : (uint64_t) since * 1000000u;
-        if (m->poll_started) {
-                struct timespec ts;
-                clock_gettime(CLOCK_BOOTTIME, &ts);
-                uint64_t now = (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-                if (now - m->poll_started < since_usec)
-                        since_usec = now - m->poll_started;
-        }
+        uint64_t now = boottime_usec();
+        if (m->poll_started && now - m->poll_started < since_usec)
+                since_usec = now - m->poll_started;
         if (since_usec >= m->config->interval_usec)
                 return jitter;
         return m->config->interval_usec - since_usec + jitter;

@@ -113,26 +113,7 @@ cond "the client that did not read was disconnected" -n "$(grep -E '^(closed|res
 cond "the log says why" -n "$(grep 'dropping the control connection of uid 0: it does not read its replies' "$W/secfud.log")"
 
 # ---------------------------------------------------------------- the connection cap
-out=$("$PY" - "$SOCK" <<'EOF'
-import socket, sys, time
-conns = []
-for i in range(70):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect(sys.argv[1])
-    conns.append(s)
-time.sleep(0.5)
-served = 0
-for s in conns:
-    s.settimeout(5)
-    try:
-        s.sendall(b'{"method":"org.secfu.Daemon.Status"}\0')
-        if s.recv(65536):
-            served += 1
-    except OSError:
-        pass
-print(served)
-EOF
-)
+out=$("$PY" - "$SOCK" 70 <"$top_srcdir/tests/lib/ctl-flood.py")
 is "$out" 64 "at most 64 connections at once; the rest are closed"
 cond "the log says so" -n "$(grep 'too many control connections' "$W/secfud.log")"
 sfctl status >/dev/null

@@ -22,6 +22,7 @@ dev_setup
 chmod 755 "$D" # clients of other uids reach $D/run/secfud.sock
 SOCK=$D/run/secfud.sock
 POLICY=check dev_write_config
+dev_snapshot s
 SFU_TEST_CONTROL_TIMEOUTS=$REQUEST_MS,$IDLE_MS dev_daemon_start
 ok $? "daemon started (request limit $REQUEST_MS ms, idle limit $IDLE_MS ms)"
 
@@ -210,6 +211,7 @@ ok $? "the scenarios ran"
 
 grep -q "uid 65534: its request is still incomplete after 2.0 s" "$D/daemon.log"
 ok $? "the daemon log names the uid and the reason for the cut-off connections"
+dev_unchanged s "slow, silent and surplus clients"
 dev_daemon_done "after the slow clients"
 
 tap_done
