@@ -48,8 +48,8 @@ static void ring_setup(void) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         const struct sfu_jws_verify_opts strict = {
-                .alg_allow = SFU_JWS_ALG_MASK(SFU_JWS_ES256) | SFU_JWS_ALG_MASK(SFU_JWS_EDDSA) |
-                             SFU_JWS_ALG_MASK(SFU_JWS_PS256),
+                .alg_allow = SFU_ALG_MASK(SFU_ALG_ES256) | SFU_ALG_MASK(SFU_ALG_EDDSA) |
+                             SFU_ALG_MASK(SFU_ALG_PS256),
                 .min_signatures = 2,
                 .required_typ = SFU_JWS_TYP_MANIFEST,
         };
@@ -79,7 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         char *tp = NULL;
                         json_t *jwk = NULL;
                         if (sfu_key_thumbprint(key, &tp) < 0 ||
-                            sfu_key_to_jwk(key, key->is_private, &jwk) < 0)
+                            (key->is_private ? sfu_key_to_private_jwk(key, &jwk) : sfu_key_to_jwk(key, &jwk)) < 0)
                                 abort();
                         free(tp);
                         json_decref(jwk);

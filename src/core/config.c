@@ -419,7 +419,7 @@ static int parse_algorithms(struct parse_ctx *ctx, const char *value, void *fiel
         struct sfu_err e = SFU_ERR_INIT;
         unsigned mask = 0;
 
-        if (sfu_jws_alg_list_parse(value, &mask, &e) < 0)
+        if (sfu_alg_list_parse(value, &mask, &e) < 0)
                 return invalid(ctx, "%s", sfu_err_isset(&e) ? e.message : "not a list of JWS algorithms");
         if (mask == 0)
                 return invalid(ctx, "must name at least one algorithm");
@@ -946,7 +946,7 @@ int sfu_config_new_defaults(struct sfu_config **ret) {
                 if (!*field)
                         return -ENOMEM;
         }
-        c->algorithms = SFU_JWS_ALG_MASK_ALL;
+        c->algorithms = SFU_ALG_MASK_ALL;
         c->min_signatures = 1;
         c->allow_downgrade = false;
         c->max_manifest_size = UINT64_C(1) << 20;

@@ -64,7 +64,7 @@ struct sfu_config {
 
         /* [security] */
         char *keys;             /* directory */
-        unsigned algorithms;    /* mask of enum sfu_jws_alg */
+        unsigned algorithms;    /* mask of enum sfu_alg */
         unsigned min_signatures;
         bool allow_downgrade;
         uint64_t max_manifest_size;

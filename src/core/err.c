@@ -23,6 +23,20 @@ static const struct {
         [SFU_ERR_DENIED] = { "denied", "org.secfu.Daemon.NotPermitted", "org.secfu.Daemon1.Error.NotPermitted", 4 },
 };
 
+const char *sfu_quote(const char *s, size_t len, char buf[static SFU_QUOTE_MAX + 4]) {
+        size_t o = 0;
+        for (size_t i = 0; s && i < len && o < SFU_QUOTE_MAX; i++) {
+                unsigned char c = (unsigned char) s[i];
+                buf[o++] = (c < 0x20 || c > 0x7e || c == '"' || c == '\\') ? '?' : (char) c;
+        }
+        if (s && len > SFU_QUOTE_MAX) {
+                memcpy(buf + o, "...", 3);
+                o += 3;
+        }
+        buf[o] = 0;
+        return buf;
+}
+
 void sfu_text_one_line(char *text, size_t size) {
         char out[2048];
         size_t o = 0;

@@ -49,6 +49,12 @@ void sfu_err_clear(struct sfu_err *err);
  * truncated to size.  Error messages pass through it, since they quote
  * untrusted input, and so do log lines. */
 void sfu_text_one_line(char *text, size_t size);
+
+/* An untrusted string (len bytes, not necessarily NUL-terminated) quoted
+ * for a one-line message: at most SFU_QUOTE_MAX characters then "...",
+ * anything but printable ASCII (and '"', '\\') as '?'. Returns buf. */
+#define SFU_QUOTE_MAX 80
+const char *sfu_quote(const char *s, size_t len, char buf[static SFU_QUOTE_MAX + 4]);
 static inline bool sfu_err_isset(const struct sfu_err *err) { return err && err->code != SFU_ERR_NONE; }
 
 const char *sfu_err_code_name(enum sfu_err_code code);          /* "signature", ... */

@@ -1,201 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 #include <strings.h>
 
-#include <openssl/bn.h>
-#include <openssl/core_names.h>
-#include <openssl/ec.h>
-#include <openssl/err.h>
-#include <openssl/rsa.h>
-
+#include "core/alg.h"
 #include "core/b64url.h"
 #include "core/json.h"
 #include "core/jws.h"
+#include "core/jws-internal.h"
+#include "core/sig.h"
 
 /* Largest signature we parse: RSA at 16384 bits. */
 #define JWS_SIGNATURE_MAX 2048
 /* Base64url length of the largest protected header. */
 #define JWS_HEADER_B64_MAX ((SFU_JWS_MAX_HEADER + 2) / 3 * 4)
-/* Room kept beside the payload when signing, for headers and signatures. */
-#define JWS_SIGN_RESERVE (256u * 1024u)
-/* How much of an untrusted string goes into a message. */
-#define QUOTE_MAX 80
 
-static inline void md_ctx_freep(EVP_MD_CTX **p) {
-        EVP_MD_CTX_free(*p);
-}
-static inline void ecdsa_sig_freep(ECDSA_SIG **p) {
-        ECDSA_SIG_free(*p);
-}
-static inline void bn_freep(BIGNUM **p) {
-        BN_free(*p);
-}
-static inline void openssl_freep(unsigned char **p) {
-        OPENSSL_free(*p);
-}
-
-enum alg_family {
-        FAMILY_RSA_PKCS1,
-        FAMILY_RSA_PSS,
-        FAMILY_ECDSA,
-        FAMILY_EDDSA,
-};
-
-static const struct alg_info {
-        const char *name;
-        const char *md; /* NULL: EdDSA hashes internally */
-        enum alg_family family;
-        enum sfu_key_type key_type;
-        size_t ec_size; /* bytes of R (and of S) */
-} algs[_SFU_JWS_ALG_MAX] = {
-        [SFU_JWS_RS256] = {"RS256", "SHA256", FAMILY_RSA_PKCS1, SFU_KEY_RSA, 0},
-        [SFU_JWS_RS384] = {"RS384", "SHA384", FAMILY_RSA_PKCS1, SFU_KEY_RSA, 0},
-        [SFU_JWS_RS512] = {"RS512", "SHA512", FAMILY_RSA_PKCS1, SFU_KEY_RSA, 0},
-        [SFU_JWS_PS256] = {"PS256", "SHA256", FAMILY_RSA_PSS, SFU_KEY_RSA, 0},
-        [SFU_JWS_PS384] = {"PS384", "SHA384", FAMILY_RSA_PSS, SFU_KEY_RSA, 0},
-        [SFU_JWS_PS512] = {"PS512", "SHA512", FAMILY_RSA_PSS, SFU_KEY_RSA, 0},
-        [SFU_JWS_ES256] = {"ES256", "SHA256", FAMILY_ECDSA, SFU_KEY_EC_P256, 32},
-        [SFU_JWS_ES384] = {"ES384", "SHA384", FAMILY_ECDSA, SFU_KEY_EC_P384, 48},
-        [SFU_JWS_ES512] = {"ES512", "SHA512", FAMILY_ECDSA, SFU_KEY_EC_P521, 66},
-        [SFU_JWS_EDDSA] = {"EdDSA", NULL, FAMILY_EDDSA, SFU_KEY_ED25519, 0},
-};
-
-const char *sfu_jws_alg_name(enum sfu_jws_alg alg) {
-        if ((unsigned) alg >= _SFU_JWS_ALG_MAX)
-                return NULL;
-        return algs[alg].name;
-}
-
-int sfu_jws_alg_from_name(const char *name, enum sfu_jws_alg *ret) {
-        if (!name)
-                return -EINVAL;
-        for (size_t i = 0; i < _SFU_JWS_ALG_MAX; i++)
-                if (strcmp(name, algs[i].name) == 0) {
-                        *ret = (enum sfu_jws_alg) i;
-                        return 0;
-                }
-        return -EINVAL;
-}
-
-/* Copies an untrusted string into buf for a message: at most QUOTE_MAX
- * characters, anything but printable ASCII (and '"', '\') as '?'. */
-static const char *quote(const char *s, size_t len, char buf[static QUOTE_MAX + 4]) {
-        size_t o = 0;
-        for (size_t i = 0; i < len && o < QUOTE_MAX; i++) {
-                unsigned char c = (unsigned char) s[i];
-                buf[o++] = (c < 0x20 || c > 0x7e || c == '"' || c == '\\') ? '?' : (char) c;
-        }
-        if (len > QUOTE_MAX) {
-                memcpy(buf + o, "...", 3);
-                o += 3;
-        }
-        buf[o] = 0;
-        return buf;
-}
-
-static const char *quote_json(const json_t *s, char buf[static QUOTE_MAX + 4]) {
-        return quote(json_string_value(s), json_string_length(s), buf);
-}
-
-int sfu_jws_alg_list_parse(const char *list, unsigned *ret_mask, struct sfu_err *err) {
-        char q[QUOTE_MAX + 4];
-        unsigned mask = 0;
-        const char *p = list;
-
-        if (!list)
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "empty algorithm list");
-        for (;;) {
-                const char *start = p, *end = strchrnul(p, ','), *next = end;
-                enum sfu_jws_alg alg = _SFU_JWS_ALG_INVALID;
-                char name[16];
-                size_t len;
-
-                while (start < end && (*start == ' ' || *start == '\t'))
-                        start++;
-                while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
-                        end--;
-                len = (size_t) (end - start);
-                if (len == 0) {
-                        if (*next == 0 && p == list)
-                                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "empty algorithm list");
-                        return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "empty name in algorithm list \"%s\"",
-                                           quote(list, strlen(list), q));
-                }
-                if (len < sizeof(name)) {
-                        memcpy(name, start, len);
-                        name[len] = 0;
-                        if (sfu_jws_alg_from_name(name, &alg) < 0)
-                                alg = _SFU_JWS_ALG_INVALID;
-                }
-                if (alg == _SFU_JWS_ALG_INVALID) {
-                        quote(start, len, q);
-                        if (len == 4 && strncasecmp(start, "none", 4) == 0)
-                                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
-                                                   "algorithm \"%s\" is never allowed", q);
-                        if (strncasecmp(start, "HS", 2) == 0)
-                                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
-                                                   "algorithm \"%s\" is never allowed (HMAC)", q);
-                        return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
-                                           "unknown algorithm \"%s\" (known: RS256, RS384, RS512, PS256, "
-                                           "PS384, PS512, ES256, ES384, ES512, EdDSA)",
-                                           q);
-                }
-                mask |= SFU_JWS_ALG_MASK(alg);
-                if (*next == 0)
-                        break;
-                p = next + 1;
-        }
-        *ret_mask = mask;
-        return 0;
-}
-
-/* The modulus size of an RSA key, or the curve of an EC key, as the key
- * object itself says (not as the struct claims). */
-bool sfu_jws_alg_fits_key(enum sfu_jws_alg alg, const struct sfu_key *key) {
-        char group[64];
-        size_t glen = 0;
-
-        if ((unsigned) alg >= _SFU_JWS_ALG_MAX || !key || !key->pkey || key->type != algs[alg].key_type)
-                return false;
-        switch (algs[alg].family) {
-        case FAMILY_RSA_PKCS1:
-        case FAMILY_RSA_PSS:
-                return EVP_PKEY_is_a(key->pkey, "RSA") && EVP_PKEY_get_bits(key->pkey) >= SFU_RSA_MIN_BITS;
-        case FAMILY_ECDSA:
-                if (!EVP_PKEY_is_a(key->pkey, "EC") ||
-                    EVP_PKEY_get_group_name(key->pkey, group, sizeof(group), &glen) != 1) {
-                        ERR_clear_error();
-                        return false;
-                }
-                return (alg == SFU_JWS_ES256 && strcmp(group, "prime256v1") == 0) ||
-                       (alg == SFU_JWS_ES384 && strcmp(group, "secp384r1") == 0) ||
-                       (alg == SFU_JWS_ES512 && strcmp(group, "secp521r1") == 0);
-        case FAMILY_EDDSA:
-                return EVP_PKEY_is_a(key->pkey, "ED25519");
-        }
-        return false;
-}
-
-int sfu_jws_alg_default_for_key(const struct sfu_key *key, enum sfu_jws_alg *ret) {
-        if (!key)
-                return -EINVAL;
-        switch (key->type) {
-        case SFU_KEY_EC_P256:
-                *ret = SFU_JWS_ES256;
-                return 0;
-        case SFU_KEY_EC_P384:
-                *ret = SFU_JWS_ES384;
-                return 0;
-        case SFU_KEY_EC_P521:
-                *ret = SFU_JWS_ES512;
-                return 0;
-        case SFU_KEY_ED25519:
-                *ret = SFU_JWS_EDDSA;
-                return 0;
-        case SFU_KEY_RSA:
-        case _SFU_KEY_TYPE_MAX:
-        default:
-                return -EINVAL;
-        }
+static const char *quote_json(const json_t *s, char buf[static SFU_QUOTE_MAX + 4]) {
+        return sfu_quote(json_string_value(s), json_string_length(s), buf);
 }
 
 /* ---------------------------------------------------------------- parsing */
@@ -299,13 +118,13 @@ static int parse_signature(struct sfu_jws_signature *sig, size_t idx, const char
                                            "signature %zu: unprotected \"header\" is not a JSON object",
                                            idx);
                 json_object_foreach(unprotected, key, value) {
-                        char q[QUOTE_MAX + 4];
+                        char q[SFU_QUOTE_MAX + 4];
                         (void) value;
                         if (json_object_get(sig->protected_header, key))
                                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
                                                    "signature %zu: header parameter \"%s\" is in both the "
                                                    "protected and the unprotected header",
-                                                   idx, quote(key, strlen(key), q));
+                                                   idx, sfu_quote(key, strlen(key), q));
                 }
                 sig->unprotected_header = json_incref(unprotected);
         }
@@ -491,9 +310,9 @@ int sfu_jws_parse(const char *buf, size_t len, struct sfu_jws **ret, struct sfu_
         return 0;
 }
 
-/* ---------------------------------------------------------------- crypto */
+/* ---------------------------------------------------------------- signing input */
 
-static int make_signing_input(const char *protected_b64, const char *payload_b64, char **ret,
+int sfu_jws_signing_input(const char *protected_b64, const char *payload_b64, char **ret,
                               size_t *ret_len) {
         size_t a = strlen(protected_b64), b = strlen(payload_b64);
         char *s = malloc(a + 1 + b + 1);
@@ -506,124 +325,6 @@ static int make_signing_input(const char *protected_b64, const char *payload_b64
         s[a + 1 + b] = 0;
         *ret = s;
         *ret_len = a + 1 + b;
-        return 0;
-}
-
-static int init_pkey_ctx(EVP_PKEY_CTX *pctx, const struct alg_info *info) {
-        switch (info->family) {
-        case FAMILY_RSA_PKCS1:
-                return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1 ? 0 : -EIO;
-        case FAMILY_RSA_PSS:
-                /* RFC 7518 3.5: salt as long as the hash, MGF1 with the
-                 * same hash. SALTLEN_DIGEST also makes verification
-                 * refuse any other salt length. */
-                if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
-                    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1 ||
-                    EVP_PKEY_CTX_set_rsa_mgf1_md_name(pctx, info->md, NULL) != 1)
-                        return -EIO;
-                return 0;
-        case FAMILY_ECDSA:
-        case FAMILY_EDDSA:
-                return 0;
-        }
-        return -EINVAL;
-}
-
-/* 1: valid, 0: not valid, <0: error. */
-static int verify_with_key(enum sfu_jws_alg alg, const struct sfu_key *key, const char *input,
-                           size_t input_len, const uint8_t *sig, size_t sig_len) {
-        const struct alg_info *info = &algs[alg];
-        _cleanup_(md_ctx_freep) EVP_MD_CTX *mctx = NULL;
-        _cleanup_(ecdsa_sig_freep) ECDSA_SIG *ecsig = NULL;
-        _cleanup_(openssl_freep) unsigned char *der = NULL;
-        EVP_PKEY_CTX *pctx = NULL;
-        int r;
-
-        if (info->family == FAMILY_ECDSA) {
-                _cleanup_(bn_freep) BIGNUM *rr = NULL, *ss = NULL;
-                int der_len;
-
-                if (sig_len != 2 * info->ec_size)
-                        return 0;
-                ecsig = ECDSA_SIG_new();
-                rr = BN_bin2bn(sig, (int) info->ec_size, NULL);
-                ss = BN_bin2bn(sig + info->ec_size, (int) info->ec_size, NULL);
-                if (!ecsig || !rr || !ss)
-                        return -ENOMEM;
-                if (ECDSA_SIG_set0(ecsig, rr, ss) != 1)
-                        return -ENOMEM;
-                rr = ss = NULL; /* owned by ecsig now */
-                der_len = i2d_ECDSA_SIG(ecsig, &der);
-                if (der_len <= 0)
-                        return -ENOMEM;
-                sig = der;
-                sig_len = (size_t) der_len;
-        }
-
-        mctx = EVP_MD_CTX_new();
-        if (!mctx)
-                return -ENOMEM;
-        if (EVP_DigestVerifyInit_ex(mctx, &pctx, info->md, NULL, NULL, key->pkey, NULL) != 1 ||
-            init_pkey_ctx(pctx, info) < 0) {
-                ERR_clear_error();
-                return -EIO;
-        }
-        r = EVP_DigestVerify(mctx, sig, sig_len, (const unsigned char *) input, input_len);
-        ERR_clear_error();
-        return r == 1 ? 1 : 0;
-}
-
-static int sign_with_key(enum sfu_jws_alg alg, const struct sfu_key *key, const char *input,
-                         size_t input_len, uint8_t **ret, size_t *ret_len) {
-        const struct alg_info *info = &algs[alg];
-        _cleanup_(md_ctx_freep) EVP_MD_CTX *mctx = NULL;
-        _cleanup_free_ uint8_t *sig = NULL;
-        EVP_PKEY_CTX *pctx = NULL;
-        size_t sig_len = 0;
-
-        mctx = EVP_MD_CTX_new();
-        if (!mctx)
-                return -ENOMEM;
-        if (EVP_DigestSignInit_ex(mctx, &pctx, info->md, NULL, NULL, key->pkey, NULL) != 1 ||
-            init_pkey_ctx(pctx, info) < 0 ||
-            EVP_DigestSign(mctx, NULL, &sig_len, (const unsigned char *) input, input_len) != 1) {
-                ERR_clear_error();
-                return -EIO;
-        }
-        sig = malloc(sig_len);
-        if (!sig)
-                return -ENOMEM;
-        if (EVP_DigestSign(mctx, sig, &sig_len, (const unsigned char *) input, input_len) != 1) {
-                ERR_clear_error();
-                return -EIO;
-        }
-
-        if (info->family == FAMILY_ECDSA) {
-                /* DER SEQUENCE { r, s } to the fixed-width R || S of RFC
-                 * 7518 3.4. */
-                _cleanup_(ecdsa_sig_freep) ECDSA_SIG *ecsig = NULL;
-                _cleanup_free_ uint8_t *raw = NULL;
-                const unsigned char *p = sig;
-                const BIGNUM *r = NULL, *s = NULL;
-
-                ecsig = d2i_ECDSA_SIG(NULL, &p, (long) sig_len);
-                if (!ecsig) {
-                        ERR_clear_error();
-                        return -EIO;
-                }
-                ECDSA_SIG_get0(ecsig, &r, &s);
-                raw = malloc(2 * info->ec_size);
-                if (!raw)
-                        return -ENOMEM;
-                if (BN_bn2binpad(r, raw, (int) info->ec_size) < 0 ||
-                    BN_bn2binpad(s, raw + info->ec_size, (int) info->ec_size) < 0)
-                        return -EIO;
-                *ret = TAKE_PTR(raw);
-                *ret_len = 2 * info->ec_size;
-                return 0;
-        }
-        *ret = TAKE_PTR(sig);
-        *ret_len = sig_len;
         return 0;
 }
 
@@ -643,12 +344,12 @@ static bool typ_matches(const char *got, const char *want) {
 
 /* The rules that need no key (DESIGN 5 and jws.h); *ret_alg on success. */
 static int check_rules(const struct sfu_jws_signature *sig, size_t idx,
-                       const struct sfu_jws_verify_opts *opts, enum sfu_jws_alg *ret_alg,
+                       const struct sfu_jws_verify_opts *opts, enum sfu_alg *ret_alg,
                        struct sfu_err *err) {
         json_t *ph = sig->protected_header, *uh = sig->unprotected_header;
         json_t *alg_v, *crit, *b64, *typ, *kid;
-        char q[QUOTE_MAX + 4];
-        enum sfu_jws_alg alg;
+        char q[SFU_QUOTE_MAX + 4];
+        enum sfu_alg alg;
         const char *name;
 
         alg_v = json_object_get(ph, "alg");
@@ -672,7 +373,7 @@ static int check_rules(const struct sfu_jws_signature *sig, size_t idx,
         if (strncasecmp(name, "HS", 2) == 0)
                 return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG,
                                    "signature %zu: alg \"%s\" (HMAC) is not allowed", idx, q);
-        if (sfu_jws_alg_from_name(name, &alg) < 0) {
+        if (sfu_alg_from_name(name, &alg) < 0) {
                 if (strcmp(name, "Ed448") == 0)
                         return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG,
                                            "signature %zu: alg \"Ed448\" is not supported (EdDSA here means "
@@ -681,20 +382,20 @@ static int check_rules(const struct sfu_jws_signature *sig, size_t idx,
                 return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG,
                                    "signature %zu: alg \"%s\" is not supported", idx, q);
         }
-        if (!(opts->alg_allow & SFU_JWS_ALG_MASK(alg)))
+        if (!(opts->alg_allow & SFU_ALG_MASK(alg)))
                 return sfu_err_set(err, SFU_ERR_POLICY, EBADMSG,
                                    "signature %zu: alg \"%s\" is not in the allowed list", idx,
-                                   algs[alg].name);
+                                   sfu_alg_info(alg)->name);
 
         /* Signature lengths fixed by the alg alone. */
-        if (algs[alg].family == FAMILY_ECDSA && sig->signature_len != 2 * algs[alg].ec_size)
+        if (sfu_alg_info(alg)->family == SFU_ALG_FAMILY_ECDSA && sig->signature_len != 2 * sfu_alg_info(alg)->ec_size)
                 return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG,
                                    "signature %zu: ECDSA signature must be %zu bytes for %s, got %zu%s", idx,
-                                   2 * algs[alg].ec_size, algs[alg].name, sig->signature_len,
+                                   2 * sfu_alg_info(alg)->ec_size, sfu_alg_info(alg)->name, sig->signature_len,
                                    sig->signature_len > 0 && sig->signature[0] == 0x30
                                            ? " (it looks DER-encoded; JWS needs raw R||S)"
                                            : "");
-        if (algs[alg].family == FAMILY_EDDSA && sig->signature_len != 64)
+        if (sfu_alg_info(alg)->family == SFU_ALG_FAMILY_EDDSA && sig->signature_len != 64)
                 return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG,
                                    "signature %zu: EdDSA signature must be 64 bytes, got %zu", idx,
                                    sig->signature_len);
@@ -756,17 +457,17 @@ static int check_rules(const struct sfu_jws_signature *sig, size_t idx,
  * *ret_key set when a trusted key verified it; 0 with *ret_key NULL and
  * why[] filled when no trusted key made it (does not count). */
 static int verify_signature(const struct sfu_jws *jws, const struct sfu_jws_signature *sig, size_t idx,
-                            enum sfu_jws_alg alg, const struct sfu_keyring *ring,
+                            enum sfu_alg alg, const struct sfu_keyring *ring,
                             const struct sfu_key **ret_key, char why[static SFU_ERR_MESSAGE_MAX],
                             struct sfu_err *err) {
         _cleanup_free_ char *input = NULL;
         json_t *kid_v;
-        char q[QUOTE_MAX + 4];
+        char q[SFU_QUOTE_MAX + 4];
         size_t input_len = 0, tried = 0;
         int r;
 
         *ret_key = NULL;
-        r = make_signing_input(sig->protected_b64, jws->payload_b64, &input, &input_len);
+        r = sfu_jws_signing_input(sig->protected_b64, jws->payload_b64, &input, &input_len);
         if (r < 0)
                 return r;
 
@@ -788,11 +489,11 @@ static int verify_signature(const struct sfu_jws *jws, const struct sfu_jws_sign
                         return sfu_err_set(err, SFU_ERR_SIGNATURE, EKEYREJECTED,
                                            "signature %zu: RSA key of %d bits is below the minimum of %d",
                                            idx, bits, SFU_RSA_MIN_BITS);
-                if (!sfu_jws_alg_fits_key(alg, key))
+                if (!sfu_sig_fits_key(alg, key))
                         return sfu_err_set(err, SFU_ERR_SIGNATURE, EKEYREJECTED,
                                            "signature %zu: alg %s does not fit the %s key with kid \"%s\"",
-                                           idx, algs[alg].name, sfu_key_type_name(key->type), q);
-                if (algs[alg].family == FAMILY_RSA_PKCS1 || algs[alg].family == FAMILY_RSA_PSS) {
+                                           idx, sfu_alg_info(alg)->name, sfu_key_type_name(key->type), q);
+                if (sfu_alg_info(alg)->family == SFU_ALG_FAMILY_RSA_PKCS1 || sfu_alg_info(alg)->family == SFU_ALG_FAMILY_RSA_PSS) {
                         size_t want = (size_t) EVP_PKEY_get_size(key->pkey);
                         if (sig->signature_len != want)
                                 return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG,
@@ -800,7 +501,7 @@ static int verify_signature(const struct sfu_jws *jws, const struct sfu_jws_sign
                                                    "%d-bit key with kid \"%s\", got %zu",
                                                    idx, want, bits, q, sig->signature_len);
                 }
-                r = verify_with_key(alg, key, input, input_len, sig->signature, sig->signature_len);
+                r = sfu_sig_verify(alg, key, input, input_len, sig->signature, sig->signature_len);
                 if (r < 0)
                         return sfu_err_set(err, SFU_ERR_SIGNATURE, -r,
                                            "signature %zu: OpenSSL could not check the signature", idx);
@@ -808,7 +509,7 @@ static int verify_signature(const struct sfu_jws *jws, const struct sfu_jws_sign
                         return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG,
                                            "signature %zu: %s signature does not verify with the trusted "
                                            "key with kid \"%s\"",
-                                           idx, algs[alg].name, q);
+                                           idx, sfu_alg_info(alg)->name, q);
                 *ret_key = key;
                 return 0;
         }
@@ -816,13 +517,13 @@ static int verify_signature(const struct sfu_jws *jws, const struct sfu_jws_sign
         /* No kid: every trusted key that fits the alg. */
         for (size_t i = 0; ring && i < ring->n_keys; i++) {
                 const struct sfu_key *key = ring->keys[i];
-                if (!sfu_jws_alg_fits_key(alg, key))
+                if (!sfu_sig_fits_key(alg, key))
                         continue;
-                if ((algs[alg].family == FAMILY_RSA_PKCS1 || algs[alg].family == FAMILY_RSA_PSS) &&
+                if ((sfu_alg_info(alg)->family == SFU_ALG_FAMILY_RSA_PKCS1 || sfu_alg_info(alg)->family == SFU_ALG_FAMILY_RSA_PSS) &&
                     sig->signature_len != (size_t) EVP_PKEY_get_size(key->pkey))
                         continue;
                 tried++;
-                r = verify_with_key(alg, key, input, input_len, sig->signature, sig->signature_len);
+                r = sfu_sig_verify(alg, key, input, input_len, sig->signature, sig->signature_len);
                 if (r < 0)
                         return sfu_err_set(err, SFU_ERR_SIGNATURE, -r,
                                            "signature %zu: OpenSSL could not check the signature", idx);
@@ -833,29 +534,29 @@ static int verify_signature(const struct sfu_jws *jws, const struct sfu_jws_sign
         }
         if (tried == 0)
                 snprintf(why, SFU_ERR_MESSAGE_MAX, "signature %zu: no trusted key fits alg %s%s", idx,
-                         algs[alg].name,
-                         algs[alg].family == FAMILY_RSA_PKCS1 || algs[alg].family == FAMILY_RSA_PSS
+                         sfu_alg_info(alg)->name,
+                         sfu_alg_info(alg)->family == SFU_ALG_FAMILY_RSA_PKCS1 || sfu_alg_info(alg)->family == SFU_ALG_FAMILY_RSA_PSS
                                  ? " and a signature of this length"
                                  : "");
         else
                 snprintf(why, SFU_ERR_MESSAGE_MAX,
                          "signature %zu: %s signature does not verify with any of the %zu trusted key(s) "
                          "that fit",
-                         idx, algs[alg].name, tried);
+                         idx, sfu_alg_info(alg)->name, tried);
         return 0;
 }
 
 int sfu_jws_verify(const struct sfu_jws *jws, const struct sfu_keyring *ring,
                    const struct sfu_jws_verify_opts *opts_in, unsigned *ret_valid, struct sfu_err *err) {
         struct sfu_jws_verify_opts opts = opts_in ? *opts_in : (struct sfu_jws_verify_opts){};
-        enum sfu_jws_alg sig_alg[SFU_JWS_MAX_SIGNATURES];
+        enum sfu_alg sig_alg[SFU_JWS_MAX_SIGNATURES];
         const struct sfu_key *signers[SFU_JWS_MAX_SIGNATURES];
         char why[SFU_ERR_MESSAGE_MAX] = "";
         unsigned n_signers = 0;
         int r;
 
         if (opts.alg_allow == 0)
-                opts.alg_allow = SFU_JWS_ALG_MASK_ALL;
+                opts.alg_allow = SFU_ALG_MASK_ALL;
         if (opts.min_signatures == 0)
                 opts.min_signatures = 1;
         if (!jws || jws->n_signatures == 0 || jws->n_signatures > SFU_JWS_MAX_SIGNATURES ||
@@ -902,192 +603,4 @@ int sfu_jws_verify(const struct sfu_jws *jws, const struct sfu_keyring *ring,
         if (ret_valid)
                 *ret_valid = n_signers;
         return 0;
-}
-
-/* ---------------------------------------------------------------- sign */
-
-struct new_signature {
-        char *protected_b64;
-        char *signature_b64;
-};
-static void new_signature_freep(struct new_signature *s) {
-        free(s->protected_b64);
-        free(s->signature_b64);
-}
-
-static int make_signature(const char *payload_b64, const struct sfu_key *key,
-                          const struct sfu_jws_sign_opts *opts, struct new_signature *ret,
-                          struct sfu_err *err) {
-        _cleanup_json_ json_t *header = NULL;
-        _cleanup_free_ char *header_text = NULL, *protected_b64 = NULL, *input = NULL, *sig_b64 = NULL;
-        _cleanup_free_ uint8_t *sig = NULL;
-        const char *kid, *typ;
-        size_t input_len = 0, sig_len = 0;
-        int r;
-
-        if (!key || !key->pkey || !opts)
-                return -EINVAL;
-        if ((unsigned) opts->alg >= _SFU_JWS_ALG_MAX)
-                return sfu_err_set(err, SFU_ERR_SIGNATURE, EINVAL, "invalid signature algorithm");
-        if (!key->is_private)
-                return sfu_err_set(err, SFU_ERR_SIGNATURE, ENOKEY,
-                                   "%s is a public key; signing needs the private key",
-                                   key->source ? key->source : "the key");
-        if (!sfu_jws_alg_fits_key(opts->alg, key))
-                return sfu_err_set(err, SFU_ERR_SIGNATURE, EKEYREJECTED, "alg %s does not fit the %s key %s",
-                                   algs[opts->alg].name, sfu_key_type_name(key->type),
-                                   key->source ? key->source : "");
-        kid = opts->kid ? opts->kid : key->kid;
-        typ = opts->typ ? opts->typ : SFU_JWS_TYP_MANIFEST;
-
-        header = json_object();
-        if (!header || json_object_set_new(header, "alg", json_string(algs[opts->alg].name)) < 0)
-                return -ENOMEM;
-        if (kid) {
-                json_t *k = json_string(kid);
-                if (!k)
-                        return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "kid is not valid UTF-8");
-                if (json_object_set_new(header, "kid", k) < 0)
-                        return -ENOMEM;
-        }
-        {
-                json_t *t = json_string(typ);
-                if (!t)
-                        return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "typ is not valid UTF-8");
-                if (json_object_set_new(header, "typ", t) < 0)
-                        return -ENOMEM;
-        }
-        header_text = json_dumps(header, JSON_COMPACT);
-        if (!header_text)
-                return -ENOMEM;
-        if (strlen(header_text) > SFU_JWS_MAX_HEADER)
-                return sfu_err_set(err, SFU_ERR_SIZE, E2BIG,
-                                   "the protected header exceeds the limit of %u bytes", SFU_JWS_MAX_HEADER);
-        protected_b64 = sfu_b64url_encode((const uint8_t *) header_text, strlen(header_text));
-        if (!protected_b64)
-                return -ENOMEM;
-        r = make_signing_input(protected_b64, payload_b64, &input, &input_len);
-        if (r < 0)
-                return r;
-        r = sign_with_key(opts->alg, key, input, input_len, &sig, &sig_len);
-        if (r == -ENOMEM)
-                return r;
-        if (r < 0)
-                return sfu_err_set(err, SFU_ERR_SIGNATURE, -r, "signing with %s failed",
-                                   algs[opts->alg].name);
-        sig_b64 = sfu_b64url_encode(sig, sig_len);
-        if (!sig_b64)
-                return -ENOMEM;
-        ret->protected_b64 = TAKE_PTR(protected_b64);
-        ret->signature_b64 = TAKE_PTR(sig_b64);
-        return 0;
-}
-
-static json_t *signature_object(const char *protected_b64, json_t *unprotected, const char *signature_b64) {
-        _cleanup_json_ json_t *obj = json_object();
-
-        if (!obj)
-                return NULL;
-        if (protected_b64 && protected_b64[0] &&
-            json_object_set_new(obj, "protected", json_string(protected_b64)) < 0)
-                return NULL;
-        if (unprotected && json_object_set(obj, "header", unprotected) < 0)
-                return NULL;
-        if (json_object_set_new(obj, "signature", json_string(signature_b64)) < 0)
-                return NULL;
-        return TAKE_PTR(obj);
-}
-
-static int dump(json_t *root, char **ret) {
-        char *s = json_dumps(root, JSON_COMPACT);
-        if (!s)
-                return -ENOMEM;
-        *ret = s;
-        return 0;
-}
-
-int sfu_jws_sign(const uint8_t *payload, size_t payload_len, const struct sfu_key *key,
-                 const struct sfu_jws_sign_opts *opts, char **ret, struct sfu_err *err) {
-        _cleanup_(new_signature_freep) struct new_signature ns = {};
-        _cleanup_free_ char *payload_b64 = NULL;
-        _cleanup_json_ json_t *root = NULL, *sigs = NULL;
-        int r;
-
-        if (!payload || payload_len == 0)
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "cannot sign an empty payload");
-        /* The result must stay parseable: payload, headers and up to
-         * SFU_JWS_MAX_SIGNATURES signatures within SFU_JWS_MAX_SIZE. */
-        if (payload_len > (SFU_JWS_MAX_SIZE - JWS_SIGN_RESERVE) / 4 * 3)
-                return sfu_err_set(err, SFU_ERR_SIZE, E2BIG,
-                                   "payload of %zu bytes is too large to sign (at most %u bytes)",
-                                   payload_len, (SFU_JWS_MAX_SIZE - JWS_SIGN_RESERVE) / 4 * 3);
-        if (!opts)
-                return -EINVAL;
-        payload_b64 = sfu_b64url_encode(payload, payload_len);
-        if (!payload_b64)
-                return -ENOMEM;
-        r = make_signature(payload_b64, key, opts, &ns, err);
-        if (r < 0)
-                return r;
-
-        switch (opts->form) {
-        case SFU_JWS_COMPACT: {
-                char *out = NULL;
-                if (asprintf(&out, "%s.%s.%s", ns.protected_b64, payload_b64, ns.signature_b64) < 0)
-                        return -ENOMEM;
-                *ret = out;
-                return 0;
-        }
-        case SFU_JWS_FLATTENED:
-                root = json_object();
-                if (!root || json_object_set_new(root, "payload", json_string(payload_b64)) < 0 ||
-                    json_object_set_new(root, "protected", json_string(ns.protected_b64)) < 0 ||
-                    json_object_set_new(root, "signature", json_string(ns.signature_b64)) < 0)
-                        return -ENOMEM;
-                return dump(root, ret);
-        case SFU_JWS_GENERAL:
-                root = json_object();
-                sigs = json_array();
-                if (!root || !sigs || json_object_set_new(root, "payload", json_string(payload_b64)) < 0 ||
-                    json_array_append_new(sigs, signature_object(ns.protected_b64, NULL, ns.signature_b64)) <
-                            0 ||
-                    json_object_set_new(root, "signatures", TAKE_PTR(sigs)) < 0)
-                        return -ENOMEM;
-                return dump(root, ret);
-        }
-        return -EINVAL;
-}
-
-int sfu_jws_add_signature(const struct sfu_jws *jws, const struct sfu_key *key,
-                          const struct sfu_jws_sign_opts *opts, char **ret, struct sfu_err *err) {
-        _cleanup_(new_signature_freep) struct new_signature ns = {};
-        _cleanup_json_ json_t *root = NULL, *sigs = NULL;
-        int r;
-
-        if (!jws || !jws->payload_b64 || !opts)
-                return -EINVAL;
-        if (jws->n_signatures >= SFU_JWS_MAX_SIGNATURES)
-                return sfu_err_set(err, SFU_ERR_SIZE, E2BIG,
-                                   "the JWS already has the maximum of %d signatures",
-                                   SFU_JWS_MAX_SIGNATURES);
-        r = make_signature(jws->payload_b64, key, opts, &ns, err);
-        if (r < 0)
-                return r;
-
-        root = json_object();
-        sigs = json_array();
-        if (!root || !sigs || json_object_set_new(root, "payload", json_string(jws->payload_b64)) < 0)
-                return -ENOMEM;
-        for (size_t i = 0; i < jws->n_signatures; i++) {
-                const struct sfu_jws_signature *s = &jws->signatures[i];
-                _cleanup_free_ char *sig_b64 = sfu_b64url_encode(s->signature, s->signature_len);
-                if (!sig_b64 ||
-                    json_array_append_new(
-                            sigs, signature_object(s->protected_b64, s->unprotected_header, sig_b64)) < 0)
-                        return -ENOMEM;
-        }
-        if (json_array_append_new(sigs, signature_object(ns.protected_b64, NULL, ns.signature_b64)) < 0 ||
-            json_object_set_new(root, "signatures", TAKE_PTR(sigs)) < 0)
-                return -ENOMEM;
-        return dump(root, ret);
 }

@@ -18,42 +18,13 @@
 #include <stdbool.h>
 #include <jansson.h>
 #include "core/err.h"
+#include "core/alg.h"
 #include "core/key.h"
 
 #define SFU_JWS_MAX_SIZE (4u * 1024u * 1024u)
 #define SFU_JWS_MAX_SIGNATURES 16
 #define SFU_JWS_MAX_HEADER 8192
 #define SFU_JWS_TYP_MANIFEST "secfu-manifest+jws"
-
-enum sfu_jws_alg {
-        SFU_JWS_RS256,
-        SFU_JWS_RS384,
-        SFU_JWS_RS512,
-        SFU_JWS_PS256,
-        SFU_JWS_PS384,
-        SFU_JWS_PS512,
-        SFU_JWS_ES256,
-        SFU_JWS_ES384,
-        SFU_JWS_ES512,
-        SFU_JWS_EDDSA,
-        _SFU_JWS_ALG_MAX,
-        _SFU_JWS_ALG_INVALID = -EINVAL,
-};
-
-#define SFU_JWS_ALG_MASK(a) (1u << (a))
-#define SFU_JWS_ALG_MASK_ALL ((1u << _SFU_JWS_ALG_MAX) - 1)
-
-const char *sfu_jws_alg_name(enum sfu_jws_alg alg);
-/* Exact, case-sensitive names of RFC 7518/8037 ("RS256", "EdDSA"). */
-int sfu_jws_alg_from_name(const char *name, enum sfu_jws_alg *ret) _wur_;
-/* Comma-separated list (spaces around names allowed); an unknown name or
- * an empty list is an error naming it. */
-int sfu_jws_alg_list_parse(const char *list, unsigned *ret_mask, struct sfu_err *err) _wur_;
-/* True when key can make/check signatures of alg. */
-bool sfu_jws_alg_fits_key(enum sfu_jws_alg alg, const struct sfu_key *key);
-/* The natural alg for a key (RSA: RS256... no: PS256 is not implied; RSA
- * gives -EINVAL because the choice is the signer's). */
-int sfu_jws_alg_default_for_key(const struct sfu_key *key, enum sfu_jws_alg *ret) _wur_;
 
 enum sfu_jws_form {
         SFU_JWS_COMPACT,
@@ -88,7 +59,7 @@ struct sfu_jws {
 int sfu_jws_parse(const char *buf, size_t len, struct sfu_jws **ret, struct sfu_err *err) _wur_;
 
 struct sfu_jws_verify_opts {
-        unsigned alg_allow;             /* mask; 0 means SFU_JWS_ALG_MASK_ALL */
+        unsigned alg_allow;             /* mask; 0 means SFU_ALG_MASK_ALL */
         unsigned min_signatures;        /* distinct trusted keys needed; 0 means 1 */
         const char *required_typ;       /* NULL: typ not checked */
 };
@@ -104,7 +75,7 @@ int sfu_jws_verify(const struct sfu_jws *jws, const struct sfu_keyring *ring,
                    struct sfu_err *err) _wur_;
 
 struct sfu_jws_sign_opts {
-        enum sfu_jws_alg alg;
+        enum sfu_alg alg;
         const char *kid;                /* NULL: the key's kid (thumbprint) */
         const char *typ;                /* NULL: SFU_JWS_TYP_MANIFEST */
         enum sfu_jws_form form;

@@ -14,8 +14,8 @@
 
 #include "core/b64url.h"
 #include "core/json.h"
-#include "core/jws.h"
 #include "core/key.h"
+#include "core/key-internal.h"
 
 /* OpenSSL refuses RSA moduli above this for public operations anyway;
  * bounding it here keeps a hostile key from costing minutes. */
@@ -84,15 +84,18 @@ static void secret_bufp(char **s) {
 }
 /* A parsed JWK may hold private members: wipe the strings jansson keeps
  * before letting it go. */
-static void jwk_wipe_decrefp(json_t **j) {
+void sfu_key_jwk_wipe_free(json_t *jwk) {
         const char *name;
         json_t *v;
 
-        if (!*j)
+        if (!jwk)
                 return;
-        json_object_foreach(*j, name, v) if (json_is_string(v))
+        json_object_foreach(jwk, name, v) if (json_is_string(v))
                 sfu_wipe((char *) json_string_value(v), json_string_length(v));
-        json_decref(*j);
+        json_decref(jwk);
+}
+static void jwk_wipe_decrefp(json_t **j) {
+        sfu_key_jwk_wipe_free(*j);
 }
 
 static const char *src_name(const char *source) {
@@ -122,18 +125,13 @@ const char *sfu_key_type_name(enum sfu_key_type t) {
 
 /* The curves we support: JWK name, OpenSSL group name, bytes per
  * coordinate. */
-static const struct curve {
-        enum sfu_key_type type;
-        const char *jwk_name;
-        const char *group;
-        size_t size;
-} curves[] = {
+static const struct sfu_key_curve curves[] = {
         {SFU_KEY_EC_P256, "P-256", "prime256v1", 32},
         {SFU_KEY_EC_P384, "P-384", "secp384r1", 48},
         {SFU_KEY_EC_P521, "P-521", "secp521r1", 66},
 };
 
-static const struct curve *curve_by_type(enum sfu_key_type t) {
+const struct sfu_key_curve *sfu_key_curve(enum sfu_key_type t) {
         for (size_t i = 0; i < ELEMENTSOF(curves); i++)
                 if (curves[i].type == t)
                         return &curves[i];
@@ -263,7 +261,7 @@ static bool kid_valid(const char *kid, size_t len) {
 }
 
 /* Takes pkey (on success and on failure), checks it and wraps it. */
-static int key_finish(EVP_PKEY *pkey_in, const char *source, const char *kid, bool want_private,
+int sfu_key_finish(EVP_PKEY *pkey_in, const char *source, const char *kid, bool want_private,
                       struct sfu_key **ret, struct sfu_err *err) {
         _cleanup_evp_pkey_ EVP_PKEY *pkey = pkey_in;
         _cleanup_key_ struct sfu_key *key = NULL;
@@ -373,7 +371,7 @@ static int key_from_pem(const char *buf, size_t len, const char *source, bool wa
                                    src_name(source), want_private ? "private " : "");
         }
         ERR_clear_error();
-        return key_finish(pkey, source, NULL, want_private, ret, err);
+        return sfu_key_finish(pkey, source, NULL, want_private, ret, err);
 }
 
 /* ---------------------------------------------------------------- JWK */
@@ -540,7 +538,7 @@ static int jwk_ec(json_t *jwk, const char *source, EVP_PKEY **ret, struct sfu_er
         _cleanup_(bn_list_freep) struct bn_list keep = {};
         _cleanup_(param_bld_freep) OSSL_PARAM_BLD *bld = NULL;
         _cleanup_free_ uint8_t *point = NULL;
-        const struct curve *curve = NULL;
+        const struct sfu_key_curve *curve = NULL;
         const char *crv;
         int r;
 
@@ -724,21 +722,21 @@ int sfu_key_from_jwk(json_t *jwk, const char *source, bool want_private, struct 
                 return r;
 
         _cleanup_key_ struct sfu_key *key = NULL;
-        r = key_finish(pkey, source, kid, want_private, &key, err);
+        r = sfu_key_finish(pkey, source, kid, want_private, &key, err);
         if (r < 0)
                 return r;
 
         /* An "alg" member restricts the key; it must at least fit it. */
         v = json_object_get(jwk, "alg");
         if (v) {
-                enum sfu_jws_alg alg;
-                if (!json_is_string(v) || sfu_jws_alg_from_name(json_string_value(v), &alg) < 0)
+                enum sfu_alg alg;
+                if (!json_is_string(v) || sfu_alg_from_name(json_string_value(v), &alg) < 0)
                         return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
                                            "%s: JWK \"alg\" is not a supported algorithm", src_name(source));
-                if (!sfu_jws_alg_fits_key(alg, key))
+                if (sfu_alg_info(alg)->key_type != key->type)
                         return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
                                            "%s: JWK \"alg\" %s does not fit a %s key", src_name(source),
-                                           sfu_jws_alg_name(alg), sfu_key_type_name(key->type));
+                                           sfu_alg_name(alg), sfu_key_type_name(key->type));
         }
         *ret = TAKE_PTR(key);
         return 0;
@@ -829,49 +827,6 @@ int sfu_key_load_file(const char *path, bool want_private, struct sfu_key **ret,
         return sfu_key_from_buffer(buf, len, path, want_private, ret, err);
 }
 
-int sfu_key_generate(const char *alg_name, struct sfu_key **ret, struct sfu_err *err) {
-        enum sfu_jws_alg alg;
-        EVP_PKEY *pkey = NULL;
-        char q[33];
-
-        if (!alg_name || sfu_jws_alg_from_name(alg_name, &alg) < 0)
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
-                                   "cannot generate a key for algorithm \"%s\" (RS256..512, PS256..512, "
-                                   "ES256..512, EdDSA are supported)",
-                                   printable(alg_name ? alg_name : "", q));
-        switch (alg) {
-        case SFU_JWS_RS256:
-        case SFU_JWS_RS384:
-        case SFU_JWS_RS512:
-        case SFU_JWS_PS256:
-        case SFU_JWS_PS384:
-        case SFU_JWS_PS512:
-                pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t) 3072);
-                break;
-        case SFU_JWS_ES256:
-                pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-                break;
-        case SFU_JWS_ES384:
-                pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
-                break;
-        case SFU_JWS_ES512:
-                pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-521");
-                break;
-        case SFU_JWS_EDDSA:
-                pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
-                break;
-        case _SFU_JWS_ALG_MAX:
-        case _SFU_JWS_ALG_INVALID:
-        default:
-                return -EINVAL;
-        }
-        if (!pkey) {
-                ERR_clear_error();
-                return sfu_err_set(err, SFU_ERR_SIGNATURE, ENOMEM, "key generation for %s failed", alg_name);
-        }
-        return key_finish(pkey, "generated key", NULL, true, ret, err);
-}
-
 /* ---------------------------------------------------------------- export */
 
 /* base64url of bn, left-padded with zeros to pad bytes (0: minimal). */
@@ -892,7 +847,7 @@ static char *bn_b64(const BIGNUM *bn, size_t pad) {
 
 /* Sets member `name` of jwk to the base64url of BN parameter `param`.
  * -ENOENT when the key does not have it. */
-static int set_bn_member(json_t *jwk, const EVP_PKEY *pkey, const char *param, const char *name,
+int sfu_key_jwk_set_bn(json_t *jwk, const EVP_PKEY *pkey, const char *param, const char *name,
                          size_t pad) {
         _cleanup_(bn_clear_freep) BIGNUM *bn = NULL;
         _cleanup_(secret_strp) char *b64 = NULL;
@@ -909,7 +864,7 @@ static int set_bn_member(json_t *jwk, const EVP_PKEY *pkey, const char *param, c
         return 0;
 }
 
-static int set_octet_member(json_t *jwk, const EVP_PKEY *pkey, const char *param, const char *name) {
+int sfu_key_jwk_set_octets(json_t *jwk, const EVP_PKEY *pkey, const char *param, const char *name) {
         uint8_t buf[64];
         size_t len = 0;
         _cleanup_(secret_strp) char *b64 = NULL;
@@ -927,15 +882,13 @@ static int set_octet_member(json_t *jwk, const EVP_PKEY *pkey, const char *param
         return 0;
 }
 
-static int key_jwk(const struct sfu_key *key, bool include_private, bool with_kid, json_t **ret) {
+static int key_jwk(const struct sfu_key *key, bool with_kid, json_t **ret) {
         _cleanup_json_ json_t *jwk = json_object();
-        const struct curve *curve;
+        const struct sfu_key_curve *curve;
         int r;
 
         if (!key || !key->pkey)
                 return -EINVAL;
-        if (include_private && !key->is_private)
-                return -ENOKEY;
         if (!jwk)
                 return -ENOMEM;
 
@@ -943,68 +896,34 @@ static int key_jwk(const struct sfu_key *key, bool include_private, bool with_ki
         case SFU_KEY_RSA:
                 if (json_object_set_new(jwk, "kty", json_string("RSA")) < 0)
                         return -ENOMEM;
-                r = set_bn_member(jwk, key->pkey, OSSL_PKEY_PARAM_RSA_N, "n", 0);
+                r = sfu_key_jwk_set_bn(jwk, key->pkey, OSSL_PKEY_PARAM_RSA_N, "n", 0);
                 if (r < 0)
                         return r == -ENOENT ? -EINVAL : r;
-                r = set_bn_member(jwk, key->pkey, OSSL_PKEY_PARAM_RSA_E, "e", 0);
+                r = sfu_key_jwk_set_bn(jwk, key->pkey, OSSL_PKEY_PARAM_RSA_E, "e", 0);
                 if (r < 0)
                         return r == -ENOENT ? -EINVAL : r;
-                if (include_private) {
-                        static const char *const names[][2] = {
-                                {OSSL_PKEY_PARAM_RSA_FACTOR1, "p"},
-                                {OSSL_PKEY_PARAM_RSA_FACTOR2, "q"},
-                                {OSSL_PKEY_PARAM_RSA_EXPONENT1, "dp"},
-                                {OSSL_PKEY_PARAM_RSA_EXPONENT2, "dq"},
-                                {OSSL_PKEY_PARAM_RSA_COEFFICIENT1, "qi"},
-                        };
-                        r = set_bn_member(jwk, key->pkey, OSSL_PKEY_PARAM_RSA_D, "d", 0);
-                        if (r < 0)
-                                return r == -ENOENT ? -EINVAL : r;
-                        /* A key made from d alone has no CRT values: then
-                         * d alone, as RFC 7518 6.3.2 allows. */
-                        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
-                                r = set_bn_member(jwk, key->pkey, names[i][0], names[i][1], 0);
-                                if (r == -ENOENT)
-                                        break;
-                                if (r < 0)
-                                        return r;
-                        }
-                        if (r == -ENOENT)
-                                for (size_t i = 0; i < ELEMENTSOF(names); i++)
-                                        (void) json_object_del(jwk, names[i][1]);
-                }
                 break;
         case SFU_KEY_EC_P256:
         case SFU_KEY_EC_P384:
         case SFU_KEY_EC_P521:
-                curve = curve_by_type(key->type);
+                curve = sfu_key_curve(key->type);
                 if (json_object_set_new(jwk, "kty", json_string("EC")) < 0 ||
                     json_object_set_new(jwk, "crv", json_string(curve->jwk_name)) < 0)
                         return -ENOMEM;
-                r = set_bn_member(jwk, key->pkey, OSSL_PKEY_PARAM_EC_PUB_X, "x", curve->size);
+                r = sfu_key_jwk_set_bn(jwk, key->pkey, OSSL_PKEY_PARAM_EC_PUB_X, "x", curve->size);
                 if (r < 0)
                         return r == -ENOENT ? -EINVAL : r;
-                r = set_bn_member(jwk, key->pkey, OSSL_PKEY_PARAM_EC_PUB_Y, "y", curve->size);
+                r = sfu_key_jwk_set_bn(jwk, key->pkey, OSSL_PKEY_PARAM_EC_PUB_Y, "y", curve->size);
                 if (r < 0)
                         return r == -ENOENT ? -EINVAL : r;
-                if (include_private) {
-                        r = set_bn_member(jwk, key->pkey, OSSL_PKEY_PARAM_PRIV_KEY, "d", curve->size);
-                        if (r < 0)
-                                return r == -ENOENT ? -EINVAL : r;
-                }
                 break;
         case SFU_KEY_ED25519:
                 if (json_object_set_new(jwk, "kty", json_string("OKP")) < 0 ||
                     json_object_set_new(jwk, "crv", json_string("Ed25519")) < 0)
                         return -ENOMEM;
-                r = set_octet_member(jwk, key->pkey, OSSL_PKEY_PARAM_PUB_KEY, "x");
+                r = sfu_key_jwk_set_octets(jwk, key->pkey, OSSL_PKEY_PARAM_PUB_KEY, "x");
                 if (r < 0)
                         return r == -ENOENT ? -EINVAL : r;
-                if (include_private) {
-                        r = set_octet_member(jwk, key->pkey, OSSL_PKEY_PARAM_PRIV_KEY, "d");
-                        if (r < 0)
-                                return r == -ENOENT ? -EINVAL : r;
-                }
                 break;
         case _SFU_KEY_TYPE_MAX:
         default:
@@ -1016,8 +935,8 @@ static int key_jwk(const struct sfu_key *key, bool include_private, bool with_ki
         return 0;
 }
 
-int sfu_key_to_jwk(const struct sfu_key *key, bool include_private, json_t **ret) {
-        return key_jwk(key, include_private, true, ret);
+int sfu_key_to_jwk(const struct sfu_key *key, json_t **ret) {
+        return key_jwk(key, true, ret);
 }
 
 int sfu_key_thumbprint(const struct sfu_key *key, char **ret) {
@@ -1028,7 +947,7 @@ int sfu_key_thumbprint(const struct sfu_key *key, char **ret) {
         char *b64;
         int r;
 
-        r = key_jwk(key, false, false, &jwk);
+        r = key_jwk(key, false, &jwk);
         if (r < 0)
                 return r;
         /* RFC 7638 3.2: the required members only, sorted, no white
@@ -1068,36 +987,6 @@ int sfu_key_thumbprint(const struct sfu_key *key, char **ret) {
         if (!b64)
                 return -ENOMEM;
         *ret = b64;
-        return 0;
-}
-
-int sfu_key_to_pem(const struct sfu_key *key, bool include_private, char **ret) {
-        _cleanup_(bio_freep) BIO *bio = NULL;
-        char *data = NULL, *out;
-        long len;
-
-        if (!key || !key->pkey)
-                return -EINVAL;
-        if (include_private && !key->is_private)
-                return -ENOKEY;
-        bio = BIO_new(include_private ? BIO_s_secmem() : BIO_s_mem());
-        if (!bio)
-                return -ENOMEM;
-        /* OpenSSL 3 writes PKCS#8 ("BEGIN PRIVATE KEY") here. */
-        if ((include_private ? PEM_write_bio_PrivateKey(bio, key->pkey, NULL, NULL, 0, NULL, NULL)
-                             : PEM_write_bio_PUBKEY(bio, key->pkey)) != 1) {
-                ERR_clear_error();
-                return -EIO;
-        }
-        len = BIO_get_mem_data(bio, &data);
-        if (len <= 0 || !data)
-                return -EIO;
-        out = malloc((size_t) len + 1);
-        if (!out)
-                return -ENOMEM;
-        memcpy(out, data, (size_t) len);
-        out[len] = 0;
-        *ret = out;
         return 0;
 }
 

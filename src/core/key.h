@@ -6,20 +6,13 @@
 #include <stdbool.h>
 #include <openssl/evp.h>
 #include <jansson.h>
+#include "core/alg.h"
 #include "core/err.h"
 
 #define SFU_KEY_FILE_MAX (64u * 1024u)
 #define SFU_KEYRING_MAX 64
 #define SFU_RSA_MIN_BITS 2048
 
-enum sfu_key_type {
-        SFU_KEY_RSA,
-        SFU_KEY_EC_P256,
-        SFU_KEY_EC_P384,
-        SFU_KEY_EC_P521,
-        SFU_KEY_ED25519,
-        _SFU_KEY_TYPE_MAX,
-};
 
 struct sfu_key {
         EVP_PKEY *pkey;
@@ -40,15 +33,21 @@ int sfu_key_load_file(const char *path, bool want_private, struct sfu_key **ret,
                       struct sfu_err *err) _wur_;
 int sfu_key_from_jwk(json_t *jwk, const char *source, bool want_private, struct sfu_key **ret,
                      struct sfu_err *err) _wur_;
-/* Generates a fresh private key of the type alg needs (RS*: 3072 bits;
- * PS*: 3072; ES256/384/512: P-256/384/521; EdDSA: Ed25519). */
-int sfu_key_generate(const char *alg_name, struct sfu_key **ret, struct sfu_err *err) _wur_;
 
 /* RFC 7638 thumbprint (SHA-256, base64url) as a new string. */
 int sfu_key_thumbprint(const struct sfu_key *key, char **ret) _wur_;
-/* Public (or, with include_private, private) JWK as a new json object,
- * with "kid" set. */
-int sfu_key_to_jwk(const struct sfu_key *key, bool include_private, json_t **ret) _wur_;
+/* Public JWK as a new json object, with "kid" set. */
+int sfu_key_to_jwk(const struct sfu_key *key, json_t **ret) _wur_;
+/* Wipes every string member (a JWK may hold private parts), then frees. */
+void sfu_key_jwk_wipe_free(json_t *jwk);
+
+/* key-gen.c, linked by secfu-manifest only: */
+/* Generates a fresh private key of the type alg needs (RS*: 3072 bits;
+ * PS*: 3072; ES256/384/512: P-256/384/521; EdDSA: Ed25519). */
+int sfu_key_generate(const char *alg_name, struct sfu_key **ret, struct sfu_err *err) _wur_;
+/* Private JWK (public members, kid and the private parts); -ENOKEY for a
+ * public key.  Free it with sfu_key_jwk_wipe_free. */
+int sfu_key_to_private_jwk(const struct sfu_key *key, json_t **ret) _wur_;
 /* PEM text: SubjectPublicKeyInfo, or PKCS#8 for private. New string. */
 int sfu_key_to_pem(const struct sfu_key *key, bool include_private, char **ret) _wur_;
 

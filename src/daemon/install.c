@@ -163,7 +163,7 @@ static int apply_key_info(struct sfu_manager *m, const struct sfu_manifest *man,
                 r = sfu_key_from_jwk(json_array_get(man->new_keys, i), "keyInfo", false, &key, err);
                 if (r < 0)
                         return r;
-                r = sfu_key_to_jwk(key, false, &jwk);
+                r = sfu_key_to_jwk(key, &jwk);
                 if (r < 0)
                         return r;
                 text = json_dumps(jwk, JSON_COMPACT | JSON_SORT_KEYS);

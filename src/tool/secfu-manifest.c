@@ -24,6 +24,7 @@
 #include "core/hex.h"
 #include "core/json.h"
 #include "core/jws.h"
+#include "core/sig.h"
 #include "core/key.h"
 #include "core/manifest.h"
 #include "core/timeutil.h"
@@ -428,7 +429,7 @@ static int cmd_keygen(int argc, char **argv) {
         struct created_files created _cleanup_(created_files_cleanup) = {};
         _cleanup_close_ int key_fd = -1, pub_fd = -1;
         struct sfu_err err = SFU_ERR_INIT;
-        enum sfu_jws_alg alg;
+        enum sfu_alg alg;
         int c, r;
 
         while ((c = getopt_long(argc, argv, ":ha:o:", options, NULL)) >= 0)
@@ -451,7 +452,7 @@ static int cmd_keygen(int argc, char **argv) {
                 return usage_error(cmd, "--alg is required");
         if (!prefix || !*prefix)
                 return usage_error(cmd, "--out is required");
-        if (sfu_jws_alg_from_name(alg_name, &alg) < 0)
+        if (sfu_alg_from_name(alg_name, &alg) < 0)
                 return usage_error(cmd, "unknown algorithm %s", alg_name);
 
         key_path = format_new("%s.key", prefix);
@@ -459,7 +460,7 @@ static int cmd_keygen(int argc, char **argv) {
         if (!key_path || !pub_path)
                 return failf(cmd, "out of memory");
 
-        r = sfu_key_generate(sfu_jws_alg_name(alg), &key, &err);
+        r = sfu_key_generate(sfu_alg_name(alg), &key, &err);
         if (r < 0)
                 return fail(cmd, r, &err);
         if (sfu_key_to_pem(key, true, &key_pem) < 0 || sfu_key_to_pem(key, false, &pub_pem) < 0)
@@ -922,7 +923,7 @@ static int cmd_sign(int argc, char **argv) {
         _cleanup_free_ char *input = NULL, *out = NULL;
         struct sfu_err err = SFU_ERR_INIT;
         struct sfu_jws_sign_opts opts = {};
-        enum sfu_jws_alg alg;
+        enum sfu_alg alg;
         bool json = false;
         size_t input_len = 0;
         int c, r;
@@ -954,18 +955,18 @@ static int cmd_sign(int argc, char **argv) {
         path = argv[optind];
         if (kid && !*kid)
                 return usage_error(cmd, "--kid must not be empty");
-        if (alg_name && sfu_jws_alg_from_name(alg_name, &alg) < 0)
+        if (alg_name && sfu_alg_from_name(alg_name, &alg) < 0)
                 return usage_error(cmd, "unknown algorithm %s", alg_name);
 
         r = sfu_key_load_file(key_path, true, &key, &err);
         if (r < 0)
                 return fail(cmd, r, &err);
-        if (!alg_name && sfu_jws_alg_default_for_key(key, &alg) < 0)
+        if (!alg_name && sfu_sig_default_alg(key, &alg) < 0)
                 return usage_error(cmd, "--alg is required with an %s key (RS256..RS512 or PS256..PS512)",
                                    sfu_key_type_name(key->type));
-        if (!sfu_jws_alg_fits_key(alg, key))
+        if (!sfu_sig_fits_key(alg, key))
                 return failf(cmd, "%s is a %s key and cannot make %s signatures", key_path,
-                             sfu_key_type_name(key->type), sfu_jws_alg_name(alg));
+                             sfu_key_type_name(key->type), sfu_alg_name(alg));
 
         r = read_file(path, SFU_JWS_MAX_SIZE, &input, &input_len, &err);
         if (r < 0)
@@ -1103,7 +1104,7 @@ static int cmd_verify(int argc, char **argv) {
                 return usage_error(cmd, "expected exactly one FILE");
         path = argv[optind];
         if (alg_allow) {
-                r = sfu_jws_alg_list_parse(alg_allow, &opts.alg_allow, &err);
+                r = sfu_alg_list_parse(alg_allow, &opts.alg_allow, &err);
                 if (r < 0)
                         return usage_error(cmd, "--alg-allow: %s", err.message);
         }

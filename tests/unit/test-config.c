@@ -124,7 +124,7 @@ static void test_defaults(void) {
                "defaults: manufacturer-url");
         is_str(c->connect_to, "", "defaults: connect-to");
         is_str(c->keys, SFU_SYSCONFDIR "/secfud/keys.d", "defaults: keys");
-        is_int(c->algorithms, SFU_JWS_ALG_MASK_ALL, "defaults: algorithms");
+        is_int(c->algorithms, SFU_ALG_MASK_ALL, "defaults: algorithms");
         is_int(c->min_signatures, 1, "defaults: min-signatures");
         ok(!c->allow_downgrade, "defaults: allow-downgrade no");
         is_int(c->max_manifest_size, 1024 * 1024, "defaults: max-manifest-size");
@@ -172,7 +172,7 @@ static void test_design_example(void) {
                "https://firmware.example.com/.well-known/firmware/{manufacturer}/{model}/manifest.json",
                "example: manufacturer-url");
         is_str(c->connect_to, "", "example: connect-to empty (only a comment)");
-        is_int(c->algorithms, SFU_JWS_ALG_MASK_ALL, "example: all ten algorithms");
+        is_int(c->algorithms, SFU_ALG_MASK_ALL, "example: all ten algorithms");
         is_str(c->ca_file, "", "example: ca-file empty");
         ok(c->proxy == SFU_PROXY_NONE, "example: proxy none");
         is_int(c->low_speed_timeout_usec, 60 * USEC, "example: low-speed-timeout");
@@ -207,7 +207,7 @@ static void test_nondefault(void) {
         is_str(c->local_url, "https://fw.{domain}/{manufacturer}/{model}.jws", "nondefault: local-url");
         is_str(c->connect_to, "updates.acme.example:443:127.0.0.1:8443 ::fallback.example:443",
                "nondefault: connect-to entries joined by one space");
-        is_int(c->algorithms, SFU_JWS_ALG_MASK(SFU_JWS_ES256) | SFU_JWS_ALG_MASK(SFU_JWS_EDDSA),
+        is_int(c->algorithms, SFU_ALG_MASK(SFU_ALG_ES256) | SFU_ALG_MASK(SFU_ALG_EDDSA),
                "nondefault: algorithms mask");
         is_int(c->min_signatures, 2, "nondefault: min-signatures");
         ok(c->allow_downgrade, "nondefault: allow-downgrade");
@@ -613,7 +613,7 @@ static void test_values(void) {
         expect_error_prefix(BASE "[security]\nalgorithms =\n", "test.conf:11: invalid algorithms \"\": ",
                             "empty algorithm list refused");
         c = load_base("[security]\nalgorithms = RS256\n");
-        ok(c && c->algorithms == SFU_JWS_ALG_MASK(SFU_JWS_RS256), "algorithms RS256 alone");
+        ok(c && c->algorithms == SFU_ALG_MASK(SFU_ALG_RS256), "algorithms RS256 alone");
         sfu_config_free(c);
 }
 

@@ -16,6 +16,7 @@
 #include "core/b64url.h"
 #include "core/json.h"
 #include "core/jws.h"
+#include "core/sig.h"
 #include "tap.h"
 
 static const char payload_text[] = "{\"manifestVersion\":\"1.0\",\"manufacturer\":\"example.com\",\"model\":"
@@ -221,37 +222,37 @@ static void keys_free(void) {
         sfu_keyring_free(K.ring);
 }
 
-static const struct sfu_key *key_for_alg(enum sfu_jws_alg alg) {
+static const struct sfu_key *key_for_alg(enum sfu_alg alg) {
         switch (alg) {
-        case SFU_JWS_RS256:
-        case SFU_JWS_RS384:
-        case SFU_JWS_RS512:
-        case SFU_JWS_PS256:
-        case SFU_JWS_PS384:
-        case SFU_JWS_PS512:
+        case SFU_ALG_RS256:
+        case SFU_ALG_RS384:
+        case SFU_ALG_RS512:
+        case SFU_ALG_PS256:
+        case SFU_ALG_PS384:
+        case SFU_ALG_PS512:
                 return K.rsa;
-        case SFU_JWS_ES256:
+        case SFU_ALG_ES256:
                 return K.p256;
-        case SFU_JWS_ES384:
+        case SFU_ALG_ES384:
                 return K.p384;
-        case SFU_JWS_ES512:
+        case SFU_ALG_ES512:
                 return K.p521;
-        case SFU_JWS_EDDSA:
+        case SFU_ALG_EDDSA:
                 return K.ed;
-        case _SFU_JWS_ALG_MAX:
-        case _SFU_JWS_ALG_INVALID:
+        case _SFU_ALG_MAX:
+        case _SFU_ALG_INVALID:
         default:
                 abort();
         }
 }
 
-static char *sign(enum sfu_jws_alg alg, enum sfu_jws_form form) {
+static char *sign(enum sfu_alg alg, enum sfu_jws_form form) {
         struct sfu_err err = SFU_ERR_INIT;
         struct sfu_jws_sign_opts o = {.alg = alg, .form = form};
         char *out = NULL;
         if (sfu_jws_sign((const uint8_t *) payload_text, strlen(payload_text), key_for_alg(alg), &o, &out,
                          &err) < 0) {
-                printf("Bail out! sign %s: %s\n", sfu_jws_alg_name(alg), err.message);
+                printf("Bail out! sign %s: %s\n", sfu_alg_name(alg), err.message);
                 exit(1);
         }
         return out;
@@ -266,28 +267,28 @@ static void test_alg_names(void) {
         unsigned mask = 0;
 
         for (size_t i = 0; i < ELEMENTSOF(names); i++) {
-                enum sfu_jws_alg alg = _SFU_JWS_ALG_INVALID;
-                ok(sfu_jws_alg_from_name(names[i], &alg) == 0 && alg == (enum sfu_jws_alg) i &&
-                           sfu_streq(sfu_jws_alg_name(alg), names[i]),
+                enum sfu_alg alg = _SFU_ALG_INVALID;
+                ok(sfu_alg_from_name(names[i], &alg) == 0 && alg == (enum sfu_alg) i &&
+                           sfu_streq(sfu_alg_name(alg), names[i]),
                    "alg name %s", names[i]);
         }
         {
                 static const char *const bad[] = {"rs256",  "eddsa",   "EDDSA", "none",  "HS256",
                                                   "ES256K", "Ed25519", "",      "RS256 "};
                 for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
-                        enum sfu_jws_alg alg = SFU_JWS_RS256;
-                        ok(sfu_jws_alg_from_name(bad[i], &alg) == -EINVAL && alg == SFU_JWS_RS256,
+                        enum sfu_alg alg = SFU_ALG_RS256;
+                        ok(sfu_alg_from_name(bad[i], &alg) == -EINVAL && alg == SFU_ALG_RS256,
                            "\"%s\" is not an alg name", bad[i]);
                 }
         }
-        ok(sfu_jws_alg_name(_SFU_JWS_ALG_MAX) == NULL, "no name for an out-of-range alg");
+        ok(sfu_alg_name(_SFU_ALG_MAX) == NULL, "no name for an out-of-range alg");
 
-        ok(sfu_jws_alg_list_parse("ES256,ES384,ES512,EdDSA,PS256,PS384,PS512,RS256,RS384,RS512", &mask,
+        ok(sfu_alg_list_parse("ES256,ES384,ES512,EdDSA,PS256,PS384,PS512,RS256,RS384,RS512", &mask,
                                   &err) == 0 &&
-                   mask == SFU_JWS_ALG_MASK_ALL,
+                   mask == SFU_ALG_MASK_ALL,
            "the default list of DESIGN section 3 gives every alg");
-        ok(sfu_jws_alg_list_parse(" ES256 ,\tEdDSA ", &mask, &err) == 0 &&
-                   mask == (SFU_JWS_ALG_MASK(SFU_JWS_ES256) | SFU_JWS_ALG_MASK(SFU_JWS_EDDSA)),
+        ok(sfu_alg_list_parse(" ES256 ,\tEdDSA ", &mask, &err) == 0 &&
+                   mask == (SFU_ALG_MASK(SFU_ALG_ES256) | SFU_ALG_MASK(SFU_ALG_EDDSA)),
            "spaces around names are allowed");
         {
                 static const struct {
@@ -306,7 +307,7 @@ static void test_alg_names(void) {
                 for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                         unsigned m = 12345;
                         sfu_err_clear(&err);
-                        ok(sfu_jws_alg_list_parse(bad[i].list, &m, &err) < 0 && m == 12345 &&
+                        ok(sfu_alg_list_parse(bad[i].list, &m, &err) < 0 && m == 12345 &&
                                    err.code == SFU_ERR_PARSE && strstr(err.message, bad[i].reason),
                            "alg list \"%s\" refused: %s", bad[i].list, err.message);
                 }
@@ -316,39 +317,39 @@ static void test_alg_names(void) {
 static void test_fits(void) {
         const struct sfu_key *keys[] = {K.rsa, K.p256, K.p384, K.p521, K.ed};
         /* fits[alg][key] */
-        static const bool fits[_SFU_JWS_ALG_MAX][5] = {
+        static const bool fits[_SFU_ALG_MAX][5] = {
                 {1, 0, 0, 0, 0}, {1, 0, 0, 0, 0}, {1, 0, 0, 0, 0}, {1, 0, 0, 0, 0}, {1, 0, 0, 0, 0},
                 {1, 0, 0, 0, 0}, {0, 1, 0, 0, 0}, {0, 0, 1, 0, 0}, {0, 0, 0, 1, 0}, {0, 0, 0, 0, 1},
         };
         bool all = true;
-        for (int a = 0; a < _SFU_JWS_ALG_MAX; a++)
+        for (int a = 0; a < _SFU_ALG_MAX; a++)
                 for (size_t k = 0; k < ELEMENTSOF(keys); k++)
-                        if (sfu_jws_alg_fits_key((enum sfu_jws_alg) a, keys[k]) != fits[a][k]) {
-                                tap_diag("alg %s key %s", sfu_jws_alg_name((enum sfu_jws_alg) a),
+                        if (sfu_sig_fits_key((enum sfu_alg) a, keys[k]) != fits[a][k]) {
+                                tap_diag("alg %s key %s", sfu_alg_name((enum sfu_alg) a),
                                          sfu_key_type_name(keys[k]->type));
                                 all = false;
                         }
         ok(all, "alg/key fit matrix (10 algs x 5 key types)");
-        ok(!sfu_jws_alg_fits_key(SFU_JWS_ES256, NULL), "no alg fits a NULL key");
+        ok(!sfu_sig_fits_key(SFU_ALG_ES256, NULL), "no alg fits a NULL key");
         {
-                enum sfu_jws_alg alg = SFU_JWS_RS256;
-                ok(sfu_jws_alg_default_for_key(K.p256, &alg) == 0 && alg == SFU_JWS_ES256,
+                enum sfu_alg alg = SFU_ALG_RS256;
+                ok(sfu_sig_default_alg(K.p256, &alg) == 0 && alg == SFU_ALG_ES256,
                    "default alg P-256: ES256");
-                ok(sfu_jws_alg_default_for_key(K.p384, &alg) == 0 && alg == SFU_JWS_ES384,
+                ok(sfu_sig_default_alg(K.p384, &alg) == 0 && alg == SFU_ALG_ES384,
                    "default alg P-384: ES384");
-                ok(sfu_jws_alg_default_for_key(K.p521, &alg) == 0 && alg == SFU_JWS_ES512,
+                ok(sfu_sig_default_alg(K.p521, &alg) == 0 && alg == SFU_ALG_ES512,
                    "default alg P-521: ES512");
-                ok(sfu_jws_alg_default_for_key(K.ed, &alg) == 0 && alg == SFU_JWS_EDDSA,
+                ok(sfu_sig_default_alg(K.ed, &alg) == 0 && alg == SFU_ALG_EDDSA,
                    "default alg Ed25519: EdDSA");
-                alg = SFU_JWS_ES256;
-                ok(sfu_jws_alg_default_for_key(K.rsa, &alg) == -EINVAL && alg == SFU_JWS_ES256,
+                alg = SFU_ALG_ES256;
+                ok(sfu_sig_default_alg(K.rsa, &alg) == -EINVAL && alg == SFU_ALG_ES256,
                    "no default alg for RSA (the signer chooses RS or PS)");
         }
 }
 
 /* Checks a signature made by jws.c with plain OpenSSL: RSA-PSS with the
  * salt length equal to the hash length, ECDSA as raw R||S. */
-static bool independent_check(enum sfu_jws_alg alg, const struct sfu_jws *jws) {
+static bool independent_check(enum sfu_alg alg, const struct sfu_jws *jws) {
         static const char *const mds[] = {"SHA256", "SHA384", "SHA512", "SHA256", "SHA384",
                                           "SHA512", "SHA256", "SHA384", "SHA512", NULL};
         static const int hash_len[] = {32, 48, 64, 32, 48, 64, 32, 48, 64, 0};
@@ -363,7 +364,7 @@ static bool independent_check(enum sfu_jws_alg alg, const struct sfu_jws *jws) {
 
         if (EVP_DigestVerifyInit_ex(ctx, &pctx, mds[alg], NULL, NULL, key_for_alg(alg)->pkey, NULL) != 1)
                 abort();
-        if (alg >= SFU_JWS_PS256 && alg <= SFU_JWS_PS512) {
+        if (alg >= SFU_ALG_PS256 && alg <= SFU_ALG_PS512) {
                 /* An explicit salt length: passes only if the signer used
                  * exactly the hash length. */
                 if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
@@ -371,7 +372,7 @@ static bool independent_check(enum sfu_jws_alg alg, const struct sfu_jws *jws) {
                     EVP_PKEY_CTX_set_rsa_mgf1_md_name(pctx, mds[alg], NULL) != 1)
                         abort();
         }
-        if (alg >= SFU_JWS_ES256 && alg <= SFU_JWS_ES512) {
+        if (alg >= SFU_ALG_ES256 && alg <= SFU_ALG_ES512) {
                 size_t half = sig_len / 2;
                 ECDSA_SIG *es = ECDSA_SIG_new();
                 int der_len;
@@ -394,10 +395,10 @@ static void test_round_trips(void) {
         static const size_t sig_len[] = {256, 256, 256, 256, 256, 256, 64, 96, 132, 64};
         static const char *const form_names[] = {"compact", "flattened", "general"};
 
-        for (int a = 0; a < _SFU_JWS_ALG_MAX; a++)
+        for (int a = 0; a < _SFU_ALG_MAX; a++)
                 for (int f = SFU_JWS_COMPACT; f <= SFU_JWS_GENERAL; f++) {
-                        enum sfu_jws_alg alg = (enum sfu_jws_alg) a;
-                        const char *name = sfu_jws_alg_name(alg);
+                        enum sfu_alg alg = (enum sfu_alg) a;
+                        const char *name = sfu_alg_name(alg);
                         struct sfu_err err = SFU_ERR_INIT;
                         _cleanup_free_ char *text = sign(alg, (enum sfu_jws_form) f);
                         _cleanup_jws_ struct sfu_jws *jws = NULL;
@@ -430,7 +431,7 @@ static void test_round_trips(void) {
                            form_names[f], err.message);
                         if (f == SFU_JWS_COMPACT)
                                 ok(independent_check(alg, jws), "%s: plain OpenSSL verifies it too%s", name,
-                                   alg >= SFU_JWS_PS256 && alg <= SFU_JWS_PS512
+                                   alg >= SFU_ALG_PS256 && alg <= SFU_ALG_PS512
                                            ? " with salt length = hash length"
                                            : "");
                 }
@@ -513,10 +514,10 @@ static void test_rfc_examples(void) {
 }
 
 static void test_tampering(void) {
-        static const enum sfu_jws_alg algs[] = {SFU_JWS_RS256, SFU_JWS_PS384, SFU_JWS_ES256, SFU_JWS_ES512,
-                                                SFU_JWS_EDDSA};
+        static const enum sfu_alg algs[] = {SFU_ALG_RS256, SFU_ALG_PS384, SFU_ALG_ES256, SFU_ALG_ES512,
+                                                SFU_ALG_EDDSA};
         for (size_t i = 0; i < ELEMENTSOF(algs); i++) {
-                const char *name = sfu_jws_alg_name(algs[i]);
+                const char *name = sfu_alg_name(algs[i]);
                 _cleanup_free_ char *good = sign(algs[i], SFU_JWS_COMPACT);
                 _cleanup_free_ char *h = NULL, *p = NULL, *s = NULL, *what = NULL;
                 _cleanup_free_ char *bad_payload = NULL, *bad_header = NULL, *bad_sig = NULL,
@@ -534,8 +535,8 @@ static void test_tampering(void) {
                 bad_header = flip_bit(good, 0, (size_t) (typ_pos - (char *) hdr) + 2, 0);
                 bad_sig = flip_bit(good, 2, 10, 3);
                 bad_sig_last = flip_bit(good, 2,
-                                        algs[i] == SFU_JWS_ES512   ? 131
-                                        : algs[i] <= SFU_JWS_PS512 ? 255
+                                        algs[i] == SFU_ALG_ES512   ? 131
+                                        : algs[i] <= SFU_ALG_PS512 ? 255
                                                                    : 63,
                                         7);
                 accepted(name, good, K.ring, &manifest_opts, 1);
@@ -559,7 +560,7 @@ static void test_tampering(void) {
 
         /* Every single-bit change of an Ed25519 signature is refused. */
         {
-                _cleanup_free_ char *good = sign(SFU_JWS_EDDSA, SFU_JWS_COMPACT);
+                _cleanup_free_ char *good = sign(SFU_ALG_EDDSA, SFU_JWS_COMPACT);
                 unsigned accepted_count = 0;
                 for (size_t byte = 0; byte < 64; byte++)
                         for (unsigned bit = 0; bit < 8; bit++) {
@@ -573,7 +574,7 @@ static void test_tampering(void) {
         }
         /* And of every byte of an ES256 JWS's payload (low bit). */
         {
-                _cleanup_free_ char *good = sign(SFU_JWS_ES256, SFU_JWS_COMPACT);
+                _cleanup_free_ char *good = sign(SFU_ALG_ES256, SFU_JWS_COMPACT);
                 unsigned accepted_count = 0;
                 for (size_t byte = 0; byte < strlen(payload_text); byte++) {
                         struct sfu_err err = SFU_ERR_INIT;
@@ -693,7 +694,7 @@ static void test_forged(void) {
                 _cleanup_json_ json_t *attacker = NULL;
                 _cleanup_free_ char *jwk_text = NULL;
                 unsigned n_before = (unsigned) K.ring->n_keys;
-                if (sfu_key_to_jwk(K.p256_b, false, &attacker) < 0)
+                if (sfu_key_to_jwk(K.p256_b, &attacker) < 0)
                         abort();
                 json_object_del(attacker, "kid");
                 jwk_text = json_dumps(attacker, JSON_COMPACT);
@@ -731,25 +732,25 @@ static void test_forged(void) {
         free(h), free(jws);
         {
                 static const struct {
-                        enum sfu_jws_alg alg;
+                        enum sfu_alg alg;
                         size_t len;
                         const char *reason;
                 } cases[] = {
-                        {SFU_JWS_ES256, 63, "ECDSA signature must be 64 bytes for ES256, got 63"},
-                        {SFU_JWS_ES256, 65, "ECDSA signature must be 64 bytes for ES256, got 65"},
-                        {SFU_JWS_ES256, 0, "ECDSA signature must be 64 bytes for ES256, got 0"},
-                        {SFU_JWS_ES384, 94, "ECDSA signature must be 96 bytes for ES384, got 94"},
-                        {SFU_JWS_ES512, 128, "ECDSA signature must be 132 bytes for ES512, got 128"},
-                        {SFU_JWS_ES512, 64, "ECDSA signature must be 132 bytes for ES512, got 64"},
-                        {SFU_JWS_RS256, 255, "RSA signature must be 256 bytes for the 2048-bit key"},
-                        {SFU_JWS_PS512, 512, "RSA signature must be 256 bytes for the 2048-bit key"},
-                        {SFU_JWS_EDDSA, 32, "EdDSA signature must be 64 bytes, got 32"},
-                        {SFU_JWS_EDDSA, 65, "EdDSA signature must be 64 bytes, got 65"},
+                        {SFU_ALG_ES256, 63, "ECDSA signature must be 64 bytes for ES256, got 63"},
+                        {SFU_ALG_ES256, 65, "ECDSA signature must be 64 bytes for ES256, got 65"},
+                        {SFU_ALG_ES256, 0, "ECDSA signature must be 64 bytes for ES256, got 0"},
+                        {SFU_ALG_ES384, 94, "ECDSA signature must be 96 bytes for ES384, got 94"},
+                        {SFU_ALG_ES512, 128, "ECDSA signature must be 132 bytes for ES512, got 128"},
+                        {SFU_ALG_ES512, 64, "ECDSA signature must be 132 bytes for ES512, got 64"},
+                        {SFU_ALG_RS256, 255, "RSA signature must be 256 bytes for the 2048-bit key"},
+                        {SFU_ALG_PS512, 512, "RSA signature must be 256 bytes for the 2048-bit key"},
+                        {SFU_ALG_EDDSA, 32, "EdDSA signature must be 64 bytes, got 32"},
+                        {SFU_ALG_EDDSA, 65, "EdDSA signature must be 64 bytes, got 65"},
                 };
                 for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                         _cleanup_free_ char *good = sign(cases[i].alg, SFU_JWS_COMPACT), *what = NULL;
                         jws = resize_sig(good, cases[i].len);
-                        what = xasprintf("%s signature of %zu bytes", sfu_jws_alg_name(cases[i].alg),
+                        what = xasprintf("%s signature of %zu bytes", sfu_alg_name(cases[i].alg),
                                          cases[i].len);
                         refused(what, jws, K.ring, NULL, SFU_ERR_SIGNATURE, cases[i].reason);
                         free(jws);
@@ -872,8 +873,8 @@ static void test_forged(void) {
         h = header_with_kid("ES256", K.p256, "");
         jws = forge(h, payload_text, K.p256->pkey, "SHA256", FORGE_ECDSA_RAW, 32);
         {
-                struct sfu_jws_verify_opts only_ed = {.alg_allow = SFU_JWS_ALG_MASK(SFU_JWS_EDDSA)};
-                struct sfu_jws_verify_opts only_es = {.alg_allow = SFU_JWS_ALG_MASK(SFU_JWS_ES256)};
+                struct sfu_jws_verify_opts only_ed = {.alg_allow = SFU_ALG_MASK(SFU_ALG_EDDSA)};
+                struct sfu_jws_verify_opts only_es = {.alg_allow = SFU_ALG_MASK(SFU_ALG_ES256)};
                 refused("alg outside the allow-list", jws, K.ring, &only_ed, SFU_ERR_POLICY,
                         "alg \"ES256\" is not in the allowed list");
                 accepted("alg inside the allow-list", jws, K.ring, &only_es, 1);
@@ -990,7 +991,7 @@ static void test_json_forms(void) {
         refused("garbage after the protected header", jws, K.ring, NULL, SFU_ERR_PARSE, "invalid JSON");
         free(jws);
         {
-                _cleanup_free_ char *good = sign(SFU_JWS_ES256, SFU_JWS_FLATTENED);
+                _cleanup_free_ char *good = sign(SFU_ALG_ES256, SFU_JWS_FLATTENED);
                 char *dup = xasprintf("{\"payload\":\"AAAA\",%s", good + 1);
                 refused("duplicate \"payload\" in JWS JSON", dup, K.ring, NULL, SFU_ERR_PARSE, "duplicate");
                 free(dup);
@@ -998,8 +999,8 @@ static void test_json_forms(void) {
 
         /* Form errors. */
         {
-                _cleanup_free_ char *flat = sign(SFU_JWS_ES256, SFU_JWS_FLATTENED),
-                                    *general = sign(SFU_JWS_ES256, SFU_JWS_GENERAL);
+                _cleanup_free_ char *flat = sign(SFU_ALG_ES256, SFU_JWS_FLATTENED),
+                                    *general = sign(SFU_ALG_ES256, SFU_JWS_GENERAL);
                 char *mixed = xasprintf("{\"signatures\":[],%s", flat + 1);
                 refused("flattened and general members mixed", mixed, K.ring, NULL, SFU_ERR_PARSE, "mixes");
                 free(mixed);
@@ -1054,7 +1055,7 @@ static void test_json_forms(void) {
 }
 
 static void test_compact_syntax(void) {
-        _cleanup_free_ char *good = sign(SFU_JWS_ES256, SFU_JWS_COMPACT), *h = NULL, *p = NULL, *s = NULL;
+        _cleanup_free_ char *good = sign(SFU_ALG_ES256, SFU_JWS_COMPACT), *h = NULL, *p = NULL, *s = NULL;
         char *jws;
 
         split3(good, &h, &p, &s);
@@ -1189,8 +1190,8 @@ static void test_compact_syntax(void) {
 
 static void test_multi(void) {
         struct sfu_err err = SFU_ERR_INIT;
-        struct sfu_jws_sign_opts es = {.alg = SFU_JWS_ES256, .form = SFU_JWS_FLATTENED};
-        struct sfu_jws_sign_opts ps = {.alg = SFU_JWS_PS256, .form = SFU_JWS_COMPACT};
+        struct sfu_jws_sign_opts es = {.alg = SFU_ALG_ES256, .form = SFU_JWS_FLATTENED};
+        struct sfu_jws_sign_opts ps = {.alg = SFU_ALG_PS256, .form = SFU_JWS_COMPACT};
         struct sfu_jws_verify_opts two = {.min_signatures = 2, .required_typ = SFU_JWS_TYP_MANIFEST};
         struct sfu_jws_verify_opts three = {.min_signatures = 3};
         _cleanup_free_ char *first = NULL, *same_twice = NULL, *two_keys = NULL, *three_sigs = NULL;
@@ -1225,7 +1226,7 @@ static void test_multi(void) {
                            memcmp(j2->signatures[0].signature, j1->signatures[0].signature,
                                   j1->signatures[0].signature_len) == 0,
                    "add_signature keeps the first signature");
-                r = sfu_jws_add_signature(j2, K.ed, &(struct sfu_jws_sign_opts){.alg = SFU_JWS_EDDSA},
+                r = sfu_jws_add_signature(j2, K.ed, &(struct sfu_jws_sign_opts){.alg = SFU_ALG_EDDSA},
                                           &three_sigs, &err);
                 ok(r == 0, "add a third signature (EdDSA)");
                 accepted("three signatures by three keys, min 3", three_sigs, K.ring, &three, 3);
@@ -1235,7 +1236,7 @@ static void test_multi(void) {
          * store's key counts, the other does not (key rotation). */
         {
                 _cleanup_free_ char *mixed = NULL;
-                struct sfu_jws_sign_opts o = {.alg = SFU_JWS_ES256};
+                struct sfu_jws_sign_opts o = {.alg = SFU_ALG_ES256};
                 r = sfu_jws_add_signature(j1, K.p256_b, &o, &mixed, &err);
                 ok(r == 0, "add a signature by an untrusted key");
                 accepted("a trusted and an untrusted signature, min 1", mixed, K.ring, NULL, 1);
@@ -1302,7 +1303,7 @@ static void test_multi(void) {
                 _cleanup_free_ char *a6 = rfc_file("rfc7515-a6.json"), *out = NULL;
                 _cleanup_json_ json_t *root = NULL;
                 ok(sfu_jws_parse(a6, strlen(a6), &j3, &err) == 0, "parse RFC 7515 A.6");
-                ok(j3 && sfu_jws_add_signature(j3, K.ed, &(struct sfu_jws_sign_opts){.alg = SFU_JWS_EDDSA},
+                ok(j3 && sfu_jws_add_signature(j3, K.ed, &(struct sfu_jws_sign_opts){.alg = SFU_ALG_EDDSA},
                                                &out, &err) == 0,
                    "add a signature to RFC 7515 A.6");
                 ok(out && sfu_json_parse_object(out, strlen(out), SFU_JWS_MAX_SIZE, &root, &err) == 0,
@@ -1322,19 +1323,19 @@ static void test_multi(void) {
         /* Signing refusals. */
         {
                 char *out = (char *) 0x1;
-                struct sfu_jws_sign_opts o = {.alg = SFU_JWS_ES256};
+                struct sfu_jws_sign_opts o = {.alg = SFU_ALG_ES256};
                 sfu_err_clear(&err);
                 ok(sfu_jws_sign((const uint8_t *) "x", 1, K.ring->keys[1], &o, &out, &err) < 0 &&
                            out == (char *) 0x1 && strstr(err.message, "public key"),
                    "signing with a public key is refused (%s)", err.message);
                 sfu_err_clear(&err);
-                o.alg = SFU_JWS_ES384;
+                o.alg = SFU_ALG_ES384;
                 ok(sfu_jws_sign((const uint8_t *) "x", 1, K.p256, &o, &out, &err) < 0 &&
                            out == (char *) 0x1 &&
                            strstr(err.message, "alg ES384 does not fit the P-256 key"),
                    "signing with an alg that does not fit the key is refused (%s)", err.message);
                 sfu_err_clear(&err);
-                o.alg = SFU_JWS_ES256;
+                o.alg = SFU_ALG_ES256;
                 ok(sfu_jws_sign((const uint8_t *) "", 0, K.p256, &o, &out, &err) < 0 &&
                            out == (char *) 0x1 && strstr(err.message, "empty payload"),
                    "signing an empty payload is refused (%s)", err.message);
@@ -1370,7 +1371,7 @@ static void test_multi(void) {
         {
                 _cleanup_free_ char *out = NULL;
                 _cleanup_jws_ struct sfu_jws *j = NULL;
-                struct sfu_jws_sign_opts o = {.alg = SFU_JWS_EDDSA, .kid = "factory-2026", .typ = "JOSE"};
+                struct sfu_jws_sign_opts o = {.alg = SFU_ALG_EDDSA, .kid = "factory-2026", .typ = "JOSE"};
                 ok(sfu_jws_sign((const uint8_t *) "x", 1, K.ed, &o, &out, &err) == 0 &&
                            sfu_jws_parse(out, strlen(out), &j, &err) == 0 &&
                            sfu_streq(json_string_value(

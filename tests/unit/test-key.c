@@ -11,6 +11,7 @@
 
 #include "core/json.h"
 #include "core/jws.h"
+#include "core/sig.h"
 #include "core/key.h"
 #include "tap.h"
 
@@ -89,7 +90,7 @@ static void check_export_matches_jwcrypto(const char *base, bool include_private
         text = data_file(name, &len);
         ok(sfu_json_parse_object(text, len, 65536, &theirs, &err) == 0, "parse %s", name);
         free(text);
-        ok(key && sfu_key_to_jwk(key, include_private, &ours) == 0, "export %s JWK of %s",
+        ok(key && (include_private ? sfu_key_to_private_jwk(key, &ours) : sfu_key_to_jwk(key, &ours)) == 0, "export %s JWK of %s",
            include_private ? "private" : "public", base);
         if (!ours || !theirs)
                 return;
@@ -114,9 +115,9 @@ static void check_jwk_round_trip(const char *pem_name) {
         key = load(pem_name, true);
         if (!key)
                 return;
-        ok(sfu_key_to_jwk(key, false, &pub_jwk) == 0 && !json_object_get(pub_jwk, "d"),
+        ok(sfu_key_to_jwk(key, &pub_jwk) == 0 && !json_object_get(pub_jwk, "d"),
            "%s: public JWK has no \"d\"", pem_name);
-        ok(sfu_key_to_jwk(key, true, &priv_jwk) == 0 && json_object_get(priv_jwk, "d"),
+        ok(sfu_key_to_private_jwk(key, &priv_jwk) == 0 && json_object_get(priv_jwk, "d"),
            "%s: private JWK has \"d\"", pem_name);
         ok(pub_jwk && sfu_key_from_jwk(pub_jwk, "pub", false, &pub, &err) == 0,
            "%s: public JWK imports (%s)", pem_name, err.message);
@@ -367,13 +368,13 @@ static void test_generate(void) {
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 _cleanup_key_ struct sfu_key *key = NULL;
-                enum sfu_jws_alg alg;
+                enum sfu_alg alg;
                 int r = sfu_key_generate(cases[i].alg, &key, &err);
                 ok(r == 0, "generate a key for %s", cases[i].alg);
                 if (r < 0)
                         continue;
                 check_type(key, cases[i].type, cases[i].bits, true, cases[i].alg);
-                ok(sfu_jws_alg_from_name(cases[i].alg, &alg) == 0 && sfu_jws_alg_fits_key(alg, key),
+                ok(sfu_alg_from_name(cases[i].alg, &alg) == 0 && sfu_sig_fits_key(alg, key),
                    "the generated key fits %s", cases[i].alg);
         }
         {
@@ -483,7 +484,7 @@ static void test_jwk_refusals(void) {
                                              *b = load("rsa2048-b.pem", true);
                 _cleanup_json_ json_t *ja = NULL, *jb = NULL;
                 _cleanup_free_ char *text = NULL;
-                ok(a && b && sfu_key_to_jwk(a, true, &ja) == 0 && sfu_key_to_jwk(b, true, &jb) == 0,
+                ok(a && b && sfu_key_to_private_jwk(a, &ja) == 0 && sfu_key_to_private_jwk(b, &jb) == 0,
                    "export two RSA keys");
                 if (ja && jb) {
                         static const char *const crt[] = {"p", "q", "dp", "dq", "qi", "kid"};
@@ -503,7 +504,7 @@ static void test_rsa_d_only(void) {
         _cleanup_json_ json_t *j = NULL, *back = NULL;
         static const char *const crt[] = {"p", "q", "dp", "dq", "qi"};
 
-        ok(full && sfu_key_to_jwk(full, true, &j) == 0, "export RSA private JWK");
+        ok(full && sfu_key_to_private_jwk(full, &j) == 0, "export RSA private JWK");
         if (!j)
                 return;
         for (size_t i = 0; i < ELEMENTSOF(crt); i++)
@@ -511,7 +512,7 @@ static void test_rsa_d_only(void) {
         ok(sfu_key_from_jwk(j, "d-only", true, &donly, &err) == 0, "an RSA JWK with d alone loads (%s)",
            err.message);
         ok(donly && donly->is_private && same_key(full, donly), "it is the same private key");
-        ok(donly && sfu_key_to_jwk(donly, true, &back) == 0 && json_object_get(back, "d") &&
+        ok(donly && sfu_key_to_private_jwk(donly, &back) == 0 && json_object_get(back, "d") &&
                    !json_object_get(back, "p"),
            "its private export has d and no CRT members");
 }
@@ -644,7 +645,7 @@ int main(void) {
                 _cleanup_key_ struct sfu_key *pub = load("ec-p256.pub.pem", false);
                 json_t *j = NULL;
                 char *pem = NULL;
-                ok(pub && sfu_key_to_jwk(pub, true, &j) < 0 && !j, "no private JWK from a public key");
+                ok(pub && sfu_key_to_private_jwk(pub, &j) < 0 && !j, "no private JWK from a public key");
                 ok(pub && sfu_key_to_pem(pub, true, &pem) < 0 && !pem, "no private PEM from a public key");
         }
         test_rsa_d_only();
