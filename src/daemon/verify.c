@@ -2,6 +2,7 @@
 #include "core/digest.h"
 #include "core/hex.h"
 #include "core/jws.h"
+#include "daemon/log.h"
 #include "daemon/verify.h"
 #include "io/clock.h"
 
@@ -65,6 +66,10 @@ static int sha256_hex(const void *data, size_t len, char out[65]) {
         return 0;
 }
 
+static void signature_not_counted(void *userdata, const char *why) {
+        log_debug("%s: %s", (const char *) userdata, why);
+}
+
 int sfu_verify_candidate(struct sfu_job *job, const struct sfu_keyring *ring, bool allow_downgrade,
                          struct sfu_candidate *c, struct sfu_err *err) {
         _cleanup_jws_ struct sfu_jws *jws = NULL;
@@ -74,6 +79,8 @@ int sfu_verify_candidate(struct sfu_job *job, const struct sfu_keyring *ring, bo
                 .alg_allow = job->config->algorithms,
                 .min_signatures = job->config->min_signatures,
                 .required_typ = SFU_JWS_TYP_MANIFEST,
+                .note = signature_not_counted,
+                .userdata = (void *) sfu_source_name(c->source),
         };
         int r;
 
