@@ -431,6 +431,7 @@ int sfu_manager_status(struct sfu_manager *m, json_t **ret) {
                          s->state != SFU_STATE_TRIAL;
         json_object_set_new(st, "availableVersion", version_or_null(available, &s->newest_seen));
         json_object_set_new(st, "highestInstalled", version_or_null(s->has_highest, &s->highest));
+        json_object_set_new(st, "rollbackFloor", version_or_null(s->has_floor, &s->floor));
         json_object_set_new(st, "lastCheck", time_or_null(s->has_last_check, s->last_check));
         if (s->has_newest_seen)
                 json_object_set_new(st, "newestSeen",

@@ -39,6 +39,8 @@ static int device_facts(const struct sfu_job *job, bool allow_downgrade, const c
                 .running = job->env->running,
                 .has_highest = s->has_highest,
                 .highest = s->highest,
+                .has_floor = s->has_floor,
+                .floor = s->floor,
                 .has_newest_timestamp = s->has_newest_timestamp,
                 .newest_timestamp = s->newest_timestamp,
                 .allow_downgrade = allow_downgrade || cfg->allow_downgrade,
