@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+#include <inttypes.h>
+
 #include "core/policy.h"
 #include "core/timeutil.h"
 
@@ -20,6 +22,12 @@ static int check_freshness(const struct sfu_manifest *m, const struct sfu_policy
         if (m->has_expires && m->expires <= dev->now)
                 return sfu_err_set(err, SFU_ERR_POLICY, EPERM, "manifest expired at %s (device time %s)",
                                    sfu_time_format_rfc3339(m->expires, a), sfu_time_format_rfc3339(dev->now, b));
+        if (dev->clock_synchronized && m->timestamp > dev->now && m->timestamp - dev->now > dev->max_skew)
+                return sfu_err_set(err, SFU_ERR_POLICY, EPERM,
+                                   "manifest timestamp %s is more than clock-skew (%" PRId64
+                                   " s) ahead of the synchronised device clock (%s): refused",
+                                   sfu_time_format_rfc3339(m->timestamp, a), dev->max_skew,
+                                   sfu_time_format_rfc3339(dev->now, b));
         if (dev->has_newest_timestamp && m->timestamp < dev->newest_timestamp)
                 return sfu_err_set(err, SFU_ERR_POLICY, EPERM,
                                    "manifest timestamp %s is older than the newest accepted manifest (%s): replay refused",

@@ -26,6 +26,11 @@ struct sfu_policy_device {
         bool allow_downgrade;           /* version order only: never the floor */
         uint64_t max_image_size;
         int64_t now;                    /* seconds since the epoch */
+        /* The device clock is known to be right (NTP): a manifest dated
+         * more than max_skew seconds after now is refused.  An unsynchronised
+         * clock cannot judge a timestamp: it is taken as signed. */
+        bool clock_synchronized;
+        int64_t max_skew;
         /* Slot classes the device has (for split manifests), NULL-terminated;
          * NULL: not checked. */
         const char *const *slot_classes;

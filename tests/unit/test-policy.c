@@ -102,6 +102,23 @@ static void test_check(void) {
         ok(check(m, &dev, &v, &err) < 0 && strstr(err.message, "expired"), "expired refused: %s", err.message);
         m->expires = dev.now + 3600;
         ok(check(m, &dev, &v, &err) == 0, "not yet expired accepted");
+        /* a manifest from the future: refused only by a synchronised clock */
+        {
+                int64_t saved = m->timestamp;
+                m->timestamp = dev.now + 2 * 86400;
+                dev.max_skew = 86400;
+                ok(check(m, &dev, &v, &err) == 0, "dated 2 days ahead, clock not synchronised: taken");
+                dev.clock_synchronized = true;
+                ok(check(m, &dev, &v, &err) < 0 && err.code == SFU_ERR_POLICY && strstr(err.message, "clock-skew"),
+                   "dated 2 days ahead, clock synchronised: refused (%s)", err.message);
+                m->timestamp = dev.now + 86400;
+                ok(check(m, &dev, &v, &err) == 0, "dated exactly clock-skew ahead: taken");
+                m->timestamp = SFU_TIME_MAX;
+                ok(check(m, &dev, &v, &err) < 0 && strstr(err.message, "9999-12-31T23:59:59Z"),
+                   "dated 9999: refused (%s)", err.message);
+                dev.clock_synchronized = false;
+                m->timestamp = saved;
+        }
         dev.now = 4102444800; /* a clock far in the future */
         ok(check(m, &dev, &v, &err) < 0 && strstr(err.message, "expired"), "clock ahead: expired");
         dev.now = 1795000000;
