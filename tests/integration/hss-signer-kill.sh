@@ -20,8 +20,11 @@
 #   - at every level, a leaf (tree I, index q) signed one message only
 #     (an upper leaf signs its child tree's public key, again and again);
 #     a bottom leaf appears in one released signature only;
-#   - the key file still loads after every run, and a final signature
-#     takes a number above all released ones; no state copy is left.
+#   - no run was refused: each found the key file loadable, whatever
+#     killed the run before it; a final signature takes a number above all
+#     released ones; no state copy is left beside the key;
+#   - control: a restored copy of the state, signing again, is caught by
+#     the same leaf check (so that check can fail).
 # HSS_KILL_RUNS (default 120), HSS_KILL_SEED (printed) to rerun.
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -66,7 +69,6 @@ ok $? "a fresh H5/W2,H5/W2 key file $(cat "$T/err")"
 killed=0
 refused=0
 released=0
-unloadable=0
 kinds=""
 order=()
 for i in $(seq 1 "$RUNS"); do
@@ -99,12 +101,10 @@ for i in $(seq 1 "$RUNS"); do
                 released=$((released + 1))
                 order+=("$i")
         fi
-        "$TOOL" info "$T/key" >/dev/null 2>>"$T/info.err" || unloadable=$((unloadable + 1))
 done
 diag "run kinds (0-2 plain, 3-5 killed after 0-79 ms, 6-8 fault points): $kinds"
-ok "$([ "$unloadable" -eq 0 ] && echo 0 || echo 1)" "the key file loads after each of $RUNS runs ($unloadable did not: $(head -1 "$T/info.err" 2>/dev/null))"
 ok "$([ "$killed" -ge $((RUNS / 8)) ] && [ "$released" -ge $((RUNS / 8)) ] && [ "$refused" -eq 0 ] && echo 0 || echo 1)" \
-        "$RUNS runs: $killed killed, $released signatures released, $refused other failures"
+        "$RUNS runs: $killed killed, $released signatures released, $refused refused (each run must find a loadable key)"
 
 bad=0
 : >"$T/levels"

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* HSS/LMS (RFC 8554): the two test cases of Appendix F, including the
  * private values of Test Case 2's second tree; sign -> verify round trips
- * for every LM-OTS type, heights 5, 10 and 15 and 1 to 8 levels; valid
- * signatures for heights 20 and 25 built from a partial tree (the real
- * leaf, random siblings, the root computed upward here); refusals: bit
- * flips of signature, public key and message, every type field, every
+ * for every LM-OTS type, heights 5 and 10 (15 with HSS_TEST_H15=1) and 1
+ * to 8 levels; valid signatures for heights 15, 20 and 25 built from a
+ * partial tree (the real leaf, random siblings, the root computed upward
+ * here); refusals: bit flips of signature, public key and message
+ * (sampled, plus every bit of every type field), every
  * truncation, trailing bytes, level mismatch, leaf index out of range;
  * the signer's parameters, state format, derivations and exhaustion. */
 #include <inttypes.h>
@@ -164,10 +165,14 @@ static void check_mutations(const char *name, const uint8_t *pub, const uint8_t 
         ok(bad == 0, "%s: %u single-bit changes of the signature (%zu type fields) refused (first accepted: bit %zd)",
            name, tried, n_fields, first_bad == SIZE_MAX ? (ssize_t) -1 : (ssize_t) first_bad);
 
+        /* The public key: every bit of L and the types (refused when the
+         * key is parsed), then `samples` random bits of I and T[1]. */
         bad = 0;
+        tried = 0;
         first_bad = SIZE_MAX;
         memcpy(pcopy, pub, sizeof(pcopy));
-        for (size_t bit = 0; bit < sizeof(pcopy) * 8; bit++) {
+        for (size_t s = 0; s < 12 * 8 + samples; s++, tried++) {
+                size_t bit = s < 12 * 8 ? s : 12 * 8 + rnd() % (48 * 8);
                 pcopy[bit / 8] ^= (uint8_t) (1u << (bit % 8));
                 if (!refused_ok(verify(pcopy, sizeof(pcopy), msg, msg_len, sig, sig_len, &err), &err, true)) {
                         bad++;
@@ -176,8 +181,8 @@ static void check_mutations(const char *name, const uint8_t *pub, const uint8_t 
                 }
                 pcopy[bit / 8] ^= (uint8_t) (1u << (bit % 8));
         }
-        ok(bad == 0, "%s: all %zu single-bit changes of the public key refused (first accepted: bit %zd)", name,
-           sizeof(pcopy) * 8, first_bad == SIZE_MAX ? (ssize_t) -1 : (ssize_t) first_bad);
+        ok(bad == 0, "%s: %u single-bit changes of the public key refused (first accepted: bit %zd)", name, tried,
+           first_bad == SIZE_MAX ? (ssize_t) -1 : (ssize_t) first_bad);
 
         bad = 0;
         tried = 0;
@@ -520,19 +525,20 @@ static void partial_case(const char *name, unsigned L, const uint32_t *lms, cons
 static void test_partial_trees(void) {
         static const uint32_t all_ots[] = { SFU_HSS_LMOTS_SHA256_N32_W1, SFU_HSS_LMOTS_SHA256_N32_W2,
                                             SFU_HSS_LMOTS_SHA256_N32_W4, SFU_HSS_LMOTS_SHA256_N32_W8 };
-        static const uint32_t tall[] = { SFU_HSS_LMS_SHA256_M32_H20, SFU_HSS_LMS_SHA256_M32_H25 };
+        static const uint32_t tall[] = { SFU_HSS_LMS_SHA256_M32_H15, SFU_HSS_LMS_SHA256_M32_H20,
+                                         SFU_HSS_LMS_SHA256_M32_H25 };
         char name[96];
 
         for (size_t t = 0; t < ELEMENTSOF(tall); t++)
                 for (size_t o = 0; o < ELEMENTSOF(all_ots); o++) {
                         snprintf(name, sizeof(name), "L=1 %s/%s", sfu_hss_lms_type_name(tall[t]),
                                  sfu_hss_lmots_type_name(all_ots[o]));
-                        partial_case(name, 1, &tall[t], &all_ots[o], o == 3 || o == 0 ? 200 : 0);
+                        partial_case(name, 1, &tall[t], &all_ots[o], o == 3 || o == 0 ? 60 : 0);
                 }
         {
                 const uint32_t lms[] = { SFU_HSS_LMS_SHA256_M32_H25, SFU_HSS_LMS_SHA256_M32_H20 };
                 const uint32_t ots[] = { SFU_HSS_LMOTS_SHA256_N32_W8, SFU_HSS_LMOTS_SHA256_N32_W4 };
-                partial_case("L=2 H25/W8,H20/W4", 2, lms, ots, 200);
+                partial_case("L=2 H25/W8,H20/W4", 2, lms, ots, 100);
         }
         {
                 /* The largest signature there is: 8 x H25/W1. */
@@ -549,7 +555,7 @@ static void test_partial_trees(void) {
                         lms[l] = SFU_HSS_LMS_SHA256_M32_H5 + (uint32_t) (rnd() % 5);
                         ots[l] = SFU_HSS_LMOTS_SHA256_N32_W1 + (uint32_t) (rnd() % 4);
                 }
-                partial_case("L=8 mixed types", 8, lms, ots, 100);
+                partial_case("L=8 mixed types", 8, lms, ots, 60);
         }
 }
 
@@ -627,11 +633,11 @@ static void test_roundtrips(void) {
         static const uint64_t l8[] = { 0, 1, (UINT64_C(1) << 35) + 7, (UINT64_C(1) << 40) - 1 };
         static const uint64_t h10[] = { 0, 513, 1023 };
 
-        roundtrip("H5/W1", h5, ELEMENTSOF(h5), 200);
+        roundtrip("H5/W1", h5, ELEMENTSOF(h5), 100);
         roundtrip("H5/W2", h5, ELEMENTSOF(h5), 0);
         roundtrip("H5/W4", h5, ELEMENTSOF(h5), 0);
-        roundtrip("H5/W8", h5, ELEMENTSOF(h5), 200);
-        roundtrip("H5/W1,H5/W8", h5h5, ELEMENTSOF(h5h5), 200);
+        roundtrip("H5/W8", h5, ELEMENTSOF(h5), 100);
+        roundtrip("H5/W1,H5/W8", h5h5, ELEMENTSOF(h5h5), 100);
         roundtrip("H5/W2,H5/W4", h5h5, ELEMENTSOF(h5h5), 0);
         roundtrip("H5/W8,H5/W2", first, ELEMENTSOF(first), 0);
         roundtrip("H10/W1", h10, ELEMENTSOF(h10), 0);
@@ -642,7 +648,13 @@ static void test_roundtrips(void) {
         roundtrip("H5/W4,H5/W4,H5/W4", l3, ELEMENTSOF(l3), 0);
         roundtrip("H5/W8,H5/W1,H5/W2,H5/W4,H5/W8", first, ELEMENTSOF(first), 100);
         roundtrip("H5/W4,H5/W4,H5/W4,H5/W4,H5/W4,H5/W4,H5/W4,H5/W4", l8, ELEMENTSOF(l8), 100);
-        roundtrip("H15/W1", first, ELEMENTSOF(first), 0);
+        /* A whole H15 tree is 2^15 LM-OTS key pairs (17 M hashes with W1,
+         * about 3 s, 7 s under ASan): on request only.  Verification of
+         * H15 is covered by the partial trees. */
+        if (getenv("HSS_TEST_H15"))
+                roundtrip("H15/W1", first, ELEMENTSOF(first), 0);
+        else
+                tap_skip("H15/W1 round trip with a whole tree: set HSS_TEST_H15=1 (about 3 s)");
 }
 
 static void test_params(void) {
