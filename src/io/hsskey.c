@@ -19,6 +19,41 @@
  * new state over while we waited for its lock. */
 #define HSSKEY_OPEN_TRIES 64
 
+/* Under the exclusive lock no other signer is writing, so PATH.tmp.PID
+ * (sfu_file_write_atomic's temporary state) and PATH.new.PID (the staged
+ * file of sfu_hsskey_generate, maybe a second name of the key) are
+ * left-overs of a crash: copies of a state, removed so that nobody signs
+ * with them. */
+static bool is_leftover(const char *name, const char *base) {
+        size_t len = strlen(base);
+        const char *rest;
+
+        if (strncmp(name, base, len) != 0)
+                return false;
+        rest = name + len;
+        if (strncmp(rest, ".tmp.", 5) != 0 && strncmp(rest, ".new.", 5) != 0)
+                return false;
+        rest += 5;
+        return *rest && strspn(rest, "0123456789") == strlen(rest);
+}
+
+static void remove_leftovers(const char *path) {
+        _cleanup_free_ char *dir_copy = strdup(path), *base_copy = strdup(path);
+        DIR *dir;
+        struct dirent *de;
+
+        if (!dir_copy || !base_copy)
+                return;
+        dir = opendir(dirname(dir_copy));
+        if (!dir)
+                return;
+        while ((de = readdir(dir)))
+                if (is_leftover(de->d_name, basename(base_copy)))
+                        (void) unlinkat(dirfd(dir), de->d_name, 0);
+        closedir(dir);
+}
+
+
 static int open_locked(const char *path, int lock_op, int *ret_fd, struct sfu_err *err) {
         for (unsigned tries = 0; tries < HSSKEY_OPEN_TRIES; tries++) {
                 _cleanup_close_ int fd = -1;
@@ -48,6 +83,12 @@ static int open_locked(const char *path, int lock_op, int *ret_fd, struct sfu_er
                 if ((st.st_mode & 07777) != 0600)
                         return sfu_err_set(err, SFU_ERR_STATE, EPERM, "HSS key %s has mode %04o; it must be 0600",
                                            path, (unsigned) (st.st_mode & 07777));
+                if (lock_op == LOCK_EX) {
+                        remove_leftovers(path);
+                        if (fstat(fd, &st) < 0)
+                                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot stat HSS key %s: %s", path,
+                                                   strerror(errno));
+                }
                 if (st.st_nlink != 1)
                         return sfu_err_set(err, SFU_ERR_STATE, EMLINK,
                                            "HSS key %s has %ju hard links; it must have one (a second name keeps an "
@@ -89,34 +130,6 @@ out:
         return r;
 }
 
-/* Under the lock no other signer is writing, so a PATH.tmp.* beside the
- * key is the left-over of one that crashed: a copy of a state, removed so
- * that nobody restores it. */
-static void remove_stale_temporaries(const char *path) {
-        _cleanup_free_ char *dir_copy = strdup(path), *base_copy = strdup(path);
-        _cleanup_free_ char *prefix = NULL;
-        DIR *dir;
-        struct dirent *de;
-        int dfd;
-
-        if (!dir_copy || !base_copy || asprintf(&prefix, "%s.tmp.", basename(base_copy)) < 0)
-                return;
-        dir = opendir(dirname(dir_copy));
-        if (!dir)
-                return;
-        dfd = dirfd(dir);
-        while ((de = readdir(dir))) {
-                const char *rest;
-                if (strncmp(de->d_name, prefix, strlen(prefix)) != 0)
-                        continue;
-                rest = de->d_name + strlen(prefix);
-                if (!*rest || strspn(rest, "0123456789") != strlen(rest))
-                        continue;
-                (void) unlinkat(dfd, de->d_name, 0);
-        }
-        closedir(dir);
-}
-
 int sfu_hsskey_sign(const char *path, const uint8_t *msg, size_t msg_len, uint8_t **ret_sig, size_t *ret_sig_len,
                     uint64_t *ret_remaining, struct sfu_err *err) {
         _cleanup_hss_key_ struct sfu_hss_key *key = NULL;
@@ -138,7 +151,6 @@ int sfu_hsskey_sign(const char *path, const uint8_t *msg, size_t msg_len, uint8_
         r = sfu_hss_reserve(key, &index, err);
         if (r < 0)
                 return r;
-        remove_stale_temporaries(path);
         len = sfu_hss_key_save(key, state);
         r = sfu_file_write_atomic(path, state, len, 0600, err);
         OPENSSL_cleanse(state, sizeof(state));

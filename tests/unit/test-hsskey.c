@@ -242,7 +242,8 @@ static void test_refusals(void) {
 
 static void test_stale_temporaries(void) {
         _cleanup_free_ char *key = path_in("temps.key"), *stale = path_in("temps.key.tmp.4242"),
-                            *other = path_in("temps.key.tmp.x1"), *other2 = path_in("temps.keyx.tmp.1");
+                            *other = path_in("temps.key.tmp.x1"), *other2 = path_in("temps.keyx.tmp.1"),
+                            *staged = path_in("temps.key.new.31337");
         uint8_t pub[SFU_HSS_PUBLIC_KEY_SIZE];
         struct sfu_err err = SFU_ERR_INIT;
         uint8_t *sig = NULL;
@@ -257,9 +258,16 @@ static void test_stale_temporaries(void) {
                 if (fd < 0 || close(fd) < 0)
                         abort();
         }
+        /* A crash of generate between link(2) and unlink(2): KEY.new.PID is
+         * a second name of the key. */
+        if (link(key, staged) < 0)
+                abort();
         r = sfu_hsskey_sign(key, (const uint8_t *) "m", 1, &sig, &sig_len, &remaining, &err);
-        ok(r == 0 && access(stale, F_OK) < 0 && access(other, F_OK) == 0 && access(other2, F_OK) == 0,
-           "a left-over KEY.tmp.PID is removed under the lock, other names stay");
+        ok(r == 0 && access(stale, F_OK) < 0 && access(staged, F_OK) < 0 && access(other, F_OK) == 0 &&
+                   access(other2, F_OK) == 0,
+           "left-over KEY.tmp.PID and KEY.new.PID (a second hard link) are removed under the lock, other names "
+           "stay (%s)",
+           err.message);
         free(sig);
 }
 
