@@ -42,7 +42,8 @@ static void put_u32(uint8_t *p, uint32_t v) {
 }
 
 /* Median CPU time of VERIFY_RUNS verifications, in ms. */
-static double verify_ms(const uint8_t *pub, const uint8_t *msg, size_t msg_len, const uint8_t *sig, size_t sig_len) {
+static double verify_ms(const uint8_t *pub, const uint8_t *msg, size_t msg_len, const uint8_t *sig,
+                        size_t sig_len) {
         double t[VERIFY_RUNS];
         struct sfu_err err = SFU_ERR_INIT;
 
@@ -57,8 +58,9 @@ static double verify_ms(const uint8_t *pub, const uint8_t *msg, size_t msg_len, 
 }
 
 /* An L-level key and signature from partial trees, as tests/unit/test-hss.c. */
-static void partial(unsigned L, const uint32_t *lms, const uint32_t *ots, uint8_t pub[SFU_HSS_PUBLIC_KEY_SIZE],
-                    const uint8_t *msg, size_t msg_len, uint8_t *sig, size_t *ret_len) {
+static void partial(unsigned L, const uint32_t *lms, const uint32_t *ots,
+                    uint8_t pub[SFU_HSS_PUBLIC_KEY_SIZE], const uint8_t *msg, size_t msg_len, uint8_t *sig,
+                    size_t *ret_len) {
         struct sfu_hss_hash h;
         uint8_t child[SFU_HSS_LEVELS_MAX][SFU_HSS_LMS_PUBLIC_KEY_SIZE];
         uint8_t I[SFU_HSS_LEVELS_MAX][16], SEED[SFU_HSS_LEVELS_MAX][32], path[SFU_HSS_LEVELS_MAX][25][32];
@@ -119,7 +121,8 @@ static void bench_partial(const char *name, unsigned L, const uint32_t *lms, con
         size_t len = 0;
 
         partial(L, lms, ots, pub, msg, sizeof(msg), sig, &len);
-        printf("%-40s  verify %7.3f ms   signature %6zu bytes\n", name, verify_ms(pub, msg, sizeof(msg), sig, len), len);
+        printf("%-40s  verify %7.3f ms   signature %6zu bytes\n", name,
+               verify_ms(pub, msg, sizeof(msg), sig, len), len);
 }
 
 int main(int argc, char **argv) {
@@ -169,32 +172,32 @@ int main(int argc, char **argv) {
         unlink(path);
         rmdir(dir);
 
-        printf("HSS %s: %" PRIu64 " signatures, signature %zu bytes, private key file %zu bytes\n", params_text,
-               sfu_hss_params_total(&params), sig_len, state_len);
+        printf("HSS %s: %" PRIu64 " signatures, signature %zu bytes, private key file %zu bytes\n",
+               params_text, sfu_hss_params_total(&params), sig_len, state_len);
         printf("  keygen (top tree)          %8.1f ms\n", keygen * 1e3);
         printf("  sign, cold (every tree)    %8.1f ms\n", sign_cold * 1e3);
         printf("  sign, next index in memory %8.1f ms\n", sign_warm * 1e3);
         printf("  sign through the key file  %8.1f ms CPU (plus the fsyncs)\n", file_sign * 1e3);
         sfu_hss_key_public(cold, pub);
-        printf("  verify                     %8.3f ms (median of %d)\n", verify_ms(pub, msg, sizeof(msg), sig, sig_len),
-               VERIFY_RUNS);
+        printf("  verify                     %8.3f ms (median of %d)\n",
+               verify_ms(pub, msg, sizeof(msg), sig, sig_len), VERIFY_RUNS);
 
         printf("\nverification cost by parameter set (partial trees):\n");
         {
-                const uint32_t lms[] = { SFU_HSS_LMS_SHA256_M32_H20 }, ots[] = { SFU_HSS_LMOTS_SHA256_N32_W8 };
+                const uint32_t lms[] = {SFU_HSS_LMS_SHA256_M32_H20}, ots[] = {SFU_HSS_LMOTS_SHA256_N32_W8};
                 bench_partial("L=1 H20/W8", 1, lms, ots);
         }
         {
-                const uint32_t lms[] = { SFU_HSS_LMS_SHA256_M32_H25 }, ots[] = { SFU_HSS_LMOTS_SHA256_N32_W8 };
+                const uint32_t lms[] = {SFU_HSS_LMS_SHA256_M32_H25}, ots[] = {SFU_HSS_LMOTS_SHA256_N32_W8};
                 bench_partial("L=1 H25/W8", 1, lms, ots);
         }
         {
-                const uint32_t lms[] = { SFU_HSS_LMS_SHA256_M32_H10, SFU_HSS_LMS_SHA256_M32_H10 };
-                const uint32_t ots[] = { SFU_HSS_LMOTS_SHA256_N32_W8, SFU_HSS_LMOTS_SHA256_N32_W8 };
+                const uint32_t lms[] = {SFU_HSS_LMS_SHA256_M32_H10, SFU_HSS_LMS_SHA256_M32_H10};
+                const uint32_t ots[] = {SFU_HSS_LMOTS_SHA256_N32_W8, SFU_HSS_LMOTS_SHA256_N32_W8};
                 bench_partial("L=2 H10/W8,H10/W8", 2, lms, ots);
         }
         {
-                const uint32_t lms[] = { SFU_HSS_LMS_SHA256_M32_H20 }, ots[] = { SFU_HSS_LMOTS_SHA256_N32_W1 };
+                const uint32_t lms[] = {SFU_HSS_LMS_SHA256_M32_H20}, ots[] = {SFU_HSS_LMOTS_SHA256_N32_W1};
                 bench_partial("L=1 H20/W1", 1, lms, ots);
         }
         {

@@ -15,14 +15,14 @@
 #define SFU_HSS_D_LEAF 0x8282
 #define SFU_HSS_D_INTR 0x8383
 
-#define SFU_HSS_P_MAX 265               /* p of LMOTS_SHA256_N32_W1 */
+#define SFU_HSS_P_MAX 265 /* p of LMOTS_SHA256_N32_W1 */
 #define SFU_HSS_H_MAX 25
 
 struct sfu_hss_lmots_param {
         uint32_t type;
-        unsigned w;                     /* Winternitz width in bits */
-        unsigned p;                     /* number of n-byte chains */
-        unsigned ls;                    /* checksum left shift */
+        unsigned w;  /* Winternitz width in bits */
+        unsigned p;  /* number of n-byte chains */
+        unsigned ls; /* checksum left shift */
         const char *name;
 };
 struct sfu_hss_lms_param {
@@ -78,7 +78,8 @@ int sfu_hss_lmots_digits(struct sfu_hss_hash *h, const struct sfu_hss_lmots_para
 int sfu_hss_leaf(struct sfu_hss_hash *h, const uint8_t I[SFU_HSS_I_SIZE], uint32_t r,
                  const uint8_t K[SFU_HSS_N], uint8_t out[SFU_HSS_N]) _wur_;
 int sfu_hss_node(struct sfu_hss_hash *h, const uint8_t I[SFU_HSS_I_SIZE], uint32_t r,
-                 const uint8_t left[SFU_HSS_N], const uint8_t right[SFU_HSS_N], uint8_t out[SFU_HSS_N]) _wur_;
+                 const uint8_t left[SFU_HSS_N], const uint8_t right[SFU_HSS_N],
+                 uint8_t out[SFU_HSS_N]) _wur_;
 
 /* The signer's LM-OTS (hss-sign.c), with the private values of RFC 8554
  * Appendix A: x_q[i] = H(I || u32(q) || u16(i) || u8(0xff) || SEED).

@@ -21,16 +21,16 @@
 #include "core/hss-internal.h"
 #include "core/hss-sign.h"
 
-static const uint8_t key_magic[8] = { 'S', 'E', 'C', 'F', 'U', 'H', 'S', 'S' };
+static const uint8_t key_magic[8] = {'S', 'E', 'C', 'F', 'U', 'H', 'S', 'S'};
 #define KEY_VERSION 1
-#define C_INDEX 0xfffd          /* i of C_q: never a chain index (p <= 265) */
+#define C_INDEX 0xfffd /* i of C_q: never a chain index (p <= 265) */
 
 struct tree {
         bool valid;
-        uint64_t t;                     /* index of the tree within its level */
+        uint64_t t; /* index of the tree within its level */
         uint8_t I[SFU_HSS_I_SIZE];
         uint8_t SEED[SFU_HSS_N];
-        uint8_t *nodes;                 /* node r at nodes + r*n, r = 1 .. 2^(h+1)-1 */
+        uint8_t *nodes; /* node r at nodes + r*n, r = 1 .. 2^(h+1)-1 */
 };
 
 struct sfu_hss_key {
@@ -54,8 +54,9 @@ int sfu_hss_params_from_string(const char *text, struct sfu_hss_params *ret, str
                 unsigned h = 0, w = 0, lms = 0, ots = 0, used = 1;
 
                 if (params.levels == SFU_HSS_LEVELS_MAX)
-                        return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "HSS parameters \"%s\": more than %d levels",
-                                           text, SFU_HSS_LEVELS_MAX);
+                        return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
+                                           "HSS parameters \"%s\": more than %d levels", text,
+                                           SFU_HSS_LEVELS_MAX);
                 /* H<1 or 2 digits, no leading 0>/W<digit> */
                 if (p[0] == 'H' && p[1] >= '1' && p[1] <= '9') {
                         h = (unsigned) (p[1] - '0');
@@ -65,7 +66,8 @@ int sfu_hss_params_from_string(const char *text, struct sfu_hss_params *ret, str
                                 used = 3;
                         }
                 }
-                if (used == 1 || p[used] != '/' || p[used + 1] != 'W' || p[used + 2] < '0' || p[used + 2] > '9')
+                if (used == 1 || p[used] != '/' || p[used + 1] != 'W' || p[used + 2] < '0' ||
+                    p[used + 2] > '9')
                         return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
                                            "HSS parameters \"%s\": level %u is not H<height>/W<width>", text,
                                            params.levels + 1);
@@ -78,10 +80,11 @@ int sfu_hss_params_from_string(const char *text, struct sfu_hss_params *ret, str
                         if (sfu_hss_lmots_width(t) == w)
                                 ots = t;
                 if (!lms || !ots)
-                        return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
-                                           "HSS parameters \"%s\": H%u/W%u is not a parameter set (H5, H10, H15, H20, "
-                                           "H25; W1, W2, W4, W8)",
-                                           text, h, w);
+                        return sfu_err_set(
+                                err, SFU_ERR_PARSE, EINVAL,
+                                "HSS parameters \"%s\": H%u/W%u is not a parameter set (H5, H10, H15, H20, "
+                                "H25; W1, W2, W4, W8)",
+                                text, h, w);
                 params.level[params.levels].lms_type = lms;
                 params.level[params.levels].lmots_type = ots;
                 params.levels++;
@@ -102,8 +105,8 @@ void sfu_hss_params_to_string(const struct sfu_hss_params *params, char buf[SFU_
 
         buf[0] = 0;
         for (unsigned l = 0; l < params->levels && l < SFU_HSS_LEVELS_MAX; l++)
-                len += (size_t) snprintf(buf + len, SFU_HSS_PARAMS_STRING_MAX - len, "%sH%u/W%u", l ? "," : "",
-                                         sfu_hss_lms_height(params->level[l].lms_type),
+                len += (size_t) snprintf(buf + len, SFU_HSS_PARAMS_STRING_MAX - len, "%sH%u/W%u",
+                                         l ? "," : "", sfu_hss_lms_height(params->level[l].lms_type),
                                          sfu_hss_lmots_width(params->level[l].lmots_type));
 }
 
@@ -117,18 +120,21 @@ int sfu_hss_params_check(const struct sfu_hss_params *params, struct sfu_err *er
                 unsigned h = sfu_hss_lms_height(params->level[l].lms_type);
                 if (!h || !sfu_hss_lmots_param(params->level[l].lmots_type))
                         return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
-                                           "HSS parameters: level %u has unsupported types 0x%08" PRIx32 "/0x%08" PRIx32,
+                                           "HSS parameters: level %u has unsupported types 0x%08" PRIx32
+                                           "/0x%08" PRIx32,
                                            l + 1, params->level[l].lms_type, params->level[l].lmots_type);
                 if (h > SFU_HSS_SIGN_HEIGHT_MAX)
-                        return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
-                                           "HSS parameters: level %u has height %u; this signer builds whole trees and "
-                                           "takes heights up to %d (use more levels)",
-                                           l + 1, h, SFU_HSS_SIGN_HEIGHT_MAX);
+                        return sfu_err_set(
+                                err, SFU_ERR_PARSE, EINVAL,
+                                "HSS parameters: level %u has height %u; this signer builds whole trees and "
+                                "takes heights up to %d (use more levels)",
+                                l + 1, h, SFU_HSS_SIGN_HEIGHT_MAX);
                 sum += h;
         }
         if (sum > SFU_HSS_SIGN_TOTAL_HEIGHT_MAX)
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "HSS parameters: the heights add up to %u, more than %d",
-                                   sum, SFU_HSS_SIGN_TOTAL_HEIGHT_MAX);
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
+                                   "HSS parameters: the heights add up to %u, more than %d", sum,
+                                   SFU_HSS_SIGN_TOTAL_HEIGHT_MAX);
         return 0;
 }
 
@@ -142,7 +148,8 @@ uint64_t sfu_hss_params_total(const struct sfu_hss_params *params) {
 size_t sfu_hss_signature_size(const struct sfu_hss_params *params) {
         size_t size = 4;
         for (unsigned l = 0; l < params->levels && l < SFU_HSS_LEVELS_MAX; l++) {
-                size_t lms = sfu_hss_lms_signature_size(params->level[l].lms_type, params->level[l].lmots_type);
+                size_t lms =
+                        sfu_hss_lms_signature_size(params->level[l].lms_type, params->level[l].lmots_type);
                 if (!lms)
                         return 0;
                 size += lms + (l + 1 < params->levels ? SFU_HSS_LMS_PUBLIC_KEY_SIZE : 0);
@@ -152,8 +159,8 @@ size_t sfu_hss_signature_size(const struct sfu_hss_params *params) {
 
 /* ---------------------------------------------------------------- LM-OTS */
 
-static int ots_private(struct sfu_hss_hash *h, const uint8_t I[SFU_HSS_I_SIZE], const uint8_t SEED[SFU_HSS_N],
-                       uint32_t q, uint16_t i, uint8_t out[SFU_HSS_N]) {
+static int ots_private(struct sfu_hss_hash *h, const uint8_t I[SFU_HSS_I_SIZE],
+                       const uint8_t SEED[SFU_HSS_N], uint32_t q, uint16_t i, uint8_t out[SFU_HSS_N]) {
         uint8_t buf[SFU_HSS_I_SIZE + 4 + 2 + 1 + SFU_HSS_N];
         int r;
 
@@ -167,15 +174,17 @@ static int ots_private(struct sfu_hss_hash *h, const uint8_t I[SFU_HSS_I_SIZE], 
         return r;
 }
 
-int sfu_hss_ots_public(struct sfu_hss_hash *h, const struct sfu_hss_lmots_param *ots, const uint8_t I[SFU_HSS_I_SIZE],
-                       const uint8_t SEED[SFU_HSS_N], uint32_t q, uint8_t K[SFU_HSS_N]) {
+int sfu_hss_ots_public(struct sfu_hss_hash *h, const struct sfu_hss_lmots_param *ots,
+                       const uint8_t I[SFU_HSS_I_SIZE], const uint8_t SEED[SFU_HSS_N], uint32_t q,
+                       uint8_t K[SFU_HSS_N]) {
         uint8_t prefix[SFU_HSS_I_SIZE + 4 + 2], tmp[SFU_HSS_N];
         int r = 0;
 
         memcpy(prefix, I, SFU_HSS_I_SIZE);
         sfu_hss_put_u32(prefix + 16, q);
         sfu_hss_put_u16(prefix + 20, SFU_HSS_D_PBLC);
-        if (EVP_DigestInit_ex2(h->outer, h->md, NULL) != 1 || EVP_DigestUpdate(h->outer, prefix, sizeof(prefix)) != 1)
+        if (EVP_DigestInit_ex2(h->outer, h->md, NULL) != 1 ||
+            EVP_DigestUpdate(h->outer, prefix, sizeof(prefix)) != 1)
                 return -EIO;
         for (unsigned i = 0; i < ots->p && r == 0; i++) {
                 r = ots_private(h, I, SEED, q, (uint16_t) i, tmp);
@@ -190,9 +199,9 @@ int sfu_hss_ots_public(struct sfu_hss_hash *h, const struct sfu_hss_lmots_param 
         return r;
 }
 
-int sfu_hss_ots_sign(struct sfu_hss_hash *h, const struct sfu_hss_lmots_param *ots, const uint8_t I[SFU_HSS_I_SIZE],
-                     const uint8_t SEED[SFU_HSS_N], uint32_t q, const uint8_t C[SFU_HSS_N], const uint8_t *msg,
-                     size_t msg_len, uint8_t *out) {
+int sfu_hss_ots_sign(struct sfu_hss_hash *h, const struct sfu_hss_lmots_param *ots,
+                     const uint8_t I[SFU_HSS_I_SIZE], const uint8_t SEED[SFU_HSS_N], uint32_t q,
+                     const uint8_t C[SFU_HSS_N], const uint8_t *msg, size_t msg_len, uint8_t *out) {
         uint8_t digits[SFU_HSS_P_MAX];
         uint8_t *y = out + 4 + SFU_HSS_N;
         int r;
@@ -228,8 +237,8 @@ static int derive(struct sfu_hss_hash *h, const uint8_t seed[SFU_HSS_SEED_SIZE],
         return r;
 }
 
-static int derive_tree_ids(struct sfu_hss_hash *h, const uint8_t seed[SFU_HSS_SEED_SIZE], unsigned level, uint64_t t,
-                           uint8_t I[SFU_HSS_I_SIZE], uint8_t SEED[SFU_HSS_N]) {
+static int derive_tree_ids(struct sfu_hss_hash *h, const uint8_t seed[SFU_HSS_SEED_SIZE], unsigned level,
+                           uint64_t t, uint8_t I[SFU_HSS_I_SIZE], uint8_t SEED[SFU_HSS_N]) {
         uint8_t full[SFU_HSS_N];
         int r;
 
@@ -274,7 +283,8 @@ static int tree_build(struct sfu_hss_key *key, struct sfu_hss_hash *h, unsigned 
                         r = sfu_hss_leaf(h, tr->I, leaves + q, K, tree_node(tr, leaves + q));
         }
         for (uint32_t node = leaves - 1; node >= 1 && r == 0; node--)
-                r = sfu_hss_node(h, tr->I, node, tree_node(tr, 2 * node), tree_node(tr, 2 * node + 1), tree_node(tr, node));
+                r = sfu_hss_node(h, tr->I, node, tree_node(tr, 2 * node), tree_node(tr, 2 * node + 1),
+                                 tree_node(tr, node));
         if (r < 0)
                 return r;
         tr->t = t;
@@ -283,7 +293,8 @@ static int tree_build(struct sfu_hss_key *key, struct sfu_hss_hash *h, unsigned 
 }
 
 /* u32 type || u32 otstype || I || T[1] of a built tree. */
-static void tree_public(const struct sfu_hss_key *key, unsigned l, uint8_t out[SFU_HSS_LMS_PUBLIC_KEY_SIZE]) {
+static void tree_public(const struct sfu_hss_key *key, unsigned l,
+                        uint8_t out[SFU_HSS_LMS_PUBLIC_KEY_SIZE]) {
         const struct tree *tr = &key->trees[l];
         sfu_hss_put_u32(out, key->params.level[l].lms_type);
         sfu_hss_put_u32(out + 4, key->params.level[l].lmots_type);
@@ -338,7 +349,8 @@ int sfu_hss_keygen(const struct sfu_hss_params *params, struct sfu_hss_key **ret
         int r;
 
         if (RAND_priv_bytes(seed, sizeof(seed)) != 1)
-                return sfu_err_set(err, SFU_ERR_SIGNATURE, EIO, "HSS key generation: no random bytes from OpenSSL");
+                return sfu_err_set(err, SFU_ERR_SIGNATURE, EIO,
+                                   "HSS key generation: no random bytes from OpenSSL");
         r = sfu_hss_key_from_seed(params, seed, ret, err);
         OPENSSL_cleanse(seed, sizeof(seed));
         return r;
@@ -400,22 +412,27 @@ int sfu_hss_key_load(const uint8_t *buf, size_t len, struct sfu_hss_key **ret, s
         int r;
 
         if (len < 16 || memcmp(buf, key_magic, sizeof(key_magic)) != 0)
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "not an HSS private key (no SECFUHSS header)");
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
+                                   "not an HSS private key (no SECFUHSS header)");
         if (sfu_hss_get_u32(buf + 8) != KEY_VERSION)
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "HSS private key has format version %" PRIu32 ", not %d",
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
+                                   "HSS private key has format version %" PRIu32 ", not %d",
                                    sfu_hss_get_u32(buf + 8), KEY_VERSION);
         L = sfu_hss_get_u32(buf + 12);
         if (L < 1 || L > SFU_HSS_LEVELS_MAX)
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "HSS private key has %" PRIu32 " levels, not 1 to %d", L,
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
+                                   "HSS private key has %" PRIu32 " levels, not 1 to %d", L,
                                    SFU_HSS_LEVELS_MAX);
         if (len != SFU_HSS_PRIVATE_KEY_SIZE(L))
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "HSS private key is %zu bytes, its %" PRIu32 " levels need %d",
-                                   len, L, SFU_HSS_PRIVATE_KEY_SIZE(L));
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
+                                   "HSS private key is %zu bytes, its %" PRIu32 " levels need %d", len, L,
+                                   SFU_HSS_PRIVATE_KEY_SIZE(L));
         off = len - SFU_HSS_N;
         if (EVP_Digest(buf, off, digest, NULL, EVP_sha256(), NULL) != 1)
                 return sfu_err_set(err, SFU_ERR_PARSE, EIO, "HSS private key: SHA-256 failed");
         if (CRYPTO_memcmp(digest, buf + off, SFU_HSS_N) != 0)
-                return sfu_err_set(err, SFU_ERR_PARSE, EBADMSG, "HSS private key is damaged (checksum mismatch)");
+                return sfu_err_set(err, SFU_ERR_PARSE, EBADMSG,
+                                   "HSS private key is damaged (checksum mismatch)");
         params.levels = L;
         off = 16;
         for (unsigned l = 0; l < L; l++, off += 8) {
@@ -432,7 +449,8 @@ int sfu_hss_key_load(const uint8_t *buf, size_t len, struct sfu_hss_key **ret, s
         off += 8;
         if (key->next_index > key->total)
                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
-                                   "HSS private key: next index %" PRIu64 " is beyond its %" PRIu64 " signatures",
+                                   "HSS private key: next index %" PRIu64 " is beyond its %" PRIu64
+                                   " signatures",
                                    key->next_index, key->total);
         memcpy(key->pub, buf + off, SFU_HSS_PUBLIC_KEY_SIZE);
         if (sfu_hss_get_u32(key->pub) != L || sfu_hss_get_u32(key->pub + 4) != params.level[0].lms_type ||
@@ -471,8 +489,8 @@ uint64_t sfu_hss_remaining(const struct sfu_hss_key *key) {
 
 int sfu_hss_reserve(struct sfu_hss_key *key, uint64_t *ret_index, struct sfu_err *err) {
         if (key->next_index >= key->total)
-                return sfu_err_set(err, SFU_ERR_STATE, ENOSPC, "HSS key is exhausted: all %" PRIu64 " signatures used",
-                                   key->total);
+                return sfu_err_set(err, SFU_ERR_STATE, ENOSPC,
+                                   "HSS key is exhausted: all %" PRIu64 " signatures used", key->total);
         *ret_index = key->next_index++;
         return 0;
 }
@@ -513,7 +531,8 @@ static int sign_levels(struct sfu_hss_key *key, struct sfu_hss_hash *h, uint64_t
                 const struct tree *tr = &key->trees[l];
                 const struct sfu_hss_lmots_param *ots = sfu_hss_lmots_param(key->params.level[l].lmots_type);
                 unsigned height = level_height(key, l);
-                uint8_t child[SFU_HSS_LMS_PUBLIC_KEY_SIZE], C[SFU_HSS_N], cbuf[SFU_HSS_I_SIZE + 4 + 2 + 1 + SFU_HSS_N];
+                uint8_t child[SFU_HSS_LMS_PUBLIC_KEY_SIZE], C[SFU_HSS_N],
+                        cbuf[SFU_HSS_I_SIZE + 4 + 2 + 1 + SFU_HSS_N];
                 const uint8_t *m = msg;
                 size_t m_len = msg_len;
                 uint32_t node;
@@ -555,8 +574,8 @@ static int sign_levels(struct sfu_hss_key *key, struct sfu_hss_hash *h, uint64_t
         return off == size ? 0 : -EINVAL;
 }
 
-int sfu_hss_sign_index(struct sfu_hss_key *key, uint64_t index, const uint8_t *msg, size_t msg_len, uint8_t **ret_sig,
-                       size_t *ret_sig_len, struct sfu_err *err) {
+int sfu_hss_sign_index(struct sfu_hss_key *key, uint64_t index, const uint8_t *msg, size_t msg_len,
+                       uint8_t **ret_sig, size_t *ret_sig_len, struct sfu_err *err) {
         _cleanup_free_ uint8_t *sig = NULL;
         size_t size = sfu_hss_signature_size(&key->params);
         struct sfu_hss_hash h;
@@ -565,8 +584,9 @@ int sfu_hss_sign_index(struct sfu_hss_key *key, uint64_t index, const uint8_t *m
 
         if (index >= key->next_index)
                 return sfu_err_set(err, SFU_ERR_STATE, EINVAL,
-                                   "HSS signing: index %" PRIu64 " has not been reserved (next index %" PRIu64 ")", index,
-                                   key->next_index);
+                                   "HSS signing: index %" PRIu64
+                                   " has not been reserved (next index %" PRIu64 ")",
+                                   index, key->next_index);
         if (!msg && msg_len > 0)
                 return sfu_err_set(err, SFU_ERR_SIGNATURE, EINVAL, "HSS signing without a message");
         sig = malloc(size);
@@ -578,21 +598,22 @@ int sfu_hss_sign_index(struct sfu_hss_key *key, uint64_t index, const uint8_t *m
         r = sign_levels(key, &h, index, msg, msg_len, sig, size);
         sfu_hss_hash_done(&h);
         if (r == -EBADMSG)
-                return sfu_err_set(err, SFU_ERR_SIGNATURE, r, "HSS signing: the private key does not match its public key");
+                return sfu_err_set(err, SFU_ERR_SIGNATURE, r,
+                                   "HSS signing: the private key does not match its public key");
         if (r < 0)
                 return sfu_err_set(err, SFU_ERR_SIGNATURE, r, "HSS signing failed: %s", strerror(-r));
         /* A fault (memory, a damaged seed) must not release a bad signature. */
         r = sfu_hss_verify(key->pub, sizeof(key->pub), msg, msg_len, sig, size, &verr);
         if (r < 0)
-                return sfu_err_set(err, SFU_ERR_SIGNATURE, r, "HSS signing: the new signature does not verify: %s",
-                                   verr.message);
+                return sfu_err_set(err, SFU_ERR_SIGNATURE, r,
+                                   "HSS signing: the new signature does not verify: %s", verr.message);
         *ret_sig = TAKE_PTR(sig);
         *ret_sig_len = size;
         return 0;
 }
 
-int sfu_hss_sign(struct sfu_hss_key *key, const uint8_t *msg, size_t msg_len, uint8_t **ret_sig, size_t *ret_sig_len,
-                 struct sfu_err *err) {
+int sfu_hss_sign(struct sfu_hss_key *key, const uint8_t *msg, size_t msg_len, uint8_t **ret_sig,
+                 size_t *ret_sig_len, struct sfu_err *err) {
         uint64_t index = 0;
         int r;
 
@@ -606,7 +627,7 @@ void sfu_hss_key_free(struct sfu_hss_key *key) {
         if (!key)
                 return;
         for (unsigned l = 0; l < SFU_HSS_LEVELS_MAX; l++)
-                free(key->trees[l].nodes);      /* public values */
+                free(key->trees[l].nodes); /* public values */
         OPENSSL_cleanse(key, sizeof(*key));
         free(key);
 }

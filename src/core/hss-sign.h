@@ -19,11 +19,11 @@
 #include "core/hss.h"
 
 struct sfu_hss_params {
-        unsigned levels;                        /* 1 .. SFU_HSS_LEVELS_MAX */
+        unsigned levels; /* 1 .. SFU_HSS_LEVELS_MAX */
         struct {
-                uint32_t lms_type;              /* enum sfu_hss_lms_type */
-                uint32_t lmots_type;            /* enum sfu_hss_lmots_type */
-        } level[SFU_HSS_LEVELS_MAX];            /* [0] is the top tree */
+                uint32_t lms_type;   /* enum sfu_hss_lms_type */
+                uint32_t lmots_type; /* enum sfu_hss_lmots_type */
+        } level[SFU_HSS_LEVELS_MAX]; /* [0] is the top tree */
 };
 
 /* Two levels of LMS_SHA256_M32_H10 with LMOTS_SHA256_N32_W4: 2^20
@@ -87,5 +87,7 @@ int sfu_hss_sign(struct sfu_hss_key *key, const uint8_t *msg, size_t msg_len, ui
 
 /* Wipes the seed and the cached trees' secrets; accepts NULL. */
 void sfu_hss_key_free(struct sfu_hss_key *key);
-static inline void sfu_hss_key_freep(struct sfu_hss_key **k) { sfu_hss_key_free(*k); }
+static inline void sfu_hss_key_freep(struct sfu_hss_key **k) {
+        sfu_hss_key_free(*k);
+}
 #define _cleanup_hss_key_ _cleanup_(sfu_hss_key_freep)

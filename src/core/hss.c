@@ -13,20 +13,20 @@
 #include "core/hss.h"
 
 static const struct sfu_hss_lms_param lms_params[] = {
-        { SFU_HSS_LMS_SHA256_M32_H5, 5, "LMS_SHA256_M32_H5" },
-        { SFU_HSS_LMS_SHA256_M32_H10, 10, "LMS_SHA256_M32_H10" },
-        { SFU_HSS_LMS_SHA256_M32_H15, 15, "LMS_SHA256_M32_H15" },
-        { SFU_HSS_LMS_SHA256_M32_H20, 20, "LMS_SHA256_M32_H20" },
-        { SFU_HSS_LMS_SHA256_M32_H25, 25, "LMS_SHA256_M32_H25" },
+        {SFU_HSS_LMS_SHA256_M32_H5, 5, "LMS_SHA256_M32_H5"},
+        {SFU_HSS_LMS_SHA256_M32_H10, 10, "LMS_SHA256_M32_H10"},
+        {SFU_HSS_LMS_SHA256_M32_H15, 15, "LMS_SHA256_M32_H15"},
+        {SFU_HSS_LMS_SHA256_M32_H20, 20, "LMS_SHA256_M32_H20"},
+        {SFU_HSS_LMS_SHA256_M32_H25, 25, "LMS_SHA256_M32_H25"},
 };
 
 /* RFC 8554 section 4.1 and Table 1: p = u + v chains with u = 8n/w and
  * v = ceil((floor(log2((2^w - 1) u)) + 1) / w), ls = 16 - v w. */
 static const struct sfu_hss_lmots_param lmots_params[] = {
-        { SFU_HSS_LMOTS_SHA256_N32_W1, 1, 265, 7, "LMOTS_SHA256_N32_W1" },
-        { SFU_HSS_LMOTS_SHA256_N32_W2, 2, 133, 6, "LMOTS_SHA256_N32_W2" },
-        { SFU_HSS_LMOTS_SHA256_N32_W4, 4, 67, 4, "LMOTS_SHA256_N32_W4" },
-        { SFU_HSS_LMOTS_SHA256_N32_W8, 8, 34, 0, "LMOTS_SHA256_N32_W8" },
+        {SFU_HSS_LMOTS_SHA256_N32_W1, 1, 265, 7, "LMOTS_SHA256_N32_W1"},
+        {SFU_HSS_LMOTS_SHA256_N32_W2, 2, 133, 6, "LMOTS_SHA256_N32_W2"},
+        {SFU_HSS_LMOTS_SHA256_N32_W4, 4, 67, 4, "LMOTS_SHA256_N32_W4"},
+        {SFU_HSS_LMOTS_SHA256_N32_W8, 8, 34, 0, "LMOTS_SHA256_N32_W8"},
 };
 
 const struct sfu_hss_lms_param *sfu_hss_lms_param(uint32_t type) {
@@ -64,7 +64,8 @@ const char *sfu_hss_lmots_type_name(uint32_t lmots_type) {
 }
 
 /* u32 q || u32 otstype || C || y[p] || u32 type || path[h] */
-static size_t lms_signature_size(const struct sfu_hss_lms_param *lms, const struct sfu_hss_lmots_param *ots) {
+static size_t lms_signature_size(const struct sfu_hss_lms_param *lms,
+                                 const struct sfu_hss_lmots_param *ots) {
         return 4 + 4 + SFU_HSS_N + (size_t) ots->p * SFU_HSS_N + 4 + (size_t) lms->h * SFU_HSS_N;
 }
 
@@ -77,7 +78,7 @@ size_t sfu_hss_lms_signature_size(uint32_t lms_type, uint32_t lmots_type) {
 /* ---------------------------------------------------------------- hashing */
 
 int sfu_hss_hash_init(struct sfu_hss_hash *h) {
-        *h = (struct sfu_hss_hash) {};
+        *h = (struct sfu_hss_hash){};
         h->md = EVP_MD_fetch(NULL, "SHA2-256", NULL);
         h->ctx = EVP_MD_CTX_new();
         h->outer = EVP_MD_CTX_new();
@@ -93,7 +94,7 @@ void sfu_hss_hash_done(struct sfu_hss_hash *h) {
         EVP_MD_CTX_free(h->ctx);
         EVP_MD_CTX_free(h->outer);
         EVP_MD_free(h->md);
-        *h = (struct sfu_hss_hash) {};
+        *h = (struct sfu_hss_hash){};
 }
 
 int sfu_hss_hash_once(struct sfu_hss_hash *h, const void *data, size_t len, uint8_t out[SFU_HSS_N]) {
@@ -103,8 +104,8 @@ int sfu_hss_hash_once(struct sfu_hss_hash *h, const void *data, size_t len, uint
         return 0;
 }
 
-int sfu_hss_chain(struct sfu_hss_hash *h, const uint8_t I[SFU_HSS_I_SIZE], uint32_t q, uint16_t i, unsigned from,
-                  unsigned to, uint8_t tmp[SFU_HSS_N]) {
+int sfu_hss_chain(struct sfu_hss_hash *h, const uint8_t I[SFU_HSS_I_SIZE], uint32_t q, uint16_t i,
+                  unsigned from, unsigned to, uint8_t tmp[SFU_HSS_N]) {
         /* I || u32(q) || u16(i) || u8(j) || tmp: 55 bytes, one SHA-256 block. */
         uint8_t buf[SFU_HSS_I_SIZE + 4 + 2 + 1 + SFU_HSS_N];
         int r = 0;
@@ -132,16 +133,18 @@ static unsigned coef(const uint8_t *S, unsigned i, unsigned w) {
 }
 
 int sfu_hss_lmots_digits(struct sfu_hss_hash *h, const struct sfu_hss_lmots_param *ots,
-                         const uint8_t I[SFU_HSS_I_SIZE], uint32_t q, const uint8_t C[SFU_HSS_N], const uint8_t *msg,
-                         size_t msg_len, uint8_t digits[SFU_HSS_P_MAX]) {
+                         const uint8_t I[SFU_HSS_I_SIZE], uint32_t q, const uint8_t C[SFU_HSS_N],
+                         const uint8_t *msg, size_t msg_len, uint8_t digits[SFU_HSS_P_MAX]) {
         uint8_t prefix[SFU_HSS_I_SIZE + 4 + 2], Q[SFU_HSS_N + 2];
         unsigned u = 8 * SFU_HSS_N / ots->w, sum = 0;
 
         memcpy(prefix, I, SFU_HSS_I_SIZE);
         sfu_hss_put_u32(prefix + 16, q);
         sfu_hss_put_u16(prefix + 20, SFU_HSS_D_MESG);
-        if (EVP_DigestInit_ex2(h->ctx, h->md, NULL) != 1 || EVP_DigestUpdate(h->ctx, prefix, sizeof(prefix)) != 1 ||
-            EVP_DigestUpdate(h->ctx, C, SFU_HSS_N) != 1 || (msg_len > 0 && EVP_DigestUpdate(h->ctx, msg, msg_len) != 1) ||
+        if (EVP_DigestInit_ex2(h->ctx, h->md, NULL) != 1 ||
+            EVP_DigestUpdate(h->ctx, prefix, sizeof(prefix)) != 1 ||
+            EVP_DigestUpdate(h->ctx, C, SFU_HSS_N) != 1 ||
+            (msg_len > 0 && EVP_DigestUpdate(h->ctx, msg, msg_len) != 1) ||
             EVP_DigestFinal_ex(h->ctx, Q, NULL) != 1)
                 return -EIO;
         /* Cksm(Q), section 4.4. */
@@ -154,8 +157,8 @@ int sfu_hss_lmots_digits(struct sfu_hss_hash *h, const struct sfu_hss_lmots_para
         return 0;
 }
 
-int sfu_hss_leaf(struct sfu_hss_hash *h, const uint8_t I[SFU_HSS_I_SIZE], uint32_t r, const uint8_t K[SFU_HSS_N],
-                 uint8_t out[SFU_HSS_N]) {
+int sfu_hss_leaf(struct sfu_hss_hash *h, const uint8_t I[SFU_HSS_I_SIZE], uint32_t r,
+                 const uint8_t K[SFU_HSS_N], uint8_t out[SFU_HSS_N]) {
         uint8_t buf[SFU_HSS_I_SIZE + 4 + 2 + SFU_HSS_N];
 
         memcpy(buf, I, SFU_HSS_I_SIZE);
@@ -165,8 +168,8 @@ int sfu_hss_leaf(struct sfu_hss_hash *h, const uint8_t I[SFU_HSS_I_SIZE], uint32
         return sfu_hss_hash_once(h, buf, sizeof(buf), out);
 }
 
-int sfu_hss_node(struct sfu_hss_hash *h, const uint8_t I[SFU_HSS_I_SIZE], uint32_t r, const uint8_t left[SFU_HSS_N],
-                 const uint8_t right[SFU_HSS_N], uint8_t out[SFU_HSS_N]) {
+int sfu_hss_node(struct sfu_hss_hash *h, const uint8_t I[SFU_HSS_I_SIZE], uint32_t r,
+                 const uint8_t left[SFU_HSS_N], const uint8_t right[SFU_HSS_N], uint8_t out[SFU_HSS_N]) {
         uint8_t buf[SFU_HSS_I_SIZE + 4 + 2 + 2 * SFU_HSS_N];
 
         memcpy(buf, I, SFU_HSS_I_SIZE);
@@ -184,18 +187,21 @@ static int public_key_parse(const uint8_t *pub, size_t len, unsigned *ret_levels
         uint32_t levels;
 
         if (!pub || len != SFU_HSS_PUBLIC_KEY_SIZE)
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "HSS public key is %zu bytes, not %d", pub ? len : 0,
-                                   SFU_HSS_PUBLIC_KEY_SIZE);
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "HSS public key is %zu bytes, not %d",
+                                   pub ? len : 0, SFU_HSS_PUBLIC_KEY_SIZE);
         levels = sfu_hss_get_u32(pub);
         if (levels < 1 || levels > SFU_HSS_LEVELS_MAX)
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "HSS public key has %" PRIu32 " levels, not 1 to %d",
-                                   levels, SFU_HSS_LEVELS_MAX);
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
+                                   "HSS public key has %" PRIu32 " levels, not 1 to %d", levels,
+                                   SFU_HSS_LEVELS_MAX);
         if (!sfu_hss_lms_param(sfu_hss_get_u32(pub + 4)))
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "HSS public key has the unsupported LMS type 0x%08" PRIx32,
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
+                                   "HSS public key has the unsupported LMS type 0x%08" PRIx32,
                                    sfu_hss_get_u32(pub + 4));
         if (!sfu_hss_lmots_param(sfu_hss_get_u32(pub + 8)))
                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
-                                   "HSS public key has the unsupported LM-OTS type 0x%08" PRIx32, sfu_hss_get_u32(pub + 8));
+                                   "HSS public key has the unsupported LM-OTS type 0x%08" PRIx32,
+                                   sfu_hss_get_u32(pub + 8));
         if (ret_levels)
                 *ret_levels = levels;
         return 0;
@@ -225,7 +231,7 @@ int sfu_hss_kid(const uint8_t *pub, size_t len, char **ret) {
 /* One level of a parsed HSS signature: the LMS public key that checks it
  * and the message it signs (the next level's public key or the message). */
 struct level {
-        const uint8_t *key;             /* 56 bytes */
+        const uint8_t *key; /* 56 bytes */
         const uint8_t *lms_sig;
         const struct sfu_hss_lms_param *lms;
         const struct sfu_hss_lmots_param *ots;
@@ -246,8 +252,9 @@ static int signature_parse(const uint8_t *pub, unsigned levels, const uint8_t *m
         nspk = sfu_hss_get_u32(sig);
         if (nspk != levels - 1)
                 return sfu_err_set(err, SFU_ERR_SIGNATURE, EINVAL,
-                                   "HSS signature has %" PRIu32 " signed public keys, the key's %u levels need %u", nspk,
-                                   levels, levels - 1);
+                                   "HSS signature has %" PRIu32
+                                   " signed public keys, the key's %u levels need %u",
+                                   nspk, levels, levels - 1);
         for (unsigned l = 0; l < levels; l++) {
                 struct level *lv = &out[l];
                 uint32_t q, ots_type, lms_type;
@@ -257,10 +264,11 @@ static int signature_parse(const uint8_t *pub, unsigned levels, const uint8_t *m
                 lv->lms = sfu_hss_lms_param(sfu_hss_get_u32(key));
                 lv->ots = sfu_hss_lmots_param(sfu_hss_get_u32(key + 4));
                 if (!lv->lms || !lv->ots) /* checked with the key above */
-                        return sfu_err_set(err, SFU_ERR_SIGNATURE, EINVAL,
-                                           "HSS signature: level %u public key has unsupported types 0x%08" PRIx32
-                                           "/0x%08" PRIx32,
-                                           l + 1, sfu_hss_get_u32(key), sfu_hss_get_u32(key + 4));
+                        return sfu_err_set(
+                                err, SFU_ERR_SIGNATURE, EINVAL,
+                                "HSS signature: level %u public key has unsupported types 0x%08" PRIx32
+                                "/0x%08" PRIx32,
+                                l + 1, sfu_hss_get_u32(key), sfu_hss_get_u32(key + 4));
                 if (sig_len - off < 8)
                         return sfu_err_set(err, SFU_ERR_SIGNATURE, EINVAL,
                                            "HSS signature ends inside the level %u LMS signature", l + 1);
@@ -268,33 +276,39 @@ static int signature_parse(const uint8_t *pub, unsigned levels, const uint8_t *m
                 ots_type = sfu_hss_get_u32(sig + off + 4);
                 if (ots_type != lv->ots->type)
                         return sfu_err_set(err, SFU_ERR_SIGNATURE, EINVAL,
-                                           "HSS signature: level %u LM-OTS type 0x%08" PRIx32 " is not the key's %s", l + 1,
-                                           ots_type, lv->ots->name);
+                                           "HSS signature: level %u LM-OTS type 0x%08" PRIx32
+                                           " is not the key's %s",
+                                           l + 1, ots_type, lv->ots->name);
                 size = lms_signature_size(lv->lms, lv->ots);
                 if (sig_len - off < size)
-                        return sfu_err_set(err, SFU_ERR_SIGNATURE, EINVAL,
-                                           "HSS signature ends inside the level %u LMS signature (%zu of %zu bytes)", l + 1,
-                                           sig_len - off, size);
+                        return sfu_err_set(
+                                err, SFU_ERR_SIGNATURE, EINVAL,
+                                "HSS signature ends inside the level %u LMS signature (%zu of %zu bytes)",
+                                l + 1, sig_len - off, size);
                 lms_type = sfu_hss_get_u32(sig + off + 8 + SFU_HSS_N + (size_t) lv->ots->p * SFU_HSS_N);
                 if (lms_type != lv->lms->type)
                         return sfu_err_set(err, SFU_ERR_SIGNATURE, EINVAL,
-                                           "HSS signature: level %u LMS type 0x%08" PRIx32 " is not the key's %s", l + 1,
-                                           lms_type, lv->lms->name);
+                                           "HSS signature: level %u LMS type 0x%08" PRIx32
+                                           " is not the key's %s",
+                                           l + 1, lms_type, lv->lms->name);
                 if (q >> lv->lms->h)
                         return sfu_err_set(err, SFU_ERR_SIGNATURE, EINVAL,
-                                           "HSS signature: level %u leaf index %" PRIu32 " is outside its tree of 2^%u",
+                                           "HSS signature: level %u leaf index %" PRIu32
+                                           " is outside its tree of 2^%u",
                                            l + 1, q, lv->lms->h);
                 lv->lms_sig = sig + off;
                 off += size;
                 if (l + 1 < levels) {
                         if (sig_len - off < SFU_HSS_LMS_PUBLIC_KEY_SIZE)
                                 return sfu_err_set(err, SFU_ERR_SIGNATURE, EINVAL,
-                                                   "HSS signature ends inside the level %u public key", l + 2);
+                                                   "HSS signature ends inside the level %u public key",
+                                                   l + 2);
                         key = sig + off;
-                        if (!sfu_hss_lms_param(sfu_hss_get_u32(key)) || !sfu_hss_lmots_param(sfu_hss_get_u32(key + 4)))
+                        if (!sfu_hss_lms_param(sfu_hss_get_u32(key)) ||
+                            !sfu_hss_lmots_param(sfu_hss_get_u32(key + 4)))
                                 return sfu_err_set(err, SFU_ERR_SIGNATURE, EINVAL,
-                                                   "HSS signature: level %u public key has unsupported types 0x%08" PRIx32
-                                                   "/0x%08" PRIx32,
+                                                   "HSS signature: level %u public key has unsupported "
+                                                   "types 0x%08" PRIx32 "/0x%08" PRIx32,
                                                    l + 2, sfu_hss_get_u32(key), sfu_hss_get_u32(key + 4));
                         lv->msg = key;
                         lv->msg_len = SFU_HSS_LMS_PUBLIC_KEY_SIZE;
@@ -305,7 +319,8 @@ static int signature_parse(const uint8_t *pub, unsigned levels, const uint8_t *m
                 }
         }
         if (off != sig_len)
-                return sfu_err_set(err, SFU_ERR_SIGNATURE, EINVAL, "HSS signature has %zu trailing bytes", sig_len - off);
+                return sfu_err_set(err, SFU_ERR_SIGNATURE, EINVAL, "HSS signature has %zu trailing bytes",
+                                   sig_len - off);
         return 0;
 }
 
@@ -326,7 +341,8 @@ static int lms_verify(struct sfu_hss_hash *h, const struct level *lv, bool *ret_
         memcpy(prefix, I, SFU_HSS_I_SIZE);
         sfu_hss_put_u32(prefix + 16, q);
         sfu_hss_put_u16(prefix + 20, SFU_HSS_D_PBLC);
-        if (EVP_DigestInit_ex2(h->outer, h->md, NULL) != 1 || EVP_DigestUpdate(h->outer, prefix, sizeof(prefix)) != 1)
+        if (EVP_DigestInit_ex2(h->outer, h->md, NULL) != 1 ||
+            EVP_DigestUpdate(h->outer, prefix, sizeof(prefix)) != 1)
                 return -EIO;
         for (unsigned i = 0; i < lv->ots->p; i++) {
                 memcpy(tmp, y + (size_t) i * SFU_HSS_N, SFU_HSS_N);
@@ -354,8 +370,8 @@ static int lms_verify(struct sfu_hss_hash *h, const struct level *lv, bool *ret_
         return 0;
 }
 
-int sfu_hss_verify(const uint8_t *pub, size_t pub_len, const uint8_t *msg, size_t msg_len, const uint8_t *sig,
-                   size_t sig_len, struct sfu_err *err) {
+int sfu_hss_verify(const uint8_t *pub, size_t pub_len, const uint8_t *msg, size_t msg_len,
+                   const uint8_t *sig, size_t sig_len, struct sfu_err *err) {
         struct level levels[SFU_HSS_LEVELS_MAX] = {};
         struct sfu_hss_hash h;
         unsigned n_levels = 0;
@@ -381,10 +397,12 @@ int sfu_hss_verify(const uint8_t *pub, size_t pub_len, const uint8_t *msg, size_
                 }
                 if (!valid) {
                         if (n_levels == 1)
-                                r = sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG, "HSS signature does not verify");
+                                r = sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG,
+                                                "HSS signature does not verify");
                         else
                                 r = sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG,
-                                                "HSS signature does not verify at level %u of %u", l + 1, n_levels);
+                                                "HSS signature does not verify at level %u of %u", l + 1,
+                                                n_levels);
                         break;
                 }
         }

@@ -37,15 +37,15 @@ enum sfu_hss_lmots_type {
 };
 
 #define SFU_HSS_LEVELS_MAX 8
-#define SFU_HSS_N 32                            /* n = m: SHA-256 output */
-#define SFU_HSS_I_SIZE 16                       /* the tree identifier I */
-#define SFU_HSS_LMS_PUBLIC_KEY_SIZE 56          /* u32 type, u32 otstype, I, T[1] */
-#define SFU_HSS_PUBLIC_KEY_SIZE 60              /* u32 L || LMS public key */
+#define SFU_HSS_N 32                   /* n = m: SHA-256 output */
+#define SFU_HSS_I_SIZE 16              /* the tree identifier I */
+#define SFU_HSS_LMS_PUBLIC_KEY_SIZE 56 /* u32 type, u32 otstype, I, T[1] */
+#define SFU_HSS_PUBLIC_KEY_SIZE 60     /* u32 L || LMS public key */
 /* The largest HSS signature: 8 levels of LMS_SHA256_M32_H25 with
  * LMOTS_SHA256_N32_W1 (RFC 8554 sections 4.5, 5.4, 6.2). */
 #define SFU_HSS_LMS_SIGNATURE_MAX (4 + 4 + SFU_HSS_N + 265 * SFU_HSS_N + 4 + 25 * SFU_HSS_N)
-#define SFU_HSS_SIGNATURE_MAX \
-        (4 + (SFU_HSS_LEVELS_MAX - 1) * (SFU_HSS_LMS_SIGNATURE_MAX + SFU_HSS_LMS_PUBLIC_KEY_SIZE) + \
+#define SFU_HSS_SIGNATURE_MAX                                                                               \
+        (4 + (SFU_HSS_LEVELS_MAX - 1) * (SFU_HSS_LMS_SIGNATURE_MAX + SFU_HSS_LMS_PUBLIC_KEY_SIZE) +         \
          SFU_HSS_LMS_SIGNATURE_MAX)
 
 /* Checks that pub is a well-formed HSS public key: exactly 60 bytes,

@@ -53,7 +53,6 @@ static void remove_leftovers(const char *path) {
         closedir(dir);
 }
 
-
 static int open_locked(const char *path, int lock_op, int *ret_fd, struct sfu_err *err) {
         for (unsigned tries = 0; tries < HSSKEY_OPEN_TRIES; tries++) {
                 _cleanup_close_ int fd = -1;
@@ -69,8 +68,8 @@ static int open_locked(const char *path, int lock_op, int *ret_fd, struct sfu_er
                 }
                 while (flock(fd, lock_op) < 0)
                         if (errno != EINTR)
-                                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot lock HSS key %s: %s", path,
-                                                   strerror(errno));
+                                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot lock HSS key %s: %s",
+                                                   path, strerror(errno));
                 if (fstat(fd, &st) < 0)
                         return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot stat HSS key %s: %s", path,
                                            strerror(errno));
@@ -79,25 +78,29 @@ static int open_locked(const char *path, int lock_op, int *ret_fd, struct sfu_er
                 if (lstat(path, &now) < 0 || now.st_dev != st.st_dev || now.st_ino != st.st_ino)
                         continue;
                 if (!S_ISREG(st.st_mode))
-                        return sfu_err_set(err, SFU_ERR_STATE, EINVAL, "HSS key %s is not a regular file", path);
+                        return sfu_err_set(err, SFU_ERR_STATE, EINVAL, "HSS key %s is not a regular file",
+                                           path);
                 if ((st.st_mode & 07777) != 0600)
-                        return sfu_err_set(err, SFU_ERR_STATE, EPERM, "HSS key %s has mode %04o; it must be 0600",
-                                           path, (unsigned) (st.st_mode & 07777));
+                        return sfu_err_set(err, SFU_ERR_STATE, EPERM,
+                                           "HSS key %s has mode %04o; it must be 0600", path,
+                                           (unsigned) (st.st_mode & 07777));
                 if (lock_op == LOCK_EX) {
                         remove_leftovers(path);
                         if (fstat(fd, &st) < 0)
-                                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot stat HSS key %s: %s", path,
-                                                   strerror(errno));
+                                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot stat HSS key %s: %s",
+                                                   path, strerror(errno));
                 }
                 if (st.st_nlink != 1)
-                        return sfu_err_set(err, SFU_ERR_STATE, EMLINK,
-                                           "HSS key %s has %ju hard links; it must have one (a second name keeps an "
-                                           "old state that would sign again)",
-                                           path, (uintmax_t) st.st_nlink);
+                        return sfu_err_set(
+                                err, SFU_ERR_STATE, EMLINK,
+                                "HSS key %s has %ju hard links; it must have one (a second name keeps an "
+                                "old state that would sign again)",
+                                path, (uintmax_t) st.st_nlink);
                 *ret_fd = TAKE_FD(fd);
                 return 0;
         }
-        return sfu_err_set(err, SFU_ERR_STORAGE, EAGAIN, "HSS key %s keeps being replaced; cannot lock it", path);
+        return sfu_err_set(err, SFU_ERR_STORAGE, EAGAIN, "HSS key %s keeps being replaced; cannot lock it",
+                           path);
 }
 
 static int read_key(int fd, const char *path, struct sfu_hss_key **ret, struct sfu_err *err) {
@@ -110,15 +113,17 @@ static int read_key(int fd, const char *path, struct sfu_hss_key **ret, struct s
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
-                        r = sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot read HSS key %s: %s", path, strerror(errno));
+                        r = sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot read HSS key %s: %s", path,
+                                        strerror(errno));
                         goto out;
                 }
                 if (n == 0)
                         break;
                 len += (size_t) n;
                 if (len == sizeof(buf)) {
-                        r = sfu_err_set(err, SFU_ERR_PARSE, EFBIG, "%s is larger than an HSS private key (%d bytes)",
-                                        path, SFU_HSS_PRIVATE_KEY_MAX);
+                        r = sfu_err_set(err, SFU_ERR_PARSE, EFBIG,
+                                        "%s is larger than an HSS private key (%d bytes)", path,
+                                        SFU_HSS_PRIVATE_KEY_MAX);
                         goto out;
                 }
         }
@@ -130,8 +135,8 @@ out:
         return r;
 }
 
-int sfu_hsskey_sign(const char *path, const uint8_t *msg, size_t msg_len, uint8_t **ret_sig, size_t *ret_sig_len,
-                    uint64_t *ret_remaining, struct sfu_err *err) {
+int sfu_hsskey_sign(const char *path, const uint8_t *msg, size_t msg_len, uint8_t **ret_sig,
+                    size_t *ret_sig_len, uint64_t *ret_remaining, struct sfu_err *err) {
         _cleanup_hss_key_ struct sfu_hss_key *key = NULL;
         _cleanup_close_ int fd = -1;
         uint8_t state[SFU_HSS_PRIVATE_KEY_MAX];
@@ -146,8 +151,9 @@ int sfu_hsskey_sign(const char *path, const uint8_t *msg, size_t msg_len, uint8_
         if (r < 0)
                 return r;
         if (sfu_hss_remaining(key) == 0)
-                return sfu_err_set(err, SFU_ERR_STATE, ENOSPC, "HSS key %s is exhausted: all %" PRIu64 " signatures used",
-                                   path, sfu_hss_params_total(sfu_hss_key_params(key)));
+                return sfu_err_set(err, SFU_ERR_STATE, ENOSPC,
+                                   "HSS key %s is exhausted: all %" PRIu64 " signatures used", path,
+                                   sfu_hss_params_total(sfu_hss_key_params(key)));
         r = sfu_hss_reserve(key, &index, err);
         if (r < 0)
                 return r;
@@ -169,8 +175,8 @@ int sfu_hsskey_sign(const char *path, const uint8_t *msg, size_t msg_len, uint8_
         return 0;
 }
 
-int sfu_hsskey_info(const char *path, struct sfu_hss_params *ret_params, uint8_t pub[SFU_HSS_PUBLIC_KEY_SIZE],
-                    uint64_t *ret_remaining, struct sfu_err *err) {
+int sfu_hsskey_info(const char *path, struct sfu_hss_params *ret_params,
+                    uint8_t pub[SFU_HSS_PUBLIC_KEY_SIZE], uint64_t *ret_remaining, struct sfu_err *err) {
         _cleanup_hss_key_ struct sfu_hss_key *key = NULL;
         _cleanup_close_ int fd = -1;
         int r;
@@ -190,8 +196,8 @@ int sfu_hsskey_info(const char *path, struct sfu_hss_params *ret_params, uint8_t
         return 0;
 }
 
-int sfu_hsskey_generate(const char *path, const struct sfu_hss_params *params, uint8_t pub[SFU_HSS_PUBLIC_KEY_SIZE],
-                        struct sfu_err *err) {
+int sfu_hsskey_generate(const char *path, const struct sfu_hss_params *params,
+                        uint8_t pub[SFU_HSS_PUBLIC_KEY_SIZE], struct sfu_err *err) {
         _cleanup_hss_key_ struct sfu_hss_key *key = NULL;
         _cleanup_free_ char *staged = NULL;
         uint8_t state[SFU_HSS_PRIVATE_KEY_MAX];
@@ -200,12 +206,14 @@ int sfu_hsskey_generate(const char *path, const struct sfu_hss_params *params, u
         int r;
 
         if (lstat(path, &st) == 0)
-                return sfu_err_set(err, SFU_ERR_STORAGE, EEXIST,
-                                   "%s exists; refusing to overwrite an HSS private key (its used signatures would "
-                                   "be signed again)",
-                                   path);
+                return sfu_err_set(
+                        err, SFU_ERR_STORAGE, EEXIST,
+                        "%s exists; refusing to overwrite an HSS private key (its used signatures would "
+                        "be signed again)",
+                        path);
         if (errno != ENOENT)
-                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot create %s: %s", path, strerror(errno));
+                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot create %s: %s", path,
+                                   strerror(errno));
         r = sfu_hss_keygen(params, &key, err);
         if (r < 0)
                 return r;
@@ -232,7 +240,8 @@ int sfu_hsskey_generate(const char *path, const struct sfu_hss_params *params, u
         (void) unlink(staged);
         r = sfu_file_sync_parent(path);
         if (r < 0)
-                return sfu_err_set(err, SFU_ERR_STORAGE, r, "cannot sync the directory of %s: %s", path, strerror(-r));
+                return sfu_err_set(err, SFU_ERR_STORAGE, r, "cannot sync the directory of %s: %s", path,
+                                   strerror(-r));
         sfu_hss_key_public(key, pub);
         return 0;
 }

@@ -25,10 +25,11 @@ int sfu_hsskey_generate(const char *path, const struct sfu_hss_params *params,
  * signature buffer in *ret_sig; the signatures left afterwards in
  * *ret_remaining (may be NULL).  An exhausted key is SFU_ERR_STATE:
  * "HSS key PATH is exhausted: all N signatures used". */
-int sfu_hsskey_sign(const char *path, const uint8_t *msg, size_t msg_len, uint8_t **ret_sig, size_t *ret_sig_len,
-                    uint64_t *ret_remaining, struct sfu_err *err) _wur_;
+int sfu_hsskey_sign(const char *path, const uint8_t *msg, size_t msg_len, uint8_t **ret_sig,
+                    size_t *ret_sig_len, uint64_t *ret_remaining, struct sfu_err *err) _wur_;
 
 /* Reads the key without signing: its parameters, public key and the
  * signatures left (each may be NULL). */
-int sfu_hsskey_info(const char *path, struct sfu_hss_params *ret_params, uint8_t pub[SFU_HSS_PUBLIC_KEY_SIZE],
-                    uint64_t *ret_remaining, struct sfu_err *err) _wur_;
+int sfu_hsskey_info(const char *path, struct sfu_hss_params *ret_params,
+                    uint8_t pub[SFU_HSS_PUBLIC_KEY_SIZE], uint64_t *ret_remaining,
+                    struct sfu_err *err) _wur_;

@@ -45,7 +45,8 @@ static int cmd_keygen(char **argv) {
         struct sfu_err err = SFU_ERR_INIT;
         uint8_t pub[SFU_HSS_PUBLIC_KEY_SIZE];
 
-        if (sfu_hss_params_from_string(argv[1], &params, &err) < 0 || sfu_hsskey_generate(argv[0], &params, pub, &err) < 0 ||
+        if (sfu_hss_params_from_string(argv[1], &params, &err) < 0 ||
+            sfu_hsskey_generate(argv[0], &params, pub, &err) < 0 ||
             sfu_file_write_atomic(argv[2], pub, sizeof(pub), 0644, &err) < 0)
                 return fail("keygen", &err);
         return 0;
@@ -67,7 +68,8 @@ static int cmd_sign(char **argv) {
                 return fail("sign", &err);
         if (sfu_file_write_atomic(argv[2], sig, sig_len, 0644, &err) < 0)
                 return fail("sign", &err);
-        printf("index=%" PRIu64 " remaining=%" PRIu64 "\n", sfu_hss_params_total(&params) - remaining - 1, remaining);
+        printf("index=%" PRIu64 " remaining=%" PRIu64 "\n", sfu_hss_params_total(&params) - remaining - 1,
+               remaining);
         return 0;
 }
 
@@ -81,8 +83,8 @@ static int cmd_inspect(char **argv) {
 
         if (read_all(argv[0], &pub, &pub_len, &err) < 0 || read_all(argv[1], &msg, &msg_len, &err) < 0 ||
             read_all(argv[2], &sig, &sig_len, &err) < 0 ||
-            sfu_hss_verify((const uint8_t *) pub, pub_len, (const uint8_t *) msg, msg_len, (const uint8_t *) sig, sig_len,
-                           &err) < 0)
+            sfu_hss_verify((const uint8_t *) pub, pub_len, (const uint8_t *) msg, msg_len,
+                           (const uint8_t *) sig, sig_len, &err) < 0)
                 return fail("inspect", &err);
         /* Valid, hence well-formed: walk the levels. */
         key = (const uint8_t *) pub + 4;
@@ -133,10 +135,10 @@ int main(int argc, char **argv) {
                 int args;
                 int (*run)(char **argv);
         } cmds[] = {
-                { "keygen", 3, cmd_keygen },
-                { "sign", 3, cmd_sign },
-                { "inspect", 3, cmd_inspect },
-                { "info", 1, cmd_info },
+                {"keygen", 3, cmd_keygen},
+                {"sign", 3, cmd_sign},
+                {"inspect", 3, cmd_inspect},
+                {"info", 1, cmd_info},
         };
 
         if (argc == 2 && strcmp(argv[1], "faults") == 0) {
@@ -150,6 +152,7 @@ int main(int argc, char **argv) {
         for (size_t i = 0; i < ELEMENTSOF(cmds); i++)
                 if (argc == cmds[i].args + 2 && strcmp(argv[1], cmds[i].name) == 0)
                         return cmds[i].run(argv + 2);
-        fprintf(stderr, "usage: hss-sign-tool keygen KEY PARAMS PUB | sign KEY MSG SIG | inspect PUB MSG SIG | info KEY | faults\n");
+        fprintf(stderr, "usage: hss-sign-tool keygen KEY PARAMS PUB | sign KEY MSG SIG | inspect PUB MSG "
+                        "SIG | info KEY | faults\n");
         return 2;
 }

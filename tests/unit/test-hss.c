@@ -49,8 +49,8 @@ static uint32_t get_u32(const uint8_t *p) {
 }
 
 /* SHA-256 of the concatenation of up to 5 parts, with plain EVP. */
-static void sha256(uint8_t out[32], const void *a, size_t alen, const void *b, size_t blen, const void *c, size_t clen,
-                   const void *d, size_t dlen, const void *e, size_t elen) {
+static void sha256(uint8_t out[32], const void *a, size_t alen, const void *b, size_t blen, const void *c,
+                   size_t clen, const void *d, size_t dlen, const void *e, size_t elen) {
         EVP_MD_CTX *ctx = EVP_MD_CTX_new();
         if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 || EVP_DigestUpdate(ctx, a, alen) != 1 ||
             EVP_DigestUpdate(ctx, b, blen) != 1 || EVP_DigestUpdate(ctx, c, clen) != 1 ||
@@ -120,16 +120,17 @@ static size_t type_fields(const uint8_t *pub, const uint8_t *sig, size_t offsets
         offsets[n++] = 0;
         for (unsigned l = 0; l < L; l++) {
                 uint32_t lms = get_u32(key), ots = get_u32(key + 4);
-                size_t p = (sfu_hss_lms_signature_size(lms, ots) - 12 - SFU_HSS_N - sfu_hss_lms_height(lms) * SFU_HSS_N) /
+                size_t p = (sfu_hss_lms_signature_size(lms, ots) - 12 - SFU_HSS_N -
+                            sfu_hss_lms_height(lms) * SFU_HSS_N) /
                            SFU_HSS_N;
-                offsets[n++] = off;                               /* q */
-                offsets[n++] = off + 4;                           /* otstype */
+                offsets[n++] = off;                                 /* q */
+                offsets[n++] = off + 4;                             /* otstype */
                 offsets[n++] = off + 8 + SFU_HSS_N + p * SFU_HSS_N; /* type */
                 off += sfu_hss_lms_signature_size(lms, ots);
                 if (l + 1 < L) {
                         key = sig + off;
-                        offsets[n++] = off;                       /* the next key's type */
-                        offsets[n++] = off + 4;                   /* its otstype */
+                        offsets[n++] = off;     /* the next key's type */
+                        offsets[n++] = off + 4; /* its otstype */
                         off += SFU_HSS_LMS_PUBLIC_KEY_SIZE;
                 }
         }
@@ -139,8 +140,8 @@ static size_t type_fields(const uint8_t *pub, const uint8_t *sig, size_t offsets
 /* Every single-bit change of the signature at `samples` random bit
  * positions plus every bit of its type fields, of the public key (every
  * bit) and of the message (`samples` bits) is refused. */
-static void check_mutations(const char *name, const uint8_t *pub, const uint8_t *msg, size_t msg_len, const uint8_t *sig,
-                            size_t sig_len, unsigned samples) {
+static void check_mutations(const char *name, const uint8_t *pub, const uint8_t *msg, size_t msg_len,
+                            const uint8_t *sig, size_t sig_len, unsigned samples) {
         struct sfu_err err = SFU_ERR_INIT;
         uint8_t pcopy[SFU_HSS_PUBLIC_KEY_SIZE];
         uint8_t *scopy = malloc(sig_len), *mcopy = malloc(msg_len + 1);
@@ -152,9 +153,11 @@ static void check_mutations(const char *name, const uint8_t *pub, const uint8_t 
                 abort();
         memcpy(scopy, sig, sig_len);
         for (unsigned s = 0; s < samples + n_fields * 32; s++) {
-                size_t bit = s < samples ? rnd() % (sig_len * 8) : fields[(s - samples) / 32] * 8 + (s - samples) % 32;
+                size_t bit = s < samples ? rnd() % (sig_len * 8)
+                                         : fields[(s - samples) / 32] * 8 + (s - samples) % 32;
                 scopy[bit / 8] ^= (uint8_t) (1u << (bit % 8));
-                if (!refused_ok(verify(pub, SFU_HSS_PUBLIC_KEY_SIZE, msg, msg_len, scopy, sig_len, &err), &err, false)) {
+                if (!refused_ok(verify(pub, SFU_HSS_PUBLIC_KEY_SIZE, msg, msg_len, scopy, sig_len, &err),
+                                &err, false)) {
                         bad++;
                         if (first_bad == SIZE_MAX)
                                 first_bad = bit;
@@ -162,7 +165,8 @@ static void check_mutations(const char *name, const uint8_t *pub, const uint8_t 
                 scopy[bit / 8] ^= (uint8_t) (1u << (bit % 8));
                 tried++;
         }
-        ok(bad == 0, "%s: %u single-bit changes of the signature (%zu type fields) refused (first accepted: bit %zd)",
+        ok(bad == 0,
+           "%s: %u single-bit changes of the signature (%zu type fields) refused (first accepted: bit %zd)",
            name, tried, n_fields, first_bad == SIZE_MAX ? (ssize_t) -1 : (ssize_t) first_bad);
 
         /* The public key: every bit of L and the types (refused when the
@@ -174,15 +178,16 @@ static void check_mutations(const char *name, const uint8_t *pub, const uint8_t 
         for (size_t s = 0; s < 12 * 8 + samples; s++, tried++) {
                 size_t bit = s < 12 * 8 ? s : 12 * 8 + rnd() % (48 * 8);
                 pcopy[bit / 8] ^= (uint8_t) (1u << (bit % 8));
-                if (!refused_ok(verify(pcopy, sizeof(pcopy), msg, msg_len, sig, sig_len, &err), &err, true)) {
+                if (!refused_ok(verify(pcopy, sizeof(pcopy), msg, msg_len, sig, sig_len, &err), &err,
+                                true)) {
                         bad++;
                         if (first_bad == SIZE_MAX)
                                 first_bad = bit;
                 }
                 pcopy[bit / 8] ^= (uint8_t) (1u << (bit % 8));
         }
-        ok(bad == 0, "%s: %u single-bit changes of the public key refused (first accepted: bit %zd)", name, tried,
-           first_bad == SIZE_MAX ? (ssize_t) -1 : (ssize_t) first_bad);
+        ok(bad == 0, "%s: %u single-bit changes of the public key refused (first accepted: bit %zd)", name,
+           tried, first_bad == SIZE_MAX ? (ssize_t) -1 : (ssize_t) first_bad);
 
         bad = 0;
         tried = 0;
@@ -190,7 +195,8 @@ static void check_mutations(const char *name, const uint8_t *pub, const uint8_t 
         for (unsigned s = 0; s < samples && msg_len > 0; s++, tried++) {
                 size_t bit = s < msg_len * 8 && msg_len * 8 <= samples ? s : rnd() % (msg_len * 8);
                 mcopy[bit / 8] ^= (uint8_t) (1u << (bit % 8));
-                if (!refused_ok(verify(pub, SFU_HSS_PUBLIC_KEY_SIZE, mcopy, msg_len, sig, sig_len, &err), &err, false))
+                if (!refused_ok(verify(pub, SFU_HSS_PUBLIC_KEY_SIZE, mcopy, msg_len, sig, sig_len, &err),
+                                &err, false))
                         bad++;
                 mcopy[bit / 8] ^= (uint8_t) (1u << (bit % 8));
         }
@@ -202,8 +208,8 @@ static void check_mutations(const char *name, const uint8_t *pub, const uint8_t 
 }
 
 /* Every proper prefix and a few extensions are refused before any hash. */
-static void check_lengths(const char *name, const uint8_t *pub, const uint8_t *msg, size_t msg_len, const uint8_t *sig,
-                          size_t sig_len) {
+static void check_lengths(const char *name, const uint8_t *pub, const uint8_t *msg, size_t msg_len,
+                          const uint8_t *sig, size_t sig_len) {
         struct sfu_err err = SFU_ERR_INIT;
         uint8_t *longer = malloc(sig_len + 64);
         unsigned bad = 0;
@@ -211,7 +217,8 @@ static void check_lengths(const char *name, const uint8_t *pub, const uint8_t *m
         if (!longer)
                 abort();
         for (size_t len = 0; len < sig_len; len++)
-                if (!refused_ok(verify(pub, SFU_HSS_PUBLIC_KEY_SIZE, msg, msg_len, sig, len, &err), &err, false))
+                if (!refused_ok(verify(pub, SFU_HSS_PUBLIC_KEY_SIZE, msg, msg_len, sig, len, &err), &err,
+                                false))
                         bad++;
         ok(bad == 0, "%s: all %zu truncations refused", name, sig_len);
         memcpy(longer, sig, sig_len);
@@ -223,7 +230,8 @@ static void check_lengths(const char *name, const uint8_t *pub, const uint8_t *m
                         bad++;
         }
         ok(bad == 0, "%s: 1 to 64 trailing bytes refused as trailing (%s)", name, err.message);
-        ok(verify(pub, SFU_HSS_PUBLIC_KEY_SIZE, msg, msg_len, NULL, 0, &err) < 0, "%s: no signature refused", name);
+        ok(verify(pub, SFU_HSS_PUBLIC_KEY_SIZE, msg, msg_len, NULL, 0, &err) < 0, "%s: no signature refused",
+           name);
         free(longer);
 }
 
@@ -249,12 +257,14 @@ static uint64_t signature_index(const uint8_t *pub, const uint8_t *sig, uint32_t
 /* ---------------------------------------------------------------- RFC 8554 */
 
 static void test_rfc_case(const char *file, const char *name) {
-        struct blob pub = vec_get(file, "public-key"), msg = vec_get(file, "message"), sig = vec_get(file, "signature");
+        struct blob pub = vec_get(file, "public-key"), msg = vec_get(file, "message"),
+                    sig = vec_get(file, "signature");
         struct sfu_err err = SFU_ERR_INIT;
         char *kid = NULL;
         int r;
 
-        ok(sfu_hss_public_key_check(pub.data, pub.len, &err) == 0, "%s: public key well-formed (%s)", name, err.message);
+        ok(sfu_hss_public_key_check(pub.data, pub.len, &err) == 0, "%s: public key well-formed (%s)", name,
+           err.message);
         r = verify(pub.data, pub.len, msg.data, msg.len, sig.data, sig.len, &err);
         ok(r == 0, "%s: signature verifies (r=%d %s)", name, r, err.message);
         r = sfu_hss_kid(pub.data, pub.len, &kid);
@@ -287,10 +297,12 @@ static void test_rfc_case(const char *file, const char *name) {
 static void test_rfc_private(void) {
         const char *file = "hss/rfc8554-tc2.txt";
         struct blob sig = vec_get(file, "signature"), msg = vec_get(file, "message");
-        struct blob seed = vec_get(file, "level-2-seed"), I = vec_get(file, "level-2-i"), qb = vec_get(file, "level-2-q");
+        struct blob seed = vec_get(file, "level-2-seed"), I = vec_get(file, "level-2-i"),
+                    qb = vec_get(file, "level-2-q");
         const struct sfu_hss_lmots_param *top_ots = sfu_hss_lmots_param(SFU_HSS_LMOTS_SHA256_N32_W4);
         const struct sfu_hss_lmots_param *ots = sfu_hss_lmots_param(SFU_HSS_LMOTS_SHA256_N32_W8);
-        size_t top_size = sfu_hss_lms_signature_size(SFU_HSS_LMS_SHA256_M32_H10, SFU_HSS_LMOTS_SHA256_N32_W4);
+        size_t top_size =
+                sfu_hss_lms_signature_size(SFU_HSS_LMS_SHA256_M32_H10, SFU_HSS_LMOTS_SHA256_N32_W4);
         const uint8_t *pub2 = sig.data + 4 + top_size, *sig2 = pub2 + SFU_HSS_LMS_PUBLIC_KEY_SIZE;
         uint8_t nodes[64][32], K[32], out[4 + 32 + 34 * 32];
         uint32_t q = get_u32(qb.data);
@@ -301,14 +313,14 @@ static void test_rfc_private(void) {
                 abort();
         ok(top_ots && memcmp(pub2 + 8, I.data, 16) == 0, "TC2: level-2 I is the one in the signature");
         for (uint32_t leaf = 0; leaf < 32; leaf++) {
-                uint8_t r_be[4], d[2] = { 0x82, 0x82 };
+                uint8_t r_be[4], d[2] = {0x82, 0x82};
                 if (sfu_hss_ots_public(&h, ots, I.data, seed.data, leaf, K) < 0)
                         abort();
                 put_u32(r_be, 32 + leaf);
                 sha256(nodes[32 + leaf], I.data, 16, r_be, 4, d, 2, K, 32, NULL, 0);
         }
         for (uint32_t r = 31; r >= 1; r--) {
-                uint8_t r_be[4], d[2] = { 0x83, 0x83 };
+                uint8_t r_be[4], d[2] = {0x83, 0x83};
                 put_u32(r_be, r);
                 sha256(nodes[r], I.data, 16, r_be, 4, d, 2, nodes[2 * r], 64, NULL, 0);
         }
@@ -316,7 +328,8 @@ static void test_rfc_private(void) {
         ok(get_u32(sig2) == q, "TC2: the level-2 signature is of leaf %" PRIu32, q);
         ok(sfu_hss_ots_sign(&h, ots, I.data, seed.data, q, sig2 + 8, msg.data, msg.len, out) == 0 &&
                    memcmp(out, sig2 + 4, sizeof(out)) == 0,
-           "TC2: LM-OTS signature at q=%" PRIu32 " with the RFC's C is the RFC's (%zu bytes)", q, sizeof(out));
+           "TC2: LM-OTS signature at q=%" PRIu32 " with the RFC's C is the RFC's (%zu bytes)", q,
+           sizeof(out));
         for (unsigned k = 0; k < 5; k++)
                 if (memcmp(sig2 + 4 + sizeof(out) + 4 + 32 * k, nodes[((32 + q) >> k) ^ 1], 32) != 0)
                         path_ok = false;
@@ -335,9 +348,9 @@ static void test_malformed_keys(void) {
         struct blob pub = vec_get("hss/rfc8554-tc1.txt", "public-key");
         struct sfu_err err = SFU_ERR_INIT;
         uint8_t p[SFU_HSS_PUBLIC_KEY_SIZE + 1];
-        static const uint32_t bad_L[] = { 0, 9, 0x100, 0xffffffff };
-        static const uint32_t bad_lms[] = { 0, 1, 4, 10, 0x0a, 0x14, 0x18, 0xffffffff, 0x00000105 };
-        static const uint32_t bad_ots[] = { 0, 5, 6, 8, 0x0c, 0xffffffff, 0x00000103 };
+        static const uint32_t bad_L[] = {0, 9, 0x100, 0xffffffff};
+        static const uint32_t bad_lms[] = {0, 1, 4, 10, 0x0a, 0x14, 0x18, 0xffffffff, 0x00000105};
+        static const uint32_t bad_ots[] = {0, 5, 6, 8, 0x0c, 0xffffffff, 0x00000103};
         char *kid = NULL;
 
         for (size_t i = 0; i < ELEMENTSOF(bad_L); i++) {
@@ -382,9 +395,11 @@ static void test_malformed_keys(void) {
 /* The type fields of a valid signature set to other codes: another valid
  * code, an unknown one, the other field's codes. */
 static void test_wrong_types(void) {
-        struct blob pub = vec_get("hss/rfc8554-tc2.txt", "public-key"), msg = vec_get("hss/rfc8554-tc2.txt", "message"),
+        struct blob pub = vec_get("hss/rfc8554-tc2.txt", "public-key"),
+                    msg = vec_get("hss/rfc8554-tc2.txt", "message"),
                     sig = vec_get("hss/rfc8554-tc2.txt", "signature");
-        static const uint32_t codes[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 0xe, 0x14, 0x80000003, 0xffffffff };
+        static const uint32_t codes[] = {0, 1, 2,  3,   4,    5,          6,         7,
+                                         8, 9, 10, 0xe, 0x14, 0x80000003, 0xffffffff};
         size_t fields[64], n_fields = type_fields(pub.data, sig.data, fields);
         struct sfu_err err = SFU_ERR_INIT;
         unsigned bad = 0, tried = 0;
@@ -397,7 +412,9 @@ static void test_wrong_types(void) {
                                 continue;
                         put_u32(sig.data + fields[f], codes[c]);
                         tried++;
-                        if (!refused_ok(verify(pub.data, pub.len, msg.data, msg.len, sig.data, sig.len, &err), &err, false))
+                        if (!refused_ok(
+                                    verify(pub.data, pub.len, msg.data, msg.len, sig.data, sig.len, &err),
+                                    &err, false))
                                 bad++;
                 }
                 put_u32(sig.data + fields[f], orig);
@@ -406,10 +423,12 @@ static void test_wrong_types(void) {
 
         /* q = 2^h and beyond for the top level (H10) */
         put_u32(sig.data + 4, 1024);
-        ok(verify(pub.data, pub.len, msg.data, msg.len, sig.data, sig.len, &err) < 0 && strstr(err.message, "outside"),
+        ok(verify(pub.data, pub.len, msg.data, msg.len, sig.data, sig.len, &err) < 0 &&
+                   strstr(err.message, "outside"),
            "TC2: q = 2^10 refused: %s", err.message);
         put_u32(sig.data + 4, 0xffffffff);
-        ok(verify(pub.data, pub.len, msg.data, msg.len, sig.data, sig.len, &err) < 0 && strstr(err.message, "outside"),
+        ok(verify(pub.data, pub.len, msg.data, msg.len, sig.data, sig.len, &err) < 0 &&
+                   strstr(err.message, "outside"),
            "TC2: q = 2^32-1 refused: %s", err.message);
         put_u32(sig.data + 4, 5);
         ok(verify(pub.data, pub.len, msg.data, msg.len, sig.data, sig.len, &err) < 0 &&
@@ -464,8 +483,8 @@ static void partial_new(struct sfu_hss_hash *hh, uint32_t lms_type, uint32_t ots
 }
 
 /* u32 q || LM-OTS signature || u32 type || path, with a random C. */
-static size_t partial_sign(struct sfu_hss_hash *hh, const struct partial *p, const uint8_t *msg, size_t msg_len,
-                           uint8_t *out) {
+static size_t partial_sign(struct sfu_hss_hash *hh, const struct partial *p, const uint8_t *msg,
+                           size_t msg_len, uint8_t *out) {
         const struct sfu_hss_lmots_param *ots = sfu_hss_lmots_param(p->ots_type);
         uint8_t C[32];
         size_t off;
@@ -482,7 +501,8 @@ static size_t partial_sign(struct sfu_hss_hash *hh, const struct partial *p, con
 }
 
 /* An HSS key and signature of L levels from partial trees. */
-static void partial_case(const char *name, unsigned L, const uint32_t *lms, const uint32_t *ots, unsigned samples) {
+static void partial_case(const char *name, unsigned L, const uint32_t *lms, const uint32_t *ots,
+                         unsigned samples) {
         static const uint8_t msg[] = "firmware manifest signed with a tall tree";
         struct partial *levels = calloc(L, sizeof(*levels));
         uint8_t *sig = malloc(SFU_HSS_SIGNATURE_MAX), pub[SFU_HSS_PUBLIC_KEY_SIZE];
@@ -500,7 +520,8 @@ static void partial_case(const char *name, unsigned L, const uint32_t *lms, cons
         put_u32(sig, L - 1);
         for (unsigned l = 0; l < L; l++) {
                 if (l + 1 < L) {
-                        off += partial_sign(&hh, &levels[l], levels[l + 1].pub, SFU_HSS_LMS_PUBLIC_KEY_SIZE, sig + off);
+                        off += partial_sign(&hh, &levels[l], levels[l + 1].pub, SFU_HSS_LMS_PUBLIC_KEY_SIZE,
+                                            sig + off);
                         memcpy(sig + off, levels[l + 1].pub, SFU_HSS_LMS_PUBLIC_KEY_SIZE);
                         off += SFU_HSS_LMS_PUBLIC_KEY_SIZE;
                 } else
@@ -512,8 +533,8 @@ static void partial_case(const char *name, unsigned L, const uint32_t *lms, cons
                 check_mutations(name, pub, msg, sizeof(msg), sig, off, samples);
         /* The leaf index one off, and out of range. */
         put_u32(sig + 4, levels[0].q ^ 1);
-        ok(verify(pub, sizeof(pub), msg, sizeof(msg), sig, off, &err) < 0, "%s: the neighbour leaf refused: %s", name,
-           err.message);
+        ok(verify(pub, sizeof(pub), msg, sizeof(msg), sig, off, &err) < 0,
+           "%s: the neighbour leaf refused: %s", name, err.message);
         put_u32(sig + 4, UINT32_C(1) << levels[0].h);
         ok(verify(pub, sizeof(pub), msg, sizeof(msg), sig, off, &err) < 0 && strstr(err.message, "outside"),
            "%s: q = 2^%u refused: %s", name, levels[0].h, err.message);
@@ -523,10 +544,10 @@ static void partial_case(const char *name, unsigned L, const uint32_t *lms, cons
 }
 
 static void test_partial_trees(void) {
-        static const uint32_t all_ots[] = { SFU_HSS_LMOTS_SHA256_N32_W1, SFU_HSS_LMOTS_SHA256_N32_W2,
-                                            SFU_HSS_LMOTS_SHA256_N32_W4, SFU_HSS_LMOTS_SHA256_N32_W8 };
-        static const uint32_t tall[] = { SFU_HSS_LMS_SHA256_M32_H15, SFU_HSS_LMS_SHA256_M32_H20,
-                                         SFU_HSS_LMS_SHA256_M32_H25 };
+        static const uint32_t all_ots[] = {SFU_HSS_LMOTS_SHA256_N32_W1, SFU_HSS_LMOTS_SHA256_N32_W2,
+                                           SFU_HSS_LMOTS_SHA256_N32_W4, SFU_HSS_LMOTS_SHA256_N32_W8};
+        static const uint32_t tall[] = {SFU_HSS_LMS_SHA256_M32_H15, SFU_HSS_LMS_SHA256_M32_H20,
+                                        SFU_HSS_LMS_SHA256_M32_H25};
         char name[96];
 
         for (size_t t = 0; t < ELEMENTSOF(tall); t++)
@@ -536,8 +557,8 @@ static void test_partial_trees(void) {
                         partial_case(name, 1, &tall[t], &all_ots[o], o == 3 || o == 0 ? 60 : 0);
                 }
         {
-                const uint32_t lms[] = { SFU_HSS_LMS_SHA256_M32_H25, SFU_HSS_LMS_SHA256_M32_H20 };
-                const uint32_t ots[] = { SFU_HSS_LMOTS_SHA256_N32_W8, SFU_HSS_LMOTS_SHA256_N32_W4 };
+                const uint32_t lms[] = {SFU_HSS_LMS_SHA256_M32_H25, SFU_HSS_LMS_SHA256_M32_H20};
+                const uint32_t ots[] = {SFU_HSS_LMOTS_SHA256_N32_W8, SFU_HSS_LMOTS_SHA256_N32_W4};
                 partial_case("L=2 H25/W8,H20/W4", 2, lms, ots, 100);
         }
         {
@@ -601,7 +622,7 @@ static void roundtrip(const char *params_text, const uint64_t *indices, size_t n
            "%s: public key of %u levels", params_text, params.levels);
         for (size_t i = 0; i < n_indices; i++) {
                 _cleanup_free_ uint8_t *sig = NULL;
-                uint32_t q[SFU_HSS_LEVELS_MAX] = { 0 };
+                uint32_t q[SFU_HSS_LEVELS_MAX] = {0};
                 size_t sig_len = 0;
 
                 if (sfu_hss_key_next_index(key) < indices[i])
@@ -613,25 +634,28 @@ static void roundtrip(const char *params_text, const uint64_t *indices, size_t n
                         continue;
                 }
                 r = verify(pub, sizeof(pub), (const uint8_t *) msg, strlen(msg), sig, sig_len, &err);
-                ok(r == 0 && sig_len == sfu_hss_signature_size(&params) && signature_index(pub, sig, q) == indices[i],
-                   "%s: signature #%" PRIu64 " (%zu bytes, q_0=%" PRIu32 " q_last=%" PRIu32 ") verifies (%s)",
+                ok(r == 0 && sig_len == sfu_hss_signature_size(&params) &&
+                           signature_index(pub, sig, q) == indices[i],
+                   "%s: signature #%" PRIu64 " (%zu bytes, q_0=%" PRIu32 " q_last=%" PRIu32
+                   ") verifies (%s)",
                    params_text, indices[i], sig_len, q[0], q[params.levels - 1], err.message);
                 msg[0] ^= 1;
                 ok(verify(pub, sizeof(pub), (const uint8_t *) msg, strlen(msg), sig, sig_len, &err) < 0,
                    "%s: signature #%" PRIu64 " does not verify another message", params_text, indices[i]);
                 msg[0] ^= 1;
                 if (samples && i == 0)
-                        check_mutations(params_text, pub, (const uint8_t *) msg, strlen(msg), sig, sig_len, samples);
+                        check_mutations(params_text, pub, (const uint8_t *) msg, strlen(msg), sig, sig_len,
+                                        samples);
         }
 }
 
 static void test_roundtrips(void) {
-        static const uint64_t first[] = { 0, 1, 2 };
-        static const uint64_t h5[] = { 0, 1, 17, 30, 31 };
-        static const uint64_t h5h5[] = { 0, 31, 32, 33, 100, 1023 };        /* across bottom trees, the last */
-        static const uint64_t l3[] = { 0, 1, 1024, 32767 };
-        static const uint64_t l8[] = { 0, 1, (UINT64_C(1) << 35) + 7, (UINT64_C(1) << 40) - 1 };
-        static const uint64_t h10[] = { 0, 513, 1023 };
+        static const uint64_t first[] = {0, 1, 2};
+        static const uint64_t h5[] = {0, 1, 17, 30, 31};
+        static const uint64_t h5h5[] = {0, 31, 32, 33, 100, 1023}; /* across bottom trees, the last */
+        static const uint64_t l3[] = {0, 1, 1024, 32767};
+        static const uint64_t l8[] = {0, 1, (UINT64_C(1) << 35) + 7, (UINT64_C(1) << 40) - 1};
+        static const uint64_t h10[] = {0, 513, 1023};
 
         roundtrip("H5/W1", h5, ELEMENTSOF(h5), 100);
         roundtrip("H5/W2", h5, ELEMENTSOF(h5), 0);
@@ -644,7 +668,7 @@ static void test_roundtrips(void) {
         roundtrip("H10/W2", h10, ELEMENTSOF(h10), 0);
         roundtrip("H10/W4", h10, ELEMENTSOF(h10), 100);
         roundtrip("H10/W8", first, ELEMENTSOF(first), 0);
-        roundtrip("H10/W4,H10/W4", first, ELEMENTSOF(first), 100);      /* the default */
+        roundtrip("H10/W4,H10/W4", first, ELEMENTSOF(first), 100); /* the default */
         roundtrip("H5/W4,H5/W4,H5/W4", l3, ELEMENTSOF(l3), 0);
         roundtrip("H5/W8,H5/W1,H5/W2,H5/W4,H5/W8", first, ELEMENTSOF(first), 100);
         roundtrip("H5/W4,H5/W4,H5/W4,H5/W4,H5/W4,H5/W4,H5/W4,H5/W4", l8, ELEMENTSOF(l8), 100);
@@ -658,10 +682,24 @@ static void test_roundtrips(void) {
 }
 
 static void test_params(void) {
-        static const char *const good[] = { "H5/W1", "H10/W4,H10/W4", "H25/W8", "H5/W8,H5/W8,H5/W8,H5/W8,H5/W8,H5/W8,H5/W8,H5/W8" };
-        static const char *const bad[] = { "", "H5", "H5/W3", "H6/W4", "h5/w4", "H05/W4", "H5/W4,", ",H5/W4", "H5/W4,,H5/W4",
-                                           "H5/W4 ", " H5/W4", "H5/W44", "H100/W4", "H+5/W4", "H5/W4;H5/W4",
-                                           "H5/W1,H5/W1,H5/W1,H5/W1,H5/W1,H5/W1,H5/W1,H5/W1,H5/W1" };
+        static const char *const good[] = {"H5/W1", "H10/W4,H10/W4", "H25/W8",
+                                           "H5/W8,H5/W8,H5/W8,H5/W8,H5/W8,H5/W8,H5/W8,H5/W8"};
+        static const char *const bad[] = {"",
+                                          "H5",
+                                          "H5/W3",
+                                          "H6/W4",
+                                          "h5/w4",
+                                          "H05/W4",
+                                          "H5/W4,",
+                                          ",H5/W4",
+                                          "H5/W4,,H5/W4",
+                                          "H5/W4 ",
+                                          " H5/W4",
+                                          "H5/W44",
+                                          "H100/W4",
+                                          "H+5/W4",
+                                          "H5/W4;H5/W4",
+                                          "H5/W1,H5/W1,H5/W1,H5/W1,H5/W1,H5/W1,H5/W1,H5/W1,H5/W1"};
         struct sfu_hss_params params;
         struct sfu_err err = SFU_ERR_INIT;
         char buf[SFU_HSS_PARAMS_STRING_MAX];
@@ -671,19 +709,21 @@ static void test_params(void) {
                 int r = sfu_hss_params_from_string(good[i], &params, &err);
                 if (r == 0)
                         sfu_hss_params_to_string(&params, buf);
-                ok(r == 0 && strcmp(buf, good[i]) == 0, "parameters \"%s\" parse and print back (%s)", good[i], err.message);
+                ok(r == 0 && strcmp(buf, good[i]) == 0, "parameters \"%s\" parse and print back (%s)",
+                   good[i], err.message);
         }
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 sfu_err_clear(&err);
                 ok(sfu_hss_params_from_string(bad[i], &params, &err) < 0 && err.code == SFU_ERR_PARSE,
                    "parameters \"%s\" refused: %s", bad[i], err.message);
         }
-        ok(sfu_hss_params_from_string(SFU_HSS_PARAMS_DEFAULT, &params, &err) == 0 && sfu_hss_params_check(&params, &err) == 0 &&
+        ok(sfu_hss_params_from_string(SFU_HSS_PARAMS_DEFAULT, &params, &err) == 0 &&
+                   sfu_hss_params_check(&params, &err) == 0 &&
                    sfu_hss_params_total(&params) == (UINT64_C(1) << 20),
            "default parameters %s: 2^20 signatures", SFU_HSS_PARAMS_DEFAULT);
         sfu_err_clear(&err);
-        ok(sfu_hss_params_from_string("H20/W8", &params, &err) == 0 && sfu_hss_params_check(&params, &err) < 0 &&
-                   strstr(err.message, "height 20"),
+        ok(sfu_hss_params_from_string("H20/W8", &params, &err) == 0 &&
+                   sfu_hss_params_check(&params, &err) < 0 && strstr(err.message, "height 20"),
            "the signer refuses H20: %s", err.message);
         sfu_err_clear(&err);
         ok(sfu_hss_params_from_string("H15/W8,H15/W8,H15/W8,H15/W8,H5/W8", &params, &err) == 0 &&
@@ -698,8 +738,8 @@ static void test_derivation(void) {
         struct sfu_hss_params params;
         struct sfu_err err = SFU_ERR_INIT;
         uint8_t seed[32], pub[60], I[32], SEED[32], bottom_I[32], C[32], K[32], nodes[64][32], r_be[4];
-        const uint8_t zero_t[8] = { 0 }, level0 = 0, level1 = 1, one = 1, two = 2;
-        const uint8_t t3[8] = { 0, 0, 0, 0, 0, 0, 0, 3 };
+        const uint8_t zero_t[8] = {0}, level0 = 0, level1 = 1, one = 1, two = 2;
+        const uint8_t t3[8] = {0, 0, 0, 0, 0, 0, 0, 3};
         struct sfu_hss_hash hh;
         size_t sig_len = 0;
 
@@ -713,7 +753,8 @@ static void test_derivation(void) {
         sha256(SEED, seed, 32, &level0, 1, zero_t, 8, &two, 1, NULL, 0);
         ok(memcmp(pub + 12, I, 16) == 0, "I(0, 0) = SHA-256(S || u8(0) || u64(0) || u8(1))[0..16]");
         for (uint32_t leaf = 0; leaf < 32; leaf++) {
-                if (sfu_hss_ots_public(&hh, sfu_hss_lmots_param(SFU_HSS_LMOTS_SHA256_N32_W8), I, SEED, leaf, K) < 0)
+                if (sfu_hss_ots_public(&hh, sfu_hss_lmots_param(SFU_HSS_LMOTS_SHA256_N32_W8), I, SEED, leaf,
+                                       K) < 0)
                         abort();
                 put_u32(r_be, 32 + leaf);
                 sha256(nodes[32 + leaf], I, 16, r_be, 4, "\x82\x82", 2, K, 32, NULL, 0);
@@ -730,7 +771,8 @@ static void test_derivation(void) {
                 abort();
         sha256(bottom_I, seed, 32, &level1, 1, t3, 8, &one, 1, NULL, 0);
         {
-                size_t top = sfu_hss_lms_signature_size(SFU_HSS_LMS_SHA256_M32_H5, SFU_HSS_LMOTS_SHA256_N32_W8);
+                size_t top =
+                        sfu_hss_lms_signature_size(SFU_HSS_LMS_SHA256_M32_H5, SFU_HSS_LMOTS_SHA256_N32_W8);
                 const uint8_t *child = sig + 4 + top;
                 uint8_t q_be[4];
                 ok(get_u32(sig + 4) == 3 && get_u32(child + SFU_HSS_LMS_PUBLIC_KEY_SIZE) == 4,
@@ -738,7 +780,8 @@ static void test_derivation(void) {
                 ok(memcmp(child + 8, bottom_I, 16) == 0, "the bottom tree is I(1, 3)");
                 put_u32(q_be, 3);
                 sha256(C, I, 16, q_be, 4, "\xff\xfd\xff", 3, SEED, 32, NULL, 0);
-                ok(memcmp(sig + 4 + 8, C, 32) == 0, "C of the top leaf 3 = SHA-256(I || u32(3) || u16(0xfffd) || u8(0xff) || SEED)");
+                ok(memcmp(sig + 4 + 8, C, 32) == 0,
+                   "C of the top leaf 3 = SHA-256(I || u32(3) || u16(0xfffd) || u8(0xff) || SEED)");
         }
         sfu_hss_hash_done(&hh);
 }
@@ -754,7 +797,8 @@ static void test_state(void) {
         unsigned bad = 0;
         int r;
 
-        if (sfu_hss_params_from_string("H5/W4", &params, &err) < 0 || sfu_hss_keygen(&params, &key, &err) < 0)
+        if (sfu_hss_params_from_string("H5/W4", &params, &err) < 0 ||
+            sfu_hss_keygen(&params, &key, &err) < 0)
                 abort();
         is_int(sfu_hss_remaining(key), 32, "fresh H5 key: 32 signatures left");
         len = sfu_hss_key_save(key, buf);
@@ -766,7 +810,8 @@ static void test_state(void) {
                 return;
         sfu_hss_key_public(key, pub);
         sfu_hss_key_public(loaded, pub2);
-        ok(memcmp(pub, pub2, 60) == 0 && sfu_hss_key_next_index(loaded) == 0, "loaded state: same public key and index");
+        ok(memcmp(pub, pub2, 60) == 0 && sfu_hss_key_next_index(loaded) == 0,
+           "loaded state: same public key and index");
 
         /* Every single-bit change and every other length is refused. */
         for (size_t bit = 0; bit < len * 8; bit++) {
@@ -789,12 +834,13 @@ static void test_state(void) {
         /* Sign through the state as the key file does. */
         for (unsigned i = 0; i < 32; i++) {
                 _cleanup_hss_key_ struct sfu_hss_key *k = NULL;
-                uint32_t q[8] = { 0 };
+                uint32_t q[8] = {0};
                 if (sfu_hss_key_load(buf, len, &k, &err) < 0 || sfu_hss_reserve(k, &index, &err) < 0)
                         break;
                 len = sfu_hss_key_save(k, buf);
                 if (sfu_hss_sign_index(k, index, (const uint8_t *) "m", 1, &sig, &sig_len, &err) < 0 ||
-                    verify(pub, 60, (const uint8_t *) "m", 1, sig, sig_len, &err) < 0 || signature_index(pub, sig, q) != i)
+                    verify(pub, 60, (const uint8_t *) "m", 1, sig, sig_len, &err) < 0 ||
+                    signature_index(pub, sig, q) != i)
                         bad++;
                 free(sig);
                 sig = NULL;
@@ -806,7 +852,8 @@ static void test_state(void) {
                 return;
         sfu_err_clear(&err);
         r = sfu_hss_reserve(again, &index, &err);
-        ok(r == -ENOSPC && err.code == SFU_ERR_STATE && strcmp(err.message, "HSS key is exhausted: all 32 signatures used") == 0,
+        ok(r == -ENOSPC && err.code == SFU_ERR_STATE &&
+                   strcmp(err.message, "HSS key is exhausted: all 32 signatures used") == 0,
            "exhausted key refused: %s", err.message);
         sfu_err_clear(&err);
         r = sfu_hss_sign_index(loaded, 0, (const uint8_t *) "m", 1, &sig, &sig_len, &err);
@@ -822,8 +869,8 @@ static void test_state(void) {
                 sha256(d, copy, len - 32, NULL, 0, NULL, 0, NULL, 0, NULL, 0);
                 memcpy(copy + len - 32, d, 32);
                 sfu_err_clear(&err);
-                ok(sfu_hss_key_load(copy, len, &k, &err) < 0 && strstr(err.message, "beyond"), "index 33 of 32 refused: %s",
-                   err.message);
+                ok(sfu_hss_key_load(copy, len, &k, &err) < 0 && strstr(err.message, "beyond"),
+                   "index 33 of 32 refused: %s", err.message);
                 memcpy(copy, buf, len);
                 copy[16 + 8 + 32 + 8 + 12] ^= 1;
                 sha256(d, copy, len - 32, NULL, 0, NULL, 0, NULL, 0, NULL, 0);

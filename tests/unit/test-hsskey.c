@@ -61,7 +61,8 @@ static bool same_file(const char *path, const char *content, size_t len) {
         return same;
 }
 
-static int generate(const char *path, const char *params_text, uint8_t pub[SFU_HSS_PUBLIC_KEY_SIZE], struct sfu_err *err) {
+static int generate(const char *path, const char *params_text, uint8_t pub[SFU_HSS_PUBLIC_KEY_SIZE],
+                    struct sfu_err *err) {
         struct sfu_hss_params params;
         sfu_err_clear(err);
         if (sfu_hss_params_from_string(params_text, &params, err) < 0)
@@ -92,7 +93,8 @@ static void test_lifecycle(void) {
 
         before = slurp(key, &before_len);
         r = generate(key, "H5/W4", pub2, &err);
-        ok(r == -EEXIST && strstr(err.message, "refusing to overwrite") && same_file(key, before, before_len),
+        ok(r == -EEXIST && strstr(err.message, "refusing to overwrite") &&
+                   same_file(key, before, before_len),
            "generate over an existing key refused, file unchanged: %s", err.message);
 
         for (unsigned i = 0; i < 32; i++) {
@@ -103,7 +105,8 @@ static void test_lifecycle(void) {
 
                 snprintf(msg, sizeof(msg), "message %u", i);
                 sfu_err_clear(&err);
-                r = sfu_hsskey_sign(key, (const uint8_t *) msg, strlen(msg), &sig, &sig_len, &remaining, &err);
+                r = sfu_hsskey_sign(key, (const uint8_t *) msg, strlen(msg), &sig, &sig_len, &remaining,
+                                    &err);
                 if (r < 0) {
                         ok(false, "sign #%u: %s", i, err.message);
                         bad++;
@@ -111,11 +114,13 @@ static void test_lifecycle(void) {
                 }
                 index = signature_index(pub, sig);
                 if ((i > 0 && index <= last) || index != i || remaining != 31 - i ||
-                    sfu_hss_verify(pub, sizeof(pub), (const uint8_t *) msg, strlen(msg), sig, sig_len, &err) < 0)
+                    sfu_hss_verify(pub, sizeof(pub), (const uint8_t *) msg, strlen(msg), sig, sig_len,
+                                   &err) < 0)
                         bad++;
                 last = index;
         }
-        ok(bad == 0, "32 signatures: indices 0 .. 31 strictly increasing, each verifies, remaining counts down");
+        ok(bad == 0,
+           "32 signatures: indices 0 .. 31 strictly increasing, each verifies, remaining counts down");
 
         free(before);
         before = slurp(key, &before_len);
@@ -151,7 +156,7 @@ static void test_refusals(void) {
         uint8_t *sig = NULL;
         size_t sig_len = 0, before_len = 0;
         uint64_t remaining = 0;
-        static const mode_t modes[] = { 0644, 0640, 0604, 0400, 0700, 0660, 0666, 04600 };
+        static const mode_t modes[] = {0644, 0640, 0604, 0400, 0700, 0660, 0666, 04600};
         int r;
 
         if (generate(key, "H5/W2", pub, &err) < 0) {
@@ -180,7 +185,8 @@ static void test_refusals(void) {
         ok(r < 0 && !sig && strstr(err.message, "symbolic link") && same_file(key, before, before_len),
            "symbolic link refused: %s", err.message);
         sfu_err_clear(&err);
-        ok(sfu_hsskey_info(link_path, NULL, NULL, &remaining, &err) < 0 && strstr(err.message, "symbolic link"),
+        ok(sfu_hsskey_info(link_path, NULL, NULL, &remaining, &err) < 0 &&
+                   strstr(err.message, "symbolic link"),
            "info refuses the symbolic link too");
 
         if (link(key, hard) < 0)
@@ -213,7 +219,8 @@ static void test_refusals(void) {
                         abort();
                 sfu_err_clear(&err);
                 r = sfu_hsskey_sign(bad, (const uint8_t *) "m", 1, &sig, &sig_len, &remaining, &err);
-                ok(r < 0 && err.code == SFU_ERR_PARSE && strstr(err.message, bad) && strstr(err.message, "damaged"),
+                ok(r < 0 && err.code == SFU_ERR_PARSE && strstr(err.message, bad) &&
+                           strstr(err.message, "damaged"),
                    "damaged key refused: %s", err.message);
                 if (truncate(bad, (off_t) before_len - 1) < 0)
                         abort();
@@ -224,14 +231,15 @@ static void test_refusals(void) {
                         abort();
                 sfu_err_clear(&err);
                 r = sfu_hsskey_sign(bad, (const uint8_t *) "m", 1, &sig, &sig_len, &remaining, &err);
-                ok(r < 0 && err.code == SFU_ERR_PARSE && strstr(err.message, "larger"), "oversized key refused: %s",
-                   err.message);
+                ok(r < 0 && err.code == SFU_ERR_PARSE && strstr(err.message, "larger"),
+                   "oversized key refused: %s", err.message);
                 free(copy);
         }
         {
                 _cleanup_free_ char *none = path_in("none.key");
                 sfu_err_clear(&err);
-                ok(sfu_hsskey_sign(none, (const uint8_t *) "m", 1, &sig, &sig_len, &remaining, &err) == -ENOENT &&
+                ok(sfu_hsskey_sign(none, (const uint8_t *) "m", 1, &sig, &sig_len, &remaining, &err) ==
+                                   -ENOENT &&
                            err.code == SFU_ERR_STORAGE,
                    "missing key: %s", err.message);
         }
@@ -253,7 +261,7 @@ static void test_stale_temporaries(void) {
 
         if (generate(key, "H5/W8", pub, &err) < 0)
                 abort();
-        for (const char *const *p = (const char *const[]) { stale, other, other2, NULL }; *p; p++) {
+        for (const char *const *p = (const char *const[]){stale, other, other2, NULL}; *p; p++) {
                 int fd = open(*p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
                 if (fd < 0 || close(fd) < 0)
                         abort();
@@ -265,7 +273,8 @@ static void test_stale_temporaries(void) {
         r = sfu_hsskey_sign(key, (const uint8_t *) "m", 1, &sig, &sig_len, &remaining, &err);
         ok(r == 0 && access(stale, F_OK) < 0 && access(staged, F_OK) < 0 && access(other, F_OK) == 0 &&
                    access(other2, F_OK) == 0,
-           "left-over KEY.tmp.PID and KEY.new.PID (a second hard link) are removed under the lock, other names "
+           "left-over KEY.tmp.PID and KEY.new.PID (a second hard link) are removed under the lock, other "
+           "names "
            "stay (%s)",
            err.message);
         free(sig);
@@ -298,10 +307,10 @@ static void test_concurrent(void) {
                                 char msg[32];
 
                                 snprintf(msg, sizeof(msg), "child %u message %u", c, i);
-                                if (sfu_hsskey_sign(key, (const uint8_t *) msg, strlen(msg), &sig, &sig_len, NULL, &cerr) ==
-                                            0 &&
-                                    sfu_hss_verify(pub, sizeof(pub), (const uint8_t *) msg, strlen(msg), sig, sig_len,
-                                                   &cerr) == 0)
+                                if (sfu_hsskey_sign(key, (const uint8_t *) msg, strlen(msg), &sig, &sig_len,
+                                                    NULL, &cerr) == 0 &&
+                                    sfu_hss_verify(pub, sizeof(pub), (const uint8_t *) msg, strlen(msg), sig,
+                                                   sig_len, &cerr) == 0)
                                         index = signature_index(pub, sig);
                                 if (write(fds[1], &index, sizeof(index)) != sizeof(index))
                                         _exit(2);
@@ -327,8 +336,8 @@ static void test_concurrent(void) {
                                 bad++;
         }
         ok(n_seen == CHILDREN * EACH && bad == 0,
-           "%d processes x %d signatures: %zu valid signatures, indices distinct and 0 .. %d", CHILDREN, EACH, n_seen,
-           CHILDREN * EACH - 1);
+           "%d processes x %d signatures: %zu valid signatures, indices distinct and 0 .. %d", CHILDREN,
+           EACH, n_seen, CHILDREN * EACH - 1);
         r = sfu_hsskey_info(key, NULL, NULL, &remaining, &err);
         ok(r == 0 && remaining == 1024 - CHILDREN * EACH, "the key has %" PRIu64 " of 1024 left", remaining);
 }
