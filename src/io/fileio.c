@@ -22,7 +22,7 @@ static int write_all(int fd, const void *data, size_t len) {
         return 0;
 }
 
-static int fsync_parent(const char *path) {
+int sfu_file_sync_parent(const char *path) {
         _cleanup_free_ char *copy = strdup(path);
         _cleanup_close_ int dfd = -1;
 
@@ -64,7 +64,7 @@ int sfu_file_write_atomic(const char *path, const void *data, size_t len, mode_t
                 unlink(tmp);
                 return sfu_err_set(err, SFU_ERR_STORAGE, r, "cannot write %s: %s", path, strerror(-r));
         }
-        r = fsync_parent(path);
+        r = sfu_file_sync_parent(path);
         if (r < 0)
                 return sfu_err_set(err, SFU_ERR_STORAGE, r, "cannot sync the directory of %s: %s", path, strerror(-r));
         return 0;
