@@ -182,7 +182,7 @@ static void record_error(struct sfu_job *job, enum sfu_install_state back_to, co
 
 /* A manifest passed every rule: remember it (freshness floor, newest
  * seen) and take its key rotation. */
-static void accept_manifest(struct sfu_job *job, const struct sfu_candidate *c) {
+static void accept_manifest(struct sfu_job *job, struct sfu_keyring *ring, const struct sfu_candidate *c) {
         const struct sfu_manifest *man = c->manifest;
         struct sfu_state *s = job->state;
         struct sfu_err err = SFU_ERR_INIT;
@@ -199,7 +199,7 @@ static void accept_manifest(struct sfu_job *job, const struct sfu_candidate *c) 
         }
         s->has_last_check = true;
         s->last_check = sfu_clock_wallclock();
-        if (sfu_trust_rotate(job->config, man, &err) < 0)
+        if (sfu_trust_rotate(job->config, ring, man, &err) < 0)
                 log_warning("key rotation failed: %s", err.message);
 }
 
@@ -323,7 +323,7 @@ int sfu_job_run(const struct sfu_job_env *env, const struct sfu_job_request *req
                         record_error(&job, sfu_policy_state_after_check_error(before), err);
                         break;
                 }
-                accept_manifest(&job, &c);
+                accept_manifest(&job, ring, &c);
                 r = act(&job, req, &c, before, before_reason, ret_result, err);
                 if (r >= 0)
                         break;
