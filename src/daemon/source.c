@@ -224,6 +224,17 @@ int sfu_source_find(struct sfu_job *job, const struct sfu_keyring *ring, const s
         bool local_up_to_date = false;
         int r;
 
+        if (req->has_fd) {
+                c->source = SFU_SOURCE_OPERATOR;
+                c->url[0] = 0;
+                r = sfu_file_read_fd(req->fd, "the manifest passed", job->config->max_manifest_size, &c->bytes, &c->len,
+                                     err);
+                if (r >= 0)
+                        r = sfu_verify_candidate(job, ring, req->allow_downgrade, c, err);
+                if (r < 0)
+                        sfu_err_prefix(err, "manifest passed by the caller");
+                return r;
+        }
         if (req->source) {
                 c->source = SFU_SOURCE_OPERATOR;
                 if (sfu_url_scheme_allowed(req->source))
