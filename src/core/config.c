@@ -337,8 +337,8 @@ static int parse_booted_slot(struct parse_ctx *ctx, const char *value, void *fie
 }
 
 static int parse_domain(struct parse_ctx *ctx, const char *value, void *field) {
-        if (strcmp(value, "auto") != 0 && !domain_valid(value))
-                return invalid(ctx, "must be \"auto\" or a DNS name (labels of letters, digits and \"-\", "
+        if (strcmp(value, "auto") != 0 && strcmp(value, "none") != 0 && !domain_valid(value))
+                return invalid(ctx, "must be \"auto\", \"none\" or a DNS name (labels of letters, digits and \"-\", "
                                "at most %d characters each and %d in all)", MAX_DOMAIN_LABEL, MAX_DOMAIN);
         return set_string(ctx, field, value);
 }

@@ -156,6 +156,10 @@ static int local_url(const struct sfu_job *job, char **ret) {
         struct sfu_err err = SFU_ERR_INIT;
         int r;
 
+        if (strcmp(domain, "none") == 0) {
+                log_debug("discovery: off (domain = none); asking the manufacturer only");
+                return -ENOENT;
+        }
         if (strcmp(domain, "auto") == 0) {
                 struct sfu_discovery_paths paths;
                 discovery_paths(&paths);
