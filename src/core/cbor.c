@@ -267,7 +267,7 @@ static int item_done(struct decoder *d, size_t index, struct sfu_err *err) {
         return 0;
 }
 
-static int add_item(struct decoder *d, struct sfu_cbor_item **ret, struct sfu_err *err) {
+static int add_item(struct decoder *d, size_t *ret_index, struct sfu_err *err) {
         struct sfu_cbor *out = d->out;
 
         if (out->n_items >= d->max_items)
@@ -285,8 +285,8 @@ static int add_item(struct decoder *d, struct sfu_cbor_item **ret, struct sfu_er
                 out->items = items;
                 d->cap = cap;
         }
-        *ret = &out->items[out->n_items++];
-        **ret = (struct sfu_cbor_item){ .offset = d->pos };
+        out->items[out->n_items] = (struct sfu_cbor_item){ .offset = d->pos };
+        *ret_index = out->n_items++;
         return 0;
 }
 
@@ -294,9 +294,9 @@ static int add_item(struct decoder *d, struct sfu_cbor_item **ret, struct sfu_er
 static int decode_one(struct decoder *d, struct sfu_err *err) {
         struct head h = {};
         struct cbor_decoder_result res;
-        struct sfu_cbor_item *it = NULL;
+        struct sfu_cbor_item *it;
         const char *why;
-        size_t head_len, index, left;
+        size_t head_len, index = 0, left;
         int r;
 
         why = refused_initial_byte(d->buf[d->pos]);
@@ -316,10 +316,10 @@ static int decode_one(struct decoder *d, struct sfu_err *err) {
         if (h.type == SFU_CBOR_TEXT && !utf8_valid(h.data, (size_t) h.value))
                 return bad(err, d->pos, "a text string that is not valid UTF-8");
 
-        r = add_item(d, &it, err);
+        r = add_item(d, &index, err);
         if (r < 0)
                 return r;
-        index = d->out->n_items - 1;
+        it = &d->out->items[index];
         it->type = h.type;
         it->value = h.value;
         it->data = h.data;
@@ -472,17 +472,17 @@ const struct sfu_cbor_item *sfu_cbor_map_get_text(const struct sfu_cbor_item *ma
 const char *sfu_cbor_type_name(enum sfu_cbor_type t) {
         switch (t) {
         case SFU_CBOR_UINT:
-                return "unsigned integer";
+                return "an unsigned integer";
         case SFU_CBOR_NEGINT:
-                return "negative integer";
+                return "a negative integer";
         case SFU_CBOR_BYTES:
-                return "byte string";
+                return "a byte string";
         case SFU_CBOR_TEXT:
-                return "text string";
+                return "a text string";
         case SFU_CBOR_ARRAY:
-                return "array";
+                return "an array";
         case SFU_CBOR_MAP:
-                return "map";
+                return "a map";
         case SFU_CBOR_FALSE:
                 return "false";
         case SFU_CBOR_TRUE:
@@ -508,27 +508,32 @@ static void path_key(char *path, const char *parent, const struct sfu_cbor_item 
 
 static int to_json(const struct sfu_cbor_item *it, const char *path, bool bytes_here, const char *bytes_key,
                    json_t **ret, struct sfu_err *err) {
-        const char *where = path[0] ? path : "the top level";
         _cleanup_json_ json_t *v = NULL;
+        char subject[PATH_MAX_LEN + 16];
         int r;
 
+        /* "manifest \"images[0].size\"", or "the manifest" at the top */
+        if (path[0])
+                snprintf(subject, sizeof(subject), "manifest \"%s\"", path);
+        else
+                snprintf(subject, sizeof(subject), "the manifest");
+
         if (bytes_here && it->type != SFU_CBOR_BYTES)
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "manifest \"%s\" is a %s; CBOR carries it as a byte string",
-                                   where, sfu_cbor_type_name(it->type));
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "%s is %s; CBOR carries it as a byte string",
+                                   subject, sfu_cbor_type_name(it->type));
         switch (it->type) {
         case SFU_CBOR_UINT:
                 if (it->value > INT64_MAX)
-                        return sfu_err_set(err, SFU_ERR_PARSE, ERANGE, "manifest \"%s\" is an integer out of range",
-                                           where);
+                        return sfu_err_set(err, SFU_ERR_PARSE, ERANGE, "%s is an integer out of range", subject);
                 v = json_integer((json_int_t) it->value);
                 break;
         case SFU_CBOR_NEGINT:
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "manifest \"%s\" is a negative integer", where);
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "%s is a negative integer", subject);
         case SFU_CBOR_BYTES: {
                 _cleanup_free_ char *hex = NULL;
                 if (!bytes_here)
                         return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
-                                           "manifest \"%s\" is a byte string; only \"%s\" may be one", where,
+                                           "%s is a byte string; only \"%s\" may be one", subject,
                                            bytes_key ? bytes_key : "(none)");
                 hex = malloc(2 * (size_t) it->value + 1);
                 if (!hex)
@@ -539,8 +544,7 @@ static int to_json(const struct sfu_cbor_item *it, const char *path, bool bytes_
         }
         case SFU_CBOR_TEXT:
                 if (memchr(it->data, 0, (size_t) it->value))
-                        return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "manifest \"%s\" holds a NUL character",
-                                           where);
+                        return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "%s holds a NUL character", subject);
                 v = json_stringn((const char *) it->data, (size_t) it->value);
                 break;
         case SFU_CBOR_FALSE:
@@ -583,11 +587,11 @@ static int to_json(const struct sfu_cbor_item *it, const char *path, bool bytes_
 
                         if (key->type != SFU_CBOR_TEXT)
                                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
-                                                   "manifest \"%s\" has a key that is a %s; keys are text strings",
-                                                   where, sfu_cbor_type_name(key->type));
+                                                   "%s has a key that is %s; keys are text strings",
+                                                   subject, sfu_cbor_type_name(key->type));
                         if (memchr(key->data, 0, (size_t) key->value))
                                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
-                                                   "manifest \"%s\" has a key with a NUL character", where);
+                                                   "%s has a key with a NUL character", subject);
                         name = strndup((const char *) key->data, (size_t) key->value);
                         if (!name)
                                 return -ENOMEM;

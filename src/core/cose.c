@@ -39,7 +39,7 @@ static void label_text(const struct sfu_cbor_item *label, char out[static SFU_CO
         else if (label->type == SFU_CBOR_TEXT)
                 snprintf(out, SFU_COSE_TEXT_MAX, "\"%s\"", sfu_quote((const char *) label->data, (size_t) label->value, q));
         else
-                snprintf(out, SFU_COSE_TEXT_MAX, "(a %s)", sfu_cbor_type_name(label->type));
+                snprintf(out, SFU_COSE_TEXT_MAX, "(%s)", sfu_cbor_type_name(label->type));
 }
 
 static bool labels_equal(const struct sfu_cbor_item *a, const struct sfu_cbor_item *b) {
@@ -84,7 +84,7 @@ static int read_bucket(const struct sfu_cbor_item *map, bool is_protected, const
 
                 if (key->type != SFU_CBOR_UINT && key->type != SFU_CBOR_NEGINT && key->type != SFU_CBOR_TEXT)
                         return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
-                                           "%s: a label of the %s header is a %s; labels are integers or text strings",
+                                           "%s: a label of the %s header is %s; labels are integers or text strings",
                                            w->text, bucket, sfu_cbor_type_name(key->type));
                 if (label_is(key, SFU_COSE_LABEL_ALG)) {
                         if (value->type == SFU_CBOR_TEXT) {
@@ -92,7 +92,7 @@ static int read_bucket(const struct sfu_cbor_item *map, bool is_protected, const
                                 label_text(value, h->alg_text);
                         } else if (!sfu_cbor_get_int(value, &h->alg))
                                 return sfu_err_set(err, SFU_ERR_PARSE, EBADMSG,
-                                                   "%s: \"alg\" (1) is a %s, not an integer", w->text,
+                                                   "%s: \"alg\" (1) is %s, not an integer", w->text,
                                                    sfu_cbor_type_name(value->type));
                         h->has_alg = true;
                         h->alg_unprotected = !is_protected;
@@ -112,7 +112,7 @@ static int read_bucket(const struct sfu_cbor_item *map, bool is_protected, const
                 } else if (label_is(key, SFU_COSE_LABEL_CONTENT_TYPE)) {
                         if (value->type != SFU_CBOR_UINT && value->type != SFU_CBOR_TEXT)
                                 return sfu_err_set(err, SFU_ERR_PARSE, EBADMSG,
-                                                   "%s: \"content type\" (3) is a %s, not a text string or an unsigned integer",
+                                                   "%s: \"content type\" (3) is %s, not a text string or an unsigned integer",
                                                    w->text, sfu_cbor_type_name(value->type));
                         h->has_content_type = true;
                         h->content_type_unprotected = !is_protected;
@@ -121,7 +121,7 @@ static int read_bucket(const struct sfu_cbor_item *map, bool is_protected, const
                 } else if (label_is(key, SFU_COSE_LABEL_KID)) {
                         if (value->type != SFU_CBOR_BYTES)
                                 return sfu_err_set(err, SFU_ERR_PARSE, EBADMSG,
-                                                   "%s: \"kid\" (4) is a %s, not a byte string", w->text,
+                                                   "%s: \"kid\" (4) is %s, not a byte string", w->text,
                                                    sfu_cbor_type_name(value->type));
                         h->has_kid = true;
                         h->kid = value->data;
@@ -145,10 +145,10 @@ static int parse_header(const uint8_t *base, const struct sfu_cbor_item *prot, c
 
         if (prot->type != SFU_CBOR_BYTES)
                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
-                                   "%s: the protected header is a %s, not a byte string", w->text,
+                                   "%s: the protected header is %s, not a byte string", w->text,
                                    sfu_cbor_type_name(prot->type));
         if (unprot->type != SFU_CBOR_MAP)
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "%s: the unprotected header is a %s, not a map",
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "%s: the unprotected header is %s, not a map",
                                    w->text, sfu_cbor_type_name(unprot->type));
         if (prot->value > SFU_COSE_MAX_HEADER || unprot->size > SFU_COSE_MAX_HEADER)
                 return sfu_err_set(err, SFU_ERR_SIZE, E2BIG, "%s: %s header exceeds the limit of %u bytes", w->text,
@@ -168,7 +168,7 @@ static int parse_header(const uint8_t *base, const struct sfu_cbor_item *prot, c
                         return r;
                 }
                 if (sfu_cbor_root(pmap)->type != SFU_CBOR_MAP)
-                        return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "%s: the protected header is a %s, not a map",
+                        return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "%s: the protected header is %s, not a map",
                                            w->text, sfu_cbor_type_name(sfu_cbor_root(pmap)->type));
                 r = read_bucket(sfu_cbor_root(pmap), true, w, h, err);
                 if (r < 0)
@@ -204,7 +204,7 @@ static int parse_header(const uint8_t *base, const struct sfu_cbor_item *prot, c
 static int parse_signature_bytes(const struct sfu_cbor_item *it, size_t idx, struct sfu_cose_signature *sig,
                                  struct sfu_err *err) {
         if (it->type != SFU_CBOR_BYTES)
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "signature %zu: the signature is a %s, not a byte string",
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "signature %zu: the signature is %s, not a byte string",
                                    idx, sfu_cbor_type_name(it->type));
         if (it->value > SFU_COSE_MAX_SIGNATURE)
                 return sfu_err_set(err, SFU_ERR_SIZE, E2BIG, "signature %zu: signature exceeds the limit of %d bytes",
@@ -219,7 +219,7 @@ static int parse_signatures(struct sfu_cose *cose, const struct sfu_cbor_item *l
         int r;
 
         if (list->type != SFU_CBOR_ARRAY)
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "COSE_Sign \"signatures\" is a %s, not an array",
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "COSE_Sign \"signatures\" is %s, not an array",
                                    sfu_cbor_type_name(list->type));
         if (list->value == 0)
                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "COSE_Sign \"signatures\" is empty");
@@ -339,7 +339,7 @@ int sfu_cose_parse(const uint8_t *buf, size_t len, struct sfu_cose **ret, struct
                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
                                    "the COSE payload is nil (detached payloads are not supported)");
         if (payload->type != SFU_CBOR_BYTES)
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "the COSE payload is a %s, not a byte string",
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "the COSE payload is %s, not a byte string",
                                    sfu_cbor_type_name(payload->type));
         if (payload->value == 0)
                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "the COSE payload is empty");

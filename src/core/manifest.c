@@ -300,8 +300,8 @@ static int parse_commit_hash(json_t *list, const char *path, struct sfu_manifest
                                                    sfu_digest_name(alg));
                         if (strlen(hash) != want)
                                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
-                                                   "manifest \"%s\" is %zu characters long; a %s hash is %zu hex digits",
-                                                   what, strlen(hash), sfu_digest_name(alg), want);
+                                                   "manifest \"%s\" is %zu characters long; a %s hash is %zu hex digits (%zu bytes)",
+                                                   what, strlen(hash), sfu_digest_name(alg), want, want / 2);
                         d = &img->digests[img->n_digests];
                         if (sfu_hex_decode(hash, d->value, sfu_digest_size(alg)) < 0)
                                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
@@ -717,7 +717,7 @@ int sfu_manifest_parse_cbor(const uint8_t *buf, size_t len, size_t max_size, str
                 return r;
         }
         if (sfu_cbor_root(cbor)->type != SFU_CBOR_MAP)
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "manifest: the CBOR document is a %s, not a map",
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "manifest: the CBOR document is %s, not a map",
                                    sfu_cbor_type_name(sfu_cbor_root(cbor)->type));
         r = sfu_cbor_to_json(sfu_cbor_root(cbor), SFU_MANIFEST_CBOR_BYTES_KEY, &root, err);
         if (r == -ENOMEM)
