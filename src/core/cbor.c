@@ -592,9 +592,12 @@ static int to_json(const struct sfu_cbor_item *it, const char *path, bool bytes_
                         if (memchr(key->data, 0, (size_t) key->value))
                                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
                                                    "%s has a key with a NUL character", subject);
-                        name = strndup((const char *) key->data, (size_t) key->value);
+                        /* not strndup: the key is not NUL-terminated */
+                        name = malloc((size_t) key->value + 1);
                         if (!name)
                                 return -ENOMEM;
+                        memcpy(name, key->data, (size_t) key->value);
+                        name[key->value] = 0;
                         path_key(sub, path, key);
                         r = to_json(value, sub, bytes_key && strcmp(name, bytes_key) == 0, bytes_key, &c, err);
                         if (r < 0)
