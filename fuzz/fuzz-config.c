@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
         if (!c || !c->manufacturer || !c->model || c->n_slots == 0 || c->n_slots > SFU_CONFIG_MAX_SLOTS ||
             !sfu_config_policy_name(c->policy) || !sfu_config_backend_name(c->backend) ||
-            (c->proxy == SFU_PROXY_URL) != (c->proxy_url != NULL))
+            (c->proxy == SFU_CONFIG_PROXY_URL) != (c->proxy_url != NULL))
                 abort();
         for (size_t i = 0; i < c->n_slots; i++) {
                 if (!c->slots[i].device || !c->slots[i].bootname || c->slots[i].index >= SFU_CONFIG_MAX_SLOTS_PER_CLASS)

@@ -515,16 +515,16 @@ static int parse_duration(struct parse_ctx *ctx, const char *value, void *field)
 }
 
 static const char *const policy_names[] = {
-        [SFU_POLICY_CHECK] = "check",
-        [SFU_POLICY_STAGE] = "stage",
-        [SFU_POLICY_REBOOT] = "reboot",
+        [SFU_CONFIG_POLL_CHECK] = "check",
+        [SFU_CONFIG_POLL_STAGE] = "stage",
+        [SFU_CONFIG_POLL_REBOOT] = "reboot",
 };
 
 static const char *const backend_names[] = {
-        [SFU_BACKEND_GRUB] = "grub",
-        [SFU_BACKEND_UBOOT] = "uboot",
-        [SFU_BACKEND_CUSTOM] = "custom",
-        [SFU_BACKEND_FILE] = "file",
+        [SFU_CONFIG_BACKEND_GRUB] = "grub",
+        [SFU_CONFIG_BACKEND_UBOOT] = "uboot",
+        [SFU_CONFIG_BACKEND_CUSTOM] = "custom",
+        [SFU_CONFIG_BACKEND_FILE] = "file",
 };
 
 const char *sfu_config_policy_name(enum sfu_config_policy p) {
@@ -566,13 +566,13 @@ static int parse_proxy(struct parse_ctx *ctx, const char *value, void *field) {
         const char *rest = NULL;
 
         if (value[0] == '\0' || strcmp(value, "none") == 0) {
-                *proxy = SFU_PROXY_NONE;
+                *proxy = SFU_CONFIG_PROXY_NONE;
                 free(c->proxy_url);
                 c->proxy_url = NULL;
                 return 0;
         }
         if (strcmp(value, "env") == 0) {
-                *proxy = SFU_PROXY_ENV;
+                *proxy = SFU_CONFIG_PROXY_ENV;
                 free(c->proxy_url);
                 c->proxy_url = NULL;
                 return 0;
@@ -588,7 +588,7 @@ static int parse_proxy(struct parse_ctx *ctx, const char *value, void *field) {
                 return invalid(ctx, "may contain only printable ASCII characters without spaces");
         if (set_string(ctx, &c->proxy_url, value) < 0)
                 return -ENOMEM;
-        *proxy = SFU_PROXY_URL;
+        *proxy = SFU_CONFIG_PROXY_URL;
         return 0;
 }
 
@@ -884,16 +884,16 @@ static int validate(struct parse_ctx *ctx) {
                 }
 
         switch (c->backend) {
-        case SFU_BACKEND_GRUB:
+        case SFU_CONFIG_BACKEND_GRUB:
                 need = c->grubenv, need_key = "grubenv";
                 break;
-        case SFU_BACKEND_UBOOT:
+        case SFU_CONFIG_BACKEND_UBOOT:
                 need = c->fw_env_config, need_key = "fw-env-config";
                 break;
-        case SFU_BACKEND_CUSTOM:
+        case SFU_CONFIG_BACKEND_CUSTOM:
                 need = c->script, need_key = "script";
                 break;
-        case SFU_BACKEND_FILE:
+        case SFU_CONFIG_BACKEND_FILE:
                 need = c->bootenv_file, need_key = "file";
                 break;
         }
@@ -951,13 +951,13 @@ int sfu_config_new_defaults(struct sfu_config **ret) {
         c->allow_downgrade = false;
         c->max_manifest_size = UINT64_C(1) << 20;
         c->max_image_size = UINT64_C(4) << 30;
-        c->proxy = SFU_PROXY_NONE;
+        c->proxy = SFU_CONFIG_PROXY_NONE;
         c->connect_timeout_usec = 30 * USEC_PER_SEC;
         c->low_speed_timeout_usec = 60 * USEC_PER_SEC;
         c->interval_usec = 6 * 3600 * USEC_PER_SEC;
         c->jitter_usec = 30 * 60 * USEC_PER_SEC;
-        c->policy = SFU_POLICY_STAGE;
-        c->backend = SFU_BACKEND_GRUB;
+        c->policy = SFU_CONFIG_POLL_STAGE;
+        c->backend = SFU_CONFIG_BACKEND_GRUB;
         c->attempts = 3;
         *ret = TAKE_PTR(c);
         return 0;

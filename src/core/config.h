@@ -22,22 +22,22 @@
 #define SFU_CONFIG_MAX_CONNECT_TO 16    /* entries of [discovery] connect-to */
 
 enum sfu_config_policy {
-        SFU_POLICY_CHECK,
-        SFU_POLICY_STAGE,
-        SFU_POLICY_REBOOT,
+        SFU_CONFIG_POLL_CHECK,
+        SFU_CONFIG_POLL_STAGE,
+        SFU_CONFIG_POLL_REBOOT,
 };
 
 enum sfu_config_backend {
-        SFU_BACKEND_GRUB,
-        SFU_BACKEND_UBOOT,
-        SFU_BACKEND_CUSTOM,
-        SFU_BACKEND_FILE,
+        SFU_CONFIG_BACKEND_GRUB,
+        SFU_CONFIG_BACKEND_UBOOT,
+        SFU_CONFIG_BACKEND_CUSTOM,
+        SFU_CONFIG_BACKEND_FILE,
 };
 
 enum sfu_config_proxy {
-        SFU_PROXY_NONE,
-        SFU_PROXY_ENV,
-        SFU_PROXY_URL,
+        SFU_CONFIG_PROXY_NONE,
+        SFU_CONFIG_PROXY_ENV,
+        SFU_CONFIG_PROXY_URL,
 };
 
 struct sfu_config_slot {
@@ -73,7 +73,7 @@ struct sfu_config {
         /* [network] */
         char *ca_file;          /* "" = system default */
         enum sfu_config_proxy proxy;
-        char *proxy_url;        /* when proxy == SFU_PROXY_URL */
+        char *proxy_url;        /* when proxy == SFU_CONFIG_PROXY_URL */
         uint64_t connect_timeout_usec;
         uint64_t low_speed_timeout_usec;
 

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <stdarg.h>
 #include <strings.h>
 
 #include "core/alg.h"
@@ -342,9 +343,31 @@ static bool typ_matches(const char *got, const char *want) {
         return false;
 }
 
-/* The rules that need no key (DESIGN 5 and jws.h); *ret_alg on success. */
+/* A signature that counts for nothing: why, with the code a lone
+ * signature's refusal gets. */
+struct miss {
+        enum sfu_err_code code;
+        char why[SFU_ERR_MESSAGE_MAX];
+};
+
+static int miss(struct miss *m, enum sfu_err_code code, const char *fmt, ...) _printf_(3, 4);
+static int miss(struct miss *m, enum sfu_err_code code, const char *fmt, ...) {
+        va_list ap;
+
+        m->code = code;
+        va_start(ap, fmt);
+        vsnprintf(m->why, sizeof(m->why), fmt, ap);
+        va_end(ap);
+        return 0;
+}
+
+/* The rules of the JWS as a whole, which no other signature can make up
+ * for (jws.h): -errno when a signature breaks one; otherwise 0, with
+ * *ret_alg the signature's algorithm, or _SFU_ALG_INVALID and m filled
+ * when the algorithm is one this device does not accept (unknown to it,
+ * or not in the allow-list): such a signature counts for nothing. */
 static int check_rules(const struct sfu_jws_signature *sig, size_t idx,
-                       const struct sfu_jws_verify_opts *opts, enum sfu_alg *ret_alg,
+                       const struct sfu_jws_verify_opts *opts, enum sfu_alg *ret_alg, struct miss *m,
                        struct sfu_err *err) {
         json_t *ph = sig->protected_header, *uh = sig->unprotected_header;
         json_t *alg_v, *crit, *b64, *typ, *kid;
@@ -352,6 +375,7 @@ static int check_rules(const struct sfu_jws_signature *sig, size_t idx,
         enum sfu_alg alg;
         const char *name;
 
+        *ret_alg = _SFU_ALG_INVALID;
         alg_v = json_object_get(ph, "alg");
         if (!alg_v) {
                 if (uh && json_object_get(uh, "alg"))
@@ -373,32 +397,6 @@ static int check_rules(const struct sfu_jws_signature *sig, size_t idx,
         if (strncasecmp(name, "HS", 2) == 0)
                 return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG,
                                    "signature %zu: alg \"%s\" (HMAC) is not allowed", idx, q);
-        if (sfu_alg_from_name(name, &alg) < 0) {
-                if (strcmp(name, "Ed448") == 0)
-                        return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG,
-                                           "signature %zu: alg \"Ed448\" is not supported (EdDSA here means "
-                                           "Ed25519 only)",
-                                           idx);
-                return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG,
-                                   "signature %zu: alg \"%s\" is not supported", idx, q);
-        }
-        if (!(opts->alg_allow & SFU_ALG_MASK(alg)))
-                return sfu_err_set(err, SFU_ERR_POLICY, EBADMSG,
-                                   "signature %zu: alg \"%s\" is not in the allowed list", idx,
-                                   sfu_alg_info(alg)->name);
-
-        /* Signature lengths fixed by the alg alone. */
-        if (sfu_alg_info(alg)->family == SFU_ALG_FAMILY_ECDSA && sig->signature_len != 2 * sfu_alg_info(alg)->ec_size)
-                return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG,
-                                   "signature %zu: ECDSA signature must be %zu bytes for %s, got %zu%s", idx,
-                                   2 * sfu_alg_info(alg)->ec_size, sfu_alg_info(alg)->name, sig->signature_len,
-                                   sig->signature_len > 0 && sig->signature[0] == 0x30
-                                           ? " (it looks DER-encoded; JWS needs raw R||S)"
-                                           : "");
-        if (sfu_alg_info(alg)->family == SFU_ALG_FAMILY_EDDSA && sig->signature_len != 64)
-                return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG,
-                                   "signature %zu: EdDSA signature must be 64 bytes, got %zu", idx,
-                                   sig->signature_len);
 
         if (uh && json_object_get(uh, "crit"))
                 return sfu_err_set(
@@ -448,19 +446,59 @@ static int check_rules(const struct sfu_jws_signature *sig, size_t idx,
                                            "signature %zu: typ \"%s\" is not the required \"%s\"", idx,
                                            quote_json(typ, q), opts->required_typ);
         }
+
+        /* An algorithm this device does not take: the signature counts for
+         * nothing, but another one may still carry the manifest (a device
+         * that moved to a new algorithm, or has not yet). */
+        if (sfu_alg_from_name(name, &alg) < 0) {
+                if (strcmp(name, "Ed448") == 0)
+                        return miss(m, SFU_ERR_SIGNATURE,
+                                    "signature %zu: alg \"Ed448\" is not supported (EdDSA here means Ed25519 only)",
+                                    idx);
+                return miss(m, SFU_ERR_SIGNATURE, "signature %zu: alg \"%s\" is not supported", idx, q);
+        }
+        if (!(opts->alg_allow & SFU_ALG_MASK(alg)))
+                return miss(m, SFU_ERR_POLICY, "signature %zu: alg \"%s\" is not in the allowed list", idx,
+                            sfu_alg_name(alg));
         *ret_alg = alg;
         return 0;
 }
 
-/* Checks one signature that passed check_rules. Returns <0 when it breaks
- * a rule or fails with its selected key (fails the whole JWS); 0 with
- * *ret_key set when a trusted key verified it; 0 with *ret_key NULL and
- * why[] filled when no trusted key made it (does not count). */
+/* Whether key may have made a signature of alg and this length: 0, or
+ * -1 with m filled with why not. */
+static int key_unfit(enum sfu_alg alg, const struct sfu_key *key, const struct sfu_jws_signature *sig, size_t idx,
+                     struct miss *m) {
+        const char *alg_name = sfu_alg_name(alg);
+        char q[SFU_QUOTE_MAX + 4];
+        int bits = EVP_PKEY_get_bits(key->pkey);
+
+        sfu_quote(key->kid, strlen(key->kid), q);
+        if (key->type == SFU_KEY_RSA && bits < SFU_RSA_MIN_BITS)
+                return miss(m, SFU_ERR_SIGNATURE, "signature %zu: RSA key of %d bits is below the minimum of %d", idx,
+                            bits, SFU_RSA_MIN_BITS) - 1;
+        if (!sfu_sig_fits_key(alg, key))
+                return miss(m, SFU_ERR_SIGNATURE, "signature %zu: alg %s does not fit the %s key with kid \"%s\"", idx,
+                            alg_name, sfu_key_type_name(key->type), q) - 1;
+        if (key->has_alg && key->alg != alg)
+                return miss(m, SFU_ERR_SIGNATURE,
+                            "signature %zu: the trusted key with kid \"%s\" is restricted to %s by its \"alg\"; the "
+                            "signature is %s",
+                            idx, q, sfu_alg_name(key->alg), alg_name) - 1;
+        if (sig->signature_len != sfu_sig_size(alg, key))
+                return miss(m, SFU_ERR_SIGNATURE,
+                            "signature %zu: RSA signature must be %zu bytes for the %d-bit key with kid \"%s\", got %zu",
+                            idx, sfu_sig_size(alg, key), bits, q, sig->signature_len) - 1;
+        return 0;
+}
+
+/* Checks one signature that passed check_rules: 0 with *ret_key set when
+ * a trusted key verified it; 0 with *ret_key NULL and m filled when it
+ * counts for nothing; < 0 only when OpenSSL fails. */
 static int verify_signature(const struct sfu_jws *jws, const struct sfu_jws_signature *sig, size_t idx,
-                            enum sfu_alg alg, const struct sfu_keyring *ring,
-                            const struct sfu_key **ret_key, char why[static SFU_ERR_MESSAGE_MAX],
-                            struct sfu_err *err) {
+                            enum sfu_alg alg, const struct sfu_keyring *ring, const struct sfu_key **ret_key,
+                            struct miss *m, struct sfu_err *err) {
         _cleanup_free_ char *input = NULL;
+        const char *alg_name = sfu_alg_name(alg);
         json_t *kid_v;
         char q[SFU_QUOTE_MAX + 4];
         size_t input_len = 0, tried = 0;
@@ -470,57 +508,44 @@ static int verify_signature(const struct sfu_jws *jws, const struct sfu_jws_sign
         r = sfu_jws_signing_input(sig->protected_b64, jws->payload_b64, &input, &input_len);
         if (r < 0)
                 return r;
+        if (sfu_alg_info(alg)->family == SFU_ALG_FAMILY_ECDSA && sig->signature_len != sfu_sig_size(alg, NULL))
+                return miss(m, SFU_ERR_SIGNATURE, "signature %zu: ECDSA signature must be %zu bytes for %s, got %zu%s",
+                            idx, sfu_sig_size(alg, NULL), alg_name, sig->signature_len,
+                            sig->signature_len > 0 && sig->signature[0] == 0x30
+                                    ? " (it looks DER-encoded; JWS needs raw R||S)"
+                                    : "");
+        if (sfu_alg_info(alg)->family == SFU_ALG_FAMILY_EDDSA && sig->signature_len != 64)
+                return miss(m, SFU_ERR_SIGNATURE, "signature %zu: EdDSA signature must be 64 bytes, got %zu", idx,
+                            sig->signature_len);
 
         kid_v = json_object_get(sig->protected_header, "kid");
         if (!kid_v && sig->unprotected_header)
                 kid_v = json_object_get(sig->unprotected_header, "kid");
         if (kid_v) {
                 const struct sfu_key *key = sfu_keyring_find_kid(ring, json_string_value(kid_v));
-                int bits;
 
                 quote_json(kid_v, q);
-                if (!key || strlen(key->kid) != json_string_length(kid_v)) {
-                        snprintf(why, SFU_ERR_MESSAGE_MAX, "signature %zu: no trusted key with kid \"%s\"",
-                                 idx, q);
+                if (!key || strlen(key->kid) != json_string_length(kid_v))
+                        return miss(m, SFU_ERR_SIGNATURE, "signature %zu: no trusted key with kid \"%s\"", idx, q);
+                if (key_unfit(alg, key, sig, idx, m) < 0)
                         return 0;
-                }
-                bits = EVP_PKEY_get_bits(key->pkey);
-                if (key->type == SFU_KEY_RSA && bits < SFU_RSA_MIN_BITS)
-                        return sfu_err_set(err, SFU_ERR_SIGNATURE, EKEYREJECTED,
-                                           "signature %zu: RSA key of %d bits is below the minimum of %d",
-                                           idx, bits, SFU_RSA_MIN_BITS);
-                if (!sfu_sig_fits_key(alg, key))
-                        return sfu_err_set(err, SFU_ERR_SIGNATURE, EKEYREJECTED,
-                                           "signature %zu: alg %s does not fit the %s key with kid \"%s\"",
-                                           idx, sfu_alg_info(alg)->name, sfu_key_type_name(key->type), q);
-                if (sfu_alg_info(alg)->family == SFU_ALG_FAMILY_RSA_PKCS1 || sfu_alg_info(alg)->family == SFU_ALG_FAMILY_RSA_PSS) {
-                        size_t want = (size_t) EVP_PKEY_get_size(key->pkey);
-                        if (sig->signature_len != want)
-                                return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG,
-                                                   "signature %zu: RSA signature must be %zu bytes for the "
-                                                   "%d-bit key with kid \"%s\", got %zu",
-                                                   idx, want, bits, q, sig->signature_len);
-                }
                 r = sfu_sig_verify(alg, key, input, input_len, sig->signature, sig->signature_len);
                 if (r < 0)
                         return sfu_err_set(err, SFU_ERR_SIGNATURE, -r,
                                            "signature %zu: OpenSSL could not check the signature", idx);
                 if (r == 0)
-                        return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG,
-                                           "signature %zu: %s signature does not verify with the trusted "
-                                           "key with kid \"%s\"",
-                                           idx, sfu_alg_info(alg)->name, q);
+                        return miss(m, SFU_ERR_SIGNATURE,
+                                    "signature %zu: %s signature does not verify with the trusted key with kid \"%s\"",
+                                    idx, alg_name, q);
                 *ret_key = key;
                 return 0;
         }
 
-        /* No kid: every trusted key that fits the alg. */
+        /* No kid: every trusted key that may have made it. */
         for (size_t i = 0; ring && i < ring->n_keys; i++) {
                 const struct sfu_key *key = ring->keys[i];
-                if (!sfu_sig_fits_key(alg, key))
-                        continue;
-                if ((sfu_alg_info(alg)->family == SFU_ALG_FAMILY_RSA_PKCS1 || sfu_alg_info(alg)->family == SFU_ALG_FAMILY_RSA_PSS) &&
-                    sig->signature_len != (size_t) EVP_PKEY_get_size(key->pkey))
+                struct miss ignored;
+                if (key_unfit(alg, key, sig, idx, &ignored) < 0)
                         continue;
                 tried++;
                 r = sfu_sig_verify(alg, key, input, input_len, sig->signature, sig->signature_len);
@@ -533,25 +558,20 @@ static int verify_signature(const struct sfu_jws *jws, const struct sfu_jws_sign
                 }
         }
         if (tried == 0)
-                snprintf(why, SFU_ERR_MESSAGE_MAX, "signature %zu: no trusted key fits alg %s%s", idx,
-                         sfu_alg_info(alg)->name,
-                         sfu_alg_info(alg)->family == SFU_ALG_FAMILY_RSA_PKCS1 || sfu_alg_info(alg)->family == SFU_ALG_FAMILY_RSA_PSS
-                                 ? " and a signature of this length"
-                                 : "");
-        else
-                snprintf(why, SFU_ERR_MESSAGE_MAX,
-                         "signature %zu: %s signature does not verify with any of the %zu trusted key(s) "
-                         "that fit",
-                         idx, sfu_alg_info(alg)->name, tried);
-        return 0;
+                return miss(m, SFU_ERR_SIGNATURE, "signature %zu: no trusted key fits alg %s%s", idx, alg_name,
+                            sfu_alg_info(alg)->key_type == SFU_KEY_RSA ? " and a signature of this length" : "");
+        return miss(m, SFU_ERR_SIGNATURE,
+                    "signature %zu: %s signature does not verify with any of the %zu trusted key(s) that fit", idx,
+                    alg_name, tried);
 }
 
 int sfu_jws_verify(const struct sfu_jws *jws, const struct sfu_keyring *ring,
                    const struct sfu_jws_verify_opts *opts_in, unsigned *ret_valid, struct sfu_err *err) {
         struct sfu_jws_verify_opts opts = opts_in ? *opts_in : (struct sfu_jws_verify_opts){};
         enum sfu_alg sig_alg[SFU_JWS_MAX_SIGNATURES];
+        struct miss misses[SFU_JWS_MAX_SIGNATURES] = {};
         const struct sfu_key *signers[SFU_JWS_MAX_SIGNATURES];
-        char why[SFU_ERR_MESSAGE_MAX] = "";
+        const struct miss *first_miss = NULL;
         unsigned n_signers = 0;
         int r;
 
@@ -565,24 +585,29 @@ int sfu_jws_verify(const struct sfu_jws *jws, const struct sfu_keyring *ring,
         if (!ring || ring->n_keys == 0)
                 return sfu_err_set(err, SFU_ERR_SIGNATURE, ENOKEY, "the trust store holds no keys");
 
-        /* Every signature must obey the rules, whatever the others do. */
+        /* Every signature must obey the rules of the whole, whatever the
+         * others do. */
         for (size_t i = 0; i < jws->n_signatures; i++) {
-                r = check_rules(&jws->signatures[i], i + 1, &opts, &sig_alg[i], err);
+                r = check_rules(&jws->signatures[i], i + 1, &opts, &sig_alg[i], &misses[i], err);
                 if (r < 0)
                         return r;
         }
 
         for (size_t i = 0; i < jws->n_signatures; i++) {
-                char this_why[SFU_ERR_MESSAGE_MAX] = "";
                 const struct sfu_key *key = NULL;
                 bool seen = false;
 
-                r = verify_signature(jws, &jws->signatures[i], i + 1, sig_alg[i], ring, &key, this_why, err);
-                if (r < 0)
-                        return r;
+                if (sig_alg[i] != _SFU_ALG_INVALID) {
+                        r = verify_signature(jws, &jws->signatures[i], i + 1, sig_alg[i], ring, &key, &misses[i],
+                                             err);
+                        if (r < 0)
+                                return r;
+                }
                 if (!key) {
-                        if (!why[0])
-                                memcpy(why, this_why, sizeof(why));
+                        if (opts.note)
+                                opts.note(opts.userdata, misses[i].why);
+                        if (!first_miss)
+                                first_miss = &misses[i];
                         continue;
                 }
                 for (unsigned k = 0; k < n_signers; k++)
@@ -593,12 +618,12 @@ int sfu_jws_verify(const struct sfu_jws *jws, const struct sfu_keyring *ring,
         }
 
         if (n_signers < opts.min_signatures) {
-                if (n_signers == 0 && opts.min_signatures == 1 && why[0])
-                        return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG, "%s", why);
+                if (n_signers == 0 && opts.min_signatures == 1 && first_miss)
+                        return sfu_err_set(err, first_miss->code, EBADMSG, "%s", first_miss->why);
                 return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG,
                                    "%u distinct trusted key(s) signed, %u required (%zu signature(s))%s%s",
-                                   n_signers, opts.min_signatures, jws->n_signatures, why[0] ? "; " : "",
-                                   why);
+                                   n_signers, opts.min_signatures, jws->n_signatures, first_miss ? "; " : "",
+                                   first_miss ? first_miss->why : "");
         }
         if (ret_valid)
                 *ret_valid = n_signers;

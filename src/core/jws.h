@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* JWS (RFC 7515) in compact, flattened JSON and general JSON
- * serialization, with the rules of DESIGN section 5:
- *  - alg only from the protected header, in the allow-list, never "none",
- *    never HMAC; the key type must fit the alg (curve for ES*, >= 2048-bit
- *    RSA, Ed25519 for EdDSA);
- *  - ECDSA signatures are raw R||S (RFC 7518 3.4), converted to DER for
- *    OpenSSL internally; any other length is refused;
+ * serialization, with the rules of doc/manifest.md ("Signatures"):
+ *  - alg only from the protected header, never "none", never HMAC;
  *  - "crit" naming anything is refused (we understand no extension that
- *    may be critical), "b64" other than true is refused;
+ *    may be critical), "b64" other than true is refused, "kid" and "typ"
+ *    must be strings, typ the required one: these hold for the JWS as a
+ *    whole, so one signature that breaks them refuses it;
+ *  - a signature counts when a trusted key verified it under the
+ *    allow-list: the key type fits the alg (curve for ES*, >= 2048-bit
+ *    RSA, Ed25519 for EdDSA), a key with an "alg" only makes that alg,
+ *    ECDSA signatures are raw R||S (RFC 7518 3.4);
  *  - keys only from the trust store: jwk, jku, x5u, x5c headers are never
  *    used (and their presence does not help);
  *  - kid selects the key when present; otherwise every trusted key of the
@@ -62,14 +64,22 @@ struct sfu_jws_verify_opts {
         unsigned alg_allow;             /* mask; 0 means SFU_ALG_MASK_ALL */
         unsigned min_signatures;        /* distinct trusted keys needed; 0 means 1 */
         const char *required_typ;       /* NULL: typ not checked */
+        /* Told why each signature that counts for nothing did not count
+         * (may be NULL). */
+        void (*note)(void *userdata, const char *why);
+        void *userdata;
 };
 
 /* Verifies jws against ring. Succeeds when at least min_signatures
- * distinct trusted keys made valid signatures that obey every rule; a
- * signature that breaks a rule (bad alg, crit, b64...) fails the whole JWS
- * even if others are fine. On success *ret_valid (may be NULL) is the
- * number of distinct keys that verified. Errors are SFU_ERR_SIGNATURE
- * (or SFU_ERR_POLICY for alg-list / typ refusals) with one-line reasons. */
+ * distinct trusted keys made valid signatures; a signature with an alg
+ * outside the allow-list or unknown here, an unknown kid, or one that does
+ * not verify counts for nothing (opts->note hears why); a signature that
+ * breaks a rule of the whole (none, HMAC, crit, b64, typ, malformed
+ * headers) refuses the JWS even if others are fine. On success *ret_valid
+ * (may be NULL) is the number of distinct keys that verified. Errors are
+ * SFU_ERR_SIGNATURE (or SFU_ERR_POLICY for alg-list / typ refusals) with
+ * one-line reasons; a lone signature that does not count gives its own
+ * reason. */
 int sfu_jws_verify(const struct sfu_jws *jws, const struct sfu_keyring *ring,
                    const struct sfu_jws_verify_opts *opts, unsigned *ret_valid,
                    struct sfu_err *err) _wur_;

@@ -726,7 +726,8 @@ int sfu_key_from_jwk(json_t *jwk, const char *source, bool want_private, struct 
         if (r < 0)
                 return r;
 
-        /* An "alg" member restricts the key; it must at least fit it. */
+        /* An "alg" member restricts the key to that algorithm (RFC 7517
+         * 4.4); it must at least fit it. */
         v = json_object_get(jwk, "alg");
         if (v) {
                 enum sfu_alg alg;
@@ -737,6 +738,8 @@ int sfu_key_from_jwk(json_t *jwk, const char *source, bool want_private, struct 
                         return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
                                            "%s: JWK \"alg\" %s does not fit a %s key", src_name(source),
                                            sfu_alg_name(alg), sfu_key_type_name(key->type));
+                key->has_alg = true;
+                key->alg = alg;
         }
         *ret = TAKE_PTR(key);
         return 0;
@@ -930,6 +933,8 @@ static int key_jwk(const struct sfu_key *key, bool with_kid, json_t **ret) {
                 return -EINVAL;
         }
         if (with_kid && key->kid && json_object_set_new(jwk, "kid", json_string(key->kid)) < 0)
+                return -ENOMEM;
+        if (with_kid && key->has_alg && json_object_set_new(jwk, "alg", json_string(sfu_alg_name(key->alg))) < 0)
                 return -ENOMEM;
         *ret = TAKE_PTR(jwk);
         return 0;

@@ -21,6 +21,8 @@ struct sfu_key {
         bool is_private;
         char *kid;              /* from the JWK "kid", else the RFC 7638 thumbprint */
         char *source;           /* file name, for messages */
+        bool has_alg;           /* a JWK "alg" restricts the key to alg (RFC 7517 4.4) */
+        enum sfu_alg alg;
 };
 
 /* Loads a key from PEM or JWK bytes (detected: a JWK starts with '{').

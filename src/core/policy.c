@@ -83,3 +83,79 @@ int sfu_policy_check(const struct sfu_manifest *m, const struct sfu_policy_devic
         *ret = SFU_POLICY_INSTALL;
         return 0;
 }
+
+/* ---------------------------------------------------------------- the install decision */
+
+int sfu_policy_job_allowed(enum sfu_policy_job job, const struct sfu_state *state, bool state_unusable,
+                           const char *state_problem, struct sfu_err *err) {
+        if (state_unusable)
+                return sfu_err_set(err, SFU_ERR_STATE, EBADMSG, "%s", state_problem);
+        if (job == SFU_POLICY_JOB_APPLY && state->state == SFU_STATE_TRIAL)
+                return sfu_err_set(err, SFU_ERR_STATE, EBUSY,
+                                   "slot %s is on trial: confirm it (mark-good) or reject it (mark-bad) first",
+                                   state->trial_bootname);
+        return 0;
+}
+
+bool sfu_policy_state_sticky(enum sfu_install_state st) {
+        return st == SFU_STATE_TRIAL || st == SFU_STATE_ROLLED_BACK;
+}
+
+enum sfu_install_state sfu_policy_state_before(enum sfu_install_state st) {
+        return st == SFU_STATE_CHECKING || st == SFU_STATE_DOWNLOADING ? SFU_STATE_IDLE : st;
+}
+
+enum sfu_install_state sfu_policy_state_after_check_error(enum sfu_install_state before) {
+        /* "available" would claim what the failed check could not see. */
+        return before == SFU_STATE_AVAILABLE ? SFU_STATE_IDLE : before;
+}
+
+/* The version offered waits in the slot of the pending trial already. */
+static bool staged_already(const struct sfu_policy_situation *s) {
+        const struct sfu_state *st = s->state;
+        const struct sfu_state_slot *trial;
+
+        if (s->before != SFU_STATE_STAGED || !st->has_newest_seen || !st->trial_bootname[0])
+                return false;
+        trial = sfu_state_slot((struct sfu_state *) st, st->trial_bootname);
+        return trial && trial->has_version && sfu_version_compare(&trial->version, &s->offered) == 0;
+}
+
+void sfu_policy_decide(const struct sfu_policy_situation *s, struct sfu_policy_decision *ret) {
+        const struct sfu_state *st = s->state;
+        bool sticky = sfu_policy_state_sticky(s->before);
+        bool rejected = st->has_rejected && sfu_version_compare(&st->rejected, &s->offered) == 0;
+
+        *ret = (struct sfu_policy_decision) { .why = "" };
+        if (s->verdict == SFU_POLICY_UP_TO_DATE) {
+                ret->action = SFU_POLICY_ACTION_UP_TO_DATE;
+                ret->keep_state = sticky;
+                ret->next = s->before == SFU_STATE_STAGED ? SFU_STATE_STAGED : SFU_STATE_IDLE;
+                return;
+        }
+        ret->already_staged = staged_already(s);
+        ret->why = ret->already_staged ? " (already staged)"
+                   : rejected          ? "; it failed its trial boot here, so only an explicit apply installs it"
+                                       : "";
+        /* A poll during a trial boot only looks: staging would overwrite
+         * the slot the trial falls back to. */
+        bool go = s->job == SFU_POLICY_JOB_APPLY ||
+                  (s->job == SFU_POLICY_JOB_POLL && s->poll_policy != SFU_CONFIG_POLL_CHECK &&
+                   s->before != SFU_STATE_TRIAL && !rejected);
+        if (go && !ret->already_staged) {
+                ret->action = SFU_POLICY_ACTION_STAGE;
+                return;
+        }
+        ret->action = SFU_POLICY_ACTION_REPORT;
+        ret->keep_state = sticky;
+        ret->next = ret->already_staged ? SFU_STATE_STAGED : SFU_STATE_AVAILABLE;
+}
+
+uint64_t sfu_policy_resume_offset(const struct sfu_state *state, const char *manifest_sha256, const char *image,
+                                  const char *bootname, uint64_t max) {
+        if (!state->has_resume || strcmp(state->resume_manifest_sha256, manifest_sha256) != 0 ||
+            strcmp(state->resume_image, image) != 0 || strcmp(state->resume_bootname, bootname) != 0 ||
+            state->resume_offset > max)
+                return 0;
+        return state->resume_offset;
+}

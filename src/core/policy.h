@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* The rules of DESIGN section 5 that need the device: identity, versions
- * (anti-rollback), replay, expiry, sizes.  Pure: "now" is passed in. */
+/* The rules that need the device (doc/manifest.md, "What a device
+ * checks"): identity, versions (anti-rollback), replay, expiry, sizes; and
+ * the install decision (stage or not, and why) that a job takes once a
+ * manifest passed them.  Pure: the state, the request and "now" are passed
+ * in, a verdict and its reason come out. */
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>
 #include "core/err.h"
+#include "core/config.h"
 #include "core/manifest.h"
+#include "core/state.h"
 #include "core/version.h"
 
 struct sfu_policy_device {
@@ -36,3 +41,59 @@ enum sfu_policy_verdict {
  * allow_downgrade; an equal one is SFU_POLICY_UP_TO_DATE. */
 int sfu_policy_check(const struct sfu_manifest *m, const struct sfu_policy_device *dev,
                      enum sfu_policy_verdict *ret, struct sfu_err *err) _wur_;
+
+/* What a job was asked to do. */
+enum sfu_policy_job {
+        SFU_POLICY_JOB_CHECK,           /* discover and verify; never download */
+        SFU_POLICY_JOB_APPLY,           /* download and stage the available update */
+        SFU_POLICY_JOB_POLL,            /* as far as [poll] policy allows */
+};
+
+/* Why a job is refused before it starts (unusable state, an apply during
+ * a trial boot); 0 when it may run. */
+int sfu_policy_job_allowed(enum sfu_policy_job job, const struct sfu_state *state, bool state_unusable,
+                           const char *state_problem, struct sfu_err *err) _wur_;
+
+/* A trial in progress or a fall-back that happened stays visible until
+ * something new is installed. */
+bool sfu_policy_state_sticky(enum sfu_install_state st);
+
+/* The state a job starts from, for the decision: an interrupted check or
+ * download counts as idle. */
+enum sfu_install_state sfu_policy_state_before(enum sfu_install_state st);
+
+/* The state after a failed check (before: sfu_policy_state_before). */
+enum sfu_install_state sfu_policy_state_after_check_error(enum sfu_install_state before);
+
+enum sfu_policy_action {
+        SFU_POLICY_ACTION_UP_TO_DATE,   /* nothing newer */
+        SFU_POLICY_ACTION_REPORT,       /* newer, but this job only reports it */
+        SFU_POLICY_ACTION_STAGE,        /* download and stage it */
+};
+
+struct sfu_policy_situation {
+        enum sfu_policy_job job;
+        enum sfu_config_policy poll_policy;     /* [poll] policy */
+        enum sfu_policy_verdict verdict;        /* of sfu_policy_check */
+        struct sfu_version offered;
+        enum sfu_install_state before;          /* sfu_policy_state_before() */
+        const struct sfu_state *state;          /* rejected version, pending trial */
+};
+
+struct sfu_policy_decision {
+        enum sfu_policy_action action;
+        bool already_staged;            /* REPORT: this version waits in the trial slot */
+        bool keep_state;                /* sticky: state and reason stay as they were */
+        enum sfu_install_state next;    /* the state to show when !keep_state (not for STAGE) */
+        const char *why;                /* a phrase for the log: why REPORT and not STAGE; "" otherwise */
+};
+
+/* The install decision: up to date, already staged, rejected here before,
+ * a trial in progress, a check or a poll under policy=check only looks. */
+void sfu_policy_decide(const struct sfu_policy_situation *s, struct sfu_policy_decision *ret);
+
+/* The byte to resume image `image` of manifest `manifest_sha256` at in slot
+ * `bootname` (0: from the start), from the resume record of state; never
+ * beyond max. */
+uint64_t sfu_policy_resume_offset(const struct sfu_state *state, const char *manifest_sha256, const char *image,
+                                  const char *bootname, uint64_t max);

@@ -3,6 +3,7 @@
 
 #include "core/json.h"
 #include "ctl/dbus-client.h"
+#include "io/clock.h"
 
 #define DESTINATION "org.secfu.Daemon1"
 #define OBJECT_PATH "/org/secfu/Daemon1"
@@ -18,12 +19,6 @@ static void bus_slot_unrefp(sd_bus_slot **s) {
         sd_bus_slot_unref(*s);
 }
 #define _cleanup_bus_slot_ _cleanup_(bus_slot_unrefp)
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
 
 int sfu_ctl_bus_open(sd_bus **ret, struct sfu_ctl_failure *f) {
         int r = sd_bus_open_system(ret);
@@ -136,7 +131,7 @@ static void progress_changed(struct progress_state *ps, json_t *changed) {
         _cleanup_json_ json_t *status = NULL;
         json_t *progress = json_object_get(changed, "Progress");
         const char *state = json_string_value(json_object_get(changed, "State"));
-        uint64_t now = now_usec();
+        uint64_t now = sfu_clock_monotonic_usec();
 
         if (state)
                 snprintf(ps->state, sizeof(ps->state), "%s", state);

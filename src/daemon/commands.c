@@ -11,6 +11,7 @@
 #include "core/json.h"
 #include "daemon/commands.h"
 #include "daemon/log.h"
+#include "io/clock.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -318,12 +319,6 @@ static void waiter_on_gone(struct sfu_call *call) {
         waiter_free(call->handler_data);
 }
 
-static uint64_t now_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
-
 /* ---------------------------------------------------------------- the access rule */
 
 bool sfu_commands_peer_privileged(uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups) {
@@ -611,7 +606,7 @@ static bool get_flag(json_t *parameters, const char *key, bool fallback) {
 }
 
 static void handle_check(struct sfu_commands *cmds, struct sfu_call *call, json_t *parameters) {
-        struct sfu_job_request req = { .kind = SFU_JOB_CHECK };
+        struct sfu_job_request req = { .kind = SFU_POLICY_JOB_CHECK };
         start_job(cmds, call, &req, true, false);
 }
 
@@ -627,7 +622,7 @@ static bool source_valid(const char *s) {
 }
 
 static void handle_apply(struct sfu_commands *cmds, struct sfu_call *call, json_t *parameters) {
-        struct sfu_job_request req = { .kind = SFU_JOB_APPLY };
+        struct sfu_job_request req = { .kind = SFU_POLICY_JOB_APPLY };
         json_t *source = json_object_get(parameters, "source");
 
         if (json_is_string(source)) {
@@ -645,7 +640,7 @@ static void handle_apply(struct sfu_commands *cmds, struct sfu_call *call, json_
 
 static void cancels_check(struct sfu_commands *cmds) {
         bool stopped = !sfu_manager_busy(cmds->manager);
-        uint64_t now = now_usec();
+        uint64_t now = sfu_clock_monotonic_usec();
         struct waiter *w, *next;
 
         for (w = cmds->cancels; w; w = next) {
@@ -689,7 +684,7 @@ static void handle_cancel(struct sfu_commands *cmds, struct sfu_call *call, json
                 sfu_call_reply(call, reply);
                 return;
         }
-        w->deadline = now_usec() + SFU_COMMANDS_CANCEL_WAIT_USEC;
+        w->deadline = sfu_clock_monotonic_usec() + SFU_COMMANDS_CANCEL_WAIT_USEC;
         if (!cmds->cancel_timer) {
                 if (sd_event_add_time_relative(cmds->event, &cmds->cancel_timer, CLOCK_MONOTONIC, CANCEL_POLL_USEC,
                                                10000, on_cancel_timer, cmds) < 0) {

@@ -45,7 +45,7 @@ static void poll_done(struct sfu_manager *m, int r, const struct sfu_err *err, j
 
 static int on_poll(sd_event_source *s, uint64_t usec, void *userdata) {
         struct daemon *d = userdata;
-        struct sfu_job_request req = { .kind = SFU_JOB_POLL };
+        struct sfu_job_request req = { .kind = SFU_POLICY_JOB_POLL };
         struct sfu_err err = SFU_ERR_INIT;
 
         if (sfu_manager_busy(d->manager)) {
@@ -97,7 +97,7 @@ static void once_done(struct sfu_manager *m, int r, const struct sfu_err *err, j
  * at error level, so the exit status is all that is left to say. */
 static int run_once(struct sfu_config *config) {
         _cleanup_manager_ struct sfu_manager *m = NULL;
-        struct sfu_job_request req = { .kind = SFU_JOB_POLL };
+        struct sfu_job_request req = { .kind = SFU_POLICY_JOB_POLL };
         struct sfu_err err = SFU_ERR_INIT;
         struct once_outcome outcome = {};
 

@@ -1,51 +1,96 @@
 /* SPDX-License-Identifier: MIT */
+/* The manager owns what secfud knows at run time and alone locks it: the
+ * persistent state (state.json), the booted slot, the bootloader, the
+ * progress of the one operation that may run and the subscribers.  A job
+ * runs on a worker thread with a copy of the state and reports back
+ * through its struct sfu_job_report (job.h); the short operations run on
+ * the caller's thread through switch.c. */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "core/json.h"
 #include "core/timeutil.h"
+#include "daemon/job.h"
 #include "daemon/log.h"
-#include "daemon/manager-internal.h"
+#include "daemon/manager.h"
+#include "daemon/switch.h"
+#include "io/clock.h"
 #include "io/fileio.h"
 
-uint64_t manager_now_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
+#define STATE_FILE "state.json"
+#define EVENT_STATE 1u
+#define EVENT_PROGRESS 2u
 
-int64_t manager_wallclock(void) {
-        return (int64_t) time(NULL);
-}
+struct subscriber {
+        unsigned id;
+        sfu_event_fn fn;
+        void *userdata;
+};
+
+struct sfu_manager {
+        struct sfu_job_env env;         /* config, bootloader, booted slot, running version, cancel word */
+        sd_event *event;
+        sd_event_source *notify_source;
+        int notify_fd;                  /* eventfd: the worker wakes the loop */
+
+        pthread_mutex_t lock;           /* guards everything below that the worker reaches */
+        struct sfu_state state;
+        char state_problem[SFU_ERR_MESSAGE_MAX];
+        char *saved_state;              /* the text last written (or read): unchanged states are not rewritten */
+        char *booted;                   /* owned; env.booted points here */
+        char primary[40];               /* cached from the bootloader */
+        struct sfu_job_progress progress;
+        atomic_int cancel;              /* enum sfu_job_cancel */
+        atomic_bool busy;
+        atomic_bool job_cancelled;      /* the last job ended because it was cancelled */
+        uint64_t poll_started;          /* CLOCK_BOOTTIME usec of the last poll job's start (0: none) */
+        unsigned pending_events;        /* EVENT_* */
+
+        pthread_t worker;
+        bool worker_joinable;
+        struct sfu_job_request job;     /* copy; source owned below */
+        char *job_source;
+        struct sfu_state job_state;     /* the job's working copy (the worker's alone while it runs) */
+        sfu_job_done_fn job_done;
+        void *job_userdata;
+        int job_r;
+        struct sfu_err job_err;
+        json_t *job_result;
+        bool job_finished;
+
+        struct subscriber subscribers[SFU_MANAGER_MAX_SUBSCRIBERS];
+        size_t n_subscribers;
+        unsigned next_subscriber_id;
+};
 
 const struct sfu_config *sfu_manager_config(const struct sfu_manager *m) {
-        return m->config;
+        return m->env.config;
 }
 
 /* ---------------------------------------------------------------- state file */
 
 static int state_path(const struct sfu_manager *m, char *buf, size_t size) {
-        int n = snprintf(buf, size, "%s/%s", m->config->state_dir, SFU_STATE_FILE);
+        int n = snprintf(buf, size, "%s/%s", m->env.config->state_dir, STATE_FILE);
         return n < 0 || (size_t) n >= size ? -ENAMETOOLONG : 0;
 }
 
-int manager_save_state_locked(struct sfu_manager *m, struct sfu_err *err) {
+/* Writes m->state (crash-safely) unless it is what the file holds. */
+static int save_state_locked(struct sfu_manager *m, struct sfu_err *err) {
         _cleanup_free_ char *text = NULL;
         char path[4096];
         int r;
 
-        if (m->state_unusable)
+        if (m->env.state_unusable)
                 return sfu_err_set(err, SFU_ERR_STATE, EBADMSG, "state file is unusable, not overwriting it: %s",
                                    m->state_problem);
         r = state_path(m, path, sizeof(path));
         if (r < 0)
                 return sfu_err_set(err, SFU_ERR_STORAGE, r, "state-dir path too long");
-        r = sfu_mkdir_p(m->config->state_dir, 0700);
+        r = sfu_mkdir_p(m->env.config->state_dir, 0700);
         if (r < 0)
-                return sfu_err_set(err, SFU_ERR_STORAGE, r, "cannot create %s: %s", m->config->state_dir,
+                return sfu_err_set(err, SFU_ERR_STORAGE, r, "cannot create %s: %s", m->env.config->state_dir,
                                    strerror(-r));
         r = sfu_state_to_json(&m->state, &text);
         if (r < 0)
@@ -60,6 +105,17 @@ int manager_save_state_locked(struct sfu_manager *m, struct sfu_err *err) {
         return 0;
 }
 
+static void unusable(struct sfu_manager *m, const char *fmt, ...) _printf_(2, 3);
+static void unusable(struct sfu_manager *m, const char *fmt, ...) {
+        va_list ap;
+
+        sfu_state_init(&m->state);
+        m->env.state_unusable = true;
+        va_start(ap, fmt);
+        vsnprintf(m->state_problem, sizeof(m->state_problem), fmt, ap);
+        va_end(ap);
+}
+
 static void load_state(struct sfu_manager *m) {
         _cleanup_free_ char *text = NULL;
         struct sfu_err err = SFU_ERR_INIT;
@@ -68,11 +124,8 @@ static void load_state(struct sfu_manager *m) {
         int r;
 
         sfu_state_init(&m->state);
-        if (state_path(m, path, sizeof(path)) < 0) {
-                m->state_unusable = true;
-                snprintf(m->state_problem, sizeof(m->state_problem), "state-dir path too long");
-                return;
-        }
+        if (state_path(m, path, sizeof(path)) < 0)
+                return unusable(m, "state-dir path too long");
         r = sfu_file_read(path, SFU_STATE_MAX_SIZE, SFU_READ_NOFOLLOW | SFU_READ_PRIVATE, &text, &len, &err);
         if (r == -ENOENT)
                 return; /* first start: nothing recorded yet */
@@ -80,21 +133,16 @@ static void load_state(struct sfu_manager *m) {
                 r = sfu_state_from_json(text, len, &m->state, &err);
         if (r >= 0)
                 m->saved_state = TAKE_PTR(text);
-        if (r < 0) {
-                sfu_state_init(&m->state);
-                m->state_unusable = true;
-                snprintf(m->state_problem, sizeof(m->state_problem),
-                         "%s: %s; installs are refused until it is repaired or removed", path,
+        else
+                unusable(m, "%s: %s; installs are refused until it is repaired or removed", path,
                          err.message[0] ? err.message : strerror(-r));
-        }
 }
 
 /* ---------------------------------------------------------------- events */
 
-void manager_notify(struct sfu_manager *m, unsigned what) {
+static void notify(struct sfu_manager *m, unsigned what) {
         uint64_t one = 1;
-        /* Called with or without the lock; pending_events is atomic enough
-         * under the lock, and the eventfd write is async-safe. */
+        /* Called from either thread; the eventfd write is async-safe. */
         __atomic_fetch_or(&m->pending_events, what, __ATOMIC_SEQ_CST);
         if (m->notify_fd >= 0 && write(m->notify_fd, &one, sizeof(one)) < 0) {
                 /* EAGAIN: the counter is saturated, the loop will wake anyway. */
@@ -144,9 +192,9 @@ static int on_notify(sd_event_source *s, int fd, uint32_t revents, void *userdat
         if (read(fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
                 return 0;
         what = __atomic_exchange_n(&m->pending_events, 0, __ATOMIC_SEQ_CST);
-        if (what & MANAGER_EVENT_STATE)
+        if (what & EVENT_STATE)
                 emit(m, "state");
-        else if (what & MANAGER_EVENT_PROGRESS)
+        else if (what & EVENT_PROGRESS)
                 emit(m, "progress");
         pthread_mutex_lock(&m->lock);
         bool finished = m->job_finished;
@@ -174,210 +222,88 @@ void sfu_manager_unsubscribe(struct sfu_manager *m, unsigned id) {
                 }
 }
 
-/* ---------------------------------------------------------------- state changes */
-
-/* Sets state and reason, saves when save is true (err gets why not). */
-static int set_state_v(struct sfu_manager *m, bool save, struct sfu_err *err, enum sfu_install_state st,
-                       const char *fmt, va_list ap) {
-        int r = 0;
-
-        pthread_mutex_lock(&m->lock);
-        m->state.state = st;
-        vsnprintf(m->state.reason, sizeof(m->state.reason), fmt, ap);
-        if (save)
-                r = manager_save_state_locked(m, err);
-        pthread_mutex_unlock(&m->lock);
-        manager_notify(m, MANAGER_EVENT_STATE);
-        return r;
-}
-
-void manager_set_state(struct sfu_manager *m, enum sfu_install_state st, const char *fmt, ...) {
-        struct sfu_err err = SFU_ERR_INIT;
-        va_list ap;
-
-        /* "checking" is not worth a disk write: after a crash it would be
-         * reconciled to idle anyway. */
-        va_start(ap, fmt);
-        if (set_state_v(m, st != SFU_STATE_CHECKING && !m->state_unusable, &err, st, fmt, ap) < 0)
-                log_warning("cannot save state: %s", err.message);
-        va_end(ap);
-}
-
-int manager_set_state_checked(struct sfu_manager *m, struct sfu_err *err, enum sfu_install_state st,
-                              const char *fmt, ...) {
-        va_list ap;
-        int r;
-
-        va_start(ap, fmt);
-        r = set_state_v(m, true, err, st, fmt, ap);
-        va_end(ap);
-        return r;
-}
-
-void manager_progress_begin(struct sfu_manager *m, const char *phase, const char *image, uint64_t done,
-                            uint64_t total) {
-        pthread_mutex_lock(&m->lock);
-        m->progress.active = true;
-        snprintf(m->progress.phase, sizeof(m->progress.phase), "%s", phase);
-        snprintf(m->progress.image, sizeof(m->progress.image), "%s", image ? image : "");
-        m->progress.done = done;
-        m->progress.total = total;
-        m->progress.rate = 0;
-        m->progress.started_usec = manager_now_usec();
-        pthread_mutex_unlock(&m->lock);
-        manager_notify(m, MANAGER_EVENT_PROGRESS);
-}
-
-void manager_progress_update(struct sfu_manager *m, uint64_t done) {
-        static const uint64_t min_interval_usec = 200000;
-        static __thread uint64_t last_notify;
-        uint64_t now = manager_now_usec();
-
-        pthread_mutex_lock(&m->lock);
-        uint64_t elapsed = now - m->progress.started_usec;
-        uint64_t base = m->progress.done;
-        m->progress.done = done;
-        if (elapsed > 0 && done >= base)
-                m->progress.rate = (double) done * 1e6 / (double) elapsed;
-        pthread_mutex_unlock(&m->lock);
-        if (now - last_notify >= min_interval_usec) {
-                last_notify = now;
-                manager_notify(m, MANAGER_EVENT_PROGRESS);
-        }
-}
-
-void manager_progress_end(struct sfu_manager *m) {
-        pthread_mutex_lock(&m->lock);
-        m->progress.active = false;
-        pthread_mutex_unlock(&m->lock);
-        manager_notify(m, MANAGER_EVENT_PROGRESS);
-}
-
-int manager_refresh_primary(struct sfu_manager *m) {
+static void refresh_primary(struct sfu_manager *m) {
         _cleanup_free_ char *primary = NULL;
         struct sfu_err err = SFU_ERR_INIT;
-        int r = sfu_bootloader_get_primary(m->boot, &primary, &err);
+        int r = sfu_bootloader_get_primary(m->env.boot, &primary, &err);
 
         pthread_mutex_lock(&m->lock);
         snprintf(m->primary, sizeof(m->primary), "%s", r >= 0 && primary ? primary : "");
         pthread_mutex_unlock(&m->lock);
+}
+
+/* Takes a new state (from a job or a short operation) and saves it. */
+static int publish_state(struct sfu_manager *m, const struct sfu_state *state, bool durable, struct sfu_err *err) {
+        int r = 0;
+
+        pthread_mutex_lock(&m->lock);
+        if (state != &m->state)
+                m->state = *state;
+        if (durable && !m->env.state_unusable)
+                r = save_state_locked(m, err);
+        pthread_mutex_unlock(&m->lock);
+        notify(m, EVENT_STATE);
+        return r;
+}
+
+/* ---------------------------------------------------------------- the job's report */
+
+static int job_publish(void *userdata, const struct sfu_state *state, bool durable, struct sfu_err *err) {
+        return publish_state(userdata, state, durable, err);
+}
+
+static void job_progress(void *userdata, const struct sfu_job_progress *progress) {
+        struct sfu_manager *m = userdata;
+
+        pthread_mutex_lock(&m->lock);
+        m->progress = *progress;
+        pthread_mutex_unlock(&m->lock);
+        notify(m, EVENT_PROGRESS);
+}
+
+static void job_primary_changed(void *userdata) {
+        refresh_primary(userdata);
+}
+
+static int run_job(struct sfu_manager *m, json_t **ret_result, struct sfu_err *err) {
+        const struct sfu_job_report report = {
+                .publish = job_publish,
+                .progress = job_progress,
+                .primary_changed = job_primary_changed,
+                .userdata = m,
+        };
+        struct sfu_err ignored = SFU_ERR_INIT;
+        int r;
+
+        pthread_mutex_lock(&m->lock);
+        m->job_state = m->state;
+        pthread_mutex_unlock(&m->lock);
+        r = sfu_job_run(&m->env, &m->job, &m->job_state, &report, ret_result, err);
+        (void) publish_state(m, &m->job_state, false, &ignored);
         return r;
 }
 
 /* ---------------------------------------------------------------- start-up */
-
-static const struct sfu_config_slot *config_slot(const struct sfu_config *c, const char *bootname) {
-        for (size_t i = 0; i < c->n_slots; i++)
-                if (sfu_streq(c->slots[i].bootname, bootname))
-                        return &c->slots[i];
-        return NULL;
-}
 
 static void read_running_version(struct sfu_manager *m) {
         _cleanup_free_ char *text = NULL;
         struct sfu_err err = SFU_ERR_INIT;
         size_t len;
 
-        m->has_running = false;
-        if (sfu_file_read(m->config->version_file, 256, 0, &text, &len, &err) < 0)
+        m->env.has_running = false;
+        if (sfu_file_read(m->env.config->version_file, 256, 0, &text, &len, &err) < 0)
                 return;
         text[strcspn(text, "\r\n")] = 0;
-        m->has_running = sfu_version_parse(text, &m->running) >= 0;
+        m->env.has_running = sfu_version_parse(text, &m->env.running) >= 0;
 }
 
-/* What booted, compared with what we asked the bootloader to try. */
-static void reconcile_boot(struct sfu_manager *m) {
-        struct sfu_state *s = &m->state;
-
-        for (size_t i = 0; i < m->config->n_slots; i++)
-                (void) sfu_state_slot_ensure(s, m->config->slots[i].bootname);
-
-        if (m->booted) {
-                struct sfu_state_slot *booted = sfu_state_slot(s, m->booted);
-                if (booted && m->has_running) {
-                        booted->has_version = true;
-                        booted->version = m->running;
-                }
-                if (booted && booted->health != SFU_HEALTH_TRIAL)
-                        booted->health = SFU_HEALTH_GOOD;
-                /* What runs and is not on trial is installed: the first
-                 * anti-rollback floor. */
-                if (m->has_running && !s->has_highest && !sfu_streq(s->trial_bootname, m->booted)) {
-                        s->has_highest = true;
-                        s->highest = m->running;
-                }
-        }
-
-        if (s->trial_bootname[0] && m->booted) {
-                struct sfu_state_slot *trial = sfu_state_slot(s, s->trial_bootname);
-                if (strcmp(s->trial_bootname, m->booted) == 0) {
-                        if (trial)
-                                trial->health = SFU_HEALTH_TRIAL;
-                        s->state = SFU_STATE_TRIAL;
-                        snprintf(s->reason, sizeof(s->reason),
-                                 "running slot %s on trial; confirm with mark-good or reject with mark-bad",
-                                 m->booted);
-                } else if (s->state == SFU_STATE_STAGED && s->trial_previous[0] &&
-                           strcmp(s->trial_previous, m->booted) == 0 && trial && trial->health == SFU_HEALTH_STAGED) {
-                        /* Staged, not rebooted yet. The intent was saved
-                         * before the environment write: check that the
-                         * switch really happened. */
-                        _cleanup_free_ char *primary = NULL;
-                        struct sfu_err boot_err = SFU_ERR_INIT;
-                        if (sfu_bootloader_get_primary(m->boot, &primary, &boot_err) >= 0 &&
-                            !sfu_streq(primary, s->trial_bootname)) {
-                                trial->health = SFU_HEALTH_BAD;
-                                s->state = SFU_STATE_IDLE;
-                                snprintf(s->reason, sizeof(s->reason),
-                                         "the switch to slot %s did not complete; it will be staged again",
-                                         s->trial_bootname);
-                                s->trial_bootname[0] = s->trial_previous[0] = 0;
-                        }
-                } else {
-                        struct sfu_err boot_err = SFU_ERR_INIT;
-                        if (trial) {
-                                trial->health = SFU_HEALTH_BAD;
-                                if (trial->has_version) {
-                                        s->has_rejected = true;
-                                        s->rejected = trial->version;
-                                }
-                        }
-                        /* The bootloader fell back on its own; make that
-                         * final: the failed slot out of the order, the
-                         * running one first with fresh attempts. */
-                        if (sfu_bootloader_mark_bad(m->boot, s->trial_bootname, &boot_err) < 0 ||
-                            sfu_bootloader_mark_good(m->boot, m->booted, &boot_err) < 0)
-                                log_warning("cannot update the bootloader after the fall-back: %s", boot_err.message);
-                        s->state = SFU_STATE_ROLLED_BACK;
-                        snprintf(s->reason, sizeof(s->reason),
-                                 "trial boot of slot %s failed: the bootloader fell back to slot %s",
-                                 s->trial_bootname, m->booted);
-                        s->has_last_error = true;
-                        snprintf(s->last_error_code, sizeof(s->last_error_code), "trial");
-                        snprintf(s->last_error_message, sizeof(s->last_error_message), "%s", s->reason);
-                        s->trial_bootname[0] = s->trial_previous[0] = 0;
-                }
-        }
-
-        if (s->state == SFU_STATE_CHECKING || s->state == SFU_STATE_DOWNLOADING) {
-                s->state = SFU_STATE_IDLE;
-                snprintf(s->reason, sizeof(s->reason), "%s",
-                         s->has_resume ? "an interrupted download will resume at the next check"
-                                       : "the previous operation was interrupted");
-        }
-
-        /* The bootloader environment wins for slot health. */
-        for (size_t i = 0; i < s->n_slots; i++) {
-                struct sfu_bootloader_slot_state bs;
-                struct sfu_err err = SFU_ERR_INIT;
-                if (!config_slot(m->config, s->slots[i].bootname))
-                        continue;
-                if (sfu_bootloader_get_slot_state(m->boot, s->slots[i].bootname, &bs, &err) < 0)
-                        continue;
-                if (!bs.good && s->slots[i].health == SFU_HEALTH_GOOD &&
-                    !sfu_streq(s->slots[i].bootname, m->booted))
-                        s->slots[i].health = SFU_HEALTH_BAD;
-        }
+static const char *proc_cmdline(void) {
+#ifdef SFU_FAULT_INJECTION
+        /* Test builds only: the tests' kernel command line. */
+        return getenv("SFU_PROC_CMDLINE");
+#else
+        return NULL;
+#endif
 }
 
 int sfu_manager_new(struct sfu_config *config, sd_event *event, struct sfu_manager **ret, struct sfu_err *err) {
@@ -388,17 +314,20 @@ int sfu_manager_new(struct sfu_config *config, sd_event *event, struct sfu_manag
         m = calloc(1, sizeof(*m));
         if (!m)
                 return -ENOMEM;
-        m->config = config;
+        m->env.config = config;
+        m->env.cancel = &m->cancel;
+        m->env.state_problem = m->state_problem;
         m->notify_fd = -1;
         pthread_mutex_init(&m->lock, NULL);
 
-        r = sfu_bootloader_open(config, &m->boot, err);
+        r = sfu_bootloader_open(config, &m->env.boot, err);
         if (r < 0) {
                 sfu_manager_free(m);
                 return r;
         }
-        if (sfu_bootloader_booted_slot(config->booted_slot, getenv("SFU_PROC_CMDLINE"), &m->booted, &boot_err) < 0)
+        if (sfu_bootloader_booted_slot(config->booted_slot, proc_cmdline(), &m->booted, &boot_err) < 0)
                 m->booted = NULL;
+        m->env.booted = m->booted;
         if (m->booted && !sfu_config_boot_slot(config, m->booted)) {
                 r = sfu_err_set(err, SFU_ERR_STATE, EINVAL, "booted slot \"%s\" is not a configured slot", m->booted);
                 sfu_manager_free(m);
@@ -406,13 +335,13 @@ int sfu_manager_new(struct sfu_config *config, sd_event *event, struct sfu_manag
         }
         read_running_version(m);
         load_state(m);
-        if (!m->state_unusable) {
-                reconcile_boot(m);
+        if (!m->env.state_unusable) {
                 struct sfu_err save_err = SFU_ERR_INIT;
-                if (manager_save_state_locked(m, &save_err) < 0)
+                sfu_switch_reconcile(&m->env, &m->state);
+                if (save_state_locked(m, &save_err) < 0)
                         log_warning("cannot save state: %s", save_err.message);
         }
-        (void) manager_refresh_primary(m);
+        refresh_primary(m);
 
         if (event) {
                 m->event = sd_event_ref(event);
@@ -432,8 +361,8 @@ void sfu_manager_free(struct sfu_manager *m) {
         if (!m)
                 return;
         if (atomic_load(&m->busy)) {
-                int expected = MANAGER_CANCEL_RUNNING;
-                (void) atomic_compare_exchange_strong(&m->cancel, &expected, MANAGER_CANCEL_REQUESTED);
+                int expected = SFU_JOB_RUNNING;
+                (void) atomic_compare_exchange_strong(&m->cancel, &expected, SFU_JOB_CANCEL_REQUESTED);
                 if (m->worker_joinable)
                         pthread_join(m->worker, NULL);
         }
@@ -443,7 +372,7 @@ void sfu_manager_free(struct sfu_manager *m) {
         if (m->notify_fd >= 0)
                 close(m->notify_fd);
         sd_event_unref(m->event);
-        sfu_bootloader_close(m->boot);
+        sfu_bootloader_close(m->env.boot);
         free(m->booted);
         free(m->saved_state);
         pthread_mutex_destroy(&m->lock);
@@ -475,19 +404,19 @@ int sfu_manager_status(struct sfu_manager *m, json_t **ret) {
         }
         pthread_mutex_lock(&m->lock);
         json_object_set_new(st, "state", json_string(sfu_install_state_name(s->state)));
-        json_object_set_new(st, "reason", json_string(m->state_unusable ? m->state_problem : s->reason));
-        json_object_set_new(st, "stateUsable", json_boolean(!m->state_unusable));
-        json_object_set_new(st, "bootedSlot", m->booted ? json_string(m->booted) : json_null());
+        json_object_set_new(st, "reason", json_string(m->env.state_unusable ? m->env.state_problem : s->reason));
+        json_object_set_new(st, "stateUsable", json_boolean(!m->env.state_unusable));
+        json_object_set_new(st, "bootedSlot", m->env.booted ? json_string(m->env.booted) : json_null());
         json_object_set_new(st, "primarySlot", m->primary[0] ? json_string(m->primary) : json_null());
-        json_object_set_new(st, "runningVersion", version_or_null(m->has_running, &m->running));
-        for (size_t i = 0; i < m->config->n_slots; i++) {
-                const struct sfu_config_slot *cs = &m->config->slots[i];
+        json_object_set_new(st, "runningVersion", version_or_null(m->env.has_running, &m->env.running));
+        for (size_t i = 0; i < m->env.config->n_slots; i++) {
+                const struct sfu_config_slot *cs = &m->env.config->slots[i];
                 struct sfu_state_slot *ss = sfu_state_slot(&m->state, cs->bootname);
                 json_t *slot = json_pack("{s:s,s:s,s:s,s:o,s:s,s:b}", "class", cs->class_name, "bootname",
                                          cs->bootname, "device", cs->device, "version",
                                          version_or_null(ss && ss->has_version, ss ? &ss->version : NULL),
                                          "health", sfu_slot_health_name(ss ? ss->health : SFU_HEALTH_EMPTY),
-                                         "booted", sfu_streq(m->booted, cs->bootname));
+                                         "booted", sfu_streq(m->env.booted, cs->bootname));
                 json_array_append_new(slots, slot);
                 if (ss && ss->has_version && (ss->health == SFU_HEALTH_STAGED)) {
                         has_staged = true;
@@ -496,8 +425,8 @@ int sfu_manager_status(struct sfu_manager *m, json_t **ret) {
         }
         json_object_set_new(st, "slots", slots);
         json_object_set_new(st, "stagedVersion", version_or_null(has_staged, &staged));
-        bool available = s->has_newest_seen && m->has_running &&
-                         sfu_version_compare(&s->newest_seen, &m->running) > 0 &&
+        bool available = s->has_newest_seen && m->env.has_running &&
+                         sfu_version_compare(&s->newest_seen, &m->env.running) > 0 &&
                          !(has_staged && sfu_version_compare(&staged, &s->newest_seen) == 0) &&
                          s->state != SFU_STATE_TRIAL;
         json_object_set_new(st, "availableVersion", version_or_null(available, &s->newest_seen));
@@ -517,9 +446,9 @@ int sfu_manager_status(struct sfu_manager *m, json_t **ret) {
                                               (json_int_t) m->progress.total, "rate", m->progress.rate));
         else
                 json_object_set_new(st, "progress", json_null());
-        if (m->state_unusable)
+        if (m->env.state_unusable)
                 json_object_set_new(st, "lastError",
-                                    json_pack("{s:s,s:s}", "code", "state", "message", m->state_problem));
+                                    json_pack("{s:s,s:s}", "code", "state", "message", m->env.state_problem));
         else if (s->has_last_error)
                 json_object_set_new(st, "lastError", json_pack("{s:s,s:s}", "code", s->last_error_code, "message",
                                                                s->last_error_message));
@@ -549,7 +478,7 @@ void sfu_manager_status_line(struct sfu_manager *m, char *buf, size_t size) {
                 snprintf(buf, size, "%c%s %s: %u%% (%s/s)", m->progress.phase[0] & ~0x20, m->progress.phase + 1,
                          m->progress.image, (unsigned) (m->progress.done * 100 / m->progress.total), rate);
         } else {
-                const char *reason = m->state_unusable ? m->state_problem : m->state.reason;
+                const char *reason = m->env.state_unusable ? m->env.state_problem : m->state.reason;
                 snprintf(buf, size, "%s%s%s", sfu_install_state_name(m->state.state), reason[0] ? ": " : "",
                          reason);
         }
@@ -562,7 +491,7 @@ static void *worker_main(void *userdata) {
         struct sfu_manager *m = userdata;
         struct sfu_err err = SFU_ERR_INIT;
         json_t *result = NULL;
-        int r = sfu_install_run(m, &m->job, &result, &err);
+        int r = run_job(m, &result, &err);
 
         atomic_store(&m->job_cancelled, r < 0 && err.errnum == ECANCELED);
         pthread_mutex_lock(&m->lock);
@@ -571,14 +500,8 @@ static void *worker_main(void *userdata) {
         m->job_result = result;
         m->job_finished = true;
         pthread_mutex_unlock(&m->lock);
-        manager_notify(m, MANAGER_EVENT_STATE);
+        notify(m, EVENT_STATE);
         return NULL;
-}
-
-static uint64_t boottime_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_BOOTTIME, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
 }
 
 bool sfu_manager_busy(struct sfu_manager *m) {
@@ -591,12 +514,12 @@ int sfu_manager_start_job(struct sfu_manager *m, const struct sfu_job_request *r
 
         if (!atomic_compare_exchange_strong(&m->busy, &expected, true))
                 return sfu_err_set(err, SFU_ERR_BUSY, EBUSY, "another operation is running");
-        atomic_store(&m->cancel, MANAGER_CANCEL_RUNNING);
+        atomic_store(&m->cancel, SFU_JOB_RUNNING);
         atomic_store(&m->job_cancelled, false);
-        if (req->kind == SFU_JOB_POLL)
+        if (req->kind == SFU_POLICY_JOB_POLL)
                 /* Counted even when the poll cannot record its lastCheck
                  * (a state file refused): no re-poll before the interval. */
-                m->poll_started = boottime_usec();
+                m->poll_started = sfu_clock_boottime_usec();
         m->job = *req;
         m->job_source = sfu_strdup_or_null(req->source);
         m->job.source = m->job_source;
@@ -608,7 +531,7 @@ int sfu_manager_start_job(struct sfu_manager *m, const struct sfu_job_request *r
                 /* --once: no loop to come back to; run here. */
                 json_t *result = NULL;
                 struct sfu_err job_err = SFU_ERR_INIT;
-                int r = sfu_install_run(m, &m->job, &result, &job_err);
+                int r = run_job(m, &result, &job_err);
                 m->job_r = r;
                 m->job_err = job_err;
                 m->job_result = result;
@@ -624,12 +547,12 @@ int sfu_manager_start_job(struct sfu_manager *m, const struct sfu_job_request *r
 }
 
 int sfu_manager_cancel(struct sfu_manager *m, struct sfu_err *err) {
-        int expected = MANAGER_CANCEL_RUNNING;
+        int expected = SFU_JOB_RUNNING;
 
         if (!atomic_load(&m->busy))
                 return sfu_err_set(err, SFU_ERR_STATE, EALREADY, "no operation is running");
-        if (!atomic_compare_exchange_strong(&m->cancel, &expected, MANAGER_CANCEL_REQUESTED) &&
-            expected == MANAGER_CANCEL_COMMITTING)
+        if (!atomic_compare_exchange_strong(&m->cancel, &expected, SFU_JOB_CANCEL_REQUESTED) &&
+            expected == SFU_JOB_COMMITTING)
                 return sfu_err_set(err, SFU_ERR_STATE, EBUSY,
                                    "too late to cancel: the verified update is being activated (use rollback once it is staged)");
         return 0;
@@ -640,154 +563,63 @@ bool sfu_manager_job_cancelled(struct sfu_manager *m) {
 }
 
 uint64_t sfu_manager_next_poll_usec(struct sfu_manager *m) {
-        uint64_t jitter = m->config->jitter_usec ? (uint64_t) random() % m->config->jitter_usec : 0;
+        const struct sfu_config *cfg = m->env.config;
+        uint64_t jitter = cfg->jitter_usec ? (uint64_t) random() % cfg->jitter_usec : 0;
         int64_t since;
 
         pthread_mutex_lock(&m->lock);
-        since = m->state.has_last_check ? manager_wallclock() - m->state.last_check : INT64_MAX / 2;
+        since = m->state.has_last_check ? sfu_clock_wallclock() - m->state.last_check : INT64_MAX / 2;
         pthread_mutex_unlock(&m->lock);
         if (since < 0)
                 since = 0; /* the clock went back: count from now */
-        uint64_t since_usec = (uint64_t) since >= m->config->interval_usec / 1000000u + 1
-                                      ? m->config->interval_usec
-                                      : (uint64_t) since * 1000000u;
-        uint64_t now = boottime_usec();
+        uint64_t since_usec = (uint64_t) since >= cfg->interval_usec / 1000000u + 1 ? cfg->interval_usec
+                                                                                      : (uint64_t) since * 1000000u;
+        uint64_t now = sfu_clock_boottime_usec();
         if (m->poll_started && now - m->poll_started < since_usec)
                 since_usec = now - m->poll_started;
-        if (since_usec >= m->config->interval_usec)
+        if (since_usec >= cfg->interval_usec)
                 return jitter;
-        return m->config->interval_usec - since_usec + jitter;
+        return cfg->interval_usec - since_usec + jitter;
 }
 
 /* ---------------------------------------------------------------- short operations */
 
-static const struct sfu_config_slot *other_slot(const struct sfu_config *c, const char *bootname) {
-        const struct sfu_config_slot *mine = sfu_config_boot_slot(c, bootname);
-        if (!mine)
-                return NULL;
-        for (size_t i = 0; i < c->n_slots; i++)
-                if (strcmp(c->slots[i].class_name, mine->class_name) == 0 &&
-                    strcmp(c->slots[i].bootname, bootname) != 0)
-                        return &c->slots[i];
-        return NULL;
-}
+typedef int (*short_op_fn)(const struct sfu_job_env *env, struct sfu_state *s, json_t **ret, struct sfu_err *err);
 
-static int refuse_if_unusable(struct sfu_manager *m, struct sfu_err *err) {
-        if (m->state_unusable)
+/* mark-good, mark-bad, rollback: on a copy of the state, which replaces
+ * the state (and is saved) when the operation succeeded. */
+static int short_op(struct sfu_manager *m, short_op_fn fn, json_t **ret, struct sfu_err *err) {
+        struct sfu_state copy;
+        struct sfu_err save_err = SFU_ERR_INIT;
+        int r;
+
+        if (m->env.state_unusable)
                 return sfu_err_set(err, SFU_ERR_STATE, EBADMSG, "%s", m->state_problem);
-        if (!m->booted)
-                return sfu_err_set(err, SFU_ERR_STATE, ENOENT,
-                                   "the booted slot is unknown (booted-slot = %s)", m->config->booted_slot);
+        if (!m->env.booted)
+                return sfu_err_set(err, SFU_ERR_STATE, ENOENT, "the booted slot is unknown (booted-slot = %s)",
+                                   m->env.config->booted_slot);
         if (atomic_load(&m->busy))
                 return sfu_err_set(err, SFU_ERR_BUSY, EBUSY, "another operation is running");
+        pthread_mutex_lock(&m->lock);
+        copy = m->state;
+        pthread_mutex_unlock(&m->lock);
+        r = fn(&m->env, &copy, ret, err);
+        if (r < 0)
+                return r;
+        if (publish_state(m, &copy, true, &save_err) < 0)
+                log_warning("cannot save state: %s", save_err.message);
+        refresh_primary(m);
         return 0;
 }
 
 int sfu_manager_mark_good(struct sfu_manager *m, json_t **ret, struct sfu_err *err) {
-        struct sfu_state_slot *slot;
-        bool was_trial;
-        int r;
-
-        r = refuse_if_unusable(m, err);
-        if (r < 0)
-                return r;
-        pthread_mutex_lock(&m->lock);
-        was_trial = m->state.state == SFU_STATE_TRIAL && sfu_streq(m->state.trial_bootname, m->booted);
-        pthread_mutex_unlock(&m->lock);
-        /* Always: with a boot counter, every boot spends an attempt, and
-         * confirming the running slot gives them back. */
-        r = sfu_bootloader_mark_good(m->boot, m->booted, err);
-        if (r < 0)
-                return r;
-        if (!was_trial) {
-                (void) manager_refresh_primary(m);
-                *ret = json_pack("{s:s,s:s}", "slot", m->booted, "result", "confirmed (no trial was pending)");
-                return 0;
-        }
-        pthread_mutex_lock(&m->lock);
-        slot = sfu_state_slot(&m->state, m->booted);
-        if (slot) {
-                slot->health = SFU_HEALTH_GOOD;
-                if (slot->has_version &&
-                    (!m->state.has_highest || sfu_version_compare(&slot->version, &m->state.highest) > 0)) {
-                        m->state.has_highest = true;
-                        m->state.highest = slot->version;
-                }
-        }
-        m->state.trial_bootname[0] = m->state.trial_previous[0] = 0;
-        m->state.has_last_error = false;
-        pthread_mutex_unlock(&m->lock);
-        manager_set_state(m, SFU_STATE_COMMITTED, "slot %s committed", m->booted);
-        (void) manager_refresh_primary(m);
-        *ret = json_pack("{s:s,s:s}", "slot", m->booted, "result", "committed");
-        return 0;
+        return short_op(m, sfu_switch_mark_good, ret, err);
 }
 
 int sfu_manager_mark_bad(struct sfu_manager *m, json_t **ret, struct sfu_err *err) {
-        const struct sfu_config_slot *other;
-        struct sfu_state_slot *slot;
-        int r;
-
-        r = refuse_if_unusable(m, err);
-        if (r < 0)
-                return r;
-        other = other_slot(m->config, m->booted);
-        if (!other)
-                return sfu_err_set(err, SFU_ERR_STATE, ENOENT,
-                                   "slot %s has no other slot to fall back to; refusing to mark it bad", m->booted);
-        r = sfu_bootloader_mark_bad(m->boot, m->booted, err);
-        if (r < 0)
-                return r;
-        pthread_mutex_lock(&m->lock);
-        slot = sfu_state_slot(&m->state, m->booted);
-        if (slot) {
-                slot->health = SFU_HEALTH_BAD;
-                if (slot->has_version) {
-                        m->state.has_rejected = true;
-                        m->state.rejected = slot->version;
-                }
-        }
-        m->state.trial_bootname[0] = m->state.trial_previous[0] = 0;
-        pthread_mutex_unlock(&m->lock);
-        manager_set_state(m, SFU_STATE_ROLLED_BACK, "slot %s marked bad; the next boot starts slot %s", m->booted,
-                          other->bootname);
-        (void) manager_refresh_primary(m);
-        *ret = json_pack("{s:s,s:s}", "slot", m->booted, "next", other->bootname);
-        return 0;
+        return short_op(m, sfu_switch_mark_bad, ret, err);
 }
 
 int sfu_manager_rollback(struct sfu_manager *m, json_t **ret, struct sfu_err *err) {
-        const struct sfu_config_slot *other;
-        struct sfu_bootloader_slot_state bs;
-        struct sfu_state_slot *slot;
-        bool good;
-        int r;
-
-        r = refuse_if_unusable(m, err);
-        if (r < 0)
-                return r;
-        other = other_slot(m->config, m->booted);
-        if (!other)
-                return sfu_err_set(err, SFU_ERR_STATE, ENOENT, "slot %s has no other slot to roll back to", m->booted);
-        pthread_mutex_lock(&m->lock);
-        slot = sfu_state_slot(&m->state, other->bootname);
-        good = slot && slot->health == SFU_HEALTH_GOOD && slot->has_version;
-        pthread_mutex_unlock(&m->lock);
-        if (!good)
-                return sfu_err_set(err, SFU_ERR_STATE, ENOENT,
-                                   "slot %s does not hold a verified good image; nothing to roll back to",
-                                   other->bootname);
-        r = sfu_bootloader_get_slot_state(m->boot, other->bootname, &bs, err);
-        if (r < 0)
-                return r;
-        r = sfu_bootloader_set_primary(m->boot, other->bootname, err);
-        if (r < 0)
-                return r;
-        pthread_mutex_lock(&m->lock);
-        m->state.trial_bootname[0] = m->state.trial_previous[0] = 0;
-        pthread_mutex_unlock(&m->lock);
-        manager_set_state(m, SFU_STATE_ROLLED_BACK, "rollback: the next boot starts slot %s", other->bootname);
-        (void) manager_refresh_primary(m);
-        *ret = json_pack("{s:s}", "next", other->bootname);
-        return 0;
+        return short_op(m, sfu_switch_rollback, ret, err);
 }

@@ -16,24 +16,13 @@
 #include "core/err.h"
 #include "core/key.h"
 #include "core/state.h"
+#include "daemon/job.h"
 #include "io/bootloader.h"
 
 #define SFU_MANAGER_MAX_SUBSCRIBERS 64
 
 struct sfu_manager;
 
-/* What a job does, how far it may go. */
-enum sfu_job_kind {
-        SFU_JOB_CHECK,          /* discover and verify; never download */
-        SFU_JOB_APPLY,          /* download and stage the available update */
-        SFU_JOB_POLL,           /* as far as [poll] policy allows */
-};
-
-struct sfu_job_request {
-        enum sfu_job_kind kind;
-        const char *source;     /* NULL: discovery; else a manifest URL or file path */
-        bool allow_downgrade;
-};
 
 /* Called on the event loop thread (or, with no loop, on the caller's)
  * when a job ends. result: a JSON object describing the outcome (borrowed). */

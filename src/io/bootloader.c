@@ -12,16 +12,17 @@
 
 #include "io/bootloader.h"
 #include "io/envfile.h"
+#include "io/clock.h"
 
 extern char **environ;
 
 #define ORDER_MAX 32u /* entries of ORDER / BOOT_ORDER */
 
 static const struct sfu_bootloader_ops *const backends[] = {
-        [SFU_BACKEND_GRUB] = &sfu_bootloader_grub_ops,
-        [SFU_BACKEND_UBOOT] = &sfu_bootloader_uboot_ops,
-        [SFU_BACKEND_CUSTOM] = &sfu_bootloader_custom_ops,
-        [SFU_BACKEND_FILE] = &sfu_bootloader_file_ops,
+        [SFU_CONFIG_BACKEND_GRUB] = &sfu_bootloader_grub_ops,
+        [SFU_CONFIG_BACKEND_UBOOT] = &sfu_bootloader_uboot_ops,
+        [SFU_CONFIG_BACKEND_CUSTOM] = &sfu_bootloader_custom_ops,
+        [SFU_CONFIG_BACKEND_FILE] = &sfu_bootloader_file_ops,
 };
 
 bool sfu_bootloader_bootname_valid(const char *bootname) {
@@ -852,13 +853,6 @@ int sfu_bootloader_booted_slot(const char *spec, const char *proc_cmdline_path, 
 
 /* ---- helper programs ---------------------------------------------------------- */
 
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
-
 static void spawn_file_actions_destroyp(posix_spawn_file_actions_t **fa) {
         if (*fa)
                 posix_spawn_file_actions_destroy(*fa);
@@ -893,7 +887,7 @@ int sfu_bootloader_run(char *const argv[], uint64_t timeout_usec, size_t output_
         posix_spawn_file_actions_t fa_storage;
         posix_spawnattr_t attr_storage;
         sigset_t mask;
-        uint64_t deadline = now_usec() + timeout_usec;
+        uint64_t deadline = sfu_clock_monotonic_usec() + timeout_usec;
         int pipe_out[2], pipe_err[2], status, r;
 
         if (!out)
@@ -938,7 +932,7 @@ int sfu_bootloader_run(char *const argv[], uint64_t timeout_usec, size_t output_
 
         while (out_r >= 0 || err_r >= 0) {
                 struct pollfd fds[2] = {{.fd = out_r, .events = POLLIN}, {.fd = err_r, .events = POLLIN}};
-                uint64_t now = now_usec();
+                uint64_t now = sfu_clock_monotonic_usec();
                 char chunk[4096];
 
                 if (now >= deadline)
@@ -987,7 +981,7 @@ int sfu_bootloader_run(char *const argv[], uint64_t timeout_usec, size_t output_
                         break;
                 if (w < 0 && errno != EINTR)
                         return sfu_err_set(err, SFU_ERR_STORAGE, errno, "waitpid: %s", strerror(errno));
-                if (now_usec() >= deadline)
+                if (sfu_clock_monotonic_usec() >= deadline)
                         return sfu_err_set(err, SFU_ERR_STORAGE, ETIMEDOUT,
                                            "%s did not finish within %llu s", argv[0],
                                            (unsigned long long) (timeout_usec / 1000000u));

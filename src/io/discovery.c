@@ -11,6 +11,7 @@
 
 #include "core/url.h"
 #include "io/discovery.h"
+#include "io/clock.h"
 
 #define SOURCE_MAX (PATH_MAX + 64)
 
@@ -249,13 +250,6 @@ static int from_networkd(struct search *s) {
 
 /* ------------------------------------------------ systemd-resolved */
 
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
-
 static int on_resolved_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         sd_bus_message **reply = userdata;
 
@@ -293,7 +287,7 @@ static sd_bus_message *resolved_get_domains(uint64_t timeout_usec) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
-        uint64_t deadline = now_usec() + timeout_usec;
+        uint64_t deadline = sfu_clock_monotonic_usec() + timeout_usec;
         int r;
 
         if (sd_bus_open_system(&bus) < 0)
@@ -313,7 +307,7 @@ static sd_bus_message *resolved_get_domains(uint64_t timeout_usec) {
                         return NULL;
                 if (r > 0)
                         continue;
-                now = now_usec();
+                now = sfu_clock_monotonic_usec();
                 if (now >= deadline)
                         return NULL;
                 r = sd_bus_wait(bus, deadline - now);

@@ -178,13 +178,13 @@ static int setup(struct xfer *x, const char *url, struct curl_slist **headers, s
         SET(CURLOPT_CAINFO, c->ca_file && c->ca_file[0] ? c->ca_file : SFU_FETCH_SYSTEM_CA);
         SET(CURLOPT_CAPATH, NULL);
         switch (c->proxy) {
-        case SFU_PROXY_NONE:
+        case SFU_CONFIG_PROXY_NONE:
                 SET(CURLOPT_PROXY, ""); /* "" disables every proxy, the environment's too */
                 break;
-        case SFU_PROXY_URL:
+        case SFU_CONFIG_PROXY_URL:
                 SET(CURLOPT_PROXY, c->proxy_url);
                 break;
-        case SFU_PROXY_ENV:
+        case SFU_CONFIG_PROXY_ENV:
                 break; /* libcurl reads http_proxy & co. */
         }
         SET(CURLOPT_CONNECTTIMEOUT_MS, (long) (c->connect_timeout_usec / 1000));

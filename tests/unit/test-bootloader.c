@@ -511,7 +511,7 @@ static void lifecycle(const char *what, struct sfu_bootloader *bl, const char *b
 
 static void test_file(void) {
         _cleanup_free_ char *env = path_in_tmp("bootenv"), *out = path_in_tmp("booted-file");
-        struct sfu_config *c = config_new(SFU_BACKEND_FILE);
+        struct sfu_config *c = config_new(SFU_CONFIG_BACKEND_FILE);
         _cleanup_bootloader_ struct sfu_bootloader *bl = NULL;
         _cleanup_envfile_ struct sfu_envfile *e = NULL;
         struct sfu_err err = SFU_ERR_INIT;
@@ -601,7 +601,7 @@ static unsigned count_lines(const char *path, const char *word) {
 static void test_grub(void) {
         _cleanup_free_ char *env = path_in_tmp("grubenv"), *wrapper = path_in_tmp("grub-editenv-counting"),
                             *log = path_in_tmp("grub-editenv.log"), *script = NULL;
-        struct sfu_config *c = config_new(SFU_BACKEND_GRUB);
+        struct sfu_config *c = config_new(SFU_CONFIG_BACKEND_GRUB);
         _cleanup_bootloader_ struct sfu_bootloader *bl = NULL;
         struct sfu_err err = SFU_ERR_INIT;
         struct snapshot snap;
@@ -748,7 +748,7 @@ static void make_uboot_env(const char *cfg, const char *d0, const char *d1, cons
 static void test_uboot(void) {
         _cleanup_free_ char *cfg = path_in_tmp("fw_env.config"), *d0 = path_in_tmp("uboot-env0"),
                             *d1 = path_in_tmp("uboot-env1"), *out = path_in_tmp("booted-uboot");
-        struct sfu_config *c = config_new(SFU_BACKEND_UBOOT);
+        struct sfu_config *c = config_new(SFU_CONFIG_BACKEND_UBOOT);
         _cleanup_bootloader_ struct sfu_bootloader *bl = NULL;
         struct sfu_bootloader_slot_state st;
         struct sfu_err err = SFU_ERR_INIT;
@@ -841,7 +841,7 @@ static void test_uboot(void) {
 static void test_custom(void) {
         _cleanup_free_ char *env = path_in_tmp("custom-env"), *log = path_in_tmp("custom.log"),
                             *script = NULL;
-        struct sfu_config *c = config_new(SFU_BACKEND_CUSTOM);
+        struct sfu_config *c = config_new(SFU_CONFIG_BACKEND_CUSTOM);
         _cleanup_bootloader_ struct sfu_bootloader *bl = NULL;
         struct sfu_err err = SFU_ERR_INIT;
         struct snapshot snap;
@@ -912,7 +912,7 @@ static void test_custom(void) {
 }
 
 static void test_open(void) {
-        struct sfu_config *c = config_new(SFU_BACKEND_FILE);
+        struct sfu_config *c = config_new(SFU_CONFIG_BACKEND_FILE);
         _cleanup_bootloader_ struct sfu_bootloader *bl = NULL;
         struct sfu_err err = SFU_ERR_INIT;
 

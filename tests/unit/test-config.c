@@ -130,13 +130,13 @@ static void test_defaults(void) {
         is_int(c->max_manifest_size, 1024 * 1024, "defaults: max-manifest-size");
         is_int(c->max_image_size, UINT64_C(4) * 1024 * 1024 * 1024, "defaults: max-image-size");
         is_str(c->ca_file, "", "defaults: ca-file");
-        ok(c->proxy == SFU_PROXY_NONE && !c->proxy_url, "defaults: proxy none");
+        ok(c->proxy == SFU_CONFIG_PROXY_NONE && !c->proxy_url, "defaults: proxy none");
         is_int(c->connect_timeout_usec, 30 * USEC, "defaults: connect-timeout");
         is_int(c->low_speed_timeout_usec, 60 * USEC, "defaults: low-speed-timeout");
         is_int(c->interval_usec, 6 * 3600 * USEC, "defaults: interval");
         is_int(c->jitter_usec, 30 * 60 * USEC, "defaults: jitter");
-        is_int(c->policy, SFU_POLICY_STAGE, "defaults: policy");
-        is_int(c->backend, SFU_BACKEND_GRUB, "defaults: backend");
+        is_int(c->policy, SFU_CONFIG_POLL_STAGE, "defaults: policy");
+        is_int(c->backend, SFU_CONFIG_BACKEND_GRUB, "defaults: backend");
         is_str(c->grubenv, "/boot/grub/grubenv", "defaults: grubenv");
         is_str(c->fw_env_config, SFU_SYSCONFDIR "/fw_env.config", "defaults: fw-env-config");
         is_str(c->script, "/usr/libexec/secfud/boot", "defaults: script");
@@ -148,7 +148,7 @@ static void test_defaults(void) {
 
         /* A minimal file leaves every default in place. */
         c = load_base("");
-        ok(c && c->attempts == 3 && c->policy == SFU_POLICY_STAGE && sfu_streq(c->domain, "auto") &&
+        ok(c && c->attempts == 3 && c->policy == SFU_CONFIG_POLL_STAGE && sfu_streq(c->domain, "auto") &&
                    c->interval_usec == 6 * 3600 * USEC,
            "minimal file keeps the defaults");
         sfu_config_free(c);
@@ -174,11 +174,11 @@ static void test_design_example(void) {
         is_str(c->connect_to, "", "example: connect-to empty (only a comment)");
         is_int(c->algorithms, SFU_ALG_MASK_ALL, "example: all ten algorithms");
         is_str(c->ca_file, "", "example: ca-file empty");
-        ok(c->proxy == SFU_PROXY_NONE, "example: proxy none");
+        ok(c->proxy == SFU_CONFIG_PROXY_NONE, "example: proxy none");
         is_int(c->low_speed_timeout_usec, 60 * USEC, "example: low-speed-timeout");
         is_int(c->jitter_usec, 1800 * USEC, "example: jitter");
-        is_int(c->policy, SFU_POLICY_STAGE, "example: policy");
-        is_int(c->backend, SFU_BACKEND_GRUB, "example: backend");
+        is_int(c->policy, SFU_CONFIG_POLL_STAGE, "example: policy");
+        is_int(c->backend, SFU_CONFIG_BACKEND_GRUB, "example: backend");
         is_str(c->bootenv_file, "/var/lib/secfud/bootenv", "example: file");
         is_int(c->n_slots, 2, "example: two slots");
         if (c->n_slots == 2) {
@@ -214,14 +214,14 @@ static void test_nondefault(void) {
         is_int(c->max_manifest_size, 512 * 1024, "nondefault: max-manifest-size 512K");
         is_int(c->max_image_size, 64 * 1024 * 1024, "nondefault: max-image-size 64M");
         is_str(c->ca_file, "/etc/ssl/private-ca.pem", "nondefault: ca-file");
-        ok(c->proxy == SFU_PROXY_URL && sfu_streq(c->proxy_url, "socks5h://proxy.corp.example:1080"),
+        ok(c->proxy == SFU_CONFIG_PROXY_URL && sfu_streq(c->proxy_url, "socks5h://proxy.corp.example:1080"),
            "nondefault: proxy URL");
         is_int(c->connect_timeout_usec, 15 * 60 * USEC, "nondefault: connect-timeout 15m");
         is_int(c->low_speed_timeout_usec, 86400 * USEC, "nondefault: low-speed-timeout 1d");
         is_int(c->interval_usec, 86400 * USEC, "nondefault: interval 1d");
         is_int(c->jitter_usec, 0, "nondefault: jitter 0");
-        is_int(c->policy, SFU_POLICY_REBOOT, "nondefault: policy reboot");
-        is_int(c->backend, SFU_BACKEND_FILE, "nondefault: backend file");
+        is_int(c->policy, SFU_CONFIG_POLL_REBOOT, "nondefault: policy reboot");
+        is_int(c->backend, SFU_CONFIG_BACKEND_FILE, "nondefault: backend file");
         is_str(c->bootenv_file, "/tmp/bootenv", "nondefault: file");
         is_str(c->script, "/usr/local/bin/boot-switch", "nondefault: script");
         is_int(c->attempts, 10, "nondefault: attempts");
@@ -349,7 +349,7 @@ static void test_syntax(void) {
                 /* no newline at the end of the last line */
                 const char *text = BASE "[poll]\npolicy = check";
                 struct sfu_config *x = load_text(text, NULL);
-                ok(x && x->policy == SFU_POLICY_CHECK, "last line without newline");
+                ok(x && x->policy == SFU_CONFIG_POLL_CHECK, "last line without newline");
                 sfu_config_free(x);
         }
         expect_ok(BASE "\n\n   \n", "blank lines");
@@ -443,7 +443,7 @@ static void test_values(void) {
         static const struct {
                 const char *text;
                 enum sfu_config_policy want;
-        } policies[] = { { "check", SFU_POLICY_CHECK }, { "stage", SFU_POLICY_STAGE }, { "reboot", SFU_POLICY_REBOOT } };
+        } policies[] = { { "check", SFU_CONFIG_POLL_CHECK }, { "stage", SFU_CONFIG_POLL_STAGE }, { "reboot", SFU_CONFIG_POLL_REBOOT } };
         for (size_t i = 0; i < ELEMENTSOF(policies); i++) {
                 char snippet[64];
                 snprintf(snippet, sizeof(snippet), "[poll]\npolicy = %s\n", policies[i].text);
@@ -457,8 +457,8 @@ static void test_values(void) {
         static const struct {
                 const char *text;
                 enum sfu_config_backend want;
-        } backends[] = { { "grub", SFU_BACKEND_GRUB }, { "uboot", SFU_BACKEND_UBOOT },
-                         { "custom", SFU_BACKEND_CUSTOM }, { "file", SFU_BACKEND_FILE } };
+        } backends[] = { { "grub", SFU_CONFIG_BACKEND_GRUB }, { "uboot", SFU_CONFIG_BACKEND_UBOOT },
+                         { "custom", SFU_CONFIG_BACKEND_CUSTOM }, { "file", SFU_CONFIG_BACKEND_FILE } };
         for (size_t i = 0; i < ELEMENTSOF(backends); i++) {
                 char snippet[64];
                 snprintf(snippet, sizeof(snippet), "[bootloader]\nbackend = %s\n", backends[i].text);
@@ -475,13 +475,13 @@ static void test_values(void) {
 
         /* proxy */
         c = load_base("[network]\nproxy = env\n");
-        ok(c && c->proxy == SFU_PROXY_ENV && !c->proxy_url, "proxy env");
+        ok(c && c->proxy == SFU_CONFIG_PROXY_ENV && !c->proxy_url, "proxy env");
         sfu_config_free(c);
         c = load_base("[network]\nproxy = none\n");
-        ok(c && c->proxy == SFU_PROXY_NONE && !c->proxy_url, "proxy none");
+        ok(c && c->proxy == SFU_CONFIG_PROXY_NONE && !c->proxy_url, "proxy none");
         sfu_config_free(c);
         c = load_base("[network]\nproxy = http://user:pw@proxy.example:3128/\n");
-        ok(c && c->proxy == SFU_PROXY_URL && sfu_streq(c->proxy_url, "http://user:pw@proxy.example:3128/"),
+        ok(c && c->proxy == SFU_CONFIG_PROXY_URL && sfu_streq(c->proxy_url, "http://user:pw@proxy.example:3128/"),
            "proxy http URL");
         sfu_config_free(c);
         expect_base_error("[network]\nproxy = ftp://proxy\n",

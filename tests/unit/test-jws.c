@@ -1276,8 +1276,8 @@ static void test_multi(void) {
                         free(bad);
                 }
         }
-        /* A bad signature with a trusted kid fails the whole JWS even when
-         * another is good. */
+        /* A forged signature with a trusted kid counts for nothing: the
+         * good one carries the manifest alone, but not two required. */
         {
                 _cleanup_free_ char *sig_b64 =
                         b64(j1->signatures[0].signature, j1->signatures[0].signature_len);
@@ -1293,8 +1293,11 @@ static void test_multi(void) {
                 bad = xasprintf("{\"payload\":\"%s\",\"signatures\":[{\"protected\":\"%s\",\"signature\":\"%"
                                 "s\"},{\"protected\":\"%s\",\"signature\":\"%s\"}]}",
                                 j1->payload_b64, j1->signatures[0].protected_b64, sig_b64, rh, s2);
-                refused("a good signature plus a forged one with a trusted kid", bad, K.ring, NULL,
-                        SFU_ERR_SIGNATURE, "signature 2: RS256 signature does not verify");
+                accepted("a good signature plus a forged one with a trusted kid", bad, K.ring, NULL, 1);
+                refused("a good signature plus a forged one with a trusted kid, two required", bad, K.ring,
+                        &(struct sfu_jws_verify_opts){.min_signatures = 2}, SFU_ERR_SIGNATURE,
+                        "1 distinct trusted key(s) signed, 2 required (2 signature(s)); signature 2: RS256 "
+                        "signature does not verify");
                 free(bad);
         }
 
@@ -1386,6 +1389,128 @@ static void test_multi(void) {
         }
 }
 
+
+/* Item: a device that moved to a new algorithm still takes a manifest
+ * signed with the old and the new one; each signature counts only for
+ * what the allow-list, the trust store and the key's own "alg" permit. */
+static void note_count(void *userdata, const char *why) {
+        (*(unsigned *) userdata)++;
+        ok(strncmp(why, "signature ", 10) == 0 && !strchr(why, '\n'), "note: \"%s\"", why);
+}
+
+static char *two_signatures(const struct sfu_key *a, enum sfu_alg alg_a, const struct sfu_key *b, enum sfu_alg alg_b) {
+        struct sfu_err err = SFU_ERR_INIT;
+        _cleanup_jws_ struct sfu_jws *jws = NULL;
+        _cleanup_free_ char *one = NULL;
+        char *two = NULL;
+        static const char payload[] = "{\"x\":1}";
+
+        if (sfu_jws_sign((const uint8_t *) payload, sizeof(payload) - 1, a,
+                         &(struct sfu_jws_sign_opts){ .alg = alg_a, .form = SFU_JWS_GENERAL }, &one, &err) < 0 ||
+            sfu_jws_parse(one, strlen(one), &jws, &err) < 0 ||
+            sfu_jws_add_signature(jws, b, &(struct sfu_jws_sign_opts){ .alg = alg_b }, &two, &err) < 0) {
+                printf("Bail out! %s\n", err.message);
+                exit(1);
+        }
+        return two;
+}
+
+static void set_protected(json_t *sig, const char *header) {
+        _cleanup_free_ char *b = b64s(header);
+        json_object_set_new(sig, "protected", json_string(b));
+}
+
+static void test_migration(void) {
+        _cleanup_free_ char *both = two_signatures(K.p256, SFU_ALG_ES256, K.ed, SFU_ALG_EDDSA);
+        unsigned notes = 0;
+
+        accepted("ES256 + EdDSA, both allowed", both, K.ring, NULL, 2);
+        accepted("ES256 + EdDSA, algorithms = EdDSA", both, K.ring,
+                 &(struct sfu_jws_verify_opts){ .alg_allow = SFU_ALG_MASK(SFU_ALG_EDDSA) }, 1);
+        accepted("ES256 + EdDSA, algorithms = ES256", both, K.ring,
+                 &(struct sfu_jws_verify_opts){ .alg_allow = SFU_ALG_MASK(SFU_ALG_ES256) }, 1);
+        refused("ES256 + EdDSA, algorithms = EdDSA, two required", both, K.ring,
+                &(struct sfu_jws_verify_opts){ .alg_allow = SFU_ALG_MASK(SFU_ALG_EDDSA), .min_signatures = 2 },
+                SFU_ERR_SIGNATURE, "signature 1: alg \"ES256\" is not in the allowed list");
+        refused("ES256 + EdDSA, algorithms = PS256", both, K.ring,
+                &(struct sfu_jws_verify_opts){ .alg_allow = SFU_ALG_MASK(SFU_ALG_PS256) }, SFU_ERR_POLICY,
+                "signature 1: alg \"ES256\" is not in the allowed list");
+        {
+                struct sfu_jws_verify_opts o = { .alg_allow = SFU_ALG_MASK(SFU_ALG_EDDSA), .note = note_count,
+                                                 .userdata = &notes };
+                accepted("ES256 + EdDSA, algorithms = EdDSA, with notes", both, K.ring, &o, 1);
+                ok(notes == 1, "one note for the signature that did not count (%u)", notes);
+        }
+
+        /* The same key twice counts once. */
+        {
+                _cleanup_free_ char *twice = two_signatures(K.ed, SFU_ALG_EDDSA, K.ed, SFU_ALG_EDDSA);
+                accepted("EdDSA twice by one key", twice, K.ring, NULL, 1);
+                refused("EdDSA twice by one key, two required", twice, K.ring,
+                        &(struct sfu_jws_verify_opts){ .min_signatures = 2 }, SFU_ERR_SIGNATURE,
+                        "1 distinct trusted key(s) signed, 2 required");
+        }
+
+        /* An unknown algorithm or an unknown kid beside a good signature. */
+        {
+                _cleanup_json_ json_t *root = NULL;
+                struct sfu_err err = SFU_ERR_INIT;
+                json_t *sig;
+                ok(sfu_json_parse_object(both, strlen(both), SFU_JWS_MAX_SIZE, &root, &err) == 0, "parse");
+                sig = json_array_get(json_object_get(root, "signatures"), 0);
+                set_protected(sig, "{\"alg\":\"ML-DSA-65\",\"typ\":\"x\"}");
+                _cleanup_free_ char *unknown = json_dumps(root, JSON_COMPACT);
+                accepted("an unknown algorithm beside EdDSA", unknown, K.ring, NULL, 1);
+                set_protected(sig, "{\"alg\":\"ES256\",\"kid\":\"nobody\"}");
+                _cleanup_free_ char *nokid = json_dumps(root, JSON_COMPACT);
+                accepted("an unknown kid beside EdDSA", nokid, K.ring, NULL, 1);
+                set_protected(sig, "{\"alg\":\"none\"}");
+                _cleanup_free_ char *none = json_dumps(root, JSON_COMPACT);
+                refused("alg none beside EdDSA", none, K.ring, NULL, SFU_ERR_SIGNATURE,
+                        "signature 1: alg \"none\" is not allowed");
+                set_protected(sig, "{\"alg\":\"HS256\"}");
+                _cleanup_free_ char *hmac = json_dumps(root, JSON_COMPACT);
+                refused("HS256 beside EdDSA", hmac, K.ring, NULL, SFU_ERR_SIGNATURE, "(HMAC) is not allowed");
+                set_protected(sig, "{\"alg\":\"ES256\",\"crit\":[\"x\"],\"x\":1}");
+                _cleanup_free_ char *crit = json_dumps(root, JSON_COMPACT);
+                refused("unknown crit beside EdDSA", crit, K.ring, NULL, SFU_ERR_SIGNATURE,
+                        "header parameter \"crit\" names \"x\"");
+        }
+}
+
+/* A trusted JWK's "alg" restricts the key to that algorithm (RFC 7517
+ * 4.4): RS256 only, not PS256, with the same RSA key. */
+static void test_key_alg(void) {
+        _cleanup_keyring_ struct sfu_keyring *ring = NULL;
+        _cleanup_json_ json_t *jwk = NULL;
+        struct sfu_key *restricted = NULL;
+        struct sfu_err err = SFU_ERR_INIT;
+        _cleanup_free_ char *rs = NULL, *ps = NULL;
+        static const char payload[] = "{\"x\":1}";
+
+        ok(sfu_key_to_jwk(K.rsa, &jwk) == 0 && json_object_set_new(jwk, "alg", json_string("RS256")) == 0,
+           "a public JWK with \"alg\": \"RS256\"");
+        ok(sfu_key_from_jwk(jwk, "restricted", false, &restricted, &err) == 0 && restricted->has_alg &&
+                   restricted->alg == SFU_ALG_RS256,
+           "the key remembers its alg (%s)", err.message);
+        ok(sfu_keyring_new(&ring) == 0 && sfu_keyring_add(ring, restricted, &err) == 0, "a ring of that key");
+        ok(sfu_jws_sign((const uint8_t *) payload, sizeof(payload) - 1, K.rsa,
+                        &(struct sfu_jws_sign_opts){ .alg = SFU_ALG_RS256 }, &rs, &err) == 0 &&
+                   sfu_jws_sign((const uint8_t *) payload, sizeof(payload) - 1, K.rsa,
+                                &(struct sfu_jws_sign_opts){ .alg = SFU_ALG_PS256 }, &ps, &err) == 0,
+           "RS256 and PS256 signatures by the RSA key");
+        accepted("RS256 by an RS256-only key", rs, ring, NULL, 1);
+        refused("PS256 by an RS256-only key", ps, ring, NULL, SFU_ERR_SIGNATURE,
+                "is restricted to RS256 by its \"alg\"; the signature is PS256");
+        accepted("PS256 by the same key without \"alg\"", ps, K.ring, NULL, 1);
+        {
+                _cleanup_json_ json_t *back = NULL;
+                ok(sfu_key_to_jwk(restricted, &back) == 0 &&
+                           sfu_streq(json_string_value(json_object_get(back, "alg")), "RS256"),
+                   "the exported JWK keeps \"alg\"");
+        }
+}
+
 int main(void) {
         keys_setup();
         test_alg_names();
@@ -1397,6 +1522,8 @@ int main(void) {
         test_json_forms();
         test_compact_syntax();
         test_multi();
+        test_migration();
+        test_key_alg();
         keys_free();
         return tap_done();
 }

@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: MIT */
+/* Where the manifest comes from (doc/ARCHITECTURE.md, "How an update
+ * flows"): an operator's URL or file, else the local cache at
+ * _firmware.<DHCP domain>, else the manufacturer; conditional GET with a
+ * cached copy, retries for the manufacturer. */
+#include <inttypes.h>
+
+#include "core/url.h"
+#include "daemon/log.h"
+#include "daemon/source.h"
+#include "io/discovery.h"
+#include "io/fileio.h"
+
+#define MANIFEST_CACHE_FILE "manifest-cache.jws"
+
+static int cache_path(const struct sfu_job *job, char *buf, size_t size) {
+        int n = snprintf(buf, size, "%s/%s", job->config->state_dir, MANIFEST_CACHE_FILE);
+        return n < 0 || (size_t) n >= size ? -ENAMETOOLONG : 0;
+}
+
+/* GET a manifest, with retries for 429/5xx and transport errors when
+ * `persistent` (the manufacturer); the local cache gets one try. -ENOENT:
+ * 404 / 410. */
+static int fetch_manifest(struct sfu_job *job, const char *url, bool conditional, bool persistent,
+                          struct sfu_candidate *c, struct sfu_err *err) {
+        struct sfu_fetch_opts opts;
+        unsigned attempts = persistent ? SFU_JOB_FETCH_ATTEMPTS : 1;
+        char etag[SFU_STATE_MAX_TEXT] = "", last_modified[64] = "";
+        int r = 0;
+
+        sfu_job_fetch_opts(job, &opts);
+        if (conditional && strcmp(job->state->manifest_url, url) == 0) {
+                snprintf(etag, sizeof(etag), "%s", job->state->manifest_etag);
+                snprintf(last_modified, sizeof(last_modified), "%s", job->state->manifest_last_modified);
+        }
+
+        for (unsigned attempt = 0; attempt < attempts; attempt++) {
+                struct sfu_fetch_result res;
+                struct sfu_err fetch_err = SFU_ERR_INIT;
+                char *body = NULL;
+                size_t len = 0;
+
+                r = sfu_fetch_buffer(&opts, url, etag, last_modified, job->config->max_manifest_size, &body, &len, &res,
+                                     &fetch_err);
+                if (r >= 0 && res.status == 200) {
+                        c->bytes = body;
+                        c->len = len;
+                        snprintf(c->url, sizeof(c->url), "%s", res.effective_url[0] ? res.effective_url : url);
+                        if (conditional) {
+                                char path[4096];
+                                struct sfu_err cache_err = SFU_ERR_INIT;
+                                struct sfu_state *s = job->state;
+                                snprintf(s->manifest_url, sizeof(s->manifest_url), "%s", url);
+                                snprintf(s->manifest_etag, sizeof(s->manifest_etag), "%s", res.etag);
+                                snprintf(s->manifest_last_modified, sizeof(s->manifest_last_modified), "%s",
+                                         res.last_modified);
+                                if (cache_path(job, path, sizeof(path)) == 0 &&
+                                    sfu_file_write_atomic(path, body, len, 0600, &cache_err) < 0)
+                                        log_warning("cannot cache the manifest: %s", cache_err.message);
+                        }
+                        return 0;
+                }
+                free(body);
+                if (r >= 0 && res.status == 304) {
+                        char path[4096];
+                        r = cache_path(job, path, sizeof(path));
+                        if (r >= 0)
+                                r = sfu_file_read(path, job->config->max_manifest_size, SFU_READ_NOFOLLOW, &c->bytes,
+                                                  &c->len, &fetch_err);
+                        if (r >= 0) {
+                                c->not_modified = true;
+                                snprintf(c->url, sizeof(c->url), "%s", url);
+                                return 0;
+                        }
+                        /* The cache is gone: ask again without conditions. */
+                        etag[0] = last_modified[0] = 0;
+                        continue;
+                }
+                if (r >= 0 && (res.status == 404 || res.status == 410))
+                        return sfu_err_set(err, SFU_ERR_NETWORK, ENOENT, "%s: HTTP %ld", url, res.status);
+                if (r >= 0) {
+                        bool retryable = res.status == 408 || res.status == 429 || res.status >= 500;
+                        r = sfu_err_set(&fetch_err, SFU_ERR_NETWORK, EIO, "%s: HTTP %ld", url, res.status);
+                        if (!retryable) {
+                                *err = fetch_err;
+                                return r;
+                        }
+                        if (res.retry_after > SFU_JOB_RETRY_AFTER_MAX_SEC) {
+                                return sfu_err_set(err, SFU_ERR_NETWORK, EAGAIN,
+                                                   "%s: HTTP %ld, server asks to retry after %" PRIu64
+                                                   " s; trying again at the next poll",
+                                                   url, res.status, res.retry_after);
+                        }
+                        if (attempt + 1 < attempts) {
+                                uint64_t wait = res.retry_after ? res.retry_after * 1000000u : sfu_job_backoff_usec(attempt);
+                                log_info("%s: HTTP %ld, retrying in %.1f s", url, res.status, (double) wait / 1e6);
+                                if (sfu_job_sleep(job, wait) < 0)
+                                        return sfu_err_set(err, SFU_ERR_NETWORK, ECANCELED, "cancelled");
+                        }
+                } else {
+                        if (sfu_job_cancelled(job) || fetch_err.errnum == ECANCELED) {
+                                *err = fetch_err;
+                                return r;
+                        }
+                        if (!sfu_job_transient(&fetch_err) || attempt + 1 >= attempts) {
+                                *err = fetch_err;
+                                return r;
+                        }
+                        log_info("%s, retrying", fetch_err.message);
+                        if (sfu_job_sleep(job, sfu_job_backoff_usec(attempt)) < 0)
+                                return sfu_err_set(err, SFU_ERR_NETWORK, ECANCELED, "cancelled");
+                }
+                if (attempt + 1 >= attempts) {
+                        *err = fetch_err;
+                        return r < 0 ? r : -EIO;
+                }
+        }
+        return r < 0 ? r : -EIO;
+}
+
+static int read_manifest_file(const char *path, struct sfu_candidate *c, size_t max, struct sfu_err *err) {
+        int r = sfu_file_read(path, max, 0, &c->bytes, &c->len, err);
+        if (r == -ENOENT)
+                return sfu_err_set(err, SFU_ERR_PARSE, ENOENT, "%s: no such file", path);
+        c->url[0] = 0;
+        c->source = SFU_SOURCE_OPERATOR;
+        return r;
+}
+
+static void discovery_invalid(const char *source, const char *candidate, void *userdata) {
+        log_warning("discovery: ignoring invalid domain from %s: \"%s\"", source, candidate);
+}
+
+static void discovery_paths(struct sfu_discovery_paths *paths) {
+        sfu_discovery_paths_default(paths);
+        paths->on_invalid = discovery_invalid;
+#ifdef SFU_FAULT_INJECTION
+        /* Test builds only: point discovery at the tests' files. */
+        static const char *globs[2];
+        const char *v;
+        if ((v = getenv("SFU_TEST_NETWORKD_LEASES")))
+                paths->networkd_leases_dir = v[0] ? v : NULL;
+        if ((v = getenv("SFU_TEST_DHCLIENT_GLOB"))) {
+                globs[0] = v;
+                paths->dhclient_leases_globs = v[0] ? globs : NULL;
+        }
+        if ((v = getenv("SFU_TEST_RESOLV_CONF")))
+                paths->resolv_conf = v[0] ? v : NULL;
+        if (getenv("SFU_TEST_NO_RESOLVED"))
+                paths->use_resolved = false;
+#endif
+}
+
+static int local_url(const struct sfu_job *job, char **ret) {
+        _cleanup_free_ char *found = NULL;
+        const char *domain = job->config->domain, *source = "configuration";
+        struct sfu_err err = SFU_ERR_INIT;
+        int r;
+
+        if (strcmp(domain, "auto") == 0) {
+                struct sfu_discovery_paths paths;
+                discovery_paths(&paths);
+                r = sfu_discovery_domain(&paths, &found, &source, &err);
+                if (r < 0) {
+                        log_info("discovery: no DHCP domain known%s%s; skipping the local server",
+                                 err.message[0] ? ": " : "", err.message);
+                        return -ENOENT;
+                }
+                domain = found;
+        }
+        log_info("discovery: domain \"%s\" from %s", domain, source);
+        r = sfu_url_expand_template(job->config->local_url, domain, job->config->manufacturer, job->config->model, ret,
+                                    &err);
+        if (r < 0) {
+                log_warning("discovery: local server skipped: %s", err.message);
+                return -ENOENT;
+        }
+        return 0;
+}
+
+/* Tries one URL; on success c holds an evaluated candidate. */
+static int try_source(struct sfu_job *job, const struct sfu_keyring *ring, const char *url, enum sfu_source source,
+                      bool allow_downgrade, struct sfu_candidate *c, struct sfu_err *err) {
+        int r;
+
+        sfu_candidate_clear(c);
+        c->source = source;
+        r = fetch_manifest(job, url, source == SFU_SOURCE_MANUFACTURER, source != SFU_SOURCE_LOCAL, c, err);
+        if (r < 0)
+                return r;
+        r = sfu_verify_candidate(job, ring, allow_downgrade, c, err);
+        if (r < 0)
+                sfu_err_prefix(err, "manifest from %s", url);
+        return r;
+}
+
+/* DESIGN section 4 step 2: the local cache first, the manufacturer when
+ * the local server is absent, unreachable, 404, invalid, or offers
+ * nothing newer. */
+int sfu_source_find(struct sfu_job *job, const struct sfu_keyring *ring, const struct sfu_job_request *req,
+                         struct sfu_candidate *c, struct sfu_err *err) {
+        _cleanup_free_ char *local = NULL, *manufacturer = NULL;
+        struct sfu_err local_err = SFU_ERR_INIT;
+        bool local_up_to_date = false;
+        int r;
+
+        if (req->source) {
+                c->source = SFU_SOURCE_OPERATOR;
+                if (sfu_url_scheme_allowed(req->source))
+                        r = fetch_manifest(job, req->source, false, true, c, err);
+                else if (req->source[0] == '/')
+                        r = read_manifest_file(req->source, c, job->config->max_manifest_size, err);
+                else
+                        return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
+                                           "\"%s\" is neither an http(s) URL nor an absolute file path", req->source);
+                if (r < 0)
+                        return r;
+                c->source = SFU_SOURCE_OPERATOR;
+                r = sfu_verify_candidate(job, ring, req->allow_downgrade, c, err);
+                if (r < 0)
+                        sfu_err_prefix(err, "manifest from %s", req->source);
+                return r;
+        }
+
+        if (local_url(job, &local) >= 0) {
+                r = try_source(job, ring, local, SFU_SOURCE_LOCAL, req->allow_downgrade, c, &local_err);
+                if (r >= 0 && c->verdict == SFU_POLICY_INSTALL) {
+                        log_info("local server %s offers %s", local, c->manifest->version_text);
+                        return 0;
+                }
+                if (r >= 0) {
+                        local_up_to_date = true;
+                        log_info("local server offers nothing newer; asking the manufacturer");
+                } else
+                        log_info("local server: %s; asking the manufacturer", local_err.message);
+        }
+        r = sfu_url_expand_template(job->config->manufacturer_url, NULL, job->config->manufacturer, job->config->model,
+                                    &manufacturer, err);
+        if (r < 0)
+                return r;
+        r = try_source(job, ring, manufacturer, SFU_SOURCE_MANUFACTURER, req->allow_downgrade, c, err);
+        if (r < 0 && local_up_to_date && err->code == SFU_ERR_NETWORK) {
+                log_warning("%s; the local server's manifest says up to date", err->message);
+                sfu_err_clear(err);
+                return try_source(job, ring, local, SFU_SOURCE_LOCAL, req->allow_downgrade, c, err);
+        }
+        return r;
+}
+

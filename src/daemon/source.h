@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: MIT */
+/* Finding the manifest: the operator's URL or file when given, else the
+ * local cache first and the manufacturer when the local server is absent,
+ * unreachable, 404, invalid, or offers nothing newer.  Each candidate is
+ * verified (verify.h) before the next source is considered. */
+#pragma once
+#include "daemon/job.h"
+#include "daemon/verify.h"
+
+int sfu_source_find(struct sfu_job *job, const struct sfu_keyring *ring, const struct sfu_job_request *req,
+                    struct sfu_candidate *c, struct sfu_err *err) _wur_;

@@ -1,0 +1,425 @@
+/* SPDX-License-Identifier: MIT */
+#include <inttypes.h>
+
+#include "core/hex.h"
+#include "core/url.h"
+#include "daemon/log.h"
+#include "daemon/stage.h"
+#include "io/fault.h"
+#include "io/hashpipe.h"
+
+#define RESUME_CHECKPOINT (64u * 1024u * 1024u)
+
+/* Picks the slot each image goes to: in an A/B class the one whose index
+ * differs from the booted slot's; a single-copy class's only slot, which
+ * must not be the running system. */
+static int plan_targets(const struct sfu_job *job, const struct sfu_candidate *c, struct sfu_stage_target *targets,
+                        struct sfu_err *err) {
+        const struct sfu_config *cfg = job->config;
+        const char *booted_name = job->env->booted;
+        const struct sfu_config_slot *booted = sfu_config_boot_slot(cfg, booted_name);
+        int r;
+
+        if (!booted)
+                return sfu_err_set(err, SFU_ERR_STATE, ENOENT, "the booted slot is unknown (booted-slot = %s)",
+                                   cfg->booted_slot);
+        for (size_t i = 0; i < c->manifest->n_images; i++) {
+                const struct sfu_manifest_image *img = &c->manifest->images[i];
+                const char *class_name = img->slot_class ? img->slot_class : booted->class_name;
+                size_t n = sfu_config_class_size(cfg, class_name);
+                struct sfu_stage_target *t = &targets[i];
+
+                t->image = img;
+                t->slot = NULL;
+                t->single_copy = n == 1;
+                for (size_t s = 0; s < cfg->n_slots; s++) {
+                        const struct sfu_config_slot *cs = &cfg->slots[s];
+                        if (strcmp(cs->class_name, class_name) != 0)
+                                continue;
+                        if (n == 1 || cs->index != booted->index)
+                                t->slot = cs;
+                }
+                if (!t->slot)
+                        return sfu_err_set(err, SFU_ERR_POLICY, ENOENT, "no inactive slot for image \"%s\" (class %s)",
+                                           img->name, class_name);
+                /* A bootname names one side of every class: a slot that
+                 * shares the booted bootname is on the running side,
+                 * whichever class a first-match lookup happened to find. */
+                if (t->slot == booted || sfu_streq(t->slot->bootname, booted_name) ||
+                    sfu_slot_same_device(t->slot->device, booted->device))
+                        return sfu_err_set(err, SFU_ERR_STORAGE, EPERM,
+                                           "slot %s of class %s is the running system; it can only be updated from another system",
+                                           t->slot->bootname, class_name);
+                if (c->url[0]) {
+                        _cleanup_free_ char *url = NULL;
+                        r = sfu_url_resolve(c->url, img->location, &url, err);
+                        if (r < 0)
+                                return r;
+                        t->url = TAKE_PTR(url);
+                } else if (sfu_url_scheme_allowed(img->location)) {
+                        t->url = strdup(img->location);
+                        if (!t->url)
+                                return -ENOMEM;
+                } else
+                        return sfu_err_set(err, SFU_ERR_POLICY, EINVAL,
+                                           "image \"%s\" has the relative location \"%s\", but the manifest came from a file",
+                                           img->name, img->location);
+        }
+        return 0;
+}
+
+struct download {
+        struct sfu_job *job;
+        struct sfu_stage_target *target;
+        struct sfu_hashpipe *pipe;      /* bytes -> slot, then every digest on its own thread */
+        uint64_t requested_offset;
+        uint64_t checkpoint;
+        const char *resume_etag;
+        const char *manifest_sha256;
+};
+
+static uint64_t written(const struct download *d) {
+        return sfu_hashpipe_offset(d->pipe);
+}
+
+static int sink_start(void *userdata, const struct sfu_fetch_result *res, struct sfu_err *err) {
+        struct download *d = userdata;
+        int r;
+
+        if (d->requested_offset == 0)
+                return 0;
+        if (res->status == 206 && res->range_start == d->requested_offset &&
+            (!d->resume_etag || !d->resume_etag[0] || !res->etag[0] || strcmp(d->resume_etag, res->etag) == 0))
+                return 0;
+        if (res->status == 200) {
+                /* Range ignored or If-Range said the file changed: start over. */
+                log_info("server sent the whole image instead of a range; starting over");
+                r = sfu_hashpipe_reset(d->pipe);
+                if (r < 0)
+                        return sfu_err_set(err, SFU_ERR_STORAGE, r, "cannot restart the digests");
+                d->checkpoint = 0;
+                return 0;
+        }
+        return sfu_err_set(err, SFU_ERR_NETWORK, EPROTO,
+                           "server answered a range starting at %" PRIu64 " (ETag %s) for a resume at %" PRIu64,
+                           res->range_start, res->etag[0] ? res->etag : "none", d->requested_offset);
+}
+
+static void save_resume(struct download *d, const char *etag, uint64_t offset) {
+        struct sfu_state *s = d->job->state;
+        struct sfu_err err = SFU_ERR_INIT;
+
+        s->has_resume = true;
+        snprintf(s->resume_manifest_sha256, sizeof(s->resume_manifest_sha256), "%s", d->manifest_sha256);
+        snprintf(s->resume_image, sizeof(s->resume_image), "%s", d->target->image->name);
+        snprintf(s->resume_bootname, sizeof(s->resume_bootname), "%s", d->target->slot->bootname);
+        snprintf(s->resume_etag, sizeof(s->resume_etag), "%s", etag ? etag : "");
+        s->resume_offset = offset;
+        if (sfu_job_save(d->job, true, &err) < 0)
+                log_warning("cannot record resume data: %s", err.message);
+}
+
+/* The pipeline's sink: blocks go into the slot before they are hashed. */
+static int slot_sink(void *userdata, uint64_t offset, const void *buf, size_t len, struct sfu_err *err) {
+        struct download *d = userdata;
+        return sfu_slot_writer_write(d->target->writer, offset, buf, len, err);
+}
+
+static int sink_write(void *userdata, uint64_t offset, const void *buf, size_t len, struct sfu_err *err) {
+        struct download *d = userdata;
+        int r;
+
+        if (offset != written(d))
+                return sfu_err_set(err, SFU_ERR_NETWORK, EPROTO, "non-contiguous data at %" PRIu64, offset);
+        r = sfu_hashpipe_feed(d->pipe, buf, len, err);
+        if (r < 0)
+                return r;
+        sfu_job_progress_update(d->job, written(d));
+        if (written(d) - d->checkpoint >= RESUME_CHECKPOINT) {
+                /* Durable progress: what the resume data claims is on disk
+                 * (whole blocks only; the partial one is not yet written). */
+                uint64_t durable = sfu_hashpipe_sunk(d->pipe);
+                r = sfu_slot_writer_sync(d->target->writer, err);
+                if (r < 0)
+                        return r;
+                d->checkpoint = written(d);
+                save_resume(d, d->resume_etag, durable);
+        }
+        return 0;
+}
+
+static int compare_digests(const struct sfu_stage_target *t, struct sfu_hashpipe *pipe, struct sfu_err *err) {
+        for (size_t i = 0; i < t->image->n_digests; i++) {
+                const struct sfu_manifest_digest *want = &t->image->digests[i];
+                uint8_t got[SFU_DIGEST_MAX_SIZE];
+                int r = sfu_hashpipe_get(pipe, want->alg, got);
+                if (r < 0)
+                        return sfu_err_set(err, SFU_ERR_DIGEST, r, "digest %s not computed", sfu_digest_name(want->alg));
+                if (memcmp(got, want->value, sfu_digest_size(want->alg)) != 0) {
+                        char hex[2 * SFU_DIGEST_MAX_SIZE + 1];
+                        sfu_hex_encode(got, sfu_digest_size(want->alg), hex);
+                        return sfu_err_set(err, SFU_ERR_DIGEST, EBADMSG,
+                                           "image \"%s\": %s mismatch (got %.16s…, manifest says another value)",
+                                           t->image->name, sfu_digest_name(want->alg), hex);
+                }
+        }
+        return 0;
+}
+
+static int feed_pipe(void *userdata, const void *buf, size_t len, struct sfu_err *err) {
+        return sfu_hashpipe_feed(userdata, buf, len, err);
+}
+
+/* Restarts the image from byte 0. */
+static int start_over(struct download *d) {
+        d->checkpoint = 0;
+        return sfu_hashpipe_reset(d->pipe);
+}
+
+static int download_image(struct sfu_job *job, const struct sfu_candidate *c, struct sfu_stage_target *t,
+                          struct sfu_err *err) {
+        _cleanup_hashpipe_ struct sfu_hashpipe *pipe = NULL;
+        const struct sfu_manifest_image *img = t->image;
+        uint64_t max = img->has_size ? img->size : job->config->max_image_size;
+        char resume_etag[SFU_STATE_MAX_TEXT] = "", etag_seen[SFU_FETCH_MAX_HEADER_VALUE] = "";
+        struct download d = { .job = job, .target = t, .manifest_sha256 = c->sha256 };
+        struct sfu_fetch_opts opts;
+        uint64_t offset = 0;
+        int r;
+
+        r = sfu_hashpipe_new(img->digest_mask, &pipe);
+        if (r < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, r, "cannot start the digest threads");
+        d.pipe = pipe;
+        offset = sfu_policy_resume_offset(job->state, c->sha256, t->image->name, t->slot->bootname, max);
+        if (offset > 0) {
+                snprintf(resume_etag, sizeof(resume_etag), "%s", job->state->resume_etag);
+                /* Never trust memory or the record: hash what the slot holds. */
+                sfu_job_progress_begin(job, "resuming", img->name, 0, offset);
+                r = sfu_slot_writer_read_back(t->writer, offset, feed_pipe, pipe, err);
+                if (r < 0)
+                        return r;
+                log_info("resuming %s at byte %" PRIu64, img->name, offset);
+        }
+        r = sfu_hashpipe_set_sink(pipe, slot_sink, &d, err);
+        if (r < 0)
+                return r;
+        d.checkpoint = offset;
+        d.resume_etag = resume_etag;
+        sfu_job_fetch_opts(job, &opts);
+        sfu_job_progress_begin(job, "downloading", img->name, offset, img->has_size ? img->size : 0);
+
+        for (unsigned attempt = 0;; attempt++) {
+                struct sfu_fetch_sink sink = { sink_start, sink_write, &d };
+                struct sfu_fetch_result res;
+                struct sfu_err fetch_err = SFU_ERR_INIT;
+
+                d.requested_offset = written(&d);
+                r = sfu_fetch_stream(&opts, t->url, written(&d), resume_etag, max, &sink, &res, &fetch_err);
+                if (res.etag[0])
+                        snprintf(etag_seen, sizeof(etag_seen), "%s", res.etag);
+                if (r >= 0 && (res.status == 200 || res.status == 206)) {
+                        if (!img->has_size || written(&d) == img->size)
+                                break;
+                        r = sfu_err_set(&fetch_err, SFU_ERR_NETWORK, EPIPE,
+                                        "%s: transfer ended at byte %" PRIu64 " of %" PRIu64, t->url, written(&d),
+                                        img->size);
+                } else if (r >= 0) {
+                        bool retryable = res.status == 408 || res.status == 429 || res.status >= 500;
+                        r = sfu_err_set(&fetch_err, SFU_ERR_NETWORK, EIO, "%s: HTTP %ld", t->url, res.status);
+                        if (res.status == 416 && written(&d) > 0) {
+                                /* Our range makes no sense to the server: start over. */
+                                r = start_over(&d);
+                                if (r < 0)
+                                        return r;
+                                retryable = true;
+                        }
+                        if (!retryable) {
+                                *err = fetch_err;
+                                return -EIO;
+                        }
+                        if (res.retry_after > SFU_JOB_RETRY_AFTER_MAX_SEC)
+                                return sfu_err_set(err, SFU_ERR_NETWORK, EAGAIN,
+                                                   "%s: HTTP %ld, server asks to retry after %" PRIu64 " s", t->url,
+                                                   res.status, res.retry_after);
+                }
+                if (sfu_job_cancelled(job))
+                        return sfu_err_set(err, SFU_ERR_NETWORK, ECANCELED, "cancelled");
+                if (!sfu_job_transient(&fetch_err) || attempt + 1 >= SFU_JOB_FETCH_ATTEMPTS) {
+                        *err = fetch_err;
+                        if (fetch_err.code == SFU_ERR_NETWORK) {
+                                /* Keep what is durably in the slot for the next cycle. */
+                                struct sfu_err sync_err = SFU_ERR_INIT;
+                                uint64_t durable = sfu_hashpipe_sunk(pipe);
+                                if (sfu_slot_writer_sync(t->writer, &sync_err) >= 0)
+                                        save_resume(&d, etag_seen, durable);
+                        }
+                        return r < 0 ? r : -EIO;
+                }
+                if (fetch_err.errnum == EPROTO) {
+                        /* A wrong range or a changed file: never splice. */
+                        r = start_over(&d);
+                        if (r < 0)
+                                return r;
+                }
+                if (written(&d) > 0 && etag_seen[0])
+                        snprintf(resume_etag, sizeof(resume_etag), "%s", etag_seen);
+                uint64_t wait = res.retry_after ? res.retry_after * 1000000u : sfu_job_backoff_usec(attempt);
+                log_info("%s; retrying from byte %" PRIu64 " in %.1f s", fetch_err.message, written(&d),
+                         (double) wait / 1e6);
+                if (sfu_job_sleep(job, wait) < 0)
+                        return sfu_err_set(err, SFU_ERR_NETWORK, ECANCELED, "cancelled");
+        }
+
+        sfu_job_progress_begin(job, "syncing", img->name, written(&d), written(&d));
+        r = sfu_hashpipe_finish(pipe, err);
+        if (r < 0)
+                return r;
+        r = sfu_slot_writer_sync(t->writer, err);
+        if (r < 0)
+                return r;
+        sfu_job_progress_begin(job, "verifying", img->name, written(&d), written(&d));
+        if (img->has_size && written(&d) != img->size)
+                r = sfu_err_set(err, SFU_ERR_SIZE, EBADMSG, "image \"%s\": got %" PRIu64 " bytes, expected %" PRIu64,
+                                img->name, written(&d), img->size);
+        else
+                r = compare_digests(t, pipe, err);
+        if (r >= 0)
+                t->length = written(&d);
+        if (r < 0) {
+                /* Some byte in the slot is wrong: resuming onto it again
+                 * would fail the same way forever.  The next cycle starts
+                 * over. */
+                job->state->has_resume = false;
+        }
+        return r;
+}
+
+struct recheck {
+        struct sfu_job *job;
+        struct sfu_digest_set *set;
+        uint64_t done;
+};
+
+static int recheck_update(void *userdata, const void *buf, size_t len, struct sfu_err *err) {
+        struct recheck *x = userdata;
+        int r = sfu_digest_set_update(x->set, buf, len);
+        if (r < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, r, "cannot hash the slot: %s", strerror(-r));
+        x->done += len;
+        sfu_job_progress_update(x->job, x->done);
+        return 0;
+}
+
+/* Reads the image back from the slot just before activation and checks it
+ * against the manifest once more: the bytes verified while streaming are
+ * the bytes that were written, this proves the slot still holds them (no
+ * other writer, no aliasing of slots).  One of the listed digests is
+ * enough: every listed one already matched the same bytes, and each is
+ * collision resistant.  SHA-256 is preferred, as CPUs accelerate it. */
+static int recheck_image(struct sfu_job *job, const struct sfu_stage_target *t, struct sfu_err *err) {
+        _cleanup_digest_set_ struct sfu_digest_set *set = NULL;
+        const struct sfu_manifest_digest *want = NULL;
+        uint8_t got[SFU_DIGEST_MAX_SIZE];
+        int r;
+
+        for (size_t i = 0; i < t->image->n_digests; i++)
+                if (!want || t->image->digests[i].alg == SFU_DIGEST_SHA256)
+                        want = &t->image->digests[i];
+        if (!want)
+                return sfu_err_set(err, SFU_ERR_DIGEST, EBADMSG, "image \"%s\" lists no digest", t->image->name);
+        r = sfu_digest_set_new(SFU_DIGEST_MASK(want->alg), &set);
+        if (r < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, r, "cannot start a digest: %s", strerror(-r));
+        r = sfu_slot_writer_check_path(t->writer, err);
+        if (r < 0)
+                return r;
+        sfu_job_progress_begin(job, "rechecking", t->image->name, 0, t->length);
+        r = sfu_slot_writer_read_back(t->writer, t->length, recheck_update,
+                                      &(struct recheck) { .job = job, .set = set }, err);
+        if (r < 0)
+                return r;
+        r = sfu_digest_set_final(set);
+        if (r >= 0)
+                r = sfu_digest_set_get(set, want->alg, got);
+        if (r < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, r, "cannot finish a digest: %s", strerror(-r));
+        if (memcmp(got, want->value, sfu_digest_size(want->alg)) != 0)
+                return sfu_err_set(err, SFU_ERR_DIGEST, EBADMSG,
+                                   "image \"%s\" changed in slot %s after it was verified (%s mismatch on re-reading); not activating it",
+                                   t->image->name, t->slot->bootname, sfu_digest_name(want->alg));
+        return 0;
+}
+
+int sfu_stage_images(struct sfu_job *job, const struct sfu_candidate *c, struct sfu_stage_plan *plan,
+                     struct sfu_err *err) {
+        const struct sfu_config *cfg = job->config;
+        const struct sfu_config_slot *booted = sfu_config_boot_slot(cfg, job->env->booted);
+        struct sfu_stage_target *targets = plan->targets;
+        const char *forbidden[SFU_CONFIG_MAX_SLOTS + 2];
+        size_t n = c->manifest->n_images;
+        int r;
+
+        plan->n_targets = n;
+        r = plan_targets(job, c, targets, err);
+        if (r < 0)
+                return r;
+        /* Every image's slot is opened (and its size checked) before the
+         * first byte is requested. The running slot and every slot not
+         * being written are forbidden targets. */
+        for (size_t i = 0; i < n; i++) {
+                size_t nf = 0;
+                forbidden[nf++] = booted->device;
+                for (size_t s = 0; s < cfg->n_slots; s++)
+                        if (&cfg->slots[s] != targets[i].slot && &cfg->slots[s] != booted)
+                                forbidden[nf++] = cfg->slots[s].device;
+                forbidden[nf] = NULL;
+                r = sfu_slot_writer_open(targets[i].slot->device, forbidden,
+                                         targets[i].image->has_size ? targets[i].image->size : 0, &targets[i].writer,
+                                         err);
+                if (r < 0)
+                        return r;
+        }
+
+        for (size_t i = 0; i < n; i++) {
+                /* From here on the slot's old content is gone. */
+                sfu_job_set_slot(job, targets[i].slot->bootname, SFU_HEALTH_EMPTY, NULL);
+                if (targets[i].single_copy) {
+                        r = sfu_bootloader_set_incomplete(job->env->boot, targets[i].slot->class_name, err);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        sfu_job_set_state(job, SFU_STATE_DOWNLOADING, "downloading %s", c->manifest->version_text);
+
+        for (size_t i = 0; i < n; i++) {
+                r = download_image(job, c, &targets[i], err);
+                if (r < 0) {
+                        sfu_err_prefix(err, "slot %s", targets[i].slot->bootname);
+                        return r;
+                }
+                log_info("image %s verified in slot %s", targets[i].image->name, targets[i].slot->bootname);
+        }
+        r = SFU_FAULT("before-switch");
+        if (r < 0) {
+                return sfu_err_set(err, SFU_ERR_STORAGE, r, "fault injected before the bootloader switch");
+        }
+        for (size_t i = 0; i < n; i++) {
+                r = recheck_image(job, &targets[i], err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+void sfu_stage_plan_finish(struct sfu_job *job, struct sfu_stage_plan *plan, bool failed) {
+        for (size_t i = 0; i < plan->n_targets; i++) {
+                struct sfu_stage_target *t = &plan->targets[i];
+                if (failed && t->writer)
+                        sfu_job_set_slot(job, t->slot->bootname, SFU_HEALTH_BAD, NULL);
+                sfu_slot_writer_free(t->writer);
+                t->writer = NULL;
+                free(t->url);
+                t->url = NULL;
+        }
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/* Staging: pick each image's inactive slot, open every slot before the
+ * first byte is requested, stream each image into its slot while hashing
+ * it (resuming where a checkpoint says), sync, compare every listed
+ * digest, and read every image back once more just before the switch. */
+#pragma once
+#include "core/manifest.h"
+#include "daemon/job-internal.h"
+#include "daemon/verify.h"
+#include "io/slot.h"
+
+struct sfu_stage_target {
+        const struct sfu_manifest_image *image;
+        const struct sfu_config_slot *slot;
+        bool single_copy;
+        char *url;                      /* owned; heap, so that the plan stays small on the stack */
+        struct sfu_slot_writer *writer;
+        uint64_t length;                /* bytes written and verified */
+};
+
+struct sfu_stage_plan {
+        struct sfu_stage_target targets[SFU_MANIFEST_MAX_IMAGES];
+        size_t n_targets;
+};
+
+/* Everything up to the point of no return: on success every image is in
+ * its slot, synced, verified and re-read. */
+int sfu_stage_images(struct sfu_job *job, const struct sfu_candidate *c, struct sfu_stage_plan *plan,
+                     struct sfu_err *err) _wur_;
+/* Closes the slots; after a failure every slot that was opened is marked
+ * bad (its old content may be gone). */
+void sfu_stage_plan_finish(struct sfu_job *job, struct sfu_stage_plan *plan, bool failed);

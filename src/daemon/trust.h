@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: MIT */
+/* The trust store: the factory keys, the keys later manifests announced
+ * (state-dir/keys), minus the revoked ones (state-dir/revoked-kids); and
+ * the rotation a verified manifest's keyInfo asks for. */
+#pragma once
+#include "core/key.h"
+#include "core/manifest.h"
+#include "daemon/job-internal.h"
+
+int sfu_trust_load(const struct sfu_config *config, struct sfu_keyring **ret, struct sfu_err *err) _wur_;
+/* keyInfo of a manifest that the current trust store verified: new keys
+ * are added, revoked key ids removed, for every later manifest. */
+int sfu_trust_rotate(const struct sfu_config *config, const struct sfu_manifest *man, struct sfu_err *err) _wur_;

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT */
+#include "core/digest.h"
+#include "core/hex.h"
+#include "core/jws.h"
+#include "daemon/log.h"
+#include "daemon/verify.h"
+#include "io/clock.h"
+
+void sfu_candidate_clear(struct sfu_candidate *c) {
+        free(c->bytes);
+        sfu_manifest_free(c->manifest);
+        memset(c, 0, sizeof(*c));
+}
+
+/* What the rules need to know about this device. classes has room for
+ * SFU_CONFIG_MAX_SLOTS + 1 names. */
+static int device_facts(const struct sfu_job *job, bool allow_downgrade, const char **classes,
+                        struct sfu_policy_device *dev, struct sfu_err *err) {
+        const struct sfu_config *cfg = job->config;
+        const struct sfu_state *s = job->state;
+        size_t n = 0;
+
+        if (!job->env->has_running)
+                return sfu_err_set(err, SFU_ERR_STATE, ENOENT,
+                                   "running firmware version unknown: %s is missing or not \"major.minor.revision\"",
+                                   cfg->version_file);
+        for (size_t i = 0; i < cfg->n_slots; i++) {
+                bool seen = false;
+                for (size_t j = 0; j < n; j++)
+                        if (strcmp(classes[j], cfg->slots[i].class_name) == 0)
+                                seen = true;
+                if (!seen)
+                        classes[n++] = cfg->slots[i].class_name;
+        }
+        classes[n] = NULL;
+        *dev = (struct sfu_policy_device) {
+                .manufacturer = cfg->manufacturer,
+                .model = cfg->model,
+                .running = job->env->running,
+                .has_highest = s->has_highest,
+                .highest = s->highest,
+                .has_newest_timestamp = s->has_newest_timestamp,
+                .newest_timestamp = s->newest_timestamp,
+                .allow_downgrade = allow_downgrade || cfg->allow_downgrade,
+                .max_image_size = cfg->max_image_size,
+                .now = sfu_clock_wallclock(),
+                .slot_classes = classes,
+        };
+        return 0;
+}
+
+static int sha256_hex(const void *data, size_t len, char out[65]) {
+        _cleanup_digest_set_ struct sfu_digest_set *set = NULL;
+        uint8_t digest[SFU_DIGEST_MAX_SIZE];
+        int r = sfu_digest_set_new(SFU_DIGEST_MASK(SFU_DIGEST_SHA256), &set);
+
+        if (r >= 0)
+                r = sfu_digest_set_update(set, data, len);
+        if (r >= 0)
+                r = sfu_digest_set_final(set);
+        if (r >= 0)
+                r = sfu_digest_set_get(set, SFU_DIGEST_SHA256, digest);
+        if (r < 0)
+                return r;
+        sfu_hex_encode(digest, 32, out);
+        return 0;
+}
+
+static void signature_not_counted(void *userdata, const char *why) {
+        log_debug("%s: %s", (const char *) userdata, why);
+}
+
+int sfu_verify_candidate(struct sfu_job *job, const struct sfu_keyring *ring, bool allow_downgrade,
+                         struct sfu_candidate *c, struct sfu_err *err) {
+        _cleanup_jws_ struct sfu_jws *jws = NULL;
+        const char *classes[SFU_CONFIG_MAX_SLOTS + 1];
+        struct sfu_policy_device dev;
+        struct sfu_jws_verify_opts opts = {
+                .alg_allow = job->config->algorithms,
+                .min_signatures = job->config->min_signatures,
+                .required_typ = SFU_JWS_TYP_MANIFEST,
+                .note = signature_not_counted,
+                .userdata = (void *) sfu_source_name(c->source),
+        };
+        int r;
+
+        r = sfu_jws_parse(c->bytes, c->len, &jws, err);
+        if (r < 0)
+                return r;
+        r = sfu_jws_verify(jws, ring, &opts, NULL, err);
+        if (r < 0)
+                return r;
+        r = sfu_manifest_parse_json((const char *) jws->payload, jws->payload_len, job->config->max_manifest_size,
+                                    &c->manifest, err);
+        if (r < 0)
+                return r;
+        r = device_facts(job, allow_downgrade, classes, &dev, err);
+        if (r < 0)
+                return r;
+        r = sfu_policy_check(c->manifest, &dev, &c->verdict, err);
+        if (r < 0)
+                return r;
+        return sha256_hex(c->bytes, c->len, c->sha256);
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/* From fetched bytes to a manifest the device may act on: the signature
+ * with the trust store, the manifest's syntax, then the device's rules
+ * (core/policy.c), all before any image byte is requested. */
+#pragma once
+#include <stdbool.h>
+#include "core/key.h"
+#include "core/manifest.h"
+#include "core/policy.h"
+#include "core/state.h"
+#include "daemon/job-internal.h"
+
+/* A manifest offered by one source. */
+struct sfu_candidate {
+        char *bytes;                    /* as fetched: the signed manifest */
+        size_t len;
+        char url[4096];                 /* base of relative locations; "" for a file */
+        enum sfu_source source;
+        bool not_modified;              /* the server answered 304: bytes from the cache */
+        /* Set by sfu_verify_candidate: */
+        struct sfu_manifest *manifest;
+        enum sfu_policy_verdict verdict;
+        char sha256[65];                /* of the bytes: names the manifest in resume data */
+};
+
+void sfu_candidate_clear(struct sfu_candidate *c);
+
+/* Verifies c's bytes against ring and the device's rules; fills
+ * c->manifest, c->verdict and c->sha256. */
+int sfu_verify_candidate(struct sfu_job *job, const struct sfu_keyring *ring, bool allow_downgrade,
+                         struct sfu_candidate *c, struct sfu_err *err) _wur_;
