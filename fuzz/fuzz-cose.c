@@ -70,7 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 .min_signatures = 2,
                 .content_allow = SFU_COSE_CONTENT_MASK(SFU_COSE_CONTENT_CBOR),
                 .note = count_note,
-                .note_userdata = &notes,
+                .userdata = &notes,
         };
         const struct sfu_cose_verify_opts any = { .content_allow = (1u << _SFU_COSE_CONTENT_MAX) - 1 };
         struct sfu_err err = SFU_ERR_INIT;

@@ -510,6 +510,31 @@ static int nothing(struct outcome *o, enum sfu_err_code code, const char *fmt, .
         return 0;
 }
 
+/* Whether key may have made a signature of alg and this length: 0, or -1
+ * with o saying why not. */
+static int key_unfit(enum sfu_alg alg, const struct sfu_key *key, const struct sfu_cose_signature *sig, size_t n,
+                     struct outcome *o) {
+        char q[SFU_QUOTE_MAX + 4], problem[SFU_ERR_MESSAGE_MAX];
+        int bits = EVP_PKEY_get_bits(key->pkey);
+
+        sfu_quote(key->kid, strlen(key->kid), q);
+        if (key->type == SFU_KEY_RSA && bits < SFU_RSA_MIN_BITS)
+                return nothing(o, SFU_ERR_SIGNATURE, "signature %zu: RSA key of %d bits is below the minimum of %d", n,
+                               bits, SFU_RSA_MIN_BITS) - 1;
+        if (!sfu_sig_fits_key(alg, key))
+                return nothing(o, SFU_ERR_SIGNATURE, "signature %zu: alg %s does not fit the %s key with kid \"%s\"", n,
+                               sfu_alg_name(alg), sfu_key_type_name(key->type), q) - 1;
+        if (key->has_alg && key->alg != alg)
+                return nothing(o, SFU_ERR_SIGNATURE,
+                               "signature %zu: the trusted key with kid \"%s\" is restricted to %s by its \"alg\"; the "
+                               "signature is %s",
+                               n, q, sfu_alg_name(key->alg), sfu_alg_name(alg)) - 1;
+        length_problem(alg, key, sig->signature_len, sig->signature, problem, sizeof(problem));
+        if (problem[0])
+                return nothing(o, SFU_ERR_SIGNATURE, "signature %zu: %s", n, problem) - 1;
+        return 0;
+}
+
 static const struct sfu_key *find_kid(const struct sfu_keyring *ring, const uint8_t *kid, size_t kid_len) {
         for (size_t i = 0; ring && i < ring->n_keys; i++) {
                 const char *k = ring->keys[i]->kid;
@@ -553,13 +578,8 @@ static int verify_signature(const struct sfu_cose *cose, size_t idx, const struc
                 sfu_quote((const char *) h->kid, h->kid_len, q);
                 if (!key)
                         return nothing(o, SFU_ERR_SIGNATURE, "signature %zu: no trusted key with kid \"%s\"", n, q);
-                if (!sfu_sig_fits_key(alg, key))
-                        return nothing(o, SFU_ERR_SIGNATURE,
-                                       "signature %zu: alg %s does not fit the %s key with kid \"%s\"", n,
-                                       sfu_alg_name(alg), sfu_key_type_name(key->type), q);
-                length_problem(alg, key, sig->signature_len, sig->signature, problem, sizeof(problem));
-                if (problem[0])
-                        return nothing(o, SFU_ERR_SIGNATURE, "signature %zu: %s", n, problem);
+                if (key_unfit(alg, key, sig, n, o) < 0)
+                        return 0;
                 r = key_verify(alg, key, input, input_len, sig->signature, sig->signature_len);
                 if (r < 0)
                         return sfu_err_set(err, SFU_ERR_SIGNATURE, -r,
@@ -579,10 +599,9 @@ static int verify_signature(const struct sfu_cose *cose, size_t idx, const struc
         /* No kid: every trusted key that fits the alg. */
         for (size_t i = 0; ring && i < ring->n_keys; i++) {
                 const struct sfu_key *key = ring->keys[i];
+                struct outcome ignored;
 
-                if (!sfu_sig_fits_key(alg, key))
-                        continue;
-                if (is_rsa(alg) && sig->signature_len != (size_t) EVP_PKEY_get_size(key->pkey))
+                if (key_unfit(alg, key, sig, n, &ignored) < 0)
                         continue;
                 tried++;
                 r = key_verify(alg, key, input, input_len, sig->signature, sig->signature_len);
@@ -654,7 +673,7 @@ int sfu_cose_verify(const struct sfu_cose *cose, const struct sfu_keyring *ring,
                         return r;
                 if (!o.key) {
                         if (opts.note)
-                                opts.note(opts.note_userdata, o.why);
+                                opts.note(opts.userdata, o.why);
                         if (!first.why[0])
                                 first = o;
                         continue;

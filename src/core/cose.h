@@ -121,17 +121,18 @@ struct sfu_cose_verify_opts {
         unsigned alg_allow;             /* mask; 0 means SFU_ALG_MASK_ALL */
         unsigned min_signatures;        /* distinct trusted keys needed; 0 means 1 */
         unsigned content_allow;         /* mask of SFU_COSE_CONTENT_MASK(); 0 means SFU_COSE_CONTENT_MANIFESTS */
-        /* Called (when set) for each signature that counts for nothing,
-         * with the reason: a debug note for the caller's log. */
-        void (*note)(void *userdata, const char *message);
-        void *note_userdata;
+        /* Told why each signature that counts for nothing did not count
+         * (may be NULL): a debug note for the caller's log. */
+        void (*note)(void *userdata, const char *why);
+        void *userdata;
 };
 
 /* Verifies cose against ring.  Succeeds when at least min_signatures
  * distinct trusted keys made valid signatures.  A signature with an
  * unsupported or disallowed alg, a kid no trusted key has, a key that does
- * not fit the alg or is restricted to another one, or that does not
- * verify counts for nothing (and is named in a note); a defect of the
+ * not fit the alg (or is restricted to another by its JWK "alg", or is RSA
+ * below SFU_RSA_MIN_BITS), or that does not verify counts for nothing (and
+ * is named in a note); a defect of the
  * structure fails the whole: alg missing or only in the unprotected header,
  * any crit, a content type that is missing, unprotected or not in
  * content_allow.  On success *ret_valid (may be NULL) is the number of

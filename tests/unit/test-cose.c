@@ -249,6 +249,12 @@ static void collect(void *userdata, const char *message) {
                 snprintf(notes->first, sizeof(notes->first), "%s", message);
 }
 
+static void collect_last(void *userdata, const char *message) {
+        struct notes *notes = userdata;
+        notes->n++;
+        snprintf(notes->first, sizeof(notes->first), "%s", message);
+}
+
 static struct sfu_keyring *rfc_ring(bool with_bilbo) {
         struct sfu_err err = SFU_ERR_INIT;
         struct sfu_keyring *ring = NULL;
@@ -330,7 +336,7 @@ static void test_examples(void) {
                 struct notes notes = {};
                 struct sfu_cose_verify_opts one = no_ct;
                 one.note = collect;
-                one.note_userdata = &notes;
+                one.userdata = &notes;
                 accepted_b(&b, ring, &one, 1, "C.1.2 with only key '11' trusted, min-signatures 1");
                 ok(notes.n == 1 && strstr(notes.first, "signature 2: no trusted key with kid \"bilbo"),
                    "... the other signature is named in a note (%u: %s)", notes.n, notes.first);
@@ -528,7 +534,7 @@ static void test_multi(void) {
                         .alg_allow = SFU_ALG_MASK(SFU_ALG_ES256) | SFU_ALG_MASK(SFU_ALG_PS256),
                         .min_signatures = 2,
                         .note = collect,
-                        .note_userdata = &notes,
+                        .userdata = &notes,
                 };
                 accepted_b(&three, all, &o, 2, "EdDSA not allowed: the other two count");
                 ok(notes.n == 1 && strstr(notes.first, "signature 2: alg \"EdDSA\" is not in the allowed list"),
@@ -551,6 +557,47 @@ static void test_multi(void) {
                           "COSE_Sign1 ES256 with --alg-allow EdDSA");
                 bytes_free(&b);
                 sfu_key_free(key);
+        }
+
+        /* A trusted JWK's "alg" restricts its key (RFC 7517 4.4). */
+        {
+                _cleanup_free_ char *text = NULL;
+                struct sfu_keyring *restricted = NULL;
+                struct sfu_key *key = NULL;
+                struct sfu_err err = SFU_ERR_INIT;
+                json_t *jwk;
+                size_t len;
+
+                text = tap_read_file(tap_data("keys/rsa2048.pub.jwk"), &len);
+                jwk = json_loadb(text, len, 0, NULL);
+                if (!jwk || json_object_set_new(jwk, "alg", json_string("RS256")) < 0 ||
+                    sfu_key_from_jwk(jwk, "rsa2048+alg", false, &key, &err) < 0 || sfu_keyring_new(&restricted) < 0 ||
+                    sfu_keyring_add(restricted, key, &err) < 0) {
+                        printf("Bail out! %s\n", err.message);
+                        exit(1);
+                }
+                json_decref(jwk);
+                {
+                        struct notes notes = {};
+                        const struct sfu_cose_verify_opts o = { .note = collect_last, .userdata = &notes };
+                        refused_b(&three, restricted, &o, SFU_ERR_SIGNATURE, "signature 1: no trusted key with kid",
+                                  "a PS256 signature and the trusted RSA key's JWK says alg RS256");
+                        ok(notes.n == 3 && strstr(notes.first,
+                                                  "\" is restricted to RS256 by its \"alg\"; the signature is PS256") &&
+                                   strncmp(notes.first, "signature 3: the trusted key with kid", 37) == 0,
+                           "... the note for the PS256 signature says why (%s)", notes.first);
+                }
+                {
+                        struct sfu_key *rsa = load_key("keys/rsa2048.pem", true);
+                        const struct sfu_cose_sign_opts so = { .alg = SFU_ALG_RS256, .content = SFU_COSE_CONTENT_CBOR };
+                        struct bytes b = {};
+                        if (sfu_cose_sign1(cbor_payload.p, cbor_payload.len, rsa, &so, &b.p, &b.len, NULL) < 0)
+                                abort();
+                        accepted_b(&b, restricted, NULL, 1, "... an RS256 signature by it counts");
+                        bytes_free(&b);
+                        sfu_key_free(rsa);
+                }
+                sfu_keyring_free(restricted);
         }
 
         /* The same key twice counts once. */
