@@ -458,7 +458,9 @@ static bool is_rsa(enum sfu_alg alg) {
         return f == SFU_ALG_FAMILY_RSA_PKCS1 || f == SFU_ALG_FAMILY_RSA_PSS;
 }
 
-/* The one place that checks a signature with a key, per algorithm. */
+/* The one place that checks a signature with a key, per algorithm.  An
+ * algorithm whose keys are not EVP_PKEYs (HSS-LMS, COSE -46) adds its case
+ * here and in key_unfit() and length_problem(), which read key->pkey. */
 static int key_verify(enum sfu_alg alg, const struct sfu_key *key, const uint8_t *input, size_t input_len,
                       const uint8_t *sig, size_t sig_len) {
         return sfu_sig_verify(alg, key, input, input_len, sig, sig_len);
