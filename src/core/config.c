@@ -111,11 +111,14 @@ static const struct key_def key_table[] = {
         { SECTION_SECURITY, "allow-downgrade", parse_bool, CFG(allow_downgrade) },
         { SECTION_SECURITY, "max-manifest-size", parse_manifest_size, CFG(max_manifest_size) },
         { SECTION_SECURITY, "max-image-size", parse_image_size, CFG(max_image_size) },
+        { SECTION_SECURITY, "clock-skew", parse_duration, CFG(clock_skew_usec) },
 
         { SECTION_NETWORK, "ca-file", parse_path_or_empty, CFG(ca_file) },
         { SECTION_NETWORK, "proxy", parse_proxy, CFG(proxy) },
         { SECTION_NETWORK, "connect-timeout", parse_timeout, CFG(connect_timeout_usec) },
         { SECTION_NETWORK, "low-speed-timeout", parse_timeout, CFG(low_speed_timeout_usec) },
+        { SECTION_NETWORK, "retry-after-max", parse_timeout, CFG(retry_after_max_usec) },
+        { SECTION_NETWORK, "job-timeout", parse_timeout, CFG(job_timeout_usec) },
 
         { SECTION_POLL, "interval", parse_interval, CFG(interval_usec) },
         { SECTION_POLL, "jitter", parse_duration, CFG(jitter_usec) },
@@ -954,6 +957,9 @@ int sfu_config_new_defaults(struct sfu_config **ret) {
         c->proxy = SFU_CONFIG_PROXY_NONE;
         c->connect_timeout_usec = 30 * USEC_PER_SEC;
         c->low_speed_timeout_usec = 60 * USEC_PER_SEC;
+        c->retry_after_max_usec = 5 * 60 * USEC_PER_SEC;
+        c->job_timeout_usec = 6 * 3600 * USEC_PER_SEC;
+        c->clock_skew_usec = 24 * 3600 * USEC_PER_SEC;
         c->interval_usec = 6 * 3600 * USEC_PER_SEC;
         c->jitter_usec = 30 * 60 * USEC_PER_SEC;
         c->policy = SFU_CONFIG_POLL_STAGE;

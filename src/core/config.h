@@ -69,6 +69,7 @@ struct sfu_config {
         bool allow_downgrade;
         uint64_t max_manifest_size;
         uint64_t max_image_size;
+        uint64_t clock_skew_usec;       /* how far ahead of a synchronised clock a timestamp may be */
 
         /* [network] */
         char *ca_file;          /* "" = system default */
@@ -76,6 +77,8 @@ struct sfu_config {
         char *proxy_url;        /* when proxy == SFU_CONFIG_PROXY_URL */
         uint64_t connect_timeout_usec;
         uint64_t low_speed_timeout_usec;
+        uint64_t retry_after_max_usec;  /* a longer Retry-After ends the cycle */
+        uint64_t job_timeout_usec;      /* every job's overall deadline */
 
         /* [poll] */
         uint64_t interval_usec;

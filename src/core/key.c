@@ -1071,8 +1071,12 @@ static int compare_names(const void *a, const void *b) {
         return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
+/* A directory is listed up to this many key files; a strict load refuses
+ * more than SFU_KEYRING_MAX of them. */
+#define KEY_DIR_MAX_FILES 1024
+
 struct name_list {
-        char *names[SFU_KEYRING_MAX];
+        char *names[KEY_DIR_MAX_FILES];
         size_t n;
 };
 static void name_list_freep(struct name_list *l) {
@@ -1080,8 +1084,7 @@ static void name_list_freep(struct name_list *l) {
                 free(l->names[i]);
 }
 
-static int load_one(struct sfu_keyring *ring, int dfd, const char *dir, const char *name,
-                    struct sfu_err *err) {
+static int load_one(int dfd, const char *dir, const char *name, struct sfu_key **ret, struct sfu_err *err) {
         _cleanup_close_ int fd = -1;
         _cleanup_(secret_bufp) char *buf = NULL;
         _cleanup_free_ char *path = NULL;
@@ -1101,14 +1104,7 @@ static int load_one(struct sfu_keyring *ring, int dfd, const char *dir, const ch
         r = read_key_fd(fd, path, &buf, &len, err);
         if (r < 0)
                 return r;
-        r = sfu_key_from_buffer(buf, len, path, false, &key, err);
-        if (r < 0)
-                return r;
-        r = sfu_keyring_add(ring, key, err);
-        if (r < 0)
-                return r;
-        TAKE_PTR(key);
-        return 0;
+        return sfu_key_from_buffer(buf, len, path, false, ret, err);
 }
 
 /* Sorted names of the key files in d. */
@@ -1126,9 +1122,9 @@ static int list_key_files(DIR *d, const char *dir, struct name_list *list, struc
                 }
                 if (!is_key_file_name(de->d_name))
                         continue;
-                if (list->n >= SFU_KEYRING_MAX)
+                if (list->n >= KEY_DIR_MAX_FILES)
                         return sfu_err_set(err, SFU_ERR_SIZE, E2BIG, "%s holds more than %d key files", dir,
-                                           SFU_KEYRING_MAX);
+                                           KEY_DIR_MAX_FILES);
                 list->names[list->n] = strdup(de->d_name);
                 if (!list->names[list->n])
                         return -ENOMEM;
@@ -1138,7 +1134,40 @@ static int list_key_files(DIR *d, const char *dir, struct name_list *list, struc
         return 0;
 }
 
-int sfu_keyring_load_dir(struct sfu_keyring *ring, const char *dir, struct sfu_err *err) {
+/* Lenient: each file on its own; what cannot join the ring is told to
+ * opts->skipped and left out. */
+static int load_each(struct sfu_keyring *ring, DIR *d, const char *dir, const struct name_list *list,
+                     const struct sfu_keyring_load_opts *opts) {
+        for (size_t i = 0; i < list->n; i++) {
+                _cleanup_key_ struct sfu_key *key = NULL;
+                _cleanup_free_ char *path = NULL;
+                struct sfu_err why = SFU_ERR_INIT;
+                int r;
+
+                if (asprintf(&path, "%s/%s", dir, list->names[i]) < 0) {
+                        path = NULL;
+                        return -ENOMEM;
+                }
+                r = load_one(dirfd(d), dir, list->names[i], &key, &why);
+                if (r == -ENOMEM)
+                        return r;
+                if (r >= 0 && opts->skip && opts->skip(opts->userdata, path, key))
+                        continue;
+                if (r >= 0)
+                        r = sfu_keyring_add(ring, key, &why);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0) {
+                        opts->skipped(opts->userdata, path, &why);
+                        continue;
+                }
+                TAKE_PTR(key);
+        }
+        return 0;
+}
+
+int sfu_keyring_load_dir_opts(struct sfu_keyring *ring, const char *dir, const struct sfu_keyring_load_opts *opts,
+                              struct sfu_err *err) {
         _cleanup_(closedirp) DIR *d = NULL;
         _cleanup_(name_list_freep) struct name_list list = {};
         _cleanup_keyring_ struct sfu_keyring *loaded = NULL;
@@ -1162,6 +1191,11 @@ int sfu_keyring_load_dir(struct sfu_keyring *ring, const char *dir, struct sfu_e
         r = list_key_files(d, dir, &list, err);
         if (r < 0)
                 return r;
+        if (opts && opts->skipped)
+                return load_each(ring, d, dir, &list, opts);
+        if (list.n > SFU_KEYRING_MAX)
+                return sfu_err_set(err, SFU_ERR_SIZE, E2BIG, "%s holds more than %d key files", dir,
+                                   SFU_KEYRING_MAX);
 
         /* All or nothing: load into a fresh ring, check every key against
          * ring, then move them over. */
@@ -1169,9 +1203,16 @@ int sfu_keyring_load_dir(struct sfu_keyring *ring, const char *dir, struct sfu_e
         if (r < 0)
                 return r;
         for (size_t i = 0; i < list.n; i++) {
-                r = load_one(loaded, dirfd(d), dir, list.names[i], err);
+                _cleanup_key_ struct sfu_key *key = NULL;
+                r = load_one(dirfd(d), dir, list.names[i], &key, err);
                 if (r < 0)
                         return r;
+                if (opts && opts->skip && opts->skip(opts->userdata, key->source, key))
+                        continue;
+                r = sfu_keyring_add(loaded, key, err);
+                if (r < 0)
+                        return r;
+                TAKE_PTR(key);
         }
         if (ring->n_keys + loaded->n_keys > SFU_KEYRING_MAX)
                 return sfu_err_set(err, SFU_ERR_SIZE, E2BIG, "%s: the trust store holds at most %d keys",
@@ -1185,6 +1226,21 @@ int sfu_keyring_load_dir(struct sfu_keyring *ring, const char *dir, struct sfu_e
                 ring->keys[ring->n_keys++] = TAKE_PTR(loaded->keys[i]);
         loaded->n_keys = 0;
         return 0;
+}
+
+int sfu_keyring_load_dir(struct sfu_keyring *ring, const char *dir, struct sfu_err *err) {
+        return sfu_keyring_load_dir_opts(ring, dir, NULL, err);
+}
+
+/* The key of ring that is key: the same kid or the same public key. */
+const struct sfu_key *sfu_keyring_find_key(const struct sfu_keyring *ring, const struct sfu_key *key) {
+        for (size_t i = 0; ring && key && i < ring->n_keys; i++) {
+                int same = EVP_PKEY_eq(ring->keys[i]->pkey, key->pkey);
+                ERR_clear_error();
+                if (same == 1 || strcmp(ring->keys[i]->kid, key->kid) == 0)
+                        return ring->keys[i];
+        }
+        return NULL;
 }
 
 void sfu_keyring_free(struct sfu_keyring *ring) {

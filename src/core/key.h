@@ -73,6 +73,20 @@ int sfu_keyring_add(struct sfu_keyring *ring, struct sfu_key *key, struct sfu_er
  * directory gives an empty ring. */
 int sfu_keyring_load_dir(struct sfu_keyring *ring, const char *dir, struct sfu_err *err) _wur_;
 const struct sfu_key *sfu_keyring_find_kid(const struct sfu_keyring *ring, const char *kid);
+/* The key of ring with key's kid or key's public key, or NULL. */
+const struct sfu_key *sfu_keyring_find_key(const struct sfu_keyring *ring, const struct sfu_key *key);
+
+struct sfu_keyring_load_opts {
+        /* A key for which skip() says true is left out (a revoked one). */
+        bool (*skip)(void *userdata, const char *path, const struct sfu_key *key);
+        /* When set, the load is lenient: a file that does not load, a key
+         * the ring holds already and a key beyond the ring's limit are told
+         * here and left out, instead of failing the directory. */
+        void (*skipped)(void *userdata, const char *path, const struct sfu_err *why);
+        void *userdata;
+};
+int sfu_keyring_load_dir_opts(struct sfu_keyring *ring, const char *dir, const struct sfu_keyring_load_opts *opts,
+                              struct sfu_err *err) _wur_;
 void sfu_keyring_free(struct sfu_keyring *ring);
 static inline void sfu_keyring_freep(struct sfu_keyring **k) { sfu_keyring_free(*k); }
 #define _cleanup_keyring_ _cleanup_(sfu_keyring_freep)

@@ -20,7 +20,7 @@
 
 /* The extensions of DESIGN section 5 that this implementation understands
  * and that a manifest may therefore list in "crit". */
-static const char *const understood_extensions[] = { "firmwareSize", "expires", "images", "keyInfo" };
+static const char *const understood_extensions[] = { "firmwareSize", "expires", "images", "keyInfo", "rollbackFloor" };
 
 /* JWK members that carry private key material (RFC 7518 section 6). */
 static const char *const jwk_private_members[] = { "d", "p", "q", "dp", "dq", "qi", "oth", "k" };
@@ -637,6 +637,15 @@ int sfu_manifest_from_tree(json_t *root, struct sfu_manifest **ret, struct sfu_e
                 return r;
         m->has_expires = s != NULL;
 
+        r = get_text(root, "rollbackFloor", "rollbackFloor", false, SFU_MANIFEST_MAX_STRING, &s, err);
+        if (r < 0)
+                return r;
+        if (s && sfu_version_parse(s, &m->rollback_floor) < 0)
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
+                                   "manifest \"rollbackFloor\" \"%.*s\" is not a version MAJOR.MINOR.REVISION",
+                                   excerpt(s), s);
+        m->has_rollback_floor = s != NULL;
+
         images = json_object_get(root, "images");
         if (json_object_get(root, "firmwareLocation"))
                 single_member = "firmwareLocation";
@@ -790,6 +799,8 @@ static bool crit_member_present(const struct sfu_manifest *m, const char *name) 
                 return m->split;
         if (strcmp(name, "keyInfo") == 0)
                 return m->new_keys || m->n_revoked_kids > 0;
+        if (strcmp(name, "rollbackFloor") == 0)
+                return m->has_rollback_floor;
         return false;
 }
 
@@ -821,6 +832,13 @@ int sfu_manifest_validate(const struct sfu_manifest *m, struct sfu_err *err) {
                 return r;
         if (sfu_version_parse(m->version_text, &v) < 0 || sfu_version_compare(&v, &m->version) != 0)
                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "manifest \"firmwareVersion\" is not a valid version");
+
+        if (m->has_rollback_floor && sfu_version_compare(&m->rollback_floor, &m->version) > 0) {
+                char floor[SFU_VERSION_STRING_MAX];
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
+                                   "manifest \"rollbackFloor\" %s is above its \"firmwareVersion\" %s",
+                                   sfu_version_format(&m->rollback_floor, floor), m->version_text);
+        }
 
         if (m->n_images == 0 || m->n_images > SFU_MANIFEST_MAX_IMAGES || (!m->split && m->n_images != 1))
                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "manifest has %zu images", m->n_images);
@@ -976,6 +994,11 @@ int sfu_manifest_to_json(const struct sfu_manifest *m, json_t **ret) {
         if (m->has_expires) {
                 char buf[32];
                 if (set_new(obj, "expires", json_string(sfu_time_format_rfc3339(m->expires, buf))) < 0)
+                        return -ENOMEM;
+        }
+        if (m->has_rollback_floor) {
+                char floor[SFU_VERSION_STRING_MAX];
+                if (set_new(obj, "rollbackFloor", json_string(sfu_version_format(&m->rollback_floor, floor))) < 0)
                         return -ENOMEM;
         }
         r = images_to_json(m, obj);

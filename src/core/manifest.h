@@ -45,6 +45,10 @@ struct sfu_manifest {
         char *version_text;
         bool has_expires;
         int64_t expires;
+        /* The anti-rollback floor committing this firmware sets (at most
+         * firmwareVersion); without it, firmwareVersion itself. */
+        bool has_rollback_floor;
+        struct sfu_version rollback_floor;
         bool split;                     /* came from "images" */
         struct sfu_manifest_image images[SFU_MANIFEST_MAX_IMAGES];
         size_t n_images;

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+#include <inttypes.h>
+
 #include "core/policy.h"
 #include "core/timeutil.h"
 
@@ -20,6 +22,12 @@ static int check_freshness(const struct sfu_manifest *m, const struct sfu_policy
         if (m->has_expires && m->expires <= dev->now)
                 return sfu_err_set(err, SFU_ERR_POLICY, EPERM, "manifest expired at %s (device time %s)",
                                    sfu_time_format_rfc3339(m->expires, a), sfu_time_format_rfc3339(dev->now, b));
+        if (dev->clock_synchronized && m->timestamp > dev->now && m->timestamp - dev->now > dev->max_skew)
+                return sfu_err_set(err, SFU_ERR_POLICY, EPERM,
+                                   "manifest timestamp %s is more than clock-skew (%" PRId64
+                                   " s) ahead of the synchronised device clock (%s): refused",
+                                   sfu_time_format_rfc3339(m->timestamp, a), dev->max_skew,
+                                   sfu_time_format_rfc3339(dev->now, b));
         if (dev->has_newest_timestamp && m->timestamp < dev->newest_timestamp)
                 return sfu_err_set(err, SFU_ERR_POLICY, EPERM,
                                    "manifest timestamp %s is older than the newest accepted manifest (%s): replay refused",
@@ -70,6 +78,11 @@ int sfu_policy_check(const struct sfu_manifest *m, const struct sfu_policy_devic
                 *ret = SFU_POLICY_UP_TO_DATE;
                 return 0;
         }
+        if (dev->has_floor && sfu_version_compare(&m->version, &dev->floor) < 0)
+                return sfu_err_set(err, SFU_ERR_POLICY, EPERM,
+                                   "firmwareVersion %s is below the anti-rollback floor %s: refused (no option "
+                                   "lowers the floor)",
+                                   offered, sfu_version_format(&dev->floor, have));
         if (!dev->allow_downgrade) {
                 if (cmp_running < 0)
                         return sfu_err_set(err, SFU_ERR_POLICY, EPERM,
@@ -152,10 +165,52 @@ void sfu_policy_decide(const struct sfu_policy_situation *s, struct sfu_policy_d
 }
 
 uint64_t sfu_policy_resume_offset(const struct sfu_state *state, const char *manifest_sha256, const char *image,
-                                  const char *bootname, uint64_t max) {
+                                  const char *bootname, const char *url, uint64_t max) {
+        /* The bytes already in the slot came from url: the same signed
+         * manifest served by another server (a local cache, then the
+         * manufacturer) starts over rather than build on them. */
         if (!state->has_resume || strcmp(state->resume_manifest_sha256, manifest_sha256) != 0 ||
             strcmp(state->resume_image, image) != 0 || strcmp(state->resume_bootname, bootname) != 0 ||
-            state->resume_offset > max)
+            strcmp(state->resume_url, url) != 0 || state->resume_offset > max)
                 return 0;
         return state->resume_offset;
+}
+
+const struct sfu_state_hold *sfu_policy_offer_held(const struct sfu_state *state, const char *manifest_sha256,
+                                                   int64_t now) {
+        for (size_t i = 0; i < state->n_holds; i++)
+                if (strcmp(state->holds[i].manifest_sha256, manifest_sha256) == 0)
+                        return now < state->holds[i].until ? &state->holds[i] : NULL;
+        return NULL;
+}
+
+const struct sfu_state_hold *sfu_policy_hold_offer(struct sfu_state *state, const char *manifest_sha256, int64_t now) {
+        struct sfu_state_hold *hold = NULL;
+        int64_t hold_sec;
+
+        for (size_t i = 0; i < state->n_holds; i++)
+                if (strcmp(state->holds[i].manifest_sha256, manifest_sha256) == 0)
+                        hold = &state->holds[i];
+        if (!hold) {
+                /* A new offer: the table drops the one whose hold ends first. */
+                if (state->n_holds < SFU_STATE_MAX_HOLDS)
+                        hold = &state->holds[state->n_holds++];
+                else {
+                        hold = &state->holds[0];
+                        for (size_t i = 1; i < state->n_holds; i++)
+                                if (state->holds[i].until < hold->until)
+                                        hold = &state->holds[i];
+                }
+                *hold = (struct sfu_state_hold) {};
+                snprintf(hold->manifest_sha256, sizeof(hold->manifest_sha256), "%s", manifest_sha256);
+        }
+        if (hold->failures < 64)
+                hold->failures++;
+        hold_sec = SFU_POLICY_HOLD_BASE_SEC;
+        for (unsigned i = 1; i < hold->failures && hold_sec < SFU_POLICY_HOLD_MAX_SEC; i++)
+                hold_sec *= 2;
+        if (hold_sec > SFU_POLICY_HOLD_MAX_SEC)
+                hold_sec = SFU_POLICY_HOLD_MAX_SEC;
+        hold->until = now > SFU_TIME_MAX - hold_sec ? SFU_TIME_MAX : now + hold_sec;
+        return hold;
 }

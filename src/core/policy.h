@@ -17,13 +17,20 @@ struct sfu_policy_device {
         const char *manufacturer;
         const char *model;
         struct sfu_version running;
-        bool has_highest;               /* highest committed version */
+        bool has_highest;               /* highest committed version (version order) */
         struct sfu_version highest;
+        bool has_floor;                 /* the anti-rollback floor: nothing below it installs */
+        struct sfu_version floor;
         bool has_newest_timestamp;      /* newest accepted manifest */
         int64_t newest_timestamp;
-        bool allow_downgrade;
+        bool allow_downgrade;           /* version order only: never the floor */
         uint64_t max_image_size;
         int64_t now;                    /* seconds since the epoch */
+        /* The device clock is known to be right (NTP): a manifest dated
+         * more than max_skew seconds after now is refused.  An unsynchronised
+         * clock cannot judge a timestamp: it is taken as signed. */
+        bool clock_synchronized;
+        int64_t max_skew;
         /* Slot classes the device has (for split manifests), NULL-terminated;
          * NULL: not checked. */
         const char *const *slot_classes;
@@ -36,9 +43,11 @@ enum sfu_policy_verdict {
 
 /* Checks every rule that needs only the manifest and the device, before
  * any image byte is requested. Refusals are SFU_ERR_POLICY (identity,
- * version, replay, expiry) or SFU_ERR_SIZE, with one-line reasons. An
- * older manifest than running is a refusal (anti-rollback) unless
- * allow_downgrade; an equal one is SFU_POLICY_UP_TO_DATE. */
+ * version, replay, expiry) or SFU_ERR_SIZE, with one-line reasons.  The
+ * running version is SFU_POLICY_UP_TO_DATE.  Version order: by default
+ * only a version newer than the running one and than the highest committed
+ * one installs; allow_downgrade lifts that.  Nothing below the
+ * anti-rollback floor installs, whatever allow_downgrade says. */
 int sfu_policy_check(const struct sfu_manifest *m, const struct sfu_policy_device *dev,
                      enum sfu_policy_verdict *ret, struct sfu_err *err) _wur_;
 
@@ -93,7 +102,21 @@ struct sfu_policy_decision {
 void sfu_policy_decide(const struct sfu_policy_situation *s, struct sfu_policy_decision *ret);
 
 /* The byte to resume image `image` of manifest `manifest_sha256` at in slot
- * `bootname` (0: from the start), from the resume record of state; never
- * beyond max. */
+ * `bootname`, fetched from url (0: from the start), from the resume record
+ * of state; never beyond max. */
 uint64_t sfu_policy_resume_offset(const struct sfu_state *state, const char *manifest_sha256, const char *image,
-                                  const char *bootname, uint64_t max);
+                                  const char *bootname, const char *url, uint64_t max);
+
+/* A signed offer from the local server whose staging failed is held back
+ * (the manufacturer is asked instead) for SFU_POLICY_HOLD_BASE_SEC after
+ * the first failure, doubling with each further one up to
+ * SFU_POLICY_HOLD_MAX_SEC. */
+#define SFU_POLICY_HOLD_BASE_SEC 3600
+#define SFU_POLICY_HOLD_MAX_SEC (7 * 24 * 3600)
+/* The hold on the offer with manifest_sha256 that is still in force at now,
+ * or NULL. */
+const struct sfu_state_hold *sfu_policy_offer_held(const struct sfu_state *state, const char *manifest_sha256,
+                                                   int64_t now);
+/* Records one more failure of that offer at now; returns its hold. The
+ * table keeps the SFU_STATE_MAX_HOLDS most recent offers. */
+const struct sfu_state_hold *sfu_policy_hold_offer(struct sfu_state *state, const char *manifest_sha256, int64_t now);

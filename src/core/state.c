@@ -167,7 +167,7 @@ static int get_object(json_t *obj, const char *key, json_t **ret, struct sfu_err
 }
 
 static int parse_slots(json_t *slots, struct sfu_state *s, struct sfu_err *err) {
-        static const char *const slot_members[] = { "version", "health", NULL };
+        static const char *const slot_members[] = { "version", "health", "floor", NULL };
         const char *bootname;
         json_t *slot_json;
 
@@ -194,6 +194,47 @@ static int parse_slots(json_t *slots, struct sfu_state *s, struct sfu_err *err) 
                 if (r < 0)
                         return r;
                 slot->health = (enum sfu_slot_health) health;
+                r = get_version(slot_json, "floor", &slot->has_floor, &slot->floor, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int parse_holds(json_t *holds, struct sfu_state *s, struct sfu_err *err) {
+        static const char *const hold_members[] = { "manifestSha256", "failures", "until", NULL };
+        size_t i;
+        json_t *h;
+
+        if (!json_is_array(holds))
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "\"heldBack\" is not an array");
+        if (json_array_size(holds) > SFU_STATE_MAX_HOLDS)
+                return sfu_err_set(err, SFU_ERR_PARSE, E2BIG, "\"heldBack\" has more than %d entries",
+                                   SFU_STATE_MAX_HOLDS);
+        json_array_foreach(holds, i, h) {
+                struct sfu_state_hold *hold = &s->holds[i];
+                uint64_t failures = 0;
+                bool has;
+                int r;
+
+                if (!json_is_object(h))
+                        return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "\"heldBack\" holds a non-object");
+                r = check_members(h, "heldBack", hold_members, err);
+                if (r >= 0)
+                        r = get_text(h, "manifestSha256", true, hold->manifest_sha256, sizeof(hold->manifest_sha256),
+                                     err);
+                if (r >= 0)
+                        r = sfu_json_get_u64(h, "failures", &failures, err);
+                if (r >= 0 && (failures == 0 || failures > 64))
+                        r = sfu_err_set(err, SFU_ERR_PARSE, ERANGE, "\"failures\" is out of range");
+                if (r >= 0)
+                        r = get_time(h, "until", &has, &hold->until, err);
+                if (r >= 0 && !has)
+                        r = sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "\"until\" is missing");
+                if (r < 0)
+                        return r == -ENOENT ? sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "\"failures\" is missing") : r;
+                hold->failures = (unsigned) failures;
+                s->n_holds++;
         }
         return 0;
 }
@@ -201,12 +242,14 @@ static int parse_slots(json_t *slots, struct sfu_state *s, struct sfu_err *err) 
 static int parse_root(json_t *root, struct sfu_state *s, struct sfu_err *err) {
         static const char *const members[] = {
                 "format", "state", "reason", "highestInstalled", "newestAcceptedTimestamp", "newestSeen",
-                "lastCheck", "lastError", "slots", "trial", "resume", "manifestCache", "rejectedVersion", NULL,
+                "lastCheck", "lastError", "slots", "trial", "resume", "manifestCache", "rejectedVersion",
+                "rollbackFloor", "heldBack", NULL,
         };
         static const char *const seen_members[] = { "version", "timestamp", "source", NULL };
         static const char *const error_members[] = { "code", "message", NULL };
         static const char *const trial_members[] = { "bootname", "previous", NULL };
-        static const char *const resume_members[] = { "manifestSha256", "image", "bootname", "offset", "etag", NULL };
+        static const char *const resume_members[] = { "manifestSha256", "image", "bootname", "offset", "etag", "url",
+                                                       NULL };
         static const char *const cache_members[] = { "url", "etag", "lastModified", NULL };
         json_t *format, *obj;
         int r, v;
@@ -226,6 +269,9 @@ static int parse_root(json_t *root, struct sfu_state *s, struct sfu_err *err) {
         if (r < 0)
                 return r;
         r = get_version(root, "highestInstalled", &s->has_highest, &s->highest, err);
+        if (r < 0)
+                return r;
+        r = get_version(root, "rollbackFloor", &s->has_floor, &s->floor, err);
         if (r < 0)
                 return r;
         r = get_time(root, "newestAcceptedTimestamp", &s->has_newest_timestamp, &s->newest_timestamp, err);
@@ -300,6 +346,8 @@ static int parse_root(json_t *root, struct sfu_state *s, struct sfu_err *err) {
                         r = get_text(obj, "bootname", true, s->resume_bootname, sizeof(s->resume_bootname), err);
                 if (r >= 0)
                         r = get_text(obj, "etag", false, s->resume_etag, sizeof(s->resume_etag), err);
+                if (r >= 0)
+                        r = get_text(obj, "url", false, s->resume_url, sizeof(s->resume_url), err);
                 if (r >= 0) {
                         r = sfu_json_get_u64(obj, "offset", &offset, err);
                         if (r == -ENOENT)
@@ -310,6 +358,13 @@ static int parse_root(json_t *root, struct sfu_state *s, struct sfu_err *err) {
         }
         if (r < 0)
                 return r;
+
+        obj = json_object_get(root, "heldBack");
+        if (obj && !json_is_null(obj)) {
+                r = parse_holds(obj, s, err);
+                if (r < 0)
+                        return r;
+        }
 
         r = get_object(root, "manifestCache", &obj, err);
         if (r >= 0 && obj) {
@@ -372,6 +427,7 @@ int sfu_state_to_json(const struct sfu_state *s, char **ret) {
         json_object_set_new(root, "state", json_string(sfu_install_state_name(s->state)));
         json_object_set_new(root, "reason", json_string(s->reason));
         json_object_set_new(root, "highestInstalled", version_json(s->has_highest, &s->highest));
+        json_object_set_new(root, "rollbackFloor", version_json(s->has_floor, &s->floor));
         json_object_set_new(root, "newestAcceptedTimestamp",
                             time_json(s->has_newest_timestamp, s->newest_timestamp));
         json_object_set_new(root, "rejectedVersion", version_json(s->has_rejected, &s->rejected));
@@ -388,11 +444,14 @@ int sfu_state_to_json(const struct sfu_state *s, char **ret) {
                                                                  "message", s->last_error_message));
         else
                 json_object_set_new(root, "lastError", json_null());
-        for (size_t i = 0; i < s->n_slots; i++)
-                json_object_set_new(slots, s->slots[i].bootname,
-                                    json_pack("{s:o,s:s}", "version",
-                                              version_json(s->slots[i].has_version, &s->slots[i].version),
-                                              "health", sfu_slot_health_name(s->slots[i].health)));
+        for (size_t i = 0; i < s->n_slots; i++) {
+                json_t *slot = json_pack("{s:o,s:s}", "version",
+                                         version_json(s->slots[i].has_version, &s->slots[i].version), "health",
+                                         sfu_slot_health_name(s->slots[i].health));
+                if (slot && s->slots[i].has_floor)
+                        json_object_set_new(slot, "floor", version_json(true, &s->slots[i].floor));
+                json_object_set_new(slots, s->slots[i].bootname, slot);
+        }
         json_object_set_new(root, "slots", slots);
         if (s->trial_bootname[0])
                 json_object_set_new(root, "trial", json_pack("{s:s,s:s}", "bootname", s->trial_bootname,
@@ -401,11 +460,21 @@ int sfu_state_to_json(const struct sfu_state *s, char **ret) {
                 json_object_set_new(root, "trial", json_null());
         if (s->has_resume)
                 json_object_set_new(root, "resume",
-                                    json_pack("{s:s,s:s,s:s,s:I,s:o}", "manifestSha256", s->resume_manifest_sha256,
-                                              "image", s->resume_image, "bootname", s->resume_bootname, "offset",
-                                              (json_int_t) s->resume_offset, "etag", text_json(s->resume_etag)));
+                                    json_pack("{s:s,s:s,s:s,s:I,s:o,s:o}", "manifestSha256",
+                                              s->resume_manifest_sha256, "image", s->resume_image, "bootname",
+                                              s->resume_bootname, "offset", (json_int_t) s->resume_offset, "etag",
+                                              text_json(s->resume_etag), "url", text_json(s->resume_url)));
         else
                 json_object_set_new(root, "resume", json_null());
+        if (s->n_holds > 0) {
+                json_t *holds = json_array();
+                for (size_t i = 0; holds && i < s->n_holds; i++)
+                        json_array_append_new(holds, json_pack("{s:s,s:I,s:o}", "manifestSha256",
+                                                               s->holds[i].manifest_sha256, "failures",
+                                                               (json_int_t) s->holds[i].failures, "until",
+                                                               time_json(true, s->holds[i].until)));
+                json_object_set_new(root, "heldBack", holds);
+        }
         if (s->manifest_url[0])
                 json_object_set_new(root, "manifestCache",
                                     json_pack("{s:s,s:o,s:o}", "url", s->manifest_url, "etag",

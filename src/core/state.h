@@ -14,6 +14,7 @@
 #define SFU_STATE_MAX_SIZE (256u * 1024u)
 #define SFU_STATE_MAX_SLOTS 16
 #define SFU_STATE_MAX_TEXT 512
+#define SFU_STATE_MAX_HOLDS 4
 
 enum sfu_install_state {
         SFU_STATE_IDLE,
@@ -49,14 +50,27 @@ struct sfu_state_slot {
         bool has_version;
         struct sfu_version version;
         enum sfu_slot_health health;
+        bool has_floor;                 /* the anti-rollback floor its image sets when committed */
+        struct sfu_version floor;
+};
+
+/* A signed offer from the local server whose staging failed: not tried
+ * again before until (exponential back-off), so a hostile cache cannot
+ * make every poll rewrite the inactive slot. */
+struct sfu_state_hold {
+        char manifest_sha256[65];
+        unsigned failures;
+        int64_t until;                  /* seconds since the epoch */
 };
 
 struct sfu_state {
         enum sfu_install_state state;
         char reason[SFU_STATE_MAX_TEXT];        /* why it is in this state */
 
-        bool has_highest;                       /* highest committed version (anti-rollback floor) */
+        bool has_highest;                       /* highest committed version */
         struct sfu_version highest;
+        bool has_floor;                         /* anti-rollback floor: nothing below it installs */
+        struct sfu_version floor;
         bool has_newest_timestamp;              /* newest accepted manifest timestamp (replay) */
         int64_t newest_timestamp;
 
@@ -82,13 +96,17 @@ struct sfu_state {
         char trial_previous[33];                /* the slot to fall back to */
 
         /* An interrupted download: resumed only for the same manifest
-         * (sha256 of the JWS), image, slot and ETag. */
+         * (sha256 of its bytes), image, slot, URL and ETag. */
         bool has_resume;
         char resume_manifest_sha256[65];
         char resume_image[SFU_STATE_MAX_TEXT];
         char resume_bootname[33];
         uint64_t resume_offset;
         char resume_etag[SFU_STATE_MAX_TEXT];
+        char resume_url[SFU_STATE_MAX_TEXT * 2];
+
+        struct sfu_state_hold holds[SFU_STATE_MAX_HOLDS];
+        size_t n_holds;
 
         /* Conditional GET of the manifest. */
         char manifest_url[SFU_STATE_MAX_TEXT * 2];

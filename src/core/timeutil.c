@@ -122,8 +122,13 @@ int sfu_time_parse_rfc3339(const char *s, bool allow_date_only, int64_t *ret) {
         if (*p != 0)
                 return -EINVAL;
 
-        t = days_from_civil(year, month, day) * SECONDS_PER_DAY + hour * 3600 + minute * 60 + second;
-        *ret = t - offset;
+        t = days_from_civil(year, month, day) * SECONDS_PER_DAY + hour * 3600 + minute * 60 + second - offset;
+        /* An offset or a leap second can carry 9999-12-31 into year 10000,
+         * and 0000-01-01 into year -1: neither has the 4-digit form that
+         * every stored time must read back as. */
+        if (t < SFU_TIME_MIN || t > SFU_TIME_MAX)
+                return -ERANGE;
+        *ret = t;
         return 0;
 }
 

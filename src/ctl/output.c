@@ -83,6 +83,7 @@ void sfu_ctl_print_status(FILE *f, json_t *status) {
         line(f, "available version:", "%s", str(status, "availableVersion"));
         line(f, "staged version:", "%s", str(status, "stagedVersion"));
         line(f, "highest installed:", "%s", str(status, "highestInstalled"));
+        line(f, "rollback floor:", "%s", str(status, "rollbackFloor"));
         line(f, "last check:", "%s", str(status, "lastCheck"));
         if (json_is_object(seen))
                 line(f, "newest seen:", "%s (%s, from %s)", str(seen, "version"), str(seen, "timestamp"),

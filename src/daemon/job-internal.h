@@ -14,6 +14,7 @@ struct sfu_job {
         struct sfu_job_progress progress;
         uint64_t progress_started;              /* CLOCK_MONOTONIC usec */
         uint64_t progress_notified;
+        uint64_t deadline;                      /* CLOCK_MONOTONIC usec: [network] job-timeout */
 };
 
 /* Sets state and reason in the copy and publishes it (durably, except for
@@ -35,10 +36,15 @@ void sfu_job_progress_update(struct sfu_job *job, uint64_t done);
 void sfu_job_progress_end(struct sfu_job *job);
 
 bool sfu_job_cancelled(const struct sfu_job *job);
-/* Sleeps up to usec in slices; -ECANCELED as soon as a cancel arrives. */
-int sfu_job_sleep(const struct sfu_job *job, uint64_t usec) _wur_;
-/* Exponential back-off with jitter for retry number attempt (0, 1, ...). */
-uint64_t sfu_job_backoff_usec(unsigned attempt);
+/* How long to wait before retry number attempt (0, 1, ...) of url: the
+ * server's Retry-After when it sent one, else exponential back-off with
+ * jitter.  An error (err overwritten) when the server asks for more than
+ * [network] retry-after-max (EAGAIN: the next poll tries again) or the
+ * wait would pass the job's deadline (ETIME). */
+int sfu_job_retry_delay(const struct sfu_job *job, const char *url, long status, uint64_t retry_after_sec,
+                        unsigned attempt, uint64_t *ret_usec, struct sfu_err *err) _wur_;
+/* Sleeps usec in slices; -ECANCELED (err set) as soon as a cancel arrives. */
+int sfu_job_wait(const struct sfu_job *job, uint64_t usec, struct sfu_err *err) _wur_;
 /* A transport failure that another try may heal (not a refused scheme, a
  * redirect loop or a refused TLS peer). */
 bool sfu_job_transient(const struct sfu_err *e);
@@ -46,4 +52,3 @@ bool sfu_job_transient(const struct sfu_err *e);
 void sfu_job_fetch_opts(const struct sfu_job *job, struct sfu_fetch_opts *opts);
 
 #define SFU_JOB_FETCH_ATTEMPTS 5
-#define SFU_JOB_RETRY_AFTER_MAX_SEC 300 /* longer: give up this cycle, the next poll retries */

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <time.h>
 
+#include "core/timeutil.h"
 #include "daemon/log.h"
 #include "daemon/source.h"
 #include "daemon/stage.h"
@@ -58,6 +59,7 @@ void sfu_job_set_slot(struct sfu_job *job, const char *bootname, enum sfu_slot_h
         if (slot) {
                 slot->health = health;
                 slot->has_version = version != NULL;
+                slot->has_floor = false; /* it went with the old content */
                 if (version)
                         slot->version = *version;
         }
@@ -108,33 +110,59 @@ bool sfu_job_cancelled(const struct sfu_job *job) {
         return atomic_load(job->env->cancel) == SFU_JOB_CANCEL_REQUESTED;
 }
 
-int sfu_job_sleep(const struct sfu_job *job, uint64_t usec) {
-        while (usec > 0) {
+int sfu_job_wait(const struct sfu_job *job, uint64_t usec, struct sfu_err *err) {
+        while (usec > 0 && !sfu_job_cancelled(job)) {
                 uint64_t slice = usec > 100000 ? 100000 : usec;
                 struct timespec ts = { 0, (long) slice * 1000 };
-                if (sfu_job_cancelled(job))
-                        return -ECANCELED;
                 nanosleep(&ts, NULL);
                 usec -= slice;
         }
-        return sfu_job_cancelled(job) ? -ECANCELED : 0;
+        return sfu_job_cancelled(job) ? sfu_err_set(err, SFU_ERR_NETWORK, ECANCELED, "cancelled") : 0;
 }
 
-uint64_t sfu_job_backoff_usec(unsigned attempt) {
+static uint64_t backoff_usec(unsigned attempt) {
         uint64_t base = (uint64_t) BACKOFF_BASE_MS * 1000u << (attempt < 6 ? attempt : 6);
         return base + (uint64_t) random() % (base / 2 + 1); /* jitter */
 }
 
+int sfu_job_retry_delay(const struct sfu_job *job, const char *url, long status, uint64_t retry_after_sec,
+                        unsigned attempt, uint64_t *ret_usec, struct sfu_err *err) {
+        uint64_t max_sec = job->config->retry_after_max_usec / 1000000u;
+        uint64_t wait;
+
+        if (retry_after_sec > max_sec) {
+                sfu_err_clear(err);
+                return sfu_err_set(err, SFU_ERR_NETWORK, EAGAIN,
+                                   "%s: HTTP %ld, server asks to retry after %" PRIu64
+                                   " s (more than retry-after-max, %" PRIu64 " s); trying again at the next poll",
+                                   url, status, retry_after_sec, max_sec);
+        }
+        wait = retry_after_sec ? retry_after_sec * 1000000u : backoff_usec(attempt);
+        if (job->deadline && sfu_clock_monotonic_usec() + wait > job->deadline) {
+                sfu_err_clear(err);
+                return sfu_err_set(err, SFU_ERR_NETWORK, ETIME,
+                                   "%s: retrying in %.1f s would pass the job's deadline (job-timeout)", url,
+                                   (double) wait / 1e6);
+        }
+        *ret_usec = wait;
+        return 0;
+}
+
 /* A scheme refused by the http/https rule (a redirect to file:// or
- * ftp://), a redirect loop or a refused TLS peer is a refusal, not bad
- * luck: the next poll may try again, this cycle ends. */
+ * ftp://), a redirect loop, a refused TLS peer, the job's deadline or a
+ * long Retry-After is a refusal, not bad luck: the next poll may try
+ * again, this cycle ends. */
 bool sfu_job_transient(const struct sfu_err *e) {
         return e->code == SFU_ERR_NETWORK && e->errnum != EPROTONOSUPPORT && e->errnum != ELOOP &&
-               e->errnum != EKEYREJECTED;
+               e->errnum != EKEYREJECTED && e->errnum != ETIME && e->errnum != EAGAIN;
 }
 
 void sfu_job_fetch_opts(const struct sfu_job *job, struct sfu_fetch_opts *opts) {
-        *opts = (struct sfu_fetch_opts) { .config = job->config, .cancel = job->env->cancel };
+        *opts = (struct sfu_fetch_opts) {
+                .config = job->config,
+                .cancel = job->env->cancel,
+                .deadline_usec = job->deadline,
+        };
 }
 
 /* The point of no return: false if a cancel came first. */
@@ -154,7 +182,7 @@ static void record_error(struct sfu_job *job, enum sfu_install_state back_to, co
 
 /* A manifest passed every rule: remember it (freshness floor, newest
  * seen) and take its key rotation. */
-static void accept_manifest(struct sfu_job *job, const struct sfu_candidate *c) {
+static void accept_manifest(struct sfu_job *job, struct sfu_keyring *ring, const struct sfu_candidate *c) {
         const struct sfu_manifest *man = c->manifest;
         struct sfu_state *s = job->state;
         struct sfu_err err = SFU_ERR_INIT;
@@ -171,7 +199,7 @@ static void accept_manifest(struct sfu_job *job, const struct sfu_candidate *c) 
         }
         s->has_last_check = true;
         s->last_check = sfu_clock_wallclock();
-        if (sfu_trust_rotate(job->config, man, &err) < 0)
+        if (sfu_trust_rotate(job->config, ring, man, &err) < 0)
                 log_warning("key rotation failed: %s", err.message);
 }
 
@@ -195,14 +223,87 @@ static int install(struct sfu_job *job, const struct sfu_candidate *c, struct sf
         return r;
 }
 
+/* A staging from the local server that failed for a reason the
+ * manufacturer's copy may not share (a wrong or short image, a stalled
+ * transfer): not a cancel, not our own storage. */
+static bool local_failure(const struct sfu_candidate *c, const struct sfu_err *err) {
+        return c->source == SFU_SOURCE_LOCAL && err->errnum != ECANCELED &&
+               (err->code == SFU_ERR_DIGEST || err->code == SFU_ERR_SIZE || err->code == SFU_ERR_NETWORK);
+}
+
+/* Holds the local offer back and says so. */
+static void hold_local_offer(struct sfu_job *job, const struct sfu_candidate *c, const struct sfu_err *err) {
+        const struct sfu_state_hold *hold = sfu_policy_hold_offer(job->state, c->sha256, sfu_clock_wallclock());
+        char until[32];
+
+        log_warning("staging %s from the local server failed: %s; that offer is held back until %s, asking the "
+                    "manufacturer",
+                    c->manifest->version_text, err->message, sfu_time_format_rfc3339(hold->until, until));
+}
+
+/* Decides on a verified candidate and acts: report, or stage and switch. */
+static int act(struct sfu_job *job, const struct sfu_job_request *req, const struct sfu_candidate *c,
+               enum sfu_install_state before, const char *before_reason, json_t **ret_result, struct sfu_err *err) {
+        struct sfu_policy_decision d;
+        int r;
+
+        sfu_policy_decide(&(struct sfu_policy_situation) {
+                                  .job = req->kind,
+                                  .poll_policy = job->config->policy,
+                                  .verdict = c->verdict,
+                                  .offered = c->manifest->version,
+                                  .before = before,
+                                  .state = job->state,
+                          },
+                          &d);
+        switch (d.action) {
+        case SFU_POLICY_ACTION_UP_TO_DATE:
+                log_info("up to date (%s from %s)", c->manifest->version_text, sfu_source_name(c->source));
+                if (d.keep_state)
+                        sfu_job_set_state(job, before, "%s", before_reason);
+                else {
+                        job->state->has_last_error = false;
+                        sfu_job_set_state(job, d.next, "up to date (%s)", c->manifest->version_text);
+                }
+                *ret_result = result("up-to-date", c);
+                return 0;
+        case SFU_POLICY_ACTION_REPORT:
+                log_info("update %s available from %s%s", c->manifest->version_text, sfu_source_name(c->source),
+                         d.why);
+                if (d.keep_state)
+                        sfu_job_set_state(job, before, "%s", before_reason);
+                else
+                        sfu_job_set_state(job, d.next, "%s available from %s%s", c->manifest->version_text,
+                                          sfu_source_name(c->source), d.already_staged ? " (staged)" : "");
+                *ret_result = result(d.already_staged ? "staged" : "available", c);
+                return 0;
+        case SFU_POLICY_ACTION_STAGE:
+                break;
+        }
+        log_info("staging %s from %s", c->manifest->version_text, sfu_source_name(c->source));
+        r = install(job, c, err);
+        sfu_job_progress_end(job);
+        if (r < 0)
+                return r;
+        log_notice("%s staged", c->manifest->version_text);
+        *ret_result = result("staged", c);
+        return 0;
+}
+
 int sfu_job_run(const struct sfu_job_env *env, const struct sfu_job_request *req, struct sfu_state *state,
                 const struct sfu_job_report *report, json_t **ret_result, struct sfu_err *err) {
         _cleanup_keyring_ struct sfu_keyring *ring = NULL;
-        struct sfu_job job = { .env = env, .config = env->config, .state = state, .report = report };
+        struct sfu_job job = {
+                .env = env,
+                .config = env->config,
+                .state = state,
+                .report = report,
+                .deadline = sfu_clock_monotonic_usec() + env->config->job_timeout_usec,
+        };
         struct sfu_candidate c = {};
-        struct sfu_policy_decision d;
         enum sfu_install_state before = sfu_policy_state_before(state->state);
         char before_reason[SFU_STATE_MAX_TEXT];
+        bool skip_local = false;
         int r;
 
         snprintf(before_reason, sizeof(before_reason), "%s", state->reason);
@@ -214,57 +315,30 @@ int sfu_job_run(const struct sfu_job_env *env, const struct sfu_job_request *req
         }
         sfu_job_set_state(&job, SFU_STATE_CHECKING, "checking for updates");
         r = sfu_trust_load(job.config, &ring, err);
-        if (r >= 0)
-                r = sfu_source_find(&job, ring, req, &c, err);
-        if (r < 0) {
-                log_error("check failed: %s", err->message);
-                record_error(&job, sfu_policy_state_after_check_error(before), err);
-                sfu_candidate_clear(&c);
-                return r;
-        }
-        accept_manifest(&job, &c);
-
-        sfu_policy_decide(&(struct sfu_policy_situation) {
-                                  .job = req->kind,
-                                  .poll_policy = job.config->policy,
-                                  .verdict = c.verdict,
-                                  .offered = c.manifest->version,
-                                  .before = before,
-                                  .state = state,
-                          },
-                          &d);
-        switch (d.action) {
-        case SFU_POLICY_ACTION_UP_TO_DATE:
-                log_info("up to date (%s from %s)", c.manifest->version_text, sfu_source_name(c.source));
-                if (d.keep_state)
-                        sfu_job_set_state(&job, before, "%s", before_reason);
-                else {
-                        state->has_last_error = false;
-                        sfu_job_set_state(&job, d.next, "up to date (%s)", c.manifest->version_text);
-                }
-                *ret_result = result("up-to-date", &c);
-                break;
-        case SFU_POLICY_ACTION_REPORT:
-                log_info("update %s available from %s%s", c.manifest->version_text, sfu_source_name(c.source),
-                         d.why);
-                if (d.keep_state)
-                        sfu_job_set_state(&job, before, "%s", before_reason);
-                else
-                        sfu_job_set_state(&job, d.next, "%s available from %s%s", c.manifest->version_text,
-                                          sfu_source_name(c.source), d.already_staged ? " (staged)" : "");
-                *ret_result = result(d.already_staged ? "staged" : "available", &c);
-                break;
-        case SFU_POLICY_ACTION_STAGE:
-                log_info("staging %s from %s", c.manifest->version_text, sfu_source_name(c.source));
-                r = install(&job, &c, err);
-                sfu_job_progress_end(&job);
+        for (;;) {
+                if (r >= 0)
+                        r = sfu_source_find(&job, ring, req, skip_local, &c, err);
                 if (r < 0) {
-                        log_error("staging %s failed: %s", c.manifest->version_text, err->message);
-                        record_error(&job, SFU_STATE_IDLE, err);
+                        log_error("check failed: %s", err->message);
+                        record_error(&job, sfu_policy_state_after_check_error(before), err);
                         break;
                 }
-                log_notice("%s staged", c.manifest->version_text);
-                *ret_result = result("staged", &c);
+                accept_manifest(&job, ring, &c);
+                r = act(&job, req, &c, before, before_reason, ret_result, err);
+                if (r >= 0)
+                        break;
+                if (!skip_local && local_failure(&c, err)) {
+                        /* A LAN attacker's cache must not hold updates back:
+                         * the manufacturer in this very cycle. */
+                        hold_local_offer(&job, &c, err);
+                        sfu_err_clear(err);
+                        sfu_candidate_clear(&c);
+                        skip_local = true;
+                        r = 0;
+                        continue;
+                }
+                log_error("staging %s failed: %s", c.manifest->version_text, err->message);
+                record_error(&job, SFU_STATE_IDLE, err);
                 break;
         }
         sfu_candidate_clear(&c);

@@ -19,7 +19,9 @@
 
 struct sfu_job_request {
         enum sfu_policy_job kind;
-        const char *source;     /* NULL: discovery; else a manifest URL or file path */
+        const char *source;     /* NULL: discovery (or fd); else a manifest URL or file path */
+        bool has_fd;            /* the manifest is the regular file open at fd (passed by the caller) */
+        int fd;
         bool allow_downgrade;
 };
 

@@ -7,6 +7,7 @@
  * the caller's thread through switch.c. */
 #include <inttypes.h>
 #include <stdarg.h>
+#include <fcntl.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
 
@@ -50,8 +51,9 @@ struct sfu_manager {
 
         pthread_t worker;
         bool worker_joinable;
-        struct sfu_job_request job;     /* copy; source owned below */
+        struct sfu_job_request job;     /* copy; source and fd owned below */
         char *job_source;
+        int job_fd;                     /* a dup of the caller's descriptor, or -1 */
         struct sfu_state job_state;     /* the job's working copy (the worker's alone while it runs) */
         sfu_job_done_fn job_done;
         void *job_userdata;
@@ -178,6 +180,9 @@ static void finish_job(struct sfu_manager *m) {
         m->job_finished = false;
         free(m->job_source);
         m->job_source = NULL;
+        if (m->job_fd >= 0)
+                close(m->job_fd);
+        m->job_fd = -1;
         atomic_store(&m->busy, false);
         if (done)
                 done(m, r, &err, result, userdata);
@@ -318,6 +323,7 @@ int sfu_manager_new(struct sfu_config *config, sd_event *event, struct sfu_manag
         m->env.cancel = &m->cancel;
         m->env.state_problem = m->state_problem;
         m->notify_fd = -1;
+        m->job_fd = -1;
         pthread_mutex_init(&m->lock, NULL);
 
         r = sfu_bootloader_open(config, &m->env.boot, err);
@@ -368,6 +374,8 @@ void sfu_manager_free(struct sfu_manager *m) {
         }
         json_decref(m->job_result);
         free(m->job_source);
+        if (m->job_fd >= 0)
+                close(m->job_fd);
         sd_event_source_disable_unref(m->notify_source);
         if (m->notify_fd >= 0)
                 close(m->notify_fd);
@@ -431,6 +439,7 @@ int sfu_manager_status(struct sfu_manager *m, json_t **ret) {
                          s->state != SFU_STATE_TRIAL;
         json_object_set_new(st, "availableVersion", version_or_null(available, &s->newest_seen));
         json_object_set_new(st, "highestInstalled", version_or_null(s->has_highest, &s->highest));
+        json_object_set_new(st, "rollbackFloor", version_or_null(s->has_floor, &s->floor));
         json_object_set_new(st, "lastCheck", time_or_null(s->has_last_check, s->last_check));
         if (s->has_newest_seen)
                 json_object_set_new(st, "newestSeen",
@@ -523,6 +532,16 @@ int sfu_manager_start_job(struct sfu_manager *m, const struct sfu_job_request *r
         m->job = *req;
         m->job_source = sfu_strdup_or_null(req->source);
         m->job.source = m->job_source;
+        if (req->has_fd) {
+                m->job_fd = fcntl(req->fd, F_DUPFD_CLOEXEC, 3);
+                if (m->job_fd < 0) {
+                        int e = errno;
+                        free(TAKE_PTR(m->job_source));
+                        atomic_store(&m->busy, false);
+                        return sfu_err_set(err, SFU_ERR_STORAGE, e, "cannot keep the file passed: %s", strerror(e));
+                }
+                m->job.fd = m->job_fd;
+        }
         m->job_done = done;
         m->job_userdata = userdata;
         m->job_err = (struct sfu_err) SFU_ERR_INIT;

@@ -5,9 +5,11 @@
  * cached copy, retries for the manufacturer. */
 #include <inttypes.h>
 
+#include "core/timeutil.h"
 #include "core/url.h"
 #include "daemon/log.h"
 #include "daemon/source.h"
+#include "io/clock.h"
 #include "io/discovery.h"
 #include "io/fileio.h"
 
@@ -47,16 +49,10 @@ static int fetch_manifest(struct sfu_job *job, const char *url, bool conditional
                         c->len = len;
                         snprintf(c->url, sizeof(c->url), "%s", res.effective_url[0] ? res.effective_url : url);
                         if (conditional) {
-                                char path[4096];
-                                struct sfu_err cache_err = SFU_ERR_INIT;
-                                struct sfu_state *s = job->state;
-                                snprintf(s->manifest_url, sizeof(s->manifest_url), "%s", url);
-                                snprintf(s->manifest_etag, sizeof(s->manifest_etag), "%s", res.etag);
-                                snprintf(s->manifest_last_modified, sizeof(s->manifest_last_modified), "%s",
-                                         res.last_modified);
-                                if (cache_path(job, path, sizeof(path)) == 0 &&
-                                    sfu_file_write_atomic(path, body, len, 0600, &cache_err) < 0)
-                                        log_warning("cannot cache the manifest: %s", cache_err.message);
+                                /* Cached only once it verified (store_cache). */
+                                c->cacheable = true;
+                                snprintf(c->etag, sizeof(c->etag), "%s", res.etag);
+                                snprintf(c->last_modified, sizeof(c->last_modified), "%s", res.last_modified);
                         }
                         return 0;
                 }
@@ -85,17 +81,15 @@ static int fetch_manifest(struct sfu_job *job, const char *url, bool conditional
                                 *err = fetch_err;
                                 return r;
                         }
-                        if (res.retry_after > SFU_JOB_RETRY_AFTER_MAX_SEC) {
-                                return sfu_err_set(err, SFU_ERR_NETWORK, EAGAIN,
-                                                   "%s: HTTP %ld, server asks to retry after %" PRIu64
-                                                   " s; trying again at the next poll",
-                                                   url, res.status, res.retry_after);
-                        }
                         if (attempt + 1 < attempts) {
-                                uint64_t wait = res.retry_after ? res.retry_after * 1000000u : sfu_job_backoff_usec(attempt);
+                                uint64_t wait;
+                                r = sfu_job_retry_delay(job, url, res.status, res.retry_after, attempt, &wait, err);
+                                if (r < 0)
+                                        return r;
                                 log_info("%s: HTTP %ld, retrying in %.1f s", url, res.status, (double) wait / 1e6);
-                                if (sfu_job_sleep(job, wait) < 0)
-                                        return sfu_err_set(err, SFU_ERR_NETWORK, ECANCELED, "cancelled");
+                                r = sfu_job_wait(job, wait, err);
+                                if (r < 0)
+                                        return r;
                         }
                 } else {
                         if (sfu_job_cancelled(job) || fetch_err.errnum == ECANCELED) {
@@ -106,9 +100,14 @@ static int fetch_manifest(struct sfu_job *job, const char *url, bool conditional
                                 *err = fetch_err;
                                 return r;
                         }
+                        uint64_t wait;
+                        r = sfu_job_retry_delay(job, url, 0, 0, attempt, &wait, err);
+                        if (r < 0)
+                                return r;
                         log_info("%s, retrying", fetch_err.message);
-                        if (sfu_job_sleep(job, sfu_job_backoff_usec(attempt)) < 0)
-                                return sfu_err_set(err, SFU_ERR_NETWORK, ECANCELED, "cancelled");
+                        r = sfu_job_wait(job, wait, err);
+                        if (r < 0)
+                                return r;
                 }
                 if (attempt + 1 >= attempts) {
                         *err = fetch_err;
@@ -179,6 +178,23 @@ static int local_url(const struct sfu_job *job, char **ret) {
 }
 
 /* Tries one URL; on success c holds an evaluated candidate. */
+/* The manifest at url verified: keep it and its validators for the next
+ * conditional GET.  A forged answer that copied the real ETag never gets
+ * here, so a later 304 cannot bring it back. */
+static void store_cache(struct sfu_job *job, const char *url, const struct sfu_candidate *c) {
+        struct sfu_state *s = job->state;
+        struct sfu_err err = SFU_ERR_INIT;
+        char path[4096];
+
+        if (cache_path(job, path, sizeof(path)) < 0 || sfu_file_write_atomic(path, c->bytes, c->len, 0600, &err) < 0) {
+                log_warning("cannot cache the manifest: %s", err.message[0] ? err.message : "path too long");
+                return;
+        }
+        snprintf(s->manifest_url, sizeof(s->manifest_url), "%s", url);
+        snprintf(s->manifest_etag, sizeof(s->manifest_etag), "%s", c->etag);
+        snprintf(s->manifest_last_modified, sizeof(s->manifest_last_modified), "%s", c->last_modified);
+}
+
 static int try_source(struct sfu_job *job, const struct sfu_keyring *ring, const char *url, enum sfu_source source,
                       bool allow_downgrade, struct sfu_candidate *c, struct sfu_err *err) {
         int r;
@@ -189,21 +205,36 @@ static int try_source(struct sfu_job *job, const struct sfu_keyring *ring, const
         if (r < 0)
                 return r;
         r = sfu_verify_candidate(job, ring, allow_downgrade, c, err);
-        if (r < 0)
+        if (r < 0) {
                 sfu_err_prefix(err, "manifest from %s", url);
-        return r;
+                return r;
+        }
+        if (c->cacheable)
+                store_cache(job, url, c);
+        return 0;
 }
 
 /* DESIGN section 4 step 2: the local cache first, the manufacturer when
  * the local server is absent, unreachable, 404, invalid, or offers
  * nothing newer. */
 int sfu_source_find(struct sfu_job *job, const struct sfu_keyring *ring, const struct sfu_job_request *req,
-                         struct sfu_candidate *c, struct sfu_err *err) {
+                    bool skip_local, struct sfu_candidate *c, struct sfu_err *err) {
         _cleanup_free_ char *local = NULL, *manufacturer = NULL;
         struct sfu_err local_err = SFU_ERR_INIT;
         bool local_up_to_date = false;
         int r;
 
+        if (req->has_fd) {
+                c->source = SFU_SOURCE_OPERATOR;
+                c->url[0] = 0;
+                r = sfu_file_read_fd(req->fd, "the manifest passed", job->config->max_manifest_size, &c->bytes, &c->len,
+                                     err);
+                if (r >= 0)
+                        r = sfu_verify_candidate(job, ring, req->allow_downgrade, c, err);
+                if (r < 0)
+                        sfu_err_prefix(err, "manifest passed by the caller");
+                return r;
+        }
         if (req->source) {
                 c->source = SFU_SOURCE_OPERATOR;
                 if (sfu_url_scheme_allowed(req->source))
@@ -222,13 +253,20 @@ int sfu_source_find(struct sfu_job *job, const struct sfu_keyring *ring, const s
                 return r;
         }
 
-        if (local_url(job, &local) >= 0) {
+        if (!skip_local && local_url(job, &local) >= 0) {
+                const struct sfu_state_hold *hold;
                 r = try_source(job, ring, local, SFU_SOURCE_LOCAL, req->allow_downgrade, c, &local_err);
-                if (r >= 0 && c->verdict == SFU_POLICY_INSTALL) {
+                hold = r >= 0 ? sfu_policy_offer_held(job->state, c->sha256, sfu_clock_wallclock()) : NULL;
+                if (hold) {
+                        char until[32];
+                        log_notice("local server %s offers %s, held back until %s after %u failed staging(s); "
+                                   "asking the manufacturer",
+                                   local, c->manifest->version_text, sfu_time_format_rfc3339(hold->until, until),
+                                   hold->failures);
+                } else if (r >= 0 && c->verdict == SFU_POLICY_INSTALL) {
                         log_info("local server %s offers %s", local, c->manifest->version_text);
                         return 0;
-                }
-                if (r >= 0) {
+                } else if (r >= 0) {
                         local_up_to_date = true;
                         log_info("local server offers nothing newer; asking the manufacturer");
                 } else

@@ -114,6 +114,7 @@ static void save_resume(struct download *d, const char *etag, uint64_t offset) {
         snprintf(s->resume_image, sizeof(s->resume_image), "%s", d->target->image->name);
         snprintf(s->resume_bootname, sizeof(s->resume_bootname), "%s", d->target->slot->bootname);
         snprintf(s->resume_etag, sizeof(s->resume_etag), "%s", etag ? etag : "");
+        snprintf(s->resume_url, sizeof(s->resume_url), "%s", d->target->url);
         s->resume_offset = offset;
         if (sfu_job_save(d->job, true, &err) < 0)
                 log_warning("cannot record resume data: %s", err.message);
@@ -191,7 +192,7 @@ static int download_image(struct sfu_job *job, const struct sfu_candidate *c, st
         if (r < 0)
                 return sfu_err_set(err, SFU_ERR_STORAGE, r, "cannot start the digest threads");
         d.pipe = pipe;
-        offset = sfu_policy_resume_offset(job->state, c->sha256, t->image->name, t->slot->bootname, max);
+        offset = sfu_policy_resume_offset(job->state, c->sha256, t->image->name, t->slot->bootname, t->url, max);
         if (offset > 0) {
                 snprintf(resume_etag, sizeof(resume_etag), "%s", job->state->resume_etag);
                 /* Never trust memory or the record: hash what the slot holds. */
@@ -213,6 +214,7 @@ static int download_image(struct sfu_job *job, const struct sfu_candidate *c, st
                 struct sfu_fetch_sink sink = { sink_start, sink_write, &d };
                 struct sfu_fetch_result res;
                 struct sfu_err fetch_err = SFU_ERR_INIT;
+                uint64_t wait = 0;
 
                 d.requested_offset = written(&d);
                 r = sfu_fetch_stream(&opts, t->url, written(&d), resume_etag, max, &sink, &res, &fetch_err);
@@ -238,14 +240,14 @@ static int download_image(struct sfu_job *job, const struct sfu_candidate *c, st
                                 *err = fetch_err;
                                 return -EIO;
                         }
-                        if (res.retry_after > SFU_JOB_RETRY_AFTER_MAX_SEC)
-                                return sfu_err_set(err, SFU_ERR_NETWORK, EAGAIN,
-                                                   "%s: HTTP %ld, server asks to retry after %" PRIu64 " s", t->url,
-                                                   res.status, res.retry_after);
                 }
                 if (sfu_job_cancelled(job))
                         return sfu_err_set(err, SFU_ERR_NETWORK, ECANCELED, "cancelled");
-                if (!sfu_job_transient(&fetch_err) || attempt + 1 >= SFU_JOB_FETCH_ATTEMPTS) {
+                /* Every wait obeys retry-after-max and the job's deadline,
+                 * whatever the answer that asked for it (a 503, or a 200
+                 * that ended early). */
+                if (!sfu_job_transient(&fetch_err) || attempt + 1 >= SFU_JOB_FETCH_ATTEMPTS ||
+                    sfu_job_retry_delay(job, t->url, res.status, res.retry_after, attempt, &wait, &fetch_err) < 0) {
                         *err = fetch_err;
                         if (fetch_err.code == SFU_ERR_NETWORK) {
                                 /* Keep what is durably in the slot for the next cycle. */
@@ -264,11 +266,11 @@ static int download_image(struct sfu_job *job, const struct sfu_candidate *c, st
                 }
                 if (written(&d) > 0 && etag_seen[0])
                         snprintf(resume_etag, sizeof(resume_etag), "%s", etag_seen);
-                uint64_t wait = res.retry_after ? res.retry_after * 1000000u : sfu_job_backoff_usec(attempt);
                 log_info("%s; retrying from byte %" PRIu64 " in %.1f s", fetch_err.message, written(&d),
                          (double) wait / 1e6);
-                if (sfu_job_sleep(job, wait) < 0)
-                        return sfu_err_set(err, SFU_ERR_NETWORK, ECANCELED, "cancelled");
+                r = sfu_job_wait(job, wait, err);
+                if (r < 0)
+                        return r;
         }
 
         sfu_job_progress_begin(job, "syncing", img->name, written(&d), written(&d));

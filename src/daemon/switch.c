@@ -10,6 +10,19 @@ static int save_slot_manifest(struct sfu_job *job, const char *bootname, const s
         return sfu_file_write_atomic(path, c->bytes, c->len, 0600, err);
 }
 
+/* Marks a slot as holding c's firmware, with the floor committing it sets. */
+static void record_slot(struct sfu_job *job, const char *bootname, enum sfu_slot_health health,
+                        const struct sfu_candidate *c) {
+        struct sfu_state_slot *slot;
+
+        sfu_job_set_slot(job, bootname, health, &c->manifest->version);
+        slot = sfu_state_slot(job->state, bootname);
+        if (slot) {
+                slot->has_floor = c->manifest->has_rollback_floor;
+                slot->floor = c->manifest->rollback_floor;
+        }
+}
+
 int sfu_switch_activate(struct sfu_job *job, const struct sfu_candidate *c, const struct sfu_stage_plan *plan,
                         const char **ret_slot, struct sfu_err *err) {
         const struct sfu_stage_target *targets = plan->targets;
@@ -30,17 +43,17 @@ int sfu_switch_activate(struct sfu_job *job, const struct sfu_candidate *c, cons
                         r = sfu_bootloader_clear_incomplete(job->env->boot, targets[i].slot->class_name, err);
                         if (r < 0)
                                 return r;
-                        sfu_job_set_slot(job, targets[i].slot->bootname, SFU_HEALTH_GOOD, &c->manifest->version);
+                        record_slot(job, targets[i].slot->bootname, SFU_HEALTH_GOOD, c);
                 } else if (strcmp(targets[i].slot->class_name, booted->class_name) == 0)
                         ab_target = targets[i].slot->bootname;
                 else
-                        sfu_job_set_slot(job, targets[i].slot->bootname, SFU_HEALTH_STAGED, &c->manifest->version);
+                        record_slot(job, targets[i].slot->bootname, SFU_HEALTH_STAGED, c);
         }
         if (ab_target) {
                 /* The intent goes to disk first: a crash between this save
                  * and the environment write is recognised at start-up
                  * (sfu_switch_reconcile compares the primary slot with the intent). */
-                sfu_job_set_slot(job, ab_target, SFU_HEALTH_STAGED, &c->manifest->version);
+                record_slot(job, ab_target, SFU_HEALTH_STAGED, c);
                 snprintf(s->trial_bootname, sizeof(s->trial_bootname), "%s", ab_target);
                 snprintf(s->trial_previous, sizeof(s->trial_previous), "%s", job->env->booted);
                 s->has_resume = false;
@@ -107,11 +120,17 @@ void sfu_switch_reconcile(const struct sfu_job_env *env, struct sfu_state *s) {
                 if (booted && booted->health != SFU_HEALTH_TRIAL)
                         booted->health = SFU_HEALTH_GOOD;
                 /* What runs and is not on trial is installed: the first
-                 * anti-rollback floor. */
+                 * highest version and anti-rollback floor. */
                 if (env->has_running && !s->has_highest && !sfu_streq(s->trial_bootname, env->booted)) {
                         s->has_highest = true;
                         s->highest = env->running;
                 }
+        }
+        /* A record from before the floor was its own field: the highest
+         * committed version was the floor. */
+        if (!s->has_floor && s->has_highest) {
+                s->has_floor = true;
+                s->floor = s->highest;
         }
 
         if (s->trial_bootname[0] && env->booted) {
@@ -197,6 +216,32 @@ static const struct sfu_config_slot *other_slot(const struct sfu_config *c, cons
         return NULL;
 }
 
+/* The floor rises at a commit only, and only from a signed value: the
+ * manifest's rollbackFloor recorded with the slot when it was staged,
+ * else its firmwareVersion.  It never goes down. */
+static void raise_floor(struct sfu_state *s, const struct sfu_state_slot *committed) {
+        const struct sfu_version *v = committed->has_floor ? &committed->floor
+                                      : committed->has_version ? &committed->version
+                                                               : NULL;
+        if (v && (!s->has_floor || sfu_version_compare(v, &s->floor) > 0)) {
+                s->has_floor = true;
+                s->floor = *v;
+        }
+}
+
+/* Refuses to make slot the next boot when its version is below the
+ * anti-rollback floor (a rollback or mark-bad would cross it). */
+static int check_floor(const struct sfu_state *s, const struct sfu_state_slot *slot, const char *what,
+                       struct sfu_err *err) {
+        char have[SFU_VERSION_STRING_MAX], floor[SFU_VERSION_STRING_MAX];
+
+        if (!s->has_floor || !slot || !slot->has_version || sfu_version_compare(&slot->version, &s->floor) >= 0)
+                return 0;
+        return sfu_err_set(err, SFU_ERR_POLICY, EPERM,
+                           "slot %s holds %s, below the anti-rollback floor %s; refusing to %s", slot->bootname,
+                           sfu_version_format(&slot->version, have), sfu_version_format(&s->floor, floor), what);
+}
+
 int sfu_switch_mark_good(const struct sfu_job_env *env, struct sfu_state *s, json_t **ret, struct sfu_err *err) {
         struct sfu_state_slot *slot;
         bool was_trial = s->state == SFU_STATE_TRIAL && sfu_streq(s->trial_bootname, env->booted);
@@ -218,6 +263,7 @@ int sfu_switch_mark_good(const struct sfu_job_env *env, struct sfu_state *s, jso
                         s->has_highest = true;
                         s->highest = slot->version;
                 }
+                raise_floor(s, slot);
         }
         s->trial_bootname[0] = s->trial_previous[0] = 0;
         s->has_last_error = false;
@@ -236,6 +282,13 @@ int sfu_switch_mark_bad(const struct sfu_job_env *env, struct sfu_state *s, json
         if (!other)
                 return sfu_err_set(err, SFU_ERR_STATE, ENOENT,
                                    "slot %s has no other slot to fall back to; refusing to mark it bad", env->booted);
+        /* A trial falls back to what was committed before it; a committed
+         * slot would fall back to an older one. */
+        if (!(s->state == SFU_STATE_TRIAL && sfu_streq(s->trial_bootname, env->booted))) {
+                r = check_floor(s, sfu_state_slot(s, other->bootname), "mark the running slot bad", err);
+                if (r < 0)
+                        return r;
+        }
         r = sfu_bootloader_mark_bad(env->boot, env->booted, err);
         if (r < 0)
                 return r;
@@ -271,6 +324,9 @@ int sfu_switch_rollback(const struct sfu_job_env *env, struct sfu_state *s, json
                 return sfu_err_set(err, SFU_ERR_STATE, ENOENT,
                                    "slot %s does not hold a verified good image; nothing to roll back to",
                                    other->bootname);
+        r = check_floor(s, slot, "roll back to it", err);
+        if (r < 0)
+                return r;
         r = sfu_bootloader_get_slot_state(env->boot, other->bootname, &bs, err);
         if (r < 0)
                 return r;

@@ -12,6 +12,16 @@ void sfu_candidate_clear(struct sfu_candidate *c) {
         memset(c, 0, sizeof(*c));
 }
 
+static bool clock_synchronized(void) {
+#ifdef SFU_FAULT_INJECTION
+        /* Test builds only: the tests decide what the kernel says. */
+        const char *v = getenv("SFU_TEST_CLOCK_SYNCHRONIZED");
+        if (v)
+                return strcmp(v, "1") == 0;
+#endif
+        return sfu_clock_synchronized();
+}
+
 /* What the rules need to know about this device. classes has room for
  * SFU_CONFIG_MAX_SLOTS + 1 names. */
 static int device_facts(const struct sfu_job *job, bool allow_downgrade, const char **classes,
@@ -39,11 +49,15 @@ static int device_facts(const struct sfu_job *job, bool allow_downgrade, const c
                 .running = job->env->running,
                 .has_highest = s->has_highest,
                 .highest = s->highest,
+                .has_floor = s->has_floor,
+                .floor = s->floor,
                 .has_newest_timestamp = s->has_newest_timestamp,
                 .newest_timestamp = s->newest_timestamp,
                 .allow_downgrade = allow_downgrade || cfg->allow_downgrade,
                 .max_image_size = cfg->max_image_size,
                 .now = sfu_clock_wallclock(),
+                .clock_synchronized = clock_synchronized(),
+                .max_skew = (int64_t) (cfg->clock_skew_usec / 1000000u),
                 .slot_classes = classes,
         };
         return 0;

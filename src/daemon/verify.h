@@ -17,6 +17,9 @@ struct sfu_candidate {
         char url[4096];                 /* base of relative locations; "" for a file */
         enum sfu_source source;
         bool not_modified;              /* the server answered 304: bytes from the cache */
+        bool cacheable;                 /* a 200 to a conditional GET: cache once verified */
+        char etag[SFU_STATE_MAX_TEXT];
+        char last_modified[64];
         /* Set by sfu_verify_candidate: */
         struct sfu_manifest *manifest;
         enum sfu_policy_verdict verdict;

@@ -5,6 +5,7 @@
 
 #include "core/http.h"
 #include "io/fetch.h"
+#include "io/clock.h"
 
 #define USER_AGENT "secfud/" PACKAGE_VERSION
 
@@ -188,6 +189,11 @@ static int setup(struct xfer *x, const char *url, struct curl_slist **headers, s
                 break; /* libcurl reads http_proxy & co. */
         }
         SET(CURLOPT_CONNECTTIMEOUT_MS, (long) (c->connect_timeout_usec / 1000));
+        if (x->opts->deadline_usec) {
+                uint64_t now = sfu_clock_monotonic_usec();
+                long left_ms = now < x->opts->deadline_usec ? (long) ((x->opts->deadline_usec - now) / 1000) : 0;
+                SET(CURLOPT_TIMEOUT_MS, left_ms > 0 ? left_ms : 1L);
+        }
         SET(CURLOPT_LOW_SPEED_LIMIT, 1024L);
         SET(CURLOPT_LOW_SPEED_TIME, (long) (c->low_speed_timeout_usec / 1000000 ? c->low_speed_timeout_usec / 1000000 : 1));
         SET(CURLOPT_BUFFERSIZE, (long) SFU_FETCH_BUFFER);
@@ -251,6 +257,9 @@ static int perform(struct xfer *x, const char *url) {
         if (rc == CURLE_UNSUPPORTED_PROTOCOL)
                 return sfu_err_set(x->err, SFU_ERR_NETWORK, EPROTONOSUPPORT,
                                    "%s: refused a scheme other than http or https (redirect?)", url);
+        if (rc == CURLE_OPERATION_TIMEDOUT && x->opts->deadline_usec &&
+            sfu_clock_monotonic_usec() + 1000 >= x->opts->deadline_usec)
+                return sfu_err_set(x->err, SFU_ERR_NETWORK, ETIME, "%s: the job ran out of time (job-timeout)", url);
         if (rc != CURLE_OK) {
                 long os_errno = 0;
                 curl_easy_getinfo(x->curl, CURLINFO_OS_ERRNO, &os_errno);

@@ -21,6 +21,7 @@
 struct sfu_fetch_opts {
         const struct sfu_config *config;        /* network section, connect-to */
         atomic_int *cancel;                     /* 1 there aborts a transfer (may be NULL) */
+        uint64_t deadline_usec;                 /* CLOCK_MONOTONIC; a transfer ends there (0: none) */
         /* Called with progress of the body (bytes so far of this transfer);
          * may be NULL. Runs on the fetching thread. */
         void (*progress)(void *userdata, uint64_t bytes_now);

@@ -22,7 +22,7 @@ static int write_all(int fd, const void *data, size_t len) {
         return 0;
 }
 
-static int fsync_parent(const char *path) {
+int sfu_file_sync_parent(const char *path) {
         _cleanup_free_ char *copy = strdup(path);
         _cleanup_close_ int dfd = -1;
 
@@ -64,17 +64,55 @@ int sfu_file_write_atomic(const char *path, const void *data, size_t len, mode_t
                 unlink(tmp);
                 return sfu_err_set(err, SFU_ERR_STORAGE, r, "cannot write %s: %s", path, strerror(-r));
         }
-        r = fsync_parent(path);
+        r = sfu_file_sync_parent(path);
         if (r < 0)
                 return sfu_err_set(err, SFU_ERR_STORAGE, r, "cannot sync the directory of %s: %s", path, strerror(-r));
         return 0;
 }
 
-int sfu_file_read(const char *path, size_t max, unsigned flags, char **ret, size_t *ret_len, struct sfu_err *err) {
-        _cleanup_close_ int fd = -1;
+/* Reads what remains of fd (a regular file) into a new NUL-terminated
+ * buffer of at most max bytes; name is for messages. */
+static int read_regular(int fd, const char *name, size_t max, unsigned flags, char **ret, size_t *ret_len,
+                        struct sfu_err *err) {
         _cleanup_free_ char *buf = NULL;
         struct stat st;
         size_t len = 0;
+
+        if (fstat(fd, &st) < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot stat %s: %s", name, strerror(errno));
+        if (!S_ISREG(st.st_mode))
+                return sfu_err_set(err, SFU_ERR_STATE, EINVAL, "%s is not a regular file", name);
+        if ((flags & SFU_READ_PRIVATE) && (st.st_mode & 022))
+                return sfu_err_set(err, SFU_ERR_STATE, EPERM, "%s is writable by group or others (mode %04o)", name,
+                                   (unsigned) (st.st_mode & 07777));
+        if ((uint64_t) st.st_size > max)
+                return sfu_err_set(err, SFU_ERR_SIZE, EFBIG, "%s is %lld bytes, more than the limit of %zu", name,
+                                   (long long) st.st_size, max);
+        buf = malloc(max + 1);
+        if (!buf)
+                return -ENOMEM;
+        for (;;) {
+                ssize_t n = read(fd, buf + len, max + 1 - len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot read %s: %s", name, strerror(errno));
+                }
+                if (n == 0)
+                        break;
+                len += (size_t) n;
+                if (len > max)
+                        return sfu_err_set(err, SFU_ERR_SIZE, EFBIG, "%s grew beyond the limit of %zu bytes", name, max);
+        }
+        buf[len] = 0;
+        *ret = TAKE_PTR(buf);
+        if (ret_len)
+                *ret_len = len;
+        return 0;
+}
+
+int sfu_file_read(const char *path, size_t max, unsigned flags, char **ret, size_t *ret_len, struct sfu_err *err) {
+        _cleanup_close_ int fd = -1;
 
         /* O_NONBLOCK so that a FIFO planted at path cannot hang us. */
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | ((flags & SFU_READ_NOFOLLOW) ? O_NOFOLLOW : 0));
@@ -85,37 +123,14 @@ int sfu_file_read(const char *path, size_t max, unsigned flags, char **ret, size
                         return sfu_err_set(err, SFU_ERR_STATE, ELOOP, "%s is a symbolic link", path);
                 return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot open %s: %s", path, strerror(errno));
         }
-        if (fstat(fd, &st) < 0)
-                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot stat %s: %s", path, strerror(errno));
-        if (!S_ISREG(st.st_mode))
-                return sfu_err_set(err, SFU_ERR_STATE, EINVAL, "%s is not a regular file", path);
-        if ((flags & SFU_READ_PRIVATE) && (st.st_mode & 022))
-                return sfu_err_set(err, SFU_ERR_STATE, EPERM, "%s is writable by group or others (mode %04o)", path,
-                                   (unsigned) (st.st_mode & 07777));
-        if ((uint64_t) st.st_size > max)
-                return sfu_err_set(err, SFU_ERR_SIZE, EFBIG, "%s is %lld bytes, more than the limit of %zu", path,
-                                   (long long) st.st_size, max);
-        buf = malloc(max + 1);
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                ssize_t n = read(fd, buf + len, max + 1 - len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot read %s: %s", path, strerror(errno));
-                }
-                if (n == 0)
-                        break;
-                len += (size_t) n;
-                if (len > max)
-                        return sfu_err_set(err, SFU_ERR_SIZE, EFBIG, "%s grew beyond the limit of %zu bytes", path, max);
-        }
-        buf[len] = 0;
-        *ret = TAKE_PTR(buf);
-        if (ret_len)
-                *ret_len = len;
-        return 0;
+        return read_regular(fd, path, max, flags, ret, ret_len, err);
+}
+
+int sfu_file_read_fd(int fd, const char *name, size_t max, char **ret, size_t *ret_len, struct sfu_err *err) {
+        /* From the start, whatever the sender read of it already. */
+        if (lseek(fd, 0, SEEK_SET) < 0 && errno != ESPIPE)
+                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot read %s: %s", name, strerror(errno));
+        return read_regular(fd, name, max, 0, ret, ret_len, err);
 }
 
 int sfu_mkdir_p(const char *path, mode_t mode) {

@@ -23,5 +23,12 @@ enum {
 int sfu_file_read(const char *path, size_t max, unsigned flags, char **ret, size_t *ret_len,
                   struct sfu_err *err) _wur_;
 
+/* fsync of the directory that holds path (after a rename, link or
+ * unlink in it). */
+int sfu_file_sync_parent(const char *path) _wur_;
+
+/* The same for a descriptor someone passed (read from its start): it must
+ * be a regular file; name is for messages. */
+int sfu_file_read_fd(int fd, const char *name, size_t max, char **ret, size_t *ret_len, struct sfu_err *err) _wur_;
 /* mkdir -p with mode for the last component. */
 int sfu_mkdir_p(const char *path, mode_t mode) _wur_;
