@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <strings.h>
 
+#include "core/cbor.h"
 #include "core/hex.h"
 #include "core/json.h"
 #include "core/manifest.h"
@@ -299,8 +300,8 @@ static int parse_commit_hash(json_t *list, const char *path, struct sfu_manifest
                                                    sfu_digest_name(alg));
                         if (strlen(hash) != want)
                                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
-                                                   "manifest \"%s\" is %zu characters long; a %s hash is %zu hex digits",
-                                                   what, strlen(hash), sfu_digest_name(alg), want);
+                                                   "manifest \"%s\" is %zu characters long; a %s hash is %zu hex digits (%zu bytes)",
+                                                   what, strlen(hash), sfu_digest_name(alg), want, want / 2);
                         d = &img->digests[img->n_digests];
                         if (sfu_hex_decode(hash, d->value, sfu_digest_size(alg)) < 0)
                                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
@@ -571,25 +572,14 @@ static int parse_crit(json_t *root, struct sfu_manifest *m, struct sfu_err *err)
         return 0;
 }
 
-int sfu_manifest_parse_json(const char *buf, size_t len, size_t max_size,
-                            struct sfu_manifest **ret, struct sfu_err *err) {
+int sfu_manifest_from_tree(json_t *root, struct sfu_manifest **ret, struct sfu_err *err) {
         _cleanup_manifest_ struct sfu_manifest *m = NULL;
-        _cleanup_json_ json_t *root = NULL;
-        size_t cap = max_size < SFU_MANIFEST_MAX_SIZE ? max_size : SFU_MANIFEST_MAX_SIZE;
         const char *s = NULL, *single_member = NULL;
         json_t *images, *key_info;
         int r;
 
-        if (!buf && len > 0)
-                return -EINVAL;
-        if (len > cap)
-                return sfu_err_set(err, SFU_ERR_SIZE, E2BIG, "manifest of %zu bytes exceeds the limit of %zu bytes",
-                                   len, cap);
-        r = sfu_json_parse_object(buf, len, cap, &root, err);
-        if (r < 0) {
-                sfu_err_prefix(err, "manifest");
-                return r;
-        }
+        if (!json_is_object(root))
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "manifest is not an object");
         m = calloc(1, sizeof(*m));
         if (!m)
                 return oom(err);
@@ -688,6 +678,62 @@ int sfu_manifest_parse_json(const char *buf, size_t len, size_t max_size,
                 return r;
         *ret = TAKE_PTR(m);
         return 0;
+}
+
+static size_t size_cap(size_t max_size) {
+        return max_size < SFU_MANIFEST_MAX_SIZE ? max_size : SFU_MANIFEST_MAX_SIZE;
+}
+
+int sfu_manifest_parse_json(const char *buf, size_t len, size_t max_size,
+                            struct sfu_manifest **ret, struct sfu_err *err) {
+        _cleanup_json_ json_t *root = NULL;
+        size_t cap = size_cap(max_size);
+        int r;
+
+        if (!buf && len > 0)
+                return -EINVAL;
+        if (len > cap)
+                return sfu_err_set(err, SFU_ERR_SIZE, E2BIG, "manifest of %zu bytes exceeds the limit of %zu bytes",
+                                   len, cap);
+        r = sfu_json_parse_object(buf, len, cap, &root, err);
+        if (r < 0) {
+                sfu_err_prefix(err, "manifest");
+                return r;
+        }
+        return sfu_manifest_from_tree(root, ret, err);
+}
+
+int sfu_manifest_parse_cbor(const uint8_t *buf, size_t len, size_t max_size, struct sfu_manifest **ret,
+                            struct sfu_err *err) {
+        _cleanup_cbor_ struct sfu_cbor *cbor = NULL;
+        _cleanup_json_ json_t *root = NULL;
+        size_t cap = size_cap(max_size);
+        const struct sfu_cbor_limits limits = {
+                .max_size = cap,
+                .max_depth = SFU_CBOR_MAX_DEPTH,
+                .max_items = SFU_CBOR_MAX_ITEMS,
+        };
+        int r;
+
+        if (!buf && len > 0)
+                return -EINVAL;
+        if (len > cap)
+                return sfu_err_set(err, SFU_ERR_SIZE, E2BIG, "manifest of %zu bytes exceeds the limit of %zu bytes",
+                                   len, cap);
+        r = sfu_cbor_decode(buf, len, &limits, &cbor, err);
+        if (r < 0) {
+                sfu_err_prefix(err, "manifest");
+                return r;
+        }
+        if (sfu_cbor_root(cbor)->type != SFU_CBOR_MAP)
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "manifest: the CBOR document is %s, not a map",
+                                   sfu_cbor_type_name(sfu_cbor_root(cbor)->type));
+        r = sfu_cbor_to_json(sfu_cbor_root(cbor), SFU_MANIFEST_CBOR_BYTES_KEY, &root, err);
+        if (r == -ENOMEM)
+                return oom(err);
+        if (r < 0)
+                return r;
+        return sfu_manifest_from_tree(root, ret, err);
 }
 
 static int validate_image(const struct sfu_manifest *m, size_t index, struct sfu_err *err) {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The SecFU manifest (DESIGN section 5): one in-memory model, filled from
- * the JSON payload of a JWS (and later from CBOR/COSE).  Parsing checks
+ * the JSON payload of a JWS or the JSON or CBOR payload of a COSE
+ * signature, through one tree (sfu_manifest_from_tree).  Parsing checks
  * every field's type and syntax; the rules that need the device (model,
  * versions, replay, expiry) live in the policy module. */
 #pragma once
@@ -58,12 +59,27 @@ struct sfu_manifest {
         size_t n_crit;
 };
 
+/* The CBOR form carries the digests ("hash" of each commitHash entry) as
+ * byte strings; every other member has the JSON form's name and type
+ * (doc/cose.md).  The tool writes it with
+ * sfu_cbor_encode_json(tree, SFU_MANIFEST_CBOR_BYTES_KEY, ...). */
+#define SFU_MANIFEST_CBOR_BYTES_KEY "hash"
+
 /* Parses and validates a JSON manifest (strict JSON, size <= max_size and
  * <= SFU_MANIFEST_MAX_SIZE). Errors: SFU_ERR_PARSE / SFU_ERR_SIZE with a
  * one-line reason naming the field. */
 int sfu_manifest_parse_json(const char *buf, size_t len, size_t max_size,
                             struct sfu_manifest **ret, struct sfu_err *err) _wur_;
-/* Validates a manifest model however it was filled (the JSON and a future
+/* The same for the CBOR form: strict CBOR (cbor.h: definite lengths,
+ * shortest heads, no duplicate keys, tags, floats or trailing bytes, the
+ * JSON parser's nesting bound), whose tree goes through the same
+ * sfu_manifest_from_tree() as JSON's. */
+int sfu_manifest_parse_cbor(const uint8_t *buf, size_t len, size_t max_size,
+                            struct sfu_manifest **ret, struct sfu_err *err) _wur_;
+/* Fills and validates the model from a JSON tree (what both front ends
+ * produce); root is borrowed. */
+int sfu_manifest_from_tree(json_t *root, struct sfu_manifest **ret, struct sfu_err *err) _wur_;
+/* Validates a manifest model however it was filled (the JSON and the
  * CBOR front end share this). */
 int sfu_manifest_validate(const struct sfu_manifest *m, struct sfu_err *err) _wur_;
 /* The manifest as a JSON object (for `inspect`, status and state). */
