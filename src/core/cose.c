@@ -453,182 +453,48 @@ static int check_content(const struct sfu_cose *cose, unsigned allow, struct sfu
                            h->content_type, sfu_cose_content_name(cose->content));
 }
 
-static bool is_rsa(enum sfu_alg alg) {
-        enum sfu_alg_family f = sfu_alg_info(alg)->family;
-        return f == SFU_ALG_FAMILY_RSA_PKCS1 || f == SFU_ALG_FAMILY_RSA_PSS;
-}
-
-/* The one place that checks a signature with a key, per algorithm.  An
- * algorithm whose keys are not EVP_PKEYs (HSS-LMS, COSE -46) adds its case
- * here and in key_unfit() and length_problem(), which read key->pkey. */
-static int key_verify(enum sfu_alg alg, const struct sfu_key *key, const uint8_t *input, size_t input_len,
-                      const uint8_t *sig, size_t sig_len) {
-        return sfu_sig_verify(alg, key, input, input_len, sig, sig_len);
-}
-
-/* Why a signature of this length cannot be alg's (with key, for RSA);
- * empty when it can. */
-static void length_problem(enum sfu_alg alg, const struct sfu_key *key, size_t sig_len, const uint8_t *sig,
-                           char *out, size_t size) {
-        const struct sfu_alg_info *info = sfu_alg_info(alg);
-
-        out[0] = 0;
-        switch (info->family) {
-        case SFU_ALG_FAMILY_ECDSA:
-                if (sig_len != 2 * info->ec_size)
-                        snprintf(out, size, "ECDSA signature must be %zu bytes for %s, got %zu%s", 2 * info->ec_size,
-                                 info->name, sig_len,
-                                 sig_len > 0 && sig[0] == 0x30 ? " (it looks DER-encoded; COSE needs raw R||S)" : "");
-                return;
-        case SFU_ALG_FAMILY_EDDSA:
-                if (sig_len != 64)
-                        snprintf(out, size, "EdDSA signature must be 64 bytes, got %zu", sig_len);
-                return;
-        case SFU_ALG_FAMILY_RSA_PKCS1:
-        case SFU_ALG_FAMILY_RSA_PSS:
-                if (key && sig_len != (size_t) EVP_PKEY_get_size(key->pkey))
-                        snprintf(out, size, "RSA signature must be %d bytes for the %d-bit key, got %zu",
-                                 EVP_PKEY_get_size(key->pkey), EVP_PKEY_get_bits(key->pkey), sig_len);
-                return;
-        }
-}
-
-struct outcome {
-        const struct sfu_key *key;      /* the trusted key that verified, or NULL */
-        enum sfu_err_code code;         /* when it counts for nothing: the code of why */
-        char why[SFU_ERR_MESSAGE_MAX];
-};
-
-/* Records why a signature counts for nothing; returns 0. */
-static int nothing(struct outcome *o, enum sfu_err_code code, const char *fmt, ...) _printf_(3, 4);
-static int nothing(struct outcome *o, enum sfu_err_code code, const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        o->key = NULL;
-        o->code = code;
-        vsnprintf(o->why, sizeof(o->why), fmt, ap);
-        va_end(ap);
-        sfu_text_one_line(o->why, sizeof(o->why));
-        return 0;
-}
-
-/* Whether key may have made a signature of alg and this length: 0, or -1
- * with o saying why not. */
-static int key_unfit(enum sfu_alg alg, const struct sfu_key *key, const struct sfu_cose_signature *sig, size_t n,
-                     struct outcome *o) {
-        char q[SFU_QUOTE_MAX + 4], problem[SFU_ERR_MESSAGE_MAX];
-        int bits = EVP_PKEY_get_bits(key->pkey);
-
-        sfu_quote(key->kid, strlen(key->kid), q);
-        if (key->type == SFU_KEY_RSA && bits < SFU_RSA_MIN_BITS)
-                return nothing(o, SFU_ERR_SIGNATURE, "signature %zu: RSA key of %d bits is below the minimum of %d", n,
-                               bits, SFU_RSA_MIN_BITS) - 1;
-        if (!sfu_sig_fits_key(alg, key))
-                return nothing(o, SFU_ERR_SIGNATURE, "signature %zu: alg %s does not fit the %s key with kid \"%s\"", n,
-                               sfu_alg_name(alg), sfu_key_type_name(key->type), q) - 1;
-        if (key->has_alg && key->alg != alg)
-                return nothing(o, SFU_ERR_SIGNATURE,
-                               "signature %zu: the trusted key with kid \"%s\" is restricted to %s by its \"alg\"; the "
-                               "signature is %s",
-                               n, q, sfu_alg_name(key->alg), sfu_alg_name(alg)) - 1;
-        length_problem(alg, key, sig->signature_len, sig->signature, problem, sizeof(problem));
-        if (problem[0])
-                return nothing(o, SFU_ERR_SIGNATURE, "signature %zu: %s", n, problem) - 1;
-        return 0;
-}
-
-static const struct sfu_key *find_kid(const struct sfu_keyring *ring, const uint8_t *kid, size_t kid_len) {
-        for (size_t i = 0; ring && i < ring->n_keys; i++) {
-                const char *k = ring->keys[i]->kid;
-                if (k && strlen(k) == kid_len && memcmp(k, kid, kid_len) == 0)
-                        return ring->keys[i];
-        }
-        return NULL;
-}
-
-/* Checks signature idx (0-based) after the structural rules passed.
- * Fills o: a trusted key that verified it, or why it counts for nothing.
- * Returns < 0 only when the check itself could not be made. */
+/* Checks signature idx (0-based) after the structural rules passed:
+ * *ret_key the trusted key that verified it, or NULL and m saying why it
+ * counts for nothing.  < 0 only when the check itself could not be made. */
 static int verify_signature(const struct sfu_cose *cose, size_t idx, const struct sfu_keyring *ring,
-                            const struct sfu_cose_verify_opts *opts, struct outcome *o, struct sfu_err *err) {
+                            const struct sfu_cose_verify_opts *opts, const struct sfu_key **ret_key,
+                            struct sfu_sig_miss *m, struct sfu_err *err) {
         const struct sfu_cose_signature *sig = &cose->signatures[idx];
         const struct sfu_cose_header *h = cose->form == SFU_COSE_SIGN1 ? &cose->body : &sig->header;
         _cleanup_free_ uint8_t *input = NULL;
-        char q[SFU_QUOTE_MAX + 4], problem[SFU_ERR_MESSAGE_MAX];
-        size_t input_len = 0, tried = 0, n = idx + 1;
+        size_t input_len = 0, n = idx + 1;
         enum sfu_alg alg;
         int r;
 
+        *ret_key = NULL;
         if (h->alg_is_text)
-                return nothing(o, SFU_ERR_SIGNATURE, "signature %zu: alg %s is not supported", n, h->alg_text);
-        if (sfu_alg_from_cose_id(h->alg, &alg) < 0) {
-                if (h->alg == -46)
-                        return nothing(o, SFU_ERR_SIGNATURE, "signature %zu: alg -46 (HSS-LMS) is not supported", n);
-                return nothing(o, SFU_ERR_SIGNATURE, "signature %zu: alg %" PRId64 " is not supported", n, h->alg);
-        }
+                return sfu_sig_miss(m, SFU_ERR_SIGNATURE, "signature %zu: alg %s is not supported", n, h->alg_text);
+        if (sfu_alg_from_cose_id(h->alg, &alg) < 0)
+                return sfu_sig_miss(m, SFU_ERR_SIGNATURE, "signature %zu: alg %" PRId64 " is not supported", n,
+                                    h->alg);
         if (!(opts->alg_allow & SFU_ALG_MASK(alg)))
-                return nothing(o, SFU_ERR_POLICY, "signature %zu: alg \"%s\" is not in the allowed list", n,
-                               sfu_alg_name(alg));
-
+                return sfu_sig_miss(m, SFU_ERR_POLICY, "signature %zu: alg \"%s\" is not in the allowed list", n,
+                                    sfu_alg_name(alg));
         r = sfu_cose_sig_structure(cose, idx, &input, &input_len);
         if (r < 0)
                 return r;
-
-        if (h->has_kid) {
-                const struct sfu_key *key = find_kid(ring, h->kid, h->kid_len);
-
-                sfu_quote((const char *) h->kid, h->kid_len, q);
-                if (!key)
-                        return nothing(o, SFU_ERR_SIGNATURE, "signature %zu: no trusted key with kid \"%s\"", n, q);
-                if (key_unfit(alg, key, sig, n, o) < 0)
-                        return 0;
-                r = key_verify(alg, key, input, input_len, sig->signature, sig->signature_len);
-                if (r < 0)
-                        return sfu_err_set(err, SFU_ERR_SIGNATURE, -r,
-                                           "signature %zu: OpenSSL could not check the signature", n);
-                if (r == 0)
-                        return nothing(o, SFU_ERR_SIGNATURE,
-                                       "signature %zu: %s signature does not verify with the trusted key with kid \"%s\"",
-                                       n, sfu_alg_name(alg), q);
-                o->key = key;
-                return 0;
-        }
-
-        /* Lengths fixed by the alg alone. */
-        length_problem(alg, NULL, sig->signature_len, sig->signature, problem, sizeof(problem));
-        if (problem[0])
-                return nothing(o, SFU_ERR_SIGNATURE, "signature %zu: %s", n, problem);
-        /* No kid: every trusted key that fits the alg. */
-        for (size_t i = 0; ring && i < ring->n_keys; i++) {
-                const struct sfu_key *key = ring->keys[i];
-                struct outcome ignored;
-
-                if (key_unfit(alg, key, sig, n, &ignored) < 0)
-                        continue;
-                tried++;
-                r = key_verify(alg, key, input, input_len, sig->signature, sig->signature_len);
-                if (r < 0)
-                        return sfu_err_set(err, SFU_ERR_SIGNATURE, -r,
-                                           "signature %zu: OpenSSL could not check the signature", n);
-                if (r == 1) {
-                        o->key = key;
-                        return 0;
-                }
-        }
-        if (tried == 0)
-                return nothing(o, SFU_ERR_SIGNATURE, "signature %zu: no trusted key fits alg %s%s", n,
-                               sfu_alg_name(alg), is_rsa(alg) ? " and a signature of this length" : "");
-        return nothing(o, SFU_ERR_SIGNATURE,
-                       "signature %zu: %s signature does not verify with any of the %zu trusted key(s) that fit", n,
-                       sfu_alg_name(alg), tried);
+        return sfu_sig_find_signer(&(struct sfu_sig_check) {
+                                           .index = n,
+                                           .alg = alg,
+                                           .kid = h->has_kid ? (const char *) h->kid : NULL,
+                                           .kid_len = h->kid_len,
+                                           .input = input,
+                                           .input_len = input_len,
+                                           .sig = sig->signature,
+                                           .sig_len = sig->signature_len,
+                                   },
+                                   ring, ret_key, m, err);
 }
 
 int sfu_cose_verify(const struct sfu_cose *cose, const struct sfu_keyring *ring,
                     const struct sfu_cose_verify_opts *opts_in, unsigned *ret_valid, struct sfu_err *err) {
         struct sfu_cose_verify_opts opts = opts_in ? *opts_in : (struct sfu_cose_verify_opts){};
-        const struct sfu_key *signers[SFU_COSE_MAX_SIGNATURES];
-        struct outcome first = {};
-        unsigned n_signers = 0;
+        struct sfu_sig_tally tally = {};
         struct where w;
         int r;
 
@@ -667,34 +533,13 @@ int sfu_cose_verify(const struct sfu_cose *cose, const struct sfu_keyring *ring,
                 return r;
 
         for (size_t i = 0; i < cose->n_signatures; i++) {
-                struct outcome o = {};
-                bool seen = false;
+                const struct sfu_key *key = NULL;
+                struct sfu_sig_miss m = {};
 
-                r = verify_signature(cose, i, ring, &opts, &o, err);
+                r = verify_signature(cose, i, ring, &opts, &key, &m, err);
                 if (r < 0)
                         return r;
-                if (!o.key) {
-                        if (opts.note)
-                                opts.note(opts.userdata, o.why);
-                        if (!first.why[0])
-                                first = o;
-                        continue;
-                }
-                for (unsigned k = 0; k < n_signers; k++)
-                        if (signers[k] == o.key)
-                                seen = true;
-                if (!seen)
-                        signers[n_signers++] = o.key;
+                sfu_sig_tally_add(&tally, key, &m, opts.note, opts.userdata);
         }
-
-        if (n_signers < opts.min_signatures) {
-                if (n_signers == 0 && opts.min_signatures == 1 && first.why[0])
-                        return sfu_err_set(err, first.code, EBADMSG, "%s", first.why);
-                return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG,
-                                   "%u distinct trusted key(s) signed, %u required (%zu signature(s))%s%s", n_signers,
-                                   opts.min_signatures, cose->n_signatures, first.why[0] ? "; " : "", first.why);
-        }
-        if (ret_valid)
-                *ret_valid = n_signers;
-        return 0;
+        return sfu_sig_tally_result(&tally, opts.min_signatures, ret_valid, err);
 }

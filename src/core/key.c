@@ -13,6 +13,7 @@
 #include <openssl/pem.h>
 
 #include "core/b64url.h"
+#include "core/hss.h"
 #include "core/json.h"
 #include "core/key.h"
 #include "core/key-internal.h"
@@ -114,7 +115,7 @@ static const char *printable(const char *s, char buf[static 33]) {
 
 static const char *const key_type_names[_SFU_KEY_TYPE_MAX] = {
         [SFU_KEY_RSA] = "RSA",       [SFU_KEY_EC_P256] = "P-256",   [SFU_KEY_EC_P384] = "P-384",
-        [SFU_KEY_EC_P521] = "P-521", [SFU_KEY_ED25519] = "Ed25519",
+        [SFU_KEY_EC_P521] = "P-521", [SFU_KEY_ED25519] = "Ed25519", [SFU_KEY_HSS] = "HSS",
 };
 
 const char *sfu_key_type_name(enum sfu_key_type t) {
@@ -157,6 +158,7 @@ static bool pkey_has_private(EVP_PKEY *pkey, enum sfu_key_type type) {
         case SFU_KEY_ED25519:
                 has = EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_PRIV_KEY, NULL, 0, &len) == 1;
                 break;
+        case SFU_KEY_HSS:
         case _SFU_KEY_TYPE_MAX:
         default:
                 has = false;
@@ -928,6 +930,7 @@ static int key_jwk(const struct sfu_key *key, bool with_kid, json_t **ret) {
                 if (r < 0)
                         return r == -ENOENT ? -EINVAL : r;
                 break;
+        case SFU_KEY_HSS:
         case _SFU_KEY_TYPE_MAX:
         default:
                 return -EINVAL;
@@ -976,6 +979,7 @@ int sfu_key_thumbprint(const struct sfu_key *key, char **ret) {
                 r = asprintf(&canonical, "{\"crv\":\"Ed25519\",\"kty\":\"OKP\",\"x\":\"%s\"}",
                              json_string_value(json_object_get(jwk, "x")));
                 break;
+        case SFU_KEY_HSS:
         case _SFU_KEY_TYPE_MAX:
         default:
                 return -EINVAL;
@@ -995,9 +999,49 @@ int sfu_key_thumbprint(const struct sfu_key *key, char **ret) {
         return 0;
 }
 
+bool sfu_key_same(const struct sfu_key *a, const struct sfu_key *b) {
+        int r;
+
+        if (!a || !b || a->type != b->type)
+                return false;
+        if (a->type == SFU_KEY_HSS)
+                return a->hss_len == b->hss_len && memcmp(a->hss, b->hss, a->hss_len) == 0;
+        r = EVP_PKEY_eq(a->pkey, b->pkey);
+        ERR_clear_error();
+        return r == 1;
+}
+
+int sfu_key_from_hss(const uint8_t *pub, size_t len, const char *source, struct sfu_key **ret,
+                     struct sfu_err *err) {
+        _cleanup_key_ struct sfu_key *key = NULL;
+        int r;
+
+        r = sfu_hss_public_key_check(pub, len, err);
+        if (r < 0) {
+                sfu_err_prefix(err, "%s", src_name(source));
+                return r;
+        }
+        key = calloc(1, sizeof(*key));
+        if (!key)
+                return -ENOMEM;
+        key->type = SFU_KEY_HSS;
+        key->hss = malloc(len);
+        key->source = strdup(src_name(source));
+        if (!key->hss || !key->source)
+                return -ENOMEM;
+        memcpy(key->hss, pub, len);
+        key->hss_len = len;
+        r = sfu_hss_kid(pub, len, &key->kid);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(key);
+        return 0;
+}
+
 void sfu_key_free(struct sfu_key *key) {
         if (!key)
                 return;
+        free(key->hss);
         EVP_PKEY_free(key->pkey);
         free(key->kid);
         free(key->source);
@@ -1020,17 +1064,16 @@ static int keyring_check_add(const struct sfu_keyring *ring, const struct sfu_ke
         if (ring->n_keys >= SFU_KEYRING_MAX)
                 return sfu_err_set(err, SFU_ERR_SIZE, E2BIG, "%s: the trust store holds at most %d keys",
                                    src_name(key->source), SFU_KEYRING_MAX);
-        if (key->type == SFU_KEY_RSA && EVP_PKEY_get_bits(key->pkey) < SFU_RSA_MIN_BITS)
+        if (key->type == SFU_KEY_RSA && key->pkey && EVP_PKEY_get_bits(key->pkey) < SFU_RSA_MIN_BITS)
                 return sfu_err_set(err, SFU_ERR_SIGNATURE, EKEYREJECTED,
                                    "%s: RSA key of %d bits is below the minimum of %d",
                                    src_name(key->source), EVP_PKEY_get_bits(key->pkey), SFU_RSA_MIN_BITS);
         for (size_t i = 0; i < ring->n_keys; i++) {
                 const struct sfu_key *other = ring->keys[i];
-                if (EVP_PKEY_eq(other->pkey, key->pkey) == 1)
+                if (sfu_key_same(other, key))
                         return sfu_err_set(err, SFU_ERR_PARSE, EEXIST,
                                            "%s: the same public key is already in %s", src_name(key->source),
                                            src_name(other->source));
-                ERR_clear_error();
                 if (strcmp(other->kid, key->kid) == 0)
                         return sfu_err_set(err, SFU_ERR_PARSE, EEXIST,
                                            "%s: kid \"%s\" is already used by %s", src_name(key->source),
@@ -1064,7 +1107,8 @@ static bool is_key_file_name(const char *name) {
         size_t len = strlen(name);
         if (name[0] == '.' || len < 5)
                 return false;
-        return strcmp(name + len - 4, ".pem") == 0 || strcmp(name + len - 4, ".jwk") == 0;
+        return strcmp(name + len - 4, ".pem") == 0 || strcmp(name + len - 4, ".jwk") == 0 ||
+               strcmp(name + len - 4, ".hss") == 0;
 }
 
 static int compare_names(const void *a, const void *b) {
@@ -1104,6 +1148,8 @@ static int load_one(int dfd, const char *dir, const char *name, struct sfu_key *
         r = read_key_fd(fd, path, &buf, &len, err);
         if (r < 0)
                 return r;
+        if (strcmp(name + strlen(name) - 4, ".hss") == 0)
+                return sfu_key_from_hss((const uint8_t *) buf, len, path, ret, err);
         return sfu_key_from_buffer(buf, len, path, false, ret, err);
 }
 
@@ -1234,12 +1280,9 @@ int sfu_keyring_load_dir(struct sfu_keyring *ring, const char *dir, struct sfu_e
 
 /* The key of ring that is key: the same kid or the same public key. */
 const struct sfu_key *sfu_keyring_find_key(const struct sfu_keyring *ring, const struct sfu_key *key) {
-        for (size_t i = 0; ring && key && i < ring->n_keys; i++) {
-                int same = EVP_PKEY_eq(ring->keys[i]->pkey, key->pkey);
-                ERR_clear_error();
-                if (same == 1 || strcmp(ring->keys[i]->kid, key->kid) == 0)
+        for (size_t i = 0; ring && key && i < ring->n_keys; i++)
+                if (sfu_key_same(ring->keys[i], key) || strcmp(ring->keys[i]->kid, key->kid) == 0)
                         return ring->keys[i];
-        }
         return NULL;
 }
 

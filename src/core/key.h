@@ -21,6 +21,8 @@ struct sfu_key {
         bool is_private;
         char *kid;              /* from the JWK "kid", else the RFC 7638 thumbprint */
         char *source;           /* file name, for messages */
+        uint8_t *hss;           /* SFU_KEY_HSS: the RFC 8554 public key (pkey is NULL) */
+        size_t hss_len;
         bool has_alg;           /* a JWK "alg" restricts the key to alg (RFC 7517 4.4) */
         enum sfu_alg alg;
 };
@@ -35,6 +37,12 @@ int sfu_key_load_file(const char *path, bool want_private, struct sfu_key **ret,
                       struct sfu_err *err) _wur_;
 int sfu_key_from_jwk(json_t *jwk, const char *source, bool want_private, struct sfu_key **ret,
                      struct sfu_err *err) _wur_;
+/* An HSS public key (RFC 8554: u32 L || LMS public key, as a NAME.hss file
+ * holds it); its kid is sfu_hss_kid's. */
+int sfu_key_from_hss(const uint8_t *pub, size_t len, const char *source, struct sfu_key **ret,
+                     struct sfu_err *err) _wur_;
+/* Whether a and b are the same public key. */
+bool sfu_key_same(const struct sfu_key *a, const struct sfu_key *b);
 
 /* RFC 7638 thumbprint (SHA-256, base64url) as a new string. */
 int sfu_key_thumbprint(const struct sfu_key *key, char **ret) _wur_;
@@ -68,7 +76,7 @@ int sfu_keyring_new(struct sfu_keyring **ret) _wur_;
 /* Takes ownership of key on success. Refuses a second key with the same
  * kid (-EEXIST) or the same public key. */
 int sfu_keyring_add(struct sfu_keyring *ring, struct sfu_key *key, struct sfu_err *err) _wur_;
-/* Loads every *.pem and *.jwk of dir (sorted by name; other files are
+/* Loads every *.pem, *.jwk and *.hss of dir (sorted by name; other files are
  * ignored; a file that fails to load is an error naming it). An empty
  * directory gives an empty ring. */
 int sfu_keyring_load_dir(struct sfu_keyring *ring, const char *dir, struct sfu_err *err) _wur_;

@@ -172,7 +172,7 @@ static void test_design_example(void) {
                "https://firmware.example.com/.well-known/firmware/{manufacturer}/{model}/manifest.json",
                "example: manufacturer-url");
         is_str(c->connect_to, "", "example: connect-to empty (only a comment)");
-        is_int(c->algorithms, SFU_ALG_MASK_ALL, "example: all ten algorithms");
+        is_int(c->algorithms, SFU_ALG_MASK_ALL & ~SFU_ALG_MASK(SFU_ALG_HSS_LMS), "example: all ten JOSE algorithms");
         is_str(c->ca_file, "", "example: ca-file empty");
         ok(c->proxy == SFU_CONFIG_PROXY_NONE, "example: proxy none");
         is_int(c->low_speed_timeout_usec, 60 * USEC, "example: low-speed-timeout");

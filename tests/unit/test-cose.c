@@ -828,7 +828,7 @@ static void test_headers(void) {
         {
                 struct bytes p = header(-46, CT, kid);
                 refused(forge_sign1(18, &p, &unprot, &cbor_payload, p256, SFU_ALG_ES256), ring, SFU_ERR_SIGNATURE,
-                        "alg -46 (HSS-LMS) is not supported", "alg -46 (HSS-LMS, not in this build)");
+                        "alg HSS-LMS does not fit the P-256 key", "alg -46 (HSS-LMS) with the kid of a P-256 key");
                 bytes_free(&p);
                 p = header(-47, CT, kid);
                 refused(forge_sign1(18, &p, &unprot, &cbor_payload, p256, SFU_ALG_ES256), ring, SFU_ERR_SIGNATURE,
@@ -1180,7 +1180,7 @@ static void test_headers(void) {
                 w_bstr(&w, cbor_payload.p, cbor_payload.len);
                 w_bstr(&w, raw, l);
                 der = finish(&w);
-                refused(der, ring, SFU_ERR_SIGNATURE, "it looks DER-encoded; COSE needs raw R||S",
+                refused(der, ring, SFU_ERR_SIGNATURE, "it looks DER-encoded; a signature here is raw R||S",
                         "an ECDSA signature in DER");
                 bytes_free(&b);
         }
@@ -1197,7 +1197,7 @@ static void test_headers(void) {
                         w_map(&w, 0);
                         w_bstr(&w, cbor_payload.p, cbor_payload.len);
                         w_bstr(&w, sig.p, sig.len - 1);
-                        refused(finish(&w), ring, SFU_ERR_SIGNATURE, "RSA signature must be 256 bytes for the 2048-bit key, got 255",
+                        refused(finish(&w), ring, SFU_ERR_SIGNATURE, "RSA signature must be 256 bytes for the 2048-bit key with kid",
                                 "an RSA signature one byte short");
                         bytes_free(&sig);
                 }
