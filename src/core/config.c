@@ -23,6 +23,7 @@
 
 #include "core/config.h"
 #include "core/jws.h"
+#include "core/signed.h"
 #include "core/timeutil.h"
 
 #define USEC_PER_SEC UINT64_C(1000000)
@@ -79,6 +80,7 @@ static int parse_url_template(struct parse_ctx *ctx, const char *value, void *fi
 static int parse_connect_to(struct parse_ctx *ctx, const char *value, void *field);
 static int parse_algorithms(struct parse_ctx *ctx, const char *value, void *field);
 static int parse_min_signatures(struct parse_ctx *ctx, const char *value, void *field);
+static int parse_formats(struct parse_ctx *ctx, const char *value, void *field);
 static int parse_bool(struct parse_ctx *ctx, const char *value, void *field);
 static int parse_manifest_size(struct parse_ctx *ctx, const char *value, void *field);
 static int parse_image_size(struct parse_ctx *ctx, const char *value, void *field);
@@ -107,6 +109,7 @@ static const struct key_def key_table[] = {
 
         { SECTION_SECURITY, "keys", parse_path, CFG(keys) },
         { SECTION_SECURITY, "algorithms", parse_algorithms, CFG(algorithms) },
+        { SECTION_SECURITY, "formats", parse_formats, CFG(formats) },
         { SECTION_SECURITY, "min-signatures", parse_min_signatures, CFG(min_signatures) },
         { SECTION_SECURITY, "allow-downgrade", parse_bool, CFG(allow_downgrade) },
         { SECTION_SECURITY, "max-manifest-size", parse_manifest_size, CFG(max_manifest_size) },
@@ -427,6 +430,41 @@ static int parse_algorithms(struct parse_ctx *ctx, const char *value, void *fiel
         if (mask == 0)
                 return invalid(ctx, "must name at least one algorithm");
         *(unsigned *) field = mask;
+        return 0;
+}
+
+/* "jws, cose": the families of signed manifests taken, in order of
+ * preference (what a request asks for first). */
+static int parse_formats(struct parse_ctx *ctx, const char *value, void *field) {
+        struct sfu_config_formats f = {};
+        const char *p = value;
+
+        for (;;) {
+                const char *start = p, *end = strchrnul(p, ',');
+                enum sfu_signed_family family;
+                char name[16];
+                size_t len;
+
+                while (start < end && (*start == ' ' || *start == '\t'))
+                        start++;
+                len = (size_t) (end - start);
+                while (len > 0 && (start[len - 1] == ' ' || start[len - 1] == '\t'))
+                        len--;
+                if (len == 0 || len >= sizeof(name))
+                        return invalid(ctx, "must be a list of jws, cose");
+                memcpy(name, start, len);
+                name[len] = 0;
+                if (sfu_signed_family_from_name(name, &family) < 0)
+                        return invalid(ctx, "unknown format \"%.*s\" (known: jws, cose)", (int) len, start);
+                if (f.mask & SFU_SIGNED_FAMILY_MASK(family))
+                        return invalid(ctx, "names %s twice", name);
+                f.mask |= SFU_SIGNED_FAMILY_MASK(family);
+                f.order[f.n++] = family;
+                if (!*end)
+                        break;
+                p = end + 1;
+        }
+        *(struct sfu_config_formats *) field = f;
         return 0;
 }
 
@@ -950,6 +988,11 @@ int sfu_config_new_defaults(struct sfu_config **ret) {
                         return -ENOMEM;
         }
         c->algorithms = SFU_ALG_MASK_ALL;
+        c->formats = (struct sfu_config_formats) {
+                .mask = SFU_SIGNED_FAMILY_ALL,
+                .order = { SFU_SIGNED_FAMILY_JWS, SFU_SIGNED_FAMILY_COSE },
+                .n = 2,
+        };
         c->min_signatures = 1;
         c->allow_downgrade = false;
         c->max_manifest_size = UINT64_C(1) << 20;

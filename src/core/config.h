@@ -40,6 +40,14 @@ enum sfu_config_proxy {
         SFU_CONFIG_PROXY_URL,
 };
 
+/* [security] formats: the signed-manifest families taken, in order of
+ * preference (enum sfu_signed_family). */
+struct sfu_config_formats {
+        unsigned mask;
+        int order[2];
+        size_t n;
+};
+
 struct sfu_config_slot {
         char *class_name;       /* "rootfs" of [slot.rootfs.0] */
         unsigned index;         /* 0 of [slot.rootfs.0] */
@@ -65,6 +73,7 @@ struct sfu_config {
         /* [security] */
         char *keys;             /* directory */
         unsigned algorithms;    /* mask of enum sfu_alg */
+        struct sfu_config_formats formats;
         unsigned min_signatures;
         bool allow_downgrade;
         uint64_t max_manifest_size;

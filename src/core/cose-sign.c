@@ -16,26 +16,6 @@ static const char *content_type_text(enum sfu_cose_content c) {
                                             : NULL;
 }
 
-static int check_signer(const struct sfu_key *key, const struct sfu_cose_sign_opts *opts, struct sfu_err *err) {
-        if (!key || !key->pkey || !opts)
-                return -EINVAL;
-        if ((unsigned) opts->alg >= _SFU_ALG_MAX)
-                return sfu_err_set(err, SFU_ERR_SIGNATURE, EINVAL, "invalid signature algorithm");
-        if (!key->is_private)
-                return sfu_err_set(err, SFU_ERR_SIGNATURE, ENOKEY, "%s is a public key; signing needs the private key",
-                                   key->source ? key->source : "the key");
-        if (!sfu_sig_fits_key(opts->alg, key))
-                return sfu_err_set(err, SFU_ERR_SIGNATURE, EKEYREJECTED, "alg %s does not fit the %s key %s",
-                                   sfu_alg_name(opts->alg), sfu_key_type_name(key->type),
-                                   key->source ? key->source : "");
-        return 0;
-}
-
-static const char *kid_of(const struct sfu_key *key, const struct sfu_cose_sign_opts *opts) {
-        const char *kid = opts->kid ? opts->kid : key->kid;
-        return kid && kid[0] ? kid : NULL;
-}
-
 /* The encoded protected header map: {1: alg, 3: content type, 4: kid},
  * each only when wanted. */
 static int protected_header(bool with_alg, enum sfu_alg alg, const char *content_type, const char *kid,
@@ -60,7 +40,7 @@ static int protected_header(bool with_alg, enum sfu_alg alg, const char *content
 
 /* Signs the Sig_structure for the given layers. sign_protected NULL: a
  * COSE_Sign1 ("Signature1"). */
-static int sign_structure(const struct sfu_key *key, enum sfu_alg alg, const uint8_t *body_protected,
+static int sign_structure(const struct sfu_signer *signer, const uint8_t *body_protected,
                           size_t body_protected_len, const uint8_t *sign_protected, size_t sign_protected_len,
                           const uint8_t *payload, size_t payload_len, uint8_t **ret, size_t *ret_len,
                           struct sfu_err *err) {
@@ -82,43 +62,35 @@ static int sign_structure(const struct sfu_key *key, enum sfu_alg alg, const uin
         r = sfu_cbor_writer_finish(&w, &input, &input_len);
         if (r < 0)
                 return r;
-        r = sfu_sig_sign(alg, key, input, input_len, ret, ret_len);
-        if (r == -ENOMEM)
-                return r;
-        if (r < 0)
-                return sfu_err_set(err, SFU_ERR_SIGNATURE, -r, "signing with %s failed", sfu_alg_name(alg));
-        return 0;
+        return sfu_signer_sign(signer, input, input_len, ret, ret_len, err);
 }
 
-static int check_payload(const uint8_t *payload, size_t payload_len, const struct sfu_cose_sign_opts *opts,
+static int check_payload(const uint8_t *payload, size_t payload_len, enum sfu_cose_content content,
                          struct sfu_err *err) {
         if (!payload || payload_len == 0)
                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "cannot sign an empty payload");
         if (payload_len > SFU_COSE_MAX_SIZE - COSE_SIGN_RESERVE)
                 return sfu_err_set(err, SFU_ERR_SIZE, E2BIG, "payload of %zu bytes is too large to sign (at most %u bytes)",
                                    payload_len, SFU_COSE_MAX_SIZE - COSE_SIGN_RESERVE);
-        if (!content_type_text(opts->content))
+        if (!content_type_text(content))
                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "the content must be a CBOR or a JSON manifest");
         return 0;
 }
 
-int sfu_cose_sign1(const uint8_t *payload, size_t payload_len, const struct sfu_key *key,
-                   const struct sfu_cose_sign_opts *opts, uint8_t **ret, size_t *ret_len, struct sfu_err *err) {
+int sfu_cose_sign1_with(const uint8_t *payload, size_t payload_len, enum sfu_cose_content content,
+                        const struct sfu_signer *signer, uint8_t **ret, size_t *ret_len, struct sfu_err *err) {
         _cleanup_cbor_writer_ struct sfu_cbor_writer w = {};
         _cleanup_free_ uint8_t *prot = NULL, *sig = NULL;
         size_t prot_len = 0, sig_len = 0;
         int r;
 
-        r = check_signer(key, opts, err);
+        r = check_payload(payload, payload_len, content, err);
         if (r < 0)
                 return r;
-        r = check_payload(payload, payload_len, opts, err);
+        r = protected_header(true, signer->alg, content_type_text(content), signer->kid, &prot, &prot_len);
         if (r < 0)
                 return r;
-        r = protected_header(true, opts->alg, content_type_text(opts->content), kid_of(key, opts), &prot, &prot_len);
-        if (r < 0)
-                return r;
-        r = sign_structure(key, opts->alg, prot, prot_len, NULL, 0, payload, payload_len, &sig, &sig_len, err);
+        r = sign_structure(signer, prot, prot_len, NULL, 0, payload, payload_len, &sig, &sig_len, err);
         if (r < 0)
                 return r;
 
@@ -131,19 +103,26 @@ int sfu_cose_sign1(const uint8_t *payload, size_t payload_len, const struct sfu_
         return sfu_cbor_writer_finish(&w, ret, ret_len);
 }
 
+int sfu_cose_sign1(const uint8_t *payload, size_t payload_len, const struct sfu_key *key,
+                   const struct sfu_cose_sign_opts *opts, uint8_t **ret, size_t *ret_len, struct sfu_err *err) {
+        struct sfu_signer signer;
+        int r = opts ? sfu_sig_signer_key(key, opts->alg, opts->kid, &signer, err) : -EINVAL;
+        return r < 0 ? r : sfu_cose_sign1_with(payload, payload_len, opts->content, &signer, ret, ret_len, err);
+}
+
 /* One encoded COSE_Signature by key over body_protected and payload. */
-static int make_signature(const struct sfu_key *key, const struct sfu_cose_sign_opts *opts,
-                          const uint8_t *body_protected, size_t body_protected_len, const uint8_t *payload,
-                          size_t payload_len, struct sfu_cbor_writer *out, struct sfu_err *err) {
+static int make_signature(const struct sfu_signer *signer, const uint8_t *body_protected, size_t body_protected_len,
+                          const uint8_t *payload, size_t payload_len, struct sfu_cbor_writer *out,
+                          struct sfu_err *err) {
         _cleanup_free_ uint8_t *prot = NULL, *sig = NULL;
         size_t prot_len = 0, sig_len = 0;
         int r;
 
-        r = protected_header(true, opts->alg, NULL, kid_of(key, opts), &prot, &prot_len);
+        r = protected_header(true, signer->alg, NULL, signer->kid, &prot, &prot_len);
         if (r < 0)
                 return r;
-        r = sign_structure(key, opts->alg, body_protected, body_protected_len, prot, prot_len, payload, payload_len,
-                           &sig, &sig_len, err);
+        r = sign_structure(signer, body_protected, body_protected_len, prot, prot_len, payload, payload_len, &sig,
+                           &sig_len, err);
         if (r < 0)
                 return r;
         sfu_cbor_write_head(out, SFU_CBOR_MAJOR_ARRAY, 3);
@@ -153,20 +132,17 @@ static int make_signature(const struct sfu_key *key, const struct sfu_cose_sign_
         return 0;
 }
 
-int sfu_cose_sign(const uint8_t *payload, size_t payload_len, const struct sfu_key *key,
-                  const struct sfu_cose_sign_opts *opts, uint8_t **ret, size_t *ret_len, struct sfu_err *err) {
+int sfu_cose_sign_with(const uint8_t *payload, size_t payload_len, enum sfu_cose_content content,
+                       const struct sfu_signer *signer, uint8_t **ret, size_t *ret_len, struct sfu_err *err) {
         _cleanup_cbor_writer_ struct sfu_cbor_writer w = {};
         _cleanup_free_ uint8_t *body = NULL;
         size_t body_len = 0;
         int r;
 
-        r = check_signer(key, opts, err);
+        r = check_payload(payload, payload_len, content, err);
         if (r < 0)
                 return r;
-        r = check_payload(payload, payload_len, opts, err);
-        if (r < 0)
-                return r;
-        r = protected_header(false, opts->alg, content_type_text(opts->content), NULL, &body, &body_len);
+        r = protected_header(false, signer->alg, content_type_text(content), NULL, &body, &body_len);
         if (r < 0)
                 return r;
 
@@ -176,15 +152,21 @@ int sfu_cose_sign(const uint8_t *payload, size_t payload_len, const struct sfu_k
         sfu_cbor_write_head(&w, SFU_CBOR_MAJOR_MAP, 0);
         sfu_cbor_write_bytes(&w, payload, payload_len);
         sfu_cbor_write_head(&w, SFU_CBOR_MAJOR_ARRAY, 1);
-        r = make_signature(key, opts, body, body_len, payload, payload_len, &w, err);
+        r = make_signature(signer, body, body_len, payload, payload_len, &w, err);
         if (r < 0)
                 return r;
         return sfu_cbor_writer_finish(&w, ret, ret_len);
 }
 
-int sfu_cose_add_signature(const struct sfu_cose *cose, const struct sfu_key *key,
-                           const struct sfu_cose_sign_opts *opts, uint8_t **ret, size_t *ret_len,
-                           struct sfu_err *err) {
+int sfu_cose_sign(const uint8_t *payload, size_t payload_len, const struct sfu_key *key,
+                  const struct sfu_cose_sign_opts *opts, uint8_t **ret, size_t *ret_len, struct sfu_err *err) {
+        struct sfu_signer signer;
+        int r = opts ? sfu_sig_signer_key(key, opts->alg, opts->kid, &signer, err) : -EINVAL;
+        return r < 0 ? r : sfu_cose_sign_with(payload, payload_len, opts->content, &signer, ret, ret_len, err);
+}
+
+int sfu_cose_add_signature_with(const struct sfu_cose *cose, const struct sfu_signer *signer, uint8_t **ret,
+                                size_t *ret_len, struct sfu_err *err) {
         _cleanup_cbor_writer_ struct sfu_cbor_writer w = {};
         int r;
 
@@ -196,9 +178,6 @@ int sfu_cose_add_signature(const struct sfu_cose *cose, const struct sfu_key *ke
         if (cose->n_signatures >= SFU_COSE_MAX_SIGNATURES)
                 return sfu_err_set(err, SFU_ERR_SIZE, E2BIG, "the COSE_Sign already has the maximum of %d signatures",
                                    SFU_COSE_MAX_SIGNATURES);
-        r = check_signer(key, opts, err);
-        if (r < 0)
-                return r;
 
         sfu_cbor_write_head(&w, SFU_CBOR_MAJOR_TAG, SFU_COSE_TAG_SIGN);
         sfu_cbor_write_head(&w, SFU_CBOR_MAJOR_ARRAY, 4);
@@ -208,9 +187,17 @@ int sfu_cose_add_signature(const struct sfu_cose *cose, const struct sfu_key *ke
         sfu_cbor_write_head(&w, SFU_CBOR_MAJOR_ARRAY, cose->n_signatures + 1);
         for (size_t i = 0; i < cose->n_signatures; i++)
                 sfu_cbor_write_raw(&w, cose->signatures[i].raw, cose->signatures[i].raw_len);
-        r = make_signature(key, opts, cose->body.protected_bytes, cose->body.protected_len, cose->payload,
+        r = make_signature(signer, cose->body.protected_bytes, cose->body.protected_len, cose->payload,
                            cose->payload_len, &w, err);
         if (r < 0)
                 return r;
         return sfu_cbor_writer_finish(&w, ret, ret_len);
+}
+
+int sfu_cose_add_signature(const struct sfu_cose *cose, const struct sfu_key *key,
+                           const struct sfu_cose_sign_opts *opts, uint8_t **ret, size_t *ret_len,
+                           struct sfu_err *err) {
+        struct sfu_signer signer;
+        int r = opts ? sfu_sig_signer_key(key, opts->alg, opts->kid, &signer, err) : -EINVAL;
+        return r < 0 ? r : sfu_cose_add_signature_with(cose, &signer, ret, ret_len, err);
 }

@@ -457,8 +457,8 @@ static int check_content(const struct sfu_cose *cose, unsigned allow, struct sfu
  * *ret_key the trusted key that verified it, or NULL and m saying why it
  * counts for nothing.  < 0 only when the check itself could not be made. */
 static int verify_signature(const struct sfu_cose *cose, size_t idx, const struct sfu_keyring *ring,
-                            const struct sfu_cose_verify_opts *opts, const struct sfu_key **ret_key,
-                            struct sfu_sig_miss *m, struct sfu_err *err) {
+                            const struct sfu_cose_verify_opts *opts, enum sfu_alg *ret_alg,
+                            const struct sfu_key **ret_key, struct sfu_sig_miss *m, struct sfu_err *err) {
         const struct sfu_cose_signature *sig = &cose->signatures[idx];
         const struct sfu_cose_header *h = cose->form == SFU_COSE_SIGN1 ? &cose->body : &sig->header;
         _cleanup_free_ uint8_t *input = NULL;
@@ -475,6 +475,7 @@ static int verify_signature(const struct sfu_cose *cose, size_t idx, const struc
         if (!(opts->alg_allow & SFU_ALG_MASK(alg)))
                 return sfu_sig_miss(m, SFU_ERR_POLICY, "signature %zu: alg \"%s\" is not in the allowed list", n,
                                     sfu_alg_name(alg));
+        *ret_alg = alg;
         r = sfu_cose_sig_structure(cose, idx, &input, &input_len);
         if (r < 0)
                 return r;
@@ -535,11 +536,14 @@ int sfu_cose_verify(const struct sfu_cose *cose, const struct sfu_keyring *ring,
         for (size_t i = 0; i < cose->n_signatures; i++) {
                 const struct sfu_key *key = NULL;
                 struct sfu_sig_miss m = {};
+                enum sfu_alg alg = _SFU_ALG_INVALID;
 
-                r = verify_signature(cose, i, ring, &opts, &key, &m, err);
+                r = verify_signature(cose, i, ring, &opts, &alg, &key, &m, err);
                 if (r < 0)
                         return r;
-                sfu_sig_tally_add(&tally, key, &m, opts.note, opts.userdata);
+                sfu_sig_tally_add(&tally, alg, key, &m, opts.note, opts.userdata);
         }
+        if (opts.ret_algs)
+                *opts.ret_algs = tally.alg_mask;
         return sfu_sig_tally_result(&tally, opts.min_signatures, ret_valid, err);
 }

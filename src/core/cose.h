@@ -28,12 +28,14 @@
 #include <stdint.h>
 #include "core/alg.h"
 #include "core/err.h"
+#include "core/hss.h"
 #include "core/key.h"
+#include "core/sig.h"
 
 #define SFU_COSE_MAX_SIZE (4u * 1024u * 1024u)          /* a whole COSE structure */
 #define SFU_COSE_MAX_SIGNATURES 16                      /* of a COSE_Sign */
 #define SFU_COSE_MAX_HEADER 8192                        /* encoded bytes of one header map */
-#define SFU_COSE_MAX_SIGNATURE 2048                     /* bytes: RSA at 16384 bits */
+#define SFU_COSE_MAX_SIGNATURE SFU_HSS_SIGNATURE_MAX    /* bytes: HSS at 8 levels of H25/W1 (RSA: 2048) */
 #define SFU_COSE_MAX_ITEMS 4096                         /* CBOR items of the outer structure */
 
 #define SFU_COSE_TAG_SIGN1 18
@@ -125,6 +127,7 @@ struct sfu_cose_verify_opts {
          * (may be NULL): a debug note for the caller's log. */
         void (*note)(void *userdata, const char *why);
         void *userdata;
+        unsigned *ret_algs;             /* set to the mask of the algs that counted (may be NULL) */
 };
 
 /* Verifies cose against ring.  Succeeds when at least min_signatures
@@ -180,3 +183,10 @@ int sfu_cose_sign(const uint8_t *payload, size_t payload_len, const struct sfu_k
 int sfu_cose_add_signature(const struct sfu_cose *cose, const struct sfu_key *key,
                            const struct sfu_cose_sign_opts *opts, uint8_t **ret, size_t *ret_len,
                            struct sfu_err *err) _wur_;
+/* The same with any signer (sig.h): a stateful HSS key signs this way. */
+int sfu_cose_sign1_with(const uint8_t *payload, size_t payload_len, enum sfu_cose_content content,
+                        const struct sfu_signer *signer, uint8_t **ret, size_t *ret_len, struct sfu_err *err) _wur_;
+int sfu_cose_sign_with(const uint8_t *payload, size_t payload_len, enum sfu_cose_content content,
+                       const struct sfu_signer *signer, uint8_t **ret, size_t *ret_len, struct sfu_err *err) _wur_;
+int sfu_cose_add_signature_with(const struct sfu_cose *cose, const struct sfu_signer *signer, uint8_t **ret,
+                                size_t *ret_len, struct sfu_err *err) _wur_;

@@ -507,7 +507,9 @@ int sfu_jws_verify(const struct sfu_jws *jws, const struct sfu_keyring *ring,
                         if (r < 0)
                                 return r;
                 }
-                sfu_sig_tally_add(&tally, key, &misses[i], opts.note, opts.userdata);
+                sfu_sig_tally_add(&tally, sig_alg[i], key, &misses[i], opts.note, opts.userdata);
         }
+        if (opts.ret_algs)
+                *opts.ret_algs = tally.alg_mask;
         return sfu_sig_tally_result(&tally, opts.min_signatures, ret_valid, err);
 }

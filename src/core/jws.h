@@ -68,6 +68,7 @@ struct sfu_jws_verify_opts {
          * (may be NULL). */
         void (*note)(void *userdata, const char *why);
         void *userdata;
+        unsigned *ret_algs;             /* set to the mask of the algs that counted (may be NULL) */
 };
 
 /* Verifies jws against ring. Succeeds when at least min_signatures

@@ -1085,7 +1085,7 @@ static int keyring_check_add(const struct sfu_keyring *ring, const struct sfu_ke
 int sfu_keyring_add(struct sfu_keyring *ring, struct sfu_key *key, struct sfu_err *err) {
         int r;
 
-        if (!ring || !key || !key->pkey || !key->kid)
+        if (!ring || !key || !(key->pkey || key->hss) || !key->kid)
                 return -EINVAL;
         r = keyring_check_add(ring, key, err);
         if (r < 0)

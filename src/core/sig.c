@@ -279,8 +279,8 @@ int sfu_sig_find_signer(const struct sfu_sig_check *c, const struct sfu_keyring 
                             c->index, alg_name, tried);
 }
 
-void sfu_sig_tally_add(struct sfu_sig_tally *t, const struct sfu_key *key, const struct sfu_sig_miss *m,
-                       void (*note)(void *userdata, const char *why), void *userdata) {
+void sfu_sig_tally_add(struct sfu_sig_tally *t, enum sfu_alg alg, const struct sfu_key *key,
+                       const struct sfu_sig_miss *m, void (*note)(void *userdata, const char *why), void *userdata) {
         t->n_signatures++;
         if (!key) {
                 if (note)
@@ -291,6 +291,7 @@ void sfu_sig_tally_add(struct sfu_sig_tally *t, const struct sfu_key *key, const
                 }
                 return;
         }
+        t->alg_mask |= SFU_ALG_MASK(alg);
         for (unsigned k = 0; k < t->n_signers; k++)
                 if (t->signers[k] == key)
                         return;

@@ -23,6 +23,25 @@ int sfu_sig_verify(enum sfu_alg alg, const struct sfu_key *key, const void *inpu
 int sfu_sig_sign(enum sfu_alg alg, const struct sfu_key *key, const void *input, size_t input_len,
                  uint8_t **ret, size_t *ret_len) _wur_;
 
+/* Something that signs: a private key in memory (sfu_sig_signer_key), or
+ * a stateful HSS key file that must record its next leaf before it
+ * releases a signature (io/hsskey.c). */
+struct sfu_signer {
+        enum sfu_alg alg;
+        const char *kid;                /* what the signature names; NULL: none */
+        const struct sfu_key *key;      /* sign with this private key, or else: */
+        int (*sign)(void *userdata, const void *input, size_t input_len, uint8_t **ret, size_t *ret_len,
+                    struct sfu_err *err);
+        void *userdata;
+};
+/* sig-sign.c: a signer of key with alg (checked: private, fitting); kid
+ * NULL takes the key's, "" none. */
+int sfu_sig_signer_key(const struct sfu_key *key, enum sfu_alg alg, const char *kid, struct sfu_signer *ret,
+                       struct sfu_err *err) _wur_;
+/* The signature of input in the shared form (ECDSA as R || S). */
+int sfu_signer_sign(const struct sfu_signer *s, const void *input, size_t input_len, uint8_t **ret, size_t *ret_len,
+                    struct sfu_err *err) _wur_;
+
 /* ---------------------------------------------------------------- counting signatures */
 /* The rule every signed format shares (JWS and COSE): a signature counts
  * when a trusted key verified it under the allow-list; one with an alg the
@@ -60,12 +79,14 @@ struct sfu_sig_tally {
         const struct sfu_key *signers[SFU_SIG_TALLY_MAX];
         unsigned n_signers;
         size_t n_signatures;
+        unsigned alg_mask;              /* SFU_ALG_MASK() of the signatures that counted */
         bool has_first;
         struct sfu_sig_miss first;      /* why the first that did not count did not */
 };
-/* One signature's outcome: key, or NULL and m (told to note). */
-void sfu_sig_tally_add(struct sfu_sig_tally *t, const struct sfu_key *key, const struct sfu_sig_miss *m,
-                       void (*note)(void *userdata, const char *why), void *userdata);
+/* One signature's outcome: key (it signed with alg), or NULL and m (told
+ * to note). */
+void sfu_sig_tally_add(struct sfu_sig_tally *t, enum sfu_alg alg, const struct sfu_key *key,
+                       const struct sfu_sig_miss *m, void (*note)(void *userdata, const char *why), void *userdata);
 /* 0 and *ret_valid (may be NULL) when enough distinct keys signed; else
  * the refusal: a lone signature's own reason, or the count. */
 int sfu_sig_tally_result(const struct sfu_sig_tally *t, unsigned min_signatures, unsigned *ret_valid,

@@ -245,7 +245,7 @@ static int parse_root(json_t *root, struct sfu_state *s, struct sfu_err *err) {
                 "lastCheck", "lastError", "slots", "trial", "resume", "manifestCache", "rejectedVersion",
                 "rollbackFloor", "heldBack", NULL,
         };
-        static const char *const seen_members[] = { "version", "timestamp", "source", NULL };
+        static const char *const seen_members[] = { "version", "timestamp", "source", "format", "algorithms", NULL };
         static const char *const error_members[] = { "code", "message", NULL };
         static const char *const trial_members[] = { "bootname", "previous", NULL };
         static const char *const resume_members[] = { "manifestSha256", "image", "bootname", "offset", "etag", "url",
@@ -295,6 +295,10 @@ static int parse_root(json_t *root, struct sfu_state *s, struct sfu_err *err) {
                         r = get_enum(obj, "source", source_names, _SFU_SOURCE_MAX, &v, err);
                 if (r >= 0)
                         s->newest_seen_source = (enum sfu_source) v;
+                if (r >= 0)
+                        r = get_text(obj, "format", false, s->newest_seen_form, sizeof(s->newest_seen_form), err);
+                if (r >= 0)
+                        r = get_text(obj, "algorithms", false, s->newest_seen_algs, sizeof(s->newest_seen_algs), err);
                 if (r >= 0 && (!s->has_newest_seen || !has))
                         r = sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "\"newestSeen\" is incomplete");
         }
@@ -433,9 +437,11 @@ int sfu_state_to_json(const struct sfu_state *s, char **ret) {
         json_object_set_new(root, "rejectedVersion", version_json(s->has_rejected, &s->rejected));
         if (s->has_newest_seen)
                 json_object_set_new(root, "newestSeen",
-                                    json_pack("{s:o,s:o,s:s}", "version", version_json(true, &s->newest_seen),
+                                    json_pack("{s:o,s:o,s:s,s:o,s:o}", "version", version_json(true, &s->newest_seen),
                                               "timestamp", time_json(true, s->newest_seen_timestamp), "source",
-                                              sfu_source_name(s->newest_seen_source)));
+                                              sfu_source_name(s->newest_seen_source), "format",
+                                              text_json(s->newest_seen_form), "algorithms",
+                                              text_json(s->newest_seen_algs)));
         else
                 json_object_set_new(root, "newestSeen", json_null());
         json_object_set_new(root, "lastCheck", time_json(s->has_last_check, s->last_check));

@@ -196,6 +196,8 @@ static void accept_manifest(struct sfu_job *job, struct sfu_keyring *ring, const
                 s->newest_seen = man->version;
                 s->newest_seen_timestamp = man->timestamp;
                 s->newest_seen_source = c->source;
+                snprintf(s->newest_seen_form, sizeof(s->newest_seen_form), "%s", sfu_signed_form_name(c->info.form));
+                sfu_signed_alg_names(c->info.alg_mask, s->newest_seen_algs, sizeof(s->newest_seen_algs));
         }
         s->has_last_check = true;
         s->last_check = sfu_clock_wallclock();

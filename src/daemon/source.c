@@ -27,10 +27,11 @@ static int fetch_manifest(struct sfu_job *job, const char *url, bool conditional
                           struct sfu_candidate *c, struct sfu_err *err) {
         struct sfu_fetch_opts opts;
         unsigned attempts = persistent ? SFU_JOB_FETCH_ATTEMPTS : 1;
-        char etag[SFU_STATE_MAX_TEXT] = "", last_modified[64] = "";
+        char etag[SFU_STATE_MAX_TEXT] = "", last_modified[64] = "", accept[256];
         int r = 0;
 
         sfu_job_fetch_opts(job, &opts);
+        opts.accept = sfu_verify_accept(job->config, accept, sizeof(accept));
         if (conditional && strcmp(job->state->manifest_url, url) == 0) {
                 snprintf(etag, sizeof(etag), "%s", job->state->manifest_etag);
                 snprintf(last_modified, sizeof(last_modified), "%s", job->state->manifest_last_modified);
@@ -47,6 +48,7 @@ static int fetch_manifest(struct sfu_job *job, const char *url, bool conditional
                 if (r >= 0 && res.status == 200) {
                         c->bytes = body;
                         c->len = len;
+                        snprintf(c->content_type, sizeof(c->content_type), "%s", res.content_type);
                         snprintf(c->url, sizeof(c->url), "%s", res.effective_url[0] ? res.effective_url : url);
                         if (conditional) {
                                 /* Cached only once it verified (store_cache). */

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "core/digest.h"
 #include "core/hex.h"
-#include "core/jws.h"
 #include "daemon/log.h"
 #include "daemon/verify.h"
 #include "io/clock.h"
@@ -86,26 +85,20 @@ static void signature_not_counted(void *userdata, const char *why) {
 
 int sfu_verify_candidate(struct sfu_job *job, const struct sfu_keyring *ring, bool allow_downgrade,
                          struct sfu_candidate *c, struct sfu_err *err) {
-        _cleanup_jws_ struct sfu_jws *jws = NULL;
         const char *classes[SFU_CONFIG_MAX_SLOTS + 1];
         struct sfu_policy_device dev;
-        struct sfu_jws_verify_opts opts = {
+        const struct sfu_signed_opts opts = {
+                .families = job->config->formats.mask,
                 .alg_allow = job->config->algorithms,
                 .min_signatures = job->config->min_signatures,
-                .required_typ = SFU_JWS_TYP_MANIFEST,
+                .max_manifest_size = job->config->max_manifest_size,
+                .content_type = c->content_type,
                 .note = signature_not_counted,
                 .userdata = (void *) sfu_source_name(c->source),
         };
         int r;
 
-        r = sfu_jws_parse(c->bytes, c->len, &jws, err);
-        if (r < 0)
-                return r;
-        r = sfu_jws_verify(jws, ring, &opts, NULL, err);
-        if (r < 0)
-                return r;
-        r = sfu_manifest_parse_json((const char *) jws->payload, jws->payload_len, job->config->max_manifest_size,
-                                    &c->manifest, err);
+        r = sfu_signed_open(c->bytes, c->len, ring, &opts, &c->manifest, &c->info, err);
         if (r < 0)
                 return r;
         r = device_facts(job, allow_downgrade, classes, &dev, err);
@@ -115,4 +108,26 @@ int sfu_verify_candidate(struct sfu_job *job, const struct sfu_keyring *ring, bo
         if (r < 0)
                 return r;
         return sha256_hex(c->bytes, c->len, c->sha256);
+}
+
+const char *sfu_verify_accept(const struct sfu_config *config, char *buf, size_t size) {
+        static const char *const types[_SFU_SIGNED_FAMILY_MAX] = {
+                [SFU_SIGNED_FAMILY_JWS] = "application/jose, application/jose+json",
+                [SFU_SIGNED_FAMILY_COSE] = "application/cose",
+        };
+        static const char *const second[_SFU_SIGNED_FAMILY_MAX] = {
+                [SFU_SIGNED_FAMILY_JWS] = "application/jose;q=0.9, application/jose+json;q=0.9",
+                [SFU_SIGNED_FAMILY_COSE] = "application/cose;q=0.9",
+        };
+        size_t used = 0;
+
+        buf[0] = 0;
+        for (size_t i = 0; i < config->formats.n && used < size; i++)
+                used += (size_t) snprintf(buf + used, size - used, "%s%s", used ? ", " : "",
+                                          (i == 0 ? types : second)[config->formats.order[i]]);
+        /* The form is told by the bytes anyway: a server that does not
+         * negotiate may answer with anything. */
+        if (used < size)
+                snprintf(buf + used, size - used, ", */*;q=0.1");
+        return buf;
 }

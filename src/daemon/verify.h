@@ -7,6 +7,7 @@
 #include "core/key.h"
 #include "core/manifest.h"
 #include "core/policy.h"
+#include "core/signed.h"
 #include "core/state.h"
 #include "daemon/job-internal.h"
 
@@ -20,15 +21,21 @@ struct sfu_candidate {
         bool cacheable;                 /* a 200 to a conditional GET: cache once verified */
         char etag[SFU_STATE_MAX_TEXT];
         char last_modified[64];
+        char content_type[128];         /* what the server said the bytes are ("" for a file or the cache) */
         /* Set by sfu_verify_candidate: */
         struct sfu_manifest *manifest;
         enum sfu_policy_verdict verdict;
+        struct sfu_signed_info info;    /* form, algorithms */
         char sha256[65];                /* of the bytes: names the manifest in resume data */
 };
 
 void sfu_candidate_clear(struct sfu_candidate *c);
 
-/* Verifies c's bytes against ring and the device's rules; fills
- * c->manifest, c->verdict and c->sha256. */
+/* Verifies c's bytes (any form [security] formats takes) against ring and
+ * the device's rules; fills c->manifest, c->info, c->verdict and c->sha256. */
 int sfu_verify_candidate(struct sfu_job *job, const struct sfu_keyring *ring, bool allow_downgrade,
                          struct sfu_candidate *c, struct sfu_err *err) _wur_;
+
+/* The Accept header for a manifest request: the forms of [security]
+ * formats in their order, into buf. */
+const char *sfu_verify_accept(const struct sfu_config *config, char *buf, size_t size);

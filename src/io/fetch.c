@@ -65,6 +65,7 @@ static int on_start(struct xfer *x) {
                 snprintf(x->result->effective_url, sizeof(x->result->effective_url), "%s", effective);
         copy_header(x->curl, "ETag", x->result->etag, sizeof(x->result->etag));
         copy_header(x->curl, "Last-Modified", x->result->last_modified, sizeof(x->result->last_modified));
+        copy_header(x->curl, "Content-Type", x->result->content_type, sizeof(x->result->content_type));
         x->result->range_start = 0;
         x->accept_body = status == 200 || (x->sink && status == 206);
         if (x->sink && status == 206) {
@@ -289,7 +290,8 @@ int sfu_fetch_buffer(const struct sfu_fetch_opts *opts, const char *url, const c
         if (!curl)
                 return -ENOMEM;
         x.curl = curl;
-        if ((etag && etag[0] && add_header(&headers, "If-None-Match", etag) < 0) ||
+        if ((opts->accept && add_header(&headers, "Accept", opts->accept) < 0) ||
+            (etag && etag[0] && add_header(&headers, "If-None-Match", etag) < 0) ||
             (last_modified && last_modified[0] && add_header(&headers, "If-Modified-Since", last_modified) < 0))
                 return sfu_err_set(err, SFU_ERR_STATE, EINVAL, "stored ETag or Last-Modified is malformed");
         r = setup(&x, url, &headers, &connect_to);

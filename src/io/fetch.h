@@ -22,6 +22,7 @@ struct sfu_fetch_opts {
         const struct sfu_config *config;        /* network section, connect-to */
         atomic_int *cancel;                     /* 1 there aborts a transfer (may be NULL) */
         uint64_t deadline_usec;                 /* CLOCK_MONOTONIC; a transfer ends there (0: none) */
+        const char *accept;                     /* an Accept header value (NULL: none) */
         /* Called with progress of the body (bytes so far of this transfer);
          * may be NULL. Runs on the fetching thread. */
         void (*progress)(void *userdata, uint64_t bytes_now);
@@ -32,6 +33,7 @@ struct sfu_fetch_result {
         long status;                            /* HTTP status, 0 when none */
         char etag[SFU_FETCH_MAX_HEADER_VALUE];
         char last_modified[SFU_FETCH_MAX_HEADER_VALUE];
+        char content_type[SFU_FETCH_MAX_HEADER_VALUE];
         char effective_url[4096];
         uint64_t retry_after;                   /* seconds, 0 if none */
         uint64_t range_start;                   /* first byte offset of the body (206) */

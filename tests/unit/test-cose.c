@@ -1205,17 +1205,18 @@ static void test_headers(void) {
                 sfu_key_free(rsa);
         }
         {
-                /* A signature over the 2048-byte limit. */
+                /* A signature over the limit (the largest HSS signature). */
                 struct sfu_cbor_writer w = {};
-                _cleanup_free_ uint8_t *zero = calloc(1, 2049);
+                char reason[64];
+                _cleanup_free_ uint8_t *zero = calloc(1, SFU_COSE_MAX_SIGNATURE + 1);
                 sfu_cbor_write_head(&w, SFU_CBOR_MAJOR_TAG, 18);
                 w_array(&w, 4);
                 w_bstr(&w, prot.p, prot.len);
                 w_map(&w, 0);
                 w_bstr(&w, cbor_payload.p, cbor_payload.len);
-                w_bstr(&w, zero, 2049);
-                parse_refused(finish(&w), SFU_ERR_SIZE, "signature exceeds the limit of 2048 bytes",
-                              "a 2049-byte signature");
+                w_bstr(&w, zero, SFU_COSE_MAX_SIGNATURE + 1);
+                snprintf(reason, sizeof(reason), "signature exceeds the limit of %u bytes", (unsigned) SFU_COSE_MAX_SIGNATURE);
+                parse_refused(finish(&w), SFU_ERR_SIZE, reason, "a signature one byte over the limit");
         }
 
         /* Header shapes. */
