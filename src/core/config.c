@@ -259,7 +259,7 @@ static const char *startswith(const char *s, const char *prefix) {
         return strncmp(s, prefix, n) == 0 ? s + n : NULL;
 }
 
-/* A DNS name (DESIGN section 4.5): LDH labels of 1..63 characters, no
+/* A DNS name (secfud.conf(5), [discovery] domain): LDH labels of 1..63 characters, no
  * hyphen at either end of a label, at most 253 characters, no trailing
  * dot, and a last label that is not all digits (it would read as an IPv4
  * address).  A subset of what sfu_url_domain_valid() accepts. */
@@ -963,7 +963,7 @@ int sfu_config_new_defaults(struct sfu_config **ret) {
                 { CFG(booted_slot), "cmdline:secfu.slot" },
                 { CFG(domain), "auto" },
                 { CFG(local_url), "http://_firmware.{domain}/.well-known/firmware/{manufacturer}/{model}/manifest.json" },
-                /* DESIGN section 3's value: a packager sets the real one. */
+                /* secfud.conf(5)'s example value: a packager sets the real one. */
                 { CFG(manufacturer_url),
                   "https://firmware.example.com/.well-known/firmware/{manufacturer}/{model}/manifest.json" },
                 { CFG(connect_to), "" },

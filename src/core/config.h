@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* secfud.conf (DESIGN section 3): INI via inih, a table of
+/* secfud.conf (secfud.conf(5)): INI via inih, a table of
  * {section, key, parser, offset}; unknown sections or keys and bad values
  * are errors naming file and line.  Parsing fills a fresh struct that the
  * caller swaps in only when all of it is valid. */
@@ -111,7 +111,7 @@ struct sfu_config {
         char *runtime_dir;
 };
 
-/* A config with every default of DESIGN section 3 (manufacturer and model
+/* A config with every default of secfud.conf(5) (manufacturer and model
  * unset, no slots). */
 int sfu_config_new_defaults(struct sfu_config **ret) _wur_;
 /* Parses a file / a buffer ("name" is used in messages; NULL gives

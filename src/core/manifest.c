@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* JSON front end and model checks of the SecFU manifest (DESIGN section 5).
+/* JSON front end and model checks of the SecFU manifest (doc/manifest.md).
  * Every message names the member it is about ("images[1].commitHash[0]"),
  * and quotes manifest text only after that text is known to be free of
  * control characters, shortened on a UTF-8 character boundary, so that a
@@ -18,7 +18,7 @@
 #define MANIFEST_PATH_MAX 96            /* "images[15].commitHash[15].digestAlgo" */
 #define EXCERPT_MAX 64                  /* bytes of manifest text quoted in a message */
 
-/* The extensions of DESIGN section 5 that this implementation understands
+/* The extensions of doc/manifest.md that this implementation understands
  * and that a manifest may therefore list in "crit". */
 static const char *const understood_extensions[] = { "firmwareSize", "expires", "images", "keyInfo", "rollbackFloor" };
 
@@ -164,7 +164,7 @@ static bool uri_char_ok(const char *p) {
 }
 
 /* An absolute http(s) URI or a relative reference (RFC 3986 section 4.1);
- * DESIGN section 4 item 4. */
+ * doc/manifest.md, firmwareLocation. */
 static int check_location(const char *what, const char *s, struct sfu_err *err) {
         size_t scheme_len;
         int r;

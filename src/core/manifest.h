@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The SecFU manifest (DESIGN section 5): one in-memory model, filled from
+/* The SecFU manifest (doc/manifest.md): one in-memory model, filled from
  * the JSON payload of a JWS or the JSON or CBOR payload of a COSE
  * signature, through one tree (sfu_manifest_from_tree).  Parsing checks
  * every field's type and syntax; the rules that need the device (model,

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* URLs for discovery and download (DESIGN section 4): the domain check that
+/* URLs for discovery and download (doc/manifest.md, "Where devices find it"): the domain check that
  * guards every name learned from the network, the expansion of the
  * `local-url` / `manufacturer-url` templates, RFC 3986 reference resolution
  * for `firmwareLocation`, and the http/https restriction.  Pure string

@@ -220,7 +220,7 @@ static int try_source(struct sfu_job *job, const struct sfu_keyring *ring, const
         return 0;
 }
 
-/* DESIGN section 4 step 2: the local cache first, the manufacturer when
+/* doc/manifest.md, "Where devices find it": the local cache first, the manufacturer when
  * the local server is absent, unreachable, 404, invalid, or offers
  * nothing newer. */
 int sfu_source_find(struct sfu_job *job, const struct sfu_keyring *ring, const struct sfu_job_request *req,

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* HTTP(S) transfers with libcurl, restricted the way DESIGN section 4
+/* HTTP(S) transfers with libcurl, restricted the way secfud.conf(5) [network] says
  * wants: http and https only (redirects too, at most 5), TLS verified
  * against the configured or the system CA bundle (never one named by the
  * environment), proxies only as configured, connect and low-speed
