@@ -22,6 +22,7 @@
 #include <strings.h>
 
 #include "core/config.h"
+#include "core/file.h"
 #include "core/jws.h"
 #include "core/signed.h"
 #include "core/timeutil.h"
@@ -1063,31 +1064,21 @@ int sfu_config_load(const char *path, struct sfu_config **ret, struct sfu_err *e
         _cleanup_close_ int fd = -1;
         _cleanup_free_ char *buf = NULL;
         size_t len = 0;
+        int r;
 
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0) {
                 int saved = errno;
                 return sfu_err_set(err, SFU_ERR_STORAGE, saved, "cannot open %s: %s", path, strerror(saved));
         }
-        buf = malloc(SFU_CONFIG_MAX_SIZE + 1);
-        if (!buf)
-                return sfu_err_set(err, SFU_ERR_PARSE, ENOMEM, "%s: out of memory", path);
-        /* One byte more than allowed tells "too large" from "just fits". */
-        while (len <= SFU_CONFIG_MAX_SIZE) {
-                ssize_t n = read(fd, buf + len, SFU_CONFIG_MAX_SIZE + 1 - len);
-                if (n < 0) {
-                        int saved = errno;
-                        if (saved == EINTR)
-                                continue;
-                        return sfu_err_set(err, SFU_ERR_STORAGE, saved, "cannot read %s: %s", path, strerror(saved));
-                }
-                if (n == 0)
-                        break;
-                len += (size_t) n;
-        }
-        if (len > SFU_CONFIG_MAX_SIZE)
+        r = sfu_file_load_fd(fd, SFU_CONFIG_MAX_SIZE, 0, &buf, &len);
+        if (r == -EFBIG)
                 return sfu_err_set(err, SFU_ERR_SIZE, EFBIG, "%s: larger than the limit of %u bytes for a configuration",
                                    path, SFU_CONFIG_MAX_SIZE);
+        if (r == -ENOMEM)
+                return sfu_err_set(err, SFU_ERR_PARSE, ENOMEM, "%s: out of memory", path);
+        if (r < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, -r, "cannot read %s: %s", path, strerror(-r));
         return sfu_config_load_buffer(path, buf, len, ret, err);
 }
 

@@ -13,6 +13,7 @@
 #include <openssl/pem.h>
 
 #include "core/b64url.h"
+#include "core/file.h"
 #include "core/hss.h"
 #include "core/json.h"
 #include "core/key.h"
@@ -776,42 +777,15 @@ int sfu_key_from_buffer(const char *buf, size_t len, const char *source, bool wa
 /* Reads a whole key file from fd into a buffer of SFU_KEY_FILE_MAX + 1
  * bytes (wiped on free). */
 static int read_key_fd(int fd, const char *path, char **ret, size_t *ret_len, struct sfu_err *err) {
-        _cleanup_(secret_bufp) char *buf = NULL;
-        struct stat st;
-        size_t len = 0;
+        int r = sfu_file_load_fd(fd, SFU_KEY_FILE_MAX, SFU_FILE_REGULAR | SFU_FILE_SECRET, ret, ret_len);
 
-        if (fstat(fd, &st) < 0) {
-                int e = errno;
-                return sfu_err_set(err, SFU_ERR_STORAGE, e, "%s: %s", path, strerror(e));
-        }
-        if (!S_ISREG(st.st_mode))
+        if (r == -EINVAL)
                 return sfu_err_set(err, SFU_ERR_STORAGE, EINVAL, "%s: not a regular file", path);
-        if ((uintmax_t) st.st_size > SFU_KEY_FILE_MAX)
-                return sfu_err_set(err, SFU_ERR_SIZE, E2BIG,
-                                   "%s: key file of %jd bytes exceeds the limit of %u", path,
-                                   (intmax_t) st.st_size, SFU_KEY_FILE_MAX);
-        buf = malloc(SFU_KEY_FILE_MAX + 1);
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                ssize_t n = read(fd, buf + len, SFU_KEY_FILE_MAX + 1 - len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0) {
-                        int e = errno;
-                        return sfu_err_set(err, SFU_ERR_STORAGE, e, "%s: %s", path, strerror(e));
-                }
-                if (n == 0)
-                        break;
-                len += (size_t) n;
-                if (len > SFU_KEY_FILE_MAX)
-                        return sfu_err_set(err, SFU_ERR_SIZE, E2BIG,
-                                           "%s: key file exceeds the limit of %u bytes", path,
-                                           SFU_KEY_FILE_MAX);
-        }
-        buf[len] = 0;
-        *ret = TAKE_PTR(buf);
-        *ret_len = len;
+        if (r == -EFBIG)
+                return sfu_err_set(err, SFU_ERR_SIZE, E2BIG, "%s: key file exceeds the limit of %u bytes", path,
+                                   SFU_KEY_FILE_MAX);
+        if (r < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, -r, "%s: %s", path, strerror(-r));
         return 0;
 }
 

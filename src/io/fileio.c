@@ -72,11 +72,12 @@ int sfu_file_write_atomic(const char *path, const void *data, size_t len, mode_t
 
 /* Reads what remains of fd (a regular file) into a new NUL-terminated
  * buffer of at most max bytes; name is for messages. */
+/* Reads what remains of fd (a regular file) into a new NUL-terminated
+ * buffer of at most max bytes; name is for messages. */
 static int read_regular(int fd, const char *name, size_t max, unsigned flags, char **ret, size_t *ret_len,
                         struct sfu_err *err) {
-        _cleanup_free_ char *buf = NULL;
         struct stat st;
-        size_t len = 0;
+        int r;
 
         if (fstat(fd, &st) < 0)
                 return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot stat %s: %s", name, strerror(errno));
@@ -88,27 +89,12 @@ static int read_regular(int fd, const char *name, size_t max, unsigned flags, ch
         if ((uint64_t) st.st_size > max)
                 return sfu_err_set(err, SFU_ERR_SIZE, EFBIG, "%s is %lld bytes, more than the limit of %zu", name,
                                    (long long) st.st_size, max);
-        buf = malloc(max + 1);
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                ssize_t n = read(fd, buf + len, max + 1 - len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot read %s: %s", name, strerror(errno));
-                }
-                if (n == 0)
-                        break;
-                len += (size_t) n;
-                if (len > max)
-                        return sfu_err_set(err, SFU_ERR_SIZE, EFBIG, "%s grew beyond the limit of %zu bytes", name, max);
-        }
-        buf[len] = 0;
-        *ret = TAKE_PTR(buf);
-        if (ret_len)
-                *ret_len = len;
-        return 0;
+        r = sfu_file_load_fd(fd, max, SFU_FILE_REGULAR, ret, ret_len);
+        if (r == -EFBIG)
+                return sfu_err_set(err, SFU_ERR_SIZE, EFBIG, "%s grew beyond the limit of %zu bytes", name, max);
+        if (r < 0 && r != -ENOMEM)
+                return sfu_err_set(err, SFU_ERR_STORAGE, -r, "cannot read %s: %s", name, strerror(-r));
+        return r;
 }
 
 int sfu_file_read(const char *path, size_t max, unsigned flags, char **ret, size_t *ret_len, struct sfu_err *err) {

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include "core/err.h"
+#include "core/file.h"
 
 int sfu_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
                           struct sfu_err *err) _wur_;
