@@ -7,10 +7,6 @@
 
 #include "core/key-internal.h"
 
-static inline void bio_freep(BIO **p) {
-        BIO_free(*p);
-}
-
 int sfu_key_generate(const char *alg_name, struct sfu_key **ret, struct sfu_err *err) {
         enum sfu_alg alg;
         EVP_PKEY *pkey = NULL;
