@@ -239,21 +239,113 @@ static int parse_holds(json_t *holds, struct sfu_state *s, struct sfu_err *err) 
         return 0;
 }
 
+static int parse_newest_seen(json_t *obj, struct sfu_state *s, struct sfu_err *err) {
+        static const char *const members[] = { "version", "timestamp", "source", "format", "algorithms", NULL };
+        bool has = false;
+        int r, v = 0;
+
+        r = check_members(obj, "newestSeen", members, err);
+        if (r >= 0)
+                r = get_version(obj, "version", &s->has_newest_seen, &s->newest_seen, err);
+        if (r >= 0)
+                r = get_time(obj, "timestamp", &has, &s->newest_seen_timestamp, err);
+        if (r >= 0)
+                r = get_enum(obj, "source", source_names, _SFU_SOURCE_MAX, &v, err);
+        if (r >= 0)
+                s->newest_seen_source = (enum sfu_source) v;
+        if (r >= 0)
+                r = get_text(obj, "format", false, s->newest_seen_form, sizeof(s->newest_seen_form), err);
+        if (r >= 0)
+                r = get_text(obj, "algorithms", false, s->newest_seen_algs, sizeof(s->newest_seen_algs), err);
+        if (r >= 0 && (!s->has_newest_seen || !has))
+                r = sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "\"newestSeen\" is incomplete");
+        return r;
+}
+
+static int parse_last_error(json_t *obj, struct sfu_state *s, struct sfu_err *err) {
+        static const char *const members[] = { "code", "message", NULL };
+        enum sfu_err_code code;
+        int r;
+
+        r = check_members(obj, "lastError", members, err);
+        if (r >= 0)
+                r = get_text(obj, "code", true, s->last_error_code, sizeof(s->last_error_code), err);
+        if (r >= 0 && sfu_err_code_from_name(s->last_error_code, &code) < 0)
+                r = sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "unknown error code \"%s\"", s->last_error_code);
+        if (r >= 0)
+                r = get_text(obj, "message", true, s->last_error_message, sizeof(s->last_error_message), err);
+        s->has_last_error = r >= 0;
+        return r;
+}
+
+static int parse_trial(json_t *obj, struct sfu_state *s, struct sfu_err *err) {
+        static const char *const members[] = { "bootname", "previous", NULL };
+        int r = check_members(obj, "trial", members, err);
+
+        if (r >= 0)
+                r = get_text(obj, "bootname", true, s->trial_bootname, sizeof(s->trial_bootname), err);
+        if (r >= 0)
+                r = get_text(obj, "previous", true, s->trial_previous, sizeof(s->trial_previous), err);
+        return r;
+}
+
+static int parse_resume(json_t *obj, struct sfu_state *s, struct sfu_err *err) {
+        static const char *const members[] = { "manifestSha256", "image", "bootname", "offset", "etag", "url", NULL };
+        uint64_t offset = 0;
+        int r = check_members(obj, "resume", members, err);
+
+        if (r >= 0)
+                r = get_text(obj, "manifestSha256", true, s->resume_manifest_sha256, sizeof(s->resume_manifest_sha256),
+                             err);
+        if (r >= 0)
+                r = get_text(obj, "image", true, s->resume_image, sizeof(s->resume_image), err);
+        if (r >= 0)
+                r = get_text(obj, "bootname", true, s->resume_bootname, sizeof(s->resume_bootname), err);
+        if (r >= 0)
+                r = get_text(obj, "etag", false, s->resume_etag, sizeof(s->resume_etag), err);
+        if (r >= 0)
+                r = get_text(obj, "url", false, s->resume_url, sizeof(s->resume_url), err);
+        if (r >= 0) {
+                r = sfu_json_get_u64(obj, "offset", &offset, err);
+                if (r == -ENOENT)
+                        r = sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "\"offset\" is missing");
+        }
+        s->resume_offset = offset;
+        s->has_resume = r >= 0;
+        return r;
+}
+
+static int parse_cache(json_t *obj, struct sfu_state *s, struct sfu_err *err) {
+        static const char *const members[] = { "url", "etag", "lastModified", NULL };
+        int r = check_members(obj, "manifestCache", members, err);
+
+        if (r >= 0)
+                r = get_text(obj, "url", true, s->manifest_url, sizeof(s->manifest_url), err);
+        if (r >= 0)
+                r = get_text(obj, "etag", false, s->manifest_etag, sizeof(s->manifest_etag), err);
+        if (r >= 0)
+                r = get_text(obj, "lastModified", false, s->manifest_last_modified, sizeof(s->manifest_last_modified),
+                             err);
+        return r;
+}
+
+/* The members that hold an object, and who reads each. */
+static const struct {
+        const char *name;
+        int (*parse)(json_t *obj, struct sfu_state *s, struct sfu_err *err);
+} object_members[] = {
+        { "newestSeen", parse_newest_seen }, { "lastError", parse_last_error }, { "slots", parse_slots },
+        { "trial", parse_trial },           { "resume", parse_resume },        { "manifestCache", parse_cache },
+};
+
 static int parse_root(json_t *root, struct sfu_state *s, struct sfu_err *err) {
         static const char *const members[] = {
                 "format", "state", "reason", "highestInstalled", "newestAcceptedTimestamp", "newestSeen",
                 "lastCheck", "lastError", "slots", "trial", "resume", "manifestCache", "rejectedVersion",
                 "rollbackFloor", "heldBack", NULL,
         };
-        static const char *const seen_members[] = { "version", "timestamp", "source", "format", "algorithms", NULL };
-        static const char *const error_members[] = { "code", "message", NULL };
-        static const char *const trial_members[] = { "bootname", "previous", NULL };
-        static const char *const resume_members[] = { "manifestSha256", "image", "bootname", "offset", "etag", "url",
-                                                       NULL };
-        static const char *const cache_members[] = { "url", "etag", "lastModified", NULL };
         json_t *format, *obj;
         int r, v;
-        bool has;
 
         r = check_members(root, "state", members, err);
         if (r < 0)
@@ -266,122 +358,27 @@ static int parse_root(json_t *root, struct sfu_state *s, struct sfu_err *err) {
                 return r;
         s->state = (enum sfu_install_state) v;
         r = get_text(root, "reason", false, s->reason, sizeof(s->reason), err);
-        if (r < 0)
-                return r;
-        r = get_version(root, "highestInstalled", &s->has_highest, &s->highest, err);
-        if (r < 0)
-                return r;
-        r = get_version(root, "rollbackFloor", &s->has_floor, &s->floor, err);
-        if (r < 0)
-                return r;
-        r = get_time(root, "newestAcceptedTimestamp", &s->has_newest_timestamp, &s->newest_timestamp, err);
-        if (r < 0)
-                return r;
-        r = get_version(root, "rejectedVersion", &s->has_rejected, &s->rejected, err);
-        if (r < 0)
-                return r;
-        r = get_time(root, "lastCheck", &s->has_last_check, &s->last_check, err);
-        if (r < 0)
-                return r;
-
-        r = get_object(root, "newestSeen", &obj, err);
-        if (r >= 0 && obj) {
-                r = check_members(obj, "newestSeen", seen_members, err);
-                if (r >= 0)
-                        r = get_version(obj, "version", &s->has_newest_seen, &s->newest_seen, err);
-                if (r >= 0)
-                        r = get_time(obj, "timestamp", &has, &s->newest_seen_timestamp, err);
-                if (r >= 0)
-                        r = get_enum(obj, "source", source_names, _SFU_SOURCE_MAX, &v, err);
-                if (r >= 0)
-                        s->newest_seen_source = (enum sfu_source) v;
-                if (r >= 0)
-                        r = get_text(obj, "format", false, s->newest_seen_form, sizeof(s->newest_seen_form), err);
-                if (r >= 0)
-                        r = get_text(obj, "algorithms", false, s->newest_seen_algs, sizeof(s->newest_seen_algs), err);
-                if (r >= 0 && (!s->has_newest_seen || !has))
-                        r = sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "\"newestSeen\" is incomplete");
+        if (r >= 0)
+                r = get_version(root, "highestInstalled", &s->has_highest, &s->highest, err);
+        if (r >= 0)
+                r = get_version(root, "rollbackFloor", &s->has_floor, &s->floor, err);
+        if (r >= 0)
+                r = get_time(root, "newestAcceptedTimestamp", &s->has_newest_timestamp, &s->newest_timestamp, err);
+        if (r >= 0)
+                r = get_version(root, "rejectedVersion", &s->has_rejected, &s->rejected, err);
+        if (r >= 0)
+                r = get_time(root, "lastCheck", &s->has_last_check, &s->last_check, err);
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(object_members); i++) {
+                r = get_object(root, object_members[i].name, &obj, err);
+                if (r >= 0 && obj)
+                        r = object_members[i].parse(obj, s, err);
         }
         if (r < 0)
                 return r;
-
-        r = get_object(root, "lastError", &obj, err);
-        if (r >= 0 && obj) {
-                enum sfu_err_code code;
-                r = check_members(obj, "lastError", error_members, err);
-                if (r >= 0)
-                        r = get_text(obj, "code", true, s->last_error_code, sizeof(s->last_error_code), err);
-                if (r >= 0 && sfu_err_code_from_name(s->last_error_code, &code) < 0)
-                        r = sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "unknown error code \"%s\"", s->last_error_code);
-                if (r >= 0)
-                        r = get_text(obj, "message", true, s->last_error_message, sizeof(s->last_error_message), err);
-                s->has_last_error = r >= 0;
-        }
-        if (r < 0)
-                return r;
-
-        r = get_object(root, "slots", &obj, err);
-        if (r >= 0 && obj)
-                r = parse_slots(obj, s, err);
-        if (r < 0)
-                return r;
-
-        r = get_object(root, "trial", &obj, err);
-        if (r >= 0 && obj) {
-                r = check_members(obj, "trial", trial_members, err);
-                if (r >= 0)
-                        r = get_text(obj, "bootname", true, s->trial_bootname, sizeof(s->trial_bootname), err);
-                if (r >= 0)
-                        r = get_text(obj, "previous", true, s->trial_previous, sizeof(s->trial_previous), err);
-        }
-        if (r < 0)
-                return r;
-
-        r = get_object(root, "resume", &obj, err);
-        if (r >= 0 && obj) {
-                uint64_t offset = 0;
-                r = check_members(obj, "resume", resume_members, err);
-                if (r >= 0)
-                        r = get_text(obj, "manifestSha256", true, s->resume_manifest_sha256,
-                                     sizeof(s->resume_manifest_sha256), err);
-                if (r >= 0)
-                        r = get_text(obj, "image", true, s->resume_image, sizeof(s->resume_image), err);
-                if (r >= 0)
-                        r = get_text(obj, "bootname", true, s->resume_bootname, sizeof(s->resume_bootname), err);
-                if (r >= 0)
-                        r = get_text(obj, "etag", false, s->resume_etag, sizeof(s->resume_etag), err);
-                if (r >= 0)
-                        r = get_text(obj, "url", false, s->resume_url, sizeof(s->resume_url), err);
-                if (r >= 0) {
-                        r = sfu_json_get_u64(obj, "offset", &offset, err);
-                        if (r == -ENOENT)
-                                r = sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "\"offset\" is missing");
-                }
-                s->resume_offset = offset;
-                s->has_resume = r >= 0;
-        }
-        if (r < 0)
-                return r;
-
         obj = json_object_get(root, "heldBack");
-        if (obj && !json_is_null(obj)) {
-                r = parse_holds(obj, s, err);
-                if (r < 0)
-                        return r;
-        }
-
-        r = get_object(root, "manifestCache", &obj, err);
-        if (r >= 0 && obj) {
-                r = check_members(obj, "manifestCache", cache_members, err);
-                if (r >= 0)
-                        r = get_text(obj, "url", true, s->manifest_url, sizeof(s->manifest_url), err);
-                if (r >= 0)
-                        r = get_text(obj, "etag", false, s->manifest_etag, sizeof(s->manifest_etag), err);
-                if (r >= 0)
-                        r = get_text(obj, "lastModified", false, s->manifest_last_modified,
-                                     sizeof(s->manifest_last_modified), err);
-        }
-        return r < 0 ? r : 0;
+        if (obj && !json_is_null(obj))
+                return parse_holds(obj, s, err);
+        return 0;
 }
 
 int sfu_state_from_json(const char *buf, size_t len, struct sfu_state *ret, struct sfu_err *err) {
