@@ -78,11 +78,6 @@ int sfu_policy_check(const struct sfu_manifest *m, const struct sfu_policy_devic
                 *ret = SFU_POLICY_UP_TO_DATE;
                 return 0;
         }
-        if (dev->has_floor && sfu_version_compare(&m->version, &dev->floor) < 0)
-                return sfu_err_set(err, SFU_ERR_POLICY, EPERM,
-                                   "firmwareVersion %s is below the anti-rollback floor %s: refused (no option "
-                                   "lowers the floor)",
-                                   offered, sfu_version_format(&dev->floor, have));
         if (!dev->allow_downgrade) {
                 if (cmp_running < 0)
                         return sfu_err_set(err, SFU_ERR_POLICY, EPERM,
@@ -93,6 +88,12 @@ int sfu_policy_check(const struct sfu_manifest *m, const struct sfu_policy_devic
                                            "firmwareVersion %s is not newer than the highest installed %s: rollback refused",
                                            offered, sfu_version_format(&dev->highest, have));
         }
+        /* Whatever version order allows: nothing below the floor. */
+        if (dev->has_floor && sfu_version_compare(&m->version, &dev->floor) < 0)
+                return sfu_err_set(err, SFU_ERR_POLICY, EPERM,
+                                   "firmwareVersion %s is below the anti-rollback floor %s: refused (no option "
+                                   "lowers the floor)",
+                                   offered, sfu_version_format(&dev->floor, have));
         *ret = SFU_POLICY_INSTALL;
         return 0;
 }
