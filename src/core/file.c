@@ -14,14 +14,17 @@ int sfu_file_load_fd(int fd, size_t max, unsigned flags, char **ret, size_t *ret
                 return -errno;
         if ((flags & SFU_FILE_REGULAR) && !S_ISREG(st.st_mode))
                 return -EINVAL;
-        if (S_ISREG(st.st_mode) && (uint64_t) st.st_size > max)
+        if (S_ISREG(st.st_mode) && (uint64_t) st.st_size > max && !(flags & SFU_FILE_HEAD))
                 return -EFBIG;
         buf = malloc(max + 1);
         if (!buf)
                 return -ENOMEM;
         /* One byte more than allowed tells "too large" from "just fits". */
         while (len <= max) {
-                ssize_t n = read(fd, buf + len, max + 1 - len);
+                size_t want = (flags & SFU_FILE_HEAD) ? max - len : max + 1 - len;
+                if (want == 0)
+                        break;
+                ssize_t n = read(fd, buf + len, want);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0) {

@@ -12,6 +12,7 @@ enum {
         SFU_FILE_REGULAR = 1 << 0,      /* refuse anything but a regular file (-EINVAL) */
         SFU_FILE_NO_NUL = 1 << 1,       /* refuse a NUL byte in the contents (-EBADMSG) */
         SFU_FILE_SECRET = 1 << 2,       /* wipe what was read when failing (key material) */
+        SFU_FILE_HEAD = 1 << 3,         /* a longer file is no error: its first max bytes are read */
 };
 
 /* 0, or -errno: -EFBIG when the file holds more than max bytes (by its

@@ -86,22 +86,26 @@ int sfu_signed_detect(const void *buf, size_t len, enum sfu_signed_form *ret) {
         return -EINVAL;
 }
 
+bool sfu_signed_media_type_is(const char *content_type, const char *type) {
+        size_t len;
+
+        if (!content_type)
+                return false;
+        len = strcspn(content_type, "; \t");
+        return len == strlen(type) && strncasecmp(content_type, type, len) == 0;
+}
+
 /* A content type that names a signed form must name this one; others
  * (application/json, application/octet-stream, none) leave it to the
  * bytes, as static servers label files by their extension. */
 static int check_content_type(const char *content_type, enum sfu_signed_form form, struct sfu_err *err) {
         char q[SFU_QUOTE_MAX + 4];
-        size_t len;
         enum sfu_signed_family says;
 
-        if (!content_type || !content_type[0])
-                return 0;
-        len = strcspn(content_type, "; \t");
-        if (len == 16 && strncasecmp(content_type, "application/jose", 16) == 0)
+        if (sfu_signed_media_type_is(content_type, "application/jose") ||
+            sfu_signed_media_type_is(content_type, "application/jose+json"))
                 says = SFU_SIGNED_FAMILY_JWS;
-        else if (len == 21 && strncasecmp(content_type, "application/jose+json", 21) == 0)
-                says = SFU_SIGNED_FAMILY_JWS;
-        else if (len == 16 && strncasecmp(content_type, "application/cose", 16) == 0)
+        else if (sfu_signed_media_type_is(content_type, "application/cose"))
                 says = SFU_SIGNED_FAMILY_COSE;
         else
                 return 0;

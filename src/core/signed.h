@@ -36,6 +36,8 @@ enum sfu_signed_family sfu_signed_family_of(enum sfu_signed_form form);
 const char *sfu_signed_form_name(enum sfu_signed_form form);           /* "JWS compact", "COSE_Sign1", ... */
 const char *sfu_signed_family_name(enum sfu_signed_family family);     /* "jws", "cose" */
 int sfu_signed_family_from_name(const char *name, enum sfu_signed_family *ret) _wur_;
+/* Whether a Content-Type value is type (parameters and case ignored). */
+bool sfu_signed_media_type_is(const char *content_type, const char *type);
 /* The media type a server names the form with ("application/jose", ...). */
 const char *sfu_signed_media_type(enum sfu_signed_form form);
 

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+#include <inttypes.h>
+
 #include "core/digest.h"
 #include "core/hex.h"
 #include "daemon/log.h"
@@ -6,6 +8,8 @@
 #include "io/clock.h"
 
 void sfu_candidate_clear(struct sfu_candidate *c) {
+        if (c->has_fd)
+                close(c->fd);
         free(c->bytes);
         sfu_manifest_free(c->manifest);
         memset(c, 0, sizeof(*c));
@@ -83,6 +87,34 @@ static void signature_not_counted(void *userdata, const char *why) {
         log_debug("%s: %s", (const char *) userdata, why);
 }
 
+/* The head of a bundle: its header sane, its manifest wholly read, the
+ * file exactly as long as the header says when the length is known. */
+static int open_bundle(const struct sfu_job *job, struct sfu_candidate *c, struct sfu_err *err) {
+        struct sfu_bundle_header *h = &c->bundle_header;
+        uint64_t head;
+        int r = sfu_bundle_parse_header(c->bytes, c->len, h, err);
+
+        if (r < 0)
+                return r;
+        if (h->manifest_len > job->config->max_manifest_size)
+                return sfu_err_set(err, SFU_ERR_SIZE, EFBIG,
+                                   "the bundle's manifest is %" PRIu32 " bytes, more than max-manifest-size (%zu)",
+                                   h->manifest_len, job->config->max_manifest_size);
+        head = SFU_BUNDLE_HEADER_SIZE + (uint64_t) h->manifest_len;
+        if (c->len < head)
+                return sfu_err_set(err, SFU_ERR_PARSE, EBADMSG,
+                                   "bundle truncated: its manifest ends at byte %" PRIu64 ", the file at %zu", head,
+                                   c->len);
+        if (c->file_size && c->file_size != sfu_bundle_length(h))
+                return sfu_err_set(err, SFU_ERR_SIZE, EBADMSG,
+                                   "the bundle is %" PRIu64 " bytes, its header says %" PRIu64
+                                   " (24 + %" PRIu32 " manifest + %" PRIu64 " image bytes)",
+                                   c->file_size, sfu_bundle_length(h), h->manifest_len, h->images_len);
+        c->len = (size_t) head; /* image bytes that came along are not the head's */
+        c->bundle = true;
+        return 0;
+}
+
 int sfu_verify_candidate(struct sfu_job *job, const struct sfu_keyring *ring, bool allow_downgrade,
                          struct sfu_candidate *c, struct sfu_err *err) {
         const char *classes[SFU_CONFIG_MAX_SLOTS + 1];
@@ -96,9 +128,23 @@ int sfu_verify_candidate(struct sfu_job *job, const struct sfu_keyring *ring, bo
                 .note = signature_not_counted,
                 .userdata = (void *) sfu_source_name(c->source),
         };
+        struct sfu_signed_opts o = opts;
+        const char *signed_bytes = c->bytes;
+        size_t signed_len = c->len;
         int r;
 
-        r = sfu_signed_open(c->bytes, c->len, ring, &opts, &c->manifest, &c->info, err);
+        if (sfu_bundle_is(c->bytes, c->len)) {
+                r = open_bundle(job, c, err);
+                if (r < 0)
+                        return r;
+                signed_bytes += SFU_BUNDLE_HEADER_SIZE;
+                signed_len = c->bundle_header.manifest_len;
+                o.content_type = NULL; /* the server named the bundle, not the manifest inside */
+        } else if (sfu_signed_media_type_is(c->content_type, SFU_BUNDLE_MEDIA_TYPE))
+                return sfu_err_set(err, SFU_ERR_PARSE, EBADMSG,
+                                   "served as a bundle (%s) but it does not start with a bundle's magic",
+                                   SFU_BUNDLE_MEDIA_TYPE);
+        r = sfu_signed_open(signed_bytes, signed_len, ring, &o, &c->manifest, &c->info, err);
         if (r < 0)
                 return r;
         r = device_facts(job, allow_downgrade, classes, &dev, err);
@@ -107,7 +153,23 @@ int sfu_verify_candidate(struct sfu_job *job, const struct sfu_keyring *ring, bo
         r = sfu_policy_check(c->manifest, &dev, &c->verdict, err);
         if (r < 0)
                 return r;
+        if (c->bundle) {
+                r = sfu_bundle_check(&c->bundle_header, c->manifest, c->image_offsets, err);
+                if (r < 0)
+                        return r;
+        }
+        /* A bundle's header is hashed with its manifest: a header that
+         * changes between attempts restarts a resumed staging. */
         return sha256_hex(c->bytes, c->len, c->sha256);
+}
+
+const char *sfu_candidate_manifest(const struct sfu_candidate *c, size_t *ret_len) {
+        if (c->bundle) {
+                *ret_len = c->bundle_header.manifest_len;
+                return c->bytes + SFU_BUNDLE_HEADER_SIZE;
+        }
+        *ret_len = c->len;
+        return c->bytes;
 }
 
 const char *sfu_verify_accept(const struct sfu_config *config, char *buf, size_t size) {
@@ -128,6 +190,6 @@ const char *sfu_verify_accept(const struct sfu_config *config, char *buf, size_t
         /* The form is told by the bytes anyway: a server that does not
          * negotiate may answer with anything. */
         if (used < size)
-                snprintf(buf + used, size - used, ", */*;q=0.1");
+                snprintf(buf + used, size - used, ", %s;q=0.5, */*;q=0.1", SFU_BUNDLE_MEDIA_TYPE);
         return buf;
 }

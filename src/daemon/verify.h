@@ -4,6 +4,7 @@
  * (core/policy.c), all before any image byte is requested. */
 #pragma once
 #include <stdbool.h>
+#include "core/bundle.h"
 #include "core/key.h"
 #include "core/manifest.h"
 #include "core/policy.h"
@@ -11,10 +12,14 @@
 #include "core/state.h"
 #include "daemon/job-internal.h"
 
-/* A manifest offered by one source. */
+/* A manifest offered by one source, alone or at the head of a bundle
+ * (core/bundle.h). */
 struct sfu_candidate {
-        char *bytes;                    /* as fetched: the signed manifest */
+        char *bytes;                    /* as fetched: the signed manifest, or a bundle's header and manifest */
         size_t len;
+        uint64_t file_size;             /* a bundle's whole length as its server or file says (0: unknown) */
+        bool has_fd;                    /* a bundle read from a file: open here for its images */
+        int fd;
         char url[4096];                 /* base of relative locations; "" for a file */
         enum sfu_source source;
         bool not_modified;              /* the server answered 304: bytes from the cache */
@@ -27,12 +32,20 @@ struct sfu_candidate {
         enum sfu_policy_verdict verdict;
         struct sfu_signed_info info;    /* form, algorithms */
         char sha256[65];                /* of the bytes: names the manifest in resume data */
+        bool bundle;                    /* the bytes are a bundle's head; its images follow in the file */
+        struct sfu_bundle_header bundle_header;
+        uint64_t image_offsets[SFU_MANIFEST_MAX_IMAGES]; /* in the bundle, per manifest image */
 };
 
 void sfu_candidate_clear(struct sfu_candidate *c);
+/* The signed manifest itself: all of c's bytes, or those inside its bundle. */
+const char *sfu_candidate_manifest(const struct sfu_candidate *c, size_t *ret_len);
 
-/* Verifies c's bytes (any form [security] formats takes) against ring and
- * the device's rules; fills c->manifest, c->info, c->verdict and c->sha256. */
+/* Verifies c's bytes (any form [security] formats takes, alone or in a
+ * bundle) against ring and the device's rules; fills c->manifest,
+ * c->info, c->verdict and c->sha256, and for a bundle its header and
+ * image offsets.  A bundle's structure (header, lengths) is checked
+ * before its manifest, its images' sizes against the header after. */
 int sfu_verify_candidate(struct sfu_job *job, const struct sfu_keyring *ring, bool allow_downgrade,
                          struct sfu_candidate *c, struct sfu_err *err) _wur_;
 

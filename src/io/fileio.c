@@ -72,8 +72,6 @@ int sfu_file_write_atomic(const char *path, const void *data, size_t len, mode_t
 
 /* Reads what remains of fd (a regular file) into a new NUL-terminated
  * buffer of at most max bytes; name is for messages. */
-/* Reads what remains of fd (a regular file) into a new NUL-terminated
- * buffer of at most max bytes; name is for messages. */
 static int read_regular(int fd, const char *name, size_t max, unsigned flags, char **ret, size_t *ret_len,
                         struct sfu_err *err) {
         struct stat st;
@@ -112,11 +110,23 @@ int sfu_file_read(const char *path, size_t max, unsigned flags, char **ret, size
         return read_regular(fd, path, max, flags, ret, ret_len, err);
 }
 
-int sfu_file_read_fd(int fd, const char *name, size_t max, char **ret, size_t *ret_len, struct sfu_err *err) {
-        /* From the start, whatever the sender read of it already. */
-        if (lseek(fd, 0, SEEK_SET) < 0 && errno != ESPIPE)
+int sfu_file_read_head_fd(int fd, const char *name, size_t max, char **ret, size_t *ret_len, uint64_t *ret_size,
+                          struct sfu_err *err) {
+        struct stat st;
+        int r;
+
+        if (lseek(fd, 0, SEEK_SET) < 0)
                 return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot read %s: %s", name, strerror(errno));
-        return read_regular(fd, name, max, 0, ret, ret_len, err);
+        if (fstat(fd, &st) < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot stat %s: %s", name, strerror(errno));
+        if (!S_ISREG(st.st_mode))
+                return sfu_err_set(err, SFU_ERR_STATE, EINVAL, "%s is not a regular file", name);
+        r = sfu_file_load_fd(fd, max, SFU_FILE_REGULAR | SFU_FILE_HEAD, ret, ret_len);
+        if (r < 0 && r != -ENOMEM)
+                return sfu_err_set(err, SFU_ERR_STORAGE, -r, "cannot read %s: %s", name, strerror(-r));
+        if (r >= 0)
+                *ret_size = (uint64_t) st.st_size;
+        return r;
 }
 
 int sfu_mkdir_p(const char *path, mode_t mode) {

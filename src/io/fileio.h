@@ -28,8 +28,9 @@ int sfu_file_read(const char *path, size_t max, unsigned flags, char **ret, size
  * unlink in it). */
 int sfu_file_sync_parent(const char *path) _wur_;
 
-/* The same for a descriptor someone passed (read from its start): it must
- * be a regular file; name is for messages. */
-int sfu_file_read_fd(int fd, const char *name, size_t max, char **ret, size_t *ret_len, struct sfu_err *err) _wur_;
+/* The first (at most) max bytes of the regular file open at fd, from its
+ * start, into a new NUL-terminated buffer; *ret_size is its whole size. */
+int sfu_file_read_head_fd(int fd, const char *name, size_t max, char **ret, size_t *ret_len, uint64_t *ret_size,
+                          struct sfu_err *err) _wur_;
 /* mkdir -p with mode for the last component. */
 int sfu_mkdir_p(const char *path, mode_t mode) _wur_;
