@@ -133,14 +133,16 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata) {
                         return 0;
                 }
         } else {
-                size_t keep = x->max;
+                size_t keep = x->max, want = 0;
                 if (x->opts->prefix_limit) {
-                        /* The caller may know from the first bytes how many it wants. */
-                        size_t want = x->opts->prefix_limit(x->buf, x->len, data, len);
+                        /* The caller may know from the first bytes how many
+                         * it wants: then what is beyond is cut, not refused
+                         * (the caller judges a short prefix). */
+                        want = x->opts->prefix_limit(x->buf, x->len, data, len);
                         if (want > 0 && want < keep)
                                 keep = want;
                 }
-                if (x->len + len > keep && keep < x->max) {
+                if (x->len + len > keep && want > 0) {
                         /* Keep what the caller wants, end the transfer there. */
                         len = keep > x->len ? keep - x->len : 0;
                         x->result->truncated = true;
