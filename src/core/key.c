@@ -1300,3 +1300,18 @@ void sfu_keyring_free(struct sfu_keyring *ring) {
                 sfu_key_free(ring->keys[i]);
         free(ring);
 }
+
+int sfu_keyring_load_path(struct sfu_keyring *ring, const char *path, struct sfu_err *err) {
+        _cleanup_key_ struct sfu_key *key = NULL;
+        struct stat st;
+        int r;
+
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+                return sfu_keyring_load_dir(ring, path, err);
+        r = sfu_key_load_file(path, false, &key, err);
+        if (r >= 0)
+                r = sfu_keyring_add(ring, key, err);
+        if (r >= 0)
+                key = NULL;     /* the ring owns it now */
+        return r;
+}
