@@ -101,3 +101,8 @@ static inline void sfu_keyring_freep(struct sfu_keyring **k) { sfu_keyring_free(
 
 static inline void sfu_evp_pkey_freep(EVP_PKEY **p) { EVP_PKEY_free(*p); }
 #define _cleanup_evp_pkey_ _cleanup_(sfu_evp_pkey_freep)
+
+/* A key file (PEM or JWK; a private key file adds its public key) or, when
+ * path is a directory, every key of it as sfu_keyring_load_dir() does,
+ * added to ring. */
+int sfu_keyring_load_path(struct sfu_keyring *ring, const char *path, struct sfu_err *err) _wur_;

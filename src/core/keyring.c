@@ -3,6 +3,7 @@
  * a directory of key files into it (strictly, or leniently for a device
  * that must keep working with whatever of its store still loads). */
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include <openssl/err.h>
 
@@ -87,13 +88,23 @@ static void name_list_freep(struct name_list *l) {
                 free(l->names[i]);
 }
 
+/* A trusted key from the file open at fd: an HSS public key (*.hss), else
+ * PEM or JWK. */
+static int load_fd(int fd, const char *path, struct sfu_key **ret, struct sfu_err *err) {
+        _cleanup_(secret_bufp) char *buf = NULL;
+        size_t len = 0, n = strlen(path);
+        int r = sfu_key_read_fd(fd, path, &buf, &len, err);
+
+        if (r < 0)
+                return r;
+        if (n >= 4 && strcmp(path + n - 4, ".hss") == 0)
+                return sfu_key_from_hss((const uint8_t *) buf, len, path, ret, err);
+        return sfu_key_from_buffer(buf, len, path, false, ret, err);
+}
+
 static int load_one(int dfd, const char *dir, const char *name, struct sfu_key **ret, struct sfu_err *err) {
         _cleanup_close_ int fd = -1;
-        _cleanup_(secret_bufp) char *buf = NULL;
         _cleanup_free_ char *path = NULL;
-        _cleanup_key_ struct sfu_key *key = NULL;
-        size_t len = 0;
-        int r;
 
         if (asprintf(&path, "%s/%s", dir, name) < 0) {
                 path = NULL;
@@ -101,15 +112,10 @@ static int load_one(int dfd, const char *dir, const char *name, struct sfu_key *
         }
         fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0) {
-                r = errno;
-                return sfu_err_set(err, SFU_ERR_STORAGE, r, "cannot open key %s: %s", path, strerror(r));
+                int e = errno;
+                return sfu_err_set(err, SFU_ERR_STORAGE, e, "cannot open key %s: %s", path, strerror(e));
         }
-        r = sfu_key_read_fd(fd, path, &buf, &len, err);
-        if (r < 0)
-                return r;
-        if (strcmp(name + strlen(name) - 4, ".hss") == 0)
-                return sfu_key_from_hss((const uint8_t *) buf, len, path, ret, err);
-        return sfu_key_from_buffer(buf, len, path, false, ret, err);
+        return load_fd(fd, path, ret, err);
 }
 
 /* Sorted names of the key files in d. */
@@ -251,4 +257,25 @@ void sfu_keyring_free(struct sfu_keyring *ring) {
         for (size_t i = 0; i < ring->n_keys; i++)
                 sfu_key_free(ring->keys[i]);
         free(ring);
+}
+
+int sfu_keyring_load_path(struct sfu_keyring *ring, const char *path, struct sfu_err *err) {
+        _cleanup_key_ struct sfu_key *key = NULL;
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+        int r;
+
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+                return sfu_keyring_load_dir(ring, path, err);
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) {
+                int e = errno;
+                return sfu_err_set(err, SFU_ERR_STORAGE, e, "cannot open key %s: %s", path, strerror(e));
+        }
+        r = load_fd(fd, path, &key, err);
+        if (r >= 0)
+                r = sfu_keyring_add(ring, key, err);
+        if (r >= 0)
+                key = NULL; /* the ring owns it now */
+        return r;
 }
