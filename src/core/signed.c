@@ -3,6 +3,7 @@
 
 #include "core/cose.h"
 #include "core/jws.h"
+#include "core/scope.h"
 #include "core/signed.h"
 
 static const struct {
@@ -125,6 +126,7 @@ static int open_jws(const void *buf, size_t len, const struct sfu_keyring *ring,
                 .note = o->note,
                 .userdata = o->userdata,
                 .ret_algs = &info->alg_mask,
+                .ret_signers = info->signer_keys,
         };
         int r;
 
@@ -147,6 +149,7 @@ static int open_cose(const void *buf, size_t len, const struct sfu_keyring *ring
                 .note = o->note,
                 .userdata = o->userdata,
                 .ret_algs = &info->alg_mask,
+                .ret_signers = info->signer_keys,
         };
         int r;
 
@@ -165,6 +168,7 @@ static int open_cose(const void *buf, size_t len, const struct sfu_keyring *ring
 int sfu_signed_open(const void *buf, size_t len, const struct sfu_keyring *ring, const struct sfu_signed_opts *opts_in,
                     struct sfu_manifest **ret, struct sfu_signed_info *ret_info, struct sfu_err *err) {
         struct sfu_signed_opts opts = opts_in ? *opts_in : (struct sfu_signed_opts) {};
+        _cleanup_manifest_ struct sfu_manifest *m = NULL;
         struct sfu_signed_info info = {};
         enum sfu_signed_family family;
         int r;
@@ -184,10 +188,15 @@ int sfu_signed_open(const void *buf, size_t len, const struct sfu_keyring *ring,
         r = check_content_type(opts.content_type, info.form, err);
         if (r < 0)
                 return r;
-        r = family == SFU_SIGNED_FAMILY_COSE ? open_cose(buf, len, ring, &opts, ret, &info, err)
-                                             : open_jws(buf, len, ring, &opts, ret, &info, err);
+        r = family == SFU_SIGNED_FAMILY_COSE ? open_cose(buf, len, ring, &opts, &m, &info, err)
+                                             : open_jws(buf, len, ring, &opts, &m, &info, err);
         if (r < 0)
                 return r;
+        /* Each signature counts for what its key's scope covers. */
+        r = sfu_scope_check(m, ring, info.signer_keys, info.signers, opts.min_signatures, opts.scope_report, err);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(m);
         if (ret_info)
                 *ret_info = info;
         return 0;
