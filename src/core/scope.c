@@ -240,7 +240,9 @@ static int check_component(const struct sfu_manifest *m, const struct sfu_keyrin
         char who[512];
 
         v->need = min_signatures ? min_signatures : 1;
-        for (size_t i = 0; ring && i < ring->n_keys; i++) {
+        /* A scope's threshold is for the component's bytes: the entry that
+         * delegates it to a provider needs only the manifest's signers. */
+        for (size_t i = 0; !v->delegated && ring && i < ring->n_keys; i++) {
                 const struct sfu_key *k = ring->keys[i];
                 if (k->scope && k->scope->min_signatures > v->need &&
                     sfu_scope_covers_component(k, m->manufacturer, m->model, v->slot_class, v->name))
@@ -280,6 +282,7 @@ int sfu_scope_check(const struct sfu_manifest *m, const struct sfu_keyring *ring
                 rep->components[rep->n_components++] = (struct sfu_scope_vouch) {
                         .name = m->providers[i].name,
                         .slot_class = m->providers[i].slot_class,
+                        .delegated = true,
                 };
         for (size_t i = 0; i < rep->n_components; i++) {
                 r = check_component(m, ring, signers, n_signers, min_signatures, &rep->components[i], err);

@@ -68,6 +68,7 @@ bool sfu_scope_may_manage_keys(const struct sfu_key *key);
 struct sfu_scope_vouch {
         const char *name;               /* the component (image or provider entry) */
         const char *slot_class;
+        bool delegated;                 /* a "providers" entry: its bytes come with the provider's manifest */
         unsigned need;                  /* signatures it needs */
         const struct sfu_key *keys[SFU_SCOPE_MAX_SIGNATURES];
         unsigned n_keys;                /* signers whose scope covers it */
@@ -82,7 +83,8 @@ struct sfu_scope_report {
  * signatures verified) signed, with ring the whole trust store: every
  * component needs as many signers whose scope covers it as the most
  * demanding of min_signatures and the min-signatures of every ring key's
- * scope that covers it; keyInfo needs min_signatures signers that may
+ * scope that covers it (a "providers" entry: min_signatures only, the
+ * threshold applies to the provider's manifest); keyInfo needs min_signatures signers that may
  * manage keys.  SFU_ERR_SIGNATURE with a one-line reason otherwise.
  * report (may be NULL) says who vouched for what; its names point into m
  * and its keys into the ring. */
