@@ -45,7 +45,12 @@ static void test_detect(void) {
         detect_is("a COSE_Mac0 (tag 17)", mac0, sizeof(mac0), -1);
         detect_is("an untagged COSE array", untagged, sizeof(untagged), -1);
         detect_is("a shadow file", "root:$6$x$y:19000:0:99999:7:::\n", 32, -1);
-        detect_is("one dot", "abc.def", 7, -1);
+        detect_is("one dot (the JWS parser names the segments)", "abc.def", 7, SFU_SIGNED_JWS_COMPACT);
+        detect_is("padded base64url with dots", "eyJh=.eyJi.c2ln==\n", 18, SFU_SIGNED_JWS_COMPACT);
+        detect_is("a long base64url run without dots", "eyJhbGciOiJFUzI1NiJ9", 20, SFU_SIGNED_JWS_COMPACT);
+        detect_is("a short word", "abc", 3, -1);
+        detect_is("prose", "not a manifest at all", 21, -1);
+        detect_is("binary", "\x01\x02\x03.", 4, -1);
         detect_is("nothing", "", 0, -1);
 }
 
