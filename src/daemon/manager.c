@@ -310,7 +310,9 @@ static void reconcile_boot(struct sfu_manager *m) {
 
         if (s->trial_bootname[0] && m->booted) {
                 struct sfu_state_slot *trial = sfu_state_slot(s, s->trial_bootname);
+                bool fell_back = true;
                 if (strcmp(s->trial_bootname, m->booted) == 0) {
+                        fell_back = false;
                         if (trial)
                                 trial->health = SFU_HEALTH_TRIAL;
                         s->state = SFU_STATE_TRIAL;
@@ -323,17 +325,34 @@ static void reconcile_boot(struct sfu_manager *m) {
                          * before the environment write: check that the
                          * switch really happened. */
                         _cleanup_free_ char *primary = NULL;
+                        struct sfu_bootloader_slot_state trial_env = {};
                         struct sfu_err boot_err = SFU_ERR_INIT;
+                        fell_back = false;
                         if (sfu_bootloader_get_primary(m->boot, &primary, &boot_err) >= 0 &&
                             !sfu_streq(primary, s->trial_bootname)) {
-                                trial->health = SFU_HEALTH_BAD;
-                                s->state = SFU_STATE_IDLE;
-                                snprintf(s->reason, sizeof(s->reason),
-                                         "the switch to slot %s did not complete; it will be staged again",
-                                         s->trial_bootname);
-                                s->trial_bootname[0] = s->trial_previous[0] = 0;
+                                /* Not primary: either the switch never
+                                 * reached the environment, or it did and
+                                 * every trial boot failed before secfud ran
+                                 * in the new slot (kernel, initramfs, early
+                                 * boot), so the bootloader spent the
+                                 * attempts and fell back.  The environment
+                                 * tells: a spent trial is listed without
+                                 * attempts left. */
+                                if (sfu_bootloader_get_slot_state(m->boot, s->trial_bootname, &trial_env,
+                                                                  &boot_err) >= 0 &&
+                                    trial_env.in_order && !trial_env.good)
+                                        fell_back = true;
+                                else {
+                                        trial->health = SFU_HEALTH_BAD;
+                                        s->state = SFU_STATE_IDLE;
+                                        snprintf(s->reason, sizeof(s->reason),
+                                                 "the switch to slot %s did not complete; it will be staged again",
+                                                 s->trial_bootname);
+                                        s->trial_bootname[0] = s->trial_previous[0] = 0;
+                                }
                         }
-                } else {
+                }
+                if (fell_back) {
                         struct sfu_err boot_err = SFU_ERR_INIT;
                         if (trial) {
                                 trial->health = SFU_HEALTH_BAD;
