@@ -19,6 +19,8 @@
 #   2  slot A: ext4 root file system (Debian 12 minbase, systemd, dbus,
 #      our .deb; kernel and initramfs in its /boot), firmware 1.0.0
 #   3  slot B: empty
+#   4  16 MiB ext4: secfud's state, mounted at /var/lib/secfud by both
+#      slots (this test device has no recovery system)
 # A second small disk (/dev/vdb) carries the shell commands of one boot
 # to the test harness unit (systest.service) in the guest, which prints
 # "SYSTEST ..." lines on the serial console and powers off or reboots.
@@ -180,7 +182,10 @@ bootname = B
 CONF
         echo secfu-device >"$root/etc/hostname"
         # TCG on a busy machine: udev may need more than the default 90 s
-        printf '/dev/vda1 /boot ext2 defaults,x-systemd.device-timeout=10min 0 0\n' >"$root/etc/fstab"
+        # secfud's state on a data partition both slots mount: a trial boot
+        # of the other root file system must find the record of the switch
+        printf '/dev/vda1 /boot ext2 defaults,x-systemd.device-timeout=10min 0 0\n/dev/vda4 /var/lib/secfud ext4 defaults,x-systemd.device-timeout=10min 0 0\n' \
+                >"$root/etc/fstab"
         printf 'nameserver 10.0.2.3\n' >"$root/etc/resolv.conf"
         mkdir -p "$root/etc/systemd/network"
         printf '[Match]\nName=en* eth*\n[Network]\nDHCP=ipv4\n' >"$root/etc/systemd/network/10-wired.network"
@@ -221,7 +226,7 @@ vm_mkfs() { # vm_mkfs ROOT IMAGE: ext4 of VM_SLOT_MB from a directory, no mount
 # vm_make_disk DIR: DIR/disk.img with GRUB, the boot partition and slot A.
 vm_make_disk() {
         local dir=$1 boot=$1/bootfs slot_sectors=$((VM_SLOT_MB * 2048))
-        local p2=$((34 * 2048)) p3
+        local p2=$((34 * 2048)) p3 p4
         p3=$((p2 + slot_sectors))
         mkdir -p "$boot/grub"
         grub-mkimage -O i386-pc -o "$dir/core.img" -p '(hd0,msdos1)/grub' \
@@ -235,14 +240,20 @@ vm_make_disk() {
         grub-editenv "$boot/grub/grubenv" set ORDER="A B" A_OK=1 A_TRY=0 B_OK=1 B_TRY=0
         rm -f "$dir/boot.img"
         mke2fs -q -t ext2 -L boot -d "$boot" "$dir/boot.img" 32M || return 1
+        mkdir -p "$dir/datafs"
+        chmod 700 "$dir/datafs"
+        rm -f "$dir/data.img"
+        mke2fs -q -t ext4 -L data -d "$dir/datafs" "$dir/data.img" 16M || return 1
         rm -f "$dir/disk.img"
-        truncate -s $(((p3 + slot_sectors) * 512 + 1048576)) "$dir/disk.img"
-        printf 'label: dos\n2048,%d,83\n%d,%d,83\n%d,%d,83\n' $((32 * 2048)) "$p2" "$slot_sectors" "$p3" "$slot_sectors" |
-                sfdisk -q "$dir/disk.img" || return 1
+        p4=$((p3 + slot_sectors))
+        truncate -s $(((p4 + 16 * 2048) * 512 + 1048576)) "$dir/disk.img"
+        printf 'label: dos\n2048,%d,83\n%d,%d,83\n%d,%d,83\n%d,%d,83\n' $((32 * 2048)) "$p2" "$slot_sectors" "$p3" "$slot_sectors" \
+                "$p4" $((16 * 2048)) | sfdisk -q "$dir/disk.img" || return 1
         dd if=/usr/lib/grub/i386-pc/boot.img of="$dir/disk.img" bs=440 count=1 conv=notrunc status=none
         dd if="$dir/core.img" of="$dir/disk.img" bs=512 seek=1 conv=notrunc status=none
         dd if="$dir/boot.img" of="$dir/disk.img" bs=1M seek=1 conv=notrunc,sparse status=none
         dd if="$dir/rootfs-1.0.0.img" of="$dir/disk.img" bs=512 seek="$p2" conv=notrunc,sparse status=none
+        dd if="$dir/data.img" of="$dir/disk.img" bs=512 seek="$p4" conv=notrunc,sparse status=none
         echo "$p2 $p3 $slot_sectors" >"$dir/layout"
 }
 
