@@ -321,36 +321,32 @@ static void reconcile_boot(struct sfu_manager *m) {
                                  m->booted);
                 } else if (s->state == SFU_STATE_STAGED && s->trial_previous[0] &&
                            strcmp(s->trial_previous, m->booted) == 0 && trial && trial->health == SFU_HEALTH_STAGED) {
-                        /* Staged, not rebooted yet. The intent was saved
-                         * before the environment write: check that the
-                         * switch really happened. */
-                        _cleanup_free_ char *primary = NULL;
+                        /* Staged, not rebooted yet?  The intent was saved
+                         * before the environment write: the order tells
+                         * whether the switch reached the environment (it
+                         * puts the trial slot first; the bootloaders never
+                         * reorder).  If it did and the trial slot has no
+                         * attempt left, every trial boot failed before
+                         * secfud ran in it (kernel, initramfs, early boot)
+                         * and the bootloader fell back.  The primary is no
+                         * guide here: the booted slot's own attempt of this
+                         * boot (GRUB's TRY=1 until mark-good) hides it. */
+                        _cleanup_free_ char *first = NULL;
                         struct sfu_bootloader_slot_state trial_env = {};
                         struct sfu_err boot_err = SFU_ERR_INIT;
                         fell_back = false;
-                        if (sfu_bootloader_get_primary(m->boot, &primary, &boot_err) >= 0 &&
-                            !sfu_streq(primary, s->trial_bootname)) {
-                                /* Not primary: either the switch never
-                                 * reached the environment, or it did and
-                                 * every trial boot failed before secfud ran
-                                 * in the new slot (kernel, initramfs, early
-                                 * boot), so the bootloader spent the
-                                 * attempts and fell back.  The environment
-                                 * tells: a spent trial is listed without
-                                 * attempts left. */
-                                if (sfu_bootloader_get_slot_state(m->boot, s->trial_bootname, &trial_env,
-                                                                  &boot_err) >= 0 &&
-                                    trial_env.in_order && !trial_env.good)
-                                        fell_back = true;
-                                else {
-                                        trial->health = SFU_HEALTH_BAD;
-                                        s->state = SFU_STATE_IDLE;
-                                        snprintf(s->reason, sizeof(s->reason),
-                                                 "the switch to slot %s did not complete; it will be staged again",
-                                                 s->trial_bootname);
-                                        s->trial_bootname[0] = s->trial_previous[0] = 0;
-                                }
-                        }
+                        if (sfu_bootloader_get_first(m->boot, &first, &boot_err) >= 0 &&
+                            !sfu_streq(first, s->trial_bootname)) {
+                                trial->health = SFU_HEALTH_BAD;
+                                s->state = SFU_STATE_IDLE;
+                                snprintf(s->reason, sizeof(s->reason),
+                                         "the switch to slot %s did not complete; it will be staged again",
+                                         s->trial_bootname);
+                                s->trial_bootname[0] = s->trial_previous[0] = 0;
+                        } else if (first && sfu_bootloader_get_slot_state(m->boot, s->trial_bootname, &trial_env,
+                                                                         &boot_err) >= 0 &&
+                                   !trial_env.good)
+                                fell_back = true;
                 }
                 if (fell_back) {
                         struct sfu_err boot_err = SFU_ERR_INIT;
