@@ -164,11 +164,13 @@ sys_pkgroot() {
         key=$(sys_hash "$SECFUD_DEB" "$tool")
         PKG=$SYS_CACHE/pkgroot-$key
         if [ ! -x "$PKG/usr/sbin/secfud" ]; then
-                rm -rf "$PKG.tmp"
+                local tmp
+                tmp=$(mktemp -d "$PKG.XXXXXX") || bail "mktemp in $SYS_CACHE"
                 for deb in "$SECFUD_DEB" "$tool"; do
-                        dpkg-deb -x "$deb" "$PKG.tmp" || bail "cannot unpack $deb"
+                        dpkg-deb -x "$deb" "$tmp" || bail "cannot unpack $deb"
                 done
-                mv "$PKG.tmp" "$PKG"
+                # another scenario may have unpacked the same packages meanwhile
+                mv -T "$tmp" "$PKG" 2>/dev/null || rm -rf "$tmp"
         fi
         SECFUD=$PKG/usr/sbin/secfud
         SECFUCTL=$PKG/usr/bin/secfuctl

@@ -123,6 +123,8 @@ vm_image() {
                 diag "image: cached $VM"
                 return 0
         fi
+        # images of older inputs: about 900 MB each
+        find "$SYS_CACHE" -maxdepth 1 -name 'vm-*' ! -name "vm-$key*" -exec rm -rf {} + 2>/dev/null
         rm -rf "$VM" "$VM.tmp"
         base=$VM.tmp
         mkdir -p "$base"
