@@ -15,6 +15,10 @@
 #   make torture  the fault campaigns with their full counts (kill -9 while
 #                 staging and committing, torn environments, network chaos)
 #   make deb      Debian packages into build-deb/ (dpkg-buildpackage -us -uc -b)
+#   make check-system
+#                 system tests with real components (namespaces with dnsmasq,
+#                 nginx and dhclient; GRUB + systemd and U-Boot in QEMU);
+#                 root, about 30 min cold (doc/system-tests.md)
 SHELL := /bin/bash
 BUILD ?= build
 TEST_BUILD ?= build-test
@@ -23,7 +27,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 WERROR ?= $(if $(CI),yes,no)
 export WERROR
 
-.PHONY: all build build-test deps check check-fast demo bench fuzz torture deb deb-check clean distclean
+.PHONY: all build build-test deps check check-fast check-system demo bench fuzz torture deb deb-check clean distclean
 
 all: build
 
@@ -44,6 +48,9 @@ check: deps
 
 check-fast: deps
 	@SFU_CHECK_PASSES=plain tools/check.sh
+
+check-system: deps
+	@tools/check-system.sh
 
 demo: build
 	@tools/demo.sh $(BUILD)

@@ -608,6 +608,26 @@ int sfu_bootloader_get_primary(struct sfu_bootloader *bl, char **ret, struct sfu
         return 0;
 }
 
+int sfu_bootloader_get_first(struct sfu_bootloader *bl, char **ret, struct sfu_err *err) {
+        _cleanup_envfile_ struct sfu_envfile *env = NULL;
+        struct order o;
+        int r;
+
+        if (bl->ops->scheme == SFU_BOOTLOADER_SCHEME_NONE)
+                return sfu_bootloader_get_primary(bl, ret, err);
+        r = env_load(bl, &env, &o, err);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < o.n; i++) {
+                if (!configured(bl, o.names[i]))
+                        continue;
+                *ret = strdup(o.names[i]);
+                return *ret ? 0 : -ENOMEM;
+        }
+        return sfu_err_set(err, SFU_ERR_STATE, ENOENT, "the %s environment lists no configured slot in %s",
+                           bl->ops->name, order_var(bl));
+}
+
 int sfu_bootloader_get_slot_state(struct sfu_bootloader *bl, const char *bootname,
                                   struct sfu_bootloader_slot_state *ret, struct sfu_err *err) {
         int r = check_bootname(bl, bootname, err);

@@ -74,6 +74,9 @@ unsigned sfu_bootloader_trial_attempts(const struct sfu_bootloader *bl);
 void sfu_bootloader_set_timeout(struct sfu_bootloader *bl, uint64_t usec);
 
 int sfu_bootloader_get_primary(struct sfu_bootloader *bl, char **ret, struct sfu_err *err) _wur_;
+/* The first configured slot of ORDER / BOOT_ORDER, whatever its attempts:
+ * the slot the last switch put first (custom backend: the primary). */
+int sfu_bootloader_get_first(struct sfu_bootloader *bl, char **ret, struct sfu_err *err) _wur_;
 int sfu_bootloader_get_slot_state(struct sfu_bootloader *bl, const char *bootname,
                                   struct sfu_bootloader_slot_state *ret, struct sfu_err *err) _wur_;
 /* fallback: the slot to return to when the trial fails (normally the booted
