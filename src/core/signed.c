@@ -72,7 +72,9 @@ int sfu_signed_detect(const void *buf, size_t len, enum sfu_signed_form *ret) {
         }
         while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
                 i++;
-        if (i < len && p[i] == '{') {
+        /* JSON (an array or a byte order mark is the JSON parser's to
+         * refuse). */
+        if (i < len && (p[i] == '{' || p[i] == '[' || (len - i >= 3 && !memcmp(p + i, "\xef\xbb\xbf", 3)))) {
                 *ret = SFU_SIGNED_JWS_JSON;
                 return 0;
         }
