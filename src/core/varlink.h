@@ -3,7 +3,7 @@
  * secfud and secfuctl use: framing (each message is a JSON object ended by
  * a NUL byte), decoding and encoding of calls and replies, and a small
  * schema check for call parameters.  No sockets here: the daemon's server
- * (src/daemon/ctl-varlink.c) and the client (src/ctl/varlink-client.c) do
+ * (src/daemon/varlink-server.c) and the client (src/ctl/varlink-client.c) do
  * the I/O.
  *
  *   call   {"method": "org.secfu.Daemon.Status", "parameters": {...},
