@@ -1,21 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 #include <fcntl.h>
 #include <grp.h>
-#include <signal.h>
-#include <spawn.h>
 #include <strings.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <time.h>
 
 #include "core/json.h"
 #include "daemon/commands.h"
 #include "daemon/log.h"
 #include "io/clock.h"
-
-#ifndef P_PIDFD
-#define P_PIDFD 3
-#endif
+#include "io/spawn.h"
 
 /* Bytes of the group database entry buffer for getgrnam_r. */
 #define GROUP_BUFFER_MAX (1024u * 1024u)
@@ -262,8 +255,7 @@ struct job_wait {
 struct child {
         struct child *next;
         struct sfu_commands *cmds;
-        pid_t pid;
-        int pidfd;
+        struct sfu_spawn_child child;
         sd_event_source *source;
 };
 
@@ -366,83 +358,55 @@ static void child_free(struct child *c) {
                         break;
                 }
         sd_event_source_disable_unref(c->source);
-        if (c->pidfd >= 0)
-                close(c->pidfd);
+        /* Not killed: a reboot in progress stops this daemon too. */
+        sfu_spawn_forget(&c->child);
         free(c);
 }
 
 static int on_child_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         struct child *c = userdata;
-        siginfo_t si = {};
+        int status, sig, r;
 
-        if (waitid((idtype_t) P_PIDFD, (id_t) c->pidfd, &si, WEXITED | WNOHANG) < 0) {
-                log_warning("cannot collect the exit status of systemctl reboot: %s", strerror(errno));
-        } else if (si.si_pid == 0) {
+        r = sfu_spawn_collect(&c->child, &status, &sig);
+        if (r == 0)
                 return 0; /* not yet */
-        } else if (si.si_code == CLD_EXITED && si.si_status == 0) {
+        if (r < 0)
+                log_warning("cannot collect the exit status of systemctl reboot: %s", strerror(-r));
+        else if (status == 0)
                 log_info("systemctl reboot succeeded");
-        } else if (si.si_code == CLD_EXITED) {
-                log_error("reboot failed: systemctl reboot exited with status %d", si.si_status);
-        } else {
-                log_error("reboot failed: systemctl reboot was killed by signal %d", si.si_status);
-        }
+        else if (status > 0)
+                log_error("reboot failed: systemctl reboot exited with status %d", status);
+        else
+                log_error("reboot failed: systemctl reboot was killed by signal %d", sig);
         child_free(c);
         return 0;
 }
 
-static void spawn_attr_destroyp(posix_spawnattr_t **a) {
-        if (*a)
-                posix_spawnattr_destroy(*a);
-}
-
-static void spawn_actions_destroyp(posix_spawn_file_actions_t **fa) {
-        if (*fa)
-                posix_spawn_file_actions_destroy(*fa);
-}
-
 /* Starts `systemctl reboot` (found through PATH, as systemd sets it for
- * the service) with an argv, no shell, stdin from /dev/null and a clean
- * signal state; its exit status is logged when it ends. */
+ * the service) through io/spawn.h; its exit status is logged when it
+ * ends. */
 static int spawn_reboot(struct sfu_commands *cmds, uid_t uid, struct sfu_err *err) {
         static char *const argv[] = { (char *) "systemctl", (char *) "reboot", NULL };
-        extern char **environ;
-        _cleanup_(spawn_attr_destroyp) posix_spawnattr_t *attr = NULL;
-        _cleanup_(spawn_actions_destroyp) posix_spawn_file_actions_t *fa = NULL;
-        posix_spawnattr_t attr_storage;
-        posix_spawn_file_actions_t fa_storage;
+        struct sfu_spawn_child child = { .pidfd = -1 };
         struct child *c;
-        sigset_t mask;
-        pid_t pid;
         int r;
 
-        if (posix_spawnattr_init(&attr_storage) != 0)
-                return sfu_err_set(err, SFU_ERR_STORAGE, ENOMEM, "cannot start systemctl reboot");
-        attr = &attr_storage;
-        if (posix_spawn_file_actions_init(&fa_storage) != 0)
-                return sfu_err_set(err, SFU_ERR_STORAGE, ENOMEM, "cannot start systemctl reboot");
-        fa = &fa_storage;
-        sigemptyset(&mask);
-        (void) posix_spawnattr_setsigmask(attr, &mask);
-        sigfillset(&mask);
-        (void) posix_spawnattr_setsigdefault(attr, &mask);
-        (void) posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-        (void) posix_spawn_file_actions_addopen(fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-
         log_notice("rebooting on request of uid %u: systemctl reboot", (unsigned) uid);
-        r = posix_spawnp(&pid, argv[0], fa, attr, argv, environ);
-        if (r != 0)
-                return sfu_err_set(err, SFU_ERR_STORAGE, r, "cannot run systemctl reboot: %s", strerror(r));
-
+        r = sfu_spawn_start(argv, &child, err);
+        if (r < 0)
+                return r;
         c = calloc(1, sizeof(*c));
-        if (!c)
+        if (!c) {
+                sfu_spawn_forget(&child);
                 return 0; /* started; only its exit status goes unreported */
+        }
         c->cmds = cmds;
-        c->pid = pid;
-        c->pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
-        if (c->pidfd < 0 || sd_event_add_io(cmds->event, &c->source, c->pidfd, EPOLLIN, on_child_exit, c) < 0) {
-                log_warning("cannot watch systemctl reboot (pid %d); its exit status goes unreported", (int) pid);
-                if (c->pidfd >= 0)
-                        close(c->pidfd);
+        c->child = child;
+        if (c->child.pidfd < 0 ||
+            sd_event_add_io(cmds->event, &c->source, c->child.pidfd, EPOLLIN, on_child_exit, c) < 0) {
+                log_warning("cannot watch systemctl reboot (pid %d); its exit status goes unreported",
+                            (int) c->child.pid);
+                sfu_spawn_forget(&c->child);
                 free(c);
                 return 0;
         }
