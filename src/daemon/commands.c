@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "core/json.h"
@@ -47,6 +48,7 @@ const char sfu_commands_interface_description[] =
         "\n"
         "# state: idle, checking, available, downloading, staged, trial,\n"
         "# committed or rolled-back; reason says why; times are RFC 3339.\n"
+        "# rollbackFloor: no firmware below it installs or boots (anti-rollback).\n"
         "type DaemonStatus (\n"
         "  state: string,\n"
         "  reason: string,\n"
@@ -57,6 +59,7 @@ const char sfu_commands_interface_description[] =
         "  availableVersion: ?string,\n"
         "  stagedVersion: ?string,\n"
         "  highestInstalled: ?string,\n"
+        "  rollbackFloor: ?string,\n"
         "  slots: []Slot,\n"
         "  lastCheck: ?string,\n"
         "  newestSeen: ?NewestSeen,\n"
@@ -76,6 +79,7 @@ const char sfu_commands_interface_description[] =
         "  availableVersion: ?string,\n"
         "  stagedVersion: ?string,\n"
         "  highestInstalled: ?string,\n"
+        "  rollbackFloor: ?string,\n"
         "  slots: []Slot,\n"
         "  lastCheck: ?string,\n"
         "  newestSeen: ?NewestSeen,\n"
@@ -89,11 +93,24 @@ const char sfu_commands_interface_description[] =
         "method Check() -> (result: string, version: string, source: string)\n"
         "\n"
         "# Downloads, verifies and stages the available update, or the manifest\n"
-        "# at source (an http(s) URL or an absolute path on the device), which is\n"
-        "# verified exactly as one from a server.  Answers when the job ends,\n"
-        "# or at once with result \"started\" when wait is false.  reboot: run\n"
+        "# at source, which is verified exactly as one from a server.  source:\n"
+        "# an http(s) URL, or (from root only: secfud opens no file for anyone\n"
+        "# else) an absolute path on the device.  Answers when the job ends, or\n"
+        "# at once with result \"started\" when wait is false.  reboot: run\n"
         "# \"systemctl reboot\" once the update is staged.\n"
         "method Apply(source: ?string, allowDowngrade: ?bool, wait: ?bool, reboot: ?bool) -> (\n"
+        "  result: string,\n"
+        "  version: ?string,\n"
+        "  source: ?string,\n"
+        "  reboot: ?bool,\n"
+        "  rebootError: ?string\n"
+        ")\n"
+        "\n"
+        "# Apply with the manifest in a file the caller opened and sent with\n"
+        "# this call (SCM_RIGHTS): fd is its index among the descriptors sent\n"
+        "# with the call and must be 0.  The file must be a regular file open\n"
+        "# for reading.\n"
+        "method ApplyFile(fd: int, allowDowngrade: ?bool, wait: ?bool, reboot: ?bool) -> (\n"
         "  result: string,\n"
         "  version: ?string,\n"
         "  source: ?string,\n"
@@ -164,7 +181,14 @@ void sfu_call_init(struct sfu_call *call, const struct sfu_call_ops *ops, const 
                 .uid = uid,
                 .privileged = privileged,
                 .more = more,
+                .fd = -1,
         };
+}
+
+static void call_close_fd(struct sfu_call *call) {
+        if (call->fd >= 0)
+                close(call->fd);
+        call->fd = -1;
 }
 
 struct sfu_call *sfu_call_ref(struct sfu_call *call) {
@@ -175,8 +199,10 @@ struct sfu_call *sfu_call_ref(struct sfu_call *call) {
 void sfu_call_unref(struct sfu_call *call) {
         if (!call)
                 return;
-        if (--call->n_ref == 0)
+        if (--call->n_ref == 0) {
+                call_close_fd(call);
                 call->ops->free(call);
+        }
 }
 
 void sfu_call_gone(struct sfu_call *call) {
@@ -590,12 +616,67 @@ static void handle_apply(struct sfu_commands *cmds, struct sfu_call *call, json_
         json_t *source = json_object_get(parameters, "source");
 
         if (json_is_string(source)) {
-                if (!source_valid(json_string_value(source))) {
+                const char *text = json_string_value(source);
+                if (!source_valid(text)) {
                         sfu_call_invalid_parameter(call, "source");
                         return;
                 }
-                req.source = json_string_value(source);
+                /* A path would be opened with the daemon's rights on the
+                 * caller's behalf: root's alone. */
+                if (text[0] == '/' && call->uid != SFU_COMMANDS_PATH_UID) {
+                        struct sfu_err err = SFU_ERR_INIT;
+                        log_notice("denied Apply of the path %s to uid %u", text, (unsigned) call->uid);
+                        (void) sfu_err_set(&err, SFU_ERR_DENIED, EPERM,
+                                           "secfud opens a file on the device for root only: pass the file "
+                                           "itself (ApplyFile; secfuctl apply FILE does)");
+                        sfu_call_fail(call, &err);
+                        return;
+                }
+                req.source = text;
         }
+        req.allow_downgrade = get_flag(parameters, "allowDowngrade", false);
+        start_job(cmds, call, &req, get_flag(parameters, "wait", true), get_flag(parameters, "reboot", false));
+}
+
+/* The descriptor an ApplyFile call passed: a regular file, open for
+ * reading, within max-manifest-size.  Checked here so that an unusable
+ * descriptor is the caller's error, not a failed job. */
+static int check_file(struct sfu_commands *cmds, int fd, struct sfu_err *err) {
+        const struct sfu_config *config = sfu_manager_config(cmds->manager);
+        struct stat st;
+        int flags = fcntl(fd, F_GETFL);
+
+        if (flags < 0 || fstat(fd, &st) < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot inspect the file passed: %s", strerror(errno));
+        if ((flags & O_PATH) || (flags & O_ACCMODE) == O_WRONLY)
+                return sfu_err_set(err, SFU_ERR_STORAGE, EBADF, "the file passed is not open for reading");
+        if (!S_ISREG(st.st_mode))
+                return sfu_err_set(err, SFU_ERR_STORAGE, EINVAL, "the file passed is not a regular file");
+        if ((uint64_t) st.st_size > config->max_manifest_size)
+                return sfu_err_set(err, SFU_ERR_SIZE, EFBIG,
+                                   "the file passed is %lld bytes, more than max-manifest-size (%llu)",
+                                   (long long) st.st_size, (unsigned long long) config->max_manifest_size);
+        return 0;
+}
+
+static void handle_apply_file(struct sfu_commands *cmds, struct sfu_call *call, json_t *parameters) {
+        struct sfu_job_request req = { .kind = SFU_POLICY_JOB_APPLY };
+        json_t *index = json_object_get(parameters, "fd");
+        struct sfu_err err = SFU_ERR_INIT;
+
+        /* fd indexes the descriptors sent with the call; the adapter has
+         * put the first one in call->fd. */
+        if (!json_is_integer(index) || json_integer_value(index) != 0 || call->fd < 0) {
+                sfu_call_invalid_parameter(call, "fd");
+                return;
+        }
+        if (check_file(cmds, call->fd, &err) < 0) {
+                log_notice("ApplyFile by uid %u refused: %s", (unsigned) call->uid, err.message);
+                sfu_call_fail(call, &err);
+                return;
+        }
+        req.has_fd = true;
+        req.fd = call->fd;
         req.allow_downgrade = get_flag(parameters, "allowDowngrade", false);
         start_job(cmds, call, &req, get_flag(parameters, "wait", true), get_flag(parameters, "reboot", false));
 }
@@ -718,15 +799,29 @@ static const struct sfu_varlink_param rollback_params[] = {
         { "reboot", SFU_VARLINK_BOOL },
 };
 
+static const struct sfu_varlink_param apply_file_params[] = {
+        { "fd", SFU_VARLINK_INT },
+        { "allowDowngrade", SFU_VARLINK_BOOL },
+        { "wait", SFU_VARLINK_BOOL },
+        { "reboot", SFU_VARLINK_BOOL },
+};
+
+#define PARAMS(p) .params = (p), .n_params = ELEMENTSOF(p)
+
 static const struct sfu_command table[] = {
-        { "Status", false, false, NULL, 0, handle_status },
-        { "Check", true, false, NULL, 0, handle_check },
-        { "Apply", true, false, apply_params, ELEMENTSOF(apply_params), handle_apply },
-        { "Cancel", true, false, NULL, 0, handle_cancel },
-        { "Rollback", true, false, rollback_params, ELEMENTSOF(rollback_params), handle_rollback },
-        { "MarkGood", true, false, NULL, 0, handle_mark_good },
-        { "MarkBad", true, false, NULL, 0, handle_mark_bad },
-        { "Monitor", false, true, NULL, 0, handle_monitor },
+        { .name = "Status", .handler = handle_status },
+        { .name = "Check", .needs_privilege = true, .handler = handle_check },
+        { .name = "Apply", .needs_privilege = true, PARAMS(apply_params), .handler = handle_apply },
+        { .name = "ApplyFile",
+          .needs_privilege = true,
+          .takes_fd = true,
+          PARAMS(apply_file_params),
+          .handler = handle_apply_file },
+        { .name = "Cancel", .needs_privilege = true, .handler = handle_cancel },
+        { .name = "Rollback", .needs_privilege = true, PARAMS(rollback_params), .handler = handle_rollback },
+        { .name = "MarkGood", .needs_privilege = true, .handler = handle_mark_good },
+        { .name = "MarkBad", .needs_privilege = true, .handler = handle_mark_bad },
+        { .name = "Monitor", .streams = true, .handler = handle_monitor },
 };
 
 const struct sfu_command *sfu_commands_table(size_t *ret_n) {
@@ -747,6 +842,7 @@ void sfu_commands_dispatch(struct sfu_commands *cmds, const struct sfu_command *
 
         if (sfu_varlink_params_check(parameters, cmd->params, cmd->n_params, &bad) < 0) {
                 sfu_call_invalid_parameter(call, bad);
+                call_close_fd(call);
                 return;
         }
         if (cmd->needs_privilege && !call->privileged) {
@@ -756,10 +852,13 @@ void sfu_commands_dispatch(struct sfu_commands *cmds, const struct sfu_command *
                                    "permission denied: %s needs root or membership in the group \"%s\"",
                                    cmd->name, SFU_CONTROL_GROUP);
                 sfu_call_fail(call, &err);
+                call_close_fd(call);
                 return;
         }
         sfu_call_ref(call);
         cmd->handler(cmds, call, parameters);
+        /* A job that took the file has its own duplicate. */
+        call_close_fd(call);
         sfu_call_unref(call);
 }
 

@@ -1,9 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* The D-Bus adapter: org.secfu.Daemon1 on the system bus.  Each method
- * turns its arguments into the JSON parameters of the command table and
+ * turns its arguments into the JSON parameters of the command table (the
+ * same names, in snake_case here: allow_downgrade is allowDowngrade) and
  * answers with the reply's JSON as a string; the properties mirror the
  * status and PropertiesChanged follows the manager's events.  Check and
- * Apply answer from their job's end (the request message is kept). */
+ * Apply answer from their job's end (the request message is kept).
+ * ApplyFile's 'h' is borrowed from the message: the call gets a dup.
+ *
+ * The caller is who the bus says it is: its uid and groups as the bus
+ * driver reports them for the sender's unique name (GetConnectionCredentials),
+ * never augmented from /proc, which a process can change or race. */
+#include <fcntl.h>
 #include <systemd/sd-bus.h>
 
 #include "core/json.h"
@@ -159,9 +166,21 @@ static void op_fail(struct sfu_call *call, const struct sfu_err *err) {
                 log_debug("cannot answer a D-Bus call: %s", strerror(-r));
 }
 
+/* A parameter of the command table by its D-Bus argument name. */
+static const char *argument_name(const char *parameter) {
+        static const char *const names[][2] = {
+                { "allowDowngrade", "allow_downgrade" },
+                { "fd", "file" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (sfu_streq(parameter, names[i][0]))
+                        return names[i][1];
+        return parameter;
+}
+
 static void op_invalid_parameter(struct sfu_call *call, const char *parameter) {
         int r = sd_bus_reply_method_errorf(dcall_of(call)->msg, SD_BUS_ERROR_INVALID_ARGS, "invalid argument: %s",
-                                           parameter);
+                                           argument_name(parameter));
         if (r < 0)
                 log_debug("cannot answer a D-Bus call: %s", strerror(-r));
 }
@@ -180,51 +199,103 @@ static const struct sfu_call_ops dcall_ops = {
         .free = op_free,
 };
 
-/* The caller's credentials as the bus reports them (the bus daemon's own
- * record, augmented from /proc only for what it does not say). */
+static const char *sender_name(sd_bus_message *msg) {
+        const char *name = sd_bus_message_get_sender(msg);
+        return name ? name : "(no sender)";
+}
+
+/* What the bus vouches for, of the caller: the bus driver's record of
+ * the sender's connection (UnixUserID, UnixGroupIDs of
+ * GetConnectionCredentials), nothing augmented from /proc.  *ret_uid is
+ * the caller's uid, (uid_t) -1 when the bus does not say.  Privileged: uid
+ * 0, or the group secfu among the groups the bus reports; when the bus
+ * reports no groups, only uid 0 is. */
 static bool sender_privileged(sd_bus_message *msg, uid_t *ret_uid) {
-        sd_bus_creds *creds = NULL;
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
         const gid_t *groups = NULL;
         gid_t gid = (gid_t) -1;
         uid_t uid = (uid_t) -1;
-        bool privileged = false;
-        int n;
+        uint64_t vouched;
+        int n = 0, r;
 
-        if (sd_bus_query_sender_creds(msg,
+        *ret_uid = uid;
+        r = sd_bus_query_sender_creds(msg,
                                       SD_BUS_CREDS_UID | SD_BUS_CREDS_EUID | SD_BUS_CREDS_GID | SD_BUS_CREDS_EGID |
-                                              SD_BUS_CREDS_SUPPLEMENTARY_GIDS | SD_BUS_CREDS_AUGMENT,
-                                      &creds) < 0) {
-                *ret_uid = uid;
+                                              SD_BUS_CREDS_SUPPLEMENTARY_GIDS,
+                                      &creds);
+        if (r < 0) {
+                log_debug("cannot learn the credentials of %s: %s", sender_name(msg),
+                          strerror(-r));
                 return false;
         }
-        if (sd_bus_creds_get_euid(creds, &uid) < 0 && sd_bus_creds_get_uid(creds, &uid) < 0)
-                uid = (uid_t) -1;
-        if (sd_bus_creds_get_egid(creds, &gid) < 0 && sd_bus_creds_get_gid(creds, &gid) < 0)
-                gid = (gid_t) -1;
-        n = sd_bus_creds_get_supplementary_gids(creds, &groups);
-        if (n < 0) {
-                n = 0;
-                groups = NULL;
-        }
-        if (uid != (uid_t) -1)
-                privileged = sfu_commands_peer_privileged(uid, gid, groups, (size_t) n);
-        sd_bus_creds_unref(creds);
+        vouched = sd_bus_creds_get_mask(creds) & ~sd_bus_creds_get_augmented_mask(creds);
+        if (!((vouched & SD_BUS_CREDS_EUID) && sd_bus_creds_get_euid(creds, &uid) >= 0) &&
+            !((vouched & SD_BUS_CREDS_UID) && sd_bus_creds_get_uid(creds, &uid) >= 0))
+                return false;
         *ret_uid = uid;
-        return privileged;
+        if (!((vouched & SD_BUS_CREDS_EGID) && sd_bus_creds_get_egid(creds, &gid) >= 0) &&
+            !((vouched & SD_BUS_CREDS_GID) && sd_bus_creds_get_gid(creds, &gid) >= 0))
+                gid = (gid_t) -1;
+        if (vouched & SD_BUS_CREDS_SUPPLEMENTARY_GIDS) {
+                n = sd_bus_creds_get_supplementary_gids(creds, &groups);
+                if (n < 0) {
+                        n = 0;
+                        groups = NULL;
+                }
+        }
+        log_debug("D-Bus caller %s: uid %u, %s, %d group(s) vouched for by the bus",
+                  sender_name(msg), (unsigned) uid,
+                  gid == (gid_t) -1 ? "no gid" : "a gid", n);
+        if (uid == 0)
+                return true;
+        if (gid == (gid_t) -1 && !(vouched & SD_BUS_CREDS_SUPPLEMENTARY_GIDS))
+                return false;
+        return sfu_commands_peer_privileged(uid, gid, groups, (size_t) n);
 }
 
-static int read_parameters(sd_bus_message *msg, const char *member, json_t *params) {
+static int set_flag(json_t *params, const char *key, int value) {
+        return json_object_set_new(params, key, json_boolean(value)) < 0 ? -ENOMEM : 0;
+}
+
+/* The method's arguments as the command table's parameters; ApplyFile's
+ * descriptor, duplicated, in *ret_fd (else -1). */
+static int read_parameters(sd_bus_message *msg, const char *member, json_t *params, int *ret_fd) {
+        int allow_downgrade = 0, wait = 1, reboot = 0, r;
+
+        *ret_fd = -1;
         if (strcmp(member, "Apply") == 0) {
                 const char *source = NULL;
-                int allow_downgrade = 0, wait = 1;
-                int r = sd_bus_message_read(msg, "sbb", &source, &allow_downgrade, &wait);
+                r = sd_bus_message_read(msg, "sbbb", &source, &allow_downgrade, &wait, &reboot);
                 if (r < 0)
                         return r;
                 if (source && source[0] && json_object_set_new(params, "source", json_string(source)) < 0)
                         return -ENOMEM;
-                if (json_object_set_new(params, "allowDowngrade", json_boolean(allow_downgrade)) < 0 ||
-                    json_object_set_new(params, "wait", json_boolean(wait)) < 0)
+        } else if (strcmp(member, "ApplyFile") == 0) {
+                int borrowed = -1, fd;
+                r = sd_bus_message_read(msg, "hbbb", &borrowed, &allow_downgrade, &wait, &reboot);
+                if (r < 0)
+                        return r;
+                fd = fcntl(borrowed, F_DUPFD_CLOEXEC, 3);
+                if (fd < 0)
+                        return -errno;
+                if (json_object_set_new(params, "fd", json_integer(0)) < 0) {
+                        close(fd);
                         return -ENOMEM;
+                }
+                *ret_fd = fd;
+        } else if (strcmp(member, "Rollback") == 0) {
+                r = sd_bus_message_read(msg, "b", &reboot);
+                if (r < 0)
+                        return r;
+                return set_flag(params, "reboot", reboot);
+        } else
+                return 0;
+        if (set_flag(params, "allowDowngrade", allow_downgrade) < 0 || set_flag(params, "wait", wait) < 0 ||
+            set_flag(params, "reboot", reboot) < 0) {
+                if (*ret_fd >= 0)
+                        close(*ret_fd);
+                *ret_fd = -1;
+                return -ENOMEM;
         }
         return 0;
 }
@@ -237,21 +308,25 @@ static int method_call(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         struct dcall *dc;
         bool privileged = false;
         uid_t uid = (uid_t) -1;
-        int r;
+        int fd = -1, r;
 
         if (!cmd || cmd->streams)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_UNKNOWN_METHOD, "unknown method %s", member);
         if (!params)
                 return -ENOMEM;
-        r = read_parameters(msg, member, params);
+        r = read_parameters(msg, member, params, &fd);
         if (r < 0)
                 return r;
         if (cmd->needs_privilege)
                 privileged = sender_privileged(msg, &uid);
         dc = calloc(1, sizeof(*dc));
-        if (!dc)
+        if (!dc) {
+                if (fd >= 0)
+                        close(fd);
                 return -ENOMEM;
+        }
         sfu_call_init(&dc->base, &dcall_ops, cmd->name, uid, privileged, false);
+        dc->base.fd = fd;
         dc->msg = sd_bus_message_ref(msg);
         sfu_commands_dispatch(s->cmds, cmd, &dc->base, params);
         sfu_call_unref(&dc->base);
@@ -271,10 +346,16 @@ static const sd_bus_vtable service_vtable[] = {
          * sd-bus' capability check. */
         SD_BUS_METHOD("Status", "", "s", method_call, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Check", "", "s", method_call, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("Apply", SD_BUS_ARGS("s", source, "b", allow_downgrade, "b", wait),
+        /* The arguments are the Varlink parameters of the same method,
+         * in snake_case (tests/integration/control-parity.sh holds them
+         * together); "" as source is none. */
+        SD_BUS_METHOD_WITH_ARGS("Apply", SD_BUS_ARGS("s", source, "b", allow_downgrade, "b", wait, "b", reboot),
+                                SD_BUS_RESULT("s", result), method_call, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ApplyFile", SD_BUS_ARGS("h", file, "b", allow_downgrade, "b", wait, "b", reboot),
                                 SD_BUS_RESULT("s", result), method_call, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Cancel", "", "s", method_call, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD("Rollback", "", "s", method_call, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Rollback", SD_BUS_ARGS("b", reboot), SD_BUS_RESULT("s", result), method_call,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("MarkGood", "", "s", method_call, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("MarkBad", "", "s", method_call, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
