@@ -9,7 +9,7 @@
  *
  * The caller is who the bus says it is: its uid and groups as the bus
  * driver reports them for the sender's unique name (GetConnectionCredentials),
- * never augmented from /proc, which a process can change or race. */
+ * nothing read from /proc, which a process can change or race. */
 #include <fcntl.h>
 #include <systemd/sd-bus.h>
 
@@ -204,53 +204,120 @@ static const char *sender_name(sd_bus_message *msg) {
         return name ? name : "(no sender)";
 }
 
-/* What the bus vouches for, of the caller: the bus driver's record of
- * the sender's connection (UnixUserID, UnixGroupIDs of
- * GetConnectionCredentials), nothing augmented from /proc.  *ret_uid is
- * the caller's uid, (uid_t) -1 when the bus does not say.  Privileged: uid
- * 0, or the group secfu among the groups the bus reports; when the bus
- * reports no groups, only uid 0 is. */
-static bool sender_privileged(sd_bus_message *msg, uid_t *ret_uid) {
-        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
-        const gid_t *groups = NULL;
-        gid_t gid = (gid_t) -1;
+/* Groups of a caller read from the bus driver's answer. */
+#define MAX_GROUPS 65536u
+
+/* The caller's uid and groups as the bus driver records them for the
+ * sender's unique name: org.freedesktop.DBus.GetConnectionCredentials,
+ * UnixUserID and UnixGroupIDs (dbus-daemon takes both from the kernel,
+ * SO_PEERCRED and SO_PEERGROUPS, when the caller connected, and a unique
+ * name is never reused).  Nothing comes from /proc: sd-bus would augment
+ * what it cannot map from the bus (libsystemd 252 maps no UnixGroupIDs)
+ * from /proc/PID, which the caller can race.  -ENODATA when the bus does
+ * not name the uid; *ret_has_groups says whether it named the groups. */
+static int bus_credentials(sd_bus_message *msg, uid_t *ret_uid, gid_t **ret_groups, size_t *ret_n,
+                           bool *ret_has_groups) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ gid_t *groups = NULL;
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        const char *sender = sd_bus_message_get_sender(msg);
+        bool has_uid = false, has_groups = false;
         uid_t uid = (uid_t) -1;
-        uint64_t vouched;
-        int n = 0, r;
+        size_t n = 0;
+        int r;
+
+        if (!sender || sender[0] != ':')
+                return -ENODATA;
+        r = sd_bus_call_method(sd_bus_message_get_bus(msg), "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                               "org.freedesktop.DBus", "GetConnectionCredentials", &error, &reply, "s", sender);
+        sd_bus_error_free(&error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(reply, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
+                const char *key;
+                r = sd_bus_message_read(reply, "s", &key);
+                if (r < 0)
+                        return r;
+                if (strcmp(key, "UnixUserID") == 0) {
+                        uint32_t u;
+                        r = sd_bus_message_read(reply, "v", "u", &u);
+                        if (r < 0)
+                                return r;
+                        uid = (uid_t) u;
+                        has_uid = true;
+                } else if (strcmp(key, "UnixGroupIDs") == 0) {
+                        const void *array;
+                        size_t size;
+                        r = sd_bus_message_enter_container(reply, 'v', "au");
+                        if (r < 0)
+                                return r;
+                        r = sd_bus_message_read_array(reply, 'u', &array, &size);
+                        if (r < 0)
+                                return r;
+                        if (size / sizeof(uint32_t) > MAX_GROUPS)
+                                return -E2BIG;
+                        free(groups);
+                        groups = calloc(size / sizeof(uint32_t) + 1, sizeof(gid_t));
+                        if (!groups)
+                                return -ENOMEM;
+                        n = size / sizeof(uint32_t);
+                        for (size_t i = 0; i < n; i++) {
+                                uint32_t g;
+                                memcpy(&g, (const char *) array + i * sizeof(uint32_t), sizeof(g));
+                                groups[i] = (gid_t) g;
+                        }
+                        has_groups = true;
+                        r = sd_bus_message_exit_container(reply);
+                        if (r < 0)
+                                return r;
+                } else {
+                        r = sd_bus_message_skip(reply, "v");
+                        if (r < 0)
+                                return r;
+                }
+                r = sd_bus_message_exit_container(reply);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        if (!has_uid)
+                return -ENODATA;
+        *ret_uid = uid;
+        *ret_groups = TAKE_PTR(groups);
+        *ret_n = n;
+        *ret_has_groups = has_groups;
+        return 0;
+}
+
+/* Privileged: uid 0, or the group secfu among the groups the bus reports
+ * (dbus-daemon's UnixGroupIDs hold the primary group too); when the bus
+ * reports no groups, only uid 0 is.  *ret_uid: the caller's uid, or
+ * (uid_t) -1 when the bus does not say. */
+static bool sender_privileged(sd_bus_message *msg, uid_t *ret_uid) {
+        _cleanup_free_ gid_t *groups = NULL;
+        bool has_groups = false;
+        uid_t uid = (uid_t) -1;
+        size_t n = 0;
+        int r;
 
         *ret_uid = uid;
-        r = sd_bus_query_sender_creds(msg,
-                                      SD_BUS_CREDS_UID | SD_BUS_CREDS_EUID | SD_BUS_CREDS_GID | SD_BUS_CREDS_EGID |
-                                              SD_BUS_CREDS_SUPPLEMENTARY_GIDS,
-                                      &creds);
+        r = bus_credentials(msg, &uid, &groups, &n, &has_groups);
         if (r < 0) {
-                log_debug("cannot learn the credentials of %s: %s", sender_name(msg),
-                          strerror(-r));
+                log_debug("cannot learn the credentials of %s from the bus: %s", sender_name(msg), strerror(-r));
                 return false;
         }
-        vouched = sd_bus_creds_get_mask(creds) & ~sd_bus_creds_get_augmented_mask(creds);
-        if (!((vouched & SD_BUS_CREDS_EUID) && sd_bus_creds_get_euid(creds, &uid) >= 0) &&
-            !((vouched & SD_BUS_CREDS_UID) && sd_bus_creds_get_uid(creds, &uid) >= 0))
-                return false;
         *ret_uid = uid;
-        if (!((vouched & SD_BUS_CREDS_EGID) && sd_bus_creds_get_egid(creds, &gid) >= 0) &&
-            !((vouched & SD_BUS_CREDS_GID) && sd_bus_creds_get_gid(creds, &gid) >= 0))
-                gid = (gid_t) -1;
-        if (vouched & SD_BUS_CREDS_SUPPLEMENTARY_GIDS) {
-                n = sd_bus_creds_get_supplementary_gids(creds, &groups);
-                if (n < 0) {
-                        n = 0;
-                        groups = NULL;
-                }
-        }
-        log_debug("D-Bus caller %s: uid %u, %s, %d group(s) vouched for by the bus",
-                  sender_name(msg), (unsigned) uid,
-                  gid == (gid_t) -1 ? "no gid" : "a gid", n);
+        log_debug("D-Bus caller %s: uid %u, %zu group(s) vouched for by the bus%s", sender_name(msg), (unsigned) uid,
+                  n, has_groups ? "" : " (it names none)");
         if (uid == 0)
                 return true;
-        if (gid == (gid_t) -1 && !(vouched & SD_BUS_CREDS_SUPPLEMENTARY_GIDS))
+        if (!has_groups)
                 return false;
-        return sfu_commands_peer_privileged(uid, gid, groups, (size_t) n);
+        return sfu_commands_peer_privileged(uid, (gid_t) -1, groups, n);
 }
 
 static int set_flag(json_t *params, const char *key, int value) {
