@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The Varlink wire format (DESIGN section 6), as pure functions that both
+/* The Varlink wire format (doc/control.md), as pure functions that both
  * secfud and secfuctl use: framing (each message is a JSON object ended by
  * a NUL byte), decoding and encoding of calls and replies, and a small
  * schema check for call parameters.  No sockets here: the daemon's server

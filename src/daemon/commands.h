@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The control commands (DESIGN section 6): one table {name, needs
+/* The control commands (doc/control.md): one table {name, needs
  * privilege, parameters, handler} that the Varlink server and the D-Bus
  * adapter both dispatch through.  The adapters only translate: they turn a
  * request into a JSON parameter object and a call object whose ops send
@@ -113,6 +113,6 @@ const struct sfu_command *sfu_commands_find(const char *name);
 void sfu_commands_dispatch(struct sfu_commands *cmds, const struct sfu_command *cmd, struct sfu_call *call,
                            json_t *parameters);
 
-/* The access rule of DESIGN section 6: uid 0, or the group "secfu" as the
+/* The access rule of doc/control.md: uid 0, or the group "secfu" as the
  * primary or a supplementary group. */
 bool sfu_commands_peer_privileged(uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups);
