@@ -2,8 +2,10 @@
 # Makefile.am) in the out-of-tree directory build/; this file installs
 # missing Debian packages, configures, and names the jobs a developer runs.
 #
-#   make          build everything into build/ (a developer build: with the
-#                 test-only fault points; packages are built without them)
+#   make          build everything into build/: a release build, the one
+#                 `make install`, `make demo` and `make bench` use (the tests
+#                 build their own instrumented copies in build-test/ and
+#                 build-asan/)
 #   make check    all tests: -Werror build, then an ASan+UBSan build, both
 #                 running the whole suite; fuzzers briefly when clang exists
 #                 and FUZZ_SECONDS > 0 (default: 20 under CI, else 0)
@@ -15,12 +17,13 @@
 #   make deb      Debian packages into build-deb/ (dpkg-buildpackage -us -uc -b)
 SHELL := /bin/bash
 BUILD ?= build
+TEST_BUILD ?= build-test
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 WERROR ?= $(if $(CI),yes,no)
 export WERROR
 
-.PHONY: all build deps check check-fast demo bench fuzz torture deb deb-check clean distclean
+.PHONY: all build build-test deps check check-fast demo bench fuzz torture deb deb-check clean distclean
 
 all: build
 
@@ -28,8 +31,13 @@ deps:
 	@tools/deps.sh
 
 build: deps
-	@tools/configure.sh $(BUILD) --enable-werror=$(WERROR) --enable-fault-injection
+	@tools/configure.sh $(BUILD) --enable-werror=$(WERROR)
 	@$(MAKE) --no-print-directory -C $(BUILD) -j$(JOBS)
+
+# The instrumented build the tests and the fault campaigns run.
+build-test: deps
+	@tools/configure.sh $(TEST_BUILD) --enable-werror=$(WERROR) --enable-fault-injection
+	@$(MAKE) --no-print-directory -C $(TEST_BUILD) -j$(JOBS)
 
 check: deps
 	@tools/check.sh
@@ -46,8 +54,8 @@ bench: build
 fuzz: deps
 	@FUZZ_SECONDS=$${FUZZ_SECONDS:-300} tools/fuzz.sh
 
-torture: build
-	@tools/torture.sh $(BUILD)
+torture: build-test
+	@tools/torture.sh $(TEST_BUILD)
 
 deb: deps
 	@tools/deb.sh
@@ -56,7 +64,7 @@ clean:
 	@if [ -f $(BUILD)/Makefile ]; then $(MAKE) -C $(BUILD) clean; fi
 
 distclean:
-	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz autom4te.cache aclocal.m4 configure config.h.in Makefile.in
+	rm -rf $(BUILD) $(TEST_BUILD) $(ASAN_BUILD) build-fuzz autom4te.cache aclocal.m4 configure config.h.in Makefile.in
 
 # The packages, checked: lintian must report no error or warning, and the
 # package must hold what DESIGN promises.

@@ -1,8 +1,11 @@
 #!/bin/bash
 # The whole test suite, as `make check` and CI run it:
-#   1. a build with every warning (-Werror under CI), whole suite;
-#   2. an ASan+UBSan build, whole suite again;
-#   3. each libFuzzer target for FUZZ_SECONDS (when clang is there).
+#   1. a test build (fault points compiled in) with every warning (-Werror
+#      under CI), whole suite;
+#   2. an ASan+UBSan test build, whole suite again;
+#   3. the release build (build/, what `make` makes): it must carry no test
+#      hook;
+#   4. each libFuzzer target for FUZZ_SECONDS (when clang is there).
 # Every test program and TAP case counts; the last line is
 # "check: N passed, N failed[, N skipped]".
 set -uo pipefail
@@ -25,7 +28,7 @@ collect() {
 
 for pass in $passes; do
         case $pass in
-        plain) dir=build; opts=(--enable-werror="$werror" --enable-fault-injection) ;;
+        plain) dir=build-test; opts=(--enable-werror="$werror" --enable-fault-injection) ;;
         asan) dir=build-asan; opts=(--enable-werror="$werror" --enable-sanitizers --enable-fault-injection) ;;
         *) echo "unknown pass $pass"; exit 2 ;;
         esac
@@ -51,6 +54,16 @@ for pass in $passes; do
         grep -E '^# (TOTAL|PASS|SKIP|FAIL|ERROR):' "$dir.check.log" | sed "s/^/[$pass] /"
         collect "$dir" "$pass"
 done
+
+# The release build: what `make` installs has no test hook in it.
+echo "=== release build (build/): no test hooks"
+if tools/configure.sh build --enable-werror="$werror" && make --no-print-directory -C build -j"$jobs" >build.build.log 2>&1; then
+        tools/release-check.sh build | tee release.check.log | grep -E '^not ok' || true
+else
+        tail -20 build.build.log
+        echo "not ok - the release build failed" >release.check.log
+fi
+sed -n 's/^ok .*/release :test-result: PASS/p; s/^not ok .*/release :test-result: FAIL/p' release.check.log >>"$results"
 
 if [ "$fuzz_seconds" -gt 0 ] && command -v clang >/dev/null; then
         echo "=== fuzz (${fuzz_seconds}s per target)"

@@ -24,5 +24,15 @@ for path in ./usr/sbin/secfud ./usr/bin/secfuctl ./etc/secfud/secfud.conf ./lib/
 done
 dpkg-deb -I "$out/secfud_${version}_${arch}.deb" conffiles | grep -qx /etc/secfud/secfud.conf
 t $? "secfud.conf is a conffile"
+# The packaged programs are release builds: no test hook in them.
+unpacked=$(mktemp -d)
+trap 'rm -rf "$unpacked"' EXIT
+for pkg in secfud secfu-manifest; do dpkg-deb -x "$out/${pkg}_${version}_${arch}.deb" "$unpacked"; done
+while read -r line; do
+        case $line in
+        "ok "*) t 0 "package: ${line#ok * - }" ;;
+        "not ok "*) t 1 "package: ${line#not ok * - }" ;;
+        esac
+done < <("$top/tools/release-check.sh" "$unpacked/usr/bin" "$unpacked/usr/sbin")
 echo "1..$n"
 [ "$failed" -eq 0 ]

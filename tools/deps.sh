@@ -6,7 +6,7 @@ packages=(
         build-essential autoconf automake libtool pkg-config
         libcurl4-openssl-dev libssl-dev libjansson-dev libsystemd-dev libinih-dev libubootenv-dev libcbor-dev
         grub-common libubootenv-tool nginx-light dbus python3 python3-jwcrypto jose clang valgrind
-        debhelper lintian mandoc curl openssl
+        debhelper lintian mandoc curl openssl python3-cbor2 python3-cryptography ruby-cose nodejs
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -14,6 +14,9 @@ for p in "${packages[@]}"; do
                 missing+=("$p")
         fi
 done
+# npm: Debian's package, unless the installed nodejs brings its own (a
+# nodesource nodejs conflicts with Debian's npm).
+command -v npm >/dev/null || missing+=(npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ]; then
         echo "Installing build dependencies: ${missing[*]}"

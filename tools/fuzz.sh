@@ -12,7 +12,7 @@ out=build-fuzz
 mkdir -p "$out/obj"
 cflags=(-g -O1 -std=gnu11 -D_GNU_SOURCE -DSFU_FUZZING=1 -DSFU_SYSCONFDIR='"/etc"' -DSFU_LOCALSTATEDIR='"/var"'
         -Isrc -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined)
-libs=(-lcrypto -ljansson -linih -lubootenv)
+libs=(-lcrypto -ljansson -linih -lubootenv -lcbor)
 objs=()
 for src in src/core/*.c; do
         obj="$out/obj/$(basename "${src%.c}").o"

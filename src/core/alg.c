@@ -4,16 +4,17 @@
 #include "core/alg.h"
 
 static const struct sfu_alg_info algs[_SFU_ALG_MAX] = {
-        [SFU_ALG_RS256] = { "RS256", -257, "SHA256", SFU_ALG_FAMILY_RSA_PKCS1, SFU_KEY_RSA, 0 },
-        [SFU_ALG_RS384] = { "RS384", -258, "SHA384", SFU_ALG_FAMILY_RSA_PKCS1, SFU_KEY_RSA, 0 },
-        [SFU_ALG_RS512] = { "RS512", -259, "SHA512", SFU_ALG_FAMILY_RSA_PKCS1, SFU_KEY_RSA, 0 },
-        [SFU_ALG_PS256] = { "PS256", -37, "SHA256", SFU_ALG_FAMILY_RSA_PSS, SFU_KEY_RSA, 0 },
-        [SFU_ALG_PS384] = { "PS384", -38, "SHA384", SFU_ALG_FAMILY_RSA_PSS, SFU_KEY_RSA, 0 },
-        [SFU_ALG_PS512] = { "PS512", -39, "SHA512", SFU_ALG_FAMILY_RSA_PSS, SFU_KEY_RSA, 0 },
-        [SFU_ALG_ES256] = { "ES256", -7, "SHA256", SFU_ALG_FAMILY_ECDSA, SFU_KEY_EC_P256, 32 },
-        [SFU_ALG_ES384] = { "ES384", -35, "SHA384", SFU_ALG_FAMILY_ECDSA, SFU_KEY_EC_P384, 48 },
-        [SFU_ALG_ES512] = { "ES512", -36, "SHA512", SFU_ALG_FAMILY_ECDSA, SFU_KEY_EC_P521, 66 },
-        [SFU_ALG_EDDSA] = { "EdDSA", -8, NULL, SFU_ALG_FAMILY_EDDSA, SFU_KEY_ED25519, 0 },
+        [SFU_ALG_RS256] = { "RS256", -257, "SHA256", SFU_ALG_FAMILY_RSA_PKCS1, SFU_KEY_RSA, 0, true },
+        [SFU_ALG_RS384] = { "RS384", -258, "SHA384", SFU_ALG_FAMILY_RSA_PKCS1, SFU_KEY_RSA, 0, true },
+        [SFU_ALG_RS512] = { "RS512", -259, "SHA512", SFU_ALG_FAMILY_RSA_PKCS1, SFU_KEY_RSA, 0, true },
+        [SFU_ALG_PS256] = { "PS256", -37, "SHA256", SFU_ALG_FAMILY_RSA_PSS, SFU_KEY_RSA, 0, true },
+        [SFU_ALG_PS384] = { "PS384", -38, "SHA384", SFU_ALG_FAMILY_RSA_PSS, SFU_KEY_RSA, 0, true },
+        [SFU_ALG_PS512] = { "PS512", -39, "SHA512", SFU_ALG_FAMILY_RSA_PSS, SFU_KEY_RSA, 0, true },
+        [SFU_ALG_ES256] = { "ES256", -7, "SHA256", SFU_ALG_FAMILY_ECDSA, SFU_KEY_EC_P256, 32, true },
+        [SFU_ALG_ES384] = { "ES384", -35, "SHA384", SFU_ALG_FAMILY_ECDSA, SFU_KEY_EC_P384, 48, true },
+        [SFU_ALG_ES512] = { "ES512", -36, "SHA512", SFU_ALG_FAMILY_ECDSA, SFU_KEY_EC_P521, 66, true },
+        [SFU_ALG_EDDSA] = { "EdDSA", -8, NULL, SFU_ALG_FAMILY_EDDSA, SFU_KEY_ED25519, 0, true },
+        [SFU_ALG_HSS_LMS] = { "HSS-LMS", -46, NULL, SFU_ALG_FAMILY_HSS, SFU_KEY_HSS, 0, false },
 };
 
 const struct sfu_alg_info *sfu_alg_info(enum sfu_alg alg) {
@@ -84,7 +85,7 @@ int sfu_alg_list_parse(const char *list, unsigned *ret_mask, struct sfu_err *err
                                                    "algorithm \"%s\" is never allowed (HMAC)", q);
                         return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
                                            "unknown algorithm \"%s\" (known: RS256, RS384, RS512, PS256, "
-                                           "PS384, PS512, ES256, ES384, ES512, EdDSA)",
+                                           "PS384, PS512, ES256, ES384, ES512, EdDSA, HSS-LMS)",
                                            q);
                 }
                 mask |= SFU_ALG_MASK(alg);

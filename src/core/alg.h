@@ -16,6 +16,7 @@ enum sfu_key_type {
         SFU_KEY_EC_P384,
         SFU_KEY_EC_P521,
         SFU_KEY_ED25519,
+        SFU_KEY_HSS,            /* an RFC 8554 HSS public key (no OpenSSL key object) */
         _SFU_KEY_TYPE_MAX,
 };
 
@@ -30,6 +31,7 @@ enum sfu_alg {
         SFU_ALG_ES384,
         SFU_ALG_ES512,
         SFU_ALG_EDDSA,
+        SFU_ALG_HSS_LMS,        /* COSE only (RFC 8778): no JOSE name is registered */
         _SFU_ALG_MAX,
         _SFU_ALG_INVALID = -EINVAL,
 };
@@ -42,6 +44,7 @@ enum sfu_alg_family {
         SFU_ALG_FAMILY_RSA_PSS,
         SFU_ALG_FAMILY_ECDSA,
         SFU_ALG_FAMILY_EDDSA,
+        SFU_ALG_FAMILY_HSS,
 };
 
 struct sfu_alg_info {
@@ -51,6 +54,7 @@ struct sfu_alg_info {
         enum sfu_alg_family family;
         enum sfu_key_type key_type;
         size_t ec_size;                 /* ECDSA: bytes of R (and of S) */
+        bool jose;                      /* a JWS may use it */
 };
 
 /* NULL for an invalid alg. */

@@ -21,148 +21,12 @@
 #include <stddef.h>
 #include <strings.h>
 
-#include "core/config.h"
+#include "core/config-internal.h"
+#include "core/file.h"
 #include "core/jws.h"
+#include "core/signed.h"
+#include "core/url.h"
 #include "core/timeutil.h"
-
-#define USEC_PER_SEC UINT64_C(1000000)
-/* Polling a manufacturer's server more often than this is a mistake. */
-#define MIN_POLL_INTERVAL_USEC (60 * USEC_PER_SEC)
-#define MIN_TIMEOUT_USEC USEC_PER_SEC
-#define MAX_CMDLINE_KEY 64
-#define MAX_ATTEMPTS 10
-#define MAX_DOMAIN 253
-#define MAX_DOMAIN_LABEL 63
-/* Enough to show which section or value is meant, short enough to leave
- * room for the rest of a message. */
-#define MAX_SHOWN 64
-
-enum section {
-        SECTION_NONE,
-        SECTION_DEVICE,
-        SECTION_DISCOVERY,
-        SECTION_SECURITY,
-        SECTION_NETWORK,
-        SECTION_POLL,
-        SECTION_BOOTLOADER,
-        SECTION_STORAGE,
-        SECTION_SLOT,
-        _SECTION_MAX,
-};
-
-static const char *const fixed_sections[_SECTION_MAX] = {
-        [SECTION_DEVICE] = "device",
-        [SECTION_DISCOVERY] = "discovery",
-        [SECTION_SECURITY] = "security",
-        [SECTION_NETWORK] = "network",
-        [SECTION_POLL] = "poll",
-        [SECTION_BOOTLOADER] = "bootloader",
-        [SECTION_STORAGE] = "storage",
-};
-
-struct parse_ctx;
-typedef int (*value_parser)(struct parse_ctx *ctx, const char *value, void *field);
-
-struct key_def {
-        enum section section;
-        const char *key;
-        value_parser parse;
-        size_t offset;          /* in struct sfu_config, or struct sfu_config_slot for SECTION_SLOT */
-};
-
-static int parse_name(struct parse_ctx *ctx, const char *value, void *field);
-static int parse_path(struct parse_ctx *ctx, const char *value, void *field);
-static int parse_path_or_empty(struct parse_ctx *ctx, const char *value, void *field);
-static int parse_booted_slot(struct parse_ctx *ctx, const char *value, void *field);
-static int parse_domain(struct parse_ctx *ctx, const char *value, void *field);
-static int parse_url_template(struct parse_ctx *ctx, const char *value, void *field);
-static int parse_connect_to(struct parse_ctx *ctx, const char *value, void *field);
-static int parse_algorithms(struct parse_ctx *ctx, const char *value, void *field);
-static int parse_min_signatures(struct parse_ctx *ctx, const char *value, void *field);
-static int parse_bool(struct parse_ctx *ctx, const char *value, void *field);
-static int parse_manifest_size(struct parse_ctx *ctx, const char *value, void *field);
-static int parse_image_size(struct parse_ctx *ctx, const char *value, void *field);
-static int parse_proxy(struct parse_ctx *ctx, const char *value, void *field);
-static int parse_timeout(struct parse_ctx *ctx, const char *value, void *field);
-static int parse_interval(struct parse_ctx *ctx, const char *value, void *field);
-static int parse_duration(struct parse_ctx *ctx, const char *value, void *field);
-static int parse_policy(struct parse_ctx *ctx, const char *value, void *field);
-static int parse_backend(struct parse_ctx *ctx, const char *value, void *field);
-static int parse_attempts(struct parse_ctx *ctx, const char *value, void *field);
-static int parse_bootname(struct parse_ctx *ctx, const char *value, void *field);
-
-#define CFG(f) offsetof(struct sfu_config, f)
-#define SLOT(f) offsetof(struct sfu_config_slot, f)
-
-static const struct key_def key_table[] = {
-        { SECTION_DEVICE, "manufacturer", parse_name, CFG(manufacturer) },
-        { SECTION_DEVICE, "model", parse_name, CFG(model) },
-        { SECTION_DEVICE, "version-file", parse_path, CFG(version_file) },
-        { SECTION_DEVICE, "booted-slot", parse_booted_slot, CFG(booted_slot) },
-
-        { SECTION_DISCOVERY, "domain", parse_domain, CFG(domain) },
-        { SECTION_DISCOVERY, "local-url", parse_url_template, CFG(local_url) },
-        { SECTION_DISCOVERY, "manufacturer-url", parse_url_template, CFG(manufacturer_url) },
-        { SECTION_DISCOVERY, "connect-to", parse_connect_to, CFG(connect_to) },
-
-        { SECTION_SECURITY, "keys", parse_path, CFG(keys) },
-        { SECTION_SECURITY, "algorithms", parse_algorithms, CFG(algorithms) },
-        { SECTION_SECURITY, "min-signatures", parse_min_signatures, CFG(min_signatures) },
-        { SECTION_SECURITY, "allow-downgrade", parse_bool, CFG(allow_downgrade) },
-        { SECTION_SECURITY, "max-manifest-size", parse_manifest_size, CFG(max_manifest_size) },
-        { SECTION_SECURITY, "max-image-size", parse_image_size, CFG(max_image_size) },
-        { SECTION_SECURITY, "clock-skew", parse_duration, CFG(clock_skew_usec) },
-
-        { SECTION_NETWORK, "ca-file", parse_path_or_empty, CFG(ca_file) },
-        { SECTION_NETWORK, "proxy", parse_proxy, CFG(proxy) },
-        { SECTION_NETWORK, "connect-timeout", parse_timeout, CFG(connect_timeout_usec) },
-        { SECTION_NETWORK, "low-speed-timeout", parse_timeout, CFG(low_speed_timeout_usec) },
-        { SECTION_NETWORK, "retry-after-max", parse_timeout, CFG(retry_after_max_usec) },
-        { SECTION_NETWORK, "job-timeout", parse_timeout, CFG(job_timeout_usec) },
-
-        { SECTION_POLL, "interval", parse_interval, CFG(interval_usec) },
-        { SECTION_POLL, "jitter", parse_duration, CFG(jitter_usec) },
-        { SECTION_POLL, "policy", parse_policy, CFG(policy) },
-
-        { SECTION_BOOTLOADER, "backend", parse_backend, CFG(backend) },
-        { SECTION_BOOTLOADER, "grubenv", parse_path, CFG(grubenv) },
-        { SECTION_BOOTLOADER, "fw-env-config", parse_path, CFG(fw_env_config) },
-        { SECTION_BOOTLOADER, "script", parse_path, CFG(script) },
-        { SECTION_BOOTLOADER, "file", parse_path, CFG(bootenv_file) },
-        { SECTION_BOOTLOADER, "attempts", parse_attempts, CFG(attempts) },
-
-        { SECTION_STORAGE, "state-dir", parse_path, CFG(state_dir) },
-        { SECTION_STORAGE, "runtime-dir", parse_path, CFG(runtime_dir) },
-
-        { SECTION_SLOT, "device", parse_path, SLOT(device) },
-        { SECTION_SLOT, "bootname", parse_bootname, SLOT(bootname) },
-};
-
-#define N_KEYS ELEMENTSOF(key_table)
-
-struct parse_ctx {
-        struct sfu_config *config;
-        const char *name;               /* file name for messages */
-        const char *buf;
-        size_t len;
-        size_t pos;
-        unsigned lineno;                /* of the line inih is working on */
-
-        enum section section;
-        int slot;                       /* index into config->slots, or -1 */
-        char section_name[MAX_SHOWN + 1];
-        /* Line on which each key was set: row 0 for the fixed sections,
-         * row 1 + i for config->slots[i]; 0 = not set. */
-        unsigned key_line[1 + SFU_CONFIG_MAX_SLOTS][N_KEYS];
-        unsigned slot_line[SFU_CONFIG_MAX_SLOTS];
-
-        const char *key;                /* key and value being parsed, for messages */
-        const char *value;
-
-        bool failed;
-        unsigned err_line;
-        struct sfu_err err;
-};
 
 /* ------------------------------------------------------------ messages */
 
@@ -182,8 +46,7 @@ static int vfail(struct parse_ctx *ctx, unsigned line, int errnum, const char *f
 }
 
 /* An error at line (0: about the whole file). */
-static int fail_at(struct parse_ctx *ctx, unsigned line, const char *fmt, ...) _printf_(3, 4);
-static int fail_at(struct parse_ctx *ctx, unsigned line, const char *fmt, ...) {
+int sfu_config_fail_at(struct parse_ctx *ctx, unsigned line, const char *fmt, ...) {
         va_list ap;
         int r;
 
@@ -193,7 +56,7 @@ static int fail_at(struct parse_ctx *ctx, unsigned line, const char *fmt, ...) {
         return r;
 }
 
-static int fail_oom(struct parse_ctx *ctx) {
+int sfu_config_fail_oom(struct parse_ctx *ctx) {
         if (ctx->failed)
                 return -ctx->err.errnum;
         ctx->failed = true;
@@ -202,403 +65,14 @@ static int fail_oom(struct parse_ctx *ctx) {
 }
 
 /* A bad value of the key being parsed: 'invalid KEY "VALUE": reason'. */
-static int invalid(struct parse_ctx *ctx, const char *fmt, ...) _printf_(2, 3);
-static int invalid(struct parse_ctx *ctx, const char *fmt, ...) {
+int sfu_config_invalid(struct parse_ctx *ctx, const char *fmt, ...) {
         char reason[SFU_ERR_MESSAGE_MAX];
         va_list ap;
 
         va_start(ap, fmt);
         vsnprintf(reason, sizeof(reason), fmt, ap);
         va_end(ap);
-        return fail_at(ctx, ctx->lineno, "invalid %s \"%.*s\": %s", ctx->key, MAX_SHOWN, ctx->value, reason);
-}
-
-/* ------------------------------------------------------------ character classes (ASCII, no locale) */
-
-static bool is_alnum(char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-static bool is_blank(char c) {
-        return c == ' ' || c == '\t';
-}
-
-/* Printable ASCII without space. */
-static bool is_graph(char c) {
-        return c > ' ' && c < 0x7f;
-}
-
-static bool all_of(const char *s, bool (*pred)(char)) {
-        for (; *s; s++)
-                if (!pred(*s))
-                        return false;
-        return true;
-}
-
-static bool is_name_char(char c) {
-        return is_alnum(c) || c == '.' || c == '_' || c == '~' || c == '-';
-}
-
-static bool is_bootname_char(char c) {
-        return is_alnum(c) || c == '_' || c == '-';
-}
-
-static bool is_class_char(char c) {
-        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-}
-
-static bool is_cmdline_key_char(char c) {
-        return is_alnum(c) || c == '.' || c == '_' || c == '-';
-}
-
-static const char *startswith(const char *s, const char *prefix) {
-        size_t n = strlen(prefix);
-        return strncmp(s, prefix, n) == 0 ? s + n : NULL;
-}
-
-/* A DNS name (DESIGN section 4.5): LDH labels of 1..63 characters, no
- * hyphen at either end of a label, at most 253 characters, no trailing
- * dot, and a last label that is not all digits (it would read as an IPv4
- * address).  A subset of what sfu_url_domain_valid() accepts. */
-static bool domain_valid(const char *name) {
-        size_t total = strlen(name), label = 0;
-        bool all_digits = true;
-
-        if (total == 0 || total > MAX_DOMAIN)
-                return false;
-        for (const char *p = name;; p++) {
-                if (*p == '.' || *p == '\0') {
-                        if (label == 0 || label > MAX_DOMAIN_LABEL || p[-1] == '-')
-                                return false;
-                        if (*p == '\0')
-                                return !all_digits;
-                        label = 0;
-                        all_digits = true;
-                        continue;
-                }
-                if (!is_alnum(*p) && *p != '-')
-                        return false;
-                if (*p == '-' && label == 0)
-                        return false;
-                if (*p < '0' || *p > '9')
-                        all_digits = false;
-                label++;
-        }
-}
-
-/* ------------------------------------------------------------ value parsers */
-
-static int set_string(struct parse_ctx *ctx, char **field, const char *value) {
-        char *copy = strdup(value);
-        if (!copy)
-                return fail_oom(ctx);
-        free(*field);
-        *field = copy;
-        return 0;
-}
-
-static int parse_name(struct parse_ctx *ctx, const char *value, void *field) {
-        size_t len = strlen(value);
-
-        if (len == 0)
-                return invalid(ctx, "must not be empty");
-        if (len > SFU_CONFIG_MAX_NAME)
-                return invalid(ctx, "longer than %d characters", SFU_CONFIG_MAX_NAME);
-        if (!all_of(value, is_name_char) || strcmp(value, ".") == 0 || strcmp(value, "..") == 0)
-                return invalid(ctx, "may contain only letters, digits, \".\", \"_\", \"~\" and \"-\" (it is used in URLs)");
-        return set_string(ctx, field, value);
-}
-
-static int parse_path(struct parse_ctx *ctx, const char *value, void *field) {
-        if (value[0] != '/')
-                return invalid(ctx, "must be an absolute path");
-        return set_string(ctx, field, value);
-}
-
-static int parse_path_or_empty(struct parse_ctx *ctx, const char *value, void *field) {
-        if (value[0] == '\0')
-                return set_string(ctx, field, "");
-        return parse_path(ctx, value, field);
-}
-
-static int parse_booted_slot(struct parse_ctx *ctx, const char *value, void *field) {
-        const char *rest;
-
-        if ((rest = startswith(value, "cmdline:"))) {
-                if (*rest == '\0' || strlen(rest) > MAX_CMDLINE_KEY || !all_of(rest, is_cmdline_key_char))
-                        return invalid(ctx, "the kernel command line key must be 1 to %d letters, digits, \".\", \"_\" or \"-\"",
-                                       MAX_CMDLINE_KEY);
-        } else if ((rest = startswith(value, "file:"))) {
-                if (rest[0] != '/')
-                        return invalid(ctx, "file: must be followed by an absolute path");
-        } else
-                return invalid(ctx, "must be cmdline:KEY or file:/ABSOLUTE/PATH");
-        return set_string(ctx, field, value);
-}
-
-static int parse_domain(struct parse_ctx *ctx, const char *value, void *field) {
-        if (strcmp(value, "auto") != 0 && !domain_valid(value))
-                return invalid(ctx, "must be \"auto\" or a DNS name (labels of letters, digits and \"-\", "
-                               "at most %d characters each and %d in all)", MAX_DOMAIN_LABEL, MAX_DOMAIN);
-        return set_string(ctx, field, value);
-}
-
-static int parse_url_template(struct parse_ctx *ctx, const char *value, void *field) {
-        static const char *const placeholders[] = { "domain", "manufacturer", "model" };
-        const char *rest;
-
-        rest = startswith(value, "http://");
-        if (!rest)
-                rest = startswith(value, "https://");
-        if (!rest)
-                return invalid(ctx, "must start with http:// or https://");
-        if (*rest == '\0' || *rest == '/')
-                return invalid(ctx, "lacks a host name");
-        for (const char *p = value; *p; p++) {
-                if (!is_graph(*p))
-                        return invalid(ctx, "may contain only printable ASCII characters without spaces");
-                if (*p == '}')
-                        return invalid(ctx, "has a \"}\" without \"{\"");
-                if (*p == '{') {
-                        const char *close = strchr(p, '}');
-                        bool known = false;
-
-                        if (!close)
-                                return invalid(ctx, "has a \"{\" without \"}\"");
-                        for (size_t i = 0; i < ELEMENTSOF(placeholders); i++)
-                                if ((size_t) (close - p - 1) == strlen(placeholders[i]) &&
-                                    strncmp(p + 1, placeholders[i], strlen(placeholders[i])) == 0)
-                                        known = true;
-                        if (!known)
-                                return invalid(ctx, "unknown placeholder \"%.*s\" (known: {domain}, {manufacturer}, {model})",
-                                               (int) (close - p + 1), p);
-                        p = close;
-                }
-        }
-        return set_string(ctx, field, value);
-}
-
-/* "HOST:PORT:CONNECT-TO-HOST:CONNECT-TO-PORT" entries (libcurl
- * CURLOPT_CONNECT_TO), stored joined by single spaces. */
-static int parse_connect_to(struct parse_ctx *ctx, const char *value, void *field) {
-        char joined[SFU_CONFIG_MAX_LINE + 1];
-        size_t out = 0, entries = 0;
-        const char *p = value;
-
-        for (;;) {
-                const char *start;
-                size_t colons = 0;
-
-                while (is_blank(*p))
-                        p++;
-                if (*p == '\0')
-                        break;
-                start = p;
-                for (; *p && !is_blank(*p); p++) {
-                        if (!is_graph(*p))
-                                return invalid(ctx, "may contain only printable ASCII characters");
-                        if (*p == ',')
-                                return invalid(ctx, "entries are separated by blanks, not commas");
-                        if (*p == ':')
-                                colons++;
-                }
-                if (colons < 3)
-                        return invalid(ctx, "entry \"%.*s\" is not HOST:PORT:CONNECT-TO-HOST:CONNECT-TO-PORT",
-                                       (int) (p - start), start);
-                if (++entries > SFU_CONFIG_MAX_CONNECT_TO)
-                        return invalid(ctx, "more than %d entries", SFU_CONFIG_MAX_CONNECT_TO);
-                if (out > 0)
-                        joined[out++] = ' ';
-                if (out + (size_t) (p - start) >= sizeof(joined))
-                        return invalid(ctx, "too long");
-                memcpy(joined + out, start, (size_t) (p - start));
-                out += (size_t) (p - start);
-        }
-        joined[out] = '\0';
-        return set_string(ctx, field, joined);
-}
-
-static int parse_algorithms(struct parse_ctx *ctx, const char *value, void *field) {
-        struct sfu_err e = SFU_ERR_INIT;
-        unsigned mask = 0;
-
-        if (sfu_alg_list_parse(value, &mask, &e) < 0)
-                return invalid(ctx, "%s", sfu_err_isset(&e) ? e.message : "not a list of JWS algorithms");
-        if (mask == 0)
-                return invalid(ctx, "must name at least one algorithm");
-        *(unsigned *) field = mask;
-        return 0;
-}
-
-static int parse_uint(struct parse_ctx *ctx, const char *value, unsigned min, unsigned max, unsigned *field) {
-        unsigned long v = 0;
-
-        if (*value == '\0' || strlen(value) > 9)
-                goto bad;
-        for (const char *p = value; *p; p++) {
-                if (*p < '0' || *p > '9')
-                        goto bad;
-                v = v * 10 + (unsigned) (*p - '0');
-        }
-        if (v < min || v > max)
-                goto bad;
-        *field = (unsigned) v;
-        return 0;
-bad:
-        return invalid(ctx, "must be a whole number from %u to %u", min, max);
-}
-
-static int parse_min_signatures(struct parse_ctx *ctx, const char *value, void *field) {
-        return parse_uint(ctx, value, 1, SFU_JWS_MAX_SIGNATURES, field);
-}
-
-static int parse_attempts(struct parse_ctx *ctx, const char *value, void *field) {
-        return parse_uint(ctx, value, 1, MAX_ATTEMPTS, field);
-}
-
-static int parse_bool(struct parse_ctx *ctx, const char *value, void *field) {
-        static const char *const yes[] = { "yes", "true", "on", "1" }, *const no[] = { "no", "false", "off", "0" };
-
-        for (size_t i = 0; i < ELEMENTSOF(yes); i++) {
-                if (strcasecmp(value, yes[i]) == 0) {
-                        *(bool *) field = true;
-                        return 0;
-                }
-                if (strcasecmp(value, no[i]) == 0) {
-                        *(bool *) field = false;
-                        return 0;
-                }
-        }
-        return invalid(ctx, "must be yes, no, true, false, on, off, 1 or 0");
-}
-
-static int parse_size_range(struct parse_ctx *ctx, const char *value, uint64_t min, uint64_t max,
-                            const char *range, uint64_t *field) {
-        uint64_t v;
-
-        if (sfu_size_parse(value, &v) < 0)
-                return invalid(ctx, "must be a size such as 512K, 64M or 4G");
-        if (v < min || v > max)
-                return invalid(ctx, "must be %s", range);
-        *field = v;
-        return 0;
-}
-
-static int parse_manifest_size(struct parse_ctx *ctx, const char *value, void *field) {
-        /* A manifest is a JWS, and the JWS parser takes no more than this. */
-        return parse_size_range(ctx, value, 1, SFU_JWS_MAX_SIZE, "from 1 byte to 4M", field);
-}
-
-static int parse_image_size(struct parse_ctx *ctx, const char *value, void *field) {
-        return parse_size_range(ctx, value, 1, UINT64_MAX, "at least 1 byte", field);
-}
-
-static int parse_duration_min(struct parse_ctx *ctx, const char *value, uint64_t min, const char *range,
-                              uint64_t *field) {
-        uint64_t v;
-
-        if (sfu_duration_parse(value, &v) < 0)
-                return invalid(ctx, "must be a duration such as 30s, 15m, 6h or 1d");
-        if (v < min)
-                return invalid(ctx, "must be %s", range);
-        *field = v;
-        return 0;
-}
-
-static int parse_timeout(struct parse_ctx *ctx, const char *value, void *field) {
-        return parse_duration_min(ctx, value, MIN_TIMEOUT_USEC, "at least 1s", field);
-}
-
-static int parse_interval(struct parse_ctx *ctx, const char *value, void *field) {
-        return parse_duration_min(ctx, value, MIN_POLL_INTERVAL_USEC, "at least 1m", field);
-}
-
-static int parse_duration(struct parse_ctx *ctx, const char *value, void *field) {
-        return parse_duration_min(ctx, value, 0, "", field);
-}
-
-static const char *const policy_names[] = {
-        [SFU_CONFIG_POLL_CHECK] = "check",
-        [SFU_CONFIG_POLL_STAGE] = "stage",
-        [SFU_CONFIG_POLL_REBOOT] = "reboot",
-};
-
-static const char *const backend_names[] = {
-        [SFU_CONFIG_BACKEND_GRUB] = "grub",
-        [SFU_CONFIG_BACKEND_UBOOT] = "uboot",
-        [SFU_CONFIG_BACKEND_CUSTOM] = "custom",
-        [SFU_CONFIG_BACKEND_FILE] = "file",
-};
-
-const char *sfu_config_policy_name(enum sfu_config_policy p) {
-        if ((unsigned) p >= ELEMENTSOF(policy_names))
-                return NULL;
-        return policy_names[p];
-}
-
-const char *sfu_config_backend_name(enum sfu_config_backend b) {
-        if ((unsigned) b >= ELEMENTSOF(backend_names))
-                return NULL;
-        return backend_names[b];
-}
-
-static int parse_policy(struct parse_ctx *ctx, const char *value, void *field) {
-        for (size_t i = 0; i < ELEMENTSOF(policy_names); i++)
-                if (strcmp(value, policy_names[i]) == 0) {
-                        *(enum sfu_config_policy *) field = (enum sfu_config_policy) i;
-                        return 0;
-                }
-        return invalid(ctx, "must be check, stage or reboot");
-}
-
-static int parse_backend(struct parse_ctx *ctx, const char *value, void *field) {
-        for (size_t i = 0; i < ELEMENTSOF(backend_names); i++)
-                if (strcmp(value, backend_names[i]) == 0) {
-                        *(enum sfu_config_backend *) field = (enum sfu_config_backend) i;
-                        return 0;
-                }
-        return invalid(ctx, "must be grub, uboot, custom or file");
-}
-
-static int parse_proxy(struct parse_ctx *ctx, const char *value, void *field) {
-        static const char *const schemes[] = {
-                "http://", "https://", "socks4://", "socks4a://", "socks5://", "socks5h://",
-        };
-        struct sfu_config *c = ctx->config;
-        enum sfu_config_proxy *proxy = field;
-        const char *rest = NULL;
-
-        if (value[0] == '\0' || strcmp(value, "none") == 0) {
-                *proxy = SFU_CONFIG_PROXY_NONE;
-                free(c->proxy_url);
-                c->proxy_url = NULL;
-                return 0;
-        }
-        if (strcmp(value, "env") == 0) {
-                *proxy = SFU_CONFIG_PROXY_ENV;
-                free(c->proxy_url);
-                c->proxy_url = NULL;
-                return 0;
-        }
-        for (size_t i = 0; i < ELEMENTSOF(schemes) && !rest; i++)
-                rest = startswith(value, schemes[i]);
-        if (!rest)
-                return invalid(ctx, "must be none, env or a proxy URL (http://, https://, socks4://, socks4a://, "
-                               "socks5:// or socks5h://)");
-        if (*rest == '\0' || *rest == '/')
-                return invalid(ctx, "lacks a host name");
-        if (!all_of(value, is_graph))
-                return invalid(ctx, "may contain only printable ASCII characters without spaces");
-        if (set_string(ctx, &c->proxy_url, value) < 0)
-                return -ENOMEM;
-        *proxy = SFU_CONFIG_PROXY_URL;
-        return 0;
-}
-
-static int parse_bootname(struct parse_ctx *ctx, const char *value, void *field) {
-        if (value[0] == '\0' || strlen(value) > SFU_CONFIG_MAX_BOOTNAME || !all_of(value, is_bootname_char))
-                return invalid(ctx, "must be 1 to %d letters, digits, \"_\" or \"-\"", SFU_CONFIG_MAX_BOOTNAME);
-        return set_string(ctx, field, value);
+        return sfu_config_fail_at(ctx, ctx->lineno, "invalid %s \"%.*s\": %s", ctx->key, MAX_SHOWN, ctx->value, reason);
 }
 
 /* ------------------------------------------------------------ sections */
@@ -637,18 +111,18 @@ static int enter_section(struct parse_ctx *ctx, const char *name, size_t len) {
         int shown = (int) (len > MAX_SHOWN ? MAX_SHOWN : len);
 
         for (size_t i = 0; i < _SECTION_MAX; i++)
-                if (fixed_sections[i] && strlen(fixed_sections[i]) == len && memcmp(fixed_sections[i], name, len) == 0) {
+                if (sfu_config_sections[i] && strlen(sfu_config_sections[i]) == len && memcmp(sfu_config_sections[i], name, len) == 0) {
                         ctx->section = (enum section) i;
                         ctx->slot = -1;
-                        snprintf(ctx->section_name, sizeof(ctx->section_name), "%s", fixed_sections[i]);
+                        snprintf(ctx->section_name, sizeof(ctx->section_name), "%s", sfu_config_sections[i]);
                         return 0;
                 }
 
         if (len < 5 || memcmp(name, "slot.", 5) != 0)
-                return fail_at(ctx, ctx->lineno, "unknown section [%.*s]", shown, name);
+                return sfu_config_fail_at(ctx, ctx->lineno, "unknown section [%.*s]", shown, name);
         rest = name + 5;
         if (parse_slot_section(rest, len - 5, &class_len, &index) < 0)
-                return fail_at(ctx, ctx->lineno,
+                return sfu_config_fail_at(ctx, ctx->lineno,
                                "invalid section [%.*s]: expected [slot.CLASS.N], CLASS of a-z, 0-9, \"_\" and \"-\" "
                                "(at most %d), N from 0 to %d",
                                shown, name, SFU_CONFIG_MAX_CLASS_NAME, SFU_CONFIG_MAX_SLOTS - 1);
@@ -664,11 +138,11 @@ static int enter_section(struct parse_ctx *ctx, const char *name, size_t len) {
                         return 0;
                 }
         if (c->n_slots >= SFU_CONFIG_MAX_SLOTS)
-                return fail_at(ctx, ctx->lineno, "too many slots: at most %d [slot.CLASS.N] sections",
+                return sfu_config_fail_at(ctx, ctx->lineno, "too many slots: at most %d [slot.CLASS.N] sections",
                                SFU_CONFIG_MAX_SLOTS);
         c->slots[c->n_slots].class_name = strndup(rest, class_len);
         if (!c->slots[c->n_slots].class_name)
-                return fail_oom(ctx);
+                return sfu_config_fail_oom(ctx);
         c->slots[c->n_slots].index = index;
         ctx->slot_line[c->n_slots] = ctx->lineno;
         ctx->slot = (int) c->n_slots++;
@@ -705,23 +179,23 @@ static char *read_line(char *str, int num, void *stream) {
         /* inih needs room for "\n" and the terminating NUL. */
         cap = SFU_CONFIG_MAX_LINE;
         if (num < 3) {
-                fail_at(ctx, ctx->lineno, "inih line buffer too small");
+                sfu_config_fail_at(ctx, ctx->lineno, "inih line buffer too small");
                 return NULL;
         }
         if ((size_t) num - 2 < cap)
                 cap = (size_t) num - 2;
         if (content > cap) {
-                fail_at(ctx, ctx->lineno, "line longer than %zu characters", cap);
+                sfu_config_fail_at(ctx, ctx->lineno, "line longer than %zu characters", cap);
                 return NULL;
         }
         for (size_t i = 0; i < content; i++) {
                 unsigned char ch = (unsigned char) line[i];
                 if (ch == '\0') {
-                        fail_at(ctx, ctx->lineno, "NUL byte in line");
+                        sfu_config_fail_at(ctx, ctx->lineno, "NUL byte in line");
                         return NULL;
                 }
                 if ((ch < ' ' && ch != '\t') || ch == 0x7f) {
-                        fail_at(ctx, ctx->lineno, "control character 0x%02x in line", ch);
+                        sfu_config_fail_at(ctx, ctx->lineno, "control character 0x%02x in line", ch);
                         return NULL;
                 }
         }
@@ -741,7 +215,7 @@ static char *read_line(char *str, int num, void *stream) {
                         while (after < end && is_blank(*after))
                                 after++;
                         if (after < end && *after != '#' && *after != ';') {
-                                fail_at(ctx, ctx->lineno, "unexpected text after \"]\" in section header");
+                                sfu_config_fail_at(ctx, ctx->lineno, "unexpected text after \"]\" in section header");
                                 return NULL;
                         }
                         if (enter_section(ctx, open, (size_t) (close - open)) < 0)
@@ -756,10 +230,10 @@ static char *read_line(char *str, int num, void *stream) {
 }
 
 static const struct key_def *find_key(enum section section, const char *key, size_t *ret_index) {
-        for (size_t i = 0; i < N_KEYS; i++)
-                if (key_table[i].section == section && strcmp(key_table[i].key, key) == 0) {
+        for (size_t i = 0; i < CONFIG_N_KEYS; i++)
+                if (sfu_config_keys[i].section == section && strcmp(sfu_config_keys[i].key, key) == 0) {
                         *ret_index = i;
-                        return &key_table[i];
+                        return &sfu_config_keys[i];
                 }
         return NULL;
 }
@@ -791,17 +265,17 @@ static int handle_key(void *user, const char *section, const char *name, const c
         if (ctx->failed)
                 return 0;
         if (ctx->section == SECTION_NONE) {
-                fail_at(ctx, ctx->lineno, "key \"%.*s\" outside of any section", MAX_SHOWN, name);
+                sfu_config_fail_at(ctx, ctx->lineno, "key \"%.*s\" outside of any section", MAX_SHOWN, name);
                 return 0;
         }
         def = find_key(ctx->section, name, &index);
         if (!def) {
-                fail_at(ctx, ctx->lineno, "unknown key \"%.*s\" in section [%s]", MAX_SHOWN, name, ctx->section_name);
+                sfu_config_fail_at(ctx, ctx->lineno, "unknown key \"%.*s\" in section [%s]", MAX_SHOWN, name, ctx->section_name);
                 return 0;
         }
         line = &ctx->key_line[ctx->slot < 0 ? 0 : 1 + ctx->slot][index];
         if (*line > 0) {
-                fail_at(ctx, ctx->lineno, "duplicate key \"%s\" in section [%s] (first set on line %u)", name,
+                sfu_config_fail_at(ctx, ctx->lineno, "duplicate key \"%s\" in section [%s] (first set on line %u)", name,
                         ctx->section_name, *line);
                 return 0;
         }
@@ -832,8 +306,8 @@ static int syntax_error(struct parse_ctx *ctx, unsigned lineno) {
         while (p < end && is_blank(*p))
                 p++;
         if (p < end && *p == '[')
-                return fail_at(ctx, lineno, "section header without \"]\"");
-        return fail_at(ctx, lineno, "expected \"key = value\", \"[section]\" or a comment");
+                return sfu_config_fail_at(ctx, lineno, "section header without \"]\"");
+        return sfu_config_fail_at(ctx, lineno, "expected \"key = value\", \"[section]\" or a comment");
 }
 
 /* ------------------------------------------------------------ validation */
@@ -843,31 +317,31 @@ static int validate(struct parse_ctx *ctx) {
         const char *need = NULL, *need_key = NULL;
 
         if (!c->manufacturer)
-                return fail_at(ctx, 0, "[device] manufacturer is required");
+                return sfu_config_fail_at(ctx, 0, "[device] manufacturer is required");
         if (!c->model)
-                return fail_at(ctx, 0, "[device] model is required");
+                return sfu_config_fail_at(ctx, 0, "[device] model is required");
         if (c->n_slots == 0)
-                return fail_at(ctx, 0, "no slots: at least one [slot.CLASS.N] section is required");
+                return sfu_config_fail_at(ctx, 0, "no slots: at least one [slot.CLASS.N] section is required");
 
         for (size_t i = 0; i < c->n_slots; i++) {
                 const struct sfu_config_slot *s = &c->slots[i];
                 size_t in_class = 0;
 
                 if (!s->device)
-                        return fail_at(ctx, ctx->slot_line[i], "[slot.%s.%u] lacks the required key \"device\"",
+                        return sfu_config_fail_at(ctx, ctx->slot_line[i], "[slot.%s.%u] lacks the required key \"device\"",
                                        s->class_name, s->index);
                 if (!s->bootname)
-                        return fail_at(ctx, ctx->slot_line[i], "[slot.%s.%u] lacks the required key \"bootname\"",
+                        return sfu_config_fail_at(ctx, ctx->slot_line[i], "[slot.%s.%u] lacks the required key \"bootname\"",
                                        s->class_name, s->index);
                 for (size_t j = 0; j < c->n_slots; j++)
                         if (strcmp(c->slots[j].class_name, s->class_name) == 0)
                                 in_class++;
                 if (in_class > SFU_CONFIG_MAX_SLOTS_PER_CLASS)
-                        return fail_at(ctx, ctx->slot_line[i],
+                        return sfu_config_fail_at(ctx, ctx->slot_line[i],
                                        "slot class \"%s\" has %zu slots; a class has 1 (single-copy) or 2 (A/B)",
                                        s->class_name, in_class);
                 if (s->index >= in_class)
-                        return fail_at(ctx, ctx->slot_line[i],
+                        return sfu_config_fail_at(ctx, ctx->slot_line[i],
                                        "[slot.%s.%u]: the slots of class \"%s\" must be numbered from 0 without gaps",
                                        s->class_name, s->index, s->class_name);
         }
@@ -877,11 +351,11 @@ static int validate(struct parse_ctx *ctx) {
                         const struct sfu_config_slot *a = &c->slots[j], *b = &c->slots[i];
 
                         if (strcmp(a->device, b->device) == 0)
-                                return fail_at(ctx, ctx->slot_line[i], "[slot.%s.%u] uses device %s of [slot.%s.%u]",
+                                return sfu_config_fail_at(ctx, ctx->slot_line[i], "[slot.%s.%u] uses device %s of [slot.%s.%u]",
                                                b->class_name, b->index, b->device, a->class_name, a->index);
                         /* A bootname names one side (index) of every class. */
                         if (strcmp(a->bootname, b->bootname) == 0 && a->index != b->index)
-                                return fail_at(ctx, ctx->slot_line[i],
+                                return sfu_config_fail_at(ctx, ctx->slot_line[i],
                                                "[slot.%s.%u] uses bootname \"%s\" of [slot.%s.%u]", b->class_name,
                                                b->index, b->bootname, a->class_name, a->index);
                 }
@@ -901,7 +375,7 @@ static int validate(struct parse_ctx *ctx) {
                 break;
         }
         if (!need || need[0] != '/')
-                return fail_at(ctx, 0, "[bootloader] backend %s needs %s", sfu_config_backend_name(c->backend),
+                return sfu_config_fail_at(ctx, 0, "[bootloader] backend %s needs %s", sfu_config_backend_name(c->backend),
                                need_key ? need_key : "its key");
         return 0;
 }
@@ -925,7 +399,7 @@ int sfu_config_new_defaults(struct sfu_config **ret) {
                 { CFG(booted_slot), "cmdline:secfu.slot" },
                 { CFG(domain), "auto" },
                 { CFG(local_url), "http://_firmware.{domain}/.well-known/firmware/{manufacturer}/{model}/manifest.json" },
-                /* DESIGN section 3's value: a packager sets the real one. */
+                /* secfud.conf(5)'s example value: a packager sets the real one. */
                 { CFG(manufacturer_url),
                   "https://firmware.example.com/.well-known/firmware/{manufacturer}/{model}/manifest.json" },
                 { CFG(connect_to), "" },
@@ -950,6 +424,11 @@ int sfu_config_new_defaults(struct sfu_config **ret) {
                         return -ENOMEM;
         }
         c->algorithms = SFU_ALG_MASK_ALL;
+        c->formats = (struct sfu_config_formats) {
+                .mask = SFU_SIGNED_FAMILY_ALL,
+                .order = { SFU_SIGNED_FAMILY_JWS, SFU_SIGNED_FAMILY_COSE },
+                .n = 2,
+        };
         c->min_signatures = 1;
         c->allow_downgrade = false;
         c->max_manifest_size = UINT64_C(1) << 20;
@@ -1005,7 +484,7 @@ int sfu_config_load_buffer(const char *name, const char *buf, size_t len, struct
                 sfu_err_clear(&ctx->err);
                 (void) syntax_error(ctx, (unsigned) r);
         } else if (r < 0 && !ctx->failed)
-                (void) fail_oom(ctx);
+                (void) sfu_config_fail_oom(ctx);
         if (!ctx->failed)
                 (void) validate(ctx);
         if (ctx->failed)
@@ -1020,31 +499,21 @@ int sfu_config_load(const char *path, struct sfu_config **ret, struct sfu_err *e
         _cleanup_close_ int fd = -1;
         _cleanup_free_ char *buf = NULL;
         size_t len = 0;
+        int r;
 
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0) {
                 int saved = errno;
                 return sfu_err_set(err, SFU_ERR_STORAGE, saved, "cannot open %s: %s", path, strerror(saved));
         }
-        buf = malloc(SFU_CONFIG_MAX_SIZE + 1);
-        if (!buf)
-                return sfu_err_set(err, SFU_ERR_PARSE, ENOMEM, "%s: out of memory", path);
-        /* One byte more than allowed tells "too large" from "just fits". */
-        while (len <= SFU_CONFIG_MAX_SIZE) {
-                ssize_t n = read(fd, buf + len, SFU_CONFIG_MAX_SIZE + 1 - len);
-                if (n < 0) {
-                        int saved = errno;
-                        if (saved == EINTR)
-                                continue;
-                        return sfu_err_set(err, SFU_ERR_STORAGE, saved, "cannot read %s: %s", path, strerror(saved));
-                }
-                if (n == 0)
-                        break;
-                len += (size_t) n;
-        }
-        if (len > SFU_CONFIG_MAX_SIZE)
+        r = sfu_file_load_fd(fd, SFU_CONFIG_MAX_SIZE, 0, &buf, &len);
+        if (r == -EFBIG)
                 return sfu_err_set(err, SFU_ERR_SIZE, EFBIG, "%s: larger than the limit of %u bytes for a configuration",
                                    path, SFU_CONFIG_MAX_SIZE);
+        if (r == -ENOMEM)
+                return sfu_err_set(err, SFU_ERR_PARSE, ENOMEM, "%s: out of memory", path);
+        if (r < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, -r, "cannot read %s: %s", path, strerror(-r));
         return sfu_config_load_buffer(path, buf, len, ret, err);
 }
 

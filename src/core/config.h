@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* secfud.conf (DESIGN section 3): INI via inih, a table of
+/* secfud.conf (secfud.conf(5)): INI via inih, a table of
  * {section, key, parser, offset}; unknown sections or keys and bad values
  * are errors naming file and line.  Parsing fills a fresh struct that the
  * caller swaps in only when all of it is valid. */
@@ -40,6 +40,14 @@ enum sfu_config_proxy {
         SFU_CONFIG_PROXY_URL,
 };
 
+/* [security] formats: the signed-manifest families taken, in order of
+ * preference (enum sfu_signed_family). */
+struct sfu_config_formats {
+        unsigned mask;
+        int order[2];
+        size_t n;
+};
+
 struct sfu_config_slot {
         char *class_name;       /* "rootfs" of [slot.rootfs.0] */
         unsigned index;         /* 0 of [slot.rootfs.0] */
@@ -65,6 +73,7 @@ struct sfu_config {
         /* [security] */
         char *keys;             /* directory */
         unsigned algorithms;    /* mask of enum sfu_alg */
+        struct sfu_config_formats formats;
         unsigned min_signatures;
         bool allow_downgrade;
         uint64_t max_manifest_size;
@@ -102,7 +111,7 @@ struct sfu_config {
         char *runtime_dir;
 };
 
-/* A config with every default of DESIGN section 3 (manufacturer and model
+/* A config with every default of secfud.conf(5) (manufacturer and model
  * unset, no slots). */
 int sfu_config_new_defaults(struct sfu_config **ret) _wur_;
 /* Parses a file / a buffer ("name" is used in messages; NULL gives

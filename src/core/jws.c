@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: MIT */
-#include <stdarg.h>
 #include <strings.h>
 
 #include "core/alg.h"
@@ -343,31 +342,13 @@ static bool typ_matches(const char *got, const char *want) {
         return false;
 }
 
-/* A signature that counts for nothing: why, with the code a lone
- * signature's refusal gets. */
-struct miss {
-        enum sfu_err_code code;
-        char why[SFU_ERR_MESSAGE_MAX];
-};
-
-static int miss(struct miss *m, enum sfu_err_code code, const char *fmt, ...) _printf_(3, 4);
-static int miss(struct miss *m, enum sfu_err_code code, const char *fmt, ...) {
-        va_list ap;
-
-        m->code = code;
-        va_start(ap, fmt);
-        vsnprintf(m->why, sizeof(m->why), fmt, ap);
-        va_end(ap);
-        return 0;
-}
-
 /* The rules of the JWS as a whole, which no other signature can make up
  * for (jws.h): -errno when a signature breaks one; otherwise 0, with
  * *ret_alg the signature's algorithm, or _SFU_ALG_INVALID and m filled
  * when the algorithm is one this device does not accept (unknown to it,
  * or not in the allow-list): such a signature counts for nothing. */
 static int check_rules(const struct sfu_jws_signature *sig, size_t idx,
-                       const struct sfu_jws_verify_opts *opts, enum sfu_alg *ret_alg, struct miss *m,
+                       const struct sfu_jws_verify_opts *opts, enum sfu_alg *ret_alg, struct sfu_sig_miss *m,
                        struct sfu_err *err) {
         json_t *ph = sig->protected_header, *uh = sig->unprotected_header;
         json_t *alg_v, *crit, *b64, *typ, *kid;
@@ -450,135 +431,60 @@ static int check_rules(const struct sfu_jws_signature *sig, size_t idx,
         /* An algorithm this device does not take: the signature counts for
          * nothing, but another one may still carry the manifest (a device
          * that moved to a new algorithm, or has not yet). */
-        if (sfu_alg_from_name(name, &alg) < 0) {
+        if (sfu_alg_from_name(name, &alg) < 0 || !sfu_alg_info(alg)->jose) {
                 if (strcmp(name, "Ed448") == 0)
-                        return miss(m, SFU_ERR_SIGNATURE,
+                        return sfu_sig_miss(m, SFU_ERR_SIGNATURE,
                                     "signature %zu: alg \"Ed448\" is not supported (EdDSA here means Ed25519 only)",
                                     idx);
-                return miss(m, SFU_ERR_SIGNATURE, "signature %zu: alg \"%s\" is not supported", idx, q);
+                return sfu_sig_miss(m, SFU_ERR_SIGNATURE, "signature %zu: alg \"%s\" is not supported", idx, q);
         }
         if (!(opts->alg_allow & SFU_ALG_MASK(alg)))
-                return miss(m, SFU_ERR_POLICY, "signature %zu: alg \"%s\" is not in the allowed list", idx,
+                return sfu_sig_miss(m, SFU_ERR_POLICY, "signature %zu: alg \"%s\" is not in the allowed list", idx,
                             sfu_alg_name(alg));
         *ret_alg = alg;
         return 0;
 }
 
-/* Whether key may have made a signature of alg and this length: 0, or
- * -1 with m filled with why not. */
-static int key_unfit(enum sfu_alg alg, const struct sfu_key *key, const struct sfu_jws_signature *sig, size_t idx,
-                     struct miss *m) {
-        const char *alg_name = sfu_alg_name(alg);
-        char q[SFU_QUOTE_MAX + 4];
-        int bits = EVP_PKEY_get_bits(key->pkey);
-
-        sfu_quote(key->kid, strlen(key->kid), q);
-        if (key->type == SFU_KEY_RSA && bits < SFU_RSA_MIN_BITS)
-                return miss(m, SFU_ERR_SIGNATURE, "signature %zu: RSA key of %d bits is below the minimum of %d", idx,
-                            bits, SFU_RSA_MIN_BITS) - 1;
-        if (!sfu_sig_fits_key(alg, key))
-                return miss(m, SFU_ERR_SIGNATURE, "signature %zu: alg %s does not fit the %s key with kid \"%s\"", idx,
-                            alg_name, sfu_key_type_name(key->type), q) - 1;
-        if (key->has_alg && key->alg != alg)
-                return miss(m, SFU_ERR_SIGNATURE,
-                            "signature %zu: the trusted key with kid \"%s\" is restricted to %s by its \"alg\"; the "
-                            "signature is %s",
-                            idx, q, sfu_alg_name(key->alg), alg_name) - 1;
-        if (sig->signature_len != sfu_sig_size(alg, key))
-                return miss(m, SFU_ERR_SIGNATURE,
-                            "signature %zu: RSA signature must be %zu bytes for the %d-bit key with kid \"%s\", got %zu",
-                            idx, sfu_sig_size(alg, key), bits, q, sig->signature_len) - 1;
-        return 0;
-}
-
-/* Checks one signature that passed check_rules: 0 with *ret_key set when
- * a trusted key verified it; 0 with *ret_key NULL and m filled when it
- * counts for nothing; < 0 only when OpenSSL fails. */
+/* Checks one signature that passed check_rules: *ret_key the trusted key
+ * that verified it, or NULL and m saying why it counts for nothing.  < 0
+ * only when a check could not be made. */
 static int verify_signature(const struct sfu_jws *jws, const struct sfu_jws_signature *sig, size_t idx,
                             enum sfu_alg alg, const struct sfu_keyring *ring, const struct sfu_key **ret_key,
-                            struct miss *m, struct sfu_err *err) {
+                            struct sfu_sig_miss *m, struct sfu_err *err) {
         _cleanup_free_ char *input = NULL;
-        const char *alg_name = sfu_alg_name(alg);
-        json_t *kid_v;
-        char q[SFU_QUOTE_MAX + 4];
-        size_t input_len = 0, tried = 0;
+        size_t input_len = 0;
+        json_t *kid;
         int r;
 
-        *ret_key = NULL;
         r = sfu_jws_signing_input(sig->protected_b64, jws->payload_b64, &input, &input_len);
         if (r < 0)
                 return r;
-        if (sfu_alg_info(alg)->family == SFU_ALG_FAMILY_ECDSA && sig->signature_len != sfu_sig_size(alg, NULL))
-                return miss(m, SFU_ERR_SIGNATURE, "signature %zu: ECDSA signature must be %zu bytes for %s, got %zu%s",
-                            idx, sfu_sig_size(alg, NULL), alg_name, sig->signature_len,
-                            sig->signature_len > 0 && sig->signature[0] == 0x30
-                                    ? " (it looks DER-encoded; JWS needs raw R||S)"
-                                    : "");
-        if (sfu_alg_info(alg)->family == SFU_ALG_FAMILY_EDDSA && sig->signature_len != 64)
-                return miss(m, SFU_ERR_SIGNATURE, "signature %zu: EdDSA signature must be 64 bytes, got %zu", idx,
-                            sig->signature_len);
-
-        kid_v = json_object_get(sig->protected_header, "kid");
-        if (!kid_v && sig->unprotected_header)
-                kid_v = json_object_get(sig->unprotected_header, "kid");
-        if (kid_v) {
-                const struct sfu_key *key = sfu_keyring_find_kid(ring, json_string_value(kid_v));
-
-                quote_json(kid_v, q);
-                if (!key || strlen(key->kid) != json_string_length(kid_v))
-                        return miss(m, SFU_ERR_SIGNATURE, "signature %zu: no trusted key with kid \"%s\"", idx, q);
-                if (key_unfit(alg, key, sig, idx, m) < 0)
-                        return 0;
-                r = sfu_sig_verify(alg, key, input, input_len, sig->signature, sig->signature_len);
-                if (r < 0)
-                        return sfu_err_set(err, SFU_ERR_SIGNATURE, -r,
-                                           "signature %zu: OpenSSL could not check the signature", idx);
-                if (r == 0)
-                        return miss(m, SFU_ERR_SIGNATURE,
-                                    "signature %zu: %s signature does not verify with the trusted key with kid \"%s\"",
-                                    idx, alg_name, q);
-                *ret_key = key;
-                return 0;
-        }
-
-        /* No kid: every trusted key that may have made it. */
-        for (size_t i = 0; ring && i < ring->n_keys; i++) {
-                const struct sfu_key *key = ring->keys[i];
-                struct miss ignored;
-                if (key_unfit(alg, key, sig, idx, &ignored) < 0)
-                        continue;
-                tried++;
-                r = sfu_sig_verify(alg, key, input, input_len, sig->signature, sig->signature_len);
-                if (r < 0)
-                        return sfu_err_set(err, SFU_ERR_SIGNATURE, -r,
-                                           "signature %zu: OpenSSL could not check the signature", idx);
-                if (r == 1) {
-                        *ret_key = key;
-                        return 0;
-                }
-        }
-        if (tried == 0)
-                return miss(m, SFU_ERR_SIGNATURE, "signature %zu: no trusted key fits alg %s%s", idx, alg_name,
-                            sfu_alg_info(alg)->key_type == SFU_KEY_RSA ? " and a signature of this length" : "");
-        return miss(m, SFU_ERR_SIGNATURE,
-                    "signature %zu: %s signature does not verify with any of the %zu trusted key(s) that fit", idx,
-                    alg_name, tried);
+        kid = json_object_get(sig->protected_header, "kid");
+        if (!kid && sig->unprotected_header)
+                kid = json_object_get(sig->unprotected_header, "kid");
+        return sfu_sig_find_signer(&(struct sfu_sig_check) {
+                                           .index = idx,
+                                           .alg = alg,
+                                           .kid = json_string_value(kid),
+                                           .kid_len = kid ? json_string_length(kid) : 0,
+                                           .input = input,
+                                           .input_len = input_len,
+                                           .sig = sig->signature,
+                                           .sig_len = sig->signature_len,
+                                   },
+                                   ring, ret_key, m, err);
 }
 
 int sfu_jws_verify(const struct sfu_jws *jws, const struct sfu_keyring *ring,
                    const struct sfu_jws_verify_opts *opts_in, unsigned *ret_valid, struct sfu_err *err) {
         struct sfu_jws_verify_opts opts = opts_in ? *opts_in : (struct sfu_jws_verify_opts){};
         enum sfu_alg sig_alg[SFU_JWS_MAX_SIGNATURES];
-        struct miss misses[SFU_JWS_MAX_SIGNATURES] = {};
-        const struct sfu_key *signers[SFU_JWS_MAX_SIGNATURES];
-        const struct miss *first_miss = NULL;
-        unsigned n_signers = 0;
+        struct sfu_sig_miss misses[SFU_JWS_MAX_SIGNATURES] = {};
+        struct sfu_sig_tally tally = {};
         int r;
 
         if (opts.alg_allow == 0)
                 opts.alg_allow = SFU_ALG_MASK_ALL;
-        if (opts.min_signatures == 0)
-                opts.min_signatures = 1;
         if (!jws || jws->n_signatures == 0 || jws->n_signatures > SFU_JWS_MAX_SIGNATURES ||
             !jws->payload_b64)
                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "not a parsed JWS");
@@ -592,10 +498,8 @@ int sfu_jws_verify(const struct sfu_jws *jws, const struct sfu_keyring *ring,
                 if (r < 0)
                         return r;
         }
-
         for (size_t i = 0; i < jws->n_signatures; i++) {
                 const struct sfu_key *key = NULL;
-                bool seen = false;
 
                 if (sig_alg[i] != _SFU_ALG_INVALID) {
                         r = verify_signature(jws, &jws->signatures[i], i + 1, sig_alg[i], ring, &key, &misses[i],
@@ -603,29 +507,11 @@ int sfu_jws_verify(const struct sfu_jws *jws, const struct sfu_keyring *ring,
                         if (r < 0)
                                 return r;
                 }
-                if (!key) {
-                        if (opts.note)
-                                opts.note(opts.userdata, misses[i].why);
-                        if (!first_miss)
-                                first_miss = &misses[i];
-                        continue;
-                }
-                for (unsigned k = 0; k < n_signers; k++)
-                        if (signers[k] == key)
-                                seen = true;
-                if (!seen)
-                        signers[n_signers++] = key;
+                sfu_sig_tally_add(&tally, sig_alg[i], key, &misses[i], opts.note, opts.userdata);
         }
-
-        if (n_signers < opts.min_signatures) {
-                if (n_signers == 0 && opts.min_signatures == 1 && first_miss)
-                        return sfu_err_set(err, first_miss->code, EBADMSG, "%s", first_miss->why);
-                return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG,
-                                   "%u distinct trusted key(s) signed, %u required (%zu signature(s))%s%s",
-                                   n_signers, opts.min_signatures, jws->n_signatures, first_miss ? "; " : "",
-                                   first_miss ? first_miss->why : "");
-        }
-        if (ret_valid)
-                *ret_valid = n_signers;
-        return 0;
+        if (opts.ret_algs)
+                *opts.ret_algs = tally.alg_mask;
+        if (opts.ret_signers)
+                memcpy(opts.ret_signers, tally.signers, tally.n_signers * sizeof(tally.signers[0]));
+        return sfu_sig_tally_result(&tally, opts.min_signatures, ret_valid, err);
 }

@@ -72,6 +72,10 @@ struct sfu_jws_verify_opts {
          * (may be NULL). */
         void (*note)(void *userdata, const char *why);
         void *userdata;
+        unsigned *ret_algs;             /* set to the mask of the algs that counted (may be NULL) */
+        /* The distinct keys that counted, in room for SFU_SIG_TALLY_MAX
+         * (may be NULL): their scopes decide what they vouch for. */
+        const struct sfu_key **ret_signers;
 };
 
 /* Verifies jws against ring. Succeeds when at least min_signatures

@@ -7,10 +7,6 @@
 
 #include "core/key-internal.h"
 
-static inline void bio_freep(BIO **p) {
-        BIO_free(*p);
-}
-
 int sfu_key_generate(const char *alg_name, struct sfu_key **ret, struct sfu_err *err) {
         enum sfu_alg alg;
         EVP_PKEY *pkey = NULL;
@@ -42,6 +38,10 @@ int sfu_key_generate(const char *alg_name, struct sfu_key **ret, struct sfu_err 
         case SFU_ALG_EDDSA:
                 pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
                 break;
+        case SFU_ALG_HSS_LMS:
+                /* A stateful key: io/hsskey.c makes and keeps it. */
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
+                                   "HSS-LMS keys are stateful: they are made by the HSS key store, not here");
         case _SFU_ALG_MAX:
         case _SFU_ALG_INVALID:
         default:
@@ -91,6 +91,7 @@ static int add_private_members(json_t *jwk, const struct sfu_key *key) {
         case SFU_KEY_ED25519:
                 r = sfu_key_jwk_set_octets(jwk, key->pkey, OSSL_PKEY_PARAM_PRIV_KEY, "d");
                 return r == -ENOENT ? -EINVAL : r;
+        case SFU_KEY_HSS:
         case _SFU_KEY_TYPE_MAX:
         default:
                 return -EINVAL;

@@ -14,6 +14,8 @@
 #define SFU_RSA_MIN_BITS 2048
 
 
+struct sfu_scope;
+
 struct sfu_key {
         EVP_PKEY *pkey;
         enum sfu_key_type type;
@@ -21,8 +23,11 @@ struct sfu_key {
         bool is_private;
         char *kid;              /* from the JWK "kid", else the RFC 7638 thumbprint */
         char *source;           /* file name, for messages */
+        uint8_t *hss;           /* SFU_KEY_HSS: the RFC 8554 public key (pkey is NULL) */
+        size_t hss_len;
         bool has_alg;           /* a JWK "alg" restricts the key to alg (RFC 7517 4.4) */
         enum sfu_alg alg;
+        struct sfu_scope *scope; /* what it may vouch for (core/scope.h); NULL: everything */
 };
 
 /* Loads a key from PEM or JWK bytes (detected: a JWK starts with '{').
@@ -35,6 +40,12 @@ int sfu_key_load_file(const char *path, bool want_private, struct sfu_key **ret,
                       struct sfu_err *err) _wur_;
 int sfu_key_from_jwk(json_t *jwk, const char *source, bool want_private, struct sfu_key **ret,
                      struct sfu_err *err) _wur_;
+/* An HSS public key (RFC 8554: u32 L || LMS public key, as a NAME.hss file
+ * holds it); its kid is sfu_hss_kid's. */
+int sfu_key_from_hss(const uint8_t *pub, size_t len, const char *source, struct sfu_key **ret,
+                     struct sfu_err *err) _wur_;
+/* Whether a and b are the same public key. */
+bool sfu_key_same(const struct sfu_key *a, const struct sfu_key *b);
 
 /* RFC 7638 thumbprint (SHA-256, base64url) as a new string. */
 int sfu_key_thumbprint(const struct sfu_key *key, char **ret) _wur_;
@@ -68,7 +79,7 @@ int sfu_keyring_new(struct sfu_keyring **ret) _wur_;
 /* Takes ownership of key on success. Refuses a second key with the same
  * kid (-EEXIST) or the same public key. */
 int sfu_keyring_add(struct sfu_keyring *ring, struct sfu_key *key, struct sfu_err *err) _wur_;
-/* Loads every *.pem and *.jwk of dir (sorted by name; other files are
+/* Loads every *.pem, *.jwk and *.hss of dir (sorted by name; other files are
  * ignored; a file that fails to load is an error naming it). An empty
  * directory gives an empty ring. */
 int sfu_keyring_load_dir(struct sfu_keyring *ring, const char *dir, struct sfu_err *err) _wur_;
@@ -93,3 +104,8 @@ static inline void sfu_keyring_freep(struct sfu_keyring **k) { sfu_keyring_free(
 
 static inline void sfu_evp_pkey_freep(EVP_PKEY **p) { EVP_PKEY_free(*p); }
 #define _cleanup_evp_pkey_ _cleanup_(sfu_evp_pkey_freep)
+
+/* A key file (PEM or JWK; a private key file adds its public key) or, when
+ * path is a directory, every key of it as sfu_keyring_load_dir() does,
+ * added to ring. */
+int sfu_keyring_load_path(struct sfu_keyring *ring, const char *path, struct sfu_err *err) _wur_;

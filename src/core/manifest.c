@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* JSON front end and model checks of the SecFU manifest (DESIGN section 5).
+/* JSON front end and model checks of the SecFU manifest (doc/manifest.md).
  * Every message names the member it is about ("images[1].commitHash[0]"),
  * and quotes manifest text only after that text is known to be free of
  * control characters, shortened on a UTF-8 character boundary, so that a
@@ -7,19 +7,18 @@
 #include <inttypes.h>
 #include <strings.h>
 
+#include "core/cbor.h"
 #include "core/hex.h"
 #include "core/json.h"
-#include "core/manifest.h"
+#include "core/manifest-internal.h"
 #include "core/timeutil.h"
 
-#define MANIFEST_MAX_DIGEST_ENTRIES 16  /* entries of one commitHash list */
 #define MANIFEST_MAX_ALGO_NAME 64       /* length of a digestAlgo value */
-#define MANIFEST_PATH_MAX 96            /* "images[15].commitHash[15].digestAlgo" */
-#define EXCERPT_MAX 64                  /* bytes of manifest text quoted in a message */
 
-/* The extensions of DESIGN section 5 that this implementation understands
+/* The extensions of doc/manifest.md that this implementation understands
  * and that a manifest may therefore list in "crit". */
-static const char *const understood_extensions[] = { "firmwareSize", "expires", "images", "keyInfo", "rollbackFloor" };
+static const char *const understood_extensions[] = { "firmwareSize", "expires", "images", "keyInfo", "rollbackFloor",
+                                                             "providers" };
 
 /* JWK members that carry private key material (RFC 7518 section 6). */
 static const char *const jwk_private_members[] = { "d", "p", "q", "dp", "dq", "qi", "oth", "k" };
@@ -30,7 +29,7 @@ static int oom(struct sfu_err *err) {
 
 /* How many bytes of s to quote: at most EXCERPT_MAX, not cutting a UTF-8
  * sequence in two. */
-static int excerpt(const char *s) {
+int sfu_manifest_excerpt(const char *s) {
         size_t n = strlen(s);
 
         if (n <= EXCERPT_MAX)
@@ -54,7 +53,7 @@ static bool has_control(const char *s) {
 }
 
 /* A text field: non-empty, at most max bytes, no control characters. */
-static int check_text(const char *what, const char *s, size_t max, struct sfu_err *err) {
+int sfu_manifest_check_text(const char *what, const char *s, size_t max, struct sfu_err *err) {
         size_t len;
 
         if (!s)
@@ -71,10 +70,10 @@ static int check_text(const char *what, const char *s, size_t max, struct sfu_er
         return 0;
 }
 
-/* A string member of obj that passes check_text().  *ret is NULL (and 0
+/* A string member of obj that passes sfu_manifest_check_text().  *ret is NULL (and 0
  * returned) when the member is absent and not required. */
-static int get_text(json_t *obj, const char *key, const char *what, bool required, size_t max,
-                    const char **ret, struct sfu_err *err) {
+int sfu_manifest_get_text(json_t *obj, const char *key, const char *what, bool required, size_t max,
+                          const char **ret, struct sfu_err *err) {
         json_t *v = json_object_get(obj, key);
         const char *s;
         int r;
@@ -88,14 +87,14 @@ static int get_text(json_t *obj, const char *key, const char *what, bool require
         if (!json_is_string(v))
                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "manifest \"%s\" is not a string", what);
         s = json_string_value(v);
-        r = check_text(what, s, max, err);
+        r = sfu_manifest_check_text(what, s, max, err);
         if (r < 0)
                 return r;
         *ret = s;
         return 0;
 }
 
-static int dup_text(const char *s, char **ret, struct sfu_err *err) {
+int sfu_manifest_dup_text(const char *s, char **ret, struct sfu_err *err) {
         char *copy = strdup(s);
         if (!copy)
                 return oom(err);
@@ -113,12 +112,12 @@ static bool is_ascii_alpha(char c) {
 
 /* "MAJOR.MINOR" with 1..9 digits each and no leading zeros; this device
  * reads major version 1. */
-static int check_manifest_version(const char *s, struct sfu_err *err) {
+int sfu_manifest_check_version_field(const char *s, struct sfu_err *err) {
         const char *p = s;
         size_t n;
         int r;
 
-        r = check_text("manifestVersion", s, SFU_MANIFEST_MAX_STRING, err);
+        r = sfu_manifest_check_text("manifestVersion", s, SFU_MANIFEST_MAX_STRING, err);
         if (r < 0)
                 return r;
         for (int part = 0; part < 2; part++) {
@@ -127,26 +126,26 @@ static int check_manifest_version(const char *s, struct sfu_err *err) {
                 if (n == 0 || n > 9 || (n > 1 && p[0] == '0') || p[n] != (part == 0 ? '.' : 0))
                         return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
                                            "manifest \"manifestVersion\" \"%.*s\" is not of the form MAJOR.MINOR",
-                                           excerpt(s), s);
+                                           sfu_manifest_excerpt(s), s);
                 p += n + 1;
         }
         if (strncmp(s, "1.", 2) != 0)
                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
                                    "manifest \"manifestVersion\" %.*s is not supported: this device reads 1.x",
-                                   excerpt(s), s);
+                                   sfu_manifest_excerpt(s), s);
         return 0;
 }
 
 /* A slot class as configured ([slot.CLASS.N]): letters, digits, '_', '-'. */
-static int check_slot_class(const char *what, const char *s, struct sfu_err *err) {
-        int r = check_text(what, s, SFU_MANIFEST_MAX_STRING, err);
+int sfu_manifest_check_slot_class(const char *what, const char *s, struct sfu_err *err) {
+        int r = sfu_manifest_check_text(what, s, SFU_MANIFEST_MAX_STRING, err);
         if (r < 0)
                 return r;
         for (const char *p = s; *p; p++)
                 if (!is_ascii_alpha(*p) && !is_ascii_digit(*p) && *p != '_' && *p != '-')
                         return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
                                            "manifest \"%s\" \"%.*s\" may hold only letters, digits, '_' and '-'",
-                                           what, excerpt(s), s);
+                                           what, sfu_manifest_excerpt(s), s);
         return 0;
 }
 
@@ -163,12 +162,12 @@ static bool uri_char_ok(const char *p) {
 }
 
 /* An absolute http(s) URI or a relative reference (RFC 3986 section 4.1);
- * DESIGN section 4 item 4. */
-static int check_location(const char *what, const char *s, struct sfu_err *err) {
+ * doc/manifest.md, firmwareLocation. */
+int sfu_manifest_check_location(const char *what, const char *s, struct sfu_err *err) {
         size_t scheme_len;
         int r;
 
-        r = check_text(what, s, SFU_MANIFEST_MAX_LOCATION, err);
+        r = sfu_manifest_check_text(what, s, SFU_MANIFEST_MAX_LOCATION, err);
         if (r < 0)
                 return r;
         for (const char *p = s; *p; p++)
@@ -227,7 +226,7 @@ static int get_time(json_t *obj, const char *key, bool required, const char **re
         int64_t t;
         int r;
 
-        r = get_text(obj, key, key, required, SFU_MANIFEST_MAX_STRING, &s, err);
+        r = sfu_manifest_get_text(obj, key, key, required, SFU_MANIFEST_MAX_STRING, &s, err);
         if (r < 0)
                 return r;
         if (!s) {
@@ -237,7 +236,7 @@ static int get_time(json_t *obj, const char *key, bool required, const char **re
         if (sfu_time_parse_rfc3339(s, false, &t) < 0)
                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
                                    "manifest \"%s\" \"%.*s\" is not an RFC 3339 date-time such as 2026-11-20T15:12:15Z",
-                                   key, excerpt(s), s);
+                                   key, sfu_manifest_excerpt(s), s);
         *ret_text = s;
         *ret = t;
         return 0;
@@ -273,11 +272,11 @@ static int parse_commit_hash(json_t *list, const char *path, struct sfu_manifest
                 if (!json_is_object(entry))
                         return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "manifest \"%s\" is not an object", what);
                 snprintf(what, sizeof(what), "%s[%zu].digestAlgo", path, i);
-                r = get_text(entry, "digestAlgo", what, true, MANIFEST_MAX_ALGO_NAME, &algo, err);
+                r = sfu_manifest_get_text(entry, "digestAlgo", what, true, MANIFEST_MAX_ALGO_NAME, &algo, err);
                 if (r < 0)
                         return r;
                 snprintf(what, sizeof(what), "%s[%zu].hash", path, i);
-                r = get_text(entry, "hash", what, true, SFU_MANIFEST_MAX_STRING, &hash, err);
+                r = sfu_manifest_get_text(entry, "hash", what, true, SFU_MANIFEST_MAX_STRING, &hash, err);
                 if (r < 0)
                         return r;
 
@@ -285,7 +284,7 @@ static int parse_commit_hash(json_t *list, const char *path, struct sfu_manifest
                         if (strcasecmp(seen[j], algo) == 0)
                                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
                                                    "manifest \"%s\" names digestAlgo \"%.*s\" twice", path,
-                                                   excerpt(algo), algo);
+                                                   sfu_manifest_excerpt(algo), algo);
                 seen[i] = algo;
 
                 if (sfu_digest_from_name(algo, &alg) >= 0) {
@@ -299,8 +298,8 @@ static int parse_commit_hash(json_t *list, const char *path, struct sfu_manifest
                                                    sfu_digest_name(alg));
                         if (strlen(hash) != want)
                                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
-                                                   "manifest \"%s\" is %zu characters long; a %s hash is %zu hex digits",
-                                                   what, strlen(hash), sfu_digest_name(alg), want);
+                                                   "manifest \"%s\" is %zu characters long; a %s hash is %zu hex digits (%zu bytes)",
+                                                   what, strlen(hash), sfu_digest_name(alg), want, want / 2);
                         d = &img->digests[img->n_digests];
                         if (sfu_hex_decode(hash, d->value, sfu_digest_size(alg)) < 0)
                                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
@@ -320,10 +319,10 @@ static int parse_commit_hash(json_t *list, const char *path, struct sfu_manifest
         if (first_unknown)
                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
                                    "manifest \"%s\" has the unknown digestAlgo \"%.*s\" and no sha256, sha384 or sha512 digest",
-                                   path, excerpt(first_unknown), first_unknown);
+                                   path, sfu_manifest_excerpt(first_unknown), first_unknown);
         return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
                            "manifest \"%s\" has only weak digests (%.*s); a sha256, sha384 or sha512 digest is required",
-                           path, excerpt(first_weak), first_weak);
+                           path, sfu_manifest_excerpt(first_weak), first_weak);
 }
 
 static int parse_single(json_t *root, struct sfu_manifest *m, struct sfu_err *err) {
@@ -332,10 +331,10 @@ static int parse_single(json_t *root, struct sfu_manifest *m, struct sfu_err *er
         json_t *crypto_info, *commit_hash;
         int r;
 
-        r = get_text(root, "firmwareLocation", "firmwareLocation", true, SFU_MANIFEST_MAX_LOCATION, &location, err);
+        r = sfu_manifest_get_text(root, "firmwareLocation", "firmwareLocation", true, SFU_MANIFEST_MAX_LOCATION, &location, err);
         if (r < 0)
                 return r;
-        r = check_location("firmwareLocation", location, err);
+        r = sfu_manifest_check_location("firmwareLocation", location, err);
         if (r < 0)
                 return r;
         r = get_size(root, "firmwareSize", "firmwareSize", false, &img->size, &img->has_size, err);
@@ -353,10 +352,10 @@ static int parse_single(json_t *root, struct sfu_manifest *m, struct sfu_err *er
         if (r < 0)
                 return r;
 
-        r = dup_text("firmware", &img->name, err);
+        r = sfu_manifest_dup_text("firmware", &img->name, err);
         if (r < 0)
                 return r;
-        r = dup_text(location, &img->location, err);
+        r = sfu_manifest_dup_text(location, &img->location, err);
         if (r < 0)
                 return r;
         m->n_images = 1;
@@ -388,21 +387,21 @@ static int parse_images(json_t *list, struct sfu_manifest *m, struct sfu_err *er
                 if (!json_is_object(entry))
                         return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "manifest \"%s\" is not an object", what);
                 snprintf(what, sizeof(what), "images[%zu].name", i);
-                r = get_text(entry, "name", what, true, SFU_MANIFEST_MAX_STRING, &name, err);
+                r = sfu_manifest_get_text(entry, "name", what, true, SFU_MANIFEST_MAX_STRING, &name, err);
                 if (r < 0)
                         return r;
                 snprintf(what, sizeof(what), "images[%zu].slotClass", i);
-                r = get_text(entry, "slotClass", what, true, SFU_MANIFEST_MAX_STRING, &slot_class, err);
+                r = sfu_manifest_get_text(entry, "slotClass", what, true, SFU_MANIFEST_MAX_STRING, &slot_class, err);
                 if (r < 0)
                         return r;
-                r = check_slot_class(what, slot_class, err);
+                r = sfu_manifest_check_slot_class(what, slot_class, err);
                 if (r < 0)
                         return r;
                 snprintf(what, sizeof(what), "images[%zu].location", i);
-                r = get_text(entry, "location", what, true, SFU_MANIFEST_MAX_LOCATION, &location, err);
+                r = sfu_manifest_get_text(entry, "location", what, true, SFU_MANIFEST_MAX_LOCATION, &location, err);
                 if (r < 0)
                         return r;
-                r = check_location(what, location, err);
+                r = sfu_manifest_check_location(what, location, err);
                 if (r < 0)
                         return r;
                 snprintf(what, sizeof(what), "images[%zu].size", i);
@@ -421,21 +420,21 @@ static int parse_images(json_t *list, struct sfu_manifest *m, struct sfu_err *er
                         if (strcmp(m->images[j].name, name) == 0)
                                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
                                                    "manifest \"images\" names the image \"%.*s\" twice",
-                                                   excerpt(name), name);
+                                                   sfu_manifest_excerpt(name), name);
                         if (strcmp(m->images[j].slot_class, slot_class) == 0)
                                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
                                                    "manifest images \"%.*s\" and \"%.*s\" both go to slot class \"%.*s\"",
-                                                   excerpt(m->images[j].name), m->images[j].name,
-                                                   excerpt(name), name, excerpt(slot_class), slot_class);
+                                                   sfu_manifest_excerpt(m->images[j].name), m->images[j].name,
+                                                   sfu_manifest_excerpt(name), name, sfu_manifest_excerpt(slot_class), slot_class);
                 }
 
-                r = dup_text(name, &img->name, err);
+                r = sfu_manifest_dup_text(name, &img->name, err);
                 if (r < 0)
                         return r;
-                r = dup_text(slot_class, &img->slot_class, err);
+                r = sfu_manifest_dup_text(slot_class, &img->slot_class, err);
                 if (r < 0)
                         return r;
-                r = dup_text(location, &img->location, err);
+                r = sfu_manifest_dup_text(location, &img->location, err);
                 if (r < 0)
                         return r;
                 m->n_images++;
@@ -446,7 +445,7 @@ static int parse_images(json_t *list, struct sfu_manifest *m, struct sfu_err *er
 /* A JWK as far as the manifest is concerned: an object with a "kty"
  * string and no private key members.  The key module checks the rest when
  * the key is installed. */
-static int check_new_key(json_t *jwk, size_t index, struct sfu_err *err) {
+int sfu_manifest_check_new_key(json_t *jwk, size_t index, struct sfu_err *err) {
         json_t *kty;
 
         if (!json_is_object(jwk))
@@ -480,7 +479,7 @@ static int parse_key_info(json_t *key_info, struct sfu_manifest *m, struct sfu_e
                                            "manifest \"keyInfo.newKeys\" has more than %d entries",
                                            SFU_MANIFEST_MAX_KEYS);
                 for (size_t i = 0; i < json_array_size(new_keys); i++) {
-                        r = check_new_key(json_array_get(new_keys, i), i, err);
+                        r = sfu_manifest_check_new_key(json_array_get(new_keys, i), i, err);
                         if (r < 0)
                                 return r;
                 }
@@ -504,10 +503,10 @@ static int parse_key_info(json_t *key_info, struct sfu_manifest *m, struct sfu_e
                         if (!json_is_string(kid))
                                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "manifest \"%s\" is not a string",
                                                    what);
-                        r = check_text(what, json_string_value(kid), SFU_MANIFEST_MAX_STRING, err);
+                        r = sfu_manifest_check_text(what, json_string_value(kid), SFU_MANIFEST_MAX_STRING, err);
                         if (r < 0)
                                 return r;
-                        r = dup_text(json_string_value(kid), &m->revoked_kids[i], err);
+                        r = sfu_manifest_dup_text(json_string_value(kid), &m->revoked_kids[i], err);
                         if (r < 0)
                                 return r;
                         m->n_revoked_kids++;
@@ -516,7 +515,7 @@ static int parse_key_info(json_t *key_info, struct sfu_manifest *m, struct sfu_e
         return 0;
 }
 
-static bool is_understood_extension(const char *name) {
+bool sfu_manifest_understood(const char *name) {
         for (size_t i = 0; i < ELEMENTSOF(understood_extensions); i++)
                 if (strcmp(name, understood_extensions[i]) == 0)
                         return true;
@@ -549,13 +548,13 @@ static int parse_crit(json_t *root, struct sfu_manifest *m, struct sfu_err *err)
                 if (!json_is_string(v))
                         return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "manifest \"%s\" is not a string", what);
                 name = json_string_value(v);
-                r = check_text(what, name, SFU_MANIFEST_MAX_STRING, err);
+                r = sfu_manifest_check_text(what, name, SFU_MANIFEST_MAX_STRING, err);
                 if (r < 0)
                         return r;
-                if (!is_understood_extension(name))
+                if (!sfu_manifest_understood(name))
                         return sfu_err_set(err, SFU_ERR_PARSE, EOPNOTSUPP,
                                            "manifest crit names \"%.*s\", which this device does not understand",
-                                           excerpt(name), name);
+                                           sfu_manifest_excerpt(name), name);
                 for (size_t j = 0; j < i; j++)
                         if (strcmp(m->crit[j], name) == 0)
                                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "manifest crit names \"%s\" twice",
@@ -563,7 +562,7 @@ static int parse_crit(json_t *root, struct sfu_manifest *m, struct sfu_err *err)
                 if (!json_object_get(root, name))
                         return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
                                            "manifest crit names \"%s\", which the manifest does not contain", name);
-                r = dup_text(name, &m->crit[i], err);
+                r = sfu_manifest_dup_text(name, &m->crit[i], err);
                 if (r < 0)
                         return r;
                 m->n_crit++;
@@ -571,25 +570,14 @@ static int parse_crit(json_t *root, struct sfu_manifest *m, struct sfu_err *err)
         return 0;
 }
 
-int sfu_manifest_parse_json(const char *buf, size_t len, size_t max_size,
-                            struct sfu_manifest **ret, struct sfu_err *err) {
+int sfu_manifest_from_tree(json_t *root, struct sfu_manifest **ret, struct sfu_err *err) {
         _cleanup_manifest_ struct sfu_manifest *m = NULL;
-        _cleanup_json_ json_t *root = NULL;
-        size_t cap = max_size < SFU_MANIFEST_MAX_SIZE ? max_size : SFU_MANIFEST_MAX_SIZE;
         const char *s = NULL, *single_member = NULL;
         json_t *images, *key_info;
         int r;
 
-        if (!buf && len > 0)
-                return -EINVAL;
-        if (len > cap)
-                return sfu_err_set(err, SFU_ERR_SIZE, E2BIG, "manifest of %zu bytes exceeds the limit of %zu bytes",
-                                   len, cap);
-        r = sfu_json_parse_object(buf, len, cap, &root, err);
-        if (r < 0) {
-                sfu_err_prefix(err, "manifest");
-                return r;
-        }
+        if (!json_is_object(root))
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "manifest is not an object");
         m = calloc(1, sizeof(*m));
         if (!m)
                 return oom(err);
@@ -600,45 +588,45 @@ int sfu_manifest_parse_json(const char *buf, size_t len, size_t max_size,
         if (r < 0)
                 return r;
 
-        r = get_text(root, "manifestVersion", "manifestVersion", true, SFU_MANIFEST_MAX_STRING, &s, err);
+        r = sfu_manifest_get_text(root, "manifestVersion", "manifestVersion", true, SFU_MANIFEST_MAX_STRING, &s, err);
         if (r < 0)
                 return r;
-        r = check_manifest_version(s, err);
+        r = sfu_manifest_check_version_field(s, err);
         if (r < 0)
                 return r;
-        r = dup_text(s, &m->manifest_version, err);
+        r = sfu_manifest_dup_text(s, &m->manifest_version, err);
         if (r < 0)
                 return r;
 
         r = get_time(root, "timestamp", true, &s, &m->timestamp, err);
         if (r < 0)
                 return r;
-        r = dup_text(s, &m->timestamp_text, err);
+        r = sfu_manifest_dup_text(s, &m->timestamp_text, err);
         if (r < 0)
                 return r;
 
-        r = get_text(root, "manufacturer", "manufacturer", true, SFU_MANIFEST_MAX_STRING, &s, err);
+        r = sfu_manifest_get_text(root, "manufacturer", "manufacturer", true, SFU_MANIFEST_MAX_STRING, &s, err);
         if (r < 0)
                 return r;
-        r = dup_text(s, &m->manufacturer, err);
+        r = sfu_manifest_dup_text(s, &m->manufacturer, err);
         if (r < 0)
                 return r;
-        r = get_text(root, "model", "model", true, SFU_MANIFEST_MAX_STRING, &s, err);
+        r = sfu_manifest_get_text(root, "model", "model", true, SFU_MANIFEST_MAX_STRING, &s, err);
         if (r < 0)
                 return r;
-        r = dup_text(s, &m->model, err);
+        r = sfu_manifest_dup_text(s, &m->model, err);
         if (r < 0)
                 return r;
 
-        r = get_text(root, "firmwareVersion", "firmwareVersion", true, SFU_MANIFEST_MAX_STRING, &s, err);
+        r = sfu_manifest_get_text(root, "firmwareVersion", "firmwareVersion", true, SFU_MANIFEST_MAX_STRING, &s, err);
         if (r < 0)
                 return r;
         if (sfu_version_parse(s, &m->version) < 0)
                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
                                    "manifest \"firmwareVersion\" \"%.*s\" is not a version MAJOR.MINOR.REVISION "
                                    "(numbers of at most 9 digits without leading zeros)",
-                                   excerpt(s), s);
-        r = dup_text(s, &m->version_text, err);
+                                   sfu_manifest_excerpt(s), s);
+        r = sfu_manifest_dup_text(s, &m->version_text, err);
         if (r < 0)
                 return r;
 
@@ -647,13 +635,13 @@ int sfu_manifest_parse_json(const char *buf, size_t len, size_t max_size,
                 return r;
         m->has_expires = s != NULL;
 
-        r = get_text(root, "rollbackFloor", "rollbackFloor", false, SFU_MANIFEST_MAX_STRING, &s, err);
+        r = sfu_manifest_get_text(root, "rollbackFloor", "rollbackFloor", false, SFU_MANIFEST_MAX_STRING, &s, err);
         if (r < 0)
                 return r;
         if (s && sfu_version_parse(s, &m->rollback_floor) < 0)
                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
                                    "manifest \"rollbackFloor\" \"%.*s\" is not a version MAJOR.MINOR.REVISION",
-                                   excerpt(s), s);
+                                   sfu_manifest_excerpt(s), s);
         m->has_rollback_floor = s != NULL;
 
         images = json_object_get(root, "images");
@@ -676,6 +664,12 @@ int sfu_manifest_parse_json(const char *buf, size_t len, size_t max_size,
         if (r < 0)
                 return r;
 
+        if (json_object_get(root, "providers")) {
+                r = sfu_manifest_parse_providers(json_object_get(root, "providers"), m, err);
+                if (r < 0)
+                        return r;
+        }
+
         key_info = json_object_get(root, "keyInfo");
         if (key_info) {
                 r = parse_key_info(key_info, m, err);
@@ -690,317 +684,58 @@ int sfu_manifest_parse_json(const char *buf, size_t len, size_t max_size,
         return 0;
 }
 
-static int validate_image(const struct sfu_manifest *m, size_t index, struct sfu_err *err) {
-        const struct sfu_manifest_image *img = &m->images[index];
-        char what[MANIFEST_PATH_MAX];
-        unsigned mask = 0;
-        int r;
-
-        snprintf(what, sizeof(what), m->split ? "images[%zu].name" : "image name", index);
-        r = check_text(what, img->name, SFU_MANIFEST_MAX_STRING, err);
-        if (r < 0)
-                return r;
-        if (m->split) {
-                snprintf(what, sizeof(what), "images[%zu].slotClass", index);
-                r = check_slot_class(what, img->slot_class, err);
-                if (r < 0)
-                        return r;
-                if (!img->has_size)
-                        return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "manifest has no \"images[%zu].size\"", index);
-        } else if (img->slot_class || !sfu_streq(img->name, "firmware"))
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
-                                   "manifest single-image form must have one image \"firmware\" without a slot class");
-        snprintf(what, sizeof(what), m->split ? "images[%zu].location" : "firmwareLocation", index);
-        r = check_location(what, img->location, err);
-        if (r < 0)
-                return r;
-        if (img->has_size && (img->size == 0 || img->size > INT64_MAX))
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "manifest image \"%.*s\" has a size out of range",
-                                   excerpt(img->name), img->name);
-        if (img->n_digests == 0 || img->n_digests > _SFU_DIGEST_MAX)
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
-                                   "manifest image \"%.*s\" has no sha256, sha384 or sha512 digest",
-                                   excerpt(img->name), img->name);
-        for (size_t i = 0; i < img->n_digests; i++) {
-                enum sfu_digest_alg alg = img->digests[i].alg;
-                if ((unsigned) alg >= _SFU_DIGEST_MAX || (mask & SFU_DIGEST_MASK(alg)))
-                        return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
-                                           "manifest image \"%.*s\" has an invalid or repeated digest",
-                                           excerpt(img->name), img->name);
-                mask |= SFU_DIGEST_MASK(alg);
-        }
-        if (mask != img->digest_mask)
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "manifest image \"%.*s\" has an inconsistent digest mask",
-                                   excerpt(img->name), img->name);
-        for (size_t j = 0; j < index; j++) {
-                if (sfu_streq(m->images[j].name, img->name))
-                        return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "manifest names the image \"%.*s\" twice",
-                                           excerpt(img->name), img->name);
-                if (m->split && sfu_streq(m->images[j].slot_class, img->slot_class))
-                        return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
-                                           "manifest sends two images to slot class \"%.*s\"",
-                                           excerpt(img->slot_class), img->slot_class);
-        }
-        return 0;
+static size_t size_cap(size_t max_size) {
+        return max_size < SFU_MANIFEST_MAX_SIZE ? max_size : SFU_MANIFEST_MAX_SIZE;
 }
 
-static bool crit_member_present(const struct sfu_manifest *m, const char *name) {
-        if (strcmp(name, "firmwareSize") == 0)
-                return !m->split && m->n_images == 1 && m->images[0].has_size;
-        if (strcmp(name, "expires") == 0)
-                return m->has_expires;
-        if (strcmp(name, "images") == 0)
-                return m->split;
-        if (strcmp(name, "keyInfo") == 0)
-                return m->new_keys || m->n_revoked_kids > 0;
-        if (strcmp(name, "rollbackFloor") == 0)
-                return m->has_rollback_floor;
-        return false;
-}
-
-int sfu_manifest_validate(const struct sfu_manifest *m, struct sfu_err *err) {
-        struct sfu_version v;
-        int64_t t;
+int sfu_manifest_parse_json(const char *buf, size_t len, size_t max_size,
+                            struct sfu_manifest **ret, struct sfu_err *err) {
+        _cleanup_json_ json_t *root = NULL;
+        size_t cap = size_cap(max_size);
         int r;
 
-        if (!m)
+        if (!buf && len > 0)
                 return -EINVAL;
-        r = check_manifest_version(m->manifest_version, err);
-        if (r < 0)
+        if (len > cap)
+                return sfu_err_set(err, SFU_ERR_SIZE, E2BIG, "manifest of %zu bytes exceeds the limit of %zu bytes",
+                                   len, cap);
+        r = sfu_json_parse_object(buf, len, cap, &root, err);
+        if (r < 0) {
+                sfu_err_prefix(err, "manifest");
                 return r;
-        r = check_text("timestamp", m->timestamp_text, SFU_MANIFEST_MAX_STRING, err);
-        if (r < 0)
-                return r;
-        if (sfu_time_parse_rfc3339(m->timestamp_text, false, &t) < 0 || t != m->timestamp)
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "manifest \"timestamp\" is not a valid RFC 3339 date-time");
-        if (m->has_expires && m->expires < m->timestamp)
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "manifest \"expires\" is earlier than its \"timestamp\"");
-        r = check_text("manufacturer", m->manufacturer, SFU_MANIFEST_MAX_STRING, err);
-        if (r < 0)
-                return r;
-        r = check_text("model", m->model, SFU_MANIFEST_MAX_STRING, err);
-        if (r < 0)
-                return r;
-        r = check_text("firmwareVersion", m->version_text, SFU_MANIFEST_MAX_STRING, err);
-        if (r < 0)
-                return r;
-        if (sfu_version_parse(m->version_text, &v) < 0 || sfu_version_compare(&v, &m->version) != 0)
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "manifest \"firmwareVersion\" is not a valid version");
-
-        if (m->has_rollback_floor && sfu_version_compare(&m->rollback_floor, &m->version) > 0) {
-                char floor[SFU_VERSION_STRING_MAX];
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
-                                   "manifest \"rollbackFloor\" %s is above its \"firmwareVersion\" %s",
-                                   sfu_version_format(&m->rollback_floor, floor), m->version_text);
         }
-
-        if (m->n_images == 0 || m->n_images > SFU_MANIFEST_MAX_IMAGES || (!m->split && m->n_images != 1))
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "manifest has %zu images", m->n_images);
-        for (size_t i = 0; i < m->n_images; i++) {
-                r = validate_image(m, i, err);
-                if (r < 0)
-                        return r;
-        }
-
-        if (m->new_keys) {
-                if (!json_is_array(m->new_keys) || json_array_size(m->new_keys) > SFU_MANIFEST_MAX_KEYS)
-                        return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
-                                           "manifest \"keyInfo.newKeys\" is not an array of at most %d keys",
-                                           SFU_MANIFEST_MAX_KEYS);
-                for (size_t i = 0; i < json_array_size(m->new_keys); i++) {
-                        r = check_new_key(json_array_get(m->new_keys, i), i, err);
-                        if (r < 0)
-                                return r;
-                }
-        }
-        if (m->n_revoked_kids > SFU_MANIFEST_MAX_KEYS)
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "manifest \"keyInfo.revokedKeys\" has too many entries");
-        for (size_t i = 0; i < m->n_revoked_kids; i++) {
-                r = check_text("keyInfo.revokedKeys", m->revoked_kids[i], SFU_MANIFEST_MAX_STRING, err);
-                if (r < 0)
-                        return r;
-        }
-
-        if (m->n_crit > SFU_MANIFEST_MAX_CRIT)
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "manifest \"crit\" has too many entries");
-        for (size_t i = 0; i < m->n_crit; i++) {
-                r = check_text("crit", m->crit[i], SFU_MANIFEST_MAX_STRING, err);
-                if (r < 0)
-                        return r;
-                if (!is_understood_extension(m->crit[i]))
-                        return sfu_err_set(err, SFU_ERR_PARSE, EOPNOTSUPP,
-                                           "manifest crit names \"%.*s\", which this device does not understand",
-                                           excerpt(m->crit[i]), m->crit[i]);
-                for (size_t j = 0; j < i; j++)
-                        if (strcmp(m->crit[j], m->crit[i]) == 0)
-                                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "manifest crit names \"%s\" twice",
-                                                   m->crit[i]);
-                if (!crit_member_present(m, m->crit[i]))
-                        return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
-                                           "manifest crit names \"%s\", which the manifest does not contain",
-                                           m->crit[i]);
-        }
-        return 0;
+        return sfu_manifest_from_tree(root, ret, err);
 }
 
-/* json_object_set_new() and json_array_append_new() take the value even
- * when they fail, and a NULL value just fails. */
-static int set_new(json_t *obj, const char *key, json_t *value) {
-        return json_object_set_new(obj, key, value) < 0 ? -ENOMEM : 0;
-}
-
-static int append_new(json_t *array, json_t *value) {
-        return json_array_append_new(array, value) < 0 ? -ENOMEM : 0;
-}
-
-static int digests_to_json(const struct sfu_manifest_image *img, json_t **ret) {
-        _cleanup_json_ json_t *list = json_array();
-
-        if (!list)
-                return -ENOMEM;
-        for (size_t i = 0; i < img->n_digests; i++) {
-                const struct sfu_manifest_digest *d = &img->digests[i];
-                char hex[2 * SFU_DIGEST_MAX_SIZE + 1];
-                json_t *entry;
-
-                sfu_hex_encode(d->value, sfu_digest_size(d->alg), hex);
-                entry = json_object();
-                if (append_new(list, entry) < 0 ||
-                    set_new(entry, "digestAlgo", json_string(sfu_digest_name(d->alg))) < 0 ||
-                    set_new(entry, "hash", json_string(hex)) < 0)
-                        return -ENOMEM;
-        }
-        *ret = TAKE_PTR(list);
-        return 0;
-}
-
-static int strings_to_json(char *const *strings, size_t n, json_t **ret) {
-        _cleanup_json_ json_t *list = json_array();
-
-        if (!list)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++)
-                if (append_new(list, json_string(strings[i])) < 0)
-                        return -ENOMEM;
-        *ret = TAKE_PTR(list);
-        return 0;
-}
-
-static int images_to_json(const struct sfu_manifest *m, json_t *obj) {
-        json_t *crypto_info, *list = NULL;
+int sfu_manifest_parse_cbor(const uint8_t *buf, size_t len, size_t max_size, struct sfu_manifest **ret,
+                            struct sfu_err *err) {
+        _cleanup_cbor_ struct sfu_cbor *cbor = NULL;
+        _cleanup_json_ json_t *root = NULL;
+        size_t cap = size_cap(max_size);
+        const struct sfu_cbor_limits limits = {
+                .max_size = cap,
+                .max_depth = SFU_CBOR_MAX_DEPTH,
+                .max_items = SFU_CBOR_MAX_ITEMS,
+        };
         int r;
 
-        if (!m->split) {
-                const struct sfu_manifest_image *img = &m->images[0];
-
-                if (set_new(obj, "firmwareLocation", json_string(img->location)) < 0)
-                        return -ENOMEM;
-                if (img->has_size && set_new(obj, "firmwareSize", json_integer((json_int_t) img->size)) < 0)
-                        return -ENOMEM;
-                crypto_info = json_object();
-                if (set_new(obj, "firmwareCryptoInfo", crypto_info) < 0)
-                        return -ENOMEM;
-                r = digests_to_json(img, &list);
-                if (r < 0)
-                        return r;
-                return set_new(crypto_info, "commitHash", list);
+        if (!buf && len > 0)
+                return -EINVAL;
+        if (len > cap)
+                return sfu_err_set(err, SFU_ERR_SIZE, E2BIG, "manifest of %zu bytes exceeds the limit of %zu bytes",
+                                   len, cap);
+        r = sfu_cbor_decode(buf, len, &limits, &cbor, err);
+        if (r < 0) {
+                sfu_err_prefix(err, "manifest");
+                return r;
         }
-
-        list = json_array();
-        if (set_new(obj, "images", list) < 0)
-                return -ENOMEM;
-        for (size_t i = 0; i < m->n_images; i++) {
-                const struct sfu_manifest_image *img = &m->images[i];
-                json_t *entry = json_object(), *digests = NULL;
-
-                if (append_new(list, entry) < 0 ||
-                    set_new(entry, "name", json_string(img->name)) < 0 ||
-                    set_new(entry, "slotClass", json_string(img->slot_class)) < 0 ||
-                    set_new(entry, "location", json_string(img->location)) < 0 ||
-                    set_new(entry, "size", json_integer((json_int_t) img->size)) < 0)
-                        return -ENOMEM;
-                r = digests_to_json(img, &digests);
-                if (r < 0)
-                        return r;
-                if (set_new(entry, "commitHash", digests) < 0)
-                        return -ENOMEM;
-        }
-        return 0;
-}
-
-int sfu_manifest_to_json(const struct sfu_manifest *m, json_t **ret) {
-        _cleanup_json_ json_t *obj = NULL;
-        json_t *list = NULL;
-        int r;
-
-        r = sfu_manifest_validate(m, NULL);
+        if (sfu_cbor_root(cbor)->type != SFU_CBOR_MAP)
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "manifest: the CBOR document is %s, not a map",
+                                   sfu_cbor_type_name(sfu_cbor_root(cbor)->type));
+        r = sfu_cbor_to_json(sfu_cbor_root(cbor), SFU_MANIFEST_CBOR_BYTES_KEY, &root, err);
+        if (r == -ENOMEM)
+                return oom(err);
         if (r < 0)
                 return r;
-        obj = json_object();
-        if (!obj)
-                return -ENOMEM;
-        if (set_new(obj, "manifestVersion", json_string(m->manifest_version)) < 0 ||
-            set_new(obj, "timestamp", json_string(m->timestamp_text)) < 0 ||
-            set_new(obj, "manufacturer", json_string(m->manufacturer)) < 0 ||
-            set_new(obj, "model", json_string(m->model)) < 0 ||
-            set_new(obj, "firmwareVersion", json_string(m->version_text)) < 0)
-                return -ENOMEM;
-        if (m->has_expires) {
-                char buf[32];
-                if (set_new(obj, "expires", json_string(sfu_time_format_rfc3339(m->expires, buf))) < 0)
-                        return -ENOMEM;
-        }
-        if (m->has_rollback_floor) {
-                char floor[SFU_VERSION_STRING_MAX];
-                if (set_new(obj, "rollbackFloor", json_string(sfu_version_format(&m->rollback_floor, floor))) < 0)
-                        return -ENOMEM;
-        }
-        r = images_to_json(m, obj);
-        if (r < 0)
-                return r;
-        if (m->new_keys || m->n_revoked_kids > 0) {
-                json_t *key_info = json_object();
-
-                if (set_new(obj, "keyInfo", key_info) < 0)
-                        return -ENOMEM;
-                if (m->new_keys && set_new(key_info, "newKeys", json_deep_copy(m->new_keys)) < 0)
-                        return -ENOMEM;
-                if (m->n_revoked_kids > 0) {
-                        r = strings_to_json(m->revoked_kids, m->n_revoked_kids, &list);
-                        if (r < 0)
-                                return r;
-                        if (set_new(key_info, "revokedKeys", list) < 0)
-                                return -ENOMEM;
-                }
-        }
-        if (m->n_crit > 0) {
-                r = strings_to_json(m->crit, m->n_crit, &list);
-                if (r < 0)
-                        return r;
-                if (set_new(obj, "crit", list) < 0)
-                        return -ENOMEM;
-        }
-        *ret = TAKE_PTR(obj);
-        return 0;
-}
-
-void sfu_manifest_free(struct sfu_manifest *m) {
-        if (!m)
-                return;
-        free(m->manifest_version);
-        free(m->timestamp_text);
-        free(m->manufacturer);
-        free(m->model);
-        free(m->version_text);
-        for (size_t i = 0; i < SFU_MANIFEST_MAX_IMAGES; i++) {
-                free(m->images[i].name);
-                free(m->images[i].slot_class);
-                free(m->images[i].location);
-        }
-        json_decref(m->new_keys);
-        for (size_t i = 0; i < SFU_MANIFEST_MAX_KEYS; i++)
-                free(m->revoked_kids[i]);
-        for (size_t i = 0; i < SFU_MANIFEST_MAX_CRIT; i++)
-                free(m->crit[i]);
-        free(m);
+        return sfu_manifest_from_tree(root, ret, err);
 }

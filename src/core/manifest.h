@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The SecFU manifest (DESIGN section 5): one in-memory model, filled from
- * the JSON payload of a JWS (and later from CBOR/COSE).  Parsing checks
+/* The SecFU manifest (doc/manifest.md): one in-memory model, filled from
+ * the JSON payload of a JWS or the JSON or CBOR payload of a COSE
+ * signature, through one tree (sfu_manifest_from_tree).  Parsing checks
  * every field's type and syntax; the rules that need the device (model,
  * versions, replay, expiry) live in the policy module. */
 #pragma once
@@ -17,6 +18,7 @@
 #define SFU_MANIFEST_MAX_LOCATION 4096
 #define SFU_MANIFEST_MAX_KEYS 16                /* keyInfo entries */
 #define SFU_MANIFEST_MAX_CRIT 16
+#define SFU_MANIFEST_MAX_PROVIDERS 8
 
 struct sfu_manifest_digest {
         enum sfu_digest_alg alg;
@@ -32,6 +34,19 @@ struct sfu_manifest_image {
         struct sfu_manifest_digest digests[_SFU_DIGEST_MAX];
         size_t n_digests;               /* supported digests only; >= 1 */
         unsigned digest_mask;
+};
+
+/* A component another party supplies (doc/manifest.md, "Providers"): its
+ * own signed manifest at manifest, signed by the trust store's key kid or
+ * by the key this entry introduces for the component. */
+struct sfu_manifest_provider {
+        char *name;                     /* the component, as an image name */
+        char *slot_class;
+        char *manifest;                 /* absolute http(s) URI or relative reference */
+        char *kid;                      /* a trust-store key (NULL: key) */
+        json_t *key;                    /* a public JWK for this component only (NULL: kid) */
+        bool has_min_version;           /* the provider's firmwareVersion must be at least this */
+        struct sfu_version min_version;
 };
 
 struct sfu_manifest {
@@ -51,6 +66,8 @@ struct sfu_manifest {
         bool split;                     /* came from "images" */
         struct sfu_manifest_image images[SFU_MANIFEST_MAX_IMAGES];
         size_t n_images;
+        struct sfu_manifest_provider providers[SFU_MANIFEST_MAX_PROVIDERS];
+        size_t n_providers;
         json_t *new_keys;               /* keyInfo.newKeys: array of JWK objects, or NULL */
         char *revoked_kids[SFU_MANIFEST_MAX_KEYS];
         size_t n_revoked_kids;
@@ -58,12 +75,27 @@ struct sfu_manifest {
         size_t n_crit;
 };
 
+/* The CBOR form carries the digests ("hash" of each commitHash entry) as
+ * byte strings; every other member has the JSON form's name and type
+ * (doc/cose.md).  The tool writes it with
+ * sfu_cbor_encode_json(tree, SFU_MANIFEST_CBOR_BYTES_KEY, ...). */
+#define SFU_MANIFEST_CBOR_BYTES_KEY "hash"
+
 /* Parses and validates a JSON manifest (strict JSON, size <= max_size and
  * <= SFU_MANIFEST_MAX_SIZE). Errors: SFU_ERR_PARSE / SFU_ERR_SIZE with a
  * one-line reason naming the field. */
 int sfu_manifest_parse_json(const char *buf, size_t len, size_t max_size,
                             struct sfu_manifest **ret, struct sfu_err *err) _wur_;
-/* Validates a manifest model however it was filled (the JSON and a future
+/* The same for the CBOR form: strict CBOR (cbor.h: definite lengths,
+ * shortest heads, no duplicate keys, tags, floats or trailing bytes, the
+ * JSON parser's nesting bound), whose tree goes through the same
+ * sfu_manifest_from_tree() as JSON's. */
+int sfu_manifest_parse_cbor(const uint8_t *buf, size_t len, size_t max_size,
+                            struct sfu_manifest **ret, struct sfu_err *err) _wur_;
+/* Fills and validates the model from a JSON tree (what both front ends
+ * produce); root is borrowed. */
+int sfu_manifest_from_tree(json_t *root, struct sfu_manifest **ret, struct sfu_err *err) _wur_;
+/* Validates a manifest model however it was filled (the JSON and the
  * CBOR front end share this). */
 int sfu_manifest_validate(const struct sfu_manifest *m, struct sfu_err *err) _wur_;
 /* The manifest as a JSON object (for `inspect`, status and state). */

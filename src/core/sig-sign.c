@@ -59,3 +59,32 @@ int sfu_sig_sign(enum sfu_alg alg, const struct sfu_key *key, const void *input,
         *ret_len = sig_len;
         return 0;
 }
+
+int sfu_sig_signer_key(const struct sfu_key *key, enum sfu_alg alg, const char *kid, struct sfu_signer *ret,
+                       struct sfu_err *err) {
+        if (!key || (unsigned) alg >= _SFU_ALG_MAX)
+                return -EINVAL;
+        if (!key->is_private)
+                return sfu_err_set(err, SFU_ERR_SIGNATURE, ENOKEY, "%s is a public key; signing needs the private key",
+                                   key->source ? key->source : "the key");
+        if (!sfu_sig_fits_key(alg, key))
+                return sfu_err_set(err, SFU_ERR_SIGNATURE, EKEYREJECTED, "alg %s does not fit the %s key %s",
+                                   sfu_alg_name(alg), sfu_key_type_name(key->type), key->source ? key->source : "");
+        kid = kid ? kid : key->kid;
+        *ret = (struct sfu_signer) { .alg = alg, .kid = kid && kid[0] ? kid : NULL, .key = key };
+        return 0;
+}
+
+int sfu_signer_sign(const struct sfu_signer *s, const void *input, size_t input_len, uint8_t **ret, size_t *ret_len,
+                    struct sfu_err *err) {
+        int r;
+
+        if (s->sign)
+                return s->sign(s->userdata, input, input_len, ret, ret_len, err);
+        r = sfu_sig_sign(s->alg, s->key, input, input_len, ret, ret_len);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return sfu_err_set(err, SFU_ERR_SIGNATURE, -r, "signing with %s failed", sfu_alg_name(s->alg));
+        return 0;
+}

@@ -239,21 +239,147 @@ static int parse_holds(json_t *holds, struct sfu_state *s, struct sfu_err *err) 
         return 0;
 }
 
+static int parse_components(json_t *obj, struct sfu_state *s, struct sfu_err *err) {
+        static const char *const members[] = { "version", "timestamp", NULL };
+        const char *name;
+        json_t *c;
+
+        if (json_object_size(obj) > SFU_STATE_MAX_COMPONENTS)
+                return sfu_err_set(err, SFU_ERR_PARSE, E2BIG, "\"components\" has more than %d entries",
+                                   SFU_STATE_MAX_COMPONENTS);
+        json_object_foreach(obj, name, c) {
+                struct sfu_state_component *comp;
+                bool has_version, has_time;
+                int r;
+
+                if (!json_is_object(c))
+                        return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "\"components\" holds a non-object");
+                comp = sfu_state_component_ensure(s, name);
+                if (!comp)
+                        return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "\"components\" names a component of %zu bytes",
+                                           strlen(name));
+                r = check_members(c, "components", members, err);
+                if (r >= 0)
+                        r = get_version(c, "version", &has_version, &comp->version, err);
+                if (r >= 0)
+                        r = get_time(c, "timestamp", &has_time, &comp->timestamp, err);
+                if (r >= 0 && (!has_version || !has_time))
+                        r = sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "component \"%.64s\" lacks its version or timestamp",
+                                        name);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int parse_newest_seen(json_t *obj, struct sfu_state *s, struct sfu_err *err) {
+        static const char *const members[] = { "version", "timestamp", "source", "format", "algorithms", NULL };
+        bool has = false;
+        int r, v = 0;
+
+        r = check_members(obj, "newestSeen", members, err);
+        if (r >= 0)
+                r = get_version(obj, "version", &s->has_newest_seen, &s->newest_seen, err);
+        if (r >= 0)
+                r = get_time(obj, "timestamp", &has, &s->newest_seen_timestamp, err);
+        if (r >= 0)
+                r = get_enum(obj, "source", source_names, _SFU_SOURCE_MAX, &v, err);
+        if (r >= 0)
+                s->newest_seen_source = (enum sfu_source) v;
+        if (r >= 0)
+                r = get_text(obj, "format", false, s->newest_seen_form, sizeof(s->newest_seen_form), err);
+        if (r >= 0)
+                r = get_text(obj, "algorithms", false, s->newest_seen_algs, sizeof(s->newest_seen_algs), err);
+        if (r >= 0 && (!s->has_newest_seen || !has))
+                r = sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "\"newestSeen\" is incomplete");
+        return r;
+}
+
+static int parse_last_error(json_t *obj, struct sfu_state *s, struct sfu_err *err) {
+        static const char *const members[] = { "code", "message", NULL };
+        enum sfu_err_code code;
+        int r;
+
+        r = check_members(obj, "lastError", members, err);
+        if (r >= 0)
+                r = get_text(obj, "code", true, s->last_error_code, sizeof(s->last_error_code), err);
+        if (r >= 0 && sfu_err_code_from_name(s->last_error_code, &code) < 0)
+                r = sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "unknown error code \"%s\"", s->last_error_code);
+        if (r >= 0)
+                r = get_text(obj, "message", true, s->last_error_message, sizeof(s->last_error_message), err);
+        s->has_last_error = r >= 0;
+        return r;
+}
+
+static int parse_trial(json_t *obj, struct sfu_state *s, struct sfu_err *err) {
+        static const char *const members[] = { "bootname", "previous", NULL };
+        int r = check_members(obj, "trial", members, err);
+
+        if (r >= 0)
+                r = get_text(obj, "bootname", true, s->trial_bootname, sizeof(s->trial_bootname), err);
+        if (r >= 0)
+                r = get_text(obj, "previous", true, s->trial_previous, sizeof(s->trial_previous), err);
+        return r;
+}
+
+static int parse_resume(json_t *obj, struct sfu_state *s, struct sfu_err *err) {
+        static const char *const members[] = { "manifestSha256", "image", "bootname", "offset", "etag", "url", NULL };
+        uint64_t offset = 0;
+        int r = check_members(obj, "resume", members, err);
+
+        if (r >= 0)
+                r = get_text(obj, "manifestSha256", true, s->resume_manifest_sha256, sizeof(s->resume_manifest_sha256),
+                             err);
+        if (r >= 0)
+                r = get_text(obj, "image", true, s->resume_image, sizeof(s->resume_image), err);
+        if (r >= 0)
+                r = get_text(obj, "bootname", true, s->resume_bootname, sizeof(s->resume_bootname), err);
+        if (r >= 0)
+                r = get_text(obj, "etag", false, s->resume_etag, sizeof(s->resume_etag), err);
+        if (r >= 0)
+                r = get_text(obj, "url", false, s->resume_url, sizeof(s->resume_url), err);
+        if (r >= 0) {
+                r = sfu_json_get_u64(obj, "offset", &offset, err);
+                if (r == -ENOENT)
+                        r = sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "\"offset\" is missing");
+        }
+        s->resume_offset = offset;
+        s->has_resume = r >= 0;
+        return r;
+}
+
+static int parse_cache(json_t *obj, struct sfu_state *s, struct sfu_err *err) {
+        static const char *const members[] = { "url", "etag", "lastModified", NULL };
+        int r = check_members(obj, "manifestCache", members, err);
+
+        if (r >= 0)
+                r = get_text(obj, "url", true, s->manifest_url, sizeof(s->manifest_url), err);
+        if (r >= 0)
+                r = get_text(obj, "etag", false, s->manifest_etag, sizeof(s->manifest_etag), err);
+        if (r >= 0)
+                r = get_text(obj, "lastModified", false, s->manifest_last_modified, sizeof(s->manifest_last_modified),
+                             err);
+        return r;
+}
+
+/* The members that hold an object, and who reads each. */
+static const struct {
+        const char *name;
+        int (*parse)(json_t *obj, struct sfu_state *s, struct sfu_err *err);
+} object_members[] = {
+        { "newestSeen", parse_newest_seen }, { "lastError", parse_last_error }, { "slots", parse_slots },
+        { "trial", parse_trial },           { "resume", parse_resume },        { "manifestCache", parse_cache },
+        { "components", parse_components },
+};
+
 static int parse_root(json_t *root, struct sfu_state *s, struct sfu_err *err) {
         static const char *const members[] = {
                 "format", "state", "reason", "highestInstalled", "newestAcceptedTimestamp", "newestSeen",
                 "lastCheck", "lastError", "slots", "trial", "resume", "manifestCache", "rejectedVersion",
-                "rollbackFloor", "heldBack", NULL,
+                "rollbackFloor", "heldBack", "components", NULL,
         };
-        static const char *const seen_members[] = { "version", "timestamp", "source", NULL };
-        static const char *const error_members[] = { "code", "message", NULL };
-        static const char *const trial_members[] = { "bootname", "previous", NULL };
-        static const char *const resume_members[] = { "manifestSha256", "image", "bootname", "offset", "etag", "url",
-                                                       NULL };
-        static const char *const cache_members[] = { "url", "etag", "lastModified", NULL };
         json_t *format, *obj;
         int r, v;
-        bool has;
 
         r = check_members(root, "state", members, err);
         if (r < 0)
@@ -266,118 +392,48 @@ static int parse_root(json_t *root, struct sfu_state *s, struct sfu_err *err) {
                 return r;
         s->state = (enum sfu_install_state) v;
         r = get_text(root, "reason", false, s->reason, sizeof(s->reason), err);
-        if (r < 0)
-                return r;
-        r = get_version(root, "highestInstalled", &s->has_highest, &s->highest, err);
-        if (r < 0)
-                return r;
-        r = get_version(root, "rollbackFloor", &s->has_floor, &s->floor, err);
-        if (r < 0)
-                return r;
-        r = get_time(root, "newestAcceptedTimestamp", &s->has_newest_timestamp, &s->newest_timestamp, err);
-        if (r < 0)
-                return r;
-        r = get_version(root, "rejectedVersion", &s->has_rejected, &s->rejected, err);
-        if (r < 0)
-                return r;
-        r = get_time(root, "lastCheck", &s->has_last_check, &s->last_check, err);
-        if (r < 0)
-                return r;
-
-        r = get_object(root, "newestSeen", &obj, err);
-        if (r >= 0 && obj) {
-                r = check_members(obj, "newestSeen", seen_members, err);
-                if (r >= 0)
-                        r = get_version(obj, "version", &s->has_newest_seen, &s->newest_seen, err);
-                if (r >= 0)
-                        r = get_time(obj, "timestamp", &has, &s->newest_seen_timestamp, err);
-                if (r >= 0)
-                        r = get_enum(obj, "source", source_names, _SFU_SOURCE_MAX, &v, err);
-                if (r >= 0)
-                        s->newest_seen_source = (enum sfu_source) v;
-                if (r >= 0 && (!s->has_newest_seen || !has))
-                        r = sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "\"newestSeen\" is incomplete");
+        if (r >= 0)
+                r = get_version(root, "highestInstalled", &s->has_highest, &s->highest, err);
+        if (r >= 0)
+                r = get_version(root, "rollbackFloor", &s->has_floor, &s->floor, err);
+        if (r >= 0)
+                r = get_time(root, "newestAcceptedTimestamp", &s->has_newest_timestamp, &s->newest_timestamp, err);
+        if (r >= 0)
+                r = get_version(root, "rejectedVersion", &s->has_rejected, &s->rejected, err);
+        if (r >= 0)
+                r = get_time(root, "lastCheck", &s->has_last_check, &s->last_check, err);
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(object_members); i++) {
+                r = get_object(root, object_members[i].name, &obj, err);
+                if (r >= 0 && obj)
+                        r = object_members[i].parse(obj, s, err);
         }
         if (r < 0)
                 return r;
-
-        r = get_object(root, "lastError", &obj, err);
-        if (r >= 0 && obj) {
-                enum sfu_err_code code;
-                r = check_members(obj, "lastError", error_members, err);
-                if (r >= 0)
-                        r = get_text(obj, "code", true, s->last_error_code, sizeof(s->last_error_code), err);
-                if (r >= 0 && sfu_err_code_from_name(s->last_error_code, &code) < 0)
-                        r = sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "unknown error code \"%s\"", s->last_error_code);
-                if (r >= 0)
-                        r = get_text(obj, "message", true, s->last_error_message, sizeof(s->last_error_message), err);
-                s->has_last_error = r >= 0;
-        }
-        if (r < 0)
-                return r;
-
-        r = get_object(root, "slots", &obj, err);
-        if (r >= 0 && obj)
-                r = parse_slots(obj, s, err);
-        if (r < 0)
-                return r;
-
-        r = get_object(root, "trial", &obj, err);
-        if (r >= 0 && obj) {
-                r = check_members(obj, "trial", trial_members, err);
-                if (r >= 0)
-                        r = get_text(obj, "bootname", true, s->trial_bootname, sizeof(s->trial_bootname), err);
-                if (r >= 0)
-                        r = get_text(obj, "previous", true, s->trial_previous, sizeof(s->trial_previous), err);
-        }
-        if (r < 0)
-                return r;
-
-        r = get_object(root, "resume", &obj, err);
-        if (r >= 0 && obj) {
-                uint64_t offset = 0;
-                r = check_members(obj, "resume", resume_members, err);
-                if (r >= 0)
-                        r = get_text(obj, "manifestSha256", true, s->resume_manifest_sha256,
-                                     sizeof(s->resume_manifest_sha256), err);
-                if (r >= 0)
-                        r = get_text(obj, "image", true, s->resume_image, sizeof(s->resume_image), err);
-                if (r >= 0)
-                        r = get_text(obj, "bootname", true, s->resume_bootname, sizeof(s->resume_bootname), err);
-                if (r >= 0)
-                        r = get_text(obj, "etag", false, s->resume_etag, sizeof(s->resume_etag), err);
-                if (r >= 0)
-                        r = get_text(obj, "url", false, s->resume_url, sizeof(s->resume_url), err);
-                if (r >= 0) {
-                        r = sfu_json_get_u64(obj, "offset", &offset, err);
-                        if (r == -ENOENT)
-                                r = sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "\"offset\" is missing");
-                }
-                s->resume_offset = offset;
-                s->has_resume = r >= 0;
-        }
-        if (r < 0)
-                return r;
-
         obj = json_object_get(root, "heldBack");
-        if (obj && !json_is_null(obj)) {
-                r = parse_holds(obj, s, err);
-                if (r < 0)
-                        return r;
-        }
+        if (obj && !json_is_null(obj))
+                return parse_holds(obj, s, err);
+        return 0;
+}
 
-        r = get_object(root, "manifestCache", &obj, err);
-        if (r >= 0 && obj) {
-                r = check_members(obj, "manifestCache", cache_members, err);
-                if (r >= 0)
-                        r = get_text(obj, "url", true, s->manifest_url, sizeof(s->manifest_url), err);
-                if (r >= 0)
-                        r = get_text(obj, "etag", false, s->manifest_etag, sizeof(s->manifest_etag), err);
-                if (r >= 0)
-                        r = get_text(obj, "lastModified", false, s->manifest_last_modified,
-                                     sizeof(s->manifest_last_modified), err);
-        }
-        return r < 0 ? r : 0;
+struct sfu_state_component *sfu_state_component(struct sfu_state *s, const char *name) {
+        for (size_t i = 0; i < s->n_components; i++)
+                if (strcmp(s->components[i].name, name) == 0)
+                        return &s->components[i];
+        return NULL;
+}
+
+struct sfu_state_component *sfu_state_component_ensure(struct sfu_state *s, const char *name) {
+        struct sfu_state_component *c = sfu_state_component(s, name);
+
+        if (c)
+                return c;
+        if (s->n_components >= SFU_STATE_MAX_COMPONENTS || !name[0] ||
+            strlen(name) >= sizeof(s->components[0].name))
+                return NULL;
+        c = &s->components[s->n_components++];
+        memset(c, 0, sizeof(*c));
+        snprintf(c->name, sizeof(c->name), "%s", name);
+        return c;
 }
 
 int sfu_state_from_json(const char *buf, size_t len, struct sfu_state *ret, struct sfu_err *err) {
@@ -433,9 +489,11 @@ int sfu_state_to_json(const struct sfu_state *s, char **ret) {
         json_object_set_new(root, "rejectedVersion", version_json(s->has_rejected, &s->rejected));
         if (s->has_newest_seen)
                 json_object_set_new(root, "newestSeen",
-                                    json_pack("{s:o,s:o,s:s}", "version", version_json(true, &s->newest_seen),
+                                    json_pack("{s:o,s:o,s:s,s:o,s:o}", "version", version_json(true, &s->newest_seen),
                                               "timestamp", time_json(true, s->newest_seen_timestamp), "source",
-                                              sfu_source_name(s->newest_seen_source)));
+                                              sfu_source_name(s->newest_seen_source), "format",
+                                              text_json(s->newest_seen_form), "algorithms",
+                                              text_json(s->newest_seen_algs)));
         else
                 json_object_set_new(root, "newestSeen", json_null());
         json_object_set_new(root, "lastCheck", time_json(s->has_last_check, s->last_check));
@@ -466,6 +524,15 @@ int sfu_state_to_json(const struct sfu_state *s, char **ret) {
                                               text_json(s->resume_etag), "url", text_json(s->resume_url)));
         else
                 json_object_set_new(root, "resume", json_null());
+        if (s->n_components > 0) {
+                json_t *comps = json_object();
+                for (size_t i = 0; comps && i < s->n_components; i++)
+                        json_object_set_new(comps, s->components[i].name,
+                                            json_pack("{s:o,s:o}", "version",
+                                                      version_json(true, &s->components[i].version), "timestamp",
+                                                      time_json(true, s->components[i].timestamp)));
+                json_object_set_new(root, "components", comps);
+        }
         if (s->n_holds > 0) {
                 json_t *holds = json_array();
                 for (size_t i = 0; holds && i < s->n_holds; i++)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "core/url.h"
+#include "core/hex.h"
 
 /* ASCII classes, independent of the locale. */
 static bool is_alpha(char c) {
@@ -459,4 +460,147 @@ int sfu_url_resolve(const char *base, const char *ref, char **ret, struct sfu_er
                 return sfu_err_set(err, SFU_ERR_STORAGE, ENOMEM, "out of memory");
         *ret = result;
         return 0;
+}
+
+/* ---------------------------------------------------------- URL paths and files */
+
+bool sfu_url_segment_unreserved(const char *s) {
+        if (!s || !*s || sfu_streq(s, ".") || sfu_streq(s, ".."))
+                return false;
+        for (; *s; s++)
+                if (!is_unreserved(*s))
+                        return false;
+        return true;
+}
+
+int sfu_url_segment_encode(const char *s, char **ret) {
+        _cleanup_free_ struct out *o = calloc(1, sizeof(*o));
+        char *result;
+
+        if (!o)
+                return -ENOMEM;
+        out_put_segment(o, s);
+        if (o->overflow)
+                return -E2BIG;
+        result = strdup(o->buf);
+        if (!result)
+                return -ENOMEM;
+        *ret = result;
+        return 0;
+}
+
+/* Percent-decodes the len bytes of one segment into out (room for len + 1
+ * bytes); a decoded '/', NUL or control character is refused. */
+static int decode_segment(const char *seg, size_t len, char *out) {
+        size_t o = 0;
+
+        for (size_t i = 0; i < len; i++) {
+                uint8_t ch = (uint8_t) seg[i];
+
+                if (ch == '%') {
+                        char hex[3];
+
+                        if (len - i < 3)
+                                return -EINVAL;
+                        hex[0] = seg[i + 1], hex[1] = seg[i + 2], hex[2] = 0;
+                        if (sfu_hex_decode(hex, &ch, 1) < 0)
+                                return -EINVAL;
+                        i += 2;
+                }
+                if (ch < 0x20 || ch == 0x7f || ch == '/')
+                        return -EINVAL;
+                out[o++] = (char) ch;
+        }
+        out[o] = 0;
+        return 0;
+}
+
+/* True when a ".." of path (which starts with '/') would climb above the
+ * root, which remove_dot_segments() silently stops at. */
+static bool climbs_above_root(const char *path, size_t len) {
+        size_t depth = 0;
+
+        for (size_t i = 1; i <= len;) {
+                size_t n = 0;
+
+                while (i + n < len && path[i + n] != '/')
+                        n++;
+                if (equals(path + i, n, "..")) {
+                        if (depth == 0)
+                                return true;
+                        depth--;
+                } else if (!equals(path + i, n, "."))
+                        depth++;
+                i += n + 1;
+        }
+        return false;
+}
+
+/* Decodes the segments of path (which starts with '/') into a relative
+ * file path. */
+static int decode_path(const char *ref, const char *path, size_t len, char **ret, struct sfu_err *err) {
+        _cleanup_free_ char *out = malloc(len + 1);
+        size_t o = 0;
+
+        if (!out)
+                return sfu_err_set(err, SFU_ERR_STORAGE, ENOMEM, "out of memory");
+        for (size_t i = 1; i < len;) {
+                size_t n = 0;
+
+                while (i + n < len && path[i + n] != '/')
+                        n++;
+                if (n == 0)
+                        return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "location %s has an empty path segment", ref);
+                if (decode_segment(path + i, n, out + o) < 0)
+                        return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
+                                           "location %s has a bad percent-escape or a control character", ref);
+                if (sfu_streq(out + o, ".") || sfu_streq(out + o, ".."))
+                        return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "location %s has an encoded dot segment", ref);
+                o += strlen(out + o);
+                out[o++] = '/';
+                i += n + 1;
+        }
+        out[o - 1] = 0;
+        *ret = TAKE_PTR(out);
+        return 0;
+}
+
+int sfu_url_local_path(const char *base_path, const char *ref, char **ret, struct sfu_err *err) {
+        _cleanup_free_ char *merged = NULL, *path = NULL;
+        size_t keep = 0, merged_len, path_len;
+        struct uri r;
+
+        if (!base_path || base_path[0] != '/' || !ref)
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "no path to resolve");
+        if (strnlen(base_path, SFU_URL_MAX + 1) > SFU_URL_MAX || strnlen(ref, SFU_URL_MAX + 1) > SFU_URL_MAX)
+                return sfu_err_set(err, SFU_ERR_SIZE, E2BIG, "location is longer than %u bytes", SFU_URL_MAX);
+        if (scheme_len(ref) > 0 || strncmp(ref, "//", 2) == 0)
+                return -EREMOTE;
+        if (!*ref)
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "empty location");
+        if (strpbrk(ref, "?#"))
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
+                                   "location %s has a query or fragment, which a file cannot have", ref);
+        if (!uri_chars_valid(ref) || uri_split(ref, &r) < 0)
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
+                                   "location %s has a bad percent-escape or a character a URI may not contain", ref);
+
+        /* RFC 3986 5.2.2 and 5.2.3 for a reference without scheme and
+         * authority: an absolute path replaces the base path, a relative
+         * one replaces its last segment. */
+        if (ref[0] != '/')
+                keep = (size_t) (strrchr(base_path, '/') - base_path) + 1;
+        merged_len = keep + strlen(ref);
+        merged = malloc(merged_len + 1);
+        path = malloc(merged_len + 1);
+        if (!merged || !path)
+                return sfu_err_set(err, SFU_ERR_STORAGE, ENOMEM, "out of memory");
+        memcpy(merged, base_path, keep);
+        strcpy(merged + keep, ref);
+        if (climbs_above_root(merged, merged_len))
+                return sfu_err_set(err, SFU_ERR_POLICY, EPERM, "location %s leads outside the document root", ref);
+        path_len = remove_dot_segments(merged, merged_len, path);
+        if (path_len <= 1 || path[path_len - 1] == '/')
+                return sfu_err_set(err, SFU_ERR_PARSE, EISDIR, "location %s names a directory, not a file", ref);
+        return decode_path(ref, path, path_len, ret, err);
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* URLs for discovery and download (DESIGN section 4): the domain check that
+/* URLs for discovery and download (doc/manifest.md, "Where devices find it"): the domain check that
  * guards every name learned from the network, the expansion of the
  * `local-url` / `manufacturer-url` templates, RFC 3986 reference resolution
  * for `firmwareLocation`, and the http/https restriction.  Pure string
@@ -45,3 +45,32 @@ int sfu_url_expand_template(const char *tmpl, const char *domain, const char *ma
  * strict reading of "http:g" (no host).  Malformed input is SFU_ERR_PARSE,
  * over-long input or result SFU_ERR_SIZE.  *ret is a new string. */
 int sfu_url_resolve(const char *base, const char *ref, char **ret, struct sfu_err *err) _wur_;
+
+/* ---------------------------------------------------------------------
+ * URL paths and files: how a static web server maps a URL path to a file
+ * below its document root.  For laying out such a tree. */
+
+/* True when s can be a path segment as it is: non-empty, not "." or "..",
+ * only RFC 3986 unreserved characters (letters, digits, "-._~"), so that
+ * the segment in a URL and the name of the directory agree. */
+bool sfu_url_segment_unreserved(const char *s);
+
+/* s percent-encoded as one path segment: RFC 3986 unreserved characters
+ * stay, every other byte becomes %HH (upper case).  -E2BIG beyond
+ * SFU_URL_MAX, -ENOMEM; nothing recorded.  *ret is a new string. */
+int sfu_url_segment_encode(const char *s, char **ret) _wur_;
+
+/* Where the file that ref names lies below a web server's document root,
+ * when ref appears in the document at base_path (an absolute URL path
+ * such as "/.well-known/firmware/acme/gw1/manifest.json"): ref is merged
+ * with base_path and its dot segments are removed as in RFC 3986 section
+ * 5.2, then every segment is percent-decoded.  *ret is the relative file
+ * path ("a/b c.img"), a new string.  An absolute URI or a network-path
+ * reference ("//host/...") gives -EREMOTE and records nothing.  Refused
+ * (SFU_ERR_PARSE, or SFU_ERR_POLICY for climbing): an empty reference, a
+ * query or fragment, characters a URI may not contain or a bad escape, a
+ * ".." that climbs above the root (a server would not serve the file
+ * where the reference points), a path that names a directory, an empty
+ * segment, and a segment that decodes to '/', a control character, "."
+ * or "..". */
+int sfu_url_local_path(const char *base_path, const char *ref, char **ret, struct sfu_err *err) _wur_;

@@ -85,9 +85,12 @@ void sfu_ctl_print_status(FILE *f, json_t *status) {
         line(f, "highest installed:", "%s", str(status, "highestInstalled"));
         line(f, "rollback floor:", "%s", str(status, "rollbackFloor"));
         line(f, "last check:", "%s", str(status, "lastCheck"));
-        if (json_is_object(seen))
+        if (json_is_object(seen)) {
                 line(f, "newest seen:", "%s (%s, from %s)", str(seen, "version"), str(seen, "timestamp"),
                      str(seen, "source"));
+                if (json_is_string(json_object_get(seen, "format")))
+                        line(f, "signed as:", "%s, %s", str(seen, "format"), str(seen, "algorithms"));
+        }
         else
                 line(f, "newest seen:", "-");
         if (json_is_object(progress)) {

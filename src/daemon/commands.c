@@ -39,8 +39,16 @@ const char sfu_commands_interface_description[] =
         "  booted: bool\n"
         ")\n"
         "\n"
-        "# The newest manifest accepted; source: local or manufacturer.\n"
-        "type NewestSeen (version: string, timestamp: string, source: string)\n"
+        "# The newest manifest accepted; source: local, manufacturer or operator;\n"
+        "# format: the signed form (\"JWS (compact)\", \"COSE_Sign1\", ...);\n"
+        "# algorithms: of the signatures that counted (\"ES256, HSS-LMS\").\n"
+        "type NewestSeen (\n"
+        "  version: string,\n"
+        "  timestamp: string,\n"
+        "  source: string,\n"
+        "  format: ?string,\n"
+        "  algorithms: ?string\n"
+        ")\n"
         "\n"
         "# code: signature, policy, parse, digest, size, network, storage,\n"
         "# state, trial, busy or denied.\n"
@@ -639,10 +647,10 @@ static void handle_apply(struct sfu_commands *cmds, struct sfu_call *call, json_
 }
 
 /* The descriptor an ApplyFile call passed: a regular file, open for
- * reading, within max-manifest-size.  Checked here so that an unusable
- * descriptor is the caller's error, not a failed job. */
-static int check_file(struct sfu_commands *cmds, int fd, struct sfu_err *err) {
-        const struct sfu_config *config = sfu_manager_config(cmds->manager);
+ * reading.  Checked here so that an unusable descriptor is the caller's
+ * error, not a failed job; its size is the job's to judge (a manifest
+ * within max-manifest-size, or a bundle with its images). */
+static int check_file(int fd, struct sfu_err *err) {
         struct stat st;
         int flags = fcntl(fd, F_GETFL);
 
@@ -652,10 +660,6 @@ static int check_file(struct sfu_commands *cmds, int fd, struct sfu_err *err) {
                 return sfu_err_set(err, SFU_ERR_STORAGE, EBADF, "the file passed is not open for reading");
         if (!S_ISREG(st.st_mode))
                 return sfu_err_set(err, SFU_ERR_STORAGE, EINVAL, "the file passed is not a regular file");
-        if ((uint64_t) st.st_size > config->max_manifest_size)
-                return sfu_err_set(err, SFU_ERR_SIZE, EFBIG,
-                                   "the file passed is %lld bytes, more than max-manifest-size (%llu)",
-                                   (long long) st.st_size, (unsigned long long) config->max_manifest_size);
         return 0;
 }
 
@@ -670,7 +674,7 @@ static void handle_apply_file(struct sfu_commands *cmds, struct sfu_call *call, 
                 sfu_call_invalid_parameter(call, "fd");
                 return;
         }
-        if (check_file(cmds, call->fd, &err) < 0) {
+        if (check_file(call->fd, &err) < 0) {
                 log_notice("ApplyFile by uid %u refused: %s", (unsigned) call->uid, err.message);
                 sfu_call_fail(call, &err);
                 return;

@@ -443,9 +443,13 @@ int sfu_manager_status(struct sfu_manager *m, json_t **ret) {
         json_object_set_new(st, "lastCheck", time_or_null(s->has_last_check, s->last_check));
         if (s->has_newest_seen)
                 json_object_set_new(st, "newestSeen",
-                                    json_pack("{s:o,s:o,s:s}", "version", version_or_null(true, &s->newest_seen),
-                                              "timestamp", time_or_null(true, s->newest_seen_timestamp), "source",
-                                              sfu_source_name(s->newest_seen_source)));
+                                    json_pack("{s:o,s:o,s:s,s:o,s:o}", "version",
+                                              version_or_null(true, &s->newest_seen), "timestamp",
+                                              time_or_null(true, s->newest_seen_timestamp), "source",
+                                              sfu_source_name(s->newest_seen_source), "format",
+                                              s->newest_seen_form[0] ? json_string(s->newest_seen_form) : json_null(),
+                                              "algorithms",
+                                              s->newest_seen_algs[0] ? json_string(s->newest_seen_algs) : json_null()));
         else
                 json_object_set_new(st, "newestSeen", json_null());
         if (m->progress.active)

@@ -44,7 +44,7 @@ static inline void sfu_manager_freep(struct sfu_manager **m) { sfu_manager_free(
 
 const struct sfu_config *sfu_manager_config(const struct sfu_manager *m);
 
-/* A snapshot of the status (DESIGN section 6) as a new JSON object. */
+/* A snapshot of the status (doc/control.md) as a new JSON object. */
 int sfu_manager_status(struct sfu_manager *m, json_t **ret) _wur_;
 /* One line for sd_notify STATUS=. */
 void sfu_manager_status_line(struct sfu_manager *m, char *buf, size_t size);

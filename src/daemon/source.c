@@ -3,6 +3,7 @@
  * flows"): an operator's URL or file, else the local cache at
  * _firmware.<DHCP domain>, else the manufacturer; conditional GET with a
  * cached copy, retries for the manufacturer. */
+#include <fcntl.h>
 #include <inttypes.h>
 
 #include "core/timeutil.h"
@@ -14,6 +15,12 @@
 #include "io/fileio.h"
 
 #define MANIFEST_CACHE_FILE "manifest-cache.jws"
+
+/* The most a manifest source reads: a manifest, or a bundle's header and
+ * manifest. */
+static size_t head_max(const struct sfu_job *job) {
+        return job->config->max_manifest_size + SFU_BUNDLE_HEADER_SIZE;
+}
 
 static int cache_path(const struct sfu_job *job, char *buf, size_t size) {
         int n = snprintf(buf, size, "%s/%s", job->config->state_dir, MANIFEST_CACHE_FILE);
@@ -27,10 +34,13 @@ static int fetch_manifest(struct sfu_job *job, const char *url, bool conditional
                           struct sfu_candidate *c, struct sfu_err *err) {
         struct sfu_fetch_opts opts;
         unsigned attempts = persistent ? SFU_JOB_FETCH_ATTEMPTS : 1;
-        char etag[SFU_STATE_MAX_TEXT] = "", last_modified[64] = "";
+        char etag[SFU_STATE_MAX_TEXT] = "", last_modified[64] = "", accept[256];
         int r = 0;
 
         sfu_job_fetch_opts(job, &opts);
+        opts.accept = sfu_verify_accept(job->config, accept, sizeof(accept));
+        /* A bundle is read up to the end of its manifest. */
+        opts.prefix_limit = sfu_bundle_prefix_limit;
         if (conditional && strcmp(job->state->manifest_url, url) == 0) {
                 snprintf(etag, sizeof(etag), "%s", job->state->manifest_etag);
                 snprintf(last_modified, sizeof(last_modified), "%s", job->state->manifest_last_modified);
@@ -42,18 +52,18 @@ static int fetch_manifest(struct sfu_job *job, const char *url, bool conditional
                 char *body = NULL;
                 size_t len = 0;
 
-                r = sfu_fetch_buffer(&opts, url, etag, last_modified, job->config->max_manifest_size, &body, &len, &res,
-                                     &fetch_err);
+                r = sfu_fetch_buffer(&opts, url, etag, last_modified, head_max(job), &body, &len, &res, &fetch_err);
                 if (r >= 0 && res.status == 200) {
                         c->bytes = body;
                         c->len = len;
+                        c->file_size = res.truncated ? res.total_length : len;
+                        snprintf(c->content_type, sizeof(c->content_type), "%s", res.content_type);
                         snprintf(c->url, sizeof(c->url), "%s", res.effective_url[0] ? res.effective_url : url);
-                        if (conditional) {
-                                /* Cached only once it verified (store_cache). */
-                                c->cacheable = true;
-                                snprintf(c->etag, sizeof(c->etag), "%s", res.etag);
-                                snprintf(c->last_modified, sizeof(c->last_modified), "%s", res.last_modified);
-                        }
+                        /* A bundle's images are asked for If-Range this ETag. */
+                        snprintf(c->etag, sizeof(c->etag), "%s", res.etag);
+                        snprintf(c->last_modified, sizeof(c->last_modified), "%s", res.last_modified);
+                        /* Cached only once it verified (store_cache). */
+                        c->cacheable = conditional;
                         return 0;
                 }
                 free(body);
@@ -61,11 +71,12 @@ static int fetch_manifest(struct sfu_job *job, const char *url, bool conditional
                         char path[4096];
                         r = cache_path(job, path, sizeof(path));
                         if (r >= 0)
-                                r = sfu_file_read(path, job->config->max_manifest_size, SFU_READ_NOFOLLOW, &c->bytes,
-                                                  &c->len, &fetch_err);
+                                r = sfu_file_read(path, head_max(job), SFU_READ_NOFOLLOW, &c->bytes, &c->len,
+                                                  &fetch_err);
                         if (r >= 0) {
                                 c->not_modified = true;
                                 snprintf(c->url, sizeof(c->url), "%s", url);
+                                snprintf(c->etag, sizeof(c->etag), "%s", etag);
                                 return 0;
                         }
                         /* The cache is gone: ask again without conditions. */
@@ -117,13 +128,41 @@ static int fetch_manifest(struct sfu_job *job, const char *url, bool conditional
         return r < 0 ? r : -EIO;
 }
 
-static int read_manifest_file(const char *path, struct sfu_candidate *c, size_t max, struct sfu_err *err) {
-        int r = sfu_file_read(path, max, 0, &c->bytes, &c->len, err);
-        if (r == -ENOENT)
-                return sfu_err_set(err, SFU_ERR_PARSE, ENOENT, "%s: no such file", path);
+/* A manifest, or a bundle's head, from a file the operator named or
+ * passed: the file stays open in c when it is a bundle. */
+int sfu_source_fetch(struct sfu_job *job, const char *url, struct sfu_candidate *c, struct sfu_err *err) {
+        return fetch_manifest(job, url, false, true, c, err);
+}
+
+static int read_manifest_fd(const struct sfu_job *job, int fd, const char *name, struct sfu_candidate *c,
+                            struct sfu_err *err) {
+        size_t max = job->config->max_manifest_size;
+        int r = sfu_file_read_head_fd(fd, name, head_max(job), &c->bytes, &c->len, &c->file_size, err);
+
+        if (r < 0)
+                return r;
         c->url[0] = 0;
         c->source = SFU_SOURCE_OPERATOR;
-        return r;
+        if (sfu_bundle_is(c->bytes, c->len)) {
+                c->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+                if (c->fd < 0)
+                        return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot keep %s open: %s", name, strerror(errno));
+                c->has_fd = true;
+        } else if (c->file_size > max)
+                return sfu_err_set(err, SFU_ERR_SIZE, EFBIG, "%s is %" PRIu64 " bytes, more than the limit of %zu", name,
+                                   c->file_size, max);
+        return 0;
+}
+
+static int read_manifest_file(const struct sfu_job *job, const char *path, struct sfu_candidate *c,
+                              struct sfu_err *err) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+
+        if (fd < 0 && errno == ENOENT)
+                return sfu_err_set(err, SFU_ERR_PARSE, ENOENT, "%s: no such file", path);
+        if (fd < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot open %s: %s", path, strerror(errno));
+        return read_manifest_fd(job, fd, path, c, err);
 }
 
 static void discovery_invalid(const char *source, const char *candidate, void *userdata) {
@@ -156,6 +195,10 @@ static int local_url(const struct sfu_job *job, char **ret) {
         struct sfu_err err = SFU_ERR_INIT;
         int r;
 
+        if (strcmp(domain, "none") == 0) {
+                log_debug("discovery: off (domain = none); asking the manufacturer only");
+                return -ENOENT;
+        }
         if (strcmp(domain, "auto") == 0) {
                 struct sfu_discovery_paths paths;
                 discovery_paths(&paths);
@@ -214,7 +257,7 @@ static int try_source(struct sfu_job *job, const struct sfu_keyring *ring, const
         return 0;
 }
 
-/* DESIGN section 4 step 2: the local cache first, the manufacturer when
+/* doc/manifest.md, "Where devices find it": the local cache first, the manufacturer when
  * the local server is absent, unreachable, 404, invalid, or offers
  * nothing newer. */
 int sfu_source_find(struct sfu_job *job, const struct sfu_keyring *ring, const struct sfu_job_request *req,
@@ -225,10 +268,7 @@ int sfu_source_find(struct sfu_job *job, const struct sfu_keyring *ring, const s
         int r;
 
         if (req->has_fd) {
-                c->source = SFU_SOURCE_OPERATOR;
-                c->url[0] = 0;
-                r = sfu_file_read_fd(req->fd, "the manifest passed", job->config->max_manifest_size, &c->bytes, &c->len,
-                                     err);
+                r = read_manifest_fd(job, req->fd, "the manifest passed", c, err);
                 if (r >= 0)
                         r = sfu_verify_candidate(job, ring, req->allow_downgrade, c, err);
                 if (r < 0)
@@ -240,7 +280,7 @@ int sfu_source_find(struct sfu_job *job, const struct sfu_keyring *ring, const s
                 if (sfu_url_scheme_allowed(req->source))
                         r = fetch_manifest(job, req->source, false, true, c, err);
                 else if (req->source[0] == '/')
-                        r = read_manifest_file(req->source, c, job->config->max_manifest_size, err);
+                        r = read_manifest_file(job, req->source, c, err);
                 else
                         return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
                                            "\"%s\" is neither an http(s) URL nor an absolute file path", req->source);

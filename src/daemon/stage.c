@@ -23,8 +23,9 @@ static int plan_targets(const struct sfu_job *job, const struct sfu_candidate *c
         if (!booted)
                 return sfu_err_set(err, SFU_ERR_STATE, ENOENT, "the booted slot is unknown (booted-slot = %s)",
                                    cfg->booted_slot);
-        for (size_t i = 0; i < c->manifest->n_images; i++) {
-                const struct sfu_manifest_image *img = &c->manifest->images[i];
+        for (size_t i = 0; i < c->n_components; i++) {
+                const struct sfu_manifest_image *img = c->components[i].image;
+                const struct sfu_candidate *from = c->components[i].from;
                 const char *class_name = img->slot_class ? img->slot_class : booted->class_name;
                 size_t n = sfu_config_class_size(cfg, class_name);
                 struct sfu_stage_target *t = &targets[i];
@@ -50,9 +51,16 @@ static int plan_targets(const struct sfu_job *job, const struct sfu_candidate *c
                         return sfu_err_set(err, SFU_ERR_STORAGE, EPERM,
                                            "slot %s of class %s is the running system; it can only be updated from another system",
                                            t->slot->bootname, class_name);
-                if (c->url[0]) {
+                t->component = &c->components[i];
+                if (from->bundle && from->has_fd)
+                        t->url = NULL; /* the images are read from the bundle's file */
+                else if (from->bundle) {
+                        t->url = strdup(from->url); /* the images follow the manifest in the bundle */
+                        if (!t->url)
+                                return -ENOMEM;
+                } else if (from->url[0]) {
                         _cleanup_free_ char *url = NULL;
-                        r = sfu_url_resolve(c->url, img->location, &url, err);
+                        r = sfu_url_resolve(from->url, img->location, &url, err);
                         if (r < 0)
                                 return r;
                         t->url = TAKE_PTR(url);
@@ -70,22 +78,36 @@ static int plan_targets(const struct sfu_job *job, const struct sfu_candidate *c
 
 struct download {
         struct sfu_job *job;
+        const struct sfu_candidate *c;
         struct sfu_stage_target *target;
         struct sfu_hashpipe *pipe;      /* bytes -> slot, then every digest on its own thread */
-        uint64_t requested_offset;
+        uint64_t base;                  /* the image's first byte in the file: 0, or its place in a bundle */
+        uint64_t size;                  /* the image's bytes (a bundle's image: exactly; else at most) */
+        bool whole_file;                /* this answer is a bundle from byte 0: skip to base */
+        uint64_t requested_offset;      /* in the file */
         uint64_t checkpoint;
         const char *resume_etag;
-        const char *manifest_sha256;
 };
 
 static uint64_t written(const struct download *d) {
         return sfu_hashpipe_offset(d->pipe);
 }
 
+/* Restarts the image from byte 0. */
+static int start_over(struct download *d) {
+        d->checkpoint = 0;
+        return sfu_hashpipe_reset(d->pipe);
+}
+
 static int sink_start(void *userdata, const struct sfu_fetch_result *res, struct sfu_err *err) {
         struct download *d = userdata;
         int r;
 
+        d->whole_file = false;
+        if (d->c->bundle && res->total_length && res->total_length != sfu_bundle_length(&d->c->bundle_header))
+                return sfu_err_set(err, SFU_ERR_SIZE, EBADMSG,
+                                   "the bundle on the server is %" PRIu64 " bytes now, its header says %" PRIu64,
+                                   res->total_length, sfu_bundle_length(&d->c->bundle_header));
         if (d->requested_offset == 0)
                 return 0;
         if (res->status == 206 && res->range_start == d->requested_offset &&
@@ -93,11 +115,11 @@ static int sink_start(void *userdata, const struct sfu_fetch_result *res, struct
                 return 0;
         if (res->status == 200) {
                 /* Range ignored or If-Range said the file changed: start over. */
-                log_info("server sent the whole image instead of a range; starting over");
-                r = sfu_hashpipe_reset(d->pipe);
+                log_info("server sent the whole %s instead of a range; starting over", d->c->bundle ? "bundle" : "image");
+                r = start_over(d);
                 if (r < 0)
                         return sfu_err_set(err, SFU_ERR_STORAGE, r, "cannot restart the digests");
-                d->checkpoint = 0;
+                d->whole_file = d->c->bundle;
                 return 0;
         }
         return sfu_err_set(err, SFU_ERR_NETWORK, EPROTO,
@@ -110,7 +132,7 @@ static void save_resume(struct download *d, const char *etag, uint64_t offset) {
         struct sfu_err err = SFU_ERR_INIT;
 
         s->has_resume = true;
-        snprintf(s->resume_manifest_sha256, sizeof(s->resume_manifest_sha256), "%s", d->manifest_sha256);
+        snprintf(s->resume_manifest_sha256, sizeof(s->resume_manifest_sha256), "%s", d->c->sha256);
         snprintf(s->resume_image, sizeof(s->resume_image), "%s", d->target->image->name);
         snprintf(s->resume_bootname, sizeof(s->resume_bootname), "%s", d->target->slot->bootname);
         snprintf(s->resume_etag, sizeof(s->resume_etag), "%s", etag ? etag : "");
@@ -126,12 +148,50 @@ static int slot_sink(void *userdata, uint64_t offset, const void *buf, size_t le
         return sfu_slot_writer_write(d->target->writer, offset, buf, len, err);
 }
 
-static int sink_write(void *userdata, uint64_t offset, const void *buf, size_t len, struct sfu_err *err) {
+/* A whole bundle from byte 0 (a server that ignored the range, or whose
+ * file changed): its head must be the one verified; the bytes before the
+ * image are skipped.  Leaves *buf, *len, *offset at the image's part. */
+static int skip_to_image(const struct download *d, uint64_t *offset, const char **buf, size_t *len,
+                         struct sfu_err *err) {
+        uint64_t end = *offset + *len;
+
+        if (*offset < d->c->len) {
+                size_t n = (size_t) ((end < d->c->len ? end : d->c->len) - *offset);
+                if (memcmp(*buf, d->c->bytes + *offset, n) != 0)
+                        return sfu_err_set(err, SFU_ERR_PARSE, ESTALE,
+                                           "the bundle changed on the server after its manifest was checked; "
+                                           "the next check starts over");
+        }
+        if (end <= d->base) {
+                *len = 0;
+                return 0;
+        }
+        if (*offset < d->base) {
+                *buf += d->base - *offset;
+                *len -= (size_t) (d->base - *offset);
+                *offset = d->base;
+        }
+        return 0;
+}
+
+static int sink_write(void *userdata, uint64_t offset, const void *data, size_t len, struct sfu_err *err) {
         struct download *d = userdata;
+        const char *buf = data;
+        bool last = false;
         int r;
 
-        if (offset != written(d))
+        if (d->whole_file) {
+                r = skip_to_image(d, &offset, &buf, &len, err);
+                if (r < 0 || len == 0)
+                        return r;
+        }
+        if (offset - d->base != written(d) || offset < d->base)
                 return sfu_err_set(err, SFU_ERR_NETWORK, EPROTO, "non-contiguous data at %" PRIu64, offset);
+        if (d->c->bundle && written(d) + len >= d->size) {
+                /* The next image's bytes are not this one's. */
+                len = (size_t) (d->size - written(d));
+                last = true;
+        }
         r = sfu_hashpipe_feed(d->pipe, buf, len, err);
         if (r < 0)
                 return r;
@@ -146,7 +206,7 @@ static int sink_write(void *userdata, uint64_t offset, const void *buf, size_t l
                 d->checkpoint = written(d);
                 save_resume(d, d->resume_etag, durable);
         }
-        return 0;
+        return last ? SFU_FETCH_STOP : 0;
 }
 
 static int compare_digests(const struct sfu_stage_target *t, struct sfu_hashpipe *pipe, struct sfu_err *err) {
@@ -171,67 +231,41 @@ static int feed_pipe(void *userdata, const void *buf, size_t len, struct sfu_err
         return sfu_hashpipe_feed(userdata, buf, len, err);
 }
 
-/* Restarts the image from byte 0. */
-static int start_over(struct download *d) {
-        d->checkpoint = 0;
-        return sfu_hashpipe_reset(d->pipe);
-}
-
-static int download_image(struct sfu_job *job, const struct sfu_candidate *c, struct sfu_stage_target *t,
-                          struct sfu_err *err) {
-        _cleanup_hashpipe_ struct sfu_hashpipe *pipe = NULL;
+/* GET (with Range from the first missing byte, bytes=A-B for a bundle's
+ * image) until the image is complete, retrying what another try may heal. */
+static int fetch_image(struct download *d, char *resume_etag, struct sfu_err *err) {
+        struct sfu_job *job = d->job;
+        struct sfu_stage_target *t = d->target;
         const struct sfu_manifest_image *img = t->image;
-        uint64_t max = img->has_size ? img->size : job->config->max_image_size;
-        char resume_etag[SFU_STATE_MAX_TEXT] = "", etag_seen[SFU_FETCH_MAX_HEADER_VALUE] = "";
-        struct download d = { .job = job, .target = t, .manifest_sha256 = c->sha256 };
+        uint64_t max_total = d->c->bundle ? sfu_bundle_length(&d->c->bundle_header) : d->size;
+        char etag_seen[SFU_FETCH_MAX_HEADER_VALUE] = "";
         struct sfu_fetch_opts opts;
-        uint64_t offset = 0;
         int r;
 
-        r = sfu_hashpipe_new(img->digest_mask, &pipe);
-        if (r < 0)
-                return sfu_err_set(err, SFU_ERR_STORAGE, r, "cannot start the digest threads");
-        d.pipe = pipe;
-        offset = sfu_policy_resume_offset(job->state, c->sha256, t->image->name, t->slot->bootname, t->url, max);
-        if (offset > 0) {
-                snprintf(resume_etag, sizeof(resume_etag), "%s", job->state->resume_etag);
-                /* Never trust memory or the record: hash what the slot holds. */
-                sfu_job_progress_begin(job, "resuming", img->name, 0, offset);
-                r = sfu_slot_writer_read_back(t->writer, offset, feed_pipe, pipe, err);
-                if (r < 0)
-                        return r;
-                log_info("resuming %s at byte %" PRIu64, img->name, offset);
-        }
-        r = sfu_hashpipe_set_sink(pipe, slot_sink, &d, err);
-        if (r < 0)
-                return r;
-        d.checkpoint = offset;
-        d.resume_etag = resume_etag;
         sfu_job_fetch_opts(job, &opts);
-        sfu_job_progress_begin(job, "downloading", img->name, offset, img->has_size ? img->size : 0);
-
         for (unsigned attempt = 0;; attempt++) {
-                struct sfu_fetch_sink sink = { sink_start, sink_write, &d };
+                struct sfu_fetch_sink sink = { sink_start, sink_write, d };
                 struct sfu_fetch_result res;
                 struct sfu_err fetch_err = SFU_ERR_INIT;
                 uint64_t wait = 0;
 
-                d.requested_offset = written(&d);
-                r = sfu_fetch_stream(&opts, t->url, written(&d), resume_etag, max, &sink, &res, &fetch_err);
+                d->requested_offset = d->base + written(d);
+                r = sfu_fetch_stream(&opts, t->url, d->requested_offset, d->c->bundle ? d->base + d->size - 1 : 0,
+                                     resume_etag, max_total, &sink, &res, &fetch_err);
                 if (res.etag[0])
                         snprintf(etag_seen, sizeof(etag_seen), "%s", res.etag);
                 if (r >= 0 && (res.status == 200 || res.status == 206)) {
-                        if (!img->has_size || written(&d) == img->size)
+                        if (!img->has_size || written(d) == img->size)
                                 break;
                         r = sfu_err_set(&fetch_err, SFU_ERR_NETWORK, EPIPE,
-                                        "%s: transfer ended at byte %" PRIu64 " of %" PRIu64, t->url, written(&d),
+                                        "%s: transfer ended at byte %" PRIu64 " of %" PRIu64, t->url, written(d),
                                         img->size);
                 } else if (r >= 0) {
                         bool retryable = res.status == 408 || res.status == 429 || res.status >= 500;
                         r = sfu_err_set(&fetch_err, SFU_ERR_NETWORK, EIO, "%s: HTTP %ld", t->url, res.status);
-                        if (res.status == 416 && written(&d) > 0) {
+                        if (res.status == 416 && written(d) > 0) {
                                 /* Our range makes no sense to the server: start over. */
-                                r = start_over(&d);
+                                r = start_over(d);
                                 if (r < 0)
                                         return r;
                                 retryable = true;
@@ -252,26 +286,103 @@ static int download_image(struct sfu_job *job, const struct sfu_candidate *c, st
                         if (fetch_err.code == SFU_ERR_NETWORK) {
                                 /* Keep what is durably in the slot for the next cycle. */
                                 struct sfu_err sync_err = SFU_ERR_INIT;
-                                uint64_t durable = sfu_hashpipe_sunk(pipe);
+                                uint64_t durable = sfu_hashpipe_sunk(d->pipe);
                                 if (sfu_slot_writer_sync(t->writer, &sync_err) >= 0)
-                                        save_resume(&d, etag_seen, durable);
+                                        save_resume(d, etag_seen, durable);
                         }
                         return r < 0 ? r : -EIO;
                 }
                 if (fetch_err.errnum == EPROTO) {
                         /* A wrong range or a changed file: never splice. */
-                        r = start_over(&d);
+                        r = start_over(d);
                         if (r < 0)
                                 return r;
                 }
-                if (written(&d) > 0 && etag_seen[0])
-                        snprintf(resume_etag, sizeof(resume_etag), "%s", etag_seen);
-                log_info("%s; retrying from byte %" PRIu64 " in %.1f s", fetch_err.message, written(&d),
+                if (written(d) > 0 && etag_seen[0])
+                        snprintf(resume_etag, SFU_STATE_MAX_TEXT, "%s", etag_seen);
+                log_info("%s; retrying from byte %" PRIu64 " in %.1f s", fetch_err.message, written(d),
                          (double) wait / 1e6);
                 r = sfu_job_wait(job, wait, err);
                 if (r < 0)
                         return r;
         }
+        return 0;
+}
+
+/* A bundle's image from the file the operator named or passed. */
+static int read_image(struct download *d, struct sfu_err *err) {
+        enum { CHUNK = 1024 * 1024 };
+        _cleanup_free_ char *buf = malloc(CHUNK);
+
+        if (!buf)
+                return -ENOMEM;
+        while (written(d) < d->size) {
+                uint64_t left = d->size - written(d);
+                ssize_t n = pread(d->c->fd, buf, left < CHUNK ? (size_t) left : CHUNK, (off_t) (d->base + written(d)));
+                int r;
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot read the bundle: %s", strerror(errno));
+                if (n == 0)
+                        return sfu_err_set(err, SFU_ERR_SIZE, EPIPE,
+                                           "the bundle file ended in image \"%s\" at byte %" PRIu64 " of %" PRIu64,
+                                           d->target->image->name, written(d), d->size);
+                if (sfu_job_cancelled(d->job))
+                        return sfu_err_set(err, SFU_ERR_NETWORK, ECANCELED, "cancelled");
+                r = sfu_hashpipe_feed(d->pipe, buf, (size_t) n, err);
+                if (r < 0)
+                        return r;
+                sfu_job_progress_update(d->job, written(d));
+        }
+        return 0;
+}
+
+static int download_image(struct sfu_job *job, struct sfu_stage_target *t, struct sfu_err *err) {
+        _cleanup_hashpipe_ struct sfu_hashpipe *pipe = NULL;
+        const struct sfu_manifest_image *img = t->image;
+        /* The manifest that carries the image: the set's, or a provider's. */
+        const struct sfu_candidate *c = t->component->from;
+        char resume_etag[SFU_STATE_MAX_TEXT] = "";
+        struct download d = {
+                .job = job,
+                .c = c,
+                .target = t,
+                .base = t->component->offset,
+                .size = img->has_size ? img->size : job->config->max_image_size,
+        };
+        uint64_t offset = 0;
+        int r;
+
+        r = sfu_hashpipe_new(img->digest_mask, &pipe);
+        if (r < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, r, "cannot start the digest threads");
+        d.pipe = pipe;
+        /* A bundle's images are asked for "If-Range" its ETag: a bundle
+         * that changed since its manifest was read comes whole. */
+        snprintf(resume_etag, sizeof(resume_etag), "%s", c->bundle ? c->etag : "");
+        if (t->url)
+                offset = sfu_policy_resume_offset(job->state, c->sha256, t->image->name, t->slot->bootname, t->url,
+                                                  d.size);
+        if (offset > 0) {
+                snprintf(resume_etag, sizeof(resume_etag), "%s", job->state->resume_etag);
+                /* Never trust memory or the record: hash what the slot holds. */
+                sfu_job_progress_begin(job, "resuming", img->name, 0, offset);
+                r = sfu_slot_writer_read_back(t->writer, offset, feed_pipe, pipe, err);
+                if (r < 0)
+                        return r;
+                log_info("resuming %s at byte %" PRIu64, img->name, offset);
+        }
+        r = sfu_hashpipe_set_sink(pipe, slot_sink, &d, err);
+        if (r < 0)
+                return r;
+        d.checkpoint = offset;
+        d.resume_etag = resume_etag;
+        sfu_job_progress_begin(job, "downloading", img->name, offset, img->has_size ? img->size : 0);
+        r = t->url ? fetch_image(&d, resume_etag, err) : read_image(&d, err);
+        if (r < 0)
+                return r;
 
         sfu_job_progress_begin(job, "syncing", img->name, written(&d), written(&d));
         r = sfu_hashpipe_finish(pipe, err);
@@ -359,9 +470,11 @@ int sfu_stage_images(struct sfu_job *job, const struct sfu_candidate *c, struct 
         const struct sfu_config_slot *booted = sfu_config_boot_slot(cfg, job->env->booted);
         struct sfu_stage_target *targets = plan->targets;
         const char *forbidden[SFU_CONFIG_MAX_SLOTS + 2];
-        size_t n = c->manifest->n_images;
+        size_t n = c->n_components;
         int r;
 
+        if (n == 0)
+                return sfu_err_set(err, SFU_ERR_STATE, EINVAL, "the set was not resolved before staging");
         plan->n_targets = n;
         r = plan_targets(job, c, targets, err);
         if (r < 0)
@@ -395,7 +508,7 @@ int sfu_stage_images(struct sfu_job *job, const struct sfu_candidate *c, struct 
         sfu_job_set_state(job, SFU_STATE_DOWNLOADING, "downloading %s", c->manifest->version_text);
 
         for (size_t i = 0; i < n; i++) {
-                r = download_image(job, c, &targets[i], err);
+                r = download_image(job, &targets[i], err);
                 if (r < 0) {
                         sfu_err_prefix(err, "slot %s", targets[i].slot->bootname);
                         return r;

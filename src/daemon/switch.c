@@ -6,8 +6,11 @@
 static int save_slot_manifest(struct sfu_job *job, const char *bootname, const struct sfu_candidate *c,
                               struct sfu_err *err) {
         char path[4096];
+        size_t len;
+        const char *manifest = sfu_candidate_manifest(c, &len);
+
         snprintf(path, sizeof(path), "%s/manifest-%s.jws", job->config->state_dir, bootname);
-        return sfu_file_write_atomic(path, c->bytes, c->len, 0600, err);
+        return sfu_file_write_atomic(path, manifest, len, 0600, err);
 }
 
 /* Marks a slot as holding c's firmware, with the floor committing it sets. */

@@ -1,12 +1,21 @@
 /* SPDX-License-Identifier: MIT */
+#include <inttypes.h>
+
 #include "core/digest.h"
 #include "core/hex.h"
-#include "core/jws.h"
+#include "core/scope.h"
 #include "daemon/log.h"
 #include "daemon/verify.h"
 #include "io/clock.h"
 
 void sfu_candidate_clear(struct sfu_candidate *c) {
+        for (size_t i = 0; i < c->n_providers; i++) {
+                sfu_candidate_clear(c->providers[i]);
+                free(c->providers[i]);
+        }
+        sfu_key_free(c->introduced_key);
+        if (c->has_fd)
+                close(c->fd);
         free(c->bytes);
         sfu_manifest_free(c->manifest);
         memset(c, 0, sizeof(*c));
@@ -84,28 +93,64 @@ static void signature_not_counted(void *userdata, const char *why) {
         log_debug("%s: %s", (const char *) userdata, why);
 }
 
+/* The head of a bundle: its header sane, its manifest wholly read, the
+ * file exactly as long as the header says when the length is known. */
+static int open_bundle(const struct sfu_job *job, struct sfu_candidate *c, struct sfu_err *err) {
+        struct sfu_bundle_header *h = &c->bundle_header;
+        uint64_t head;
+        int r = sfu_bundle_parse_header(c->bytes, c->len, h, err);
+
+        if (r < 0)
+                return r;
+        if (h->manifest_len > job->config->max_manifest_size)
+                return sfu_err_set(err, SFU_ERR_SIZE, EFBIG,
+                                   "the bundle's manifest is %" PRIu32 " bytes, more than max-manifest-size (%zu)",
+                                   h->manifest_len, job->config->max_manifest_size);
+        head = SFU_BUNDLE_HEADER_SIZE + (uint64_t) h->manifest_len;
+        if (c->len < head)
+                return sfu_err_set(err, SFU_ERR_PARSE, EBADMSG,
+                                   "bundle truncated: its manifest ends at byte %" PRIu64 ", the file at %zu", head,
+                                   c->len);
+        if (c->file_size && c->file_size != sfu_bundle_length(h))
+                return sfu_err_set(err, SFU_ERR_SIZE, EBADMSG,
+                                   "the bundle is %" PRIu64 " bytes, its header says %" PRIu64
+                                   " (24 + %" PRIu32 " manifest + %" PRIu64 " image bytes)",
+                                   c->file_size, sfu_bundle_length(h), h->manifest_len, h->images_len);
+        c->len = (size_t) head; /* image bytes that came along are not the head's */
+        c->bundle = true;
+        return 0;
+}
+
 int sfu_verify_candidate(struct sfu_job *job, const struct sfu_keyring *ring, bool allow_downgrade,
                          struct sfu_candidate *c, struct sfu_err *err) {
-        _cleanup_jws_ struct sfu_jws *jws = NULL;
         const char *classes[SFU_CONFIG_MAX_SLOTS + 1];
         struct sfu_policy_device dev;
-        struct sfu_jws_verify_opts opts = {
+        const struct sfu_signed_opts opts = {
+                .families = job->config->formats.mask,
                 .alg_allow = job->config->algorithms,
                 .min_signatures = job->config->min_signatures,
-                .required_typ = SFU_JWS_TYP_MANIFEST,
+                .max_manifest_size = job->config->max_manifest_size,
+                .content_type = c->content_type,
                 .note = signature_not_counted,
                 .userdata = (void *) sfu_source_name(c->source),
         };
+        struct sfu_signed_opts o = opts;
+        const char *signed_bytes = c->bytes;
+        size_t signed_len = c->len;
         int r;
 
-        r = sfu_jws_parse(c->bytes, c->len, &jws, err);
-        if (r < 0)
-                return r;
-        r = sfu_jws_verify(jws, ring, &opts, NULL, err);
-        if (r < 0)
-                return r;
-        r = sfu_manifest_parse_json((const char *) jws->payload, jws->payload_len, job->config->max_manifest_size,
-                                    &c->manifest, err);
+        if (sfu_bundle_is(c->bytes, c->len)) {
+                r = open_bundle(job, c, err);
+                if (r < 0)
+                        return r;
+                signed_bytes += SFU_BUNDLE_HEADER_SIZE;
+                signed_len = c->bundle_header.manifest_len;
+                o.content_type = NULL; /* the server named the bundle, not the manifest inside */
+        } else if (sfu_signed_media_type_is(c->content_type, SFU_BUNDLE_MEDIA_TYPE))
+                return sfu_err_set(err, SFU_ERR_PARSE, EBADMSG,
+                                   "served as a bundle (%s) but it does not start with a bundle's magic",
+                                   SFU_BUNDLE_MEDIA_TYPE);
+        r = sfu_signed_open(signed_bytes, signed_len, ring, &o, &c->manifest, &c->info, err);
         if (r < 0)
                 return r;
         r = device_facts(job, allow_downgrade, classes, &dev, err);
@@ -114,5 +159,121 @@ int sfu_verify_candidate(struct sfu_job *job, const struct sfu_keyring *ring, bo
         r = sfu_policy_check(c->manifest, &dev, &c->verdict, err);
         if (r < 0)
                 return r;
+        if (c->bundle) {
+                r = sfu_bundle_check(&c->bundle_header, c->manifest, c->image_offsets, err);
+                if (r < 0)
+                        return r;
+        }
+        /* A bundle's header is hashed with its manifest: a header that
+         * changes between attempts restarts a resumed staging. */
         return sha256_hex(c->bytes, c->len, c->sha256);
+}
+
+/* The provider's key: the trust store's key of the entry's kid, or the
+ * entry's own JWK with a scope of exactly its component. */
+static int provider_key(const struct sfu_keyring *ring, const struct sfu_manifest_provider *entry,
+                        const struct sfu_manifest *parent, struct sfu_candidate *pc, struct sfu_err *err) {
+        int r;
+
+        if (entry->kid) {
+                pc->provider_key = sfu_keyring_find_kid(ring, entry->kid);
+                if (!pc->provider_key)
+                        return sfu_err_set(err, SFU_ERR_SIGNATURE, ENOKEY,
+                                           "provider key \"%.64s\" for \"%.64s\" is not in the trust store", entry->kid,
+                                           entry->name);
+                return 0;
+        }
+        r = sfu_key_from_jwk(entry->key, "the provider entry's key", false, &pc->introduced_key, err);
+        if (r < 0)
+                return r;
+        r = sfu_scope_for_component(parent->manufacturer, parent->model, entry->slot_class, entry->name,
+                                    &pc->introduced_key->scope);
+        if (r < 0)
+                return r;
+        pc->provider_key = pc->introduced_key;
+        return 0;
+}
+
+int sfu_verify_provider(struct sfu_job *job, const struct sfu_keyring *ring, const struct sfu_manifest_provider *entry,
+                        const struct sfu_manifest *parent, struct sfu_candidate *pc, struct sfu_err *err) {
+        const char *classes[SFU_CONFIG_MAX_SLOTS + 1];
+        struct sfu_keyring with = {};
+        struct sfu_policy_device dev;
+        bool signed_by_provider = false;
+        const struct sfu_signed_opts opts = {
+                .families = job->config->formats.mask,
+                .alg_allow = job->config->algorithms,
+                .min_signatures = job->config->min_signatures,
+                .max_manifest_size = job->config->max_manifest_size,
+                .content_type = pc->content_type,
+                .note = signature_not_counted,
+                .userdata = (void *) "provider",
+        };
+        int r;
+
+        pc->entry = entry;
+        if (sfu_bundle_is(pc->bytes, pc->len))
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "a provider's manifest must be a manifest, not a bundle");
+        r = provider_key(ring, entry, parent, pc, err);
+        if (r < 0)
+                return r;
+        /* The trust store, plus the key the entry introduces (borrowed). */
+        for (size_t i = 0; i < ring->n_keys; i++)
+                with.keys[with.n_keys++] = ring->keys[i];
+        if (pc->introduced_key) {
+                if (sfu_keyring_find_key(ring, pc->introduced_key))
+                        return sfu_err_set(err, SFU_ERR_SIGNATURE, EEXIST,
+                                           "the provider entry for \"%.64s\" introduces a key the trust store holds",
+                                           entry->name);
+                if (with.n_keys >= SFU_KEYRING_MAX)
+                        return sfu_err_set(err, SFU_ERR_SIZE, E2BIG, "the trust store is full");
+                with.keys[with.n_keys++] = pc->introduced_key;
+        }
+        r = sfu_signed_open(pc->bytes, pc->len, &with, &opts, &pc->manifest, &pc->info, err);
+        if (r < 0)
+                return r;
+        for (unsigned i = 0; i < pc->info.signers; i++)
+                signed_by_provider = signed_by_provider || pc->info.signer_keys[i] == pc->provider_key;
+        if (!signed_by_provider)
+                return sfu_err_set(err, SFU_ERR_SIGNATURE, EKEYREJECTED,
+                                   "the manifest for \"%.64s\" is not signed by its provider's key %s", entry->name,
+                                   pc->provider_key->kid);
+        r = device_facts(job, false, classes, &dev, err);
+        if (r >= 0)
+                r = sfu_policy_check_provider(pc->manifest, entry, &dev, sfu_state_component(job->state, entry->name),
+                                              err);
+        if (r < 0)
+                return r;
+        return sha256_hex(pc->bytes, pc->len, pc->sha256);
+}
+
+const char *sfu_candidate_manifest(const struct sfu_candidate *c, size_t *ret_len) {
+        if (c->bundle) {
+                *ret_len = c->bundle_header.manifest_len;
+                return c->bytes + SFU_BUNDLE_HEADER_SIZE;
+        }
+        *ret_len = c->len;
+        return c->bytes;
+}
+
+const char *sfu_verify_accept(const struct sfu_config *config, char *buf, size_t size) {
+        static const char *const types[_SFU_SIGNED_FAMILY_MAX] = {
+                [SFU_SIGNED_FAMILY_JWS] = "application/jose, application/jose+json",
+                [SFU_SIGNED_FAMILY_COSE] = "application/cose",
+        };
+        static const char *const second[_SFU_SIGNED_FAMILY_MAX] = {
+                [SFU_SIGNED_FAMILY_JWS] = "application/jose;q=0.9, application/jose+json;q=0.9",
+                [SFU_SIGNED_FAMILY_COSE] = "application/cose;q=0.9",
+        };
+        size_t used = 0;
+
+        buf[0] = 0;
+        for (size_t i = 0; i < config->formats.n && used < size; i++)
+                used += (size_t) snprintf(buf + used, size - used, "%s%s", used ? ", " : "",
+                                          (i == 0 ? types : second)[config->formats.order[i]]);
+        /* The form is told by the bytes anyway: a server that does not
+         * negotiate may answer with anything. */
+        if (used < size)
+                snprintf(buf + used, size - used, ", %s;q=0.5, */*;q=0.1", SFU_BUNDLE_MEDIA_TYPE);
+        return buf;
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Bootloader backends (DESIGN sections 3 and 7): which slot the bootloader
+/* Bootloader backends (secfud.conf(5) [bootloader], doc/control.md states): which slot the bootloader
  * boots next, trial boots with a bounded number of attempts, commit,
  * rejection, rollback, and the "update incomplete" mark of single-copy
  * classes.

@@ -11,6 +11,7 @@
 
 #include "core/url.h"
 #include "io/discovery.h"
+#include "core/file.h"
 #include "io/clock.h"
 
 #define SOURCE_MAX (PATH_MAX + 64)
@@ -97,40 +98,13 @@ static int offer(struct search *s, const char *value, size_t value_len) {
  * without NUL bytes.  Symlinks are followed only when follow is set. */
 static int read_small_file(int dir_fd, const char *path, bool follow, char **ret) {
         _cleanup_close_ int fd = -1;
-        _cleanup_free_ char *buf = NULL;
-        struct stat st;
-        size_t len = 0;
+        int r;
 
         fd = openat(dir_fd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | (follow ? 0 : O_NOFOLLOW));
         if (fd < 0)
                 return -errno;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode))
-                return -EBADFD;
-        if (st.st_size > (off_t) SFU_DISCOVERY_FILE_MAX)
-                return -EFBIG;
-        buf = malloc(SFU_DISCOVERY_FILE_MAX + 1);
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                ssize_t got = read(fd, buf + len, SFU_DISCOVERY_FILE_MAX + 1 - len);
-                if (got < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (got == 0)
-                        break;
-                len += (size_t) got;
-                if (len > SFU_DISCOVERY_FILE_MAX)
-                        return -EFBIG;
-        }
-        if (memchr(buf, 0, len))
-                return -EBADMSG;
-        buf[len] = 0;
-        *ret = TAKE_PTR(buf);
-        return 0;
+        r = sfu_file_load_fd(fd, SFU_DISCOVERY_FILE_MAX, SFU_FILE_REGULAR | SFU_FILE_NO_NUL, ret, NULL);
+        return r == -EINVAL ? -EBADFD : r;
 }
 
 static bool is_blank(char c) {

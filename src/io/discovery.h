@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Learning the local domain for `domain = auto` (DESIGN section 4.1): the
+/* Learning the local domain for `domain = auto` (secfud.conf(5), [discovery] domain): the
  * local firmware server is `_firmware.<domain>`.  Sources, first that
  * yields a valid name wins:
  *   1. systemd-networkd DHCP lease files (DOMAINNAME=), by interface index;

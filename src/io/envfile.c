@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "core/file.h"
 #include "io/envfile.h"
 #include "io/fault.h"
 
@@ -216,7 +217,7 @@ int sfu_envfile_load(const char *path, struct sfu_envfile **ret, struct sfu_err 
         _cleanup_close_ int fd = -1;
         _cleanup_free_ char *buf = NULL;
         size_t len = 0;
-        struct stat st;
+        int r;
 
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0) {
@@ -224,31 +225,13 @@ int sfu_envfile_load(const char *path, struct sfu_envfile **ret, struct sfu_err 
                         return -ENOENT;
                 return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot open %s: %s", path, strerror(errno));
         }
-        if (fstat(fd, &st) < 0)
-                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot stat %s: %s", path, strerror(errno));
-        if (!S_ISREG(st.st_mode))
+        r = sfu_file_load_fd(fd, SFU_ENVFILE_MAX_SIZE, SFU_FILE_REGULAR, &buf, &len);
+        if (r == -EINVAL)
                 return sfu_err_set(err, SFU_ERR_STATE, EINVAL, "%s is not a regular file", path);
-        if ((uint64_t) st.st_size > SFU_ENVFILE_MAX_SIZE)
-                return sfu_err_set(err, SFU_ERR_SIZE, EFBIG, "%s: larger than %u bytes", path,
-                                   SFU_ENVFILE_MAX_SIZE);
-        buf = malloc(SFU_ENVFILE_MAX_SIZE + 1);
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                ssize_t n = read(fd, buf + len, SFU_ENVFILE_MAX_SIZE + 1 - len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot read %s: %s", path,
-                                           strerror(errno));
-                }
-                if (n == 0)
-                        break;
-                len += (size_t) n;
-                if (len > SFU_ENVFILE_MAX_SIZE)
-                        return sfu_err_set(err, SFU_ERR_SIZE, EFBIG, "%s: larger than %u bytes", path,
-                                           SFU_ENVFILE_MAX_SIZE);
-        }
+        if (r == -EFBIG)
+                return sfu_err_set(err, SFU_ERR_SIZE, EFBIG, "%s: larger than %u bytes", path, SFU_ENVFILE_MAX_SIZE);
+        if (r < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, -r, "cannot read %s: %s", path, strerror(-r));
         return sfu_envfile_parse(path, buf, len, ret, err);
 }
 

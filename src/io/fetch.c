@@ -65,8 +65,14 @@ static int on_start(struct xfer *x) {
                 snprintf(x->result->effective_url, sizeof(x->result->effective_url), "%s", effective);
         copy_header(x->curl, "ETag", x->result->etag, sizeof(x->result->etag));
         copy_header(x->curl, "Last-Modified", x->result->last_modified, sizeof(x->result->last_modified));
+        copy_header(x->curl, "Content-Type", x->result->content_type, sizeof(x->result->content_type));
         x->result->range_start = 0;
         x->accept_body = status == 200 || (x->sink && status == 206);
+        if (status == 200) {
+                curl_off_t length = -1;
+                if (curl_easy_getinfo(x->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) == CURLE_OK && length > 0)
+                        x->result->total_length = (uint64_t) length;
+        }
         if (x->sink && status == 206) {
                 char range[SFU_FETCH_MAX_HEADER_VALUE];
                 copy_header(x->curl, "Content-Range", range, sizeof(range));
@@ -74,6 +80,7 @@ static int on_start(struct xfer *x) {
                 if (sfu_http_parse_content_range(range, &x->result->range_start, &end, &total) < 0)
                         return sfu_err_set(x->err, SFU_ERR_NETWORK, EPROTO,
                                            "server answered 206 without a usable Content-Range (\"%s\")", range);
+                x->result->total_length = total;
         }
         if (x->sink && x->accept_body) {
                 x->next_offset = x->result->range_start;
@@ -121,8 +128,26 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata) {
                         return 0;
                 }
                 x->next_offset += len;
+                if (r == SFU_FETCH_STOP) {
+                        x->stopped = true;
+                        return 0;
+                }
         } else {
-                if (x->len + len > x->max) {
+                size_t keep = x->max, want = 0;
+                if (x->opts->prefix_limit) {
+                        /* The caller may know from the first bytes how many
+                         * it wants: then what is beyond is cut, not refused
+                         * (the caller judges a short prefix). */
+                        want = x->opts->prefix_limit(x->buf, x->len, data, len);
+                        if (want > 0 && want < keep)
+                                keep = want;
+                }
+                if (x->len + len > keep && want > 0) {
+                        /* Keep what the caller wants, end the transfer there. */
+                        len = keep > x->len ? keep - x->len : 0;
+                        x->result->truncated = true;
+                        x->stopped = true;
+                } else if (x->len + len > x->max) {
                         x->failure = sfu_err_set(x->err, SFU_ERR_SIZE, EFBIG,
                                                  "response exceeds the limit of %zu bytes", x->max);
                         return 0;
@@ -289,7 +314,8 @@ int sfu_fetch_buffer(const struct sfu_fetch_opts *opts, const char *url, const c
         if (!curl)
                 return -ENOMEM;
         x.curl = curl;
-        if ((etag && etag[0] && add_header(&headers, "If-None-Match", etag) < 0) ||
+        if ((opts->accept && add_header(&headers, "Accept", opts->accept) < 0) ||
+            (etag && etag[0] && add_header(&headers, "If-None-Match", etag) < 0) ||
             (last_modified && last_modified[0] && add_header(&headers, "If-Modified-Since", last_modified) < 0))
                 return sfu_err_set(err, SFU_ERR_STATE, EINVAL, "stored ETag or Last-Modified is malformed");
         r = setup(&x, url, &headers, &connect_to);
@@ -316,9 +342,9 @@ int sfu_fetch_buffer(const struct sfu_fetch_opts *opts, const char *url, const c
         return 0;
 }
 
-int sfu_fetch_stream(const struct sfu_fetch_opts *opts, const char *url, uint64_t offset, const char *if_range_etag,
-                     uint64_t max_total, const struct sfu_fetch_sink *sink, struct sfu_fetch_result *ret,
-                     struct sfu_err *err) {
+int sfu_fetch_stream(const struct sfu_fetch_opts *opts, const char *url, uint64_t offset, uint64_t end,
+                     const char *if_range_etag, uint64_t max_total, const struct sfu_fetch_sink *sink,
+                     struct sfu_fetch_result *ret, struct sfu_err *err) {
         _cleanup_(curl_easy_cleanupp) CURL *curl = NULL;
         _cleanup_(curl_slist_free_allp) struct curl_slist *headers = NULL;
         _cleanup_(curl_slist_free_allp) struct curl_slist *connect_to = NULL;
@@ -330,9 +356,12 @@ int sfu_fetch_stream(const struct sfu_fetch_opts *opts, const char *url, uint64_
         if (!curl)
                 return -ENOMEM;
         x.curl = curl;
-        if (offset > 0) {
+        if (offset > 0 || end > 0) {
                 char range[64];
-                snprintf(range, sizeof(range), "bytes=%" PRIu64 "-", offset);
+                if (end > 0)
+                        snprintf(range, sizeof(range), "bytes=%" PRIu64 "-%" PRIu64, offset, end);
+                else
+                        snprintf(range, sizeof(range), "bytes=%" PRIu64 "-", offset);
                 if (add_header(&headers, "Range", range) < 0 ||
                     (if_range_etag && if_range_etag[0] && add_header(&headers, "If-Range", if_range_etag) < 0))
                         return sfu_err_set(err, SFU_ERR_STATE, EINVAL, "stored ETag is malformed");

@@ -13,6 +13,7 @@
 
 #include "io/fault.h"
 #include "io/fileio.h"
+#include "core/hss.h"
 #include "io/hsskey.h"
 
 /* How often a signer re-opens a key file that another signer renamed a
@@ -243,5 +244,30 @@ int sfu_hsskey_generate(const char *path, const struct sfu_hss_params *params,
                 return sfu_err_set(err, SFU_ERR_STORAGE, r, "cannot sync the directory of %s: %s", path,
                                    strerror(-r));
         sfu_hss_key_public(key, pub);
+        return 0;
+}
+
+static int sign_with_file(void *userdata, const void *input, size_t input_len, uint8_t **ret, size_t *ret_len,
+                          struct sfu_err *err) {
+        struct sfu_hsskey_signer *state = userdata;
+        return sfu_hsskey_sign(state->path, input, input_len, ret, ret_len, &state->remaining, err);
+}
+
+int sfu_hsskey_signer(const char *path, struct sfu_hsskey_signer *state, struct sfu_signer *ret,
+                      struct sfu_err *err) {
+        uint8_t pub[SFU_HSS_PUBLIC_KEY_SIZE];
+        struct sfu_hss_params params;
+        _cleanup_free_ char *kid = NULL;
+        int r;
+
+        *state = (struct sfu_hsskey_signer) { .path = path };
+        r = sfu_hsskey_info(path, &params, pub, &state->remaining, err);
+        if (r < 0)
+                return r;
+        r = sfu_hss_kid(pub, sizeof(pub), &kid);
+        if (r < 0)
+                return r;
+        snprintf(state->kid, sizeof(state->kid), "%s", kid);
+        *ret = (struct sfu_signer) { .alg = SFU_ALG_HSS_LMS, .kid = state->kid, .sign = sign_with_file, .userdata = state };
         return 0;
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include "core/err.h"
 #include "core/hss-sign.h"
+#include "core/sig.h"
 
 /* Creates path (which must not exist) with a fresh key, mode 0600, durably
  * (temporary file, fsync, link into place, fsync of the directory).
@@ -33,3 +34,15 @@ int sfu_hsskey_sign(const char *path, const uint8_t *msg, size_t msg_len, uint8_
 int sfu_hsskey_info(const char *path, struct sfu_hss_params *ret_params,
                     uint8_t pub[SFU_HSS_PUBLIC_KEY_SIZE], uint64_t *ret_remaining,
                     struct sfu_err *err) _wur_;
+
+/* A signer (core/sig.h) that signs with the key file at path: each
+ * signature advances the file's state first.  kid_buf receives the key's
+ * kid (sfu_hss_kid), which the signer names; remaining (may be NULL) is
+ * set after each signature. */
+struct sfu_hsskey_signer {
+        const char *path;
+        char kid[64];
+        uint64_t remaining;
+};
+int sfu_hsskey_signer(const char *path, struct sfu_hsskey_signer *state, struct sfu_signer *ret,
+                      struct sfu_err *err) _wur_;

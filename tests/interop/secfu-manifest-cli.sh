@@ -273,5 +273,142 @@ for cmd in keygen create sign verify inspect publish; do
         check "$cmd --help exits 0" test "$rc" = 0 -a -s out
 done
 
+# ------------------------------------------------------------ create: keyInfo and rollbackFloor
+# create_k ARGS...: a manifest for fw.img with the extra ARGS, into out/err.
+create_k() { run "$SM" create --manufacturer example.com --model gw100 --version 1.2.3 --image fw.img "$@"; }
+"$PY" -c '
+import json,sys
+from jwcrypto import jwk
+k=jwk.JWK.from_pem(open("k-EdDSA.pub","rb").read())
+d=json.loads(k.export_public()); d["kid"]="successor-1"
+open("succ.jwk","w").write(json.dumps(d))' 2>err
+check "jwcrypto writes a public JWK with its own kid" test -s succ.jwk
+create_k --announce-key k-ES256.pub --announce-key succ.jwk --announce-key k-RS256.pub
+cp out ki.json
+check "create --announce-key PEM, JWK, PEM: exit 0" test "$rc" = 0 -a ! -s err
+check "keyInfo.newKeys: three entries, kids from the thumbprint, the JWK, the thumbprint" test \
+        "$(json ki.json '" ".join(k["kid"] for k in d["keyInfo"]["newKeys"])')" = "$(cat k-ES256.kid) successor-1 $(cat k-RS256.kid)"
+check "keyInfo.newKeys are the public keys of the files (jwcrypto), no private members" "$PY" -c '
+import json
+from jwcrypto import jwk
+keys=json.load(open("ki.json"))["keyInfo"]["newKeys"]
+for entry,pem in zip(keys,["k-ES256.pub",None,"k-RS256.pub"]):
+    assert not set(entry) & {"d","p","q","dp","dq","qi","k"}, entry
+    got=jwk.JWK(**{m:v for m,v in entry.items() if m!="kid"})
+    if pem:
+        want=jwk.JWK.from_pem(open(pem,"rb").read())
+        assert got.thumbprint()==want.thumbprint()==entry["kid"], (got.thumbprint(), entry["kid"])
+    else:
+        assert got.thumbprint()==jwk.JWK(**json.load(open("succ.jwk"))).thumbprint()'
+check "create with keyInfo has no revokedKeys and no rollbackFloor unless asked" test \
+        "$(json ki.json '"revokedKeys" in d["keyInfo"], "rollbackFloor" in d')" = "(False, False)"
+"$SM" sign --key k-ES256.key ki.json >ki.jws 2>err
+run "$SM" verify --key k-ES256.pub ki.jws
+check "a manifest with keyInfo signs and verifies (the device parser accepts it)" sh -c "[ $rc = 0 ] && cmp -s '$tmp/out' ki.json"
+create_k --revoke-kid "$(cat k-PS256.kid)" --revoke-kid old-factory-2
+cp out rk.json
+check "create --revoke-kid twice: keyInfo.revokedKeys in order, no newKeys" test "$rc" = 0 -a \
+        "$(json rk.json '" ".join(d["keyInfo"]["revokedKeys"]) + " " + str("newKeys" in d["keyInfo"])')" = "$(cat k-PS256.kid) old-factory-2 False"
+create_k --announce-key k-ES256.key
+check "create --announce-key of a private PEM key is refused" refused 1 create
+check "the private-key refusal says so" grep -q 'private key' err
+create_k --announce-key "$top_srcdir/tests/data/keys/ec-p256.jwk"
+check "create --announce-key of a private JWK is refused" refused 1 create
+create_k --announce-key k-ES256.pub --announce-key k-ES256.pub
+check "create --announce-key of one file twice is a usage error" refused 2 create
+"$PY" -c '
+from jwcrypto import jwk
+open("es256.jwk","w").write(jwk.JWK.from_pem(open("k-ES256.pub","rb").read()).export_public())'
+create_k --announce-key k-ES256.pub --announce-key es256.jwk
+check "create --announce-key of one key as PEM and as JWK is refused" refused 1 create
+create_k --revoke-kid a --revoke-kid a
+check "create --revoke-kid of one kid twice is a usage error" refused 2 create
+create_k --announce-key k-ES256.pub --revoke-kid "$(cat k-ES256.kid)"
+check "announcing and revoking one kid at once is refused" refused 1 create
+i=0; args=""
+while [ $i -lt 16 ]; do "$SM" keygen --alg ES256 --out "many$i" >/dev/null 2>&1; args="$args --announce-key many$i.pub"; i=$((i + 1)); done
+# shellcheck disable=SC2086
+create_k $args
+check "create with 16 --announce-key (the manifest's limit) is accepted" test "$rc" = 0 -a "$(json out 'len(d["keyInfo"]["newKeys"])')" = 16
+# shellcheck disable=SC2086
+create_k $args --announce-key k-ES256.pub
+check "create with 17 --announce-key is a usage error" refused 2 create
+args=$(i=0; while [ $i -lt 17 ]; do printf ' --revoke-kid kid%d' $i; i=$((i + 1)); done)
+# shellcheck disable=SC2086
+create_k $args
+check "create with 17 --revoke-kid is a usage error" refused 2 create
+create_k --rollback-floor 1.1.0
+check "create --rollback-floor writes rollbackFloor" test "$rc" = 0 -a "$(json out 'd["rollbackFloor"]')" = 1.1.0
+create_k --rollback-floor 1.2.3
+check "create --rollback-floor equal to --version is accepted" test "$rc" = 0 -a "$(json out 'd["rollbackFloor"]')" = 1.2.3
+create_k --rollback-floor 1.2.4
+check "create --rollback-floor above --version is a usage error" refused 2 create
+create_k --rollback-floor 1.x
+check "create --rollback-floor that is no version is a usage error" refused 2 create
+
+# ------------------------------------------------------------ publish --layout
+wk=.well-known
+run "$SM" publish --root wm --layout manifest m.jws fw.img
+check "publish --layout manifest lists the manifest tree" test "$rc" = 0 -a "$(tr '\n' ' ' <out)" = "$wk/manifest/example.com/gw100/fw.img $wk/manifest/example.com/gw100/manifest.json "
+check "publish --layout manifest: the files, and no firmware tree" sh -c "cmp -s wm/$wk/manifest/example.com/gw100/manifest.json m.jws && cmp -s wm/$wk/manifest/example.com/gw100/fw.img fw.img && [ ! -e wm/$wk/firmware ]"
+run "$SM" publish --root wb --layout both split.jws fw.img boot.vfat
+check "publish --layout both writes both trees, images first, manifests last" test "$rc" = 0 -a "$(tr '\n' ' ' <out)" = \
+        "$wk/firmware/example.com/gw100/fw.img $wk/firmware/example.com/gw100/b/boot.vfat $wk/manifest/example.com/gw100/fw.img $wk/manifest/example.com/gw100/b/boot.vfat $wk/firmware/example.com/gw100/manifest.json $wk/manifest/example.com/gw100/manifest.json "
+check "publish --layout both: every file in place, no temporary file left" sh -c "
+        for t in firmware manifest; do
+                cmp -s wb/$wk/\$t/example.com/gw100/manifest.json split.jws && cmp -s wb/$wk/\$t/example.com/gw100/fw.img fw.img &&
+                        cmp -s wb/$wk/\$t/example.com/gw100/b/boot.vfat boot.vfat || exit 1
+        done
+        [ \$(find wb -type f | wc -l) = 6 ]"
+run "$SM" publish --root wu --layout both up.jws fw.img
+check "publish --layout both: a location both trees resolve alike is written once" test "$rc" = 0 -a "$(tr '\n' ' ' <out)" = \
+        "$wk/firmware/images/x y.img $wk/manifest/images/x y.img $wk/firmware/example.com/gw100/manifest.json $wk/manifest/example.com/gw100/manifest.json "
+"$SM" create --manufacturer example.com --model gw100 --version 1.2.3 --image "fw.img=/images/fw.img" >abs.json 2>err
+"$SM" sign --key k-ES256.key abs.json >abs.jws 2>err
+run "$SM" publish --root wa --layout both abs.jws fw.img
+check "publish --layout both: an absolute path is one file for both manifests" sh -c "[ $rc = 0 ] && [ \$(grep -c images/fw.img '$tmp/out') = 1 ] && cmp -s wa/images/fw.img fw.img"
+"$SM" create --manufacturer example.com --model gw100 --version 1.2.3 --image fw.img --slot-class rootfs \
+        --image "boot.vfat=../../../firmware/example.com/gw100/manifest.json" --slot-class boot >clash.json 2>err
+"$SM" sign --key k-ES256.key clash.json >clash.jws 2>err
+run "$SM" publish --root wc --layout both clash.jws fw.img boot.vfat
+check "publish --layout both refuses an image that lands on the other tree's manifest, writing nothing" sh -c "[ $rc = 1 ] && [ \$(find wc -type f 2>/dev/null | wc -l) = 0 ]"
+check "that refusal is one line naming the manifest" sh -c "[ \$(wc -l <'$tmp/err') = 1 ] && grep -q 'manifest' '$tmp/err'"
+run "$SM" publish --root wd --layout manifest esc.jws fw.img
+check "publish --layout manifest refuses a location that escapes the root" sh -c "[ $rc = 1 ] && grep -q outside '$tmp/err' && [ ! -e escape.img ]"
+run "$SM" publish --root we --layout web m.jws fw.img
+check "publish --layout with an unknown layout is a usage error" refused 2 publish
+# Serve the trees over HTTP and fetch every image at its location resolved
+# against the manifest URL, as a device does.
+check "over HTTP, each layout's image locations resolve from its manifest URL to the right bytes" "$PY" -c '
+import base64, functools, hashlib, http.server, json, sys, threading, urllib.parse, urllib.request
+def serve(root):
+    h = functools.partial(http.server.SimpleHTTPRequestHandler, directory=root)
+    h.log_message = lambda *a: None
+    s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), h)
+    threading.Thread(target=s.serve_forever, daemon=True).start()
+    return s
+def payload(jws):
+    jws = jws.strip()
+    if jws.startswith(b"{"):
+        p = json.loads(jws)["payload"]
+    else:
+        p = jws.split(b".")[1].decode()
+    return json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)))
+checked = 0
+for root, layouts in (("wm", ["manifest"]), ("wb", ["firmware", "manifest"]), ("wu", ["firmware", "manifest"]),
+                      ("wa", ["firmware", "manifest"])):
+    s = serve(root)
+    for layout in layouts:
+        url = "http://127.0.0.1:%d/.well-known/%s/example.com/gw100/manifest.json" % (s.server_address[1], layout)
+        m = payload(urllib.request.urlopen(url).read())
+        images = m.get("images") or [{"location": m["firmwareLocation"], "commitHash": m["firmwareCryptoInfo"]["commitHash"]}]
+        for img in images:
+            data = urllib.request.urlopen(urllib.parse.urljoin(url, img["location"])).read()
+            want = [h["hash"] for h in img["commitHash"] if h["digestAlgo"] == "sha256"][0]
+            assert hashlib.sha256(data).hexdigest() == want, (root, layout, img["location"])
+            checked += 1
+    s.shutdown()
+assert checked == 9, checked'
+
 echo "1..$n"
 [ "$failures" = 0 ]

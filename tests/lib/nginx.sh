@@ -2,7 +2,9 @@
 # A private nginx on 127.0.0.1 for tests and the bench: nginx_start WORKDIR
 # ROOT serves ROOT (sendfile, ETag/Last-Modified, Range: the real thing) and
 # logs "METHOD URI STATUS BYTES" per request to WORKDIR/access.log.
-# Sets NGINX_PORT, NGINX_URL, NGINX_PID; nginx_stop stops it.
+# Sets NGINX_PORT, NGINX_URL, NGINX_PID; nginx_stop stops it.  NGINX_HTTP
+# and NGINX_SERVER, when set, are lines added to the http and the server
+# block (e.g. the content negotiation of doc/manifest.md).
 nginx_start() {
         local dir=$1 root=$2 port user_line= i
         mkdir -p "$dir"
@@ -27,9 +29,11 @@ http {
         fastcgi_temp_path $dir/fastcgi;
         uwsgi_temp_path $dir/uwsgi;
         scgi_temp_path $dir/scgi;
+        ${NGINX_HTTP:-}
         server {
                 listen 127.0.0.1:$port;
                 root $root;
+                ${NGINX_SERVER:-}
         }
 }
 CONF

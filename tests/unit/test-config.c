@@ -172,7 +172,7 @@ static void test_design_example(void) {
                "https://firmware.example.com/.well-known/firmware/{manufacturer}/{model}/manifest.json",
                "example: manufacturer-url");
         is_str(c->connect_to, "", "example: connect-to empty (only a comment)");
-        is_int(c->algorithms, SFU_ALG_MASK_ALL, "example: all ten algorithms");
+        is_int(c->algorithms, SFU_ALG_MASK_ALL & ~SFU_ALG_MASK(SFU_ALG_HSS_LMS), "example: all ten JOSE algorithms");
         is_str(c->ca_file, "", "example: ca-file empty");
         ok(c->proxy == SFU_CONFIG_PROXY_NONE, "example: proxy none");
         is_int(c->low_speed_timeout_usec, 60 * USEC, "example: low-speed-timeout");
@@ -537,6 +537,18 @@ static void test_values(void) {
         c = load_base("[discovery]\ndomain = Lan-1.example.ORG\n");
         ok(c && sfu_streq(c->domain, "Lan-1.example.ORG"), "fixed domain");
         sfu_config_free(c);
+        c = load_base("[discovery]\ndomain = none\n");
+        ok(c && sfu_streq(c->domain, "none"), "domain = none: no local server");
+        sfu_config_free(c);
+        c = load_base("");
+        ok(c && c->retry_after_max_usec == 300000000u && c->job_timeout_usec == UINT64_C(21600000000) &&
+                   c->clock_skew_usec == 86400000000u,
+           "defaults: retry-after-max 5m, job-timeout 6h, clock-skew 1d");
+        sfu_config_free(c);
+        c = load_base("[network]\nretry-after-max = 1h\njob-timeout = 30m\n[security]\nclock-skew = 0\n");
+        ok(c && c->retry_after_max_usec == 3600000000u && c->job_timeout_usec == 1800000000u && c->clock_skew_usec == 0,
+           "retry-after-max, job-timeout, clock-skew set");
+        sfu_config_free(c);
         {
                 static const char *const bad[] = {
                         "-lan.example", "lan-.example", "a..b", "under_score.example", ".example", "example.",
@@ -545,7 +557,7 @@ static void test_values(void) {
                 for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                         char snippet[128], prefix[128];
                         snprintf(snippet, sizeof(snippet), "[discovery]\ndomain = %s\n", bad[i]);
-                        snprintf(prefix, sizeof(prefix), "test.conf:11: invalid domain \"%s\": must be \"auto\" or a DNS name",
+                        snprintf(prefix, sizeof(prefix), "test.conf:11: invalid domain \"%s\": must be \"auto\", \"none\" or a DNS name",
                                  bad[i]);
                         char *text = with_base(snippet);
                         expect_error_prefix(text, prefix, bad[i]);

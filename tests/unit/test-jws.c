@@ -239,6 +239,7 @@ static const struct sfu_key *key_for_alg(enum sfu_alg alg) {
                 return K.p521;
         case SFU_ALG_EDDSA:
                 return K.ed;
+        case SFU_ALG_HSS_LMS: /* not a JOSE algorithm */
         case _SFU_ALG_MAX:
         case _SFU_ALG_INVALID:
         default:
@@ -285,8 +286,8 @@ static void test_alg_names(void) {
 
         ok(sfu_alg_list_parse("ES256,ES384,ES512,EdDSA,PS256,PS384,PS512,RS256,RS384,RS512", &mask,
                                   &err) == 0 &&
-                   mask == SFU_ALG_MASK_ALL,
-           "the default list of DESIGN section 3 gives every alg");
+                   mask == (SFU_ALG_MASK_ALL & ~SFU_ALG_MASK(SFU_ALG_HSS_LMS)),
+           "the ten JOSE names give every JOSE alg");
         ok(sfu_alg_list_parse(" ES256 ,\tEdDSA ", &mask, &err) == 0 &&
                    mask == (SFU_ALG_MASK(SFU_ALG_ES256) | SFU_ALG_MASK(SFU_ALG_EDDSA)),
            "spaces around names are allowed");
@@ -317,12 +318,12 @@ static void test_alg_names(void) {
 static void test_fits(void) {
         const struct sfu_key *keys[] = {K.rsa, K.p256, K.p384, K.p521, K.ed};
         /* fits[alg][key] */
-        static const bool fits[_SFU_ALG_MAX][5] = {
+        static const bool fits[SFU_ALG_EDDSA + 1][5] = {
                 {1, 0, 0, 0, 0}, {1, 0, 0, 0, 0}, {1, 0, 0, 0, 0}, {1, 0, 0, 0, 0}, {1, 0, 0, 0, 0},
                 {1, 0, 0, 0, 0}, {0, 1, 0, 0, 0}, {0, 0, 1, 0, 0}, {0, 0, 0, 1, 0}, {0, 0, 0, 0, 1},
         };
         bool all = true;
-        for (int a = 0; a < _SFU_ALG_MAX; a++)
+        for (int a = 0; a <= SFU_ALG_EDDSA; a++)
                 for (size_t k = 0; k < ELEMENTSOF(keys); k++)
                         if (sfu_sig_fits_key((enum sfu_alg) a, keys[k]) != fits[a][k]) {
                                 tap_diag("alg %s key %s", sfu_alg_name((enum sfu_alg) a),
@@ -395,7 +396,7 @@ static void test_round_trips(void) {
         static const size_t sig_len[] = {256, 256, 256, 256, 256, 256, 64, 96, 132, 64};
         static const char *const form_names[] = {"compact", "flattened", "general"};
 
-        for (int a = 0; a < _SFU_ALG_MAX; a++)
+        for (int a = 0; a <= SFU_ALG_EDDSA; a++)
                 for (int f = SFU_JWS_COMPACT; f <= SFU_JWS_GENERAL; f++) {
                         enum sfu_alg alg = (enum sfu_alg) a;
                         const char *name = sfu_alg_name(alg);

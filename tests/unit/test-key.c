@@ -517,6 +517,32 @@ static void test_rsa_d_only(void) {
            "its private export has d and no CRT members");
 }
 
+/* sfu_keyring_load_path(): a file, a private key file, a directory. */
+static void test_keyring_load_path(void) {
+        static const char *const files[] = {"a.pem", "b.jwk"};
+        _cleanup_keyring_ struct sfu_keyring *ring = NULL;
+        _cleanup_free_ char *dir = tap_mkdtemp();
+        struct sfu_err err = SFU_ERR_INIT;
+
+        copy_key(dir, "ec-p384.pub.pem", "a.pem");
+        copy_key(dir, "ed25519.pub.jwk", "b.jwk");
+        ok(sfu_keyring_new(&ring) == 0, "keyring_new");
+        ok(sfu_keyring_load_path(ring, tap_data("keys/ec-p256.pub.pem"), &err) == 0 && ring->n_keys == 1 &&
+                   !ring->keys[0]->is_private,
+           "load_path of a public key file adds one key (%s)", err.message);
+        ok(sfu_keyring_load_path(ring, tap_data("keys/rsa2048.pem"), &err) == 0 && ring->n_keys == 2,
+           "load_path of a private key file adds its key (%s)", err.message);
+        ok(sfu_keyring_load_path(ring, dir, &err) == 0 && ring->n_keys == 4,
+           "load_path of a directory adds its keys (%s)", err.message);
+        ok(sfu_keyring_load_path(ring, tap_data("keys/ec-p256.pub.jwk"), &err) == -EEXIST && ring->n_keys == 4,
+           "load_path of a key already in the ring is refused");
+        sfu_err_clear(&err);
+        ok(sfu_keyring_load_path(ring, "/nonexistent/key.pem", &err) < 0 && ring->n_keys == 4 &&
+                   strstr(err.message, "/nonexistent/key.pem"),
+           "load_path of a missing file names it (%s)", err.message);
+        remove_files(dir, files, ELEMENTSOF(files));
+}
+
 int main(void) {
         static const char *const bases[] = {"rsa2048", "ec-p256", "ec-p384", "ec-p521", "ed25519"};
 
@@ -652,6 +678,7 @@ int main(void) {
         test_jwk_refusals();
         test_generate();
         test_keyring();
+        test_keyring_load_path();
 
         is_str(sfu_key_type_name(SFU_KEY_RSA), "RSA", "type name RSA");
         is_str(sfu_key_type_name(SFU_KEY_EC_P521), "P-521", "type name P-521");

@@ -346,10 +346,86 @@ static void test_resolve(void) {
         free(long_ref);
 }
 
+/* sfu_url_segment_unreserved(), sfu_url_segment_encode(),
+ * sfu_url_local_path(): laying out files for a static web server. */
+static void local_path_is(const char *base, const char *ref, const char *want) {
+        struct sfu_err err = SFU_ERR_INIT;
+        char *got = NULL;
+        int r = sfu_url_local_path(base, ref, &got, &err);
+
+        ok(r == 0 && got && strcmp(got, want) == 0, "local_path(%s, %s) = %s (got %s; %s)", base, ref, want,
+           got ? got : "(none)", err.message);
+        free(got);
+}
+
+static void local_path_refused(const char *ref, int want_r, enum sfu_err_code code, const char *why) {
+        struct sfu_err err = SFU_ERR_INIT;
+        char *got = NULL;
+        int r = sfu_url_local_path("/.well-known/firmware/acme/gw1/manifest.json", ref, &got, &err);
+
+        ok(r == want_r && !got && err.code == code && (code == SFU_ERR_NONE || strstr(err.message, why)),
+           "local_path refuses %s: %s (%d; %s)", ref, why, r, err.message);
+        free(got);
+}
+
+static void test_local_path(void) {
+        static const char *const plain[] = { "acme", "gw-100", "a.b_c~d", "X" };
+        static const char *const not_plain[] = { "", ".", "..", "a b", "a/b", "a%41", "\xc3\xa9", "a:b", "a?" };
+        const char *m = "/.well-known/firmware/acme/gw1/manifest.json";
+        char *enc = NULL;
+
+        for (size_t i = 0; i < ELEMENTSOF(plain); i++)
+                ok(sfu_url_segment_unreserved(plain[i]), "unreserved segment \"%s\"", plain[i]);
+        for (size_t i = 0; i < ELEMENTSOF(not_plain); i++)
+                ok(!sfu_url_segment_unreserved(not_plain[i]), "not an unreserved segment \"%s\"", not_plain[i]);
+        ok(!sfu_url_segment_unreserved(NULL), "NULL is no segment");
+
+        ok(sfu_url_segment_encode("my fw/1%.img~", &enc) == 0 && strcmp(enc, "my%20fw%2F1%25.img~") == 0,
+           "segment_encode escapes all but unreserved characters (%s)", enc ? enc : "(none)");
+        free(enc);
+        enc = NULL;
+        ok(sfu_url_segment_encode("\xc3\xa9", &enc) == 0 && strcmp(enc, "%C3%A9") == 0, "segment_encode of UTF-8");
+        free(enc);
+
+        local_path_is(m, "fw.img", ".well-known/firmware/acme/gw1/fw.img");
+        local_path_is(m, "./b/fw.img", ".well-known/firmware/acme/gw1/b/fw.img");
+        local_path_is(m, "../../images/x%20y.img", ".well-known/firmware/images/x y.img");
+        local_path_is(m, "../../../../fw.img", "fw.img");
+        local_path_is(m, "/images/fw.img", "images/fw.img");
+        local_path_is(m, "a/../b/./c.img", ".well-known/firmware/acme/gw1/b/c.img");
+        local_path_is(m, "%41%7e.img", ".well-known/firmware/acme/gw1/A~.img");
+        local_path_is("/.well-known/manifest/acme/gw1/manifest.json", "../../../firmware/acme/gw1/fw.img",
+                      ".well-known/firmware/acme/gw1/fw.img");
+        local_path_is("/m.json", "fw.img", "fw.img");
+
+        local_path_refused("https://cdn.example.com/fw.img", -EREMOTE, SFU_ERR_NONE, "absolute URI");
+        local_path_refused("HTTP://cdn.example.com/fw.img", -EREMOTE, SFU_ERR_NONE, "absolute URI, upper case");
+        local_path_refused("//cdn.example.com/fw.img", -EREMOTE, SFU_ERR_NONE, "network-path reference");
+        local_path_refused("../../../../../escape.img", -EPERM, SFU_ERR_POLICY, "outside");
+        local_path_refused("/../escape.img", -EPERM, SFU_ERR_POLICY, "outside");
+        local_path_refused("a/../../../../../..", -EPERM, SFU_ERR_POLICY, "outside");
+        local_path_refused("fw.img?x=1", -EINVAL, SFU_ERR_PARSE, "query or fragment");
+        local_path_refused("fw.img#top", -EINVAL, SFU_ERR_PARSE, "query or fragment");
+        local_path_refused("", -EINVAL, SFU_ERR_PARSE, "empty location");
+        local_path_refused("dir/", -EISDIR, SFU_ERR_PARSE, "directory");
+        local_path_refused(".", -EISDIR, SFU_ERR_PARSE, "directory");
+        local_path_refused("a/..", -EISDIR, SFU_ERR_PARSE, "directory");
+        local_path_refused("/", -EISDIR, SFU_ERR_PARSE, "directory");
+        local_path_refused("a//b.img", -EINVAL, SFU_ERR_PARSE, "empty path segment");
+        local_path_refused("a%2Fb.img", -EINVAL, SFU_ERR_PARSE, "control character");
+        local_path_refused("a%00b.img", -EINVAL, SFU_ERR_PARSE, "control character");
+        local_path_refused("a%0ab.img", -EINVAL, SFU_ERR_PARSE, "control character");
+        local_path_refused("a%zzb.img", -EINVAL, SFU_ERR_PARSE, "percent-escape");
+        local_path_refused("a%4", -EINVAL, SFU_ERR_PARSE, "percent-escape");
+        local_path_refused("a b.img", -EINVAL, SFU_ERR_PARSE, "percent-escape");
+        local_path_refused("%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/x", -EINVAL, SFU_ERR_PARSE, "encoded dot segment");
+}
+
 int main(void) {
         test_domain();
         test_scheme();
         test_template();
         test_resolve();
+        test_local_path();
         return tap_done();
 }
