@@ -210,7 +210,8 @@ chmod 0600 "$D/shadow" "$D/secret.json" "$D/dup.json"
 for f in shadow secret.json dup.json; do
         out=$(as_member "$SECFUCTL" -s "$SOCK" apply "$D/$f" 2>&1)
         is "$?" 1 "a member's $f passed as the manifest: refused (exit 1)"
-        check "... the caller hears it is no JWS" grep -qE 'manifest passed by the caller: (a compact JWS|JWS: invalid JSON)' <<<"$out"
+        check "... the caller hears it is no signed manifest" \
+                grep -qE 'manifest passed by the caller: (not a signed manifest|a compact JWS|JWS: invalid JSON)' <<<"$out"
         last=$(as_nobody "$SECFUCTL" -s "$SOCK" status --json | jget 'd["lastError"]')
         check "... lastError, which nobody reads, says so ($last)" grep -q 'manifest passed by the caller' <<<"$last"
         check "... and quotes nothing of the file" test -z "$(grep -o 'Hunter\|2xQz\|9Secret\|Sv7rTq' <<<"$last$out")"

@@ -78,7 +78,7 @@ BELOW='firmwareVersion 0\.9\.0 is below the anti-rollback floor 1\.1\.0'
 dev_snapshot floor
 refused_below "socket, root, apply --allow-downgrade FILE" "$BELOW" ctl apply --allow-downgrade "$D/manifest-0.9.0.jws"
 refused_below "socket, root, apply --allow-downgrade URL" "$BELOW" ctl apply --allow-downgrade "$URL09"
-refused_below "socket, root, apply FILE" "$BELOW" ctl apply "$M09"
+refused_below "socket, root, apply FILE (no --allow-downgrade)" "$BELOW|downgrade refused" ctl apply "$M09"
 if [ -n "$SECFU_GID" ]; then
         refused_below "socket, a secfu member, apply --allow-downgrade FILE" "$BELOW" \
                 as_member "$SECFUCTL" -s "$SOCK" apply --allow-downgrade "$M09"

@@ -6,6 +6,10 @@
  * none of them may come back in its message.  Each input here carries the
  * secret at the place where a parser would quote it.
  *
+ * The daemon opens every form through sfu_signed_open (core/signed.c),
+ * which tells the form by the bytes and hands a JWS to sfu_jws_parse, a
+ * COSE message to the CBOR decoder: both are fed the same files here.
+ *
  * The manifest parser (sfu_manifest_parse_json) runs only on the payload
  * of a JWS whose signature verified (daemon/verify.c), so it may quote the
  * signed text; the cases at the end only check that it refuses the same
@@ -15,7 +19,9 @@
 #include "core/b64url.h"
 #include "core/json.h"
 #include "core/jws.h"
+#include "core/key.h"
 #include "core/manifest.h"
+#include "core/signed.h"
 #include "tap.h"
 
 #define SECRET "Hunter2xQz9Secret"
@@ -51,9 +57,10 @@ static char *compact_with_header(const char *header_json) {
         return out;
 }
 
-static void refused_quietly(const struct garbage *g) {
+static void refused_quietly(const struct garbage *g, const struct sfu_keyring *ring) {
         struct sfu_err err = SFU_ERR_INIT;
         struct sfu_jws *jws = NULL;
+        struct sfu_manifest *m = NULL;
         size_t len = g->len ? g->len : strlen(g->text);
         int r = sfu_jws_parse(g->text, len, &jws, &err);
 
@@ -62,6 +69,12 @@ static void refused_quietly(const struct garbage *g) {
         ok(!leaks(err.message), "%s: the message quotes nothing of the file", g->what);
         ok(one_printable_line(err.message), "%s: the message is one printable line", g->what);
         sfu_jws_free(jws);
+
+        sfu_err_clear(&err);
+        r = sfu_signed_open(g->text, len, ring, NULL, &m, NULL, &err);
+        ok(r < 0 && !m && err.code != SFU_ERR_NONE && !leaks(err.message) && one_printable_line(err.message),
+           "%s: the daemon's door (sfu_signed_open) refuses it quietly too (%s)", g->what, err.message);
+        sfu_manifest_free(m);
 }
 
 int main(void) {
@@ -79,6 +92,10 @@ int main(void) {
         static const char json_bad_payload[] = "{\"payload\": \"" SECRET "!\", \"signature\": \"AA\"}";
         static const char json_ctrl[] = "{\"password\": \"" SECRET "\x01\"}";
         static const char binary[] = "\x7f" "ELF\x02\x01\x01\0\0\0" SECRET "\xff\xfe";
+        /* COSE_Sign1's tag, then no COSE: text, a short array, junk. */
+        static const char cose_text[] = "\xd2\x71" SECRET;
+        static const char cose_array[] = "\xd2\x82\x71" SECRET "\x71" SECRET;
+        static const char cose_junk[] = "\xd2\x84\xff" SECRET;
         _cleanup_free_ char *header_token = compact_with_header("{\"alg\" \"" SECRET "\"}");
         _cleanup_free_ char *header_dup = compact_with_header("{\"" SECRET "\":1,\"" SECRET "\":2}");
         _cleanup_free_ char *header_utf8 = compact_with_header("{\"alg\":\"" SECRET "\xff\"}");
@@ -93,15 +110,21 @@ int main(void) {
                 { "JSON whose payload is the secret", json_bad_payload, 0 },
                 { "JSON with a control character after the secret", json_ctrl, 0 },
                 { "a binary file", binary, sizeof(binary) - 1 },
+                { "COSE_Sign1's tag on a text string", cose_text, sizeof(cose_text) - 1 },
+                { "COSE_Sign1's tag on an array of two texts", cose_array, sizeof(cose_array) - 1 },
+                { "COSE_Sign1's tag on junk", cose_junk, sizeof(cose_junk) - 1 },
                 { "a compact JWS whose header is broken JSON at the secret", header_token, 0 },
                 { "a compact JWS whose header repeats the secret as a key", header_dup, 0 },
                 { "a compact JWS whose header has invalid UTF-8 after the secret", header_utf8, 0 },
         };
         struct sfu_err err = SFU_ERR_INIT;
+        struct sfu_keyring *ring = NULL;
         json_t *j = NULL;
 
+        if (sfu_keyring_new(&ring) < 0)
+                abort();
         for (size_t i = 0; i < ELEMENTSOF(cases); i++)
-                refused_quietly(&cases[i]);
+                refused_quietly(&cases[i], ring);
 
         /* The check above can fail: jansson's own message quotes the token. */
         ok(sfu_json_parse_object(json_token, strlen(json_token), 4096, &j, &err) < 0 && leaks(err.message),
@@ -126,5 +149,6 @@ int main(void) {
                    "manifest parser: %s refused as parse (%s)", cases[i].what, err.message);
                 sfu_manifest_free(m);
         }
+        sfu_keyring_free(ring);
         return tap_done();
 }
