@@ -57,7 +57,11 @@ struct sfu_jws {
  * than SFU_JWS_MAX_SIGNATURES signatures, mixing flattened and general
  * members, header parameters present in both protected and unprotected
  * headers, a protected header that is not a JSON object. Does not check
- * alg or keys (that is verify's job). */
+ * alg or keys (that is verify's job).  The input may be any file at all
+ * (an operator's, read before anything is verified), so a refusal quotes
+ * none of its bytes: JSON syntax errors give the place and the kind only
+ * (sfu_json_parse_object_quiet); a name or value is quoted (printable, at
+ * most SFU_QUOTE_MAX characters) only from a header that decoded as JSON. */
 int sfu_jws_parse(const char *buf, size_t len, struct sfu_jws **ret, struct sfu_err *err) _wur_;
 
 struct sfu_jws_verify_opts {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "io/bootloader.h"
+#include "io/spawn.h"
 #include "io/envfile.h"
 #include "io/fault.h"
 #include "io/fileio.h"
@@ -81,8 +82,8 @@ static int grub_run(struct sfu_bootloader *bl, char *const argv[], char **ret_st
         char stderr_line[256];
         int status, r;
 
-        r = sfu_bootloader_run(argv, bl->timeout_usec, SFU_BOOTLOADER_OUTPUT_MAX, ret_stdout, &status,
-                               stderr_line, sizeof(stderr_line), err);
+        r = sfu_spawn_run(argv, bl->timeout_usec, SFU_BOOTLOADER_OUTPUT_MAX, ret_stdout, &status,
+                          stderr_line, sizeof(stderr_line), err);
         if (r < 0)
                 return r;
         if (status != 0) {

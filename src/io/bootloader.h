@@ -154,12 +154,3 @@ extern const struct sfu_bootloader_ops sfu_bootloader_uboot_ops;
 extern const struct sfu_bootloader_ops sfu_bootloader_file_ops;
 extern const struct sfu_bootloader_ops sfu_bootloader_custom_ops;
 
-/* Runs argv[0] (searched on PATH when it has no '/') with stdin from
- * /dev/null, in its own process group, signals reset, killed after
- * timeout_usec.  stdout is returned NUL-terminated (at most output_max
- * bytes; more is -EFBIG), the first line of stderr goes into messages.
- * ret_status: the exit status, or -1 when killed by a signal.  Errors:
- * SFU_ERR_STORAGE for spawn/timeout, SFU_ERR_SIZE for too much output. */
-int sfu_bootloader_run(char *const argv[], uint64_t timeout_usec, size_t output_max, char **ret_stdout,
-                       int *ret_status, char *ret_stderr_line, size_t stderr_line_size,
-                       struct sfu_err *err) _wur_;
