@@ -125,6 +125,7 @@ static int open_jws(const void *buf, size_t len, const struct sfu_keyring *ring,
                 .note = o->note,
                 .userdata = o->userdata,
                 .ret_algs = &info->alg_mask,
+                .ret_signers = info->signer_keys,
         };
         int r;
 
@@ -147,6 +148,7 @@ static int open_cose(const void *buf, size_t len, const struct sfu_keyring *ring
                 .note = o->note,
                 .userdata = o->userdata,
                 .ret_algs = &info->alg_mask,
+                .ret_signers = info->signer_keys,
         };
         int r;
 

@@ -11,6 +11,7 @@
 #include "core/err.h"
 #include "core/key.h"
 #include "core/manifest.h"
+#include "core/sig.h"
 
 enum sfu_signed_form {
         SFU_SIGNED_JWS_COMPACT,
@@ -56,6 +57,9 @@ struct sfu_signed_info {
         bool cbor;                      /* the manifest inside is CBOR (else JSON) */
         unsigned alg_mask;              /* the algorithms of the signatures that counted */
         unsigned signers;               /* distinct trusted keys */
+        /* The first `signers` entries: those keys, in the order they first
+         * counted (borrowed from the ring). */
+        const struct sfu_key *signer_keys[SFU_SIG_TALLY_MAX];
 };
 
 /* Recognises, verifies and parses: the manifest of a signed manifest that
