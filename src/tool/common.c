@@ -191,23 +191,6 @@ size_t sfu_tool_trim_space(const char *buf, size_t len) {
         return len;
 }
 
-int sfu_tool_read_jws(const char *path, char **ret_input, size_t *ret_len, struct sfu_jws **ret,
-                      struct sfu_err *err) {
-        _cleanup_free_ char *input = NULL;
-        size_t len = 0;
-        int r;
-
-        r = sfu_tool_read_input(path, SFU_JWS_MAX_SIZE, &input, &len, err);
-        if (r < 0)
-                return r;
-        r = sfu_jws_parse(input, sfu_tool_trim_space(input, len), ret, err);
-        if (r < 0)
-                return r;
-        *ret_input = TAKE_PTR(input);
-        *ret_len = len;
-        return 0;
-}
-
 int sfu_tool_write_stdout(const void *buf, size_t len, struct sfu_err *err) {
         if (len > 0 && fwrite(buf, 1, len, stdout) != len)
                 return sfu_err_set(err, SFU_ERR_STORAGE, errno ? errno : EIO, "cannot write to standard output");

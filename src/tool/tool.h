@@ -111,11 +111,6 @@ int sfu_tool_read_input(const char *path, size_t max, char **ret, size_t *ret_le
  * JWS). */
 size_t sfu_tool_trim_space(const char *buf, size_t len);
 
-/* Reads the JWS in path ("-": standard input) and parses it; *ret_input
- * keeps the bytes as read. */
-int sfu_tool_read_jws(const char *path, char **ret_input, size_t *ret_len, struct sfu_jws **ret,
-                      struct sfu_err *err) _wur_;
-
 /* Writes len bytes to standard output and flushes it. */
 int sfu_tool_write_stdout(const void *buf, size_t len, struct sfu_err *err) _wur_;
 

@@ -171,8 +171,11 @@ static int print_payload(const char *bytes, size_t len, bool json, struct sfu_er
         r = sfu_tool_signed_parse(bytes, len, &s, err);
         if (r < 0)
                 return r;
+        if (s.cbor && !json && isatty(STDOUT_FILENO))
+                return sfu_err_set(err, SFU_ERR_STORAGE, ENOTTY,
+                                   "the manifest is CBOR: not writing it to a terminal; use --json or a redirection");
         if (!json || !s.cbor)
-                return sfu_tool_write_output(NULL, s.payload, s.payload_len, s.cbor, err);
+                return sfu_tool_write_stdout(s.payload, s.payload_len, err);
         r = sfu_tool_signed_payload_json(&s, &tree, err);
         if (r < 0)
                 return r;
