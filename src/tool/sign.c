@@ -65,36 +65,28 @@ static int add_key(void *target, const char *arg) {
 }
 
 /* --alg and --kid belong to the --key before them, or to all keys. */
-static int set_key_field(struct sign_opts *o, const char *option, size_t offset, const char *arg) {
-        const char **field;
+static int set_key_field(struct sign_opts *o, bool is_alg, const char *arg) {
+        struct sign_key_arg *last = o->n_keys > 0 ? &o->keys[o->n_keys - 1] : NULL;
+        const char **field = is_alg ? (last ? &last->alg : &o->alg) : (last ? &last->kid : &o->kid);
 
-        if (o->n_keys == 0)
-                field = (const char **) (void *) ((char *) o + offset);
-        else
-                field = (const char **) (void *) ((char *) &o->keys[o->n_keys - 1] + offset);
         if (*field)
-                return sfu_tool_usage_error(command.name, "two %s options for one key", option);
+                return sfu_tool_usage_error(command.name, "two %s options for one key", is_alg ? "--alg" : "--kid");
         *field = arg;
         return 0;
 }
 
 static int set_alg(void *target, const char *arg) {
-        struct sign_opts *o = target;
         enum sfu_alg alg;
 
         if (sfu_alg_from_name(arg, &alg) < 0)
                 return sfu_tool_usage_error(command.name, "unknown algorithm %s", arg);
-        return set_key_field(o, "--alg", o->n_keys ? offsetof(struct sign_key_arg, alg) : offsetof(struct sign_opts, alg),
-                             arg);
+        return set_key_field(target, true, arg);
 }
 
 static int set_kid(void *target, const char *arg) {
-        struct sign_opts *o = target;
-
         if (!*arg)
                 return sfu_tool_usage_error(command.name, "--kid must not be empty");
-        return set_key_field(o, "--kid", o->n_keys ? offsetof(struct sign_key_arg, kid) : offsetof(struct sign_opts, kid),
-                             arg);
+        return set_key_field(target, false, arg);
 }
 
 /* Reads the options into o.  Returns 0, or -1 when the command is over
