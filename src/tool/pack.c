@@ -4,6 +4,7 @@
  * signature is the device's to check; the images are checked against the
  * manifest's sizes and digests. */
 #include <libgen.h>
+#include <sys/stat.h>
 
 #include "io/fileio.h"
 #include "tool/tool.h"
@@ -23,8 +24,21 @@ static void help(void) {
 
 static const struct sfu_tool_command command = { "pack", help };
 
+/* Whether the output would replace one of the inputs (renamed over it
+ * after it was read, but gone for the user all the same). */
+static const char *output_is_input(const char *out, char **inputs, size_t n) {
+        struct stat o, in;
+
+        if (stat(out, &o) < 0)
+                return NULL;
+        for (size_t i = 0; i < n; i++)
+                if (stat(inputs[i], &in) == 0 && in.st_dev == o.st_dev && in.st_ino == o.st_ino)
+                        return inputs[i];
+        return NULL;
+}
+
 int sfu_tool_pack(int argc, char **argv) {
-        const char *cmd = command.name, *out = NULL, *manifest_path;
+        const char *cmd = command.name, *out = NULL, *manifest_path, *same;
         const struct sfu_tool_option options[] = {
                 { "output", 'o', SFU_TOOL_STRING, &out },
         };
@@ -44,6 +58,9 @@ int sfu_tool_pack(int argc, char **argv) {
         if (argc - optind - 1 > SFU_MANIFEST_MAX_IMAGES)
                 return sfu_tool_usage_error(cmd, "at most %d images", SFU_MANIFEST_MAX_IMAGES);
         manifest_path = argv[optind];
+        same = output_is_input(out, argv + optind, (size_t) (argc - optind));
+        if (same)
+                return sfu_tool_failf(cmd, "-o %s is %s, an input", out, same);
 
         r = sfu_tool_read_signed(manifest_path, SFU_BUNDLE_MANIFEST_MAX, &bytes, &len, &s, &m, &err);
         if (r < 0)

@@ -52,7 +52,7 @@ b64url_decode() { "$PY" -c 'import base64,sys; s=sys.argv[1]; sys.stdout.buffer.
 
 # ------------------------------------------------------------ global
 run "$SM" --help
-check "--help exits 0 and lists the commands" test "$rc" = 0 -a "$(grep -c -E '^  (keygen|create|sign|verify|inspect|publish) ' out)" = 6
+check "--help exits 0 and lists the commands" test "$rc" = 0 -a "$(grep -c -E '^  (keygen|create|sign|verify|inspect|pack|publish) ' out)" = 7
 run "$SM" --version
 check "--version exits 0 and prints a version" sh -c "[ $rc = 0 ] && grep -q '^secfu-manifest [0-9]' '$tmp/out'"
 

@@ -326,6 +326,10 @@ run "$SM" pack -o x.sfu nosize.jws fw.img
 check "pack of a manifest without the image's size: refused" refused 1 pack "has no size" x.sfu
 run "$SM" pack -o x.sfu fw.img fw.img
 check "pack of what is no signed manifest: refused" refused 1 pack "not a signed manifest" x.sfu
+cp boot.img boot.keep
+run "$SM" pack -o boot.img s.jws fw.img boot.img
+check "pack -o naming one of its inputs: refused, the input kept" sh -c \
+        "[ $rc = 1 ] && [ \$(wc -l <err) = 1 ] && grep -q 'is boot.img, an input' err && cmp -s boot.img boot.keep"
 run "$SM" pack s.jws fw.img boot.img
 check "pack without -o is a usage error" refused 2 pack "-o FILE is required"
 run "$SM" pack -o x.sfu s.jws
