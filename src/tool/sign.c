@@ -103,7 +103,7 @@ static int parse_options(int argc, char **argv, struct sign_opts *o, int *ret_st
                 { "content", 0, SFU_TOOL_STRING, &o->content },
                 { "output", 'o', SFU_TOOL_STRING, &o->output },
         };
-        bool hss_alg = sfu_streq(o->alg, "HSS-LMS");
+        bool hss_alg;
 
         if (sfu_tool_parse_options(&command, argc, argv, options, ELEMENTSOF(options), ret_status) < 0)
                 return -1;
@@ -114,6 +114,7 @@ static int parse_options(int argc, char **argv, struct sign_opts *o, int *ret_st
         if (sfu_tool_one_operand(&command, argc, argv, &o->path, ret_status) < 0)
                 return -1;
         o->cose = o->cose || o->cose_sign;
+        hss_alg = sfu_streq(o->alg, "HSS-LMS");
         for (size_t i = 0; i < o->n_keys; i++)
                 hss_alg = hss_alg || sfu_streq(o->keys[i].alg, "HSS-LMS");
         if (o->json && o->cose)

@@ -223,6 +223,8 @@ check "the same key twice in one sign is refused" refused 1 sign "the same kid" 
 # ------------------------------------------------------------ sign refusals
 run "$SM" sign --key hss.hsskey --alg HSS-LMS -o x.jws m.json
 check "--alg HSS-LMS for a JWS is a usage error that says why" refused 2 sign "HSS-LMS has no JOSE name" x.jws
+run "$SM" sign --alg HSS-LMS --key hss.hsskey -o x.jws m.json
+check "--alg HSS-LMS before the --key, for a JWS: the same usage error" refused 2 sign "HSS-LMS has no JOSE name" x.jws
 run "$SM" sign --key hss.hsskey -o x.jws m.json
 check "an .hsskey for a JWS is refused: HSS-LMS has no JOSE name" refused 1 sign "has no JOSE name.*--cose" x.jws
 run "$SM" sign --cose --key hss.hsskey --alg ES256 -o x.cose m.json
