@@ -73,8 +73,9 @@ struct sfu_jws_verify_opts {
         void (*note)(void *userdata, const char *why);
         void *userdata;
         unsigned *ret_algs;             /* set to the mask of the algs that counted (may be NULL) */
-        /* The distinct keys that counted, in room for SFU_SIG_TALLY_MAX
-         * (may be NULL): their scopes decide what they vouch for. */
+        /* Set to the distinct keys that counted, in the order they first
+         * did (SFU_SIG_TALLY_MAX entries, borrowed from the ring; may be
+         * NULL); their number is *ret_valid. */
         const struct sfu_key **ret_signers;
 };
 
