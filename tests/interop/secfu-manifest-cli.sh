@@ -6,7 +6,7 @@
 set -u
 
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
-top_builddir=${top_builddir:-/work/main/build}
+top_builddir=${top_builddir:-$top_srcdir/build}
 SM="$top_builddir/secfu-manifest"
 PY=/usr/bin/python3
 ALGS="ES256 ES384 ES512 EdDSA RS256 RS384 RS512 PS256 PS384 PS512"
