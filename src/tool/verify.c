@@ -7,6 +7,7 @@
 
 #include "core/json.h"
 #include "core/key.h"
+#include "core/scope.h"
 #include "io/fileio.h"
 #include "tool/tool.h"
 
@@ -20,8 +21,9 @@ static void help(void) {
                "payload is a valid manifest. When FILE is a bundle (.sfu), also checks its\n"
                "header and streams every image through the manifest's sizes and digests.\n"
                "On success prints the payload, byte for byte, on standard output and the\n"
-               "form, algorithms and trusted keys that signed on standard error, and exits\n"
-               "0; otherwise prints nothing on standard output and one reason on standard\n"
+               "form, algorithms and trusted keys that signed, and which of them vouched\n"
+               "for each component (a key's NAME.scope beside it limits what it covers), on\n"
+               "standard error, and exits 0; otherwise prints nothing on standard output and one reason on standard\n"
                "error.\n\n"
                "  --key PUB            trusted public key (PEM, JWK or a 60-byte NAME.hss), or a\n"
                "                       directory of *.pem, *.jwk and *.hss files; repeatable\n"
@@ -136,9 +138,56 @@ static int read_input(const char *path, struct verify_input *in, struct sfu_err 
 
 /* ------------------------------------------------------------ output */
 
+static void put_key(const struct sfu_key *key) {
+        fputs("kid ", stderr);
+        sfu_tool_put_sanitized(stderr, key->kid);
+}
+
+/* One line per component: the keys that vouched for an image; for a
+ * provider's component, which key must sign the provider's manifest. */
+static void print_components(const struct sfu_scope_report *report, const struct sfu_manifest *m) {
+        for (size_t i = 0; i < report->n_components; i++) {
+                const struct sfu_scope_vouch *v = &report->components[i];
+
+                fputs("component ", stderr);
+                sfu_tool_put_sanitized(stderr, v->name);
+                fputs(" (", stderr);
+                sfu_tool_put_sanitized(stderr, v->slot_class ? v->slot_class : "default slot class");
+                fputs("): ", stderr);
+                if (v->delegated) {
+                        const struct sfu_manifest_provider *p = NULL;
+                        for (size_t j = 0; j < m->n_providers; j++)
+                                if (sfu_streq(m->providers[j].name, v->name))
+                                        p = &m->providers[j];
+                        fputs("delegated to ", stderr);
+                        sfu_tool_put_sanitized(stderr, p ? p->manifest : "?");
+                        if (p && p->kid) {
+                                fputs(", signed by the trusted kid ", stderr);
+                                sfu_tool_put_sanitized(stderr, p->kid);
+                        } else if (p) {
+                                const char *kid = json_string_value(json_object_get(p->key, "kid"));
+                                fputs(", signed by the key this manifest introduces", stderr);
+                                if (kid) {
+                                        fputs(" (kid ", stderr);
+                                        sfu_tool_put_sanitized(stderr, kid);
+                                        fputc(')', stderr);
+                                }
+                        }
+                        fputs("; this manifest vouched by ", stderr);
+                } else
+                        fputs("vouched for by ", stderr);
+                for (unsigned k = 0; k < v->n_keys; k++) {
+                        if (k > 0)
+                                fputs(", ", stderr);
+                        put_key(v->keys[k]);
+                }
+                fprintf(stderr, " (%u needed)\n", v->need);
+        }
+}
+
 /* What vouched for the manifest, on standard error. */
 static void print_summary(const struct verify_input *in, const struct sfu_signed_info *info,
-                          const struct sfu_manifest *m) {
+                          const struct sfu_manifest *m, const struct sfu_scope_report *report) {
         char algs[128];
 
         if (in->is_bundle)
@@ -157,6 +206,7 @@ static void print_summary(const struct verify_input *in, const struct sfu_signed
                 sfu_tool_put_sanitized(stderr, key->kid);
                 fputs(")\n", stderr);
         }
+        print_components(report, m);
 }
 
 /* The payload byte for byte, or (--json) a CBOR manifest as JSON. */
@@ -197,6 +247,8 @@ static int verify_file(const char *path, const struct verify_opts *o, struct sfu
         _cleanup_manifest_ struct sfu_manifest *manifest = NULL;
         _cleanup_keyring_ struct sfu_keyring *ring = NULL;
         struct sfu_signed_info info = {};
+        struct sfu_scope_report report = {};
+        struct sfu_signed_opts signed_opts = o->signed_opts;
         uint64_t offsets[SFU_MANIFEST_MAX_IMAGES];
         const char *bytes;
         size_t len;
@@ -209,7 +261,8 @@ static int verify_file(const char *path, const struct verify_opts *o, struct sfu
                 return r;
         bytes = in.is_bundle ? in.bundle.manifest : in.bytes;
         len = in.is_bundle ? in.bundle.header.manifest_len : in.len;
-        r = sfu_signed_open(bytes, len, ring, &o->signed_opts, &manifest, &info, err);
+        signed_opts.scope_report = &report;
+        r = sfu_signed_open(bytes, len, ring, &signed_opts, &manifest, &info, err);
         if (r >= 0 && in.is_bundle)
                 r = sfu_bundle_check(&in.bundle.header, manifest, offsets, err);
         if (r >= 0 && in.is_bundle)
@@ -219,7 +272,7 @@ static int verify_file(const char *path, const struct verify_opts *o, struct sfu
         if (r < 0)
                 return r;
         if (!o->quiet)
-                print_summary(&in, &info, manifest);
+                print_summary(&in, &info, manifest, &report);
         return 0;
 }
 

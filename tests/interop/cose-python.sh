@@ -130,7 +130,7 @@ for alg in $ALGS; do
         run "$SM" verify --key "$d/pub.pem" "$d/py1.cose"
         check "$alg: Python signs COSE_Sign1 (CBOR manifest), we verify, payload identical" accepted m.cbor
         check "$alg: ... and we name the form, the algorithm and the key" test \
-                "$(cat err)" = "$(printf 'verified: COSE_Sign1 over a CBOR manifest\nalgorithm: %s\nsigned by: %s (kid %s)' "$alg" "$d/pub.pem" "$kid")"
+                "$(cat err)" = "$(printf 'verified: COSE_Sign1 over a CBOR manifest\nalgorithm: %s\nsigned by: %s (kid %s)\ncomponent firmware (default slot class): vouched for by kid %s (1 needed)' "$alg" "$d/pub.pem" "$kid" "$kid")"
         py sign1 "$d/key.pem" "$alg" "$kid" "$JSON_CT" m.json "$d/py1j.cose" 2>err
         run "$SM" verify --key "$d/pub.pem" "$d/py1j.cose"
         check "$alg: Python signs COSE_Sign1 over manifest.json, we verify" accepted m.json

@@ -140,8 +140,8 @@ cp out m.json.jws
 check "sign --json: flattened JSON serialization" test "$rc" = 0 -a "$(json m.json.jws '",".join(sorted(d))')" = "payload,protected,signature"
 run "$SM" verify --key k-ES256.pub m.jws
 check "verify compact: exit 0, payload byte-identical" sh -c "[ $rc = 0 ] && cmp -s '$tmp/out' m.json"
-check "verify names the form, the algorithm and the key that signed, on stderr" test \
-        "$(cat err)" = "$(printf 'verified: JWS (compact) over a JSON manifest\nalgorithm: ES256\nsigned by: k-ES256.pub (kid %s)' "$(cat k-ES256.kid)")"
+check "verify names the form, the algorithm, the key that signed and what it vouched for, on stderr" test \
+        "$(cat err)" = "$(printf 'verified: JWS (compact) over a JSON manifest\nalgorithm: ES256\nsigned by: k-ES256.pub (kid %s)\ncomponent firmware (default slot class): vouched for by kid %s (1 needed)' "$(cat k-ES256.kid)" "$(cat k-ES256.kid)")"
 run "$SM" verify --quiet --key k-ES256.pub m.jws
 check "verify --quiet: the payload, and nothing on stderr" sh -c "[ $rc = 0 ] && cmp -s '$tmp/out' m.json && [ ! -s '$tmp/err' ]"
 run "$SM" verify --key k-ES256.pub m.json.jws
