@@ -50,7 +50,7 @@ static bool one_printable_line(const char *message) {
 }
 
 static char *compact_with_header(const char *header_json) {
-        _cleanup_free_ char *h = sfu_b64url_encode(header_json, strlen(header_json));
+        _cleanup_free_ char *h = sfu_b64url_encode((const uint8_t *) header_json, strlen(header_json));
         char *out = NULL;
         if (!h || asprintf(&out, "%s.eyJhIjoxfQ.c2lnbmF0dXJl", h) < 0)
                 abort();
