@@ -10,6 +10,8 @@
 #                 running the whole suite; fuzzers briefly when clang exists
 #                 and FUZZ_SECONDS > 0 (default: 20 under CI, else 0)
 #   make demo     the main job end to end, in a temporary directory
+#   make demo-formats  COSE with a hash-based signature, a bundle applied
+#                 from a file, a set from two providers
 #   make bench    performance table (ratios against baselines)
 #   make fuzz     every libFuzzer target for FUZZ_SECONDS (default 300)
 #   make torture  the fault campaigns with their full counts (kill -9 while
@@ -27,7 +29,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 WERROR ?= $(if $(CI),yes,no)
 export WERROR
 
-.PHONY: all build build-test deps check check-fast check-system demo bench fuzz torture deb deb-check clean distclean
+.PHONY: all build build-test deps check check-fast check-system demo demo-formats bench fuzz torture deb deb-check clean distclean
 
 all: build
 
@@ -54,6 +56,9 @@ check-system: deps
 
 demo: build
 	@tools/demo.sh $(BUILD)
+
+demo-formats: build
+	@tools/demo-formats.sh $(BUILD)
 
 bench: build
 	@tools/bench.sh $(BUILD)
