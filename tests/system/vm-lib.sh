@@ -116,6 +116,12 @@ vm_image() {
         local kver key root base
         kver=$(vm_kernel_version)
         [ -n "$kver" ] || bail "apt-cache knows no linux-image-amd64 (run apt-get update)"
+        # and whatever the package depends on now (a new library: no
+        # stale list to keep in step)
+        local deps
+        deps=$(dpkg-deb -f "$SECFUD_DEB" Depends | tr ',' '\n' | sed 's/([^)]*)//; s/|.*//; s/ //g' |
+                grep -vx 'libc6\|' | sort -u | paste -sd, -)
+        [ -n "$deps" ] && VM_PACKAGES="$VM_PACKAGES,$deps"
         key=$( { echo "$VM_SUITE $VM_PACKAGES $VM_SLOT_MB $kver"; sys_hash "$SECFUD_DEB" "$SYS_TOP/etc/grub" \
                 "$VM_LIB_DIR/vm-lib.sh"; } | sha256sum | cut -c1-16)
         VM=$SYS_CACHE/vm-$key
