@@ -35,7 +35,7 @@ is "$(sfctl status --json | json_get 'd["state"], d["busy"], d["progress"]["phas
         "('downloading', True, 'downloading')" "status shows the running download"
 out=$(sfctl check 2>&1)
 is "$?" 1 "check while the apply runs: exit 1"
-cond "check while the apply runs: busy" -n "$(grep 'another operation is running' <<<"$out")"
+check "check while the apply runs: busy" test -n "$(grep 'another operation is running' <<<"$out")"
 
 start=$(date +%s%N)
 out=$(sfctl cancel)
@@ -47,7 +47,7 @@ is "$(( (end - start) < 10000000000 ))" 1 "cancel took less than 10 s"
 is "$(sfctl status --json | json_get 'd["busy"]')" false "no operation runs after cancel"
 wait "$apply"
 is "$?" 1 "the cancelled apply exits 1"
-cond "the cancelled apply says so" -n "$(grep -i 'cancel' "$W/apply.err")"
+check "the cancelled apply says so" test -n "$(grep -i 'cancel' "$W/apply.err")"
 sha256sum -c --quiet "$W/before.sha"
 is "$?" 0 "running slot A and the bootloader environment are byte-identical"
 cmp -s "$W/bootenv" "$W/bootenv.before"

@@ -47,8 +47,8 @@ print("downloading" in states, states[-1] if states else None, len(progress) >= 
 EOF
 is "$(cat "$W/mon1.summary")" "True staged True True True" \
         "monitor --json: state events through downloading to staged, progress events with sane counts"
-cond "monitor (human): one line per event, state lines" -n "$(grep -E '^[0-9:]{8} state: staged \(' "$W/mon2.out")"
-cond "monitor (human): progress lines" -n "$(grep -E '^[0-9:]{8} progress: downloading firmware: [0-9]+% \(' "$W/mon2.out")"
+check "monitor (human): one line per event, state lines" test -n "$(grep -E '^[0-9:]{8} state: staged \(' "$W/mon2.out")"
+check "monitor (human): progress lines" test -n "$(grep -E '^[0-9:]{8} progress: downloading firmware: [0-9]+% \(' "$W/mon2.out")"
 is "$(wc -l <"$W/mon1.out" | awk '{print ($1 > 5)}')" 1 "monitor --json: one JSON object per line, several lines"
 
 # ---------------------------------------------------------------- 50 parallel applies
@@ -109,13 +109,13 @@ end=$(date +%s%N)
 is "$out" staged "status is served while a client does not read"
 is "$(( (end - start) < 2000000000 ))" 1 "... promptly (under 2 s)"
 wait "$slow"
-cond "the client that did not read was disconnected" -n "$(grep -E '^(closed|reset) after' "$W/slow.out")"
-cond "the log says why" -n "$(grep 'dropping the control connection of uid 0: it does not read its replies' "$W/secfud.log")"
+check "the client that did not read was disconnected" test -n "$(grep -E '^(closed|reset) after' "$W/slow.out")"
+check "the log says why" test -n "$(grep 'dropping the control connection of uid 0: it does not read its replies' "$W/secfud.log")"
 
 # ---------------------------------------------------------------- the connection cap
 out=$("$PY" - "$SOCK" 70 <"$top_srcdir/tests/lib/ctl-flood.py")
 is "$out" 64 "at most 64 connections at once; the rest are closed"
-cond "the log says so" -n "$(grep 'too many control connections' "$W/secfud.log")"
+check "the log says so" test -n "$(grep 'too many control connections' "$W/secfud.log")"
 sfctl status >/dev/null
 is "$?" 0 "served again once they are gone"
 
@@ -130,10 +130,10 @@ if command -v script >/dev/null; then
         fixture_rule "$IMAGE_PATH" '{"drip": {"bytes": 65536, "interval": 0.05}}' >/dev/null
         COLUMNS=100 script -qefc "stty cols 100; '$SECFUCTL' -s '$SOCK' apply" "$W/tty.out" >/dev/null 2>&1
         is "$?" 0 "apply on a terminal exits 0"
-        cond "terminal: the bar is redrawn in place" -n "$(grep -c $'\r\e\\[Kdownloading \\[#*\\.*\\] ' "$W/tty.out")"
-        cond "terminal: percentage, bytes, rate and ETA" \
+        check "terminal: the bar is redrawn in place" test -n "$(grep -c $'\r\e\\[Kdownloading \\[#*\\.*\\] ' "$W/tty.out")"
+        check "terminal: percentage, bytes, rate and ETA" test \
                 -n "$(grep -aoE '[0-9]+%  [0-9.]+ [KM]?i?B / 2\.9 MiB  [0-9.]+ [KM]?i?B/s  ETA [0-9]+:[0-9]{2}' "$W/tty.out")"
-        cond "terminal: the result line follows" -n "$(grep -a '1.1.0 staged (from manufacturer)' "$W/tty.out")"
+        check "terminal: the result line follows" test -n "$(grep -a '1.1.0 staged (from manufacturer)' "$W/tty.out")"
         fixture_clear "$IMAGE_PATH" >/dev/null
 else
         skip "apply on a terminal" "script(1) is not installed"

@@ -8,10 +8,7 @@
 # shellcheck source=tests/integration/control-lib.sh
 . "$top_srcdir/tests/integration/control-lib.sh"
 ctl_require dbus-daemon busctl dbus-monitor runuser timeout
-[ "$(id -u)" = 0 ] || {
-        echo "1..0 # SKIP needs root (owns the bus name as root, runs clients as nobody)"
-        exit 77
-}
+[ "$(id -u)" = 0 ] || skip_all "needs root (owns the bus name as root, runs clients as nobody)"
 BUS_PID=
 MON_PID=
 MON2_PID=
@@ -85,9 +82,9 @@ dcall() {
 prop() { bctl --json=short get-property "$DEST" "$OBJ" "$IFACE" "$1" | json_get 'd["data"]'; }
 
 start_bus strict || bail "dbus-daemon does not start: $(cat "$W/bus.log")"
-cond "private bus is up" -S "$W/bus.sock"
+check "private bus is up" test -S "$W/bus.sock"
 ctl_start DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" || bail "secfud does not start"
-cond "secfud took its name on the bus" -n "$(grep -F 'D-Bus interface: org.secfu.Daemon1 on the system bus' "$W/secfud.log")"
+check "secfud took its name on the bus" test -n "$(grep -F 'D-Bus interface: org.secfu.Daemon1 on the system bus' "$W/secfud.log")"
 
 # ---------------------------------------------------------------- introspection, properties
 intro=$(bctl introspect "$DEST" "$OBJ" "$IFACE")
@@ -97,8 +94,8 @@ for m in Status Check Apply Cancel Rollback MarkGood MarkBad State BootedSlot Ru
         grep -qE "^\\.$m " <<<"$intro" || missing="$missing $m"
 done
 is "$missing" "" "introspection lists every method and property"
-cond "Apply takes (s source, b allow_downgrade, b wait)" -n "$(grep -E '^\.Apply +method +sbb +s ' <<<"$intro")"
-cond "Progress is (tt)" -n "$(grep -E '^\.Progress +property +\(tt\) ' <<<"$intro")"
+check "Apply takes (s source, b allow_downgrade, b wait)" test -n "$(grep -E '^\.Apply +method +sbb +s ' <<<"$intro")"
+check "Progress is (tt)" test -n "$(grep -E '^\.Progress +property +\(tt\) ' <<<"$intro")"
 is "$(prop State)" idle "property State"
 is "$(prop BootedSlot)" A "property BootedSlot"
 is "$(prop RunningVersion)" 1.0.0 "property RunningVersion"
@@ -123,21 +120,21 @@ done
 kill "$MON_PID" 2>/dev/null
 wait "$MON_PID" 2>/dev/null
 MON_PID=
-cond "PropertiesChanged arrives for State" -n "$(grep -A3 'string "State"' "$W/signals.log" | grep 'string "checking"')"
-cond "PropertiesChanged arrives for AvailableVersion" -n "$(grep -A3 'string "AvailableVersion"' "$W/signals.log" | grep 'string "1.1.0"')"
-cond "PropertiesChanged names interface org.secfu.Daemon1" -n "$(grep 'string "org.secfu.Daemon1"' "$W/signals.log")"
+check "PropertiesChanged arrives for State" test -n "$(grep -A3 'string "State"' "$W/signals.log" | grep 'string "checking"')"
+check "PropertiesChanged arrives for AvailableVersion" test -n "$(grep -A3 'string "AvailableVersion"' "$W/signals.log" | grep 'string "1.1.0"')"
+check "PropertiesChanged names interface org.secfu.Daemon1" test -n "$(grep 'string "org.secfu.Daemon1"' "$W/signals.log")"
 
 out=$(bctl call "$DEST" "$OBJ" "$IFACE" Apply sbb "relative/m.jws" false true 2>&1)
 is "$?" 1 "Apply with a relative source fails"
-cond "... with InvalidArgs naming the source" -n "$(grep -i 'invalid argument: source' <<<"$out")"
+check "... with InvalidArgs naming the source" test -n "$(grep -i 'invalid argument: source' <<<"$out")"
 out=$(bctl call "$DEST" "$OBJ" "$IFACE" Cancel 2>&1)
 is "$?" 1 "Cancel with nothing running fails"
-cond "... saying no operation is running" -n "$(grep 'no operation is running' <<<"$out")"
+check "... saying no operation is running" test -n "$(grep 'no operation is running' <<<"$out")"
 
 # ---------------------------------------------------------------- secfuctl --dbus
 out=$(timeout 60 "$SECFUCTL" --dbus status)
 is "$?" 0 "secfuctl --dbus status"
-cond "secfuctl --dbus status: human output" -n "$(grep -E '^available version: +1\.1\.0$' <<<"$out")"
+check "secfuctl --dbus status: human output" test -n "$(grep -E '^available version: +1\.1\.0$' <<<"$out")"
 is "$(timeout 60 "$SECFUCTL" --dbus status --json | json_get 'd["availableVersion"]')" 1.1.0 \
         "secfuctl --dbus status --json"
 is "$(timeout 60 "$SECFUCTL" --dbus check --json | json_get 'd["result"]')" available "secfuctl --dbus check --json"
@@ -152,7 +149,7 @@ MON2_PID=$dmon
 sleep 0.5
 out=$(timeout 60 "$SECFUCTL" --dbus apply)
 is "$?" 0 "secfuctl --dbus apply"
-cond "secfuctl --dbus apply: progress lines from the Progress property" -n "$(grep -E '^downloading: [0-9]+% ' <<<"$out")"
+check "secfuctl --dbus apply: progress lines from the Progress property" test -n "$(grep -E '^downloading: [0-9]+% ' <<<"$out")"
 is "$(tail -n 1 <<<"$out")" "1.1.0 staged (from manufacturer); reboot to try it (systemctl reboot)" \
         "secfuctl --dbus apply: result line"
 sleep 0.5
@@ -183,7 +180,7 @@ out=$(timeout 60 "$SECFUCTL" --dbus apply --reboot 2>&1)
 is "$?" 2 "secfuctl --dbus apply --reboot is a usage error"
 out=$(cd "$W" && timeout 60 "$SECFUCTL" --dbus apply missing.jws 2>&1)
 is "$?" 1 "secfuctl --dbus apply of a missing FILE exits 1"
-cond "... naming it by its absolute path" -n "$(grep -F "$W/missing.jws" <<<"$out")"
+check "... naming it by its absolute path" test -n "$(grep -F "$W/missing.jws" <<<"$out")"
 out=$(timeout 60 "$SECFUCTL" --dbus rollback 2>&1)
 is "$?" 1 "secfuctl --dbus rollback without a good other slot exits 1"
 is "$(dcall MarkGood | json_get 'd["slot"]')" A "MarkGood through busctl"
@@ -202,7 +199,7 @@ is "$?" 0 "policy: nobody may introspect"
 out=$(runuser -u nobody -- env DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" timeout 60 "$SECFUCTL" --dbus \
         check 2>&1)
 is "$?" 4 "policy: nobody may not call Check (exit 4)"
-cond "policy: refused by the bus" -n "$(grep -i 'permission denied' <<<"$out")"
+check "policy: refused by the bus" test -n "$(grep -i 'permission denied' <<<"$out")"
 out=$(runuser -u nobody -- busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" call "$DEST" "$OBJ" "$IFACE" MarkBad 2>&1)
 is "$?" 1 "policy: nobody may not call MarkBad through busctl"
 is "$(prop State)" staged "nothing changed"
@@ -218,9 +215,9 @@ out=$(runuser -u nobody -- env DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS
         check 2>&1)
 is "$?" 4 "permissive bus: secfud itself refuses Check from nobody (exit 4)"
 out=$(runuser -u nobody -- busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" call "$DEST" "$OBJ" "$IFACE" Rollback 2>&1)
-cond "permissive bus: the error is org.secfu.Daemon1.Error.NotPermitted" \
+check "permissive bus: the error is org.secfu.Daemon1.Error.NotPermitted" test \
         -n "$(grep -E 'needs root or membership in the group' <<<"$out")"
-cond "permissive bus: the log names method and uid" \
+check "permissive bus: the log names method and uid" test \
         -n "$(grep -F "denied Check to uid $(id -u nobody)" "$W/secfud.log")"
 out=$(runuser -u nobody -- env DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" timeout 60 "$SECFUCTL" --dbus \
         status --json | json_get 'd["state"]')
@@ -234,7 +231,7 @@ out=$(timeout 60 "$SECFUCTL" --dbus status 2>&1)
 is "$?" 3 "secfuctl --dbus without a bus: exit 3"
 ctl_stop
 ctl_start DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" || bail "secfud does not start without a bus"
-cond "no bus: secfud says so once at info level and goes on" \
+check "no bus: secfud says so once at info level and goes on" test \
         "$(grep -c '<6>D-Bus interface not available' "$W/secfud.log")" -ge 1
 is "$(sfctl status --json | json_get 'd["state"]')" rolled-back "no bus: the socket works"
 

@@ -6,7 +6,7 @@
 # 1.1.0 signed with `secfu-manifest create/sign/publish` and served by the
 # fixture server on 127.0.0.1, the `file` bootloader backend, and a fake
 # `systemctl` first in secfud's PATH that records reboots instead of
-# rebooting.  TAP helpers too.
+# rebooting.  TAP helpers from tests/lib/tap.sh.
 #
 #   . "$top_srcdir/tests/integration/control-lib.sh"
 #   ctl_setup            # W, ROOT, SOCK, CONF, FIXTURE_URL; publishes 1.1.0
@@ -24,40 +24,8 @@ PY=/usr/bin/python3
 # shellcheck source=tests/lib/fixture.sh
 . "$top_srcdir/tests/lib/fixture.sh"
 
-TESTS_RUN=0
-TESTS_FAILED=0
-ok() { # ok STATUS NAME
-        TESTS_RUN=$((TESTS_RUN + 1))
-        if [ "$1" = 0 ]; then
-                echo "ok $TESTS_RUN - $2"
-        else
-                echo "not ok $TESTS_RUN - $2"
-                TESTS_FAILED=$((TESTS_FAILED + 1))
-        fi
-}
-is() { # is GOT EXPECTED NAME
-        local rc=0
-        [ "$1" = "$2" ] || rc=1
-        ok "$rc" "$3"
-        [ "$rc" = 0 ] || echo "#   got '$1', expected '$2'"
-}
-cond() { # cond NAME TEST-ARGS...
-        local name=$1 rc=0
-        shift
-        test "$@" || rc=1
-        ok "$rc" "$name"
-        [ "$rc" = 0 ] || echo "#   failed: test $*"
-}
-skip() { # skip NAME REASON
-        TESTS_RUN=$((TESTS_RUN + 1))
-        echo "ok $TESTS_RUN - $1 # SKIP $2"
-}
-bail() {
-        echo "Bail out! $*"
-        [ -n "${W:-}" ] && [ -f "$W/secfud.log" ] && sed 's/^/# secfud: /' "$W/secfud.log" | tail -n 30
-        ctl_cleanup
-        exit 99
-}
+# shellcheck source=tests/lib/tap.sh
+. "$top_srcdir/tests/lib/tap.sh"
 
 # jq-like access with the system python: json_get EXPR < JSON, where the
 # document is `d`, e.g. json_get 'd["state"]'. Prints None for null.
@@ -82,10 +50,7 @@ ctl_program() {
 ctl_require() { # ctl_require TOOL...: skip the whole test when a tool is missing
         local t
         for t in "$@"; do
-                if ! command -v "$t" >/dev/null; then
-                        echo "1..0 # SKIP $t not installed"
-                        exit 77
-                fi
+                command -v "$t" >/dev/null || skip_all "$t not installed"
         done
 }
 
@@ -265,7 +230,7 @@ ctl_wait_state() {
 
 ctl_cleanup() {
         ctl_stop >/dev/null 2>&1
-        if [ "$TESTS_FAILED" != 0 ] && [ -n "${W:-}" ] && [ -f "$W/secfud.log" ]; then
+        if [ "$_tap_failed" != 0 ] && [ -n "${W:-}" ] && [ -f "$W/secfud.log" ]; then
                 echo "# last lines of secfud's log:"
                 tail -n 40 "$W/secfud.log" | sed 's/^/#   /'
         fi
@@ -279,7 +244,6 @@ ctl_done() {
                 ok "$?" "no sanitizer reports in secfud's log"
         fi
         ctl_cleanup
-        echo "1..$TESTS_RUN"
-        [ "$TESTS_FAILED" = 0 ]
+        tap_done
         exit
 }

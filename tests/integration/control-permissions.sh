@@ -9,10 +9,7 @@
 # shellcheck source=tests/integration/control-lib.sh
 . "$top_srcdir/tests/integration/control-lib.sh"
 ctl_require runuser setpriv
-[ "$(id -u)" = 0 ] || {
-        echo "1..0 # SKIP needs root (runs clients as nobody)"
-        exit 77
-}
+[ "$(id -u)" = 0 ] || skip_all "needs root (runs clients as nobody)"
 trap ctl_cleanup EXIT
 
 ctl_setup
@@ -36,7 +33,7 @@ snapshot() { sha256sum "$W/slotA.img" "$W/slotB.img" "$W/bootenv"; }
 # ---------------------------------------------------------------- reading is open
 out=$(as_nobody status)
 is "$?" 0 "nobody may call status"
-cond "nobody sees the state" -n "$(grep -E '^state: +idle$' <<<"$out")"
+check "nobody sees the state" test -n "$(grep -E '^state: +idle$' <<<"$out")"
 is "$(as_nobody status --json | json_get 'd["bootedSlot"]')" A "nobody may call status --json"
 out=$(runuser -u nobody -- "$PY" - "$SOCK" <<'EOF'
 import socket, sys
@@ -83,10 +80,10 @@ for cmd in check apply cancel rollback mark-good mark-bad "apply --reboot" "roll
         out=$(as_nobody $cmd 2>&1)
         is "$?" 4 "nobody: $cmd is refused with exit status 4"
 done
-cond "the refusal names the group" -n "$(as_nobody check 2>&1 | grep -F 'needs root or membership in the group "secfu"')"
+check "the refusal names the group" test -n "$(as_nobody check 2>&1 | grep -F 'needs root or membership in the group "secfu"')"
 is "$(snapshot)" "$before" "refused calls changed neither the slots nor the bootloader environment"
 for method in Check Apply Cancel Rollback MarkGood MarkBad; do
-        cond "log: denied $method to uid $NOBODY" -n "$(grep -F "<5>denied $method to uid $NOBODY" "$W/secfud.log")"
+        check "log: denied $method to uid $NOBODY" test -n "$(grep -F "<5>denied $method to uid $NOBODY" "$W/secfud.log")"
 done
 is "$(sfctl status --json | json_get 'd["state"], d["busy"]')" "('idle', False)" "nothing started"
 out=$(sfctl mark-good 2>&1)

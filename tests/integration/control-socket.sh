@@ -21,11 +21,11 @@ is "$(stat -c %a "$W/run")" 755 "runtime directory created 0755"
 # ---------------------------------------------------------------- status
 out=$(sfctl status)
 is "$?" 0 "status exits 0"
-cond "status: aligned state line" -n "$(grep -E '^state: +idle$' <<<"$out")"
-cond "status: booted slot line" -n "$(grep -E '^booted slot: +A$' <<<"$out")"
-cond "status: running version line" -n "$(grep -E '^running version: +1\.0\.0$' <<<"$out")"
-cond "status: slot table row for A" -n "$(grep -E '^  rootfs +A +1\.0\.0 +good +yes ' <<<"$out")"
-cond "status: slot table row for B" -n "$(grep -E '^  rootfs +B +- +empty +no ' <<<"$out")"
+check "status: aligned state line" test -n "$(grep -E '^state: +idle$' <<<"$out")"
+check "status: booted slot line" test -n "$(grep -E '^booted slot: +A$' <<<"$out")"
+check "status: running version line" test -n "$(grep -E '^running version: +1\.0\.0$' <<<"$out")"
+check "status: slot table row for A" test -n "$(grep -E '^  rootfs +A +1\.0\.0 +good +yes ' <<<"$out")"
+check "status: slot table row for B" test -n "$(grep -E '^  rootfs +B +- +empty +no ' <<<"$out")"
 
 sfctl status --json >"$W/status.json"
 is "$?" 0 "status --json exits 0"
@@ -42,14 +42,14 @@ is "$(json_get 'd["parameters"]["product"], "org.secfu.Daemon" in d["parameters"
         "('secfud', True, True)" "GetInfo names the product and both interfaces"
 out=$(ctl_raw1 '{"method":"org.varlink.service.GetInterfaceDescription","parameters":{"interface":"org.secfu.Daemon"}}\0')
 desc=$(json_get 'd["parameters"]["description"]' <<<"$out")
-cond "GetInterfaceDescription: the interface line" -n "$(grep -x 'interface org.secfu.Daemon' <<<"$desc")"
+check "GetInterfaceDescription: the interface line" test -n "$(grep -x 'interface org.secfu.Daemon' <<<"$desc")"
 missing=""
 for m in Status Check Apply Cancel Rollback MarkGood MarkBad Monitor; do
         grep -q "^method $m(" <<<"$desc" || missing="$missing $m"
 done
 is "$missing" "" "GetInterfaceDescription declares every method"
 out=$(ctl_raw1 '{"method":"org.varlink.service.GetInterfaceDescription","parameters":{"interface":"org.varlink.service"}}\0')
-cond "GetInterfaceDescription of org.varlink.service" -n "$(json_get 'd["parameters"]["description"]' <<<"$out" | grep -x 'interface org.varlink.service')"
+check "GetInterfaceDescription of org.varlink.service" test -n "$(json_get 'd["parameters"]["description"]' <<<"$out" | grep -x 'interface org.varlink.service')"
 out=$(ctl_raw1 '{"method":"org.varlink.service.GetInterfaceDescription","parameters":{"interface":"org.example.Nope"}}\0')
 is "$(json_get 'd["error"], d["parameters"]["interface"]' <<<"$out")" \
         "('org.varlink.service.InterfaceNotFound', 'org.example.Nope')" "unknown interface description: InterfaceNotFound"
@@ -158,13 +158,13 @@ is "$(sfctl status --json | json_get 'd["availableVersion"], d["newestSeen"]["ve
 # ---------------------------------------------------------------- cancel with nothing running
 out=$(sfctl cancel 2>&1)
 is "$?" 1 "cancel with nothing running exits 1"
-cond "cancel with nothing running says so" -n "$(grep 'no operation is running' <<<"$out")"
+check "cancel with nothing running says so" test -n "$(grep 'no operation is running' <<<"$out")"
 
 # ---------------------------------------------------------------- apply
 cp "$W/slotA.img" "$W/slotA.before"
 out=$(sfctl apply </dev/null)
 is "$?" 0 "apply exits 0"
-cond "apply (not a terminal): plain progress lines" -n "$(grep -E '^downloading: [0-9]+% \(' <<<"$out")"
+check "apply (not a terminal): plain progress lines" test -n "$(grep -E '^downloading: [0-9]+% \(' <<<"$out")"
 is "$(grep -cE '^downloading: ' <<<"$out" | awk '{print ($1 <= 11)}')" 1 "apply: at most one line per 10%"
 is "$(tail -n 1 <<<"$out")" "1.1.0 staged (from manufacturer); reboot to try it (systemctl reboot)" "apply: result line"
 sfctl status --json >"$W/status.json"
@@ -195,7 +195,7 @@ is "$(json_get 'd["result"], d["source"]' <<<"$out")" "('staged', 'operator')" "
 out=$(cd "$W" && sfctl apply no-such-manifest.jws 2>&1)
 rc=$?
 is "$rc" 1 "apply of a missing FILE exits 1"
-cond "apply FILE: a relative path reaches secfud made absolute" -n "$(grep -F "$W/no-such-manifest.jws" <<<"$out")"
+check "apply FILE: a relative path reaches secfud made absolute" test -n "$(grep -F "$W/no-such-manifest.jws" <<<"$out")"
 out=$(sfctl apply "$FIXTURE_URL/nothing-here.json" 2>&1)
 is "$?" 1 "apply of a URL that answers 404 exits 1"
 is "$(sfctl status --json | json_get 'd["lastError"]["code"]')" "network" "status shows the last error's code"
@@ -241,7 +241,7 @@ ctl_stop
 ctl_start || bail "secfud does not restart"
 out=$(sfctl rollback 2>&1)
 is "$?" 1 "rollback without a good other slot exits 1"
-cond "rollback refusal says why" -n "$(grep 'does not hold a verified good image' <<<"$out")"
+check "rollback refusal says why" test -n "$(grep 'does not hold a verified good image' <<<"$out")"
 
 # ---------------------------------------------------------------- exit codes
 out=$(sfctl frobnicate 2>&1)
@@ -261,5 +261,5 @@ is "$?" 0 "--help exits 0"
 
 ctl_stop
 is "$?" 0 "secfud exits 0 on SIGTERM"
-cond "the socket is removed on exit" ! -e "$SOCK"
+check "the socket is removed on exit" test ! -e "$SOCK"
 ctl_done

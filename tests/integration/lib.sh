@@ -26,64 +26,16 @@ SECFUD=${SECFUD:-$top_builddir/secfud}
 SECFUCTL=${SECFUCTL:-$top_builddir/secfuctl}
 SECFU_MANIFEST=${SECFU_MANIFEST:-$top_builddir/secfu-manifest}
 BOOTSIM="$top_srcdir/tests/integration/bootsim"
+# shellcheck source=tests/lib/tap.sh
+. "$top_srcdir/tests/lib/tap.sh"
 # shellcheck source=tests/lib/fixture.sh
 . "$top_srcdir/tests/lib/fixture.sh"
 
-# ---------------------------------------------------------------- TAP
-_tap_n=0
-_tap_failed=0
-ok() { # ok CONDITION-EXIT-STATUS DESCRIPTION
-        local status=$1
-        shift
-        _tap_n=$((_tap_n + 1))
-        if [ "$status" -eq 0 ]; then
-                echo "ok $_tap_n - $*"
-        else
-                echo "not ok $_tap_n - $*"
-                _tap_failed=$((_tap_failed + 1))
-                if [ -n "${D:-}" ] && [ -f "$D/once.log" ]; then sed 's/^/#   /' "$D/once.log" | tail -15; fi
-        fi
+# TAP_ON_FAIL: a failed case shows the end of the last secfud --once log.
+_dev_once_log_tail() {
+        if [ -n "${D:-}" ] && [ -f "$D/once.log" ]; then sed 's/^/#   /' "$D/once.log" | tail -15; fi
 }
-check() { # check DESCRIPTION COMMAND...
-        local desc=$1
-        shift
-        "$@" >/dev/null 2>&1
-        ok $? "$desc"
-}
-diag() { echo "# $*"; }
-tap_done() {
-        echo "1..$_tap_n"
-        [ "$_tap_failed" -eq 0 ]
-}
-skip_all() {
-        echo "1..0 # SKIP $*"
-        exit 0
-}
-skip() { # skip DESCRIPTION REASON: a test that cannot run here
-        _tap_n=$((_tap_n + 1))
-        echo "ok $_tap_n - $1 # SKIP $2"
-}
-is() { # is GOT WANT DESCRIPTION
-        local got=$1 want=$2
-        shift 2
-        if [ "$got" = "$want" ]; then
-                ok 0 "$*"
-        else
-                ok 1 "$*"
-                diag "  got '$got', want '$want'"
-        fi
-}
-# bounded N VALUE DESCRIPTION: VALUE is a number <= N
-bounded() {
-        local max=$1 got=$2
-        shift 2
-        if [ -n "$got" ] && awk -v g="$got" -v m="$max" 'BEGIN { exit !(g + 0 <= m + 0) }'; then
-                ok 0 "$*"
-        else
-                ok 1 "$*"
-                diag "  got '$got', want at most $max"
-        fi
-}
+TAP_ON_FAIL=_dev_once_log_tail
 
 # dev_require: skips the whole script unless the binaries exist and secfud is
 # a test build (./configure --enable-fault-injection: the SFU_TEST_*
