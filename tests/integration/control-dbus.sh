@@ -19,16 +19,15 @@ stop_bus() {
         BUS_PID=
         MON_PID=
 }
-trap 'stop_bus; ctl_cleanup' EXIT
-
 ctl_setup
-POLICY="$top_srcdir/dbus/org.secfu.Daemon1.conf"
-export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$W/bus.sock"
+trap 'stop_bus; ctl_cleanup' EXIT
+DBUS_POLICY="$top_srcdir/dbus/org.secfu.Daemon1.conf"
+export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$D/bus.sock"
 DEST=org.secfu.Daemon1
 OBJ=/org/secfu/Daemon1
 IFACE=org.secfu.Daemon1
 
-# start_bus strict|permissive: a private bus on $W/bus.sock. strict is
+# start_bus strict|permissive: a private bus on $D/bus.sock. strict is
 # the system bus' default policy plus ours; permissive allows everything
 # (and leaves our policy out) to reach secfud's own check.
 start_bus() {
@@ -49,7 +48,7 @@ start_bus() {
     <allow send_destination=\"org.freedesktop.DBus\" send_interface=\"org.freedesktop.DBus.Introspectable\"/>
     <allow send_destination=\"org.freedesktop.DBus\" send_interface=\"org.freedesktop.DBus.Properties\"/>
   </policy>
-  <include>$POLICY</include>"
+  <include>$DBUS_POLICY</include>"
         else
                 policy="<policy context=\"default\">
     <allow user=\"*\"/>
@@ -58,20 +57,20 @@ start_bus() {
     <allow eavesdrop=\"true\"/>
   </policy>"
         fi
-        cat >"$W/bus.conf" <<EOF
+        cat >"$D/bus.conf" <<EOF
 <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
   <type>system</type>
-  <listen>unix:path=$W/bus.sock</listen>
+  <listen>unix:path=$D/bus.sock</listen>
   <auth>EXTERNAL</auth>
   $policy
 </busconfig>
 EOF
-        rm -f "$W/bus.sock"
-        dbus-daemon --config-file="$W/bus.conf" --fork --print-pid=3 3>"$W/bus.pid" >"$W/bus.log" 2>&1 ||
+        rm -f "$D/bus.sock"
+        dbus-daemon --config-file="$D/bus.conf" --fork --print-pid=3 3>"$D/bus.pid" >"$D/bus.log" 2>&1 ||
                 return 1
-        read -r BUS_PID <"$W/bus.pid"
+        read -r BUS_PID <"$D/bus.pid"
 }
 
 bctl() { timeout 60 busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" "$@"; }
@@ -81,10 +80,10 @@ dcall() {
 }
 prop() { bctl --json=short get-property "$DEST" "$OBJ" "$IFACE" "$1" | json_get 'd["data"]'; }
 
-start_bus strict || bail "dbus-daemon does not start: $(cat "$W/bus.log")"
-check "private bus is up" test -S "$W/bus.sock"
-ctl_start DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" || bail "secfud does not start"
-check "secfud took its name on the bus" test -n "$(grep -F 'D-Bus interface: org.secfu.Daemon1 on the system bus' "$W/secfud.log")"
+start_bus strict || bail "dbus-daemon does not start: $(cat "$D/bus.log")"
+check "private bus is up" test -S "$D/bus.sock"
+dev_daemon_start DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" || bail "secfud does not start"
+check "secfud took its name on the bus" test -n "$(grep -F 'D-Bus interface: org.secfu.Daemon1 on the system bus' "$D/daemon.log")"
 
 # ---------------------------------------------------------------- introspection, properties
 intro=$(bctl introspect "$DEST" "$OBJ" "$IFACE")
@@ -108,21 +107,21 @@ is "$(prop LastError)" "" "property LastError (none)"
 is "$(dcall Status | json_get 'd["state"], d["bootedSlot"]')" "('idle', 'A')" "Status returns the status JSON"
 dbus-monitor --address "$DBUS_SYSTEM_BUS_ADDRESS" \
         "type='signal',interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',path='$OBJ'" \
-        >"$W/signals.log" 2>&1 &
+        >"$D/signals.log" 2>&1 &
 MON_PID=$!
 sleep 0.5
 is "$(dcall Check | json_get 'd["result"], d["version"]')" "('available', '1.1.0')" "Check returns when the check is done"
 is "$(prop AvailableVersion)" 1.1.0 "AvailableVersion after Check"
 for ((i = 0; i < 50; i++)); do
-        grep -q '"AvailableVersion"' "$W/signals.log" && break
+        grep -q '"AvailableVersion"' "$D/signals.log" && break
         sleep 0.1
 done
 kill "$MON_PID" 2>/dev/null
 wait "$MON_PID" 2>/dev/null
 MON_PID=
-check "PropertiesChanged arrives for State" test -n "$(grep -A3 'string "State"' "$W/signals.log" | grep 'string "checking"')"
-check "PropertiesChanged arrives for AvailableVersion" test -n "$(grep -A3 'string "AvailableVersion"' "$W/signals.log" | grep 'string "1.1.0"')"
-check "PropertiesChanged names interface org.secfu.Daemon1" test -n "$(grep 'string "org.secfu.Daemon1"' "$W/signals.log")"
+check "PropertiesChanged arrives for State" test -n "$(grep -A3 'string "State"' "$D/signals.log" | grep 'string "checking"')"
+check "PropertiesChanged arrives for AvailableVersion" test -n "$(grep -A3 'string "AvailableVersion"' "$D/signals.log" | grep 'string "1.1.0"')"
+check "PropertiesChanged names interface org.secfu.Daemon1" test -n "$(grep 'string "org.secfu.Daemon1"' "$D/signals.log")"
 
 out=$(bctl call "$DEST" "$OBJ" "$IFACE" Apply sbb "relative/m.jws" false true 2>&1)
 is "$?" 1 "Apply with a relative source fails"
@@ -143,7 +142,7 @@ fixture_rule /.well-known/firmware/example.com/gw100/fw-1.1.0.img '{"drip": {"by
         >/dev/null
 # Not under timeout(1): it would forward SIGINT with a SIGCONT, and signal
 # the monitor again later, while it exits.
-"$SECFUCTL" --dbus monitor --json >"$W/dmon.out" 2>"$W/dmon.err" &
+"$SECFUCTL" --dbus monitor --json >"$D/dmon.out" 2>"$D/dmon.err" &
 dmon=$!
 MON2_PID=$dmon
 sleep 0.5
@@ -157,7 +156,7 @@ kill -INT "$dmon"
 wait "$dmon"
 is "$?" 0 "secfuctl --dbus monitor exits 0 on SIGINT"
 MON2_PID=
-"$PY" - "$W/dmon.out" >"$W/dmon.summary" <<'EOF'
+"$PY" - "$D/dmon.out" >"$D/dmon.summary" <<'EOF'
 import json, sys
 lines = [json.loads(l) for l in open(sys.argv[1])]
 first = lines[0]
@@ -166,7 +165,7 @@ states = [c["State"] for c in changed if "State" in c]
 print(first["event"], first["properties"]["State"], "downloading" in states, states[-1] if states else None,
       any(c.get("Progress", [0, 0])[0] > 0 for c in changed))
 EOF
-is "$(cat "$W/dmon.summary")" "properties available True staged True" \
+is "$(cat "$D/dmon.summary")" "properties available True staged True" \
         "secfuctl --dbus monitor: the properties, then PropertiesChanged through downloading to staged"
 fixture_clear /.well-known/firmware/example.com/gw100/fw-1.1.0.img >/dev/null
 is "$(prop StagedVersion)" 1.1.0 "StagedVersion after apply"
@@ -178,9 +177,9 @@ for ((i = 0; i < 100; i++)); do
 done
 out=$(timeout 60 "$SECFUCTL" --dbus apply --reboot 2>&1)
 is "$?" 2 "secfuctl --dbus apply --reboot is a usage error"
-out=$(cd "$W" && timeout 60 "$SECFUCTL" --dbus apply missing.jws 2>&1)
+out=$(cd "$D" && timeout 60 "$SECFUCTL" --dbus apply missing.jws 2>&1)
 is "$?" 1 "secfuctl --dbus apply of a missing FILE exits 1"
-check "... naming it by its absolute path" test -n "$(grep -F "$W/missing.jws" <<<"$out")"
+check "... naming it by its absolute path" test -n "$(grep -F "$D/missing.jws" <<<"$out")"
 out=$(timeout 60 "$SECFUCTL" --dbus rollback 2>&1)
 is "$?" 1 "secfuctl --dbus rollback without a good other slot exits 1"
 is "$(dcall MarkGood | json_get 'd["slot"]')" A "MarkGood through busctl"
@@ -207,10 +206,10 @@ is "$(prop State)" staged "nothing changed"
 is "$(dcall MarkBad | json_get 'd["slot"], d["next"]')" "('A', 'B')" "MarkBad through busctl (as root)"
 
 # ---------------------------------------------------------------- secfud's own check
-ctl_stop
+dev_daemon_stop
 stop_bus
 start_bus permissive || bail "the permissive dbus-daemon does not start"
-ctl_start DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" || bail "secfud does not restart"
+dev_daemon_start DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" || bail "secfud does not restart"
 out=$(runuser -u nobody -- env DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" timeout 60 "$SECFUCTL" --dbus \
         check 2>&1)
 is "$?" 4 "permissive bus: secfud itself refuses Check from nobody (exit 4)"
@@ -218,7 +217,7 @@ out=$(runuser -u nobody -- busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" call "$DE
 check "permissive bus: the error is org.secfu.Daemon1.Error.NotPermitted" test \
         -n "$(grep -E 'needs root or membership in the group' <<<"$out")"
 check "permissive bus: the log names method and uid" test \
-        -n "$(grep -F "denied Check to uid $(id -u nobody)" "$W/secfud.log")"
+        -n "$(grep -F "denied Check to uid $(id -u nobody)" "$D/daemon.log")"
 out=$(runuser -u nobody -- env DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" timeout 60 "$SECFUCTL" --dbus \
         status --json | json_get 'd["state"]')
 is "$out" rolled-back "permissive bus: nobody may still call Status"
@@ -226,13 +225,13 @@ is "$out" rolled-back "permissive bus: nobody may still call Status"
 # ---------------------------------------------------------------- without a bus
 stop_bus
 sleep 0.3
-is "$(sfctl status --json | json_get 'd["state"]')" rolled-back "secfud keeps serving the socket when the bus goes"
+is "$(dev_ctl status --json | json_get 'd["state"]')" rolled-back "secfud keeps serving the socket when the bus goes"
 out=$(timeout 60 "$SECFUCTL" --dbus status 2>&1)
 is "$?" 3 "secfuctl --dbus without a bus: exit 3"
-ctl_stop
-ctl_start DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" || bail "secfud does not start without a bus"
+dev_daemon_stop
+dev_daemon_start DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" || bail "secfud does not start without a bus"
 check "no bus: secfud says so once at info level and goes on" test \
-        "$(grep -c '<6>D-Bus interface not available' "$W/secfud.log")" -ge 1
-is "$(sfctl status --json | json_get 'd["state"]')" rolled-back "no bus: the socket works"
+        "$(grep -c '<6>D-Bus interface not available' "$D/daemon.log")" -ge 1
+is "$(dev_ctl status --json | json_get 'd["state"]')" rolled-back "no bus: the socket works"
 
 ctl_done

@@ -10,7 +10,6 @@
 . "$top_srcdir/tests/integration/control-lib.sh"
 ctl_require runuser setpriv
 [ "$(id -u)" = 0 ] || skip_all "needs root (runs clients as nobody)"
-trap ctl_cleanup EXIT
 
 ctl_setup
 NOBODY=$(id -u nobody) || bail "no user nobody"
@@ -21,14 +20,14 @@ SECFU_GID=$(getent group secfu | cut -d: -f3)
 if [ -z "$SECFU_GID" ] && unshare -m true 2>/dev/null; then
         SECFU_GID=4242
         while getent group "$SECFU_GID" >/dev/null; do SECFU_GID=$((SECFU_GID + 1)); done
-        cp /etc/group "$W/group"
-        echo "secfu:x:$SECFU_GID:" >>"$W/group"
-        CTL_WRAP=(unshare -m sh -c 'mount --bind "$0" /etc/group && exec "$@"' "$W/group")
+        cp /etc/group "$D/group"
+        echo "secfu:x:$SECFU_GID:" >>"$D/group"
+        DAEMON_WRAP=(unshare -m sh -c 'mount --bind "$0" /etc/group && exec "$@"' "$D/group")
 fi
-ctl_start || bail "secfud does not start"
+dev_daemon_start || bail "secfud does not start"
 
 as_nobody() { runuser -u nobody -- "$SECFUCTL" -s "$SOCK" "$@"; }
-snapshot() { sha256sum "$W/slotA.img" "$W/slotB.img" "$W/bootenv"; }
+snapshot() { sha256sum "$D/slot-a" "$D/slot-b" "$D/bootenv"; }
 
 # ---------------------------------------------------------------- reading is open
 out=$(as_nobody status)
@@ -83,10 +82,10 @@ done
 check "the refusal names the group" test -n "$(as_nobody check 2>&1 | grep -F 'needs root or membership in the group "secfu"')"
 is "$(snapshot)" "$before" "refused calls changed neither the slots nor the bootloader environment"
 for method in Check Apply Cancel Rollback MarkGood MarkBad; do
-        check "log: denied $method to uid $NOBODY" test -n "$(grep -F "<5>denied $method to uid $NOBODY" "$W/secfud.log")"
+        check "log: denied $method to uid $NOBODY" test -n "$(grep -F "<5>denied $method to uid $NOBODY" "$D/daemon.log")"
 done
-is "$(sfctl status --json | json_get 'd["state"], d["busy"]')" "('idle', False)" "nothing started"
-out=$(sfctl mark-good 2>&1)
+is "$(dev_ctl status --json | json_get 'd["state"], d["busy"]')" "('idle', False)" "nothing started"
+out=$(dev_ctl mark-good 2>&1)
 is "$?" 0 "root may call mark-good"
 
 # ---------------------------------------------------------------- the secfu group
@@ -107,7 +106,7 @@ fi
 # ---------------------------------------------------------------- connection caps
 out=$(runuser -u nobody -- "$PY" - "$SOCK" 20 <"$top_srcdir/tests/lib/ctl-flood.py")
 is "$out" 16 "one non-root user gets at most 16 connections at once"
-sfctl status >/dev/null
+dev_ctl status >/dev/null
 is "$?" 0 "root still gets in"
 
 ctl_done

@@ -28,6 +28,8 @@ SECFU_MANIFEST=${SECFU_MANIFEST:-$top_builddir/secfu-manifest}
 BOOTSIM="$top_srcdir/tests/integration/bootsim"
 # shellcheck source=tests/lib/tap.sh
 . "$top_srcdir/tests/lib/tap.sh"
+# shellcheck source=tests/lib/device.sh
+. "$top_srcdir/tests/lib/device.sh"
 # shellcheck source=tests/lib/fixture.sh
 . "$top_srcdir/tests/lib/fixture.sh"
 
@@ -65,34 +67,27 @@ dev_teardown() {
         D=
 }
 
-# dev_setup [slot-size-bytes]: a fresh device and an empty firmware server.
+# dev_setup [slot-size-bytes]: a fresh device (tests/lib/device.sh: slot A
+# random, slot B zero, both of that size, default 8 MiB, a canary file after
+# each), the factory key it trusts and an attacker key it does not, and an
+# empty firmware server on $WWW.
 dev_setup() {
         local slot_size=${1:-8388608}
         D=$(mktemp -d "${TMPDIR:-/tmp}/secfu-dev.XXXXXX")
         trap dev_cleanup EXIT
         WWW=$D/www
-        mkdir -p "$D/keys.d" "$D/state" "$D/run" "$WWW" "$D/sources"
+        mkdir -p "$WWW"
         "$SECFU_MANIFEST" keygen --alg ES256 --out "$D/factory" >/dev/null || return 1
-        cp "$D/factory.pub" "$D/keys.d/factory.pem"
         "$SECFU_MANIFEST" keygen --alg ES256 --out "$D/attacker" >/dev/null || return 1
-        # running firmware 1.0.0 in slot A, slot B empty, a canary after each
-        head -c "$slot_size" /dev/urandom >"$D/slot-a"
-        truncate -s "$slot_size" "$D/slot-b"
+        device_layout "$D" "$D/factory.pub" "$slot_size" "$slot_size" || return 1
         echo canary-a >"$D/slot-a.canary"
         echo canary-b >"$D/slot-b.canary"
-        echo 1.0.0 >"$D/version"
-        echo A >"$D/booted"
-        printf 'BOOT_ORDER=A B\nBOOT_A_LEFT=3\nBOOT_B_LEFT=3\n' >"$D/bootenv"
-        : >"$D/sources/resolv.conf"
         fixture_start "$WWW" || return 1
         SERVER_PORT=$FIXTURE_PORT
         SERVER=$FIXTURE_URL
         SERVER_PID=$FIXTURE_PID
         MANIFEST_PATH=/.well-known/firmware/example.com/gw100/manifest.json
-        # no DHCP domain unless a scenario writes one
-        export SFU_TEST_NETWORKD_LEASES="$D/sources/leases" SFU_TEST_DHCLIENT_GLOB="$D/sources/none*.leases"
-        export SFU_TEST_RESOLV_CONF="$D/sources/resolv.conf" SFU_TEST_NO_RESOLVED=1
-        mkdir -p "$D/sources/leases"
+        # no DHCP domain unless a scenario writes one (in $D/sources)
         DOMAIN=auto
         LOCAL_URL="http://_firmware.{domain}:$SERVER_PORT/.well-known/firmware/{manufacturer}/{model}/manifest.json"
         MANUFACTURER_URL="$SERVER$MANIFEST_PATH"
@@ -101,49 +96,10 @@ dev_setup() {
         dev_write_config
 }
 
+# dev_write_config: $CONF from the variables device_config reads.
 dev_write_config() {
         CONF=$D/secfud.conf
-        cat >"$CONF" <<CONF
-[device]
-manufacturer = example.com
-model = gw100
-version-file = $D/version
-booted-slot = file:$D/booted
-
-[discovery]
-domain = $DOMAIN
-local-url = $LOCAL_URL
-manufacturer-url = $MANUFACTURER_URL
-connect-to = $CONNECT_TO
-
-[security]
-keys = $D/keys.d
-
-[network]
-connect-timeout = 5s
-low-speed-timeout = ${LOW_SPEED_TIMEOUT:-10s}
-
-[poll]
-policy = ${POLICY:-stage}
-
-[bootloader]
-backend = ${BACKEND:-file}
-file = $D/bootenv
-grubenv = $D/grubenv
-attempts = 3
-
-[slot.rootfs.0]
-device = $D/slot-a
-bootname = A
-[slot.rootfs.1]
-device = $D/slot-b
-bootname = B
-
-[storage]
-state-dir = $D/state
-runtime-dir = $D/run
-$EXTRA_CONF
-CONF
+        device_config "$D" >"$CONF"
 }
 
 # dev_image VERSION [SIZE]: a random image file $D/img-VERSION.img
@@ -237,25 +193,43 @@ secfud_wait() {
         SECFUD_PID=
         ONCE_SECONDS=$(awk -v a="$_once_t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
 }
-# dev_daemon_start: secfud serving (no --once) in the background, log in
-# $D/daemon.log; waits for its control socket ($D/run/secfud.sock).
-# dev_daemon_stop: SIGTERM (SIGKILL after 10 s), its exit status.
-# dev_ctl ARGS...: secfuctl against that socket.
+# dev_daemon_start [ENV=VALUE...]: secfud serving (no --once, debug log
+# appended to $D/daemon.log) in the background (SECFUD_PID), with $D/bin
+# first in its PATH (where a scenario puts a fake systemctl) and
+# DAEMON_WRAP (an array; it must exec secfud) in front when set; waits up
+# to 10 s until its control socket ($D/run/secfud.sock) answers status
+# (exists, without secfuctl).  1 when it does not come up.
+# dev_daemon_stop: SIGTERM (SIGKILL after 10 s); secfud's exit status.
+# dev_ctl ARGS...: secfuctl against that socket, for CTL_TIMEOUT seconds at
+# most (default 120: a hang fails the test instead of stalling it).
 dev_daemon_start() {
-        "$SECFUD" -c "$CONF" >>"$D/daemon.log" 2>&1 &
+        local sock=$D/run/secfud.sock i
+        ${DAEMON_WRAP[@]+"${DAEMON_WRAP[@]}"} env PATH="$D/bin:$PATH" "$@" "$SECFUD" -c "$CONF" --log-level debug \
+                >>"$D/daemon.log" 2>&1 &
         SECFUD_PID=$!
-        wait_until 10 test -S "$D/run/secfud.sock"
+        for ((i = 0; i < 200; i++)); do
+                if [ -S "$sock" ]; then
+                        [ -x "$SECFUCTL" ] || return 0
+                        "$SECFUCTL" -s "$sock" status >/dev/null 2>&1 && return 0
+                fi
+                kill -0 "$SECFUD_PID" 2>/dev/null || break
+                sleep 0.05
+        done
+        return 1
 }
 dev_daemon_stop() {
         local rc=0
         [ -n "${SECFUD_PID:-}" ] || return 0
         kill -TERM "$SECFUD_PID" 2>/dev/null
-        wait_until 10 eval '! kill -0 "$SECFUD_PID" 2>/dev/null' || kill -KILL "$SECFUD_PID" 2>/dev/null
+        if ! wait_until 10 eval '! kill -0 "$SECFUD_PID" 2>/dev/null'; then
+                kill -KILL "$SECFUD_PID" 2>/dev/null
+                diag "secfud ignored SIGTERM"
+        fi
         wait "$SECFUD_PID" 2>/dev/null || rc=$?
         SECFUD_PID=
         return "$rc"
 }
-dev_ctl() { "$SECFUCTL" -s "$D/run/secfud.sock" "$@"; }
+dev_ctl() { timeout "${CTL_TIMEOUT:-120}" "$SECFUCTL" -s "$D/run/secfud.sock" "$@"; }
 # dev_daemon_done WHAT: the running daemon answers status within 1 s and
 # exits cleanly on SIGTERM (three cases).
 dev_daemon_done() {

@@ -163,9 +163,8 @@ torture_device() {
 # torture_backend file|grub|uboot: rewrites the configuration for it.
 torture_backend() {
         BACKEND=$1
+        FW_ENV_CONFIG=$D/uboot/fw_env.config
         dev_write_config
-        # fw-env-config beside the other backends' keys of [bootloader]
-        sed -i "s|^grubenv = .*|&\nfw-env-config = $D/uboot/fw_env.config|" "$CONF"
 }
 
 # env_files: the files that hold the current backend's environment.
