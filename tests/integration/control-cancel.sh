@@ -8,13 +8,11 @@
 . "$top_srcdir/tests/integration/control-lib.sh"
 ctl_require curl sha256sum
 
-CTL_IMAGE_SIZE=4000000
-ctl_setup
+ctl_setup 4000000
 dev_daemon_start || bail "secfud does not start"
-IMAGE_PATH=/.well-known/firmware/example.com/gw100/fw-1.1.0.img
 
 # About 40 s for the whole image: cancel comes long before the end.
-fixture_rule "$IMAGE_PATH" '{"drip": {"bytes": 16384, "interval": 0.15}}' >/dev/null
+fixture_rule "$IMG" '{"drip": {"bytes": 16384, "interval": 0.15}}' >/dev/null
 sha256sum "$D/slot-a" "$D/bootenv" >"$D/before.sha"
 cp "$D/bootenv" "$D/bootenv.before"
 
@@ -62,7 +60,7 @@ out=$(dev_ctl cancel 2>&1)
 is "$?" 1 "a second cancel finds nothing to cancel (exit 1)"
 
 # The daemon is fine afterwards: the same update installs.
-fixture_clear "$IMAGE_PATH" >/dev/null
+fixture_clear "$IMG" >/dev/null
 out=$(dev_ctl apply --json)
 is "$?" 0 "the next apply succeeds"
 is "$(json_get 'd["result"]' <<<"$out")" staged "... and stages the update"

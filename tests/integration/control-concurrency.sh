@@ -9,14 +9,12 @@
 . "$top_srcdir/tests/integration/control-lib.sh"
 ctl_require curl timeout
 
-CTL_IMAGE_SIZE=3000000
-ctl_setup
+ctl_setup 3000000
 dev_daemon_start || bail "secfud does not start"
-IMAGE_PATH=/.well-known/firmware/example.com/gw100/fw-1.1.0.img
 
 # ---------------------------------------------------------------- two monitors, one apply
 # About 3 s of download, so that progress events flow.
-fixture_rule "$IMAGE_PATH" '{"drip": {"bytes": 65536, "interval": 0.06}}' >/dev/null
+fixture_rule "$IMG" '{"drip": {"bytes": 65536, "interval": 0.06}}' >/dev/null
 "$SECFUCTL" -s "$SOCK" monitor --json >"$D/mon1.out" 2>"$D/mon1.err" &
 mon1=$!
 "$SECFUCTL" -s "$SOCK" monitor >"$D/mon2.out" 2>"$D/mon2.err" &
@@ -56,7 +54,7 @@ dev_daemon_stop
 printf '{"format": 1, "state": "idle", "lastCheck": "%s"}\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$D/state/state.json"
 printf 'BOOT_ORDER=A B\nBOOT_A_LEFT=3\nBOOT_B_LEFT=3\n' >"$D/bootenv"
 dev_daemon_start || bail "secfud does not restart"
-fixture_rule "$IMAGE_PATH" '{"drip": {"bytes": 65536, "interval": 0.1}}' >/dev/null
+fixture_rule "$IMG" '{"drip": {"bytes": 65536, "interval": 0.1}}' >/dev/null
 mkdir "$D/par"
 pids=()
 for ((i = 0; i < 50; i++)); do
@@ -72,7 +70,7 @@ is "$(cat "$D"/par/*.rc | grep -c '^1$')" 49 "50 parallel applies: 49 exit with 
 is "$(grep -l 'another operation is running' "$D"/par/*.err | wc -l)" 49 "the 49 were told another operation is running"
 is "$(cat "$D"/par/*.out | json_get 'd["result"]')" staged "the one that ran staged the update"
 is "$(grep -c 'Apply started by uid' "$D/daemon.log")" 2 "the log shows one more apply started (two in all)"
-fixture_clear "$IMAGE_PATH" >/dev/null
+fixture_clear "$IMG" >/dev/null
 
 # ---------------------------------------------------------------- a client that does not read
 "$PY" - "$SOCK" >"$D/slow.out" <<'EOF' &
@@ -126,14 +124,14 @@ if command -v script >/dev/null; then
                 >"$D/state/state.json"
         printf 'BOOT_ORDER=A B\nBOOT_A_LEFT=3\nBOOT_B_LEFT=3\n' >"$D/bootenv"
         dev_daemon_start || bail "secfud does not restart"
-        fixture_rule "$IMAGE_PATH" '{"drip": {"bytes": 65536, "interval": 0.05}}' >/dev/null
+        fixture_rule "$IMG" '{"drip": {"bytes": 65536, "interval": 0.05}}' >/dev/null
         COLUMNS=100 script -qefc "stty cols 100; '$SECFUCTL' -s '$SOCK' apply" "$D/tty.out" >/dev/null 2>&1
         is "$?" 0 "apply on a terminal exits 0"
         check "terminal: the bar is redrawn in place" test -n "$(grep -c $'\r\e\\[Kdownloading \\[#*\\.*\\] ' "$D/tty.out")"
         check "terminal: percentage, bytes, rate and ETA" test \
                 -n "$(grep -aoE '[0-9]+%  [0-9.]+ [KM]?i?B / 2\.9 MiB  [0-9.]+ [KM]?i?B/s  ETA [0-9]+:[0-9]{2}' "$D/tty.out")"
         check "terminal: the result line follows" test -n "$(grep -a '1.1.0 staged (from manufacturer)' "$D/tty.out")"
-        fixture_clear "$IMAGE_PATH" >/dev/null
+        fixture_clear "$IMG" >/dev/null
 else
         skip "apply on a terminal" "script(1) is not installed"
 fi

@@ -11,7 +11,7 @@
 #
 #   . "$top_srcdir/tests/integration/control-lib.sh"
 #   ctl_require TOOL...    # skip unless the tools are installed
-#   ctl_setup              # dev_setup and the above; SOCK; trap ctl_cleanup EXIT
+#   ctl_setup [IMAGE-SIZE] # dev_setup and the above; SOCK; trap ctl_cleanup EXIT
 #   dev_daemon_start       # secfud serving, log in $D/daemon.log
 #   dev_ctl status --json  # secfuctl against it
 #   ctl_done               # stops everything, prints the plan, exits
@@ -39,21 +39,21 @@ ctl_require() { # ctl_require TOOL...: skip the whole test when a tool is missin
         done
 }
 
-# ctl_setup: the device, 1.1.0 (an image of CTL_IMAGE_SIZE bytes, default
-# 2000000) on the server; SOCK.
+# ctl_setup [IMAGE-SIZE]: the device, 1.1.0 (an image of IMAGE-SIZE
+# bytes, default 2000000, kept in CTL_IMAGE_SIZE, at the URL path $IMG) on
+# the server; SOCK.
 ctl_setup() {
         local tool
-        : "${CTL_IMAGE_SIZE:=2000000}"
+        CTL_IMAGE_SIZE=${1:-2000000}
         for tool in "$SECFUD" "$SECFUCTL" "$SECFU_MANIFEST"; do
                 [ -x "$tool" ] || bail "$tool is not built"
         done
-        dev_setup || bail "no device"
+        SIZE=$CTL_IMAGE_SIZE dev_fresh || bail "no device with 1.1.0 published"
         trap ctl_cleanup EXIT
         # Other users (runuser -u nobody) must reach the socket.
         chmod 0755 "$D"
         rmdir "$D/run"
         SOCK=$D/run/secfud.sock
-        SIZE=$CTL_IMAGE_SIZE dev_publish 1.1.0 || bail "cannot publish 1.1.0"
         printf '{"format": 1, "state": "idle", "lastCheck": "%s"}\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
                 >"$D/state/state.json"
         chmod 0600 "$D/state/state.json"
@@ -111,6 +111,9 @@ EOF
 
 # ctl_raw1 TEXT...: the first reply of ctl_raw.
 ctl_raw1() { ctl_raw "$@" | sed -n 1p; }
+# ctl_raw_is TEXT EXPR WANT DESCRIPTION: json_get EXPR of the first reply
+# to TEXT is WANT.
+ctl_raw_is() { is "$(ctl_raw1 "$1" | json_get "$2")" "$3" "$4"; }
 
 # ctl_wait_state STATE [SECONDS]: polls status until the state is STATE.
 ctl_wait_state() {

@@ -36,8 +36,7 @@ is "$(json_get '[(s["bootname"], s["health"], s["booted"], s["class"]) for s in 
         '[["A", "good", true, "rootfs"], ["B", "empty", false, "rootfs"]]' "status --json slots"
 
 # ---------------------------------------------------------------- Varlink service
-out=$(ctl_raw1 '{"method":"org.varlink.service.GetInfo"}\0')
-is "$(json_get 'd["parameters"]["product"], "org.secfu.Daemon" in d["parameters"]["interfaces"], "org.varlink.service" in d["parameters"]["interfaces"]' <<<"$out")" \
+ctl_raw_is '{"method":"org.varlink.service.GetInfo"}\0' 'd["parameters"]["product"], "org.secfu.Daemon" in d["parameters"]["interfaces"], "org.varlink.service" in d["parameters"]["interfaces"]' \
         "('secfud', True, True)" "GetInfo names the product and both interfaces"
 out=$(ctl_raw1 '{"method":"org.varlink.service.GetInterfaceDescription","parameters":{"interface":"org.secfu.Daemon"}}\0')
 desc=$(json_get 'd["parameters"]["description"]' <<<"$out")
@@ -49,29 +48,23 @@ done
 is "$missing" "" "GetInterfaceDescription declares every method"
 out=$(ctl_raw1 '{"method":"org.varlink.service.GetInterfaceDescription","parameters":{"interface":"org.varlink.service"}}\0')
 check "GetInterfaceDescription of org.varlink.service" test -n "$(json_get 'd["parameters"]["description"]' <<<"$out" | grep -x 'interface org.varlink.service')"
-out=$(ctl_raw1 '{"method":"org.varlink.service.GetInterfaceDescription","parameters":{"interface":"org.example.Nope"}}\0')
-is "$(json_get 'd["error"], d["parameters"]["interface"]' <<<"$out")" \
+ctl_raw_is '{"method":"org.varlink.service.GetInterfaceDescription","parameters":{"interface":"org.example.Nope"}}\0' 'd["error"], d["parameters"]["interface"]' \
         "('org.varlink.service.InterfaceNotFound', 'org.example.Nope')" "unknown interface description: InterfaceNotFound"
-out=$(ctl_raw1 '{"method":"org.varlink.service.GetInfo","parameters":{"x":1}}\0')
-is "$(json_get 'd["error"], d["parameters"]["parameter"]' <<<"$out")" \
+ctl_raw_is '{"method":"org.varlink.service.GetInfo","parameters":{"x":1}}\0' 'd["error"], d["parameters"]["parameter"]' \
         "('org.varlink.service.InvalidParameter', 'x')" "GetInfo with a parameter: InvalidParameter"
 
 # ---------------------------------------------------------------- protocol errors
-out=$(ctl_raw1 '{"method":"org.secfu.Daemon.Frobnicate"}\0')
-is "$(json_get 'd["error"], d["parameters"]["method"]' <<<"$out")" \
+ctl_raw_is '{"method":"org.secfu.Daemon.Frobnicate"}\0' 'd["error"], d["parameters"]["method"]' \
         "('org.varlink.service.MethodNotFound', 'org.secfu.Daemon.Frobnicate')" "unknown method: MethodNotFound"
-out=$(ctl_raw1 '{"method":"org.example.Other.Call"}\0')
-is "$(json_get 'd["error"]' <<<"$out")" "org.varlink.service.InterfaceNotFound" "unknown interface: InterfaceNotFound"
+ctl_raw_is '{"method":"org.example.Other.Call"}\0' 'd["error"]' "org.varlink.service.InterfaceNotFound" "unknown interface: InterfaceNotFound"
 out=$(ctl_raw '{"method":"org.secfu.Daemon.Apply","parameters":{"wait":"yes"}}\0{"method":"org.secfu.Daemon.Status"}\0')
 is "$(head -n 1 <<<"$out" | json_get 'd["error"], d["parameters"]["parameter"]')" \
         "('org.varlink.service.InvalidParameter', 'wait')" "Apply with a wrongly typed parameter: InvalidParameter"
 is "$(sed -n 2p <<<"$out" | json_get 'd["parameters"]["state"]')" "idle" \
         "the connection stays usable after InvalidParameter (pipelined Status answered)"
-out=$(ctl_raw1 '{"method":"org.secfu.Daemon.Apply","parameters":{"colour":"blue"}}\0')
-is "$(json_get 'd["error"], d["parameters"]["parameter"]' <<<"$out")" \
+ctl_raw_is '{"method":"org.secfu.Daemon.Apply","parameters":{"colour":"blue"}}\0' 'd["error"], d["parameters"]["parameter"]' \
         "('org.varlink.service.InvalidParameter', 'colour')" "Apply with an unknown parameter: InvalidParameter"
-out=$(ctl_raw1 '{"method":"org.secfu.Daemon.Apply","parameters":{"source":"relative/m.jws"}}\0')
-is "$(json_get 'd["error"], d["parameters"]["parameter"]' <<<"$out")" \
+ctl_raw_is '{"method":"org.secfu.Daemon.Apply","parameters":{"source":"relative/m.jws"}}\0' 'd["error"], d["parameters"]["parameter"]' \
         "('org.varlink.service.InvalidParameter', 'source')" "Apply with a relative source: InvalidParameter"
 out=$(ctl_raw '{"method":"org.secfu.Daemon.Status","oneway":true}\0{"method":"org.secfu.Daemon.Status"}\0')
 is "$(wc -l <<<"$out")" 2 "a oneway call gets no reply, the next call one"
@@ -87,8 +80,7 @@ for ((i = 0; i < 50; i++)); do
 done
 is "$(grep -c '<5>MarkGood by uid 0' "$D/daemon.log")" "$((n_before + 1))" \
         "a oneway call from a client that closes at once is still carried out"
-out=$(ctl_raw1 '{"method":"org.secfu.Daemon.Monitor"}\0')
-is "$(json_get 'd["parameters"]["event"], "continues" in d, d["parameters"]["status"]["state"]' <<<"$out")" \
+ctl_raw_is '{"method":"org.secfu.Daemon.Monitor"}\0' 'd["parameters"]["event"], "continues" in d, d["parameters"]["status"]["state"]' \
         "('status', False, 'idle')" "Monitor without more: one reply with the status"
 
 out=$(ctl_raw --keep '{"method": nope}\0{"method":"org.secfu.Daemon.Status"}\0')

@@ -17,7 +17,6 @@ LOCAL_NAME=_firmware.example.test
 
 # fresh: a new device whose DHCP domain (resolv.conf) is example.test
 fresh() {
-        dev_teardown
         dev_setup
         echo "search example.test" >"$D/sources/resolv.conf"
 }

@@ -15,7 +15,8 @@
 #   dev_snapshot before; secfud_once; dev_unchanged before "reason"
 #   refused before "$(dev_image_path 1.1.0)" 'regex' "what"   # all of a refusal
 #   staged 1.1.0 "what"       # all of a success
-#   dev_teardown; dev_setup   # a fresh device in the same script
+#   dev_setup                 # again: a fresh device in the same script
+#   dev_fresh                 # dev_setup, dev_publish 1.1.0, IMG
 # Change the config with the variables dev_write_config reads (BACKEND,
 # POLICY, LOW_SPEED_TIMEOUT, CONNECT_TO, LOCAL_URL, EXTRA_CONF, ...) and
 # call it again.
@@ -70,9 +71,10 @@ dev_teardown() {
 # dev_setup [slot-size-bytes]: a fresh device (tests/lib/device.sh: slot A
 # random, slot B zero, both of that size, default 8 MiB, a canary file after
 # each), the factory key it trusts and an attacker key it does not, and an
-# empty firmware server on $WWW.
+# empty firmware server on $WWW; the device of before, if any, torn down.
 dev_setup() {
         local slot_size=${1:-8388608}
+        [ -z "${D:-}" ] || dev_teardown
         D=$(mktemp -d "${TMPDIR:-/tmp}/secfu-dev.XXXXXX")
         trap dev_cleanup EXIT
         WWW=$D/www
@@ -94,6 +96,14 @@ dev_setup() {
         CONNECT_TO=""
         EXTRA_CONF=""
         dev_write_config
+}
+
+# dev_fresh [slot-size-bytes]: dev_setup, and 1.1.0 published ($IMG: the
+# URL path of its image).
+dev_fresh() {
+        dev_setup "$@" || return 1
+        dev_publish 1.1.0 || return 1
+        IMG=$(dev_image_path 1.1.0)
 }
 
 # dev_write_config: $CONF from the variables device_config reads.
@@ -264,17 +274,23 @@ state_field() { # state_field PYTHON-EXPRESSION-ON-s
 }
 
 # ---------------------------------------------------------------- invariants
-# dev_snapshot NAME: what must survive any refused input.
+# dev_snapshot NAME: what must survive any refused input.  When state.json
+# is not a regular file (the state-file attacks) the snapshot records what
+# the path is instead of what the file says: python would block on a FIFO
+# and read a link to /dev/zero without end.
 dev_snapshot() {
-        local name=$1
+        local name=$1 st=$D/state/state.json
         {
                 sha256sum "$D/slot-a" | cut -d' ' -f1
                 sha256sum "$D/slot-a.canary" "$D/slot-b.canary" | cut -d' ' -f1
                 sha256sum "$D/bootenv" 2>/dev/null | cut -d' ' -f1
                 sha256sum "$D/grubenv" 2>/dev/null | cut -d' ' -f1
                 sha256sum "$D"/keys.d/* | cut -d' ' -f1
-                # a device that never ran secfud has installed what it runs
-                /usr/bin/python3 - "$D" <<'PY' 2>/dev/null
+                if [ -L "$st" ] || { [ -e "$st" ] && [ ! -f "$st" ]; }; then
+                        echo "state.json is a $(stat -c %F "$st")"
+                else
+                        # a device that never ran secfud has installed what it runs
+                        /usr/bin/python3 - "$D" <<'PY' 2>/dev/null
 import json, os, sys
 d = sys.argv[1]
 try:
@@ -286,6 +302,7 @@ except FileNotFoundError:
 print(s["highestInstalled"], [(k, v["version"]) for k, v in sorted(s["slots"].items())
                               if v["health"] in ("good", "trial")])
 PY
+                fi
         } >"$D/snapshot-$name"
 }
 # dev_unchanged NAME DESCRIPTION

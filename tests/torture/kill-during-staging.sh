@@ -37,14 +37,7 @@ torture_publish 1.2.0 "$BIG" || bail "publishing 1.2.0 failed"
 for backend in file uboot grub; do
         torture_backend "$backend"
         for version in 1.1.0 1.2.0; do
-                torture_reset "$version"
-                env_decoded_save "old-$backend" || bail "the $backend environment does not decode"
-                torture_once 60
-                if [ "$ONCE_STATUS" != 0 ] || ! slot_b_holds "$version"; then
-                        sed 's/^/# /' "$D/once.log"
-                        bail "a clean cycle with the $backend backend does not stage $version"
-                fi
-                env_decoded_save "new-$backend-$version"
+                torture_clean_cycle "$version" 60
         done
 done
 

@@ -105,14 +105,7 @@ for ((sweep = 0; sweep < RUNS; sweep++)); do
         if ((sweep % 2 == 0)); then version=1.1.0; else version=1.2.0; fi
         for backend in file uboot grub; do
                 torture_backend "$backend"
-                torture_reset "$version"
-                env_decoded_save "old-$backend" || bail "the $backend environment does not decode"
-                torture_once 120
-                if [ "$ONCE_STATUS" != 0 ] || ! slot_b_holds "$version"; then
-                        sed 's/^/# /' "$D/once.log"
-                        bail "a clean cycle with the $backend backend does not stage $version"
-                fi
-                env_decoded_save "new-$backend-$version"
+                torture_clean_cycle "$version" 120
 
                 points="atomic-write atomic-rename env-write env-written"
                 [ "$backend" = file ] && points="atomic-write atomic-rename env-write env-rename env-written"

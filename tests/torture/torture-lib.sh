@@ -199,6 +199,21 @@ torture_reset() {
         [ -z "${1:-}" ] || dev_install_manifest "$D/manifest-$1.jws"
 }
 
+# torture_clean_cycle VERSION SECONDS: from torture_reset VERSION, one
+# cycle without faults (torture_once SECONDS) must stage VERSION with the
+# current backend (else Bail out!); the decoded environment before and after
+# it is saved as old-$BACKEND and new-$BACKEND-VERSION (env_decoded_save).
+torture_clean_cycle() {
+        torture_reset "$1"
+        env_decoded_save "old-$BACKEND" || bail "the $BACKEND environment does not decode"
+        torture_once "$2"
+        if [ "$ONCE_STATUS" != 0 ] || ! slot_b_holds "$1"; then
+                sed 's/^/# /' "$D/once.log"
+                bail "a clean cycle with the $BACKEND backend does not stage $1"
+        fi
+        env_decoded_save "new-$BACKEND-$1"
+}
+
 # torture_publish VERSION SIZE: image + manifest of VERSION on the server
 # (several versions can be published; torture_reset picks the manifest).
 torture_publish() {
