@@ -103,6 +103,15 @@ bool tap_survives(void (*fn)(void)) {
         return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
+char *tap_repeat(char c, size_t n) {
+        char *s = malloc(n + 1);
+        if (!s)
+                abort();
+        memset(s, c, n);
+        s[n] = 0;
+        return s;
+}
+
 char *tap_mkdtemp(void) {
         char tmpl[] = "/tmp/sfu-test.XXXXXX";
         char *dir = mkdtemp(tmpl);

@@ -33,5 +33,7 @@ const char *tap_data(const char *name);
 /* Runs fn in a child process: true when it returns (no signal, no
  * sanitizer report ending the process). */
 bool tap_survives(void (*fn)(void));
+/* A new string of n times c. */
+char *tap_repeat(char c, size_t n);
 /* A fresh temporary directory (removed by the caller or left in /tmp). */
 char *tap_mkdtemp(void);
