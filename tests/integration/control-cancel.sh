@@ -8,8 +8,7 @@
 . "$top_srcdir/tests/integration/control-lib.sh"
 ctl_require curl sha256sum
 
-ctl_setup 4000000
-dev_daemon_start || bail "secfud does not start"
+ctl_running 4000000
 
 # About 40 s for the whole image: cancel comes long before the end.
 fixture_rule "$IMG" '{"drip": {"bytes": 16384, "interval": 0.15}}' >/dev/null

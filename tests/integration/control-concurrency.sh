@@ -9,8 +9,7 @@
 . "$top_srcdir/tests/integration/control-lib.sh"
 ctl_require curl timeout
 
-ctl_setup 3000000
-dev_daemon_start || bail "secfud does not start"
+ctl_running 3000000
 
 # ---------------------------------------------------------------- two monitors, one apply
 # About 3 s of download, so that progress events flow.

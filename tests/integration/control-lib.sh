@@ -13,6 +13,7 @@
 #   ctl_require TOOL...    # skip unless the tools are installed
 #   ctl_setup [IMAGE-SIZE] # dev_setup and the above; SOCK; trap ctl_cleanup EXIT
 #   dev_daemon_start       # secfud serving, log in $D/daemon.log
+#   ctl_running [IMAGE-SIZE]  # ctl_setup, then dev_daemon_start
 #   dev_ctl status --json  # secfuctl against it
 #   ctl_done               # stops everything, prints the plan, exits
 set -u
@@ -71,6 +72,13 @@ EOF
         POLL_JITTER=0s
         POLICY=check
         dev_write_config
+}
+
+# ctl_running [IMAGE-SIZE]: ctl_setup, and secfud serving on it (the test
+# bails out when it does not start).
+ctl_running() {
+        ctl_setup "$@"
+        dev_daemon_start || bail "secfud does not start"
 }
 
 # ctl_raw [--keep] TEXT...: sends TEXT (with \0 escapes) to the socket,

@@ -9,8 +9,7 @@
 . "$top_srcdir/tests/integration/control-lib.sh"
 ctl_require curl
 
-ctl_setup
-dev_daemon_start || bail "secfud does not start"
+ctl_running
 BOOTSIM="$top_srcdir/tests/integration/bootsim"
 
 # ---------------------------------------------------------------- the socket
