@@ -1,12 +1,13 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034  # SERVER2*, ONCE_* and the like are set for the scripts
-# The device test bed of the integration scenarios: a temporary device with
-# file-backed A/B slots (a canary file after each), the `file` bootloader
-# backend, a factory key, a running firmware 1.0.0 in slot A, and a
-# firmware server (tests/lib/fixture-server.py) that the scenario fills with
-# `dev_publish`.  Plus TAP helpers and the assertion every refusal makes:
-# the running slot, the bootloader environment and the installed-version
-# record did not change.
+# The device test bed of the integration scenarios: a temporary device
+# (tests/lib/device.sh) with file-backed A/B slots (a canary file after
+# each), the `file` bootloader backend, a factory key, a running firmware
+# 1.0.0 in slot A, and a firmware server (tests/lib/fixture-server.py) that
+# the scenario fills with `dev_publish`; secfud run once or as a daemon;
+# the TAP helpers of tests/lib/tap.sh, and the assertion every refusal
+# makes: the running slot, the bootloader environment and the
+# installed-version record did not change.
 #
 #   . "$top_srcdir/tests/integration/lib.sh"
 #   dev_require               # skip unless the binaries are a test build
@@ -17,9 +18,10 @@
 #   staged 1.1.0 "what"       # all of a success
 #   dev_setup                 # again: a fresh device in the same script
 #   dev_fresh                 # dev_setup, dev_publish 1.1.0, IMG
-# Change the config with the variables dev_write_config reads (BACKEND,
+#   dev_daemon_start; dev_ctl status; dev_daemon_stop
+# Change the config with the variables device_config reads (BACKEND,
 # POLICY, LOW_SPEED_TIMEOUT, CONNECT_TO, LOCAL_URL, EXTRA_CONF, ...) and
-# call it again.
+# call dev_write_config again.
 set -u
 : "${top_srcdir:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir/build}"
