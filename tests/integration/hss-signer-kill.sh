@@ -31,15 +31,8 @@ set -u
 : "${top_builddir:=$top_srcdir/build}"
 TOOL=$top_builddir/tests/unit/hss-sign-tool
 
-n=0
-failed=0
-ok() { # ok STATUS DESCRIPTION
-        local status=$1
-        shift
-        n=$((n + 1))
-        if [ "$status" -eq 0 ]; then echo "ok $n - $*"; else echo "not ok $n - $*"; failed=$((failed + 1)); fi
-}
-diag() { echo "# $*"; }
+# shellcheck source=tests/lib/tap.sh
+. "$top_srcdir/tests/lib/tap.sh"
 
 # leaf_check FILE: FILE has "level=L I=.. q=.. signed=.. run=N" lines
 # (inspect's, with the run); fails when a leaf signed two messages, or a
@@ -54,13 +47,13 @@ leaf_check() {
         } END { exit bad > 0 }' "$1"
 }
 
-[ -x "$TOOL" ] || { echo "Bail out! $TOOL is not built (make check builds it)"; exit 1; }
+[ -x "$TOOL" ] || bail "$TOOL is not built (make check builds it)"
 RUNS=${HSS_KILL_RUNS:-120}
 SEED=${HSS_KILL_SEED:-$(( ($(date +%s) ^ $$) % 100000 ))}
 RANDOM=$SEED
 diag "HSS_KILL_SEED=$SEED HSS_KILL_RUNS=$RUNS"
 FAULTS=$("$TOOL" faults)
-T=$(mktemp -d "${TMPDIR:-/tmp}/hss-kill.XXXXXX") || { echo "Bail out! mktemp"; exit 1; }
+T=$(mktemp -d "${TMPDIR:-/tmp}/hss-kill.XXXXXX") || bail "mktemp"
 trap 'rm -rf "$T"' EXIT
 
 "$TOOL" keygen "$T/key" H5/W2,H5/W2 "$T/pub" 2>"$T/err"
@@ -146,5 +139,4 @@ ok "$leftovers" "no copy of the state is left beside the key ($leftovers key.* f
 reuse=$(leaf_check "$T/copy.levels")
 ok "$([ -n "$reuse" ] && echo 0 || echo 1)" "control: signing from a restored copy of the state is caught ($(echo "$reuse" | head -1 | sed 's/^# //'))"
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+tap_done

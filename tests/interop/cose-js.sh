@@ -10,60 +10,40 @@
 set -u
 
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
-top_builddir=${top_builddir:-$top_srcdir/build}
+# shellcheck source=tests/interop/interop-lib.sh
+. "$top_srcdir/tests/interop/interop-lib.sh"
 CT="$top_builddir/tests/unit/cose-tool"
 HELPER="$top_srcdir/tests/interop/cose-js-helper.js"
 DATA="$top_srcdir/tests/data"
 NPM_DIR=${SFU_NPM_DIR:-$top_builddir/npm-cose}
 PACKAGES="cose-kit@1.7.1 cose-js@0.9.0"
-ALGS="ES256 ES384 ES512 EdDSA RS256 RS384 RS512 PS256 PS384 PS512"
 CBOR_CT=application/secfu-manifest+cbor
 
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-        echo "1..0 # SKIP nodejs/npm are not installed (apt-get install nodejs npm)"
-        exit 0
-fi
-if [ ! -x "$CT" ]; then
-        echo "Bail out! $CT has not been built (make check builds it)"
-        exit 1
-fi
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 ||
+        skip_all "nodejs/npm are not installed (apt-get install nodejs npm)"
+[ -x "$CT" ] || bail "$CT has not been built (make builds it, make check the test tools)"
 if [ ! -f "$NPM_DIR/.installed" ] || [ "$(cat "$NPM_DIR/.installed")" != "$PACKAGES" ]; then
         mkdir -p "$NPM_DIR" || exit 1
         # shellcheck disable=SC2086
         if ! (cd "$NPM_DIR" && timeout 300 npm install --no-audit --no-fund --no-save --ignore-scripts \
                 --prefix "$NPM_DIR" $PACKAGES) >"$NPM_DIR/install.log" 2>&1; then
-                echo "1..0 # SKIP npm install $PACKAGES failed (no registry?): $(tail -1 "$NPM_DIR/install.log")"
-                exit 0
+                skip_all "npm install $PACKAGES failed (no registry?): $(tail -1 "$NPM_DIR/install.log")"
         fi
         echo "$PACKAGES" >"$NPM_DIR/.installed"
 fi
 export NODE_PATH="$NPM_DIR/node_modules"
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/secfu-cose-js.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM HUP
-cd "$tmp" || exit 1
+interop_start cose-js "$CT"
 
-n=0
-failures=0
-pass() { n=$((n + 1)); echo "ok $n - $1"; }
-fail() {
-        n=$((n + 1)); failures=$((failures + 1)); echo "not ok $n - $1"
-        for f in out err; do
-                [ -s "$tmp/$f" ] && sed -n '1,5s/^/# '"$f"': /p' "$tmp/$f"
-        done
-        return 0
-}
-check() { desc=$1; shift; if "$@"; then pass "$desc"; else fail "$desc"; fi; }
-run() { "$@" >"$tmp/out" 2>"$tmp/err"; rc=$?; }
-accepted() { [ "$rc" = 0 ] && cmp -s "$tmp/out" "$1"; }
-refused() {
+# cose_refused WHY: the last run was refused by us: exit 1, nothing on
+# stdout, one reason line naming WHY.
+cose_refused() {
         [ "$rc" = 1 ] && [ ! -s "$tmp/out" ] && [ "$(wc -l <"$tmp/err")" = 1 ] &&
                 grep -q "^cose-tool: verify: .*$1" "$tmp/err"
 }
 js() { node "$HELPER" "$@"; }
 
-"$CT" manifest-cbor "$DATA/manifest/minimal.json" >m.cbor || { echo "Bail out! manifest-cbor failed"; exit 1; }
+"$CT" manifest-cbor "$DATA/manifest/minimal.json" >m.cbor || bail "manifest-cbor failed"
 cp "$DATA/manifest/minimal.json" m.json
 
 key_for() {
@@ -115,7 +95,7 @@ check "cose-kit reads back its own 3-signer COSE_Sign" test "$rc" = 0
 run "$CT" verify --key "$DATA/keys/ec-p256.pub.pem" --key "$DATA/keys/ed25519.pub.pem" \
         --key "$DATA/keys/rsa2048.pub.pem" --min 3 kit3.cose
 check "cose-kit's COSE_Sign (a COSE_Signature protected header as a map) is refused" \
-        refused "signature 1: the protected header is a map, not a byte string"
+        cose_refused "signature 1: the protected header is a map, not a byte string"
 "$CT" sign --key "$DATA/keys/ec-p256.pem" m.cbor >s1.cose 2>err &&
         "$CT" add --key "$DATA/keys/ed25519.pem" s1.cose >s2.cose 2>err &&
         "$CT" add --key "$DATA/keys/rsa2048.pem" --alg PS384 s2.cose >s3.cose 2>err
@@ -127,7 +107,7 @@ check "we sign COSE_Sign and add 2 signatures; cose-kit verifies all three" test
 # header value as bytes).
 run js kit-sign1 "$DATA/keys/ec-p256.pem" ES256 "$k1" 0 m.cbor ct0.cose
 run "$CT" verify --key "$DATA/keys/ec-p256.pub.pem" ct0.cose
-check "cose-kit COSE_Sign1 with content type 0 (text/plain): refused" refused "content type 0 is not a manifest's"
+check "cose-kit COSE_Sign1 with content type 0 (text/plain): refused" cose_refused "content type 0 is not a manifest's"
 # Damaged ones are refused on both sides.
 head -c -1 o1-ES256.cose >trunc.cose
 run js kit-verify trunc.cose m.cbor "$DATA/keys/ec-p256.pub.pem"
@@ -137,5 +117,4 @@ check "cose-js refuses our ES384 COSE_Sign1 with a P-256 key" test "$rc" != 0
 run js kit-verify o1-ES256.cose m.cbor "$DATA/keys/ec-p256-b.pub.pem"
 check "cose-kit refuses our COSE_Sign1 with another P-256 key" test "$rc" != 0
 
-echo "1..$n"
-[ "$failures" = 0 ]
+tap_done

@@ -10,56 +10,28 @@
 set -u
 
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
-top_builddir=${top_builddir:-$top_srcdir/build}
+# shellcheck source=tests/interop/interop-lib.sh
+. "$top_srcdir/tests/interop/interop-lib.sh"
 CT="$top_builddir/tests/unit/cose-tool"
-PY=/usr/bin/python3
 HELPER="$top_srcdir/tests/interop/cose-python-helper.py"
 DATA="$top_srcdir/tests/data"
-ALGS="ES256 ES384 ES512 EdDSA RS256 RS384 RS512 PS256 PS384 PS512"
 CBOR_CT=application/secfu-manifest+cbor
 JSON_CT=application/secfu-manifest+json
 
 for m in cbor2 cryptography; do
-        if ! "$PY" -c "import $m" >/dev/null 2>&1; then
-                echo "1..0 # SKIP python3-$m is not installed (apt-get install python3-$m)"
-                exit 0
-        fi
+        "$PY" -c "import $m" >/dev/null 2>&1 || skip_all "python3-$m is not installed (apt-get install python3-$m)"
 done
-if [ ! -x "$CT" ]; then
-        echo "Bail out! $CT has not been built (make check builds it)"
-        exit 1
-fi
+interop_start cose-python "$CT"
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/secfu-cose-python.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM HUP
-cd "$tmp" || exit 1
-
-n=0
-failures=0
-pass() { n=$((n + 1)); echo "ok $n - $1"; }
-fail() {
-        n=$((n + 1)); failures=$((failures + 1)); echo "not ok $n - $1"
-        for f in out err; do
-                [ -s "$tmp/$f" ] && sed -n '1,5s/^/# '"$f"': /p' "$tmp/$f"
-        done
-        return 0
-}
-check() { desc=$1; shift; if "$@"; then pass "$desc"; else fail "$desc"; fi; }
-run() { "$@" >"$tmp/out" 2>"$tmp/err"; rc=$?; }
-# Accepted by us: exit 0, the payload byte for byte on stdout.
-accepted() { [ "$rc" = 0 ] && cmp -s "$tmp/out" "$1"; }
-# Refused by us: non-zero, nothing on stdout, one reason line naming $1.
-refused() {
+# cose_refused WHY: the last run was refused by us: exit 1, nothing on
+# stdout, one reason line naming WHY.
+cose_refused() {
         [ "$rc" = 1 ] && [ ! -s "$tmp/out" ] && [ "$(wc -l <"$tmp/err")" = 1 ] &&
                 grep -q "^cose-tool: verify: .*$1" "$tmp/err"
 }
 py() { "$PY" "$HELPER" "$@"; }
 
-if ! "$CT" manifest-cbor "$DATA/manifest/minimal.json" >m.cbor 2>err; then
-        echo "Bail out! cose-tool manifest-cbor failed: $(cat err)"
-        exit 1
-fi
+"$CT" manifest-cbor "$DATA/manifest/minimal.json" >m.cbor 2>err || bail "cose-tool manifest-cbor failed: $(cat err)"
 cp "$DATA/manifest/minimal.json" m.json
 
 # ---------------------------------------------------------------- the CBOR manifest
@@ -79,7 +51,7 @@ for alg in $ALGS; do
         d="k-$alg"
         mkdir "$d"
         if ! kid=$(py keygen "$alg" "$d" 2>err); then
-                fail "$alg: cbor2/cryptography keygen failed"
+                ok 1 "$alg: cbor2/cryptography keygen failed"
                 continue
         fi
         ourkid=$("$CT" kid "$d/pub.pem" 2>err)
@@ -117,7 +89,7 @@ run "$CT" verify --key k-ES256/pub.pem --content cbor ct60.cose
 check "content type 60 (CoAP application/cbor) is a CBOR manifest" accepted m.cbor
 py sign1 k-ES256/key.pem ES256 "$(py kid k-ES256/pub.pem)" application/json m.json ctjson.cose 2>err
 run "$CT" verify --key k-ES256/pub.pem --content cbor ctjson.cose
-check "a JSON manifest where only CBOR is allowed: refused" refused "is not accepted here"
+check "a JSON manifest where only CBOR is allowed: refused" cose_refused "is not accepted here"
 
 # ---------------------------------------------------------------- several signers
 ka=$(py kid k-ES256/pub.pem); kb=$(py kid k-EdDSA/pub.pem); kc=$(py kid k-PS384/pub.pem)
@@ -126,11 +98,11 @@ py sign "$CBOR_CT" m.cbor three.cose k-ES256/key.pem:ES256:"$ka" k-EdDSA/key.pem
 run "$CT" verify --key k-ES256/pub.pem --key k-EdDSA/pub.pem --key k-PS384/pub.pem --min 3 three.cose
 check "Python COSE_Sign with 3 signers, 3 trusted, --min 3: accepted" accepted m.cbor
 run "$CT" verify --key k-ES256/pub.pem --key k-EdDSA/pub.pem --min 3 three.cose
-check "... only 2 of them trusted, --min 3: refused" refused "2 distinct trusted key(s) signed, 3 required"
+check "... only 2 of them trusted, --min 3: refused" cose_refused "2 distinct trusted key(s) signed, 3 required"
 run "$CT" verify --key k-ES256/pub.pem --key k-EdDSA/pub.pem --min 2 three.cose
 check "... only 2 of them trusted, --min 2: accepted (the unknown kid counts for nothing)" accepted m.cbor
 run "$CT" verify --key k-ES256/pub.pem --key k-EdDSA/pub.pem --key k-PS384/pub.pem --min 3 --alg-allow ES256,PS384 three.cose
-check "... EdDSA not allowed, --min 3: refused" refused "2 distinct trusted key(s) signed, 3 required"
+check "... EdDSA not allowed, --min 3: refused" cose_refused "2 distinct trusted key(s) signed, 3 required"
 # Ours: COSE_Sign, then two more signatures added; Python checks all three.
 "$CT" sign --key k-ES512/key.pem --alg ES512 m.cbor >ours-1.cose 2>err &&
         "$CT" add --key k-EdDSA/key.pem ours-1.cose >ours-2.cose 2>err &&
@@ -162,13 +134,13 @@ for kind in alg-unprotected crit dup-label label-both indefinite trailing trunca
         no-content-type) why='no content type' ;;
         flip) why='signature does not verify' ;;
         esac
-        check "a Python COSE_Sign1 with $kind (validly signed otherwise) is refused: $why" refused "$why"
+        check "a Python COSE_Sign1 with $kind (validly signed otherwise) is refused: $why" cose_refused "$why"
 done
 py sign1 k-ES256/key.pem ES256 nobody "$CBOR_CT" m.cbor wrongkid.cose 2>err
 run "$CT" verify --key k-ES256/pub.pem wrongkid.cose
-check "a Python COSE_Sign1 with a kid no trusted key has is refused" refused 'no trusted key with kid "nobody"'
+check "a Python COSE_Sign1 with a kid no trusted key has is refused" cose_refused 'no trusted key with kid "nobody"'
 run "$CT" verify --key k-ES384/pub.pem k-ES256/py1.cose
-check "a Python COSE_Sign1 against another key is refused" refused "no trusted key"
+check "a Python COSE_Sign1 against another key is refused" cose_refused "no trusted key"
 # Python refuses what we made and then damaged.
 head -c -1 k-ES256/ours1.cose >trunc.cose
 run py verify trunc.cose m.cbor "$CBOR_CT" k-ES256/pub.pem:ES256:"$ka"
@@ -176,5 +148,4 @@ check "Python refuses our COSE_Sign1 truncated by one byte" test "$rc" != 0
 run py verify k-ES256/ours1.cose m.cbor "$CBOR_CT" k-ES384/pub.pem:ES256:"$ka"
 check "Python refuses our COSE_Sign1 against another key" test "$rc" != 0
 
-echo "1..$n"
-[ "$failures" = 0 ]
+tap_done

@@ -7,7 +7,7 @@
 #
 #   top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 #   . "$top_srcdir/tests/interop/interop-lib.sh"
-#   interop_start NAME          # bail unless secfu-manifest is built; cd $tmp
+#   interop_start NAME [PROG]   # bail unless PROG (secfu-manifest) is built; cd $tmp
 #   run "$SM" verify ...        # stdout in $tmp/out, stderr in $tmp/err, status in $rc
 #   check "what" accepted       # or cli_refused CMD [RC], verify_refused
 #
@@ -31,7 +31,7 @@ _interop_show_run() {
 TAP_ON_FAIL=_interop_show_run
 
 interop_start() {
-        [ -x "$SM" ] || bail "$SM has not been built"
+        [ -x "${2:-$SM}" ] || bail "${2:-$SM} has not been built (make builds it, make check the test tools)"
         tap_tmpdir "$1"
 }
 
@@ -47,8 +47,8 @@ run() {
         "$@" >"$tmp/out" 2>"$tmp/err"
         rc=$?
 }
-# accepted: the last run exited 0 and printed m.json byte for byte.
-accepted() { [ "$rc" = 0 ] && cmp -s "$tmp/out" "$tmp/m.json"; }
+# accepted [FILE]: the last run exited 0 and printed FILE (m.json) byte for byte.
+accepted() { [ "$rc" = 0 ] && cmp -s "$tmp/out" "${1:-$tmp/m.json}"; }
 # cli_refused CMD [RC]: the last run failed (with status RC when given),
 # printed nothing on stdout and exactly one line "secfu-manifest: CMD: ..."
 # on stderr.
