@@ -159,6 +159,20 @@ dev_server2() {
         FIXTURE_PID=$SERVER_PID
 }
 
+# dev_domain DOMAIN: the device's DHCP domain is DOMAIN (a search line in
+# the resolv.conf it reads).
+dev_domain() { echo "search $1" >"$D/sources/resolv.conf"; }
+
+# dev_local_server NAME: a local firmware cache, a second fixture server
+# ($D/www-local, dev_server2) that the device reaches as NAME (connect-to);
+# dev_local_count PATH: the requests it saw for PATH.
+dev_local_server() {
+        dev_server2 "$D/www-local"
+        CONNECT_TO="$1:$SERVER_PORT:127.0.0.1:$SERVER2_PORT"
+        dev_write_config
+}
+dev_local_count() { FIXTURE_PORT=$SERVER2_PORT fixture_count "$1"; }
+
 # dev_free_port: a TCP port on 127.0.0.1 that nothing listens on.
 dev_free_port() {
         /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'

@@ -12,12 +12,9 @@ set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 # shellcheck source=tests/interop/interop-lib.sh
 . "$top_srcdir/tests/interop/interop-lib.sh"
-CT="$top_builddir/tests/unit/cose-tool"
 HELPER="$top_srcdir/tests/interop/cose-js-helper.js"
-DATA="$top_srcdir/tests/data"
 NPM_DIR=${SFU_NPM_DIR:-$top_builddir/npm-cose}
 PACKAGES="cose-kit@1.7.1 cose-js@0.9.0"
-CBOR_CT=application/secfu-manifest+cbor
 
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 ||
         skip_all "nodejs/npm are not installed (apt-get install nodejs npm)"
@@ -35,12 +32,6 @@ export NODE_PATH="$NPM_DIR/node_modules"
 
 interop_start cose-js "$CT"
 
-# cose_refused WHY: the last run was refused by us: exit 1, nothing on
-# stdout, one reason line naming WHY.
-cose_refused() {
-        [ "$rc" = 1 ] && [ ! -s "$tmp/out" ] && [ "$(wc -l <"$tmp/err")" = 1 ] &&
-                grep -q "^cose-tool: verify: .*$1" "$tmp/err"
-}
 js() { node "$HELPER" "$@"; }
 
 "$CT" manifest-cbor "$DATA/manifest/minimal.json" >m.cbor || bail "manifest-cbor failed"

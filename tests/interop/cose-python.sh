@@ -12,23 +12,13 @@ set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 # shellcheck source=tests/interop/interop-lib.sh
 . "$top_srcdir/tests/interop/interop-lib.sh"
-CT="$top_builddir/tests/unit/cose-tool"
 HELPER="$top_srcdir/tests/interop/cose-python-helper.py"
-DATA="$top_srcdir/tests/data"
-CBOR_CT=application/secfu-manifest+cbor
-JSON_CT=application/secfu-manifest+json
 
 for m in cbor2 cryptography; do
         "$PY" -c "import $m" >/dev/null 2>&1 || skip_all "python3-$m is not installed (apt-get install python3-$m)"
 done
 interop_start cose-python "$CT"
 
-# cose_refused WHY: the last run was refused by us: exit 1, nothing on
-# stdout, one reason line naming WHY.
-cose_refused() {
-        [ "$rc" = 1 ] && [ ! -s "$tmp/out" ] && [ "$(wc -l <"$tmp/err")" = 1 ] &&
-                grep -q "^cose-tool: verify: .*$1" "$tmp/err"
-}
 py() { "$PY" "$HELPER" "$@"; }
 
 "$CT" manifest-cbor "$DATA/manifest/minimal.json" >m.cbor 2>err || bail "cose-tool manifest-cbor failed: $(cat err)"

@@ -10,11 +10,7 @@ set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 # shellcheck source=tests/interop/interop-lib.sh
 . "$top_srcdir/tests/interop/interop-lib.sh"
-CT="$top_builddir/tests/unit/cose-tool"
 HELPER="$top_srcdir/tests/interop/cose-ruby-helper.rb"
-DATA="$top_srcdir/tests/data"
-CBOR_CT=application/secfu-manifest+cbor
-JSON_CT=application/secfu-manifest+json
 
 command -v ruby >/dev/null 2>&1 && ruby -e 'require "cose"' >/dev/null 2>&1 ||
         skip_all "ruby-cose is not installed (apt-get install ruby-cose)"

@@ -1,5 +1,5 @@
 # shellcheck shell=sh
-# shellcheck disable=SC2034  # SM, PY, HELPER, ALGS are for the sourcing test
+# shellcheck disable=SC2034  # SM, CT, PY, HELPER, DATA, ALGS, *_CT are for the sourcing test
 # SPDX-License-Identifier: MIT
 # Shared by tests/interop/*.sh (sourced, not a test itself): the TAP
 # helpers, the secfu-manifest of the build tree, a work directory, and the
@@ -9,15 +9,19 @@
 #   . "$top_srcdir/tests/interop/interop-lib.sh"
 #   interop_start NAME [PROG]   # bail unless PROG (secfu-manifest) is built; cd $tmp
 #   run "$SM" verify ...        # stdout in $tmp/out, stderr in $tmp/err, status in $rc
-#   check "what" accepted       # or cli_refused CMD [RC], verify_refused
+#   check "what" accepted       # or cli_refused CMD [RC], verify_refused, cose_refused WHY
 #
 # Without the harness's top_builddir, the build tree is $top_srcdir/build
 # (where `make` builds).
 : "${top_builddir:=$top_srcdir/build}"
 SM="$top_builddir/secfu-manifest"
+CT="$top_builddir/tests/unit/cose-tool" # our COSE side, until secfu-manifest has COSE verbs
 PY=/usr/bin/python3
 HELPER="$top_srcdir/tests/interop/jwcrypto-helper.py"
+DATA="$top_srcdir/tests/data"
 ALGS="ES256 ES384 ES512 EdDSA RS256 RS384 RS512 PS256 PS384 PS512"
+CBOR_CT=application/secfu-manifest+cbor # COSE content types
+JSON_CT=application/secfu-manifest+json
 # shellcheck source=tests/lib/tap.sh
 . "$top_srcdir/tests/lib/tap.sh"
 
@@ -59,3 +63,9 @@ cli_refused() {
 # verify_refused: cli_refused verify, and not merely because the file to
 # verify was never made.
 verify_refused() { cli_refused verify && ! grep -q 'cannot open' "$tmp/err"; }
+# cose_refused WHY: the last run was refused by us: exit 1, nothing on
+# stdout, one reason line naming WHY.
+cose_refused() {
+        [ "$rc" = 1 ] && [ ! -s "$tmp/out" ] && [ "$(wc -l <"$tmp/err")" = 1 ] &&
+                grep -q "^cose-tool: verify: .*$1" "$tmp/err"
+}

@@ -24,16 +24,6 @@ static const char payload_text[] = "{\"manifestVersion\":\"1.0\",\"manufacturer\
 
 /* ---------------------------------------------------------------- helpers */
 
-static struct sfu_key *load_key(const char *name, bool want_private) {
-        struct sfu_err err = SFU_ERR_INIT;
-        struct sfu_key *key = NULL;
-        if (sfu_key_load_file(tap_data(name), want_private, &key, &err) < 0) {
-                printf("Bail out! cannot load %s: %s\n", name, err.message);
-                exit(1);
-        }
-        return key;
-}
-
 static char *b64(const void *data, size_t len) {
         char *s = sfu_b64url_encode(data, len);
         if (!s)
@@ -201,17 +191,17 @@ static void keys_setup(void) {
                                            "keys/ed25519.pub.jwk"};
         struct sfu_err err = SFU_ERR_INIT;
 
-        K.rsa = load_key("keys/rsa2048.pem", true);
-        K.rsa_b = load_key("keys/rsa2048-b.pem", true);
-        K.p256 = load_key("keys/ec-p256.pem", true);
-        K.p256_b = load_key("keys/ec-p256-b.pem", true);
-        K.p384 = load_key("keys/ec-p384.jwk", true);
-        K.p521 = load_key("keys/ec-p521.pem", true);
-        K.ed = load_key("keys/ed25519.pem", true);
+        K.rsa = tap_load_key("keys/rsa2048.pem", true);
+        K.rsa_b = tap_load_key("keys/rsa2048-b.pem", true);
+        K.p256 = tap_load_key("keys/ec-p256.pem", true);
+        K.p256_b = tap_load_key("keys/ec-p256-b.pem", true);
+        K.p384 = tap_load_key("keys/ec-p384.jwk", true);
+        K.p521 = tap_load_key("keys/ec-p521.pem", true);
+        K.ed = tap_load_key("keys/ed25519.pem", true);
         if (sfu_keyring_new(&K.ring) < 0)
                 abort();
         for (size_t i = 0; i < ELEMENTSOF(pubs); i++)
-                if (sfu_keyring_add(K.ring, load_key(pubs[i], false), &err) < 0) {
+                if (sfu_keyring_add(K.ring, tap_load_key(pubs[i], false), &err) < 0) {
                         printf("Bail out! %s\n", err.message);
                         exit(1);
                 }
@@ -452,7 +442,7 @@ static void test_rfc_examples(void) {
         if (sfu_keyring_new(&ring) < 0)
                 abort();
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
-                struct sfu_key *key = load_key(cases[i].jwk, true);
+                struct sfu_key *key = tap_load_key(cases[i].jwk, true);
                 ok(sfu_keyring_add(ring, key, &err) == 0, "add the %s key", cases[i].what);
         }
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -488,7 +478,7 @@ static void test_rfc_examples(void) {
                 if (sfu_keyring_new(&kid_ring) < 0)
                         abort();
                 for (size_t i = 0; i < 2; i++) {
-                        struct sfu_key *key = load_key(files[i], false);
+                        struct sfu_key *key = tap_load_key(files[i], false);
                         free(key->kid);
                         key->kid = strdup(kids[i]);
                         if (sfu_keyring_add(kid_ring, key, &err) < 0)

@@ -60,13 +60,6 @@ static char *replace(const char *text, const char *from, const char *to) {
         return out;
 }
 
-static bool one_printable_line(const char *s) {
-        for (; *s; s++)
-                if ((unsigned char) *s < 0x20 || *s == 0x7f)
-                        return false;
-        return true;
-}
-
 /* Parses text[0..len) from a buffer of exactly len bytes. */
 static int parse_n(const char *text, size_t len, size_t max, struct sfu_manifest **ret, struct sfu_err *err) {
         _cleanup_free_ char *copy = malloc(len ? len : 1);
@@ -83,7 +76,7 @@ static void refused_text_n(const char *text, size_t len, size_t max, enum sfu_er
         int r = parse_n(text, len, max, &m, &err);
 
         ok(r < 0 && m == NOT_WRITTEN && err.code == code && strstr(err.message, reason) &&
-           one_printable_line(err.message),
+           tap_one_line(err.message),
            "refused: %s (want %s \"%s\", got %d %s \"%s\")", desc, sfu_err_code_name(code), reason, r,
            sfu_err_code_name(err.code), err.message);
         if (r >= 0 && m != NOT_WRITTEN)

@@ -13,16 +13,6 @@
 #include "core/signed.h"
 #include "tap.h"
 
-static struct sfu_key *load_key(const char *name, bool want_private) {
-        struct sfu_err err = SFU_ERR_INIT;
-        struct sfu_key *key = NULL;
-        if (sfu_key_load_file(tap_data(name), want_private, &key, &err) < 0) {
-                printf("Bail out! cannot load %s: %s\n", name, err.message);
-                exit(1);
-        }
-        return key;
-}
-
 static char *manifest_text;
 static size_t manifest_len;
 
@@ -79,7 +69,7 @@ static void opened_refused(struct opened o, enum sfu_err_code code, const char *
 }
 
 static void test_open(void) {
-        struct sfu_key *p256 = load_key("keys/ec-p256.pem", true);
+        struct sfu_key *p256 = tap_load_key("keys/ec-p256.pem", true);
         _cleanup_keyring_ struct sfu_keyring *ring = NULL;
         struct sfu_err err = SFU_ERR_INIT;
         _cleanup_free_ char *jws = NULL;
@@ -88,7 +78,7 @@ static void test_open(void) {
         size_t cbor_len = 0, cose_cbor_len = 0, cose_json_len = 0;
         const unsigned es256 = SFU_ALG_MASK(SFU_ALG_ES256);
 
-        if (sfu_keyring_new(&ring) < 0 || sfu_keyring_add(ring, load_key("keys/ec-p256.pub.pem", false), &err) < 0)
+        if (sfu_keyring_new(&ring) < 0 || sfu_keyring_add(ring, tap_load_key("keys/ec-p256.pub.pem", false), &err) < 0)
                 abort();
         ok(sfu_jws_sign((const uint8_t *) manifest_text, manifest_len, p256,
                         &(struct sfu_jws_sign_opts) { .alg = SFU_ALG_ES256 }, &jws, &err) == 0,
