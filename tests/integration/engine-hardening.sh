@@ -13,7 +13,6 @@
 . "$top_srcdir/tests/integration/lib.sh"
 dev_require
 
-LOCAL_NAME=_firmware.example.test
 fresh() {
         dev_setup
         dev_domain example.test
@@ -23,7 +22,7 @@ slot_b_sha() { sha256sum "$D/slot-b" | cut -d' ' -f1; }
 # ---------------------------------------------------------------- 1. a hostile local cache
 for how in corrupt short; do
         fresh
-        dev_local_server "$LOCAL_NAME"
+        dev_local_server
         dev_publish 1.1.0
         IMG=$(dev_image_path 1.1.0)
         # The cache replays the manufacturer's signed manifest ...

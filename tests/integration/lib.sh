@@ -163,12 +163,13 @@ dev_server2() {
 # the resolv.conf it reads).
 dev_domain() { echo "search $1" >"$D/sources/resolv.conf"; }
 
-# dev_local_server NAME: a local firmware cache, a second fixture server
-# ($D/www-local, dev_server2) that the device reaches as NAME (connect-to);
-# dev_local_count PATH: the requests it saw for PATH.
+# dev_local_server [NAME]: a local firmware cache, a second fixture server
+# ($D/www-local, dev_server2) that the device reaches as NAME (connect-to;
+# default _firmware.example.test, the local server of the DHCP domain
+# example.test); dev_local_count PATH: the requests it saw for PATH.
 dev_local_server() {
         dev_server2 "$D/www-local"
-        CONNECT_TO="$1:$SERVER_PORT:127.0.0.1:$SERVER2_PORT"
+        CONNECT_TO="${1:-_firmware.example.test}:$SERVER_PORT:127.0.0.1:$SERVER2_PORT"
         dev_write_config
 }
 dev_local_count() { FIXTURE_PORT=$SERVER2_PORT fixture_count "$1"; }
