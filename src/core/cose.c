@@ -545,5 +545,7 @@ int sfu_cose_verify(const struct sfu_cose *cose, const struct sfu_keyring *ring,
         }
         if (opts.ret_algs)
                 *opts.ret_algs = tally.alg_mask;
+        if (opts.ret_signers)
+                memcpy(opts.ret_signers, tally.signers, tally.n_signers * sizeof(tally.signers[0]));
         return sfu_sig_tally_result(&tally, opts.min_signatures, ret_valid, err);
 }

@@ -128,6 +128,7 @@ struct sfu_cose_verify_opts {
         void (*note)(void *userdata, const char *why);
         void *userdata;
         unsigned *ret_algs;             /* set to the mask of the algs that counted (may be NULL) */
+        const struct sfu_key **ret_signers;     /* as in sfu_jws_verify_opts */
 };
 
 /* Verifies cose against ring.  Succeeds when at least min_signatures

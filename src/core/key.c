@@ -17,6 +17,7 @@
 #include "core/hss.h"
 #include "core/json.h"
 #include "core/key.h"
+#include "core/scope.h"
 #include "core/key-internal.h"
 
 #define PAIRWISE_TEST_INPUT "secfud key consistency test"
@@ -408,6 +409,7 @@ void sfu_key_free(struct sfu_key *key) {
         if (!key)
                 return;
         free(key->hss);
+        sfu_scope_free(key->scope);
         EVP_PKEY_free(key->pkey);
         free(key->kid);
         free(key->source);

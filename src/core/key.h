@@ -14,6 +14,8 @@
 #define SFU_RSA_MIN_BITS 2048
 
 
+struct sfu_scope;
+
 struct sfu_key {
         EVP_PKEY *pkey;
         enum sfu_key_type type;
@@ -25,6 +27,7 @@ struct sfu_key {
         size_t hss_len;
         bool has_alg;           /* a JWK "alg" restricts the key to alg (RFC 7517 4.4) */
         enum sfu_alg alg;
+        struct sfu_scope *scope; /* what it may vouch for (core/scope.h); NULL: everything */
 };
 
 /* Loads a key from PEM or JWK bytes (detected: a JWK starts with '{').

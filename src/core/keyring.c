@@ -9,6 +9,8 @@
 
 #include "core/key.h"
 #include "core/key-internal.h"
+#include "core/file.h"
+#include "core/scope.h"
 
 int sfu_keyring_new(struct sfu_keyring **ret) {
         struct sfu_keyring *ring = calloc(1, sizeof(*ring));
@@ -102,9 +104,13 @@ static int load_fd(int fd, const char *path, struct sfu_key **ret, struct sfu_er
         return sfu_key_from_buffer(buf, len, path, false, ret, err);
 }
 
+static int attach_scope(int dfd, const char *dir, const char *key_name, struct sfu_key *key, struct sfu_err *err);
+
 static int load_one(int dfd, const char *dir, const char *name, struct sfu_key **ret, struct sfu_err *err) {
         _cleanup_close_ int fd = -1;
         _cleanup_free_ char *path = NULL;
+        _cleanup_key_ struct sfu_key *key = NULL;
+        int r;
 
         if (asprintf(&path, "%s/%s", dir, name) < 0) {
                 path = NULL;
@@ -115,21 +121,87 @@ static int load_one(int dfd, const char *dir, const char *name, struct sfu_key *
                 int e = errno;
                 return sfu_err_set(err, SFU_ERR_STORAGE, e, "cannot open key %s: %s", path, strerror(e));
         }
-        return load_fd(fd, path, ret, err);
+        r = load_fd(fd, path, &key, err);
+        if (r >= 0)
+                r = attach_scope(dfd, dir, name, key, err);
+        if (r >= 0)
+                *ret = TAKE_PTR(key);
+        return r;
+}
+
+/* NAME.scope for the key file NAME.pem, NAME.jwk or NAME.hss, into buf. */
+static int scope_name(const char *key_name, char *buf, size_t size) {
+        size_t stem = strlen(key_name) - 4;
+        int n = snprintf(buf, size, "%.*s.scope", (int) stem, key_name);
+        return n < 0 || (size_t) n >= size ? -ENAMETOOLONG : 0;
+}
+
+/* A key's scope file, when there is one: a scope that does not parse
+ * keeps the key out (it must never load with more power than meant). */
+static int attach_scope(int dfd, const char *dir, const char *key_name, struct sfu_key *key, struct sfu_err *err) {
+        _cleanup_close_ int fd = -1;
+        _cleanup_free_ char *text = NULL;
+        char name[NAME_MAX + 8], path[PATH_MAX];
+        size_t len = 0;
+        int r;
+
+        if (scope_name(key_name, name, sizeof(name)) < 0)
+                return -ENAMETOOLONG;
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
+        if (fd < 0 && errno == ENOENT)
+                return 0;
+        if (fd < 0) {
+                int e = errno;
+                return sfu_err_set(err, SFU_ERR_STORAGE, e, "cannot open the scope %s: %s", path, strerror(e));
+        }
+        r = sfu_file_load_fd(fd, SFU_SCOPE_FILE_MAX, SFU_FILE_REGULAR | SFU_FILE_NO_NUL, &text, &len);
+        if (r < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, -r, "cannot read the scope %s: %s", path, strerror(-r));
+        return sfu_scope_parse(text, len, path, &key->scope, err);
+}
+
+static bool ends_with(const char *s, const char *suffix) {
+        size_t n = strlen(s), m = strlen(suffix);
+        return n > m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* A NAME.scope beside no key: a typo there would leave the key it meant
+ * to limit with all powers, so it is an error, not an ignored file. */
+static int check_orphan_scope(int dfd, const char *dir, const char *name, struct sfu_err *err) {
+        static const char *const exts[] = { ".pem", ".jwk", ".hss" };
+        size_t stem = strlen(name) - strlen(".scope");
+        char key[NAME_MAX + 8];
+
+        for (size_t i = 0; i < ELEMENTSOF(exts); i++) {
+                snprintf(key, sizeof(key), "%.*s%s", (int) stem, name, exts[i]);
+                if (faccessat(dfd, key, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+                        return 0;
+        }
+        return sfu_err_set(err, SFU_ERR_PARSE, ENOENT, "%s/%s limits no key: there is no %.*s.pem, .jwk or .hss",
+                           dir, name, (int) stem, name);
 }
 
 /* Sorted names of the key files in d. */
 static int list_key_files(DIR *d, const char *dir, struct name_list *list, struct sfu_err *err) {
+        int r;
+
         for (;;) {
                 struct dirent *de;
                 errno = 0;
                 de = readdir(d);
                 if (!de) {
-                        int r = errno;
+                        r = errno;
                         if (r != 0)
                                 return sfu_err_set(err, SFU_ERR_STORAGE, r,
                                                    "cannot read key directory %s: %s", dir, strerror(r));
                         break;
+                }
+                if (de->d_name[0] != '.' && ends_with(de->d_name, ".scope")) {
+                        r = check_orphan_scope(dirfd(d), dir, de->d_name, err);
+                        if (r < 0)
+                                return r;
+                        continue;
                 }
                 if (!is_key_file_name(de->d_name))
                         continue;

@@ -19,3 +19,14 @@ int sfu_manifest_check_slot_class(const char *what, const char *s, struct sfu_er
 int sfu_manifest_check_location(const char *what, const char *s, struct sfu_err *err) _wur_;
 int sfu_manifest_check_new_key(json_t *jwk, size_t index, struct sfu_err *err) _wur_;
 bool sfu_manifest_understood(const char *extension);
+/* A string member of obj that passes sfu_manifest_check_text(); *ret is
+ * NULL (and 0 returned) when it is absent and not required. */
+int sfu_manifest_get_text(json_t *obj, const char *key, const char *what, bool required, size_t max,
+                          const char **ret, struct sfu_err *err) _wur_;
+int sfu_manifest_dup_text(const char *s, char **ret, struct sfu_err *err) _wur_;
+
+/* manifest-provider.c: "providers". */
+int sfu_manifest_parse_providers(json_t *list, struct sfu_manifest *m, struct sfu_err *err) _wur_;
+int sfu_manifest_validate_providers(const struct sfu_manifest *m, struct sfu_err *err) _wur_;
+int sfu_manifest_providers_to_json(const struct sfu_manifest *m, json_t *obj) _wur_;
+void sfu_manifest_providers_free(struct sfu_manifest *m);

@@ -73,6 +73,8 @@ static bool crit_member_present(const struct sfu_manifest *m, const char *name) 
                 return m->new_keys || m->n_revoked_kids > 0;
         if (strcmp(name, "rollbackFloor") == 0)
                 return m->has_rollback_floor;
+        if (strcmp(name, "providers") == 0)
+                return m->n_providers > 0;
         return false;
 }
 
@@ -119,6 +121,10 @@ int sfu_manifest_validate(const struct sfu_manifest *m, struct sfu_err *err) {
                 if (r < 0)
                         return r;
         }
+
+        r = sfu_manifest_validate_providers(m, err);
+        if (r < 0)
+                return r;
 
         if (m->new_keys) {
                 if (!json_is_array(m->new_keys) || json_array_size(m->new_keys) > SFU_MANIFEST_MAX_KEYS)
@@ -274,6 +280,8 @@ int sfu_manifest_to_json(const struct sfu_manifest *m, json_t **ret) {
                         return -ENOMEM;
         }
         r = images_to_json(m, obj);
+        if (r >= 0)
+                r = sfu_manifest_providers_to_json(m, obj);
         if (r < 0)
                 return r;
         if (m->new_keys || m->n_revoked_kids > 0) {
@@ -315,6 +323,7 @@ void sfu_manifest_free(struct sfu_manifest *m) {
                 free(m->images[i].slot_class);
                 free(m->images[i].location);
         }
+        sfu_manifest_providers_free(m);
         json_decref(m->new_keys);
         for (size_t i = 0; i < SFU_MANIFEST_MAX_KEYS; i++)
                 free(m->revoked_kids[i]);

@@ -17,7 +17,8 @@
 
 /* The extensions of doc/manifest.md that this implementation understands
  * and that a manifest may therefore list in "crit". */
-static const char *const understood_extensions[] = { "firmwareSize", "expires", "images", "keyInfo", "rollbackFloor" };
+static const char *const understood_extensions[] = { "firmwareSize", "expires", "images", "keyInfo", "rollbackFloor",
+                                                             "providers" };
 
 /* JWK members that carry private key material (RFC 7518 section 6). */
 static const char *const jwk_private_members[] = { "d", "p", "q", "dp", "dq", "qi", "oth", "k" };
@@ -71,8 +72,8 @@ int sfu_manifest_check_text(const char *what, const char *s, size_t max, struct 
 
 /* A string member of obj that passes sfu_manifest_check_text().  *ret is NULL (and 0
  * returned) when the member is absent and not required. */
-static int get_text(json_t *obj, const char *key, const char *what, bool required, size_t max,
-                    const char **ret, struct sfu_err *err) {
+int sfu_manifest_get_text(json_t *obj, const char *key, const char *what, bool required, size_t max,
+                          const char **ret, struct sfu_err *err) {
         json_t *v = json_object_get(obj, key);
         const char *s;
         int r;
@@ -93,7 +94,7 @@ static int get_text(json_t *obj, const char *key, const char *what, bool require
         return 0;
 }
 
-static int dup_text(const char *s, char **ret, struct sfu_err *err) {
+int sfu_manifest_dup_text(const char *s, char **ret, struct sfu_err *err) {
         char *copy = strdup(s);
         if (!copy)
                 return oom(err);
@@ -225,7 +226,7 @@ static int get_time(json_t *obj, const char *key, bool required, const char **re
         int64_t t;
         int r;
 
-        r = get_text(obj, key, key, required, SFU_MANIFEST_MAX_STRING, &s, err);
+        r = sfu_manifest_get_text(obj, key, key, required, SFU_MANIFEST_MAX_STRING, &s, err);
         if (r < 0)
                 return r;
         if (!s) {
@@ -271,11 +272,11 @@ static int parse_commit_hash(json_t *list, const char *path, struct sfu_manifest
                 if (!json_is_object(entry))
                         return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "manifest \"%s\" is not an object", what);
                 snprintf(what, sizeof(what), "%s[%zu].digestAlgo", path, i);
-                r = get_text(entry, "digestAlgo", what, true, MANIFEST_MAX_ALGO_NAME, &algo, err);
+                r = sfu_manifest_get_text(entry, "digestAlgo", what, true, MANIFEST_MAX_ALGO_NAME, &algo, err);
                 if (r < 0)
                         return r;
                 snprintf(what, sizeof(what), "%s[%zu].hash", path, i);
-                r = get_text(entry, "hash", what, true, SFU_MANIFEST_MAX_STRING, &hash, err);
+                r = sfu_manifest_get_text(entry, "hash", what, true, SFU_MANIFEST_MAX_STRING, &hash, err);
                 if (r < 0)
                         return r;
 
@@ -330,7 +331,7 @@ static int parse_single(json_t *root, struct sfu_manifest *m, struct sfu_err *er
         json_t *crypto_info, *commit_hash;
         int r;
 
-        r = get_text(root, "firmwareLocation", "firmwareLocation", true, SFU_MANIFEST_MAX_LOCATION, &location, err);
+        r = sfu_manifest_get_text(root, "firmwareLocation", "firmwareLocation", true, SFU_MANIFEST_MAX_LOCATION, &location, err);
         if (r < 0)
                 return r;
         r = sfu_manifest_check_location("firmwareLocation", location, err);
@@ -351,10 +352,10 @@ static int parse_single(json_t *root, struct sfu_manifest *m, struct sfu_err *er
         if (r < 0)
                 return r;
 
-        r = dup_text("firmware", &img->name, err);
+        r = sfu_manifest_dup_text("firmware", &img->name, err);
         if (r < 0)
                 return r;
-        r = dup_text(location, &img->location, err);
+        r = sfu_manifest_dup_text(location, &img->location, err);
         if (r < 0)
                 return r;
         m->n_images = 1;
@@ -386,18 +387,18 @@ static int parse_images(json_t *list, struct sfu_manifest *m, struct sfu_err *er
                 if (!json_is_object(entry))
                         return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "manifest \"%s\" is not an object", what);
                 snprintf(what, sizeof(what), "images[%zu].name", i);
-                r = get_text(entry, "name", what, true, SFU_MANIFEST_MAX_STRING, &name, err);
+                r = sfu_manifest_get_text(entry, "name", what, true, SFU_MANIFEST_MAX_STRING, &name, err);
                 if (r < 0)
                         return r;
                 snprintf(what, sizeof(what), "images[%zu].slotClass", i);
-                r = get_text(entry, "slotClass", what, true, SFU_MANIFEST_MAX_STRING, &slot_class, err);
+                r = sfu_manifest_get_text(entry, "slotClass", what, true, SFU_MANIFEST_MAX_STRING, &slot_class, err);
                 if (r < 0)
                         return r;
                 r = sfu_manifest_check_slot_class(what, slot_class, err);
                 if (r < 0)
                         return r;
                 snprintf(what, sizeof(what), "images[%zu].location", i);
-                r = get_text(entry, "location", what, true, SFU_MANIFEST_MAX_LOCATION, &location, err);
+                r = sfu_manifest_get_text(entry, "location", what, true, SFU_MANIFEST_MAX_LOCATION, &location, err);
                 if (r < 0)
                         return r;
                 r = sfu_manifest_check_location(what, location, err);
@@ -427,13 +428,13 @@ static int parse_images(json_t *list, struct sfu_manifest *m, struct sfu_err *er
                                                    sfu_manifest_excerpt(name), name, sfu_manifest_excerpt(slot_class), slot_class);
                 }
 
-                r = dup_text(name, &img->name, err);
+                r = sfu_manifest_dup_text(name, &img->name, err);
                 if (r < 0)
                         return r;
-                r = dup_text(slot_class, &img->slot_class, err);
+                r = sfu_manifest_dup_text(slot_class, &img->slot_class, err);
                 if (r < 0)
                         return r;
-                r = dup_text(location, &img->location, err);
+                r = sfu_manifest_dup_text(location, &img->location, err);
                 if (r < 0)
                         return r;
                 m->n_images++;
@@ -505,7 +506,7 @@ static int parse_key_info(json_t *key_info, struct sfu_manifest *m, struct sfu_e
                         r = sfu_manifest_check_text(what, json_string_value(kid), SFU_MANIFEST_MAX_STRING, err);
                         if (r < 0)
                                 return r;
-                        r = dup_text(json_string_value(kid), &m->revoked_kids[i], err);
+                        r = sfu_manifest_dup_text(json_string_value(kid), &m->revoked_kids[i], err);
                         if (r < 0)
                                 return r;
                         m->n_revoked_kids++;
@@ -561,7 +562,7 @@ static int parse_crit(json_t *root, struct sfu_manifest *m, struct sfu_err *err)
                 if (!json_object_get(root, name))
                         return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
                                            "manifest crit names \"%s\", which the manifest does not contain", name);
-                r = dup_text(name, &m->crit[i], err);
+                r = sfu_manifest_dup_text(name, &m->crit[i], err);
                 if (r < 0)
                         return r;
                 m->n_crit++;
@@ -587,37 +588,37 @@ int sfu_manifest_from_tree(json_t *root, struct sfu_manifest **ret, struct sfu_e
         if (r < 0)
                 return r;
 
-        r = get_text(root, "manifestVersion", "manifestVersion", true, SFU_MANIFEST_MAX_STRING, &s, err);
+        r = sfu_manifest_get_text(root, "manifestVersion", "manifestVersion", true, SFU_MANIFEST_MAX_STRING, &s, err);
         if (r < 0)
                 return r;
         r = sfu_manifest_check_version_field(s, err);
         if (r < 0)
                 return r;
-        r = dup_text(s, &m->manifest_version, err);
+        r = sfu_manifest_dup_text(s, &m->manifest_version, err);
         if (r < 0)
                 return r;
 
         r = get_time(root, "timestamp", true, &s, &m->timestamp, err);
         if (r < 0)
                 return r;
-        r = dup_text(s, &m->timestamp_text, err);
+        r = sfu_manifest_dup_text(s, &m->timestamp_text, err);
         if (r < 0)
                 return r;
 
-        r = get_text(root, "manufacturer", "manufacturer", true, SFU_MANIFEST_MAX_STRING, &s, err);
+        r = sfu_manifest_get_text(root, "manufacturer", "manufacturer", true, SFU_MANIFEST_MAX_STRING, &s, err);
         if (r < 0)
                 return r;
-        r = dup_text(s, &m->manufacturer, err);
+        r = sfu_manifest_dup_text(s, &m->manufacturer, err);
         if (r < 0)
                 return r;
-        r = get_text(root, "model", "model", true, SFU_MANIFEST_MAX_STRING, &s, err);
+        r = sfu_manifest_get_text(root, "model", "model", true, SFU_MANIFEST_MAX_STRING, &s, err);
         if (r < 0)
                 return r;
-        r = dup_text(s, &m->model, err);
+        r = sfu_manifest_dup_text(s, &m->model, err);
         if (r < 0)
                 return r;
 
-        r = get_text(root, "firmwareVersion", "firmwareVersion", true, SFU_MANIFEST_MAX_STRING, &s, err);
+        r = sfu_manifest_get_text(root, "firmwareVersion", "firmwareVersion", true, SFU_MANIFEST_MAX_STRING, &s, err);
         if (r < 0)
                 return r;
         if (sfu_version_parse(s, &m->version) < 0)
@@ -625,7 +626,7 @@ int sfu_manifest_from_tree(json_t *root, struct sfu_manifest **ret, struct sfu_e
                                    "manifest \"firmwareVersion\" \"%.*s\" is not a version MAJOR.MINOR.REVISION "
                                    "(numbers of at most 9 digits without leading zeros)",
                                    sfu_manifest_excerpt(s), s);
-        r = dup_text(s, &m->version_text, err);
+        r = sfu_manifest_dup_text(s, &m->version_text, err);
         if (r < 0)
                 return r;
 
@@ -634,7 +635,7 @@ int sfu_manifest_from_tree(json_t *root, struct sfu_manifest **ret, struct sfu_e
                 return r;
         m->has_expires = s != NULL;
 
-        r = get_text(root, "rollbackFloor", "rollbackFloor", false, SFU_MANIFEST_MAX_STRING, &s, err);
+        r = sfu_manifest_get_text(root, "rollbackFloor", "rollbackFloor", false, SFU_MANIFEST_MAX_STRING, &s, err);
         if (r < 0)
                 return r;
         if (s && sfu_version_parse(s, &m->rollback_floor) < 0)
@@ -662,6 +663,12 @@ int sfu_manifest_from_tree(json_t *root, struct sfu_manifest **ret, struct sfu_e
                 r = sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "manifest has neither \"firmwareLocation\" nor \"images\"");
         if (r < 0)
                 return r;
+
+        if (json_object_get(root, "providers")) {
+                r = sfu_manifest_parse_providers(json_object_get(root, "providers"), m, err);
+                if (r < 0)
+                        return r;
+        }
 
         key_info = json_object_get(root, "keyInfo");
         if (key_info) {

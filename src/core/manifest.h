@@ -18,6 +18,7 @@
 #define SFU_MANIFEST_MAX_LOCATION 4096
 #define SFU_MANIFEST_MAX_KEYS 16                /* keyInfo entries */
 #define SFU_MANIFEST_MAX_CRIT 16
+#define SFU_MANIFEST_MAX_PROVIDERS 8
 
 struct sfu_manifest_digest {
         enum sfu_digest_alg alg;
@@ -33,6 +34,19 @@ struct sfu_manifest_image {
         struct sfu_manifest_digest digests[_SFU_DIGEST_MAX];
         size_t n_digests;               /* supported digests only; >= 1 */
         unsigned digest_mask;
+};
+
+/* A component another party supplies (doc/manifest.md, "Providers"): its
+ * own signed manifest at manifest, signed by the trust store's key kid or
+ * by the key this entry introduces for the component. */
+struct sfu_manifest_provider {
+        char *name;                     /* the component, as an image name */
+        char *slot_class;
+        char *manifest;                 /* absolute http(s) URI or relative reference */
+        char *kid;                      /* a trust-store key (NULL: key) */
+        json_t *key;                    /* a public JWK for this component only (NULL: kid) */
+        bool has_min_version;           /* the provider's firmwareVersion must be at least this */
+        struct sfu_version min_version;
 };
 
 struct sfu_manifest {
@@ -52,6 +66,8 @@ struct sfu_manifest {
         bool split;                     /* came from "images" */
         struct sfu_manifest_image images[SFU_MANIFEST_MAX_IMAGES];
         size_t n_images;
+        struct sfu_manifest_provider providers[SFU_MANIFEST_MAX_PROVIDERS];
+        size_t n_providers;
         json_t *new_keys;               /* keyInfo.newKeys: array of JWK objects, or NULL */
         char *revoked_kids[SFU_MANIFEST_MAX_KEYS];
         size_t n_revoked_kids;

@@ -100,6 +100,47 @@ int sfu_policy_check(const struct sfu_manifest *m, const struct sfu_policy_devic
 
 /* ---------------------------------------------------------------- the install decision */
 
+int sfu_policy_check_provider(const struct sfu_manifest *pm, const struct sfu_manifest_provider *p,
+                              const struct sfu_policy_device *dev, const struct sfu_state_component *comp,
+                              struct sfu_err *err) {
+        struct sfu_policy_device d = *dev;
+        char offered[SFU_VERSION_STRING_MAX], have[SFU_VERSION_STRING_MAX];
+        const struct sfu_manifest_image *img = &pm->images[0];
+        int r;
+
+        /* The component's own newest, not the set's, is what a replay is
+         * measured against. */
+        d.has_newest_timestamp = comp != NULL;
+        d.newest_timestamp = comp ? comp->timestamp : 0;
+        r = check_identity(pm, &d, err);
+        if (r >= 0)
+                r = check_freshness(pm, &d, err);
+        if (r >= 0)
+                r = check_images(pm, &d, err);
+        if (r < 0)
+                return r;
+        if (pm->n_images != 1 || !sfu_streq(img->name, p->name) || !sfu_streq(img->slot_class, p->slot_class))
+                return sfu_err_set(err, SFU_ERR_POLICY, EPERM,
+                                   "the provider manifest must carry the one image \"%.64s\" of slot class %.64s, "
+                                   "it carries %zu (the first \"%.64s\", class %.64s)",
+                                   p->name, p->slot_class, pm->n_images, img->name,
+                                   img->slot_class ? img->slot_class : "of the running system");
+        if (pm->new_keys || pm->n_revoked_kids > 0)
+                return sfu_err_set(err, SFU_ERR_POLICY, EPERM,
+                                   "a provider manifest may not announce or revoke keys (keyInfo)");
+        sfu_version_format(&pm->version, offered);
+        if (p->has_min_version && sfu_version_compare(&pm->version, &p->min_version) < 0)
+                return sfu_err_set(err, SFU_ERR_POLICY, EPERM,
+                                   "the provider's firmwareVersion %s is below the minVersion %s its entry asks",
+                                   offered, sfu_version_format(&p->min_version, have));
+        if (comp && sfu_version_compare(&pm->version, &comp->version) < 0)
+                return sfu_err_set(err, SFU_ERR_POLICY, EPERM,
+                                   "the provider's firmwareVersion %s is older than %s, accepted before for \"%.64s\": "
+                                   "replay refused",
+                                   offered, sfu_version_format(&comp->version, have), p->name);
+        return 0;
+}
+
 int sfu_policy_job_allowed(enum sfu_policy_job job, const struct sfu_state *state, bool state_unusable,
                            const char *state_problem, struct sfu_err *err) {
         if (state_unusable)

@@ -51,6 +51,17 @@ enum sfu_policy_verdict {
 int sfu_policy_check(const struct sfu_manifest *m, const struct sfu_policy_device *dev,
                      enum sfu_policy_verdict *ret, struct sfu_err *err) _wur_;
 
+/* The rules for the manifest a provider entry p names (doc/manifest.md,
+ * "Providers"), checked before any of its image bytes is requested: the
+ * device's identity, expiry, clock and sizes as for any manifest; exactly
+ * one image, the entry's component (name and slot class); no keyInfo; a
+ * firmwareVersion at least the entry's minVersion; and, against the
+ * newest of the component accepted before (comp, NULL: none), neither an
+ * older timestamp nor an older version. */
+int sfu_policy_check_provider(const struct sfu_manifest *pm, const struct sfu_manifest_provider *p,
+                              const struct sfu_policy_device *dev, const struct sfu_state_component *comp,
+                              struct sfu_err *err) _wur_;
+
 /* What a job was asked to do. */
 enum sfu_policy_job {
         SFU_POLICY_JOB_CHECK,           /* discover and verify; never download */

@@ -3,6 +3,7 @@
 
 #include "core/cose.h"
 #include "core/jws.h"
+#include "core/scope.h"
 #include "core/signed.h"
 
 static const struct {
@@ -52,7 +53,7 @@ static bool is_b64url(unsigned char c) {
 
 int sfu_signed_detect(const void *buf, size_t len, enum sfu_signed_form *ret) {
         const unsigned char *p = buf;
-        size_t i = 0, dots = 0;
+        size_t i = 0, dots = 0, run = 0, longest = 0;
 
         if (!buf || len == 0)
                 return -EINVAL;
@@ -71,15 +72,25 @@ int sfu_signed_detect(const void *buf, size_t len, enum sfu_signed_form *ret) {
         }
         while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
                 i++;
-        if (i < len && p[i] == '{') {
+        /* JSON (an array or a byte order mark is the JSON parser's to
+         * refuse). */
+        if (i < len && (p[i] == '{' || p[i] == '[' || (len - i >= 3 && !memcmp(p + i, "\xef\xbb\xbf", 3)))) {
                 *ret = SFU_SIGNED_JWS_JSON;
                 return 0;
         }
-        /* Compact: base64url with two dots (white space around it is the
-         * JWS parser's to judge). */
-        for (; i < len && (is_b64url(p[i]) || p[i] == '.'); i++)
+        /* Compact: printable ASCII text with a dot or a run of base64url
+         * (white space may be in it).  A near miss (padding, standard
+         * base64, white space, a wrong number of segments) is still the
+         * JWS parser's to name. */
+        for (; i < len; i++) {
+                if (p[i] < 0x20 ? !(p[i] == '\t' || p[i] == '\r' || p[i] == '\n') : p[i] > 0x7e)
+                        return -EINVAL;
                 dots += p[i] == '.';
-        if (dots == 2) {
+                run = is_b64url(p[i]) ? run + 1 : 0;
+                if (run > longest)
+                        longest = run;
+        }
+        if (dots > 0 || longest >= 16) {
                 *ret = SFU_SIGNED_JWS_COMPACT;
                 return 0;
         }
@@ -125,6 +136,7 @@ static int open_jws(const void *buf, size_t len, const struct sfu_keyring *ring,
                 .note = o->note,
                 .userdata = o->userdata,
                 .ret_algs = &info->alg_mask,
+                .ret_signers = info->signer_keys,
         };
         int r;
 
@@ -147,6 +159,7 @@ static int open_cose(const void *buf, size_t len, const struct sfu_keyring *ring
                 .note = o->note,
                 .userdata = o->userdata,
                 .ret_algs = &info->alg_mask,
+                .ret_signers = info->signer_keys,
         };
         int r;
 
@@ -165,6 +178,7 @@ static int open_cose(const void *buf, size_t len, const struct sfu_keyring *ring
 int sfu_signed_open(const void *buf, size_t len, const struct sfu_keyring *ring, const struct sfu_signed_opts *opts_in,
                     struct sfu_manifest **ret, struct sfu_signed_info *ret_info, struct sfu_err *err) {
         struct sfu_signed_opts opts = opts_in ? *opts_in : (struct sfu_signed_opts) {};
+        _cleanup_manifest_ struct sfu_manifest *m = NULL;
         struct sfu_signed_info info = {};
         enum sfu_signed_family family;
         int r;
@@ -184,10 +198,15 @@ int sfu_signed_open(const void *buf, size_t len, const struct sfu_keyring *ring,
         r = check_content_type(opts.content_type, info.form, err);
         if (r < 0)
                 return r;
-        r = family == SFU_SIGNED_FAMILY_COSE ? open_cose(buf, len, ring, &opts, ret, &info, err)
-                                             : open_jws(buf, len, ring, &opts, ret, &info, err);
+        r = family == SFU_SIGNED_FAMILY_COSE ? open_cose(buf, len, ring, &opts, &m, &info, err)
+                                             : open_jws(buf, len, ring, &opts, &m, &info, err);
         if (r < 0)
                 return r;
+        /* Each signature counts for what its key's scope covers. */
+        r = sfu_scope_check(m, ring, info.signer_keys, info.signers, opts.min_signatures, opts.scope_report, err);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(m);
         if (ret_info)
                 *ret_info = info;
         return 0;

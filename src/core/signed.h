@@ -11,6 +11,7 @@
 #include "core/err.h"
 #include "core/key.h"
 #include "core/manifest.h"
+#include "core/sig.h"
 
 enum sfu_signed_form {
         SFU_SIGNED_JWS_COMPACT,
@@ -49,6 +50,7 @@ struct sfu_signed_opts {
         const char *content_type;       /* what the server said (may be NULL): must not contradict the bytes */
         void (*note)(void *userdata, const char *why);  /* signatures that counted for nothing */
         void *userdata;
+        struct sfu_scope_report *scope_report;  /* who vouched for which component (may be NULL) */
 };
 
 struct sfu_signed_info {
@@ -56,10 +58,16 @@ struct sfu_signed_info {
         bool cbor;                      /* the manifest inside is CBOR (else JSON) */
         unsigned alg_mask;              /* the algorithms of the signatures that counted */
         unsigned signers;               /* distinct trusted keys */
+        /* The first `signers` entries: those keys, in the order they first
+         * counted (borrowed from the ring). */
+        const struct sfu_key *signer_keys[SFU_SIG_TALLY_MAX];
 };
 
+struct sfu_scope_report;
+
 /* Recognises, verifies and parses: the manifest of a signed manifest that
- * the trust store ring vouches for.  Refusals are one-line reasons
+ * the trust store ring vouches for, each signature for what its key's
+ * scope covers (core/scope.h).  Refusals are one-line reasons
  * (SFU_ERR_PARSE, SFU_ERR_SIGNATURE, SFU_ERR_POLICY for a form or an
  * algorithm the options do not allow). */
 int sfu_signed_open(const void *buf, size_t len, const struct sfu_keyring *ring, const struct sfu_signed_opts *opts,

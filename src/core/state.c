@@ -239,6 +239,39 @@ static int parse_holds(json_t *holds, struct sfu_state *s, struct sfu_err *err) 
         return 0;
 }
 
+static int parse_components(json_t *obj, struct sfu_state *s, struct sfu_err *err) {
+        static const char *const members[] = { "version", "timestamp", NULL };
+        const char *name;
+        json_t *c;
+
+        if (json_object_size(obj) > SFU_STATE_MAX_COMPONENTS)
+                return sfu_err_set(err, SFU_ERR_PARSE, E2BIG, "\"components\" has more than %d entries",
+                                   SFU_STATE_MAX_COMPONENTS);
+        json_object_foreach(obj, name, c) {
+                struct sfu_state_component *comp;
+                bool has_version, has_time;
+                int r;
+
+                if (!json_is_object(c))
+                        return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "\"components\" holds a non-object");
+                comp = sfu_state_component_ensure(s, name);
+                if (!comp)
+                        return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "\"components\" names a component of %zu bytes",
+                                           strlen(name));
+                r = check_members(c, "components", members, err);
+                if (r >= 0)
+                        r = get_version(c, "version", &has_version, &comp->version, err);
+                if (r >= 0)
+                        r = get_time(c, "timestamp", &has_time, &comp->timestamp, err);
+                if (r >= 0 && (!has_version || !has_time))
+                        r = sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "component \"%.64s\" lacks its version or timestamp",
+                                        name);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int parse_newest_seen(json_t *obj, struct sfu_state *s, struct sfu_err *err) {
         static const char *const members[] = { "version", "timestamp", "source", "format", "algorithms", NULL };
         bool has = false;
@@ -336,13 +369,14 @@ static const struct {
 } object_members[] = {
         { "newestSeen", parse_newest_seen }, { "lastError", parse_last_error }, { "slots", parse_slots },
         { "trial", parse_trial },           { "resume", parse_resume },        { "manifestCache", parse_cache },
+        { "components", parse_components },
 };
 
 static int parse_root(json_t *root, struct sfu_state *s, struct sfu_err *err) {
         static const char *const members[] = {
                 "format", "state", "reason", "highestInstalled", "newestAcceptedTimestamp", "newestSeen",
                 "lastCheck", "lastError", "slots", "trial", "resume", "manifestCache", "rejectedVersion",
-                "rollbackFloor", "heldBack", NULL,
+                "rollbackFloor", "heldBack", "components", NULL,
         };
         json_t *format, *obj;
         int r, v;
@@ -379,6 +413,27 @@ static int parse_root(json_t *root, struct sfu_state *s, struct sfu_err *err) {
         if (obj && !json_is_null(obj))
                 return parse_holds(obj, s, err);
         return 0;
+}
+
+struct sfu_state_component *sfu_state_component(struct sfu_state *s, const char *name) {
+        for (size_t i = 0; i < s->n_components; i++)
+                if (strcmp(s->components[i].name, name) == 0)
+                        return &s->components[i];
+        return NULL;
+}
+
+struct sfu_state_component *sfu_state_component_ensure(struct sfu_state *s, const char *name) {
+        struct sfu_state_component *c = sfu_state_component(s, name);
+
+        if (c)
+                return c;
+        if (s->n_components >= SFU_STATE_MAX_COMPONENTS || !name[0] ||
+            strlen(name) >= sizeof(s->components[0].name))
+                return NULL;
+        c = &s->components[s->n_components++];
+        memset(c, 0, sizeof(*c));
+        snprintf(c->name, sizeof(c->name), "%s", name);
+        return c;
 }
 
 int sfu_state_from_json(const char *buf, size_t len, struct sfu_state *ret, struct sfu_err *err) {
@@ -469,6 +524,15 @@ int sfu_state_to_json(const struct sfu_state *s, char **ret) {
                                               text_json(s->resume_etag), "url", text_json(s->resume_url)));
         else
                 json_object_set_new(root, "resume", json_null());
+        if (s->n_components > 0) {
+                json_t *comps = json_object();
+                for (size_t i = 0; comps && i < s->n_components; i++)
+                        json_object_set_new(comps, s->components[i].name,
+                                            json_pack("{s:o,s:o}", "version",
+                                                      version_json(true, &s->components[i].version), "timestamp",
+                                                      time_json(true, s->components[i].timestamp)));
+                json_object_set_new(root, "components", comps);
+        }
         if (s->n_holds > 0) {
                 json_t *holds = json_array();
                 for (size_t i = 0; holds && i < s->n_holds; i++)

@@ -15,6 +15,7 @@
 #define SFU_STATE_MAX_SLOTS 16
 #define SFU_STATE_MAX_TEXT 512
 #define SFU_STATE_MAX_HOLDS 4
+#define SFU_STATE_MAX_COMPONENTS 16
 
 enum sfu_install_state {
         SFU_STATE_IDLE,
@@ -61,6 +62,15 @@ struct sfu_state_hold {
         char manifest_sha256[65];
         unsigned failures;
         int64_t until;                  /* seconds since the epoch */
+};
+
+/* A component another party provides (doc/manifest.md, "Providers"): the
+ * newest provider manifest of it that a verified set carried.  One older
+ * than that is a replay. */
+struct sfu_state_component {
+        char name[128];
+        struct sfu_version version;
+        int64_t timestamp;
 };
 
 struct sfu_state {
@@ -110,6 +120,9 @@ struct sfu_state {
         struct sfu_state_hold holds[SFU_STATE_MAX_HOLDS];
         size_t n_holds;
 
+        struct sfu_state_component components[SFU_STATE_MAX_COMPONENTS];
+        size_t n_components;
+
         /* Conditional GET of the manifest. */
         char manifest_url[SFU_STATE_MAX_TEXT * 2];
         char manifest_etag[SFU_STATE_MAX_TEXT];
@@ -120,6 +133,10 @@ void sfu_state_init(struct sfu_state *s);
 /* Slot record by bootname; NULL when absent. _ensure adds it (empty). */
 struct sfu_state_slot *sfu_state_slot(struct sfu_state *s, const char *bootname);
 struct sfu_state_slot *sfu_state_slot_ensure(struct sfu_state *s, const char *bootname);
+/* Component record by name; NULL when absent. _ensure adds it (version
+ * 0.0.0, timestamp 0), NULL when the table is full or name too long. */
+struct sfu_state_component *sfu_state_component(struct sfu_state *s, const char *name);
+struct sfu_state_component *sfu_state_component_ensure(struct sfu_state *s, const char *name);
 
 int sfu_state_from_json(const char *buf, size_t len, struct sfu_state *ret, struct sfu_err *err) _wur_;
 /* New string, pretty-printed, ending in a newline. */

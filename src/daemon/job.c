@@ -8,6 +8,7 @@
 
 #include "core/timeutil.h"
 #include "daemon/log.h"
+#include "daemon/provider.h"
 #include "daemon/source.h"
 #include "daemon/stage.h"
 #include "daemon/switch.h"
@@ -199,6 +200,7 @@ static void accept_manifest(struct sfu_job *job, struct sfu_keyring *ring, const
                 snprintf(s->newest_seen_form, sizeof(s->newest_seen_form), "%s", sfu_signed_form_name(c->info.form));
                 sfu_signed_alg_names(c->info.alg_mask, s->newest_seen_algs, sizeof(s->newest_seen_algs));
         }
+        sfu_provider_remember(job, c);
         s->has_last_check = true;
         s->last_check = sfu_clock_wallclock();
         if (sfu_trust_rotate(job->config, ring, man, &err) < 0)
@@ -320,6 +322,10 @@ int sfu_job_run(const struct sfu_job_env *env, const struct sfu_job_request *req
         for (;;) {
                 if (r >= 0)
                         r = sfu_source_find(&job, ring, req, skip_local, &c, err);
+                /* An offer to act on: the whole set, every provider's
+                 * manifest verified, before any image byte. */
+                if (r >= 0 && c.verdict == SFU_POLICY_INSTALL)
+                        r = sfu_provider_resolve(&job, ring, &c, err);
                 if (r < 0) {
                         log_error("check failed: %s", err->message);
                         record_error(&job, sfu_policy_state_after_check_error(before), err);

@@ -130,6 +130,10 @@ static int fetch_manifest(struct sfu_job *job, const char *url, bool conditional
 
 /* A manifest, or a bundle's head, from a file the operator named or
  * passed: the file stays open in c when it is a bundle. */
+int sfu_source_fetch(struct sfu_job *job, const char *url, struct sfu_candidate *c, struct sfu_err *err) {
+        return fetch_manifest(job, url, false, true, c, err);
+}
+
 static int read_manifest_fd(const struct sfu_job *job, int fd, const char *name, struct sfu_candidate *c,
                             struct sfu_err *err) {
         size_t max = job->config->max_manifest_size;

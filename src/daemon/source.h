@@ -11,3 +11,6 @@
 
 int sfu_source_find(struct sfu_job *job, const struct sfu_keyring *ring, const struct sfu_job_request *req,
                     bool skip_local, struct sfu_candidate *c, struct sfu_err *err) _wur_;
+/* GET a manifest at url (no cache, retries as for the manufacturer): for a
+ * provider's manifest. */
+int sfu_source_fetch(struct sfu_job *job, const char *url, struct sfu_candidate *c, struct sfu_err *err) _wur_;

@@ -23,8 +23,9 @@ static int plan_targets(const struct sfu_job *job, const struct sfu_candidate *c
         if (!booted)
                 return sfu_err_set(err, SFU_ERR_STATE, ENOENT, "the booted slot is unknown (booted-slot = %s)",
                                    cfg->booted_slot);
-        for (size_t i = 0; i < c->manifest->n_images; i++) {
-                const struct sfu_manifest_image *img = &c->manifest->images[i];
+        for (size_t i = 0; i < c->n_components; i++) {
+                const struct sfu_manifest_image *img = c->components[i].image;
+                const struct sfu_candidate *from = c->components[i].from;
                 const char *class_name = img->slot_class ? img->slot_class : booted->class_name;
                 size_t n = sfu_config_class_size(cfg, class_name);
                 struct sfu_stage_target *t = &targets[i];
@@ -50,15 +51,16 @@ static int plan_targets(const struct sfu_job *job, const struct sfu_candidate *c
                         return sfu_err_set(err, SFU_ERR_STORAGE, EPERM,
                                            "slot %s of class %s is the running system; it can only be updated from another system",
                                            t->slot->bootname, class_name);
-                if (c->bundle && c->has_fd)
+                t->component = &c->components[i];
+                if (from->bundle && from->has_fd)
                         t->url = NULL; /* the images are read from the bundle's file */
-                else if (c->bundle) {
-                        t->url = strdup(c->url); /* the images follow the manifest in the bundle */
+                else if (from->bundle) {
+                        t->url = strdup(from->url); /* the images follow the manifest in the bundle */
                         if (!t->url)
                                 return -ENOMEM;
-                } else if (c->url[0]) {
+                } else if (from->url[0]) {
                         _cleanup_free_ char *url = NULL;
-                        r = sfu_url_resolve(c->url, img->location, &url, err);
+                        r = sfu_url_resolve(from->url, img->location, &url, err);
                         if (r < 0)
                                 return r;
                         t->url = TAKE_PTR(url);
@@ -337,16 +339,17 @@ static int read_image(struct download *d, struct sfu_err *err) {
         return 0;
 }
 
-static int download_image(struct sfu_job *job, const struct sfu_candidate *c, size_t index,
-                          struct sfu_stage_target *t, struct sfu_err *err) {
+static int download_image(struct sfu_job *job, struct sfu_stage_target *t, struct sfu_err *err) {
         _cleanup_hashpipe_ struct sfu_hashpipe *pipe = NULL;
         const struct sfu_manifest_image *img = t->image;
+        /* The manifest that carries the image: the set's, or a provider's. */
+        const struct sfu_candidate *c = t->component->from;
         char resume_etag[SFU_STATE_MAX_TEXT] = "";
         struct download d = {
                 .job = job,
                 .c = c,
                 .target = t,
-                .base = c->bundle ? c->image_offsets[index] : 0,
+                .base = t->component->offset,
                 .size = img->has_size ? img->size : job->config->max_image_size,
         };
         uint64_t offset = 0;
@@ -467,9 +470,11 @@ int sfu_stage_images(struct sfu_job *job, const struct sfu_candidate *c, struct 
         const struct sfu_config_slot *booted = sfu_config_boot_slot(cfg, job->env->booted);
         struct sfu_stage_target *targets = plan->targets;
         const char *forbidden[SFU_CONFIG_MAX_SLOTS + 2];
-        size_t n = c->manifest->n_images;
+        size_t n = c->n_components;
         int r;
 
+        if (n == 0)
+                return sfu_err_set(err, SFU_ERR_STATE, EINVAL, "the set was not resolved before staging");
         plan->n_targets = n;
         r = plan_targets(job, c, targets, err);
         if (r < 0)
@@ -503,7 +508,7 @@ int sfu_stage_images(struct sfu_job *job, const struct sfu_candidate *c, struct 
         sfu_job_set_state(job, SFU_STATE_DOWNLOADING, "downloading %s", c->manifest->version_text);
 
         for (size_t i = 0; i < n; i++) {
-                r = download_image(job, c, i, &targets[i], err);
+                r = download_image(job, &targets[i], err);
                 if (r < 0) {
                         sfu_err_prefix(err, "slot %s", targets[i].slot->bootname);
                         return r;

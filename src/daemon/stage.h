@@ -10,6 +10,7 @@
 #include "io/slot.h"
 
 struct sfu_stage_target {
+        const struct sfu_component *component;  /* the image and the manifest that carries it */
         const struct sfu_manifest_image *image;
         const struct sfu_config_slot *slot;
         bool single_copy;

@@ -3,11 +3,17 @@
 
 #include "core/digest.h"
 #include "core/hex.h"
+#include "core/scope.h"
 #include "daemon/log.h"
 #include "daemon/verify.h"
 #include "io/clock.h"
 
 void sfu_candidate_clear(struct sfu_candidate *c) {
+        for (size_t i = 0; i < c->n_providers; i++) {
+                sfu_candidate_clear(c->providers[i]);
+                free(c->providers[i]);
+        }
+        sfu_key_free(c->introduced_key);
         if (c->has_fd)
                 close(c->fd);
         free(c->bytes);
@@ -87,6 +93,20 @@ static void signature_not_counted(void *userdata, const char *why) {
         log_debug("%s: %s", (const char *) userdata, why);
 }
 
+/* The device's signature rules ([security]), for bytes a server called
+ * content_type; who names the source in notes. */
+static struct sfu_signed_opts signed_opts(const struct sfu_job *job, const char *content_type, const char *who) {
+        return (struct sfu_signed_opts) {
+                .families = job->config->formats.mask,
+                .alg_allow = job->config->algorithms,
+                .min_signatures = job->config->min_signatures,
+                .max_manifest_size = job->config->max_manifest_size,
+                .content_type = content_type,
+                .note = signature_not_counted,
+                .userdata = (void *) who,
+        };
+}
+
 /* The head of a bundle: its header sane, its manifest wholly read, the
  * file exactly as long as the header says when the length is known. */
 static int open_bundle(const struct sfu_job *job, struct sfu_candidate *c, struct sfu_err *err) {
@@ -119,16 +139,7 @@ int sfu_verify_candidate(struct sfu_job *job, const struct sfu_keyring *ring, bo
                          struct sfu_candidate *c, struct sfu_err *err) {
         const char *classes[SFU_CONFIG_MAX_SLOTS + 1];
         struct sfu_policy_device dev;
-        const struct sfu_signed_opts opts = {
-                .families = job->config->formats.mask,
-                .alg_allow = job->config->algorithms,
-                .min_signatures = job->config->min_signatures,
-                .max_manifest_size = job->config->max_manifest_size,
-                .content_type = c->content_type,
-                .note = signature_not_counted,
-                .userdata = (void *) sfu_source_name(c->source),
-        };
-        struct sfu_signed_opts o = opts;
+        struct sfu_signed_opts o = signed_opts(job, c->content_type, sfu_source_name(c->source));
         const char *signed_bytes = c->bytes;
         size_t signed_len = c->len;
         int r;
@@ -161,6 +172,76 @@ int sfu_verify_candidate(struct sfu_job *job, const struct sfu_keyring *ring, bo
         /* A bundle's header is hashed with its manifest: a header that
          * changes between attempts restarts a resumed staging. */
         return sha256_hex(c->bytes, c->len, c->sha256);
+}
+
+/* The provider's key: the trust store's key of the entry's kid, or the
+ * entry's own JWK with a scope of exactly its component. */
+static int provider_key(const struct sfu_keyring *ring, const struct sfu_manifest_provider *entry,
+                        const struct sfu_manifest *parent, struct sfu_candidate *pc, struct sfu_err *err) {
+        int r;
+
+        if (entry->kid) {
+                pc->provider_key = sfu_keyring_find_kid(ring, entry->kid);
+                if (!pc->provider_key)
+                        return sfu_err_set(err, SFU_ERR_SIGNATURE, ENOKEY,
+                                           "provider key \"%.64s\" for \"%.64s\" is not in the trust store", entry->kid,
+                                           entry->name);
+                return 0;
+        }
+        r = sfu_key_from_jwk(entry->key, "the provider entry's key", false, &pc->introduced_key, err);
+        if (r < 0)
+                return r;
+        r = sfu_scope_for_component(parent->manufacturer, parent->model, entry->slot_class, entry->name,
+                                    &pc->introduced_key->scope);
+        if (r < 0)
+                return r;
+        pc->provider_key = pc->introduced_key;
+        return 0;
+}
+
+int sfu_verify_provider(struct sfu_job *job, const struct sfu_keyring *ring, const struct sfu_manifest_provider *entry,
+                        const struct sfu_manifest *parent, struct sfu_candidate *pc, struct sfu_err *err) {
+        const char *classes[SFU_CONFIG_MAX_SLOTS + 1];
+        struct sfu_keyring with = {};
+        struct sfu_policy_device dev;
+        bool signed_by_provider = false;
+        const struct sfu_signed_opts opts = signed_opts(job, pc->content_type, "provider");
+        int r;
+
+        pc->entry = entry;
+        if (sfu_bundle_is(pc->bytes, pc->len))
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "a provider's manifest must be a manifest, not a bundle");
+        r = provider_key(ring, entry, parent, pc, err);
+        if (r < 0)
+                return r;
+        /* The trust store, plus the key the entry introduces (borrowed). */
+        for (size_t i = 0; i < ring->n_keys; i++)
+                with.keys[with.n_keys++] = ring->keys[i];
+        if (pc->introduced_key) {
+                if (sfu_keyring_find_key(ring, pc->introduced_key))
+                        return sfu_err_set(err, SFU_ERR_SIGNATURE, EEXIST,
+                                           "the provider entry for \"%.64s\" introduces a key the trust store holds",
+                                           entry->name);
+                if (with.n_keys >= SFU_KEYRING_MAX)
+                        return sfu_err_set(err, SFU_ERR_SIZE, E2BIG, "the trust store is full");
+                with.keys[with.n_keys++] = pc->introduced_key;
+        }
+        r = sfu_signed_open(pc->bytes, pc->len, &with, &opts, &pc->manifest, &pc->info, err);
+        if (r < 0)
+                return r;
+        for (unsigned i = 0; i < pc->info.signers; i++)
+                signed_by_provider = signed_by_provider || pc->info.signer_keys[i] == pc->provider_key;
+        if (!signed_by_provider)
+                return sfu_err_set(err, SFU_ERR_SIGNATURE, EKEYREJECTED,
+                                   "the manifest for \"%.64s\" is not signed by its provider's key %s", entry->name,
+                                   pc->provider_key->kid);
+        r = device_facts(job, false, classes, &dev, err);
+        if (r >= 0)
+                r = sfu_policy_check_provider(pc->manifest, entry, &dev, sfu_state_component(job->state, entry->name),
+                                              err);
+        if (r < 0)
+                return r;
+        return sha256_hex(pc->bytes, pc->len, pc->sha256);
 }
 
 const char *sfu_candidate_manifest(const struct sfu_candidate *c, size_t *ret_len) {

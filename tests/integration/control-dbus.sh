@@ -8,7 +8,10 @@
 # shellcheck source=tests/integration/control-lib.sh
 . "$top_srcdir/tests/integration/control-lib.sh"
 ctl_require dbus-daemon busctl dbus-monitor runuser timeout
-[ "$(id -u)" = 0 ] || skip_all "needs root (owns the bus name as root, runs clients as nobody)"
+[ "$(id -u)" = 0 ] || {
+        echo "1..0 # SKIP needs root (owns the bus name as root, runs clients as nobody)"
+        exit 77
+}
 BUS_PID=
 MON_PID=
 MON2_PID=
@@ -19,15 +22,16 @@ stop_bus() {
         BUS_PID=
         MON_PID=
 }
-ctl_setup
 trap 'stop_bus; ctl_cleanup' EXIT
-DBUS_POLICY="$top_srcdir/dbus/org.secfu.Daemon1.conf"
-export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$D/bus.sock"
+
+ctl_setup
+POLICY="$top_srcdir/dbus/org.secfu.Daemon1.conf"
+export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$W/bus.sock"
 DEST=org.secfu.Daemon1
 OBJ=/org/secfu/Daemon1
 IFACE=org.secfu.Daemon1
 
-# start_bus strict|permissive: a private bus on $D/bus.sock. strict is
+# start_bus strict|permissive: a private bus on $W/bus.sock. strict is
 # the system bus' default policy plus ours; permissive allows everything
 # (and leaves our policy out) to reach secfud's own check.
 start_bus() {
@@ -48,7 +52,7 @@ start_bus() {
     <allow send_destination=\"org.freedesktop.DBus\" send_interface=\"org.freedesktop.DBus.Introspectable\"/>
     <allow send_destination=\"org.freedesktop.DBus\" send_interface=\"org.freedesktop.DBus.Properties\"/>
   </policy>
-  <include>$DBUS_POLICY</include>"
+  <include>$POLICY</include>"
         else
                 policy="<policy context=\"default\">
     <allow user=\"*\"/>
@@ -57,20 +61,20 @@ start_bus() {
     <allow eavesdrop=\"true\"/>
   </policy>"
         fi
-        cat >"$D/bus.conf" <<EOF
+        cat >"$W/bus.conf" <<EOF
 <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
   <type>system</type>
-  <listen>unix:path=$D/bus.sock</listen>
+  <listen>unix:path=$W/bus.sock</listen>
   <auth>EXTERNAL</auth>
   $policy
 </busconfig>
 EOF
-        rm -f "$D/bus.sock"
-        dbus-daemon --config-file="$D/bus.conf" --fork --print-pid=3 3>"$D/bus.pid" >"$D/bus.log" 2>&1 ||
+        rm -f "$W/bus.sock"
+        dbus-daemon --config-file="$W/bus.conf" --fork --print-pid=3 3>"$W/bus.pid" >"$W/bus.log" 2>&1 ||
                 return 1
-        read -r BUS_PID <"$D/bus.pid"
+        read -r BUS_PID <"$W/bus.pid"
 }
 
 bctl() { timeout 60 busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" "$@"; }
@@ -80,10 +84,10 @@ dcall() {
 }
 prop() { bctl --json=short get-property "$DEST" "$OBJ" "$IFACE" "$1" | json_get 'd["data"]'; }
 
-start_bus strict || bail "dbus-daemon does not start: $(cat "$D/bus.log")"
-check "private bus is up" test -S "$D/bus.sock"
-dev_daemon_start DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" || bail "secfud does not start"
-check "secfud took its name on the bus" test -n "$(grep -F 'D-Bus interface: org.secfu.Daemon1 on the system bus' "$D/daemon.log")"
+start_bus strict || bail "dbus-daemon does not start: $(cat "$W/bus.log")"
+cond "private bus is up" -S "$W/bus.sock"
+ctl_start DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" || bail "secfud does not start"
+cond "secfud took its name on the bus" -n "$(grep -F 'D-Bus interface: org.secfu.Daemon1 on the system bus' "$W/secfud.log")"
 
 # ---------------------------------------------------------------- introspection, properties
 intro=$(bctl introspect "$DEST" "$OBJ" "$IFACE")
@@ -93,8 +97,8 @@ for m in Status Check Apply Cancel Rollback MarkGood MarkBad State BootedSlot Ru
         grep -qE "^\\.$m " <<<"$intro" || missing="$missing $m"
 done
 is "$missing" "" "introspection lists every method and property"
-check "Apply takes (s source, b allow_downgrade, b wait)" test -n "$(grep -E '^\.Apply +method +sbb +s ' <<<"$intro")"
-check "Progress is (tt)" test -n "$(grep -E '^\.Progress +property +\(tt\) ' <<<"$intro")"
+cond "Apply takes (s source, b allow_downgrade, b wait, b reboot)" -n "$(grep -E '^\.Apply +method +sbbb +s ' <<<"$intro")"
+cond "Progress is (tt)" -n "$(grep -E '^\.Progress +property +\(tt\) ' <<<"$intro")"
 is "$(prop State)" idle "property State"
 is "$(prop BootedSlot)" A "property BootedSlot"
 is "$(prop RunningVersion)" 1.0.0 "property RunningVersion"
@@ -107,33 +111,33 @@ is "$(prop LastError)" "" "property LastError (none)"
 is "$(dcall Status | json_get 'd["state"], d["bootedSlot"]')" "('idle', 'A')" "Status returns the status JSON"
 dbus-monitor --address "$DBUS_SYSTEM_BUS_ADDRESS" \
         "type='signal',interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',path='$OBJ'" \
-        >"$D/signals.log" 2>&1 &
+        >"$W/signals.log" 2>&1 &
 MON_PID=$!
 sleep 0.5
 is "$(dcall Check | json_get 'd["result"], d["version"]')" "('available', '1.1.0')" "Check returns when the check is done"
 is "$(prop AvailableVersion)" 1.1.0 "AvailableVersion after Check"
 for ((i = 0; i < 50; i++)); do
-        grep -q '"AvailableVersion"' "$D/signals.log" && break
+        grep -q '"AvailableVersion"' "$W/signals.log" && break
         sleep 0.1
 done
 kill "$MON_PID" 2>/dev/null
 wait "$MON_PID" 2>/dev/null
 MON_PID=
-check "PropertiesChanged arrives for State" test -n "$(grep -A3 'string "State"' "$D/signals.log" | grep 'string "checking"')"
-check "PropertiesChanged arrives for AvailableVersion" test -n "$(grep -A3 'string "AvailableVersion"' "$D/signals.log" | grep 'string "1.1.0"')"
-check "PropertiesChanged names interface org.secfu.Daemon1" test -n "$(grep 'string "org.secfu.Daemon1"' "$D/signals.log")"
+cond "PropertiesChanged arrives for State" -n "$(grep -A3 'string "State"' "$W/signals.log" | grep 'string "checking"')"
+cond "PropertiesChanged arrives for AvailableVersion" -n "$(grep -A3 'string "AvailableVersion"' "$W/signals.log" | grep 'string "1.1.0"')"
+cond "PropertiesChanged names interface org.secfu.Daemon1" -n "$(grep 'string "org.secfu.Daemon1"' "$W/signals.log")"
 
-out=$(bctl call "$DEST" "$OBJ" "$IFACE" Apply sbb "relative/m.jws" false true 2>&1)
+out=$(bctl call "$DEST" "$OBJ" "$IFACE" Apply sbbb "relative/m.jws" false true false 2>&1)
 is "$?" 1 "Apply with a relative source fails"
-check "... with InvalidArgs naming the source" test -n "$(grep -i 'invalid argument: source' <<<"$out")"
+cond "... with InvalidArgs naming the source" -n "$(grep -i 'invalid argument: source' <<<"$out")"
 out=$(bctl call "$DEST" "$OBJ" "$IFACE" Cancel 2>&1)
 is "$?" 1 "Cancel with nothing running fails"
-check "... saying no operation is running" test -n "$(grep 'no operation is running' <<<"$out")"
+cond "... saying no operation is running" -n "$(grep 'no operation is running' <<<"$out")"
 
 # ---------------------------------------------------------------- secfuctl --dbus
 out=$(timeout 60 "$SECFUCTL" --dbus status)
 is "$?" 0 "secfuctl --dbus status"
-check "secfuctl --dbus status: human output" test -n "$(grep -E '^available version: +1\.1\.0$' <<<"$out")"
+cond "secfuctl --dbus status: human output" -n "$(grep -E '^available version: +1\.1\.0$' <<<"$out")"
 is "$(timeout 60 "$SECFUCTL" --dbus status --json | json_get 'd["availableVersion"]')" 1.1.0 \
         "secfuctl --dbus status --json"
 is "$(timeout 60 "$SECFUCTL" --dbus check --json | json_get 'd["result"]')" available "secfuctl --dbus check --json"
@@ -142,13 +146,13 @@ fixture_rule /.well-known/firmware/example.com/gw100/fw-1.1.0.img '{"drip": {"by
         >/dev/null
 # Not under timeout(1): it would forward SIGINT with a SIGCONT, and signal
 # the monitor again later, while it exits.
-"$SECFUCTL" --dbus monitor --json >"$D/dmon.out" 2>"$D/dmon.err" &
+"$SECFUCTL" --dbus monitor --json >"$W/dmon.out" 2>"$W/dmon.err" &
 dmon=$!
 MON2_PID=$dmon
 sleep 0.5
 out=$(timeout 60 "$SECFUCTL" --dbus apply)
 is "$?" 0 "secfuctl --dbus apply"
-check "secfuctl --dbus apply: progress lines from the Progress property" test -n "$(grep -E '^downloading: [0-9]+% ' <<<"$out")"
+cond "secfuctl --dbus apply: progress lines from the Progress property" -n "$(grep -E '^downloading: [0-9]+% ' <<<"$out")"
 is "$(tail -n 1 <<<"$out")" "1.1.0 staged (from manufacturer); reboot to try it (systemctl reboot)" \
         "secfuctl --dbus apply: result line"
 sleep 0.5
@@ -156,7 +160,7 @@ kill -INT "$dmon"
 wait "$dmon"
 is "$?" 0 "secfuctl --dbus monitor exits 0 on SIGINT"
 MON2_PID=
-"$PY" - "$D/dmon.out" >"$D/dmon.summary" <<'EOF'
+"$PY" - "$W/dmon.out" >"$W/dmon.summary" <<'EOF'
 import json, sys
 lines = [json.loads(l) for l in open(sys.argv[1])]
 first = lines[0]
@@ -165,21 +169,21 @@ states = [c["State"] for c in changed if "State" in c]
 print(first["event"], first["properties"]["State"], "downloading" in states, states[-1] if states else None,
       any(c.get("Progress", [0, 0])[0] > 0 for c in changed))
 EOF
-is "$(cat "$D/dmon.summary")" "properties available True staged True" \
+is "$(cat "$W/dmon.summary")" "properties available True staged True" \
         "secfuctl --dbus monitor: the properties, then PropertiesChanged through downloading to staged"
 fixture_clear /.well-known/firmware/example.com/gw100/fw-1.1.0.img >/dev/null
 is "$(prop StagedVersion)" 1.1.0 "StagedVersion after apply"
-is "$(dcall Apply sbb "" false true | json_get 'd["result"]')" staged "Apply through busctl (already staged)"
-is "$(dcall Apply sbb "" false false | json_get 'd["result"]')" started "Apply with wait=false answers at once"
+is "$(dcall Apply sbbb "" false true false | json_get 'd["result"]')" staged "Apply through busctl (already staged)"
+is "$(dcall Apply sbbb "" false false false | json_get 'd["result"]')" started "Apply with wait=false answers at once"
 for ((i = 0; i < 100; i++)); do
         [ "$(dcall Status | json_get 'd["busy"]')" = false ] && break
         sleep 0.1
 done
-out=$(timeout 60 "$SECFUCTL" --dbus apply --reboot 2>&1)
-is "$?" 2 "secfuctl --dbus apply --reboot is a usage error"
-out=$(cd "$D" && timeout 60 "$SECFUCTL" --dbus apply missing.jws 2>&1)
+out=$(timeout 60 "$SECFUCTL" --dbus apply --reboot --json 2>&1)
+is "$(json_get 'd["result"], d["reboot"]' <<<"$out")" "('staged', True)" "secfuctl --dbus apply --reboot: reboot requested"
+out=$(cd "$W" && timeout 60 "$SECFUCTL" --dbus apply missing.jws 2>&1)
 is "$?" 1 "secfuctl --dbus apply of a missing FILE exits 1"
-check "... naming it by its absolute path" test -n "$(grep -F "$D/missing.jws" <<<"$out")"
+cond "... naming it by its absolute path" -n "$(grep -F "$W/missing.jws" <<<"$out")"
 out=$(timeout 60 "$SECFUCTL" --dbus rollback 2>&1)
 is "$?" 1 "secfuctl --dbus rollback without a good other slot exits 1"
 is "$(dcall MarkGood | json_get 'd["slot"]')" A "MarkGood through busctl"
@@ -198,7 +202,7 @@ is "$?" 0 "policy: nobody may introspect"
 out=$(runuser -u nobody -- env DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" timeout 60 "$SECFUCTL" --dbus \
         check 2>&1)
 is "$?" 4 "policy: nobody may not call Check (exit 4)"
-check "policy: refused by the bus" test -n "$(grep -i 'permission denied' <<<"$out")"
+cond "policy: refused by the bus" -n "$(grep -i 'permission denied' <<<"$out")"
 out=$(runuser -u nobody -- busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" call "$DEST" "$OBJ" "$IFACE" MarkBad 2>&1)
 is "$?" 1 "policy: nobody may not call MarkBad through busctl"
 is "$(prop State)" staged "nothing changed"
@@ -206,18 +210,18 @@ is "$(prop State)" staged "nothing changed"
 is "$(dcall MarkBad | json_get 'd["slot"], d["next"]')" "('A', 'B')" "MarkBad through busctl (as root)"
 
 # ---------------------------------------------------------------- secfud's own check
-dev_daemon_stop
+ctl_stop
 stop_bus
 start_bus permissive || bail "the permissive dbus-daemon does not start"
-dev_daemon_start DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" || bail "secfud does not restart"
+ctl_start DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" || bail "secfud does not restart"
 out=$(runuser -u nobody -- env DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" timeout 60 "$SECFUCTL" --dbus \
         check 2>&1)
 is "$?" 4 "permissive bus: secfud itself refuses Check from nobody (exit 4)"
-out=$(runuser -u nobody -- busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" call "$DEST" "$OBJ" "$IFACE" Rollback 2>&1)
-check "permissive bus: the error is org.secfu.Daemon1.Error.NotPermitted" test \
+out=$(runuser -u nobody -- busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" call "$DEST" "$OBJ" "$IFACE" Rollback b false 2>&1)
+cond "permissive bus: the error is org.secfu.Daemon1.Error.NotPermitted" \
         -n "$(grep -E 'needs root or membership in the group' <<<"$out")"
-check "permissive bus: the log names method and uid" test \
-        -n "$(grep -F "denied Check to uid $(id -u nobody)" "$D/daemon.log")"
+cond "permissive bus: the log names method and uid" \
+        -n "$(grep -F "denied Check to uid $(id -u nobody)" "$W/secfud.log")"
 out=$(runuser -u nobody -- env DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" timeout 60 "$SECFUCTL" --dbus \
         status --json | json_get 'd["state"]')
 is "$out" rolled-back "permissive bus: nobody may still call Status"
@@ -225,13 +229,13 @@ is "$out" rolled-back "permissive bus: nobody may still call Status"
 # ---------------------------------------------------------------- without a bus
 stop_bus
 sleep 0.3
-is "$(dev_ctl status --json | json_get 'd["state"]')" rolled-back "secfud keeps serving the socket when the bus goes"
+is "$(sfctl status --json | json_get 'd["state"]')" rolled-back "secfud keeps serving the socket when the bus goes"
 out=$(timeout 60 "$SECFUCTL" --dbus status 2>&1)
 is "$?" 3 "secfuctl --dbus without a bus: exit 3"
-dev_daemon_stop
-dev_daemon_start DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" || bail "secfud does not start without a bus"
-check "no bus: secfud says so once at info level and goes on" test \
-        "$(grep -c '<6>D-Bus interface not available' "$D/daemon.log")" -ge 1
-is "$(dev_ctl status --json | json_get 'd["state"]')" rolled-back "no bus: the socket works"
+ctl_stop
+ctl_start DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" || bail "secfud does not start without a bus"
+cond "no bus: secfud says so once at info level and goes on" \
+        "$(grep -c '<6>D-Bus interface not available' "$W/secfud.log")" -ge 1
+is "$(sfctl status --json | json_get 'd["state"]')" rolled-back "no bus: the socket works"
 
 ctl_done

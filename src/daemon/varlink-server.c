@@ -9,8 +9,16 @@
  * and a connection with no call running and nothing to send is closed
  * after SFU_VARLINK_IDLE_TIMEOUT_USEC, so slow or silent peers cannot hold
  * the connection slots (a few of which are kept for root).  Credentials come
- * from SO_PEERCRED and SO_PEERGROUPS at accept time. */
+ * from SO_PEERCRED and SO_PEERGROUPS at accept time.
+ *
+ * Descriptors (SCM_RIGHTS) are read with recvmsg(MSG_CMSG_CLOEXEC); a
+ * connection holds at most SFU_VARLINK_FDS_MAX, each tagged with the stream
+ * offset it arrived at (core/varlink.h), and a call owns those that came
+ * with its bytes.  A command that takes a file (ApplyFile) gets the one its
+ * "fd" parameter names; every other descriptor is closed once its call has
+ * been dispatched, as are those beyond the cap and a dead connection's. */
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -45,6 +53,11 @@ struct client {
         size_t n_groups;
         char *in;                       /* IN_BUFFER_SIZE bytes */
         size_t in_len;
+        uint64_t in_received;           /* bytes read from the socket since accept */
+        uint64_t in_consumed;           /* of those, bytes of calls already dispatched */
+        struct sfu_varlink_fds fds;     /* descriptors not yet owned by a call */
+        uint64_t fds_received;          /* counts, for the log */
+        uint64_t fds_dropped;
         char *out;
         size_t out_len, out_off, out_cap;
         struct vcall *calls;            /* every call object that points here */
@@ -320,7 +333,25 @@ static void handle_service(struct client *c, const struct sfu_varlink_call *call
         client_send(c, NULL, reply, false);
 }
 
-static void handle_command(struct client *c, const struct sfu_varlink_call *call, const struct sfu_command *cmd) {
+/* The descriptor a call's "fd" parameter names among those sent with it
+ * (moved out of fds), or -1. */
+static int take_indexed_fd(json_t *parameters, int *fds, size_t n_fds) {
+        json_t *index = json_object_get(parameters, "fd");
+        json_int_t i;
+        int fd;
+
+        if (!json_is_integer(index))
+                return -1;
+        i = json_integer_value(index);
+        if (i < 0 || (uint64_t) i >= n_fds)
+                return -1;
+        fd = fds[i];
+        fds[i] = -1;
+        return fd;
+}
+
+static void handle_command(struct client *c, const struct sfu_varlink_call *call, const struct sfu_command *cmd,
+                           int *fds, size_t n_fds) {
         struct sfu_varlink_server *s = c->server;
         struct vcall *vc;
         bool privileged;
@@ -332,6 +363,8 @@ static void handle_command(struct client *c, const struct sfu_varlink_call *call
         }
         privileged = !cmd->needs_privilege || sfu_commands_peer_privileged(c->uid, c->gid, c->groups, c->n_groups);
         sfu_call_init(&vc->base, &vcall_ops, cmd->name, c->uid, privileged, call->more);
+        if (cmd->takes_fd)
+                vc->base.fd = take_indexed_fd(call->parameters, fds, n_fds);
         vc->oneway = call->oneway;
         vc->client = c;
         vc->next = c->calls;
@@ -348,7 +381,7 @@ static void handle_command(struct client *c, const struct sfu_varlink_call *call
         sfu_call_unref(&vc->base);
 }
 
-static void handle_message(struct client *c, const char *buf, size_t len) {
+static void handle_message(struct client *c, const char *buf, size_t len, int *fds, size_t n_fds) {
         struct sfu_varlink_call call = {};
         struct sfu_err err = SFU_ERR_INIT;
         char iface[SFU_VARLINK_NAME_MAX + 1];
@@ -370,13 +403,39 @@ static void handle_message(struct client *c, const char *buf, size_t len) {
         } else if (strcmp(iface, SFU_COMMANDS_INTERFACE) == 0) {
                 const struct sfu_command *cmd = sfu_commands_find(member);
                 if (cmd)
-                        handle_command(c, &call, cmd);
+                        handle_command(c, &call, cmd, fds, n_fds);
                 else if (!call.oneway)
                         send_error(c, ERROR_METHOD_NOT_FOUND, "method", call.method);
         } else {
                 send_error(c, ERROR_INTERFACE_NOT_FOUND, "interface", iface);
         }
         sfu_varlink_call_done(&call);
+}
+
+static void close_fds(struct client *c, int *fds, size_t n, const char *what) {
+        size_t closed = 0;
+
+        for (size_t i = 0; i < n; i++)
+                if (fds[i] >= 0) {
+                        close(fds[i]);
+                        closed++;
+                }
+        if (closed > 0) {
+                c->fds_dropped += closed;
+                log_debug("closed %zu descriptor(s) that uid %u sent %s (%" PRIu64 " of %" PRIu64 " so far)",
+                          closed, (unsigned) c->uid, what, c->fds_dropped, c->fds_received);
+        }
+}
+
+/* The message of len bytes at the head of the input buffer, with the
+ * descriptors that arrived with its bytes; those no command took are
+ * closed. */
+static void dispatch_one(struct client *c, size_t len) {
+        int fds[SFU_VARLINK_FDS_MAX];
+        size_t n_fds = sfu_varlink_fds_take(&c->fds, c->in_consumed + len + 1, fds);
+
+        handle_message(c, c->in, len, fds, n_fds);
+        close_fds(c, fds, n_fds, "with a call that did not take them");
 }
 
 /* Runs the complete requests in the input buffer, one at a time: a
@@ -396,10 +455,11 @@ static void client_process(struct client *c) {
                 }
                 if (r == 0)
                         break;
-                handle_message(c, c->in, len);
+                dispatch_one(c, len);
                 if (c->dead)
                         return;
                 c->in_len -= len + 1;
+                c->in_consumed += len + 1;
                 memmove(c->in, c->in + len + 1, c->in_len);
         }
         if (c->dead)
@@ -434,9 +494,46 @@ static void client_update(struct client *c) {
                 client_kill(c, "cannot watch the connection");
 }
 
+/* Queues the descriptors of one recvmsg: they arrived with the byte at
+ * stream offset at.  Beyond the cap they are closed. */
+static void receive_fds(struct client *c, struct msghdr *mh, uint64_t at) {
+        for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+                size_t n;
+
+                if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS || cm->cmsg_len < CMSG_LEN(0))
+                        continue;
+                n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                for (size_t i = 0; i < n; i++) {
+                        int fd;
+                        memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+                        c->fds_received++;
+                        if (sfu_varlink_fds_push(&c->fds, fd, at) < 0)
+                                close_fds(c, &fd, 1, "beyond the number a connection may hold");
+                }
+        }
+        if (mh->msg_flags & MSG_CTRUNC) {
+                /* The kernel discarded what did not fit; count one. */
+                c->fds_dropped++;
+                log_debug("uid %u sent more descriptors at once than the %u taken", (unsigned) c->uid,
+                          SFU_VARLINK_FDS_MAX);
+        }
+}
+
 static void client_read(struct client *c) {
         while (c->in_len < IN_BUFFER_SIZE) {
-                ssize_t n = recv(c->fd, c->in + c->in_len, IN_BUFFER_SIZE - c->in_len, MSG_DONTWAIT);
+                union {
+                        struct cmsghdr align;
+                        char buf[CMSG_SPACE(sizeof(int) * SFU_VARLINK_FDS_MAX)];
+                } control;
+                struct iovec iov = { .iov_base = c->in + c->in_len, .iov_len = IN_BUFFER_SIZE - c->in_len };
+                struct msghdr mh = {
+                        .msg_iov = &iov,
+                        .msg_iovlen = 1,
+                        .msg_control = &control,
+                        .msg_controllen = sizeof(control),
+                };
+                ssize_t n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -444,11 +541,18 @@ static void client_read(struct client *c) {
                                 client_gone(c, -errno);
                         return;
                 }
+                /* Descriptors come with the first byte of the sendmsg that
+                 * carried them; the kernel may deliver earlier bytes of
+                 * the same peer in the same read, so they are tagged with
+                 * the read's first byte (doc/control.md: a call that
+                 * passes descriptors has no unanswered call before it). */
+                receive_fds(c, &mh, c->in_received);
                 if (n == 0) {
                         c->read_eof = true;
                         return;
                 }
                 c->in_len += (size_t) n;
+                c->in_received += (uint64_t) n;
                 client_active(c);
         }
 }
@@ -536,6 +640,11 @@ static void client_kill(struct client *c, const char *why) {
         if (why)
                 log_warning("dropping the control connection of uid %u: %s", (unsigned) c->uid, why);
         c->dead = true;
+        {
+                int fds[SFU_VARLINK_FDS_MAX];
+                size_t n = sfu_varlink_fds_take(&c->fds, UINT64_MAX, fds);
+                close_fds(c, fds, n, "on a connection that closed before they were used");
+        }
         c->io = sd_event_source_disable_unref(c->io);
         c->defer = sd_event_source_disable_unref(c->defer);
         if (c->fd >= 0)
