@@ -180,8 +180,8 @@ static void test_hss(void) {
  * pointing into the ring; a key the ring lacks and a second signature by
  * one key are not among them. */
 static void test_signer_keys(void) {
-        struct sfu_key *p256 = load_key("keys/ec-p256.pem", true), *ed = load_key("keys/ed25519.pem", true);
-        struct sfu_key *p384 = load_key("keys/ec-p384.pem", true);
+        struct sfu_key *p256 = tap_load_key("keys/ec-p256.pem", true), *ed = tap_load_key("keys/ed25519.pem", true);
+        struct sfu_key *p384 = tap_load_key("keys/ec-p384.pem", true);
         _cleanup_keyring_ struct sfu_keyring *ring = NULL;
         _cleanup_cose_ struct sfu_cose *one = NULL, *two = NULL;
         _cleanup_free_ uint8_t *c1 = NULL, *c2 = NULL, *c3 = NULL;
@@ -192,8 +192,8 @@ static void test_signer_keys(void) {
         size_t l1 = 0, l2 = 0, l3 = 0;
         struct opened o;
 
-        if (sfu_keyring_new(&ring) < 0 || sfu_keyring_add(ring, load_key("keys/ed25519.pub.pem", false), &err) < 0 ||
-            sfu_keyring_add(ring, load_key("keys/ec-p256.pub.pem", false), &err) < 0)
+        if (sfu_keyring_new(&ring) < 0 || sfu_keyring_add(ring, tap_load_key("keys/ed25519.pub.pem", false), &err) < 0 ||
+            sfu_keyring_add(ring, tap_load_key("keys/ec-p256.pub.pem", false), &err) < 0)
                 abort();
         /* P-256, then P-384 (not trusted), then Ed25519. */
         ok(sfu_cose_sign((const uint8_t *) manifest_text, manifest_len, p256, &es, &c1, &l1, &err) == 0 &&
