@@ -139,7 +139,7 @@ int sfu_verify_candidate(struct sfu_job *job, const struct sfu_keyring *ring, bo
                          struct sfu_candidate *c, struct sfu_err *err) {
         const char *classes[SFU_CONFIG_MAX_SLOTS + 1];
         struct sfu_policy_device dev;
-        struct sfu_signed_opts o = signed_opts(job, c->content_type, sfu_source_name(c->source));
+        struct sfu_signed_opts o = signed_opts(job, c->content_type, sfu_state_source_name(c->source));
         const char *signed_bytes = c->bytes;
         size_t signed_len = c->len;
         int r;

@@ -266,7 +266,9 @@ flip_byte tampered-hss.cose 2000
 run "$SM" verify --key hss.hss tampered-hss.cose
 check "HSS-LMS COSE_Sign1 with one signature byte changed: refused" refused 1 verify "HSS-LMS signature does not verify"
 cp rt-es-ES256-json tampered.jws
-sed -i 's/"signature":"./"signature":"A/; s/"signature":"AA/"signature":"B/' tampered.jws
+# the first character of the signature, always to another one (its
+# leading bits count, unlike a last character's padding bits)
+sed -i 's/"signature":"A/"signature":"@/; s/"signature":"[^@]/"signature":"A/; s/"signature":"@/"signature":"B/' tampered.jws
 run "$SM" verify --key es.pub tampered.jws
 check "JWS with a signature character changed: refused" refused 1 verify ""
 head -c -1 rt-ed-EdDSA-cose-sign >trunc.cose

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "core/timeutil.h"
+#include "core/units.h"
 #include "tap.h"
 
 #define SENTINEL INT64_C(-4242)
@@ -23,14 +24,14 @@ static void rfc3339_refused(const char *s, const char *why) {
         ok(r < 0 && r2 < 0 && t == SENTINEL && t2 == SENTINEL, "\"%s\" refused: %s (r=%d, %d)", s, why, r, r2);
 }
 
-/* A parser of a number with a unit suffix (sfu_duration_parse(),
- * sfu_size_parse()), and its name and unit in the test names. */
+/* A parser of a number with a unit suffix (sfu_units_parse_duration(),
+ * sfu_units_parse_size()), and its name and unit in the test names. */
 struct u64_parser {
         const char *name, *unit;
         int (*parse)(const char *s, uint64_t *ret);
 };
-static const struct u64_parser duration = {"duration", " usec", sfu_duration_parse};
-static const struct u64_parser size = {"size", "", sfu_size_parse};
+static const struct u64_parser duration = {"duration", " usec", sfu_units_parse_duration};
+static const struct u64_parser size = {"size", "", sfu_units_parse_size};
 
 /* Inputs the parser accepts (with the value it must give) and refuses (with
  * the error it must return). */
