@@ -69,7 +69,7 @@ refused s "$(dev_image_path 0.9.0)" "below the anti-rollback floor 1.0.0" \
 error_code_is policy "below the floor"
 # a device secfud first met at 0.8.0 (floor 0.8.0), now running 1.0.0:
 # version order refuses 0.9.0, allow-downgrade = yes stages it
-fresh
+dev_setup
 echo 0.8.0 >"$D/version"
 secfud_once
 is "$(state_field "s['rollbackFloor']")" 0.8.0 "the floor starts at the version secfud first meets"
