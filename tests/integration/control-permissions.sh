@@ -9,7 +9,11 @@
 # shellcheck source=tests/integration/control-lib.sh
 . "$top_srcdir/tests/integration/control-lib.sh"
 ctl_require runuser setpriv
-[ "$(id -u)" = 0 ] || skip_all "needs root (runs clients as nobody)"
+[ "$(id -u)" = 0 ] || {
+        echo "1..0 # SKIP needs root (runs clients as nobody)"
+        exit 77
+}
+trap ctl_cleanup EXIT
 
 ctl_setup
 NOBODY=$(id -u nobody) || bail "no user nobody"
@@ -20,19 +24,19 @@ SECFU_GID=$(getent group secfu | cut -d: -f3)
 if [ -z "$SECFU_GID" ] && unshare -m true 2>/dev/null; then
         SECFU_GID=4242
         while getent group "$SECFU_GID" >/dev/null; do SECFU_GID=$((SECFU_GID + 1)); done
-        cp /etc/group "$D/group"
-        echo "secfu:x:$SECFU_GID:" >>"$D/group"
-        DAEMON_WRAP=(unshare -m sh -c 'mount --bind "$0" /etc/group && exec "$@"' "$D/group")
+        cp /etc/group "$W/group"
+        echo "secfu:x:$SECFU_GID:" >>"$W/group"
+        CTL_WRAP=(unshare -m sh -c 'mount --bind "$0" /etc/group && exec "$@"' "$W/group")
 fi
-dev_daemon_start || bail "secfud does not start"
+ctl_start || bail "secfud does not start"
 
 as_nobody() { runuser -u nobody -- "$SECFUCTL" -s "$SOCK" "$@"; }
-snapshot() { sha256sum "$D/slot-a" "$D/slot-b" "$D/bootenv"; }
+snapshot() { sha256sum "$W/slotA.img" "$W/slotB.img" "$W/bootenv"; }
 
 # ---------------------------------------------------------------- reading is open
 out=$(as_nobody status)
 is "$?" 0 "nobody may call status"
-check "nobody sees the state" test -n "$(grep -E '^state: +idle$' <<<"$out")"
+cond "nobody sees the state" -n "$(grep -E '^state: +idle$' <<<"$out")"
 is "$(as_nobody status --json | json_get 'd["bootedSlot"]')" A "nobody may call status --json"
 out=$(runuser -u nobody -- "$PY" - "$SOCK" <<'EOF'
 import socket, sys
@@ -79,13 +83,13 @@ for cmd in check apply cancel rollback mark-good mark-bad "apply --reboot" "roll
         out=$(as_nobody $cmd 2>&1)
         is "$?" 4 "nobody: $cmd is refused with exit status 4"
 done
-check "the refusal names the group" test -n "$(as_nobody check 2>&1 | grep -F 'needs root or membership in the group "secfu"')"
+cond "the refusal names the group" -n "$(as_nobody check 2>&1 | grep -F 'needs root or membership in the group "secfu"')"
 is "$(snapshot)" "$before" "refused calls changed neither the slots nor the bootloader environment"
 for method in Check Apply Cancel Rollback MarkGood MarkBad; do
-        check "log: denied $method to uid $NOBODY" test -n "$(grep -F "<5>denied $method to uid $NOBODY" "$D/daemon.log")"
+        cond "log: denied $method to uid $NOBODY" -n "$(grep -F "<5>denied $method to uid $NOBODY" "$W/secfud.log")"
 done
-is "$(dev_ctl status --json | json_get 'd["state"], d["busy"]')" "('idle', False)" "nothing started"
-out=$(dev_ctl mark-good 2>&1)
+is "$(sfctl status --json | json_get 'd["state"], d["busy"]')" "('idle', False)" "nothing started"
+out=$(sfctl mark-good 2>&1)
 is "$?" 0 "root may call mark-good"
 
 # ---------------------------------------------------------------- the secfu group
@@ -106,7 +110,7 @@ fi
 # ---------------------------------------------------------------- connection caps
 out=$(runuser -u nobody -- "$PY" - "$SOCK" 20 <"$top_srcdir/tests/lib/ctl-flood.py")
 is "$out" 16 "one non-root user gets at most 16 connections at once"
-dev_ctl status >/dev/null
+sfctl status >/dev/null
 is "$?" 0 "root still gets in"
 
 ctl_done
