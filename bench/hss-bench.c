@@ -18,24 +18,13 @@
 #include "core/hss-sign.h"
 #include "core/hss.h"
 #include "io/hsskey.h"
+#include "bench/bench-common.h"
 #include "bench/hss-partial.h"
 
 #define VERIFY_RUNS 101
 
-static double cpu_now(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b) {
-        double x = *(const double *) a, y = *(const double *) b;
-        return (x > y) - (x < y);
-}
-
 static void die(const char *what, const struct sfu_err *err) {
-        fprintf(stderr, "hss-bench: %s: %s\n", what, err ? err->message : "failed");
-        exit(1);
+        bench_die("hss-bench", what, err);
 }
 
 /* Median CPU time of VERIFY_RUNS verifications, in ms. */
@@ -45,12 +34,12 @@ static double verify_ms(const uint8_t *pub, const uint8_t *msg, size_t msg_len, 
         struct sfu_err err = SFU_ERR_INIT;
 
         for (unsigned i = 0; i < VERIFY_RUNS; i++) {
-                double t0 = cpu_now();
+                double t0 = bench_cpu_now();
                 if (sfu_hss_verify(pub, SFU_HSS_PUBLIC_KEY_SIZE, msg, msg_len, sig, sig_len, &err) < 0)
                         die("verify", &err);
-                t[i] = (cpu_now() - t0) * 1e3;
+                t[i] = (bench_cpu_now() - t0) * 1e3;
         }
-        qsort(t, VERIFY_RUNS, sizeof(t[0]), cmp_double);
+        qsort(t, VERIFY_RUNS, sizeof(t[0]), bench_cmp_double);
         return t[VERIFY_RUNS / 2];
 }
 
@@ -79,24 +68,24 @@ int main(int argc, char **argv) {
 
         if (sfu_hss_params_from_string(params_text, &params, &err) < 0)
                 die("parameters", &err);
-        t0 = cpu_now();
+        t0 = bench_cpu_now();
         if (sfu_hss_keygen(&params, &key, &err) < 0)
                 die("keygen", &err);
-        keygen = cpu_now() - t0;
+        keygen = bench_cpu_now() - t0;
         sfu_hss_key_public(key, pub);
         state_len = sfu_hss_key_save(key, state);
 
         /* cold: as a new process that loaded the key file */
         if (sfu_hss_key_load(state, state_len, &cold, &err) < 0)
                 die("load", &err);
-        t0 = cpu_now();
+        t0 = bench_cpu_now();
         if (sfu_hss_sign(cold, msg, sizeof(msg), &sig, &sig_len, &err) < 0)
                 die("sign", &err);
-        sign_cold = cpu_now() - t0;
-        t0 = cpu_now();
+        sign_cold = bench_cpu_now() - t0;
+        t0 = bench_cpu_now();
         if (sfu_hss_sign(cold, msg, sizeof(msg), &sig2, &sig2_len, &err) < 0)
                 die("sign", &err);
-        sign_warm = cpu_now() - t0;
+        sign_warm = bench_cpu_now() - t0;
 
         if (!mkdtemp(dir))
                 die("mkdtemp", NULL);
@@ -105,10 +94,10 @@ int main(int argc, char **argv) {
                 die("key file", &err);
         free(sig2);
         sig2 = NULL;
-        t0 = cpu_now();
+        t0 = bench_cpu_now();
         if (sfu_hsskey_sign(path, msg, sizeof(msg), &sig2, &sig2_len, NULL, &err) < 0)
                 die("key file sign", &err);
-        file_sign = cpu_now() - t0;
+        file_sign = bench_cpu_now() - t0;
         unlink(path);
         rmdir(dir);
 

@@ -13,6 +13,7 @@
 
 #include <openssl/evp.h>
 
+#include "bench/bench-common.h"
 #include "bench/hss-partial.h"
 #include "core/cbor.h"
 #include "core/cose.h"
@@ -23,31 +24,19 @@
 
 #define RUNS 201
 
-static double cpu_now(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b) {
-        double x = *(const double *) a, y = *(const double *) b;
-        return (x > y) - (x < y);
-}
-
 static void die(const char *what, const struct sfu_err *err) {
-        fprintf(stderr, "verify-bench: %s: %s\n", what, err && err->message[0] ? err->message : "failed");
-        exit(1);
+        bench_die("verify-bench", what, err);
 }
 
 /* Median CPU ms of RUNS calls of fn. */
 static double median_ms(void (*fn)(void *), void *userdata) {
         double t[RUNS];
         for (unsigned i = 0; i < RUNS; i++) {
-                double t0 = cpu_now();
+                double t0 = bench_cpu_now();
                 fn(userdata);
-                t[i] = (cpu_now() - t0) * 1e3;
+                t[i] = (bench_cpu_now() - t0) * 1e3;
         }
-        qsort(t, RUNS, sizeof(t[0]), cmp_double);
+        qsort(t, RUNS, sizeof(t[0]), bench_cmp_double);
         return t[RUNS / 2];
 }
 

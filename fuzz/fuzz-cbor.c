@@ -15,16 +15,9 @@
 #include "core/cbor.h"
 #include "core/json.h"
 #include "core/manifest.h"
+#include "fuzz-common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void check_message(const struct sfu_err *err) {
-        if (!sfu_err_isset(err) || err->message[0] == 0)
-                abort();
-        for (const char *p = err->message; *p; p++)
-                if ((unsigned char) *p < 0x20 || *p == 0x7f)
-                        abort();
-}
 
 static void check_items(const struct sfu_cbor *c, size_t size) {
         const struct sfu_cbor_item *root = sfu_cbor_root(c);
@@ -54,7 +47,7 @@ static void decoder_and_encoder(const uint8_t *data, size_t size) {
         r = sfu_cbor_decode(data, size, &limits, &c, &err);
         if (r < 0) {
                 if (r != -ENOMEM)
-                        check_message(&err);
+                        fuzz_check_message(&err);
                 return;
         }
         check_items(c, size);
@@ -75,7 +68,7 @@ static void decoder_and_encoder(const uint8_t *data, size_t size) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         _cleanup_manifest_ struct sfu_manifest *m = NULL, *again = NULL;
-        _cleanup_json_ json_t *first = NULL, *second = NULL;
+        _cleanup_json_ json_t *first = NULL;
         _cleanup_free_ uint8_t *cbor = NULL;
         struct sfu_err err = SFU_ERR_INIT;
         size_t cbor_len = 0;
@@ -84,27 +77,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         decoder_and_encoder(data, size);
 
         r = sfu_manifest_parse_cbor(data, size, SFU_MANIFEST_MAX_SIZE, &m, &err);
-        if (r < 0) {
-                if (r != -ENOMEM)
-                        check_message(&err);
+        if (!fuzz_manifest_model(r, m, &err, &first))
                 return 0;
-        }
-        if (sfu_manifest_validate(m, NULL) < 0)
-                abort();
-        r = sfu_manifest_to_json(m, &first);
-        if (r == -ENOMEM)
-                return 0;
-        if (r < 0)
-                abort();
         r = sfu_cbor_encode_json(first, SFU_MANIFEST_CBOR_BYTES_KEY, &cbor, &cbor_len, &err);
         if (r == -ENOMEM)
                 return 0;
         if (r < 0)
                 abort();
         r = sfu_manifest_parse_cbor(cbor, cbor_len, SFU_MANIFEST_MAX_SIZE, &again, &err);
-        if (r == -ENOMEM)
-                return 0;
-        if (r < 0 || sfu_manifest_to_json(again, &second) < 0 || !json_equal(first, second))
-                abort();
+        fuzz_manifest_same_model(r, again, first);
         return 0;
 }

@@ -11,49 +11,7 @@
 #include "core/cose.h"
 #include "core/key.h"
 #include "core/manifest.h"
-
-static const char *const trusted_pems[] = {
-        "-----BEGIN PUBLIC KEY-----\n"
-        "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEqhGjS+0BD7uhObR2WtNvuMkxDFjS\n"
-        "qAgqS88RfBCKTvnUymmCChryeJnO0Xgr0Z7edxrG7Y27DajRNfgvFsYqng==\n"
-        "-----END PUBLIC KEY-----\n",
-        "-----BEGIN PUBLIC KEY-----\n"
-        "MCowBQYDK2VwAyEA9GIh30S18p7aBA+ZdnsbNnbFzACYNMyy+S/nAwj1lWU=\n"
-        "-----END PUBLIC KEY-----\n",
-        "-----BEGIN PUBLIC KEY-----\n"
-        "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAwEXbUcDd+7s9WVZegMnj\n"
-        "K2LbiOHVwTTx3SAh+uxKIjlw+4VLHnFPz6ZQPMG16K+WjIBwxzeZWkBIHEe7T7FA\n"
-        "K3BlPLcyEpzCccc4FnWRCbZVQdFugr/GAPBS6zQs0eJrtSm/cZ8cwdbOwuXdWy9n\n"
-        "JSz/Khr+LOOBUhCkEriqpMo9FnR10XKTmLT9NxB9EnQxqYxcbhI9NQw9fSMwhrjA\n"
-        "6lwOYtEjDbTu313pJJzyTM3G5160V2HI76t0MDdi/CfdH1ltHS17mCnBasEkDDHa\n"
-        "l9yAjfsBc/EWnsA+xr+MM308ekN1N/8tnGTcNuy4HS+fJV+kgu0WCs7eqr/BOJzN\n"
-        "5wIDAQAB\n"
-        "-----END PUBLIC KEY-----\n",
-};
-
-static struct sfu_keyring *ring;
-
-static void ring_setup(void) {
-        struct sfu_err err = SFU_ERR_INIT;
-
-        if (sfu_keyring_new(&ring) < 0)
-                abort();
-        for (size_t i = 0; i < ELEMENTSOF(trusted_pems); i++) {
-                struct sfu_key *key = NULL;
-                if (sfu_key_from_buffer(trusted_pems[i], strlen(trusted_pems[i]), "embedded", false, &key,
-                                        &err) < 0 ||
-                    sfu_keyring_add(ring, key, &err) < 0)
-                        abort();
-        }
-}
-
-static void check_message(const struct sfu_err *err) {
-        if (!sfu_err_isset(err) || err->message[0] == 0)
-                abort();
-        for (const char *p = err->message; *p; p++)
-                if ((unsigned char) *p < 0x20 || *p == 0x7f)
-                        abort();
-}
+#include "fuzz-common.h"
 
 static void count_note(void *userdata, const char *message) {
         unsigned *n = userdata;
@@ -74,17 +32,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         };
         const struct sfu_cose_verify_opts any = { .content_allow = (1u << _SFU_COSE_CONTENT_MAX) - 1 };
         struct sfu_err err = SFU_ERR_INIT;
+        struct sfu_keyring *ring = fuzz_trusted_ring();
         struct sfu_cose *cose = NULL;
         unsigned valid = 0;
         int r;
 
-        if (!ring)
-                ring_setup();
-
         r = sfu_cose_parse(data, size, &cose, &err);
         if (r < 0) {
                 if (r != -ENOMEM)
-                        check_message(&err);
+                        fuzz_check_message(&err);
                 return 0;
         }
         if (cose->n_signatures < 1 || cose->n_signatures > SFU_COSE_MAX_SIGNATURES || !cose->payload ||
@@ -102,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (r == 0 && (valid < 1 || valid > ring->n_keys))
                 abort();
         if (r < 0 && r != -ENOMEM)
-                check_message(&err);
+                fuzz_check_message(&err);
         sfu_err_clear(&err);
         r = sfu_cose_verify(cose, ring, &strict, &valid, &err);
         if (r == 0 && (valid < 2 || valid > ring->n_keys || cose->content != SFU_COSE_CONTENT_CBOR))

@@ -9,41 +9,7 @@
 
 #include "core/jws.h"
 #include "core/key.h"
-
-static const char *const trusted_pems[] = {
-        "-----BEGIN PUBLIC KEY-----\n"
-        "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEqhGjS+0BD7uhObR2WtNvuMkxDFjS\n"
-        "qAgqS88RfBCKTvnUymmCChryeJnO0Xgr0Z7edxrG7Y27DajRNfgvFsYqng==\n"
-        "-----END PUBLIC KEY-----\n",
-        "-----BEGIN PUBLIC KEY-----\n"
-        "MCowBQYDK2VwAyEA9GIh30S18p7aBA+ZdnsbNnbFzACYNMyy+S/nAwj1lWU=\n"
-        "-----END PUBLIC KEY-----\n",
-        "-----BEGIN PUBLIC KEY-----\n"
-        "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAwEXbUcDd+7s9WVZegMnj\n"
-        "K2LbiOHVwTTx3SAh+uxKIjlw+4VLHnFPz6ZQPMG16K+WjIBwxzeZWkBIHEe7T7FA\n"
-        "K3BlPLcyEpzCccc4FnWRCbZVQdFugr/GAPBS6zQs0eJrtSm/cZ8cwdbOwuXdWy9n\n"
-        "JSz/Khr+LOOBUhCkEriqpMo9FnR10XKTmLT9NxB9EnQxqYxcbhI9NQw9fSMwhrjA\n"
-        "6lwOYtEjDbTu313pJJzyTM3G5160V2HI76t0MDdi/CfdH1ltHS17mCnBasEkDDHa\n"
-        "l9yAjfsBc/EWnsA+xr+MM308ekN1N/8tnGTcNuy4HS+fJV+kgu0WCs7eqr/BOJzN\n"
-        "5wIDAQAB\n"
-        "-----END PUBLIC KEY-----\n",
-};
-
-static struct sfu_keyring *ring;
-
-static void ring_setup(void) {
-        struct sfu_err err = SFU_ERR_INIT;
-
-        if (sfu_keyring_new(&ring) < 0)
-                abort();
-        for (size_t i = 0; i < ELEMENTSOF(trusted_pems); i++) {
-                struct sfu_key *key = NULL;
-                if (sfu_key_from_buffer(trusted_pems[i], strlen(trusted_pems[i]), "embedded", false, &key,
-                                        &err) < 0 ||
-                    sfu_keyring_add(ring, key, &err) < 0)
-                        abort();
-        }
-}
+#include "fuzz-common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -55,10 +21,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         };
         struct sfu_err err = SFU_ERR_INIT;
         struct sfu_jws *jws = NULL;
+        struct sfu_keyring *ring = fuzz_trusted_ring();
         unsigned valid = 0;
-
-        if (!ring)
-                ring_setup();
 
         if (sfu_jws_parse((const char *) data, size, &jws, &err) == 0) {
                 sfu_err_clear(&err);

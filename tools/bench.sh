@@ -109,72 +109,26 @@ publish() {
 }
 
 # ---------------------------------------------------------------- device
-# new_device NAME MIB [RUNNING-VERSION]: a fresh device in $T/dev-NAME:
-# empty state, zeroed slot B of MIB + margin, `file` bootloader, config
-# pointing at /NAME/manifest.json; no DHCP domain, so the local server is
-# skipped (test builds honour the SFU_TEST_* hooks below; others find
-# nothing on a machine without leases either).
+# shellcheck source=tests/lib/device.sh
+. "$top/tests/lib/device.sh"
+# new_device NAME MIB [RUNNING-VERSION]: a fresh device (tests/lib/device.sh)
+# in $T/dev-NAME: empty state, zeroed slot B of MIB + margin, `file`
+# bootloader, config pointing at /NAME/manifest.json; no DHCP domain, so the
+# local server is skipped (test builds honour the SFU_TEST_* hooks that
+# device_layout exports; others find nothing on a machine without leases
+# either).
 new_device() {
         local name=$1 mib=$2 running=${3:-1.0.0} d=$T/dev-$1
         rm -rf "$d"
-        mkdir -p "$d/keys.d" "$d/state" "$d/run" "$d/sources/leases"
-        cp "$T/factory.pub" "$d/keys.d/factory.pem"
-        head -c 65536 /dev/zero >"$d/slot-a"
-        new_slot "$d/slot-b" "$mib"
-        echo "$running" >"$d/version"
-        echo A >"$d/booted"
-        printf 'BOOT_ORDER=A B\nBOOT_A_LEFT=3\nBOOT_B_LEFT=3\n' >"$d/bootenv"
-        : >"$d/sources/resolv.conf"
-        cat >"$d/secfud.conf" <<EOF
-[device]
-manufacturer = example.com
-model = gw100
-version-file = $d/version
-booted-slot = file:$d/booted
-
-[discovery]
-domain = auto
-local-url = http://_firmware.{domain}:$PORT/.well-known/firmware/{manufacturer}/{model}/manifest.json
-manufacturer-url = $SERVER/$name/manifest.json
-
-[security]
-keys = $d/keys.d
-
-[network]
-connect-timeout = 5s
-low-speed-timeout = 10s
-
-[poll]
-policy = stage
-
-[bootloader]
-backend = file
-file = $d/bootenv
-attempts = 3
-
-[slot.rootfs.0]
-device = $d/slot-a
-bootname = A
-[slot.rootfs.1]
-device = $d/slot-b
-bootname = B
-
-[storage]
-state-dir = $d/state
-runtime-dir = $d/run
-EOF
+        device_layout "$d" "$T/factory.pub" 65536 $(((mib + SLOT_MARGIN_MIB) * 1048576)) "$running" ||
+                die "cannot lay out the device $d"
+        LOCAL_URL="http://_firmware.{domain}:$PORT/.well-known/firmware/{manufacturer}/{model}/manifest.json" \
+                MANUFACTURER_URL="$SERVER/$name/manifest.json" device_config "$d" >"$d/secfud.conf"
         D=$d
-        export SFU_TEST_NETWORKD_LEASES="$d/sources/leases" SFU_TEST_DHCLIENT_GLOB="$d/sources/none*.leases"
-        export SFU_TEST_RESOLV_CONF="$d/sources/resolv.conf" SFU_TEST_NO_RESOLVED=1
 }
 
-# new_slot PATH MIB: a zeroed regular file of MIB + margin (allocated when
-# the file system can, like a partition).
-new_slot() {
-        rm -f "$1"
-        local bytes=$((($2 + SLOT_MARGIN_MIB) * 1048576))
-        fallocate -l "$bytes" "$1" 2>/dev/null || truncate -s "$bytes" "$1"
-}
+# new_slot PATH MIB: a zeroed slot of MIB + margin.
+new_slot() { device_slot "$1" $((($2 + SLOT_MARGIN_MIB) * 1048576)); }
 
 # ---------------------------------------------------------------- contenders
 # Each run_X appends "WALL_USEC MAXRSS_KIB CPU_USEC" to $T/results-X and

@@ -12,6 +12,8 @@ SECFUD=$build/secfud
 SECFUCTL=$build/secfuctl
 MANIFEST=$build/secfu-manifest
 BOOTSIM=$top/tests/integration/bootsim
+# shellcheck source=tests/lib/device.sh
+. "$top/tests/lib/device.sh"
 for bin in "$SECFUD" "$SECFUCTL" "$MANIFEST"; do
         [ -x "$bin" ] || { echo "demo: $bin is missing; run make first" >&2; exit 1; }
 done
@@ -35,20 +37,16 @@ cleanup() {
 trap cleanup EXIT
 trap 'echo; echo "demo: interrupted, cleaning up"; exit 130' INT TERM
 cd "$demo"
-mkdir -p keys.d state run www
+mkdir -p www
 
 say "The manufacturer makes a signing key (ES256)"
 run "$MANIFEST" keygen --alg ES256 --out manufacturer
-cp manufacturer.pub keys.d/manufacturer.pem
-echo "The device trusts keys.d/manufacturer.pem (its factory trust store)."
 
 say "The device runs firmware 1.0.0 from slot A; slot B is empty"
-head -c 16777216 /dev/urandom >fw-1.0.0.img
-cp fw-1.0.0.img slot-a
-truncate -s 64M slot-a slot-b
-echo 1.0.0 >version
-echo A >booted
-printf 'BOOT_ORDER=A B\nBOOT_A_LEFT=3\nBOOT_B_LEFT=3\n' >bootenv
+# (tests/lib/device.sh: 16 MiB of firmware in slot A, 64 MiB of zeros in B)
+device_layout "$demo" manufacturer.pub 16777216 67108864 1.0.0
+sha256sum slot-a >slot-a.sha256
+echo "The device trusts keys.d/manufacturer.pem (its factory trust store)."
 run cat bootenv
 
 say "The manufacturer builds firmware 1.1.0, writes and signs its manifest"
@@ -66,42 +64,13 @@ for _ in $(seq 50); do curl -sf -o /dev/null "http://127.0.0.1:$port/" && break;
 find www -type f | sed 's/^/  /'
 
 say "The device: DHCP domain demo.test, so it looks for _firmware.demo.test first"
-cat >secfud.conf <<CONF
-[device]
-manufacturer = example.com
-model = gw100
-version-file = $demo/version
-booted-slot = file:$demo/booted
-
-[discovery]
-domain = demo.test
-local-url = http://_firmware.{domain}/.well-known/firmware/{manufacturer}/{model}/manifest.json
-manufacturer-url = https://firmware.example.com/.well-known/firmware/{manufacturer}/{model}/manifest.json
-# a real device resolves _firmware.demo.test; here it is mapped to 127.0.0.1
-connect-to = _firmware.demo.test:80:127.0.0.1:$port
-
-[security]
-keys = $demo/keys.d
-
-[poll]
-policy = check
-
-[bootloader]
-backend = file
-file = $demo/bootenv
-
-[slot.rootfs.0]
-device = $demo/slot-a
-bootname = A
-[slot.rootfs.1]
-device = $demo/slot-b
-bootname = B
-
-[storage]
-state-dir = $demo/state
-runtime-dir = $demo/run
-CONF
+DOMAIN=demo.test
+MANUFACTURER_URL="https://firmware.example.com/.well-known/firmware/{manufacturer}/{model}/manifest.json"
+CONNECT_TO="_firmware.demo.test:80:127.0.0.1:$port"
+POLICY=check
+device_config "$demo" >secfud.conf
 sed -n '/\[discovery\]/,/^$/p' secfud.conf
+echo "(A real device resolves _firmware.demo.test; here connect-to maps it to the server on 127.0.0.1.)"
 sock=$demo/run/secfud.sock
 
 start_daemon() {
@@ -127,7 +96,7 @@ say "secfuctl apply: download into slot B while hashing, sync, verify, switch"
 run "$SECFUCTL" -s "$sock" apply
 run cat bootenv
 cmp -s fw-1.1.0.img <(head -c 33554432 slot-b) && echo "slot B holds exactly fw-1.1.0.img"
-cmp -s fw-1.0.0.img <(head -c 16777216 slot-a) && echo "slot A (running) is untouched"
+sha256sum --quiet -c slot-a.sha256 && echo "slot A (running) is untouched"
 run "$SECFUCTL" -s "$sock" status
 
 say "Reboot (simulated): the bootloader tries slot B"

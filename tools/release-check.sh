@@ -6,17 +6,17 @@
 # none of them and has none of the fault points' names.  Prints TAP.
 set -uo pipefail
 hooks=(SFU_FAULT SFU_TEST_ SFU_GRUB_EDITENV SFU_PROC_CMDLINE before-switch env-written atomic-rename trust-key-saved)
-n=0
-failed=0
-t() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi; }
+# shellcheck source=tests/lib/tap.sh
+. "$(cd "$(dirname "$0")/.." && pwd)/tests/lib/tap.sh"
+programs=0
 for dir in "$@"; do
         for prog in secfud secfuctl secfu-manifest; do
                 bin=$dir/$prog
                 [ -x "$bin" ] || continue
+                programs=$((programs + 1))
                 found=$(for h in "${hooks[@]}"; do grep -qaF -- "$h" "$bin" && printf '%s ' "$h"; done)
-                [ -z "$found" ]; t $? "$bin carries no test hook${found:+ (found: $found)}"
+                [ -z "$found" ]; ok $? "$bin carries no test hook${found:+ (found: $found)}"
         done
 done
-[ "$n" -gt 0 ]; t $? "release programs found in $*"
-echo "1..$n"
-[ "$failed" -eq 0 ]
+[ "$programs" -gt 0 ]; ok $? "release programs found in $*"
+tap_done

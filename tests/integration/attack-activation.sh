@@ -18,12 +18,6 @@ set -u
 . "$top_srcdir/tests/integration/lib.sh"
 dev_require
 
-fresh() {
-        [ -n "${D:-}" ] && dev_teardown
-        dev_setup "$@"
-        dev_publish 1.1.0
-        IMG=$(dev_image_path 1.1.0)
-}
 
 # stopped: secfud has stopped itself at the fault point (state T).
 stopped() { [ "$(awk '{ print $3 }' "/proc/$SECFUD_PID/stat" 2>/dev/null)" = T ]; }
@@ -76,7 +70,7 @@ SIZE_IMG=3145728
 
 # ---------------------------------------------------------------- the slot changes after verification
 for offset in 0 1048576 $((SIZE_IMG - 1)); do
-        fresh
+        dev_fresh
         dev_snapshot s
         paused_run "byte $offset flipped" "flip $offset"
         not_activated "byte $offset flipped after verification" "changed in slot B after it was verified"
@@ -86,19 +80,19 @@ for offset in 0 1048576 $((SIZE_IMG - 1)); do
         staged 1.1.0 "byte $offset flipped, the next cycle"
 done
 
-fresh
+dev_fresh
 paused_run "twin: stopped and resumed, slot untouched" ":"
 staged 1.1.0 "twin: stopped and resumed, slot untouched"
 once_log_has "image firmware verified in slot B"
 ok $? "twin: the log says the image was verified"
 
 # the data flipped and flipped back: the same bytes, so it stages
-fresh
+dev_fresh
 paused_run "twin: a byte flipped twice" "flip 4096; flip 4096"
 staged 1.1.0 "twin: a byte flipped and flipped back"
 
 # ---------------------------------------------------------------- the slot's path replaced
-fresh
+dev_fresh
 dev_snapshot s
 paused_run "slot B replaced by a link to slot A" \
         'mv "$D/slot-b" "$D/slot-b.real"; ln -s "$D/slot-a" "$D/slot-b"'
@@ -108,7 +102,7 @@ mv "$D/slot-b.real" "$D/slot-b"
 secfud_once
 staged 1.1.0 "slot B's path restored, the next cycle"
 
-fresh
+dev_fresh
 dev_snapshot s
 paused_run "slot B replaced by a copy" \
         'cp "$D/slot-b" "$D/slot-b.copy"; mv "$D/slot-b" "$D/slot-b.real"; mv "$D/slot-b.copy" "$D/slot-b"'
@@ -132,7 +126,7 @@ loop_teardown() {
 }
 trap 'loop_teardown; dev_cleanup' EXIT
 
-fresh
+dev_fresh
 if [ "$(id -u)" -ne 0 ] || ! command -v losetup >/dev/null || ! loop_setup; then
         skip "block-device slots" "cannot make loop devices here (needs root and /dev/loop*)"
 else

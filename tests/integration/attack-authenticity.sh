@@ -15,9 +15,7 @@ set -u
 att_require
 att_setup
 
-F=$D/factory.key
 A=$D/attacker.key
-GOOD=(--payload "$P11" --key "$F" --alg ES256)
 
 # ---------------------------------------------------------------- unsigned
 att_try "$P11"

@@ -18,7 +18,6 @@ set -u
 dev_require
 
 fresh() {
-        [ -n "${D:-}" ] && dev_teardown
         dev_setup
         export SFU_TEST_DHCLIENT_GLOB="$D/sources/dhclient*.leases"
         fixture_canary_start

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# shellcheck disable=SC2034  # KID, P11, J11, IMG11 are set for the sourcing test
+# shellcheck disable=SC2034  # KID, P11, J11, IMG11, F, GOOD are set for the sourcing test
 # Shared by tests/integration/attack-*.sh (sourced, not a test itself): the
 # device test bed of lib.sh plus what the attack scenarios need on top of
 # it -- forged manifests (tests/lib/jwsforge.py), a saved pristine device
@@ -37,10 +37,10 @@ att_require() {
 
 # att_setup: a fresh device with small slots; the 1.1.0 manifest payload in
 # $P11 (and the factory-signed compact JWS in $J11), its image on the server
-# ($IMG11 is its URL path), the factory kid in $KID, and the device saved
-# as the pristine state every att_try starts from.
+# ($IMG11 is its URL path), the factory kid in $KID, the factory key in $F,
+# the jwsforge arguments of the genuine 1.1.0 manifest in GOOD (an array),
+# and the device saved as the pristine state every att_try starts from.
 att_setup() {
-        [ -n "${D:-}" ] && dev_teardown
         dev_setup 1048576 || return 1
         export SIZE=$FW_IMAGE_SIZE
         KID=$(forge_kid "$D/factory.key")
@@ -48,6 +48,8 @@ att_setup() {
         P11=$D/payload-1.1.0.json
         J11=$D/signed-1.1.0.jws
         IMG11=$(dev_image_path 1.1.0)
+        F=$D/factory.key
+        GOOD=(--payload "$P11" --key "$F" --alg ES256)
         att_save
 }
 
@@ -95,41 +97,13 @@ att_restore() {
         fixture_reset >/dev/null
 }
 
-# att_snapshot NAME / att_unchanged NAME DESCRIPTION: dev_snapshot and
-# dev_unchanged, except when state.json is not a regular file (the
-# state-file attacks): dev_snapshot reads it with python, which would block
-# on a FIFO and read a link to /dev/zero without end, so then the snapshot
-# records what the path is instead of what the file says.
-att_snapshot() {
-        local st=$D/state/state.json
-        if [ ! -L "$st" ] && { [ -f "$st" ] || [ ! -e "$st" ]; }; then
-                dev_snapshot "$1"
-                return
-        fi
-        {
-                sha256sum "$D/slot-a" | cut -d' ' -f1
-                sha256sum "$D/slot-a.canary" "$D/slot-b.canary" | cut -d' ' -f1
-                sha256sum "$D/bootenv" 2>/dev/null | cut -d' ' -f1
-                sha256sum "$D/grubenv" 2>/dev/null | cut -d' ' -f1
-                sha256sum "$D"/keys.d/* | cut -d' ' -f1
-                echo "state.json is a $(stat -c %F "$st")"
-        } >"$D/snapshot-$1"
-}
-att_unchanged() {
-        local name=$1
-        shift
-        att_snapshot "$name-after"
-        cmp -s "$D/snapshot-$name" "$D/snapshot-$name-after"
-        ok $? "$* leaves the running slot, bootloader env, trust store and installed versions unchanged"
-}
-
 # att_try JWS: from the pristine device, serve JWS as the manifest, take
 # snapshot "s" and run one cycle (att_cycle: ONCE_STATUS, $D/once.log).
 # Queued cases (neg, pos) run first.
 att_try() {
         att_restore
         dev_install_manifest "$1"
-        att_snapshot s
+        dev_snapshot s
         _att_label=$(basename "$1")
         att_cycle
 }
@@ -137,7 +111,7 @@ att_try() {
 # att_refused IMAGE-PATH PATTERN DESCRIPTION: the last att_try failed with
 # exactly one error-level line on stderr (in daemon mode: in the daemon's
 # log, from its start to its exit), matching PATTERN (grep -E), changed
-# nothing of snapshot "s" (att_unchanged), and (unless IMAGE-PATH is empty)
+# nothing of snapshot "s" (dev_unchanged), and (unless IMAGE-PATH is empty)
 # never requested IMAGE-PATH; in daemon mode also att_daemon_report.
 att_refused() {
         local img=$1 pattern=$2 errors failed=1
@@ -153,7 +127,7 @@ att_refused() {
         errors=$(once_errors)
         [ "$(printf '%s\n' "$errors" | grep -c .)" -eq 1 ] && printf '%s\n' "$errors" | grep -qE -- "$pattern"
         ok $? "$*: one error line, matching /$pattern/"
-        att_unchanged s "$*"
+        dev_unchanged s "$*"
         if [ -n "$img" ]; then
                 is "$(att_count "$img")" 0 "$*: no image byte was requested"
         fi

@@ -19,7 +19,6 @@ set -u
 att_require
 att_setup
 
-F=$D/factory.key
 PARSE='manifest: (invalid JSON|JSON document is not an object|JSON nested deeper than)|the JWS payload is empty'
 
 # signed_payload FILE DESCRIPTION PATTERN: FILE's bytes as the payload,
@@ -178,32 +177,32 @@ signed_payload "$D/p/huge.json" "a manifest of 1 MiB + 1 KiB (max-manifest-size 
 # ---------------------------------------------------------------- the protected header
 H="\"kid\":\"$KID\",\"typ\":\"secfu-manifest+jws\""
 neg 'protected header {"alg":"none","alg":"ES256"}' 'protected header: invalid JSON.*duplicate object key' \
-        --payload "$P11" --key "$F" --alg ES256 --protected-json "{\"alg\":\"none\",\"alg\":\"ES256\",$H}"
+        "${GOOD[@]}" --protected-json "{\"alg\":\"none\",\"alg\":\"ES256\",$H}"
 neg 'protected header {"alg":"ES256","alg":"none"}' 'protected header: invalid JSON.*duplicate object key' \
-        --payload "$P11" --key "$F" --alg ES256 --protected-json "{\"alg\":\"ES256\",\"alg\":\"none\",$H}"
+        "${GOOD[@]}" --protected-json "{\"alg\":\"ES256\",\"alg\":\"none\",$H}"
 neg "protected header with kid twice" 'protected header: invalid JSON.*duplicate object key' \
-        --payload "$P11" --key "$F" --alg ES256 --protected-json "{\"alg\":\"ES256\",\"kid\":\"other\",$H}"
+        "${GOOD[@]}" --protected-json "{\"alg\":\"ES256\",\"kid\":\"other\",$H}"
 neg "protected header with a trailing comma" 'protected header: invalid JSON' \
-        --payload "$P11" --key "$F" --alg ES256 --protected-json "{\"alg\":\"ES256\",$H,}"
+        "${GOOD[@]}" --protected-json "{\"alg\":\"ES256\",$H,}"
 neg "protected header a JSON array" 'protected header: JSON document is not an object' \
-        --payload "$P11" --key "$F" --alg ES256 --protected-json "[{\"alg\":\"ES256\",$H}]"
+        "${GOOD[@]}" --protected-json "[{\"alg\":\"ES256\",$H}]"
 neg "protected header with 2000 nested arrays" 'protected header: JSON nested deeper than 32' \
-        --payload "$P11" --key "$F" --alg ES256 --protected-json "{\"alg\":\"ES256\",$H,\"x\":$(printf '[%.0s' {1..2000})$(printf ']%.0s' {1..2000})}"
+        "${GOOD[@]}" --protected-json "{\"alg\":\"ES256\",$H,\"x\":$(printf '[%.0s' {1..2000})$(printf ']%.0s' {1..2000})}"
 neg "protected header of 9000 bytes" 'protected header exceeds the limit of 8192 bytes' \
-        --payload "$P11" --key "$F" --alg ES256 --hdr "x=\"$(printf 'x%.0s' {1..9000})\""
+        "${GOOD[@]}" --hdr "x=\"$(printf 'x%.0s' {1..9000})\""
 neg "protected header with byte 0xff in kid" 'protected header: invalid JSON' \
-        --payload "$P11" --key "$F" --alg ES256 --protected-json "{\"alg\":\"ES256\",\"kid\":\"\\xff\",\"typ\":\"secfu-manifest+jws\"}"
+        "${GOOD[@]}" --protected-json "{\"alg\":\"ES256\",\"kid\":\"\\xff\",\"typ\":\"secfu-manifest+jws\"}"
 neg "protected header with a raw NUL" 'protected header: invalid JSON: NUL byte' \
-        --payload "$P11" --key "$F" --alg ES256 --protected-json "{\"alg\":\"ES256\",$H}\\x00{\"alg\":\"none\"}"
+        "${GOOD[@]}" --protected-json "{\"alg\":\"ES256\",$H}\\x00{\"alg\":\"none\"}"
 neg "protected header with a byte order mark" 'protected header: invalid JSON' \
-        --payload "$P11" --key "$F" --alg ES256 --protected-json "\\xef\\xbb\\xbf{\"alg\":\"ES256\",$H}"
+        "${GOOD[@]}" --protected-json "\\xef\\xbb\\xbf{\"alg\":\"ES256\",$H}"
 neg "protected header with \"alg\" escaped to NUL" 'protected header: invalid JSON.*u0000' \
-        --payload "$P11" --key "$F" --alg ES256 --protected-json "{\"alg\":\"ES256\\\\u0000none\",$H}"
+        "${GOOD[@]}" --protected-json "{\"alg\":\"ES256\\\\u0000none\",$H}"
 pos "twin: the protected header written by hand, with \\u escapes" \
-        --payload "$P11" --key "$F" --alg ES256 --protected-json "{\"\\\\u0061lg\":\"ES\\\\u0032\\\\u00356\",$H}"
+        "${GOOD[@]}" --protected-json "{\"\\\\u0061lg\":\"ES\\\\u0032\\\\u00356\",$H}"
 
 # ---------------------------------------------------------------- the serialization
-forge --form flattened --payload "$P11" --key "$F" --alg ES256 >"$D/flat.jws"
+forge --form flattened "${GOOD[@]}" >"$D/flat.jws"
 /usr/bin/python3 - "$D/flat.jws" "$D" <<'PY'
 import json, sys
 flat = json.load(open(sys.argv[1]))

@@ -69,7 +69,7 @@ damaged() {
         dev_install_manifest "$J11"
         "$@"
         fingerprint >"$D/fp-before"
-        att_snapshot s
+        dev_snapshot s
         att_cycle
         att_refused "$IMG11" "state\.json.*($pattern).*installs are refused until it is repaired or removed" "$desc"
         fingerprint >"$D/fp-after"

@@ -12,33 +12,14 @@ set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 BOOTSIM="$top_srcdir/tests/integration/bootsim"
 PY=/usr/bin/python3
+# shellcheck source=tests/lib/tap.sh
+. "$top_srcdir/tests/lib/tap.sh"
 
 for tool in grub-editenv fw_setenv fw_printenv; do
-        if ! command -v "$tool" >/dev/null 2>&1; then
-                echo "1..0 # SKIP $tool is not installed (apt-get install grub-common libubootenv-tool)"
-                exit 0
-        fi
+        command -v "$tool" >/dev/null 2>&1 || skip_all "$tool is not installed (apt-get install grub-common libubootenv-tool)"
 done
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/secfu-bootsim.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM HUP
-cd "$tmp" || exit 1
-
-n=0
-failures=0
-ok() { # ok STATUS DESCRIPTION
-        n=$((n + 1))
-        if [ "$1" -eq 0 ]; then
-                echo "ok $n - $2"
-        else
-                failures=$((failures + 1))
-                echo "not ok $n - $2"
-        fi
-}
-is() { # is GOT WANT DESCRIPTION
-        if [ "$1" = "$2" ]; then ok 0 "$3"; else ok 1 "$3"; echo "#   got '$1', want '$2'"; fi
-}
+tap_tmpdir bootsim
 sim() { "$PY" "$BOOTSIM" "$@" >/dev/null 2>sim.err; }
 
 # ---------------------------------------------------------------- grub
@@ -180,5 +161,4 @@ ok $((! $?)) "file: a file that does not parse is refused"
 cmp -s bootenv bootenv.orig
 ok $? "file: and left alone"
 
-echo "1..$n"
-[ "$failures" -eq 0 ]
+tap_done

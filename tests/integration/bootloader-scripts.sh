@@ -8,26 +8,18 @@ set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 GRUB_CFG="$top_srcdir/etc/grub/secfu-ab.cfg"
 UBOOT_CMD="$top_srcdir/etc/u-boot/secfu-ab.cmd"
+# shellcheck source=tests/lib/tap.sh
+. "$top_srcdir/tests/lib/tap.sh"
 
-if ! command -v grub-script-check >/dev/null 2>&1; then
-        echo "1..0 # SKIP grub-script-check is not installed (apt-get install grub-common)"
-        exit 0
-fi
+command -v grub-script-check >/dev/null 2>&1 || skip_all "grub-script-check is not installed (apt-get install grub-common)"
 
-n=0
-failures=0
-ok() {
-        n=$((n + 1))
-        if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else failures=$((failures + 1)); echo "not ok $n - $2"; fi
-}
 count() { grep -cE "$1" "$2"; }
 
 grub-script-check "$GRUB_CFG" >/dev/null 2>&1
 ok $? "grub: secfu-ab.cfg passes grub-script-check"
-tmp=$(mktemp "${TMPDIR:-/tmp}/secfu-grubcfg.XXXXXX") || exit 1
-trap 'rm -f "$tmp"' EXIT
-sed 's/^fi$//' "$GRUB_CFG" >"$tmp"
-grub-script-check "$tmp" >/dev/null 2>&1
+tap_tmpdir grubcfg
+sed 's/^fi$//' "$GRUB_CFG" >broken.cfg
+grub-script-check broken.cfg >/dev/null 2>&1
 ok $((! $?)) "grub: grub-script-check does find a broken copy"
 
 for var in ORDER A_OK A_TRY B_OK B_TRY SECFU_INCOMPLETE; do
@@ -64,5 +56,4 @@ ok $? "uboot: saves the environment (saveenv unless the board sets secfu_save_en
 grep -q 'secfu\.slot=\${secfu_slot}' "$UBOOT_CMD"
 ok $? "uboot: passes secfu.slot="
 
-echo "1..$n"
-[ "$failures" -eq 0 ]
+tap_done

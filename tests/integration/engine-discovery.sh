@@ -15,19 +15,11 @@ dev_require
 
 LOCAL_NAME=_firmware.example.test
 
-# fresh: a new device whose DHCP domain (resolv.conf) is example.test
+# fresh: a new device whose DHCP domain is example.test
 fresh() {
-        dev_teardown
         dev_setup
-        echo "search example.test" >"$D/sources/resolv.conf"
+        dev_domain example.test
 }
-# with_local: a second fixture server ($D/www-local) gets the local name
-with_local() {
-        dev_server2 "$D/www-local"
-        CONNECT_TO="$LOCAL_NAME:$SERVER_PORT:127.0.0.1:$SERVER2_PORT"
-        dev_write_config
-}
-local_count() { FIXTURE_PORT=$SERVER2_PORT fixture_count "$1"; }
 source_is() { # source_is SOURCE VERSION DESCRIPTION
         is "$(state_field "s['newestSeen']['source'], s['newestSeen']['version']")" "$1 $2" "$3"
 }
@@ -75,54 +67,54 @@ bounded 10 "$ONCE_SECONDS" "local server unreachable: the cycle is not held up (
 
 # ---------------------------------------------------------------- local 404
 fresh
-with_local
+dev_local_server "$LOCAL_NAME"
 dev_publish 1.1.0
 secfud_once
 staged 1.1.0 "local server 404"
-is "$(local_count "$MANIFEST_PATH")" 1 "local server 404: the local server was asked once"
+is "$(dev_local_count "$MANIFEST_PATH")" 1 "local server 404: the local server was asked once"
 source_is manufacturer 1.1.0 "local server 404: the manufacturer's manifest is used"
 
 # ---------------------------------------------------------------- stale local
 fresh
-with_local
+dev_local_server "$LOCAL_NAME"
 dev_publish 1.0.0 "$D/www-local"
 dev_publish 1.1.0
 secfud_once
 staged 1.1.0 "local server offers only the running version"
-is "$(local_count "$MANIFEST_PATH")" 1 "stale local server: its manifest was read"
+is "$(dev_local_count "$MANIFEST_PATH")" 1 "stale local server: its manifest was read"
 is "$(fixture_count "$MANIFEST_PATH")" 1 "stale local server: the manufacturer was asked"
 source_is manufacturer 1.1.0 "stale local server: the manufacturer's newer manifest is used"
 is "$(fixture_count "$(dev_image_path 1.1.0)")" 1 "stale local server: the image came from the manufacturer"
 
 # ---------------------------------------------------------------- local with an invalid newer manifest
 fresh
-with_local
+dev_local_server "$LOCAL_NAME"
 KEY=attacker dev_publish 1.2.0 "$D/www-local"
 dev_publish 1.1.0
 secfud_once
 staged 1.1.0 "local server with a forged 1.2.0"
 grep -qE "local server: .*(signature|kid).*asking the manufacturer" "$D/once.log"
 ok $? "local server with a forged 1.2.0: the refusal is logged"
-is "$(local_count "$(dev_image_path 1.2.0)")" 0 "local server with a forged 1.2.0: its image is never requested"
+is "$(dev_local_count "$(dev_image_path 1.2.0)")" 0 "local server with a forged 1.2.0: its image is never requested"
 source_is manufacturer 1.1.0 "local server with a forged 1.2.0: the manufacturer's manifest is used"
 
 # ---------------------------------------------------------------- local with a newer manifest
 fresh
-with_local
+dev_local_server "$LOCAL_NAME"
 dev_publish 1.0.0
 dev_publish 1.1.0 "$D/www-local"
 secfud_once
 staged 1.1.0 "local server with a newer manifest"
 source_is local 1.1.0 "local server with a newer manifest: it is used"
-is "$(local_count "$(dev_image_path 1.1.0)")" 1 "local server with a newer manifest: the image came from it"
+is "$(dev_local_count "$(dev_image_path 1.1.0)")" 1 "local server with a newer manifest: the image came from it"
 is "$(fixture_count "$MANIFEST_PATH")" 0 "local server with a newer manifest: the manufacturer is not asked"
 
 # ---------------------------------------------------------------- lease file before resolv.conf
 fresh
-echo "search other.test" >"$D/sources/resolv.conf"
+dev_domain other.test
 printf '# This is private data. Do not parse.\nADDRESS=192.0.2.10\nDOMAINNAME=example.test\n' \
         >"$D/sources/leases/2"
-with_local
+dev_local_server "$LOCAL_NAME"
 dev_publish 1.1.0 "$D/www-local"
 secfud_once
 staged 1.1.0 "networkd lease"
@@ -132,7 +124,7 @@ source_is local 1.1.0 "networkd lease: the local server of its domain is used"
 
 # ---------------------------------------------------------------- invalid domain
 fresh
-echo "search bad_name.test" >"$D/sources/resolv.conf"
+dev_domain bad_name.test
 fixture_canary_start
 CONNECT_TO="_firmware.bad_name.test:$SERVER_PORT:127.0.0.1:$CANARY_PORT"
 dev_write_config

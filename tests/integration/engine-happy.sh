@@ -131,7 +131,6 @@ else
 fi
 
 # the trial never comes up: every attempt of B fails, then A boots
-dev_teardown
 dev_setup
 to_trial
 fall_back
@@ -143,7 +142,6 @@ dev_publish 1.2.0
 secfud_once
 staged 1.2.0 "after the rollback, 1.2.0"
 
-dev_teardown
 dev_setup
 to_trial
 fall_back
@@ -155,7 +153,6 @@ if ! command -v grub-editenv >/dev/null 2>&1; then
         tap_done
         exit
 fi
-dev_teardown
 BACKEND=grub
 dev_setup
 BOOTENV_PATH=$D/grubenv
@@ -176,7 +173,6 @@ fall_back
 is "$(booted_now)" A "grub backend: the unconfirmed B is not tried again; A boots"
 check_rollback "grub backend"
 
-dev_teardown
 dev_setup
 BOOTENV_PATH=$D/grubenv
 grub-editenv "$D/grubenv" create

@@ -13,24 +13,16 @@
 . "$top_srcdir/tests/integration/lib.sh"
 dev_require
 
-LOCAL_NAME=_firmware.example.test
 fresh() {
-        dev_teardown
         dev_setup
-        echo "search example.test" >"$D/sources/resolv.conf"
+        dev_domain example.test
 }
-with_local() {
-        dev_server2 "$D/www-local"
-        CONNECT_TO="$LOCAL_NAME:$SERVER_PORT:127.0.0.1:$SERVER2_PORT"
-        dev_write_config
-}
-local_count() { FIXTURE_PORT=$SERVER2_PORT fixture_count "$1"; }
 slot_b_sha() { sha256sum "$D/slot-b" | cut -d' ' -f1; }
 
 # ---------------------------------------------------------------- 1. a hostile local cache
 for how in corrupt short; do
         fresh
-        with_local
+        dev_local_server
         dev_publish 1.1.0
         IMG=$(dev_image_path 1.1.0)
         # The cache replays the manufacturer's signed manifest ...
@@ -50,15 +42,15 @@ for how in corrupt short; do
         ok $? "$how local image: the log names the failure and the hold"
         is "$(state_field "len(s['heldBack']), s['heldBack'][0]['failures']")" "1 1" \
                 "$how local image: the offer is held back (one failure)"
-        ok "$([ "$(local_count "$IMG")" -ge 1 ] && echo 0 || echo 1)" "$how local image: the local image was tried"
-        tried=$(local_count "$IMG")
+        ok "$([ "$(dev_local_count "$IMG")" -ge 1 ] && echo 0 || echo 1)" "$how local image: the local image was tried"
+        tried=$(dev_local_count "$IMG")
         is "$(fixture_count "$IMG")" 1 "$how local image: the manufacturer's image was fetched once"
         b=$(slot_b_sha)
         secfud_once
         is "$ONCE_STATUS" 0 "$how local image, next poll: succeeds"
         once_log_has "held back until"
         ok $? "$how local image, next poll: the local offer is held back"
-        is "$(local_count "$IMG")" "$tried" "$how local image, next poll: the local image is not requested again"
+        is "$(dev_local_count "$IMG")" "$tried" "$how local image, next poll: the local image is not requested again"
         is "$(slot_b_sha)" "$b" "$how local image, next poll: slot B is not rewritten"
 done
 

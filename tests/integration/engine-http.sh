@@ -13,16 +13,10 @@ set -u
 . "$top_srcdir/tests/integration/lib.sh"
 dev_require
 
-fresh() {
-        [ -n "${D:-}" ] && dev_teardown
-        dev_setup
-        dev_publish 1.1.0
-        IMG=$(dev_image_path 1.1.0)
-}
 slot_b_not_passwd() { ! cmp -s -n "$(stat -c %s /etc/passwd)" /etc/passwd "$D/slot-b"; }
 
 # ---------------------------------------------------------------- 503 + Retry-After
-fresh
+dev_fresh
 fixture_rule "$MANIFEST_PATH" '{"status": 503, "retry_after": 1, "once": true}'
 fixture_rule "$IMG" '{"status": 503, "retry_after": 1, "once": true}'
 secfud_once
@@ -32,7 +26,7 @@ is "$(fixture_count "$IMG")" 2 "503 once: the image was asked twice"
 awk -v t="$ONCE_SECONDS" 'BEGIN { exit !(t >= 1.9) }'
 ok $? "503 once: Retry-After was honoured, twice (${ONCE_SECONDS}s)"
 
-fresh
+dev_fresh
 fixture_rule "$MANIFEST_PATH" '{"status": 503, "retry_after": 999999}'
 dev_snapshot s
 secfud_once
@@ -51,7 +45,7 @@ secfud_once
 staged 1.1.0 "the same server without the 503"
 
 # ---------------------------------------------------------------- redirects
-fresh
+dev_fresh
 for target in file:///etc/passwd ftp://127.0.0.1/fw.img; do
         fixture_reset
         fixture_rule "$MANIFEST_PATH" "{\"redirect\": {\"location\": \"$target\"}}"
@@ -92,7 +86,7 @@ secfud_once
 staged 1.1.0 "manifest redirected to another host"
 is "$(FIXTURE_PORT=$SERVER2_PORT fixture_count "$IMG")" 1 \
         "manifest redirected: the relative image location resolves against the new host"
-fresh
+dev_fresh
 dev_server2 "$D/www2"
 cp "$D/img-1.1.0.img" "$D/www2/elsewhere.img"
 fixture_rule "$IMG" "{\"redirect\": {\"location\": \"$SERVER2/elsewhere.img\", \"status\": 301}}"

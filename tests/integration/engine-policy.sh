@@ -15,10 +15,6 @@ dev_require
 
 IMG11=/.well-known/firmware/example.com/gw100/fw-1.1.0.img
 IMG12=/.well-known/firmware/example.com/gw100/fw-1.2.0.img
-fresh() {
-        [ -n "${D:-}" ] && dev_teardown
-        dev_setup
-}
 error_code_is() { # error_code_is CODE DESCRIPTION
         is "$(state_field "(s['lastError'] or {}).get('code')")" "$1" "$2: lastError code $1"
 }
@@ -26,7 +22,7 @@ error_code_is() { # error_code_is CODE DESCRIPTION
 serve() { dev_install_manifest "$1"; }
 
 # ---------------------------------------------------------------- untrusted key
-fresh
+dev_setup
 KEY=attacker dev_publish 1.1.0
 dev_snapshot s
 secfud_once
@@ -38,7 +34,7 @@ secfud_once
 staged 1.1.0 "the same manifest signed by the factory key"
 
 # ---------------------------------------------------------------- model / manufacturer
-fresh
+dev_setup
 dev_publish 1.1.0
 cp "$(MODEL=gw200 dev_manifest 1.1.0)" "$D/other-model.jws"
 cp "$(MANUFACTURER=example.org dev_manifest 1.1.0)" "$D/other-maker.jws"
@@ -56,7 +52,7 @@ secfud_once
 staged 1.1.0 "the manifest for this model and manufacturer"
 
 # ---------------------------------------------------------------- downgrade
-fresh
+dev_setup
 dev_publish 0.9.0
 dev_snapshot s
 secfud_once
@@ -73,7 +69,7 @@ refused s "$(dev_image_path 0.9.0)" "below the anti-rollback floor 1.0.0" \
 error_code_is policy "below the floor"
 # a device secfud first met at 0.8.0 (floor 0.8.0), now running 1.0.0:
 # version order refuses 0.9.0, allow-downgrade = yes stages it
-fresh
+dev_setup
 echo 0.8.0 >"$D/version"
 secfud_once
 is "$(state_field "s['rollbackFloor']")" 0.8.0 "the floor starts at the version secfud first meets"
@@ -91,7 +87,7 @@ EXTRA_CONF=""
 dev_write_config
 
 # ---------------------------------------------------------------- replay
-fresh
+dev_setup
 dev_publish 1.1.0
 secfud_once
 staged 1.1.0 "replay: a first manifest"
@@ -105,10 +101,10 @@ is "$(state_field "s['slots']['B']['health'], s['slots']['B']['version']")" "sta
         "replay: the staged 1.1.0 stays staged"
 dev_publish 1.2.0
 secfud_once
-staged 1.2.0 "a fresh manifest for 1.2.0"
+staged 1.2.0 "a dev_setup manifest for 1.2.0"
 
 # ---------------------------------------------------------------- expiry
-fresh
+dev_setup
 PAYLOAD_EDIT="m['timestamp'] = '2020-01-01T00:00:00Z'; m['expires'] = '2021-01-01T00:00:00Z'" dev_publish 1.1.0
 dev_snapshot s
 secfud_once
@@ -128,7 +124,7 @@ flip() {
         echo "e = [x for x in m['firmwareCryptoInfo']['commitHash'] if x['digestAlgo'] == '$1'][0]
 e['hash'] = ('1' if e['hash'][0] == '0' else '0') + e['hash'][1:]"
 }
-fresh
+dev_setup
 PAYLOAD_EDIT=$(flip sha512) dev_publish 1.1.0
 dev_snapshot s
 secfud_once

@@ -102,7 +102,6 @@ split_refused() {
         ok $? "$what: the state's lastError tells why"
 }
 
-dev_teardown
 split_setup
 PAYLOAD_EDIT='
 for h in m["images"][1]["commitHash"]:
@@ -116,7 +115,6 @@ split_refused "split, appfs digest wrong" "appfs.*(sha256|sha512|digest)"
 holds "$D/img-1.1.0.img" "$D/slot-b"
 ok $? "split, appfs digest wrong: the first image was downloaded in full before the second failed (the scenario tests what it means to)"
 
-dev_teardown
 split_setup
 split_publish missing-app
 app0=$(sha "$D/app-0")
@@ -190,7 +188,6 @@ is "$(state_field "s['slots'].get('A', {}).get('health', 'absent'), s['slots'].g
 # called (the slots are kept sorted by class name: "data" sorts before
 # "rootfs", "zdata" after it), and the running slot A's record is kept.
 for cls in data zdata; do
-        dev_teardown
         data_setup A
         sed -i -e "s/^bootname = D$/bootname = A/" -e "s/^\[slot\.data\.0\]$/[slot.$cls.0]/" "$CONF"
         "$SECFU_MANIFEST" create --manufacturer example.com --model gw100 --version 1.1.0 \
@@ -213,7 +210,6 @@ done
 # the single-image form (no slotClass) on a device with rootfs A/B and
 # appfs A/B: the image is the running system's (rootfs), not appfs's,
 # which only sorts first
-dev_teardown
 split_setup
 dev_publish 1.1.0
 app1=$(sha "$D/app-1")
@@ -222,7 +218,6 @@ staged 1.1.0 "single-image manifest on a rootfs+appfs device"
 is "$(sha "$D/app-1")" "$app1" "single-image manifest on a rootfs+appfs device: appfs slot 1 is not written"
 
 # ---------------------------------------------------------------- 4. single-copy running system
-dev_teardown
 data_setup D
 data0=$(sha "$D/data-0")
 cp "$D/bootenv" "$D/bootenv.before"
@@ -238,7 +233,6 @@ ok $? "single-copy running: the bootloader environment is byte-identical"
 is "$(fixture_count "$FWDIR_PATH/data-1.1.0.img")" 0 "single-copy running: no image byte was requested"
 
 # a device whose rootfs is single-copy (no B), booted from it
-dev_teardown
 dev_setup
 /usr/bin/python3 - "$CONF" <<'PY'
 import re, sys

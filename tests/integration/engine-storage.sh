@@ -13,12 +13,6 @@ set -u
 dev_require
 
 SIZE_IMG=3145728
-fresh() {
-        [ -n "${D:-}" ] && dev_teardown
-        dev_setup "$@"
-        dev_publish 1.1.0
-        IMG=$(dev_image_path 1.1.0)
-}
 state_parses() { /usr/bin/python3 -c "import json, sys; json.load(open(sys.argv[1]))" "$D/state/state.json"; }
 req() { fixture_stat --default "" paths "$IMG" requests "$1" "$2"; } # req INDEX FIELD
 hdr() { fixture_header "$IMG" "$2" "$1"; }                             # hdr INDEX NAME
@@ -28,7 +22,7 @@ not_staged() { # not_staged DESCRIPTION: the last run did not stage anything
 }
 
 # ---------------------------------------------------------------- resume in the same cycle
-fresh
+dev_fresh
 fixture_rule "$IMG" '{"reset_at": 1000000, "once": true}'
 secfud_once
 staged 1.1.0 "connection reset after 1000000 bytes"
@@ -41,7 +35,7 @@ is "$(req 1 status)" 206 "reset: the server answered 206"
 
 # ---------------------------------------------------------------- resume in the next cycle
 # (a clean cut, so that all 1000000 bytes arrive)
-fresh
+dev_fresh
 fixture_rule "$IMG" '{"truncate_at": 1000000, "once": true}'
 fixture_rule_append "$IMG" '{"status": 503, "retry_after": 1, "count": 4}'
 dev_snapshot s
@@ -59,7 +53,7 @@ is "$(fixture_bytes "$IMG")" $((SIZE_IMG - offset)) "next cycle: only the missin
 is "$(state_field "s['resume']")" None "next cycle: the resume data is dropped once staged"
 
 # the bytes in the slot are re-hashed, never trusted: damage them between cycles
-fresh
+dev_fresh
 fixture_rule "$IMG" '{"truncate_at": 1000000, "once": true}'
 fixture_rule_append "$IMG" '{"status": 503, "retry_after": 1, "count": 4}'
 secfud_once
@@ -74,7 +68,7 @@ secfud_once
 staged 1.1.0 "damaged slot, the cycle after the mismatch (starts over)"
 
 # ---------------------------------------------------------------- servers that botch Range
-fresh
+dev_fresh
 fixture_rule "$IMG" '{"reset_at": 1000000, "once": true}'
 fixture_rule_append "$IMG" '{"range": "ignore"}'
 secfud_once
@@ -82,7 +76,7 @@ staged 1.1.0 "server that ignores Range"
 [ -n "$(hdr 1 Range)" ] && [ "$(req 1 status)" = 200 ]
 ok $? "Range ignored: the retry asked for a range and got a 200"
 
-fresh
+dev_fresh
 fixture_rule "$IMG" '{"reset_at": 1000000, "once": true}'
 fixture_rule_append "$IMG" '{"range": "wrong", "once": true}'
 secfud_once
@@ -90,7 +84,7 @@ staged 1.1.0 "server that answers another range"
 is "$(req 1 status)" 206 "wrong range: the server sent a 206 for another range"
 is "$(hdr 2 Range)" "" "wrong range: the next request starts over, without Range"
 
-fresh
+dev_fresh
 head -c "$SIZE_IMG" /dev/urandom >"$WWW/other.img"
 fixture_rule "$IMG" '{"reset_at": 1000000, "swap_after": {"bytes": 500000, "with": "other.img"}, "once": true}'
 dev_snapshot s
@@ -104,7 +98,7 @@ secfud_once
 staged 1.1.0 "the same server, the file back in place"
 
 # ---------------------------------------------------------------- slot too small
-fresh 1048576
+dev_fresh 1048576
 dev_snapshot s
 secfud_once
 refused s "$IMG" "holds|too small|fit|needs" "slot of 1 MiB, image of 3 MiB"
@@ -129,13 +123,13 @@ killed() {
 }
 
 for point in slot-write:kill:2 slot-sync:kill before-switch:kill atomic-rename:kill:3 atomic-write:kill:4; do
-        fresh
+        dev_fresh
         dev_snapshot s
         SFU_FAULT=$point secfud_once 2>/dev/null
         killed "SFU_FAULT=$point"
 done
 
-fresh
+dev_fresh
 fixture_rule "$IMG" '{"drip": {"bytes": 32768, "interval": 0.05}}' # 3 MiB in 5 s
 dev_snapshot s
 secfud_once_bg
@@ -148,7 +142,7 @@ ok $? "drip: the download is under way"
 fixture_reset
 killed "kill -9 during the download"
 
-fresh
+dev_fresh
 dev_snapshot s
 SFU_FAULT=slot-write:eio:2 secfud_once
 refused s "" "slot" "slot device fails with EIO"
@@ -173,7 +167,7 @@ bad_state() {
         secfud_once
         staged 1.1.0 "state file $what removed by the operator"
 }
-fresh
+dev_fresh
 dev_publish 1.0.0
 secfud_once
 cp "$D/state/state.json" "$D/valid-state.json" # a valid state file, up to date

@@ -14,15 +14,9 @@ set -u
 dev_require
 
 SIZE_IMG=3145728
-fresh() {
-        [ -n "${D:-}" ] && dev_teardown
-        dev_setup
-        dev_publish 1.1.0
-        IMG=$(dev_image_path 1.1.0)
-}
 
 # ---------------------------------------------------------------- truncated body
-fresh
+dev_fresh
 fixture_rule "$IMG" '{"truncate_at": 1000000, "once": true}'
 secfud_once
 staged 1.1.0 "body cut after 1000000 bytes once"
@@ -34,7 +28,7 @@ bounded $((SIZE_IMG + 65536)) "$(fixture_bytes "$IMG")" "cut body: the bytes rec
 
 # ---------------------------------------------------------------- endless body
 for chunked in true false; do
-        fresh
+        dev_fresh
         fixture_rule "$IMG" "{\"endless\": true, \"chunked\": $chunked}"
         dev_snapshot s
         secfud_once
@@ -51,7 +45,7 @@ fixture_clear "$IMG"
 secfud_once
 staged 1.1.0 "the same server without the endless rule"
 
-fresh
+dev_fresh
 fixture_rule "$MANIFEST_PATH" '{"endless": true}'
 dev_snapshot s
 secfud_once
@@ -59,7 +53,7 @@ refused s "$IMG" "more than|exceeds|limit" "endless manifest"
 bounded 10 "$ONCE_SECONDS" "endless manifest: refused in bounded time (${ONCE_SECONDS}s)"
 
 # no firmwareSize: max-image-size bounds the download
-fresh
+dev_fresh
 PAYLOAD_EDIT="del m['firmwareSize']" dev_publish 1.1.0
 EXTRA_CONF=$'[security]\nmax-image-size = 4M'
 dev_write_config
@@ -75,7 +69,7 @@ staged 1.1.0 "manifest without firmwareSize, normal body"
 EXTRA_CONF=""
 
 # ---------------------------------------------------------------- slow drip
-fresh
+dev_fresh
 LOW_SPEED_TIMEOUT=2s
 dev_write_config
 fixture_rule "$IMG" '{"drip": {"bytes": 256, "interval": 0.5}}'

@@ -4,11 +4,10 @@
 set -u
 
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+# shellcheck source=tests/lib/tap.sh
+. "$top_srcdir/tests/lib/tap.sh"
 for tool in curl openssl python3 cmp; do
-        if ! command -v "$tool" >/dev/null; then
-                echo "1..0 # SKIP $tool not installed"
-                exit 77
-        fi
+        command -v "$tool" >/dev/null || skip_all "$tool not installed"
 done
 
 # shellcheck source=tests/lib/fixture.sh
@@ -18,31 +17,6 @@ fixture_workdir || exit 1
 W=$FIXTURE_WORKDIR
 ROOT="$W/root"
 mkdir -p "$ROOT/sub" "$W/out"
-
-TESTS_RUN=0
-TESTS_FAILED=0
-ok() { # ok COND-STATUS NAME
-        TESTS_RUN=$((TESTS_RUN + 1))
-        if [ "$1" = 0 ]; then
-                echo "ok $TESTS_RUN - $2"
-        else
-                echo "not ok $TESTS_RUN - $2"
-                TESTS_FAILED=$((TESTS_FAILED + 1))
-        fi
-}
-is() { # is GOT EXPECTED NAME
-        local rc=0
-        [ "$1" = "$2" ] || rc=1
-        ok "$rc" "$3"
-        [ "$rc" = 0 ] || echo "#   got '$1', expected '$2'"
-}
-cond() { # cond NAME TEST-ARGS...   (arguments of `test`)
-        local name=$1 rc=0
-        shift
-        test "$@" || rc=1
-        ok "$rc" "$name"
-        [ "$rc" = 0 ] || echo "#   failed: test $*"
-}
 
 # fetch URL-PATH [curl options]: body to $W/out/body, headers to $W/out/hdr;
 # sets CODE (HTTP status), RC (curl exit code), SIZE (body bytes),
@@ -72,11 +46,8 @@ printf 'in a sub directory\n' >"$ROOT/sub/file.txt"
 touch -d '2024-01-02 03:04:05 UTC' "$ROOT/small.txt"
 
 # ---------------------------------------------------------------- start
-if ! fixture_start "$ROOT"; then
-        echo "Bail out! the fixture server does not start"
-        exit 99
-fi
-cond "server listens on a port" "$FIXTURE_PORT" -gt 0
+fixture_start "$ROOT" || bail "the fixture server does not start"
+check "server listens on a port" test "$FIXTURE_PORT" -gt 0
 # listening sockets on the port, from /proc (local address in hex, state 0A)
 listeners=$(awk -v port="$(printf '%04X' "$FIXTURE_PORT")" \
         '$4 == "0A" && substr($2, index($2, ":") + 1) == port { print substr($2, 1, index($2, ":") - 1) }' \
@@ -90,7 +61,7 @@ cmp -s "$W/out/body" "$ROOT/img.bin"
 ok $? "GET: body is the file"
 is "$(hdr Content-Length)" 100000 "GET: Content-Length"
 ETAG=$(hdr ETag)
-cond "GET: strong ETag" -n "$ETAG" -a "${ETAG#W/}" = "$ETAG"
+check "GET: strong ETag" test -n "$ETAG" -a "${ETAG#W/}" = "$ETAG"
 fetch /img.bin -I
 is "$CODE/$(hdr Content-Length)/$SIZE" 200/100000/0 "HEAD: headers, no body"
 fetch /nothing-here
@@ -197,7 +168,7 @@ is "$(hdr Content-Length)" 100000 "truncate_at: full Content-Length advertised"
 fixture_rule /img.bin '{"reset_at": 2000}'
 fetch /img.bin
 is "$RC/$CODE" 56/200 "reset_at: curl 56 (connection reset)"
-cond "reset_at: at most 2000 bytes" "$SIZE" -le 2000
+check "reset_at: at most 2000 bytes" test "$SIZE" -le 2000
 fixture_rule /img.bin '{"content_length_lie": 200000}'
 fetch /img.bin
 is "$RC/$(hdr Content-Length)/$SIZE" 18/200000/100000 "content_length_lie (larger): curl 18"
@@ -211,12 +182,12 @@ fixture_rule /endless '{"endless": true}'
 fetch /endless --max-time 0.5
 is "$RC/$CODE/$(hdr Transfer-Encoding)/$(hdr Content-Length)" 28/200/chunked/ \
         "endless chunked: stopped by --max-time"
-cond "endless chunked: bytes flowed" "$SIZE" -gt 100000
+check "endless chunked: bytes flowed" test "$SIZE" -gt 100000
 fixture_rule /endless '{"endless": true, "chunked": false}'
 fetch /endless --max-time 0.5
 is "$RC/$CODE/$(hdr Transfer-Encoding)/$(hdr Content-Length)/$(hdr Connection)" 28/200///close \
         "endless unchunked: no length, stopped by --max-time"
-cond "endless unchunked: bytes flowed" "$SIZE" -gt 100000
+check "endless unchunked: bytes flowed" test "$SIZE" -gt 100000
 fixture_rule /endless '{"endless": true, "content_length_lie": 1000, "chunked": false}'
 fetch /endless --max-filesize 500
 is "$RC/$SIZE" 63/0 "endless with a Content-Length: stopped by --max-filesize"
@@ -267,7 +238,7 @@ is "$CODE/$SIZE/$(hdr Content-Range)" 200/100000/ "range ignore: 200 full"
 fixture_rule /img.bin '{"range": "wrong"}'
 fetch /img.bin -r 100-199
 is "$CODE" 206 "range wrong: 206"
-cond "range wrong: another range ($(hdr Content-Range))" \
+check "range wrong: another range ($(hdr Content-Range))" test \
         "$(hdr Content-Range)" != "bytes 100-199/100000"
 fetch /img.bin
 is "$CODE/$(hdr Content-Range)" "206/bytes 1-99999/100000" "range wrong: 206 nobody asked for"
@@ -287,7 +258,7 @@ fixture_clear /img.bin
 fetch /img.bin
 cmp -s "$W/out/body" "$ROOT/other.bin"
 ok $? "swap_after: later requests get the other file"
-cond "swap_after: new ETag" "$(hdr ETag)" != "$ETAG"
+check "swap_after: new ETag" test "$(hdr ETag)" != "$ETAG"
 fetch /img.bin -r 8000- -H "If-Range: $ETAG"
 is "$CODE/$SIZE" 200/50000 "swap_after: resume with the old ETag gets a full 200"
 
@@ -307,11 +278,11 @@ is "$(fixture_stat paths /img.bin requests -1 status)" 206 "stats: status logged
 is "$(fixture_data_connections)" 2 "stats: data connections"
 is "$(fixture_stat requests)" 2 "stats: total requests"
 is "$(fixture_count /never)" 0 "stats: unseen path counts 0"
-cond "stats file is written" -s "$FIXTURE_STATS_FILE"
+check "stats file is written" test -s "$FIXTURE_STATS_FILE"
 fixture_rule /x '{"no_such_rule": 1}' 2>/dev/null
-cond "unknown rule refused" $? -ne 0
+check "unknown rule refused" test $? -ne 0
 fixture_rule /x '{"swap_after": {"bytes": 1, "with": "../../etc/passwd"}}' 2>/dev/null
-cond "swap_after outside the root refused" $? -ne 0
+check "swap_after outside the root refused" test $? -ne 0
 info=$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' -X POST \
         --data-binary '{not json' "$FIXTURE_URL/_fixture/rules")
 is "$info" 400 "control API: bad JSON gets 400"
@@ -327,7 +298,7 @@ t0=$(date +%s%N)
 fixture_stop
 ok $? "SIGTERM: clean exit"
 t1=$(date +%s%N)
-cond "SIGTERM: exit within 3 s with a stalled client ($(((t1 - t0) / 1000000)) ms)" \
+check "SIGTERM: exit within 3 s with a stalled client ($(((t1 - t0) / 1000000)) ms)" test \
         $(((t1 - t0) / 1000000)) -lt 3000
 wait "$curl_pid"
 is $? 18 "SIGTERM: the stalled client sees the connection end"
@@ -352,7 +323,7 @@ is $? 2 "--bind other than 127.0.0.1 refused"
 fixture_start "$ROOT" --lifetime 0.3 --quiet
 sleep 1
 kill -0 "$FIXTURE_PID" 2>/dev/null
-cond "--lifetime: server exits by itself" $? -ne 0
+check "--lifetime: server exits by itself" test $? -ne 0
 fixture_stop
 
 # ---------------------------------------------------------------- canary
@@ -360,7 +331,7 @@ fixture_canary_start --quiet
 is "$(fixture_canary_connections)" 0 "canary: no connection yet"
 curl -s --max-time 3 -o /dev/null "http://127.0.0.1:$CANARY_PORT/manifest.json"
 rc=$?
-cond "canary: curl gets no HTTP answer (rc $rc)" "$rc" -ne 0
+check "canary: curl gets no HTTP answer (rc $rc)" test "$rc" -ne 0
 sleep 0.3
 is "$(fixture_canary_connections)" 1 "canary: connection counted"
 is "$("$FIXTURE_PYTHON" "$FIXTURE_SERVER" ctl --stats-file "$CANARY_STATS_FILE" stat first_lines 0)" \
@@ -407,5 +378,4 @@ else
         ok 1 "certificates made"
 fi
 
-echo "1..$TESTS_RUN"
-[ "$TESTS_FAILED" = 0 ]
+tap_done

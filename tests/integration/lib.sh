@@ -1,12 +1,13 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034  # SERVER2*, ONCE_* and the like are set for the scripts
-# The device test bed of the integration scenarios: a temporary device with
-# file-backed A/B slots (a canary file after each), the `file` bootloader
-# backend, a factory key, a running firmware 1.0.0 in slot A, and a
-# firmware server (tests/lib/fixture-server.py) that the scenario fills with
-# `dev_publish`.  Plus TAP helpers and the assertion every refusal makes:
-# the running slot, the bootloader environment and the installed-version
-# record did not change.
+# The device test bed of the integration scenarios: a temporary device
+# (tests/lib/device.sh) with file-backed A/B slots (a canary file after
+# each), the `file` bootloader backend, a factory key, a running firmware
+# 1.0.0 in slot A, and a firmware server (tests/lib/fixture-server.py) that
+# the scenario fills with `dev_publish`; secfud run once or as a daemon;
+# the TAP helpers of tests/lib/tap.sh, and the assertion every refusal
+# makes: the running slot, the bootloader environment and the
+# installed-version record did not change.
 #
 #   . "$top_srcdir/tests/integration/lib.sh"
 #   dev_require               # skip unless the binaries are a test build
@@ -15,10 +16,12 @@
 #   dev_snapshot before; secfud_once; dev_unchanged before "reason"
 #   refused before "$(dev_image_path 1.1.0)" 'regex' "what"   # all of a refusal
 #   staged 1.1.0 "what"       # all of a success
-#   dev_teardown; dev_setup   # a fresh device in the same script
-# Change the config with the variables dev_write_config reads (BACKEND,
+#   dev_setup                 # again: a fresh device in the same script
+#   dev_fresh                 # dev_setup, dev_publish 1.1.0, IMG
+#   dev_daemon_start; dev_ctl status; dev_daemon_stop
+# Change the config with the variables device_config reads (BACKEND,
 # POLICY, LOW_SPEED_TIMEOUT, CONNECT_TO, LOCAL_URL, EXTRA_CONF, ...) and
-# call it again.
+# call dev_write_config again.
 set -u
 : "${top_srcdir:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir/build}"
@@ -26,64 +29,18 @@ SECFUD=${SECFUD:-$top_builddir/secfud}
 SECFUCTL=${SECFUCTL:-$top_builddir/secfuctl}
 SECFU_MANIFEST=${SECFU_MANIFEST:-$top_builddir/secfu-manifest}
 BOOTSIM="$top_srcdir/tests/integration/bootsim"
+# shellcheck source=tests/lib/tap.sh
+. "$top_srcdir/tests/lib/tap.sh"
+# shellcheck source=tests/lib/device.sh
+. "$top_srcdir/tests/lib/device.sh"
 # shellcheck source=tests/lib/fixture.sh
 . "$top_srcdir/tests/lib/fixture.sh"
 
-# ---------------------------------------------------------------- TAP
-_tap_n=0
-_tap_failed=0
-ok() { # ok CONDITION-EXIT-STATUS DESCRIPTION
-        local status=$1
-        shift
-        _tap_n=$((_tap_n + 1))
-        if [ "$status" -eq 0 ]; then
-                echo "ok $_tap_n - $*"
-        else
-                echo "not ok $_tap_n - $*"
-                _tap_failed=$((_tap_failed + 1))
-                if [ -n "${D:-}" ] && [ -f "$D/once.log" ]; then sed 's/^/#   /' "$D/once.log" | tail -15; fi
-        fi
+# TAP_ON_FAIL: a failed case shows the end of the last secfud --once log.
+_dev_once_log_tail() {
+        if [ -n "${D:-}" ] && [ -f "$D/once.log" ]; then sed 's/^/#   /' "$D/once.log" | tail -15; fi
 }
-check() { # check DESCRIPTION COMMAND...
-        local desc=$1
-        shift
-        "$@" >/dev/null 2>&1
-        ok $? "$desc"
-}
-diag() { echo "# $*"; }
-tap_done() {
-        echo "1..$_tap_n"
-        [ "$_tap_failed" -eq 0 ]
-}
-skip_all() {
-        echo "1..0 # SKIP $*"
-        exit 0
-}
-skip() { # skip DESCRIPTION REASON: a test that cannot run here
-        _tap_n=$((_tap_n + 1))
-        echo "ok $_tap_n - $1 # SKIP $2"
-}
-is() { # is GOT WANT DESCRIPTION
-        local got=$1 want=$2
-        shift 2
-        if [ "$got" = "$want" ]; then
-                ok 0 "$*"
-        else
-                ok 1 "$*"
-                diag "  got '$got', want '$want'"
-        fi
-}
-# bounded N VALUE DESCRIPTION: VALUE is a number <= N
-bounded() {
-        local max=$1 got=$2
-        shift 2
-        if [ -n "$got" ] && awk -v g="$got" -v m="$max" 'BEGIN { exit !(g + 0 <= m + 0) }'; then
-                ok 0 "$*"
-        else
-                ok 1 "$*"
-                diag "  got '$got', want at most $max"
-        fi
-}
+TAP_ON_FAIL=_dev_once_log_tail
 
 # dev_require: skips the whole script unless the binaries exist and secfud is
 # a test build (./configure --enable-fault-injection: the SFU_TEST_*
@@ -113,34 +70,28 @@ dev_teardown() {
         D=
 }
 
-# dev_setup [slot-size-bytes]: a fresh device and an empty firmware server.
+# dev_setup [slot-size-bytes]: a fresh device (tests/lib/device.sh: slot A
+# random, slot B zero, both of that size, default 8 MiB, a canary file after
+# each), the factory key it trusts and an attacker key it does not, and an
+# empty firmware server on $WWW; the device of before, if any, torn down.
 dev_setup() {
         local slot_size=${1:-8388608}
+        [ -z "${D:-}" ] || dev_teardown
         D=$(mktemp -d "${TMPDIR:-/tmp}/secfu-dev.XXXXXX")
         trap dev_cleanup EXIT
         WWW=$D/www
-        mkdir -p "$D/keys.d" "$D/state" "$D/run" "$WWW" "$D/sources"
+        mkdir -p "$WWW"
         "$SECFU_MANIFEST" keygen --alg ES256 --out "$D/factory" >/dev/null || return 1
-        cp "$D/factory.pub" "$D/keys.d/factory.pem"
         "$SECFU_MANIFEST" keygen --alg ES256 --out "$D/attacker" >/dev/null || return 1
-        # running firmware 1.0.0 in slot A, slot B empty, a canary after each
-        head -c "$slot_size" /dev/urandom >"$D/slot-a"
-        truncate -s "$slot_size" "$D/slot-b"
+        device_layout "$D" "$D/factory.pub" "$slot_size" "$slot_size" || return 1
         echo canary-a >"$D/slot-a.canary"
         echo canary-b >"$D/slot-b.canary"
-        echo 1.0.0 >"$D/version"
-        echo A >"$D/booted"
-        printf 'BOOT_ORDER=A B\nBOOT_A_LEFT=3\nBOOT_B_LEFT=3\n' >"$D/bootenv"
-        : >"$D/sources/resolv.conf"
         fixture_start "$WWW" || return 1
         SERVER_PORT=$FIXTURE_PORT
         SERVER=$FIXTURE_URL
         SERVER_PID=$FIXTURE_PID
         MANIFEST_PATH=/.well-known/firmware/example.com/gw100/manifest.json
-        # no DHCP domain unless a scenario writes one
-        export SFU_TEST_NETWORKD_LEASES="$D/sources/leases" SFU_TEST_DHCLIENT_GLOB="$D/sources/none*.leases"
-        export SFU_TEST_RESOLV_CONF="$D/sources/resolv.conf" SFU_TEST_NO_RESOLVED=1
-        mkdir -p "$D/sources/leases"
+        # no DHCP domain unless a scenario writes one (in $D/sources)
         DOMAIN=auto
         LOCAL_URL="http://_firmware.{domain}:$SERVER_PORT/.well-known/firmware/{manufacturer}/{model}/manifest.json"
         MANUFACTURER_URL="$SERVER$MANIFEST_PATH"
@@ -149,49 +100,18 @@ dev_setup() {
         dev_write_config
 }
 
+# dev_fresh [slot-size-bytes]: dev_setup, and 1.1.0 published ($IMG: the
+# URL path of its image).
+dev_fresh() {
+        dev_setup "$@" || return 1
+        dev_publish 1.1.0 || return 1
+        IMG=$(dev_image_path 1.1.0)
+}
+
+# dev_write_config: $CONF from the variables device_config reads.
 dev_write_config() {
         CONF=$D/secfud.conf
-        cat >"$CONF" <<CONF
-[device]
-manufacturer = example.com
-model = gw100
-version-file = $D/version
-booted-slot = file:$D/booted
-
-[discovery]
-domain = $DOMAIN
-local-url = $LOCAL_URL
-manufacturer-url = $MANUFACTURER_URL
-connect-to = $CONNECT_TO
-
-[security]
-keys = $D/keys.d
-
-[network]
-connect-timeout = 5s
-low-speed-timeout = ${LOW_SPEED_TIMEOUT:-10s}
-
-[poll]
-policy = ${POLICY:-stage}
-
-[bootloader]
-backend = ${BACKEND:-file}
-file = $D/bootenv
-grubenv = $D/grubenv
-attempts = 3
-
-[slot.rootfs.0]
-device = $D/slot-a
-bootname = A
-[slot.rootfs.1]
-device = $D/slot-b
-bootname = B
-
-[storage]
-state-dir = $D/state
-runtime-dir = $D/run
-$EXTRA_CONF
-CONF
+        device_config "$D" >"$CONF"
 }
 
 # dev_image VERSION [SIZE]: a random image file $D/img-VERSION.img
@@ -239,6 +159,21 @@ dev_server2() {
         FIXTURE_PID=$SERVER_PID
 }
 
+# dev_domain DOMAIN: the device's DHCP domain is DOMAIN (a search line in
+# the resolv.conf it reads).
+dev_domain() { echo "search $1" >"$D/sources/resolv.conf"; }
+
+# dev_local_server [NAME]: a local firmware cache, a second fixture server
+# ($D/www-local, dev_server2) that the device reaches as NAME (connect-to;
+# default _firmware.example.test, the local server of the DHCP domain
+# example.test); dev_local_count PATH: the requests it saw for PATH.
+dev_local_server() {
+        dev_server2 "$D/www-local"
+        CONNECT_TO="${1:-_firmware.example.test}:$SERVER_PORT:127.0.0.1:$SERVER2_PORT"
+        dev_write_config
+}
+dev_local_count() { FIXTURE_PORT=$SERVER2_PORT fixture_count "$1"; }
+
 # dev_free_port: a TCP port on 127.0.0.1 that nothing listens on.
 dev_free_port() {
         /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -285,25 +220,43 @@ secfud_wait() {
         SECFUD_PID=
         ONCE_SECONDS=$(awk -v a="$_once_t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
 }
-# dev_daemon_start: secfud serving (no --once) in the background, log in
-# $D/daemon.log; waits for its control socket ($D/run/secfud.sock).
-# dev_daemon_stop: SIGTERM (SIGKILL after 10 s), its exit status.
-# dev_ctl ARGS...: secfuctl against that socket.
+# dev_daemon_start [ENV=VALUE...]: secfud serving (no --once, debug log
+# appended to $D/daemon.log) in the background (SECFUD_PID), with $D/bin
+# first in its PATH (where a scenario puts a fake systemctl) and
+# DAEMON_WRAP (an array; it must exec secfud) in front when set; waits up
+# to 10 s until its control socket ($D/run/secfud.sock) answers status
+# (exists, without secfuctl).  1 when it does not come up.
+# dev_daemon_stop: SIGTERM (SIGKILL after 10 s); secfud's exit status.
+# dev_ctl ARGS...: secfuctl against that socket, for CTL_TIMEOUT seconds at
+# most (default 120: a hang fails the test instead of stalling it).
 dev_daemon_start() {
-        "$SECFUD" -c "$CONF" >>"$D/daemon.log" 2>&1 &
+        local sock=$D/run/secfud.sock i
+        ${DAEMON_WRAP[@]+"${DAEMON_WRAP[@]}"} env PATH="$D/bin:$PATH" "$@" "$SECFUD" -c "$CONF" --log-level debug \
+                >>"$D/daemon.log" 2>&1 &
         SECFUD_PID=$!
-        wait_until 10 test -S "$D/run/secfud.sock"
+        for ((i = 0; i < 200; i++)); do
+                if [ -S "$sock" ]; then
+                        [ -x "$SECFUCTL" ] || return 0
+                        "$SECFUCTL" -s "$sock" status >/dev/null 2>&1 && return 0
+                fi
+                kill -0 "$SECFUD_PID" 2>/dev/null || break
+                sleep 0.05
+        done
+        return 1
 }
 dev_daemon_stop() {
         local rc=0
         [ -n "${SECFUD_PID:-}" ] || return 0
         kill -TERM "$SECFUD_PID" 2>/dev/null
-        wait_until 10 eval '! kill -0 "$SECFUD_PID" 2>/dev/null' || kill -KILL "$SECFUD_PID" 2>/dev/null
+        if ! wait_until 10 eval '! kill -0 "$SECFUD_PID" 2>/dev/null'; then
+                kill -KILL "$SECFUD_PID" 2>/dev/null
+                diag "secfud ignored SIGTERM"
+        fi
         wait "$SECFUD_PID" 2>/dev/null || rc=$?
         SECFUD_PID=
         return "$rc"
 }
-dev_ctl() { "$SECFUCTL" -s "$D/run/secfud.sock" "$@"; }
+dev_ctl() { timeout "${CTL_TIMEOUT:-120}" "$SECFUCTL" -s "$D/run/secfud.sock" "$@"; }
 # dev_daemon_done WHAT: the running daemon answers status within 1 s and
 # exits cleanly on SIGTERM (three cases).
 dev_daemon_done() {
@@ -338,17 +291,23 @@ state_field() { # state_field PYTHON-EXPRESSION-ON-s
 }
 
 # ---------------------------------------------------------------- invariants
-# dev_snapshot NAME: what must survive any refused input.
+# dev_snapshot NAME: what must survive any refused input.  When state.json
+# is not a regular file (the state-file attacks) the snapshot records what
+# the path is instead of what the file says: python would block on a FIFO
+# and read a link to /dev/zero without end.
 dev_snapshot() {
-        local name=$1
+        local name=$1 st=$D/state/state.json
         {
                 sha256sum "$D/slot-a" | cut -d' ' -f1
                 sha256sum "$D/slot-a.canary" "$D/slot-b.canary" | cut -d' ' -f1
                 sha256sum "$D/bootenv" 2>/dev/null | cut -d' ' -f1
                 sha256sum "$D/grubenv" 2>/dev/null | cut -d' ' -f1
                 sha256sum "$D"/keys.d/* | cut -d' ' -f1
-                # a device that never ran secfud has installed what it runs
-                /usr/bin/python3 - "$D" <<'PY' 2>/dev/null
+                if [ -L "$st" ] || { [ -e "$st" ] && [ ! -f "$st" ]; }; then
+                        echo "state.json is a $(stat -c %F "$st")"
+                else
+                        # a device that never ran secfud has installed what it runs
+                        /usr/bin/python3 - "$D" <<'PY' 2>/dev/null
 import json, os, sys
 d = sys.argv[1]
 try:
@@ -360,6 +319,7 @@ except FileNotFoundError:
 print(s["highestInstalled"], [(k, v["version"]) for k, v in sorted(s["slots"].items())
                               if v["health"] in ("good", "trial")])
 PY
+                fi
         } >"$D/snapshot-$name"
 }
 # dev_unchanged NAME DESCRIPTION

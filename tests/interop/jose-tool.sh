@@ -7,49 +7,18 @@
 set -u
 
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
-top_builddir=${top_builddir:-$top_srcdir/build}
-SM="$top_builddir/secfu-manifest"
-PY=/usr/bin/python3
-HELPER="$top_srcdir/tests/interop/jwcrypto-helper.py"
-ALGS="ES256 ES384 ES512 EdDSA RS256 RS384 RS512 PS256 PS384 PS512"
+# shellcheck source=tests/interop/interop-lib.sh
+. "$top_srcdir/tests/interop/interop-lib.sh"
 TYP_TEMPLATE='{"protected":{"typ":"secfu-manifest+jws"}}'
 
-if ! command -v jose >/dev/null 2>&1; then
-        echo "1..0 # SKIP the jose tool is not installed (apt-get install jose)"
-        exit 0
-fi
-if [ ! -x "$SM" ]; then
-        echo "Bail out! $SM has not been built"
-        exit 1
-fi
+command -v jose >/dev/null 2>&1 || skip_all "the jose tool is not installed (apt-get install jose)"
 # Our PEM keys become JWK for jose through jwcrypto; without it that
 # direction is skipped (jose has no PEM import).
 have_jwcrypto=no
 "$PY" -c 'import jwcrypto' >/dev/null 2>&1 && have_jwcrypto=yes
+interop_start jose
+interop_manifest 2.7.18
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/secfu-jose.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM HUP
-cd "$tmp" || exit 1
-
-n=0
-failures=0
-pass() { n=$((n + 1)); echo "ok $n - $1"; }
-skip() { n=$((n + 1)); echo "ok $n - # SKIP $1"; }
-fail() {
-        n=$((n + 1)); failures=$((failures + 1)); echo "not ok $n - $1"
-        for f in out err; do
-                [ -s "$tmp/$f" ] && sed -n '1,5s/^/# '"$f"': /p' "$tmp/$f"
-        done
-        return 0
-}
-check() { desc=$1; shift; if "$@"; then pass "$desc"; else fail "$desc"; fi; }
-run() { "$@" >"$tmp/out" 2>"$tmp/err"; rc=$?; }
-accepted() { [ "$rc" = 0 ] && cmp -s "$tmp/out" "$tmp/m.json"; }
-refused() {
-        [ "$rc" != 0 ] && [ ! -s "$tmp/out" ] && [ "$(wc -l <"$tmp/err")" = 1 ] &&
-                grep -q '^secfu-manifest: verify: .' "$tmp/err" && ! grep -q 'cannot open' "$tmp/err"
-}
 # Input for jose: jose reads a JWS file strictly, so a trailing newline
 # (which secfu-manifest prints and our parser accepts) makes it fail; and
 # jose takes an -i argument with two dots for a compact JWS rather than a
@@ -68,18 +37,12 @@ jose alg >algs.txt 2>/dev/null
 jose_version=$(dpkg-query -W -f '${Version}' jose 2>/dev/null)
 jose_has() { grep -qx "$1" algs.txt; }
 
-head -c 65536 /dev/urandom >fw.img
-if ! "$SM" create --manufacturer example.com --model gw100 --version 2.7.18 --image fw.img >m.json 2>err; then
-        echo "Bail out! secfu-manifest create failed: $(cat err)"
-        exit 1
-fi
-
 for alg in $ALGS; do
         if ! jose_has "$alg"; then
                 why="jose ${jose_version:-(unknown version)} does not implement $alg ('jose alg' does not list it)"
-                skip "$alg secfu-manifest -> jose: $why"
-                skip "$alg jose -> secfu-manifest: $why"
-                skip "$alg jose JWK -> secfu-manifest sign -> jose: $why"
+                skip "$alg secfu-manifest -> jose" "$why"
+                skip "$alg jose -> secfu-manifest" "$why"
+                skip "$alg jose JWK -> secfu-manifest sign -> jose" "$why"
                 continue
         fi
 
@@ -90,17 +53,14 @@ for alg in $ALGS; do
                         "$SM" sign --key "s-$alg.key" --alg "$alg" m.json >"s-$alg.compact" 2>err &&
                         "$SM" sign --key "s-$alg.key" --alg "$alg" --json m.json >"s-$alg.json" 2>err &&
                         "$PY" "$HELPER" pem2jwk "s-$alg.pub" "$alg" >"s-$alg.pub.jwk" 2>err; then
-                        if jose_verified "s-$alg.compact" "s-$alg.pub.jwk" && jose_verified "s-$alg.json" "s-$alg.pub.jwk" &&
-                                [ "$(protected_typ "s-$alg.json")" = secfu-manifest+jws ]; then
-                                pass "$alg secfu-manifest -> jose: compact and JSON verify, payload identical, typ kept"
-                        else
-                                fail "$alg secfu-manifest -> jose: compact and JSON verify, payload identical, typ kept"
-                        fi
+                        jose_verified "s-$alg.compact" "s-$alg.pub.jwk" && jose_verified "s-$alg.json" "s-$alg.pub.jwk" &&
+                                [ "$(protected_typ "s-$alg.json")" = secfu-manifest+jws ]
+                        ok $? "$alg secfu-manifest -> jose: compact and JSON verify, payload identical, typ kept"
                 else
-                        fail "$alg secfu-manifest -> jose: keygen, sign or key conversion failed"
+                        ok 1 "$alg secfu-manifest -> jose: keygen, sign or key conversion failed"
                 fi
         else
-                skip "$alg secfu-manifest -> jose: python3-jwcrypto (for PEM -> JWK) is not installed"
+                skip "$alg secfu-manifest -> jose" "python3-jwcrypto (for PEM -> JWK) is not installed"
         fi
 
         # jose makes the key and signs (typ through the signature
@@ -112,13 +72,10 @@ for alg in $ALGS; do
                 run "$SM" verify --key "j-$alg.pub.jwk" "j-$alg.compact"
                 ok_compact=no; accepted && ok_compact=yes
                 run "$SM" verify --key "j-$alg.pub.jwk" --alg-allow "$alg" "j-$alg.json"
-                if [ "$ok_compact" = yes ] && accepted; then
-                        pass "$alg jose -> secfu-manifest: compact and JSON verify with jose's JWK, payload identical"
-                else
-                        fail "$alg jose -> secfu-manifest: compact and JSON verify with jose's JWK, payload identical"
-                fi
+                [ "$ok_compact" = yes ] && accepted
+                ok $? "$alg jose -> secfu-manifest: compact and JSON verify with jose's JWK, payload identical"
         else
-                fail "$alg jose -> secfu-manifest: jose could not make the key or sign"
+                ok 1 "$alg jose -> secfu-manifest: jose could not make the key or sign"
         fi
 
         # secfu-manifest signs with jose's private JWK; jose verifies.
@@ -133,18 +90,18 @@ jose jwk gen -i '{"alg":"ES256"}' -o b.jwk && jose jwk pub -i b.jwk -o b.pub.jwk
 jose jwk gen -i '{"alg":"ES384"}' -o c.jwk && jose jwk pub -i c.jwk -o c.pub.jwk
 jose jws sig -I m.json -k a.jwk -c -o notyp.compact
 run "$SM" verify --key a.pub.jwk notyp.compact
-check "jose JWS without typ is refused" refused
+check "jose JWS without typ is refused" verify_refused
 jose jws sig -I m.json -k a.jwk -s '{"protected":{"typ":"JWT"}}' -o jwt.json
 run "$SM" verify --key a.pub.jwk jwt.json
-check "jose JWS with typ JWT is refused" refused
+check "jose JWS with typ JWT is refused" verify_refused
 jose jws sig -I m.json -k a.jwk -s "$TYP_TEMPLATE" -c -o a.compact
 run "$SM" verify --key b.pub.jwk a.compact
-check "jose JWS signed by another key is refused" refused
+check "jose JWS signed by another key is refused" verify_refused
 run "$SM" verify --key a.pub.jwk --alg-allow ES384,EdDSA a.compact
-check "jose ES256 JWS with --alg-allow ES384,EdDSA is refused" refused
+check "jose ES256 JWS with --alg-allow ES384,EdDSA is refused" verify_refused
 jose jws sig -I fw.img -k a.jwk -s "$TYP_TEMPLATE" -c -o image.compact
 run "$SM" verify --key a.pub.jwk image.compact
-check "jose JWS whose payload is not a manifest is refused" refused
+check "jose JWS whose payload is not a manifest is refused" verify_refused
 
 # Several signatures: jose makes a general JSON JWS with two keys, and
 # secfu-manifest adds a third; both tools verify all of them.
@@ -153,7 +110,7 @@ check "jose writes a general JSON JWS with two signatures (jose fmt)" test "$(jo
 run "$SM" verify --key a.pub.jwk --key c.pub.jwk --min-signatures 2 two.json
 check "secfu-manifest verifies jose's two signatures (--min-signatures 2)" accepted
 run "$SM" verify --key a.pub.jwk --key b.pub.jwk --min-signatures 2 two.json
-check "... and refuses when only one of the signers is trusted" refused
+check "... and refuses when only one of the signers is trusted" verify_refused
 run "$SM" sign --key b.jwk two.json
 cp out three.json
 strip_newline three.json
@@ -162,5 +119,4 @@ check "jose verifies all three signatures (jose jws ver -a)" sh -c "jose jws ver
 run "$SM" verify --key a.pub.jwk --key b.pub.jwk --key c.pub.jwk --min-signatures 3 three.json
 check "secfu-manifest verifies all three (--min-signatures 3)" accepted
 
-echo "1..$n"
-[ "$failures" = 0 ]
+tap_done

@@ -6,46 +6,12 @@
 set -u
 
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
-top_builddir=${top_builddir:-$top_srcdir/build}
-SM="$top_builddir/secfu-manifest"
-PY=/usr/bin/python3
-ALGS="ES256 ES384 ES512 EdDSA RS256 RS384 RS512 PS256 PS384 PS512"
+# shellcheck source=tests/interop/interop-lib.sh
+. "$top_srcdir/tests/interop/interop-lib.sh"
 
-if [ ! -x "$SM" ]; then
-        echo "Bail out! $SM has not been built"
-        exit 1
-fi
-if [ ! -x "$PY" ]; then
-        echo "1..0 # SKIP $PY is needed to read JSON"
-        exit 0
-fi
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/secfu-manifest-cli.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM HUP
-cd "$tmp" || exit 1
-
-# ------------------------------------------------------------ TAP helpers
-n=0
-failures=0
-pass() { n=$((n + 1)); echo "ok $n - $1"; }
-fail() {
-        n=$((n + 1)); failures=$((failures + 1)); echo "not ok $n - $1"
-        for f in out err; do
-                [ -s "$tmp/$f" ] && sed -n '1,5s/^/# '"$f"': /p' "$tmp/$f"
-        done
-        return 0
-}
-check() { desc=$1; shift; if "$@"; then pass "$desc"; else fail "$desc"; fi; }
-# run CMD...: stdout to out, stderr to err, status in rc.
-run() { "$@" >"$tmp/out" 2>"$tmp/err"; rc=$?; }
+[ -x "$PY" ] || skip_all "$PY is needed to read JSON"
+interop_start manifest-cli
 lines() { wc -l <"$1" | tr -d ' '; }
-# A refusal: given exit status, nothing on stdout, exactly one line
-# "secfu-manifest: CMD: ..." on stderr.
-refused() { # want_rc cmd
-        [ "$rc" -eq "$1" ] && [ ! -s "$tmp/out" ] && [ "$(lines "$tmp/err")" = 1 ] &&
-                grep -q "^secfu-manifest: $2: ." "$tmp/err"
-}
 # json FILE EXPR: prints EXPR evaluated on the parsed JSON as d.
 json() { "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
 b64url_decode() { "$PY" -c 'import base64,sys; s=sys.argv[1]; sys.stdout.buffer.write(base64.urlsafe_b64decode(s+"="*(-len(s)%4)))' "$1"; }
@@ -74,8 +40,8 @@ if command -v openssl >/dev/null; then
         check "keygen RS256 makes a 3072-bit RSA key" sh -c "openssl pkey -pubin -in k-RS256.pub -noout -text | grep -q '3072 bit'"
         check "keygen ES512 makes a P-521 key" sh -c "openssl pkey -pubin -in k-ES512.pub -noout -text | grep -q 'P-521'"
 else
-        pass "# SKIP openssl not installed: RSA size not checked"
-        pass "# SKIP openssl not installed: curve not checked"
+        skip "keygen RS256 makes a 3072-bit RSA key" "openssl not installed"
+        skip "keygen ES512 makes a P-521 key" "openssl not installed"
 fi
 # Modes do not depend on the umask.
 (umask 000 && "$SM" keygen --alg ES256 --out umask0 >/dev/null 2>&1)
@@ -84,7 +50,7 @@ check "keygen modes are 0600/0644 whatever the umask" test "$(stat -c %a umask0.
 cp k-ES256.key saved.key
 run "$SM" keygen --alg ES256 --out k-ES256
 check "keygen refuses to overwrite existing files" sh -c "[ $rc = 1 ] && cmp -s k-ES256.key saved.key"
-check "keygen overwrite refusal is one line on stderr, nothing on stdout" refused 1 keygen
+check "keygen overwrite refusal is one line on stderr, nothing on stdout" cli_refused keygen 1
 : >only.pub
 run "$SM" keygen --alg ES256 --out only
 check "keygen with an existing PREFIX.pub writes no PREFIX.key" test "$rc" = 1 -a ! -e only.key -a ! -s only.pub
@@ -119,15 +85,15 @@ check "create: images form digests match" test "$(json split.json 'd["images"][1
 run "$SM" create --manufacturer example.com --model gw100 --version 2.0.0 --image fw.img --slot-class rootfs --name system
 check "create: one image with --slot-class and --name gives the images form" test "$rc" = 0 -a "$(json out 'd["images"][0]["name"]')" = system
 run "$SM" create --manufacturer example.com --model gw100 --version 2.0.0 --image fw.img --image boot.vfat
-check "create: several images without --slot-class is a usage error" refused 2 create
+check "create: several images without --slot-class is a usage error" cli_refused create 2
 run "$SM" create --manufacturer example.com --model gw100 --version 1.02.3 --image fw.img
-check "create: a bad --version is a usage error" refused 2 create
+check "create: a bad --version is a usage error" cli_refused create 2
 run "$SM" create --manufacturer example.com --model gw100 --version 1.2.3 --image fw.img --expires tomorrow
-check "create: a bad --expires is a usage error" refused 2 create
+check "create: a bad --expires is a usage error" cli_refused create 2
 run "$SM" create --manufacturer example.com --model gw100 --version 1.2.3 --image missing.img
-check "create: a missing image fails with one line" refused 1 create
+check "create: a missing image fails with one line" cli_refused create 1
 run "$SM" create --manufacturer example.com --version 1.2.3 --image fw.img
-check "create: missing --model is a usage error" refused 2 create
+check "create: missing --model is a usage error" cli_refused create 2
 
 # ------------------------------------------------------------ sign and verify
 run "$SM" sign --key k-ES256.key m.json
@@ -156,16 +122,16 @@ for alg in $ALGS; do
         check "sign/verify round trip $alg, compact and JSON" test $? = 0
 done
 run "$SM" sign --key k-RS256.key m.json
-check "sign with an RSA key and no --alg is a usage error" refused 2 sign
+check "sign with an RSA key and no --alg is a usage error" cli_refused sign 2
 run "$SM" sign --key k-ES256.key --alg ES384 m.json
-check "sign with an alg that does not fit the key fails" refused 1 sign
+check "sign with an alg that does not fit the key fails" cli_refused sign 1
 run "$SM" sign --key k-ES256.key --kid my-key m.json
 check "sign --kid sets the kid" test "$rc" = 0 -a "$(b64url_decode "$(cut -d. -f1 out)" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["kid"])')" = my-key
 
 run "$SM" verify --key k-ES384.pub m.jws
-check "verify with a wrong key: refused, nothing on stdout, one line" refused 1 verify
+check "verify with a wrong key: refused, nothing on stdout, one line" cli_refused verify 1
 run "$SM" verify --key k-ES256.pub --alg-allow ES384,EdDSA,PS256 m.jws
-check "verify with --alg-allow excluding the alg: refused" refused 1 verify
+check "verify with --alg-allow excluding the alg: refused" cli_refused verify 1
 run "$SM" verify --key k-ES256.pub --alg-allow ES256 m.jws
 check "verify with --alg-allow including the alg: accepted" test "$rc" = 0
 # Tampering: one payload character, one signature character, the header.
@@ -185,14 +151,14 @@ d=json.load(open("m.json.jws")); d["payload"]=d["payload"][:-4]+"AAAA"
 open("t4.json","w").write(json.dumps(d))'
 for t in t1.jws:payload t2.jws:signature t3.jws:header t4.json:JSON-payload; do
         run "$SM" verify --key k-ES256.pub "${t%%:*}"
-        check "verify refuses a tampered ${t#*:}" refused 1 verify
+        check "verify refuses a tampered ${t#*:}" cli_refused verify 1
 done
 printf 'not a manifest\n' >notmanifest.txt
 run "$SM" sign --key k-ES256.key notmanifest.txt
 cp out notmanifest.jws
 check "sign signs a non-manifest but warns" sh -c "[ $rc = 0 ] && grep -q 'warning' '$tmp/err'"
 run "$SM" verify --key k-ES256.pub notmanifest.jws
-check "verify refuses a signed payload that is not a manifest" refused 1 verify
+check "verify refuses a signed payload that is not a manifest" cli_refused verify 1
 mkdir keys.d && cp k-ES384.pub keys.d/a.pem && cp k-ES256.pub keys.d/b.pem
 run "$SM" verify --key keys.d m.jws
 check "verify --key DIR trusts the keys of a directory" sh -c "[ $rc = 0 ] && cmp -s '$tmp/out' m.json"
@@ -206,11 +172,11 @@ check "the added signature keeps the payload" test "$(json two.json 'd["payload"
 run "$SM" verify --key k-ES256.pub --key k-PS256.pub --min-signatures 2 two.json
 check "verify --min-signatures 2 with both keys: accepted" sh -c "[ $rc = 0 ] && cmp -s '$tmp/out' m.json"
 run "$SM" verify --key k-ES256.pub --min-signatures 2 two.json
-check "verify --min-signatures 2 with one trusted key: refused" refused 1 verify
+check "verify --min-signatures 2 with one trusted key: refused" cli_refused verify 1
 run "$SM" verify --key k-PS256.pub two.json
 check "verify of a two-signature JWS with one trusted key: accepted" test "$rc" = 0
 run "$SM" sign --key k-ES256.key two.json
-check "signing again with the same key is refused" refused 1 sign
+check "signing again with the same key is refused" cli_refused sign 1
 run "$SM" sign --key k-EdDSA.key m.jws
 cp out compact-plus.json
 check "signing a compact JWS adds a signature too" sh -c "[ $rc = 0 ] && [ \"\$(\"$PY\" -c 'import json; print(len(json.load(open(\"compact-plus.json\"))[\"signatures\"]))')\" = 2 ]"
@@ -224,7 +190,7 @@ run "$SM" inspect notmanifest.jws
 check "inspect shows a non-JSON payload and that it is no manifest" sh -c "[ $rc = 0 ] && grep -q '^not a manifest\$' '$tmp/out' && grep -q 'manifest syntax: INVALID' '$tmp/out'"
 printf 'garbage' >garbage.jws
 run "$SM" inspect garbage.jws
-check "inspect of something that is no JWS fails with one line" refused 1 inspect
+check "inspect of something that is no JWS fails with one line" cli_refused inspect 1
 
 # ------------------------------------------------------------ publish
 mdir=www/.well-known/firmware/example.com/gw100
@@ -236,12 +202,12 @@ check "publish: no temporary files left" test "$(find www -name '.secfu*' | wc -
 head -c 3145728 /dev/urandom >other.img
 run "$SM" publish --root www2 m.jws other.img
 check "publish refuses an image whose digests differ" sh -c "[ $rc = 1 ] && [ ! -e www2/.well-known/firmware/example.com/gw100/manifest.json ] && [ ! -e www2/.well-known/firmware/example.com/gw100/fw.img ]"
-check "publish refusal is one line" refused 1 publish
+check "publish refusal is one line" cli_refused publish 1
 head -c 100 /dev/urandom >short.img
 run "$SM" publish --root www2 m.jws short.img
-check "publish refuses an image of the wrong size" refused 1 publish
+check "publish refuses an image of the wrong size" cli_refused publish 1
 run "$SM" publish --root www2 m.jws
-check "publish refuses when an image is not given" refused 1 publish
+check "publish refuses when an image is not given" cli_refused publish 1
 "$SM" create --manufacturer example.com --model gw100 --version 1.2.3 --image "fw.img=../../../../../escape.img" >esc.json 2>err
 "$SM" sign --key k-ES256.key esc.json >esc.jws 2>err
 run "$SM" publish --root www3 esc.jws fw.img
@@ -253,7 +219,7 @@ check "publish resolves ../ and percent-escapes inside the root" sh -c "[ $rc = 
 "$SM" create --manufacturer example.com --model gw100 --version 1.2.3 --image "fw.img=https://cdn.example.net/fw.img" >ext.json 2>err
 "$SM" sign --key k-ES256.key ext.json >ext.jws 2>err
 run "$SM" publish --root www5 ext.jws
-check "publish refuses an external location without --allow-external" refused 1 publish
+check "publish refuses an external location without --allow-external" cli_refused publish 1
 run "$SM" publish --root www5 --allow-external ext.jws
 check "publish --allow-external publishes only the manifest" sh -c "[ $rc = 0 ] && cmp -s www5/.well-known/firmware/example.com/gw100/manifest.json ext.jws && [ \$(find www5 -type f | wc -l) = 1 ]"
 "$SM" sign --key k-ES256.key split.json >split.jws 2>err
@@ -314,21 +280,21 @@ cp out rk.json
 check "create --revoke-kid twice: keyInfo.revokedKeys in order, no newKeys" test "$rc" = 0 -a \
         "$(json rk.json '" ".join(d["keyInfo"]["revokedKeys"]) + " " + str("newKeys" in d["keyInfo"])')" = "$(cat k-PS256.kid) old-factory-2 False"
 create_k --announce-key k-ES256.key
-check "create --announce-key of a private PEM key is refused" refused 1 create
+check "create --announce-key of a private PEM key is refused" cli_refused create 1
 check "the private-key refusal says so" grep -q 'private key' err
 create_k --announce-key "$top_srcdir/tests/data/keys/ec-p256.jwk"
-check "create --announce-key of a private JWK is refused" refused 1 create
+check "create --announce-key of a private JWK is refused" cli_refused create 1
 create_k --announce-key k-ES256.pub --announce-key k-ES256.pub
-check "create --announce-key of one file twice is a usage error" refused 2 create
+check "create --announce-key of one file twice is a usage error" cli_refused create 2
 "$PY" -c '
 from jwcrypto import jwk
 open("es256.jwk","w").write(jwk.JWK.from_pem(open("k-ES256.pub","rb").read()).export_public())'
 create_k --announce-key k-ES256.pub --announce-key es256.jwk
-check "create --announce-key of one key as PEM and as JWK is refused" refused 1 create
+check "create --announce-key of one key as PEM and as JWK is refused" cli_refused create 1
 create_k --revoke-kid a --revoke-kid a
-check "create --revoke-kid of one kid twice is a usage error" refused 2 create
+check "create --revoke-kid of one kid twice is a usage error" cli_refused create 2
 create_k --announce-key k-ES256.pub --revoke-kid "$(cat k-ES256.kid)"
-check "announcing and revoking one kid at once is refused" refused 1 create
+check "announcing and revoking one kid at once is refused" cli_refused create 1
 i=0; args=""
 while [ $i -lt 16 ]; do "$SM" keygen --alg ES256 --out "many$i" >/dev/null 2>&1; args="$args --announce-key many$i.pub"; i=$((i + 1)); done
 # shellcheck disable=SC2086
@@ -336,19 +302,19 @@ create_k $args
 check "create with 16 --announce-key (the manifest's limit) is accepted" test "$rc" = 0 -a "$(json out 'len(d["keyInfo"]["newKeys"])')" = 16
 # shellcheck disable=SC2086
 create_k $args --announce-key k-ES256.pub
-check "create with 17 --announce-key is a usage error" refused 2 create
+check "create with 17 --announce-key is a usage error" cli_refused create 2
 args=$(i=0; while [ $i -lt 17 ]; do printf ' --revoke-kid kid%d' $i; i=$((i + 1)); done)
 # shellcheck disable=SC2086
 create_k $args
-check "create with 17 --revoke-kid is a usage error" refused 2 create
+check "create with 17 --revoke-kid is a usage error" cli_refused create 2
 create_k --rollback-floor 1.1.0
 check "create --rollback-floor writes rollbackFloor" test "$rc" = 0 -a "$(json out 'd["rollbackFloor"]')" = 1.1.0
 create_k --rollback-floor 1.2.3
 check "create --rollback-floor equal to --version is accepted" test "$rc" = 0 -a "$(json out 'd["rollbackFloor"]')" = 1.2.3
 create_k --rollback-floor 1.2.4
-check "create --rollback-floor above --version is a usage error" refused 2 create
+check "create --rollback-floor above --version is a usage error" cli_refused create 2
 create_k --rollback-floor 1.x
-check "create --rollback-floor that is no version is a usage error" refused 2 create
+check "create --rollback-floor that is no version is a usage error" cli_refused create 2
 
 # ------------------------------------------------------------ publish --layout
 wk=.well-known
@@ -380,7 +346,7 @@ check "that refusal is one line naming the manifest" sh -c "[ \$(wc -l <'$tmp/er
 run "$SM" publish --root wd --layout manifest esc.jws fw.img
 check "publish --layout manifest refuses a location that escapes the root" sh -c "[ $rc = 1 ] && grep -q outside '$tmp/err' && [ ! -e escape.img ]"
 run "$SM" publish --root we --layout web m.jws fw.img
-check "publish --layout with an unknown layout is a usage error" refused 2 publish
+check "publish --layout with an unknown layout is a usage error" cli_refused publish 2
 # Serve the trees over HTTP and fetch every image at its location resolved
 # against the manifest URL, as a device does.
 check "over HTTP, each layout's image locations resolve from its manifest URL to the right bytes" "$PY" -c '
@@ -416,5 +382,4 @@ for root, layouts in (("wm", ["manifest"]), ("wb", ["firmware", "manifest"]), ("
     s.shutdown()
 assert checked == 9, checked'
 
-echo "1..$n"
-[ "$failures" = 0 ]
+tap_done

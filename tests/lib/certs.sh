@@ -25,6 +25,15 @@ _certs_openssl() {
         fi
 }
 
+# _certs_server_section NAME SAN: the extensions of a server certificate
+# for the names SAN, as the config section NAME.
+_certs_server_section() {
+        printf '[ %s ]\n' "$1"
+        printf '%s\n' "basicConstraints = critical, CA:FALSE" "keyUsage = critical, digitalSignature" \
+                "extendedKeyUsage = serverAuth" "subjectKeyIdentifier = hash" "authorityKeyIdentifier = keyid"
+        printf 'subjectAltName = %s\n' "$2"
+}
+
 # _certs_ca DIR NAME SUBJECT: a self-signed CA plus its `openssl ca` database.
 _certs_ca() {
         local dir=$1 name=$2 subject=$3
@@ -59,20 +68,8 @@ CN = unused
 basicConstraints = critical, CA:TRUE
 keyUsage = critical, keyCertSign, cRLSign
 subjectKeyIdentifier = hash
-[ server_good ]
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature
-extendedKeyUsage = serverAuth
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-subjectAltName = IP:127.0.0.1, DNS:localhost
-[ server_wrong ]
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature
-extendedKeyUsage = serverAuth
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-subjectAltName = DNS:wrong.invalid
+$(_certs_server_section server_good "IP:127.0.0.1, DNS:localhost")
+$(_certs_server_section server_wrong "DNS:wrong.invalid")
 EOF
         _certs_openssl "$dir/openssl.log" req -x509 -new -config "$db/ca.cnf" \
                 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \

@@ -16,7 +16,7 @@ control API under /_fixture/ on the same server:
 Rules of one path form a queue: the head applies to each request; an entry
 with "once" or "count" is dropped when used up, so "append" lets a test
 script a sequence (first request truncated, second answered with a wrong
-range, ...). The rule keys are described in RULE_SPEC below. Unknown keys
+range, ...). The rule keys are described above RULE_KINDS below. Unknown keys
 and bad values are refused (HTTP 400, or exit 2 for --rules).
 
 Stats (GET /_fixture/stats, and --stats-file rewritten after every
@@ -70,30 +70,35 @@ DEFAULT_LIFETIME = 900.0            # the server exits after this long
 DEFAULT_IDLE_TIMEOUT = 30.0         # socket timeout of a connection
 RESET_PAUSE = 0.2                   # lets the client read before an RST
 
-RULE_SPEC = {
-    # key: (kind, help)
-    "status": ("int", "answer with this status code (100-999)"),
-    "body": ("str", "answer with this body instead of the file"),
-    "retry_after": ("scalar", "Retry-After header value, sent verbatim"),
-    "headers": ("headers", "extra headers {name: value|[values]|null}; "
-                "a name replaces the default header, null removes it"),
-    "truncate_at": ("count", "send N body bytes, then close cleanly"),
-    "reset_at": ("count", "send N body bytes, then RST (SO_LINGER 0)"),
-    "endless": ("bool", "stream random bytes forever, no Content-Length"),
-    "chunked": ("bool", "endless: use chunked encoding (default true)"),
-    "content_length_lie": ("count", "advertise this Content-Length"),
-    "drip": ("drip", "{bytes: N, interval: seconds}: send slowly"),
-    "stall_after": ("count", "send N body bytes, then hold the connection"),
-    "stall": ("seconds", "how long stalls last (default 3600)"),
-    "stall_before_headers": ("bool", "read the request, never answer"),
-    "redirect": ("redirect", "{location: URL, status: 302}"),
-    "range": ("range", "honour | ignore | wrong"),
-    "swap_after": ("swap", "{bytes: N, with: FILE}: after N bytes of a "
-                   "response, later requests get FILE (new ETag)"),
-    "etag": ("str", "ETag to send and compare instead of the real one"),
-    "delay": ("seconds", "wait this long before answering"),
-    "once": ("bool", "apply to the next request only"),
-    "count": ("positive", "apply to the next N requests only"),
+# The rules: key -> kind, how validate_rules checks the value.
+#   status                int       answer with this status code (100-999)
+#   body                  str       answer with this body instead of the file
+#   retry_after           scalar    Retry-After header value, sent verbatim
+#   headers               headers   extra headers {name: value|[values]|null};
+#                                   a name replaces the default header, null removes it
+#   truncate_at           count     send N body bytes, then close cleanly
+#   reset_at              count     send N body bytes, then RST (SO_LINGER 0)
+#   endless               bool      stream random bytes forever, no Content-Length
+#   chunked               bool      endless: use chunked encoding (default true)
+#   content_length_lie    count     advertise this Content-Length
+#   drip                  drip      {bytes: N, interval: seconds}: send slowly
+#   stall_after           count     send N body bytes, then hold the connection
+#   stall                 seconds   how long stalls last (default 3600)
+#   stall_before_headers  bool      read the request, never answer
+#   redirect              redirect  {location: URL, status: 302}
+#   range                 range     honour | ignore | wrong
+#   swap_after            swap      {bytes: N, with: FILE}: after N bytes of a
+#                                   response, later requests get FILE (new ETag)
+#   etag                  str       ETag to send and compare instead of the real one
+#   delay                 seconds   wait this long before answering
+#   once                  bool      apply to the next request only
+#   count                 positive  apply to the next N requests only
+RULE_KINDS = {
+    "status": "int", "body": "str", "retry_after": "scalar", "headers": "headers",
+    "truncate_at": "count", "reset_at": "count", "endless": "bool", "chunked": "bool",
+    "content_length_lie": "count", "drip": "drip", "stall_after": "count", "stall": "seconds",
+    "stall_before_headers": "bool", "redirect": "redirect", "range": "range", "swap_after": "swap",
+    "etag": "str", "delay": "seconds", "once": "bool", "count": "positive",
 }
 
 RANGE_MODES = ("honour", "ignore", "wrong")
@@ -112,36 +117,33 @@ def _is_number(value):
             and value == value and value not in (float("inf"), float("-inf")))
 
 
+# The kinds of RULE_KINDS whose value is one JSON scalar: kind -> (test of the
+# value, what the error says was expected).
+SIMPLE_KINDS = {
+    "int": (lambda v: _is_int(v) and 100 <= v <= 999, "expected a status code 100-999"),
+    "str": (lambda v: isinstance(v, str), "expected a string"),
+    "scalar": (lambda v: isinstance(v, (str, int, float)) and not isinstance(v, bool),
+               "expected a string or a number"),
+    "bool": (lambda v: isinstance(v, bool), "expected true or false"),
+    "count": (lambda v: _is_int(v) and v >= 0, "expected an integer >= 0"),
+    "positive": (lambda v: _is_int(v) and v >= 1, "expected an integer >= 1"),
+    "seconds": (lambda v: _is_number(v) and v >= 0, "expected a number of seconds >= 0"),
+}
+
+
 def validate_rules(rules, root):
     """Checks a rule object; raises RuleError with a one-line reason."""
     if not isinstance(rules, dict):
         raise RuleError("rules must be a JSON object")
     for key, value in rules.items():
-        if key not in RULE_SPEC:
+        if key not in RULE_KINDS:
             raise RuleError("unknown rule %r" % key)
-        kind = RULE_SPEC[key][0]
+        kind = RULE_KINDS[key]
         bad = "rule %r: " % key
-        if kind == "int":
-            if not _is_int(value) or not 100 <= value <= 999:
-                raise RuleError(bad + "expected a status code 100-999")
-        elif kind == "str":
-            if not isinstance(value, str):
-                raise RuleError(bad + "expected a string")
-        elif kind == "scalar":
-            if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-                raise RuleError(bad + "expected a string or a number")
-        elif kind == "bool":
-            if not isinstance(value, bool):
-                raise RuleError(bad + "expected true or false")
-        elif kind == "count":
-            if not _is_int(value) or value < 0:
-                raise RuleError(bad + "expected an integer >= 0")
-        elif kind == "positive":
-            if not _is_int(value) or value < 1:
-                raise RuleError(bad + "expected an integer >= 1")
-        elif kind == "seconds":
-            if not _is_number(value) or value < 0:
-                raise RuleError(bad + "expected a number of seconds >= 0")
+        if kind in SIMPLE_KINDS:
+            valid, expected = SIMPLE_KINDS[kind]
+            if not valid(value):
+                raise RuleError(bad + expected)
         elif kind == "headers":
             if not isinstance(value, dict):
                 raise RuleError(bad + "expected an object")
@@ -580,18 +582,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.drain_body()
         self.serve(path)
 
+    def body_length(self):
+        """The request's Content-Length (0 without one), or None when it is
+        not a number from 0 to MAX_CONTROL_BODY."""
+        try:
+            length = int(self.headers.get("Content-Length", "0"))
+        except ValueError:
+            return None
+        return length if 0 <= length <= MAX_CONTROL_BODY else None
+
     def drain_body(self):
         """Reads a request body nobody needs, or gives up the connection."""
-        length = self.headers.get("Content-Length")
-        if length is None:
+        if self.headers.get("Content-Length") is None:
             if self.headers.get("Transfer-Encoding"):
                 self.close_connection = True
             return
-        try:
-            length = int(length)
-        except ValueError:
-            length = -1
-        if not 0 <= length <= MAX_CONTROL_BODY:
+        length = self.body_length()
+        if length is None:
             self.close_connection = True
             return
         self.rfile.read(length)
@@ -599,12 +606,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     # ------------------------------------------------------------- control
     def control(self, name):
         self.fx.stats.control()
-        length = self.headers.get("Content-Length", "0")
-        try:
-            length = int(length)
-        except ValueError:
-            length = -1
-        if not 0 <= length <= MAX_CONTROL_BODY:
+        length = self.body_length()
+        if length is None:
             self.close_connection = True
             self.reply_json(413, {"error": "control request body too large or bad length"})
             return

@@ -317,6 +317,33 @@ class Signature:
         return ("{" + body + "}").encode()
 
 
+# Options of the current signature (after the last --sig): option ->
+# (attribute of Signature, conversion of the value) ...
+SIGNATURE_OPTIONS = {
+    "--key": ("key", str), "--alg": ("alg", str), "--sign-as": ("sign_as", str),
+    "--kid": ("kid", str), "--typ": ("typ", str),
+    "--header-order": ("order", lambda v: v.split(",")),
+    "--header-sep": ("sep", lambda v: unescape(v).decode()), "--header-align": ("align", int),
+    "--protected-json": ("protected_json", unescape), "--protected-b64": ("protected_b64", str),
+    "--unprotected": ("unprotected", json.loads), "--signature-b64": ("signature_b64", str),
+    "--signature-bytes": ("signature_bytes", bytes.fromhex), "--signature-from": ("signature_from", str),
+}
+# ... and the ones without a value: option -> (attribute, value).
+SIGNATURE_FLAGS = {"--no-kid": ("kid", False), "--no-typ": ("typ", False),
+                   "--no-protected": ("no_protected", True)}
+
+
+def header_member(opt, v):
+    """The protected header member (name, value) of --hdr NAME=JSON,
+    --hdr-jwk KEYFILE or --hdr-x5c KEYFILE."""
+    if opt == "--hdr-jwk":
+        return "jwk", public_jwk(load_any_public(v))
+    if opt == "--hdr-x5c":
+        return "x5c", [self_signed_cert(load_private(v))]
+    name, _, text = v.partition("=")
+    return name, json.loads(text)
+
+
 def parse_args(argv):
     g = {"payload": None, "payload_b64": None, "form": "compact", "b64": "strict",
          "b64_only": None, "flips": [], "json_extra": [], "align": None}
@@ -361,50 +388,15 @@ def parse_args(argv):
         elif opt == "--json-extra":
             name, _, v = value(i).partition("=")
             g["json_extra"].append((name, json.loads(v)))
-        elif opt == "--key":
-            s.key = value(i)
-        elif opt == "--alg":
-            s.alg = value(i)
-        elif opt == "--sign-as":
-            s.sign_as = value(i)
-        elif opt == "--kid":
-            s.kid = value(i)
-        elif opt == "--no-kid":
-            s.kid = False
+        elif opt in SIGNATURE_FLAGS:
+            attr, v = SIGNATURE_FLAGS[opt]
+            setattr(s, attr, v)
             step = 1
-        elif opt == "--typ":
-            s.typ = value(i)
-        elif opt == "--no-typ":
-            s.typ = False
-            step = 1
-        elif opt == "--hdr":
-            name, _, v = value(i).partition("=")
-            s.hdr.append((name, json.loads(v)))
-        elif opt == "--hdr-jwk":
-            s.hdr.append(("jwk", public_jwk(load_any_public(value(i)))))
-        elif opt == "--hdr-x5c":
-            s.hdr.append(("x5c", [self_signed_cert(load_private(value(i)))]))
-        elif opt == "--header-order":
-            s.order = value(i).split(",")
-        elif opt == "--header-sep":
-            s.sep = unescape(value(i)).decode()
-        elif opt == "--header-align":
-            s.align = int(value(i))
-        elif opt == "--protected-json":
-            s.protected_json = unescape(value(i))
-        elif opt == "--protected-b64":
-            s.protected_b64 = value(i)
-        elif opt == "--no-protected":
-            s.no_protected = True
-            step = 1
-        elif opt == "--unprotected":
-            s.unprotected = json.loads(value(i))
-        elif opt == "--signature-b64":
-            s.signature_b64 = value(i)
-        elif opt == "--signature-bytes":
-            s.signature_bytes = bytes.fromhex(value(i))
-        elif opt == "--signature-from":
-            s.signature_from = value(i)
+        elif opt in SIGNATURE_OPTIONS:
+            attr, convert = SIGNATURE_OPTIONS[opt]
+            setattr(s, attr, convert(value(i)))
+        elif opt in ("--hdr", "--hdr-jwk", "--hdr-x5c"):
+            s.hdr.append(header_member(opt, value(i)))
         elif opt in ("-h", "--help"):
             sys.stdout.write(__doc__)
             sys.exit(0)

@@ -103,6 +103,22 @@ bool tap_survives(void (*fn)(void)) {
         return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
+bool tap_one_line(const char *s) {
+        for (; *s; s++)
+                if ((unsigned char) *s < 0x20 || *s == 0x7f)
+                        return false;
+        return true;
+}
+
+char *tap_repeat(char c, size_t n) {
+        char *s = malloc(n + 1);
+        if (!s)
+                abort();
+        memset(s, c, n);
+        s[n] = 0;
+        return s;
+}
+
 char *tap_mkdtemp(void) {
         char tmpl[] = "/tmp/sfu-test.XXXXXX";
         char *dir = mkdtemp(tmpl);

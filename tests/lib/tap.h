@@ -33,5 +33,14 @@ const char *tap_data(const char *name);
 /* Runs fn in a child process: true when it returns (no signal, no
  * sanitizer report ending the process). */
 bool tap_survives(void (*fn)(void));
+/* A new string of n times c. */
+char *tap_repeat(char c, size_t n);
+/* tests/lib/tap-core.c: a key of tests/data (aborts the test program when
+ * it does not load); bytes as a new lower-case hex string. */
+struct sfu_key;
+struct sfu_key *tap_load_key(const char *name, bool want_private);
+char *tap_hex(const uint8_t *p, size_t len);
+/* s is one line of printable characters (an error message). */
+bool tap_one_line(const char *s);
 /* A fresh temporary directory (removed by the caller or left in /tmp). */
 char *tap_mkdtemp(void);

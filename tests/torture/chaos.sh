@@ -246,7 +246,6 @@ worker() {
                 [ -n "${TORTURE_ONLY:-}" ] && [ "$run" != "$TORTURE_ONLY" ] && continue
                 G_WRONG=0
                 chaos_run "$run"
-                _tap_n=$run
                 run_end "$RUN_DESC" >"$RESULTS/run-$run.tap"
                 echo "$((${#_run_failed[@]} == 0 ? 1 : 0)) $RUN_RESUMED $G_WRONG" >"$RESULTS/run-$run.result"
         done
@@ -266,37 +265,30 @@ for p in "${pids[@]}"; do wait "$p"; done
 for ((k = 0; k < JOBS && k < RUNS; k++)); do
         if [ -f "$RESULTS/worker-$k.failed" ]; then
                 sed 's/^/# /' "$RESULTS/setup-$k.log" | tail -20
-                echo "Bail out! chaos worker $k could not set up its device"
-                exit 1
+                bail "chaos worker $k could not set up its device"
         fi
 done
 
 wrong=0
-n=0
 for ((run = 0; run < RUNS; run++)); do
         [ -n "${TORTURE_ONLY:-}" ] && [ "$run" != "$TORTURE_ONLY" ] && continue
-        n=$((n + 1))
         if [ ! -f "$RESULTS/run-$run.result" ]; then
-                _tap_n=$((n - 1))
                 run_begin
                 run_fail "no result (the worker died; see its output below)"
                 run_end "run $run"
                 sed 's/^/# /' "$RESULTS/worker-$((run % JOBS)).out" | tail -20
                 continue
         fi
-        # the worker numbered its line by the run; number it in order here
-        sed -E "1s/^(not )?ok [0-9]+ - /\1ok $n - [run $run] /" "$RESULTS/run-$run.tap"
+        tap_include "$RESULTS/run-$run.tap" "[run $run] "
         read -r passed resumed w <"$RESULTS/run-$run.result"
         T_RUNS=$((T_RUNS + 1))
         if [ "$passed" = 1 ]; then
                 T_PASSED=$((T_PASSED + 1))
         else
                 T_FAILED=$((T_FAILED + 1))
-                _tap_failed=$((_tap_failed + 1))
         fi
         T_RESUMED=$((T_RESUMED + resumed))
         wrong=$((wrong + w))
 done
-_tap_n=$n
 diag "wrong images staged: $wrong (gate: 0)"
 torture_done

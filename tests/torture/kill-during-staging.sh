@@ -29,23 +29,15 @@ torture_require
 
 BIG=$((72 * 1024 * 1024))
 SMALL=$((3 * 1024 * 1024))
-torture_device $((80 * 1024 * 1024)) || { echo "Bail out! device setup failed"; exit 1; }
-torture_publish 1.1.0 "$SMALL" || { echo "Bail out! publishing 1.1.0 failed"; exit 1; }
-torture_publish 1.2.0 "$BIG" || { echo "Bail out! publishing 1.2.0 failed"; exit 1; }
+torture_device $((80 * 1024 * 1024)) || bail "device setup failed"
+torture_publish 1.1.0 "$SMALL" || bail "publishing 1.1.0 failed"
+torture_publish 1.2.0 "$BIG" || bail "publishing 1.2.0 failed"
 
 # What a clean cycle switches to, per backend and version.
 for backend in file uboot grub; do
         torture_backend "$backend"
         for version in 1.1.0 1.2.0; do
-                torture_reset "$version"
-                env_decoded_save "old-$backend" || { echo "Bail out! the $backend environment does not decode"; exit 1; }
-                torture_once 60
-                if [ "$ONCE_STATUS" != 0 ] || ! slot_b_holds "$version"; then
-                        sed 's/^/# /' "$D/once.log"
-                        echo "Bail out! a clean cycle with the $backend backend does not stage $version"
-                        exit 1
-                fi
-                env_decoded_save "new-$backend-$version"
+                torture_clean_cycle "$version" 60
         done
 done
 
@@ -68,13 +60,12 @@ written=()
 for n in 2 3; do
         torture_reset 1.1.0
         SFU_FAULT="slot-write:kill:$n" torture_once 60
-        [ "$ONCE_STATUS" = 137 ] || { echo "Bail out! slot-write:kill:$n was not reached (status $ONCE_STATUS)"; exit 1; }
+        [ "$ONCE_STATUS" = 137 ] || bail "slot-write:kill:$n was not reached (status $ONCE_STATUS)"
         written[n]=$(prefix_written 1.1.0)
 done
 BLOCK=${written[2]}
 if [ "$BLOCK" -le 0 ] || [ "${written[3]}" != $((2 * BLOCK)) ]; then
-        echo "Bail out! cannot measure the slot write size (${written[2]} then ${written[3]} bytes)"
-        exit 1
+        bail "cannot measure the slot write size (${written[2]} then ${written[3]} bytes)"
 fi
 count_syncs() { # count_syncs VERSION: slot syncs of a clean cycle
         local k

@@ -38,9 +38,9 @@ torture_init kill-in-commit 1
 torture_require
 
 MAX_HITS=64
-torture_device $((80 * 1024 * 1024)) || { echo "Bail out! device setup failed"; exit 1; }
-torture_publish 1.1.0 $((1024 * 1024)) || { echo "Bail out! publishing 1.1.0 failed"; exit 1; }
-torture_publish 1.2.0 $((72 * 1024 * 1024)) || { echo "Bail out! publishing 1.2.0 failed"; exit 1; }
+torture_device $((80 * 1024 * 1024)) || bail "device setup failed"
+torture_publish 1.1.0 $((1024 * 1024)) || bail "publishing 1.1.0 failed"
+torture_publish 1.2.0 $((72 * 1024 * 1024)) || bail "publishing 1.2.0 failed"
 
 # commit_checks BACKEND VERSION WHAT: the checks after a kill or a failure.
 # WHAT: "old" (the environment must be byte-identical), or "any" (old or new).
@@ -105,15 +105,7 @@ for ((sweep = 0; sweep < RUNS; sweep++)); do
         if ((sweep % 2 == 0)); then version=1.1.0; else version=1.2.0; fi
         for backend in file uboot grub; do
                 torture_backend "$backend"
-                torture_reset "$version"
-                env_decoded_save "old-$backend" || { echo "Bail out! the $backend environment does not decode"; exit 1; }
-                torture_once 120
-                if [ "$ONCE_STATUS" != 0 ] || ! slot_b_holds "$version"; then
-                        sed 's/^/# /' "$D/once.log"
-                        echo "Bail out! a clean cycle with the $backend backend does not stage $version"
-                        exit 1
-                fi
-                env_decoded_save "new-$backend-$version"
+                torture_clean_cycle "$version" 120
 
                 points="atomic-write atomic-rename env-write env-written"
                 [ "$backend" = file ] && points="atomic-write atomic-rename env-write env-rename env-written"

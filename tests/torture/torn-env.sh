@@ -31,8 +31,8 @@ torture_init torn-env 20
 torture_require
 
 ENV_SIZE=16384
-torture_device $((4 * 1024 * 1024)) || { echo "Bail out! device setup failed"; exit 1; }
-torture_publish 1.1.0 $((1024 * 1024)) || { echo "Bail out! publishing 1.1.0 failed"; exit 1; }
+torture_device $((4 * 1024 * 1024)) || bail "device setup failed"
+torture_publish 1.1.0 $((1024 * 1024)) || bail "publishing 1.1.0 failed"
 
 flag_of() { od -A n -t u1 -j 4 -N 1 "$1" | tr -d ' '; }
 # put_byte FILE OFFSET VALUE(0-255)

@@ -36,11 +36,11 @@ T_T0=
 torture_init() {
         T_NAME=$1
         RUNS=${TORTURE_RUNS:-$2}
-        case $RUNS in '' | *[!0-9]*) echo "Bail out! TORTURE_RUNS must be a number" && exit 1 ;; esac
+        case $RUNS in '' | *[!0-9]*) bail "TORTURE_RUNS must be a number" ;; esac
         if [ -z "${TORTURE_SEED:-}" ]; then
                 TORTURE_SEED=$(( ($(date +%s) ^ $$) % 1000000 ))
         fi
-        case $TORTURE_SEED in '' | *[!0-9]*) echo "Bail out! TORTURE_SEED must be a number" && exit 1 ;; esac
+        case $TORTURE_SEED in '' | *[!0-9]*) bail "TORTURE_SEED must be a number" ;; esac
         reseed 0
         diag "$T_NAME: $RUNS runs, TORTURE_SEED=$TORTURE_SEED (rerun: TORTURE_SEED=$TORTURE_SEED TORTURE_RUNS=$RUNS $0)"
         if [ -n "${TORTURE_TMPDIR:-}" ]; then
@@ -111,21 +111,18 @@ run_end() {
         T_RUNS=$((T_RUNS + 1))
         if [ ${#_run_failed[@]} -eq 0 ]; then
                 T_PASSED=$((T_PASSED + 1))
-                echo "ok $((_tap_n + 1)) - $*"
-                _tap_n=$((_tap_n + 1))
-        else
-                T_FAILED=$((T_FAILED + 1))
-                _tap_n=$((_tap_n + 1))
-                _tap_failed=$((_tap_failed + 1))
-                echo "not ok $_tap_n - $*"
-                for f in "${_run_failed[@]}"; do diag "  failed: $f"; done
-                for f in "${_run_notes[@]}"; do diag "  note: $f"; done
-                for f in ${RUN_LOG:-${D:+$D/once.log}}; do
-                        [ -f "$f" ] || continue
-                        diag "  secfud --once log ($(basename "$f")):"
-                        sed 's/^/#     /' "$f" | tail -12
-                done
+                ok 0 "$*"
+                return
         fi
+        T_FAILED=$((T_FAILED + 1))
+        TAP_ON_FAIL= ok 1 "$*"
+        for f in "${_run_failed[@]}"; do diag "  failed: $f"; done
+        for f in "${_run_notes[@]}"; do diag "  note: $f"; done
+        for f in ${RUN_LOG:-${D:+$D/once.log}}; do
+                [ -f "$f" ] || continue
+                diag "  secfud --once log ($(basename "$f")):"
+                sed 's/^/#     /' "$f" | tail -12
+        done
 }
 
 # torture_done: the summary line, TAP plan, exit status.
@@ -166,9 +163,8 @@ torture_device() {
 # torture_backend file|grub|uboot: rewrites the configuration for it.
 torture_backend() {
         BACKEND=$1
+        FW_ENV_CONFIG=$D/uboot/fw_env.config
         dev_write_config
-        # fw-env-config beside the other backends' keys of [bootloader]
-        sed -i "s|^grubenv = .*|&\nfw-env-config = $D/uboot/fw_env.config|" "$CONF"
 }
 
 # env_files: the files that hold the current backend's environment.
@@ -201,6 +197,21 @@ torture_reset() {
         truncate -s "$SLOT_SIZE" "$D/slot-b"
         fixture_reset >/dev/null
         [ -z "${1:-}" ] || dev_install_manifest "$D/manifest-$1.jws"
+}
+
+# torture_clean_cycle VERSION SECONDS: from torture_reset VERSION, one
+# cycle without faults (torture_once SECONDS) must stage VERSION with the
+# current backend (else Bail out!); the decoded environment before and after
+# it is saved as old-$BACKEND and new-$BACKEND-VERSION (env_decoded_save).
+torture_clean_cycle() {
+        torture_reset "$1"
+        env_decoded_save "old-$BACKEND" || bail "the $BACKEND environment does not decode"
+        torture_once "$2"
+        if [ "$ONCE_STATUS" != 0 ] || ! slot_b_holds "$1"; then
+                sed 's/^/# /' "$D/once.log"
+                bail "a clean cycle with the $BACKEND backend does not stage $1"
+        fi
+        env_decoded_save "new-$BACKEND-$1"
 }
 
 # torture_publish VERSION SIZE: image + manifest of VERSION on the server

@@ -4,23 +4,18 @@
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir/build}"
-n=0; failed=0
+# shellcheck source=tests/lib/tap.sh
+. "$top_srcdir/tests/lib/tap.sh"
 for dir in "$top_srcdir"/fuzz/corpus/*/; do
         target=$(basename "$dir")
-        n=$((n + 1))
         bin="$top_builddir/fuzz/replay-$target"
         if [ ! -x "$bin" ]; then
-                echo "not ok $n - fuzz corpus $target: no replay binary $bin"
-                failed=$((failed + 1))
-                continue
-        fi
-        if out=$("$bin" "$dir" 2>&1); then
-                echo "ok $n - fuzz corpus $target: $out"
+                ok 1 "fuzz corpus $target: no replay binary $bin"
+        elif out=$("$bin" "$dir" 2>&1); then
+                ok 0 "fuzz corpus $target: $out"
         else
-                echo "not ok $n - fuzz corpus $target"
+                ok 1 "fuzz corpus $target"
                 printf '%s\n' "$out" | sed 's/^/# /' | tail -20
-                failed=$((failed + 1))
         fi
 done
-echo "1..$n"
-[ "$failed" -eq 0 ]
+tap_done

@@ -17,34 +17,27 @@
 # These y_ files must be refused, and for the stated reason.
 #
 # Environment: top_srcdir and top_builddir (exported by the test harness;
-# derived from the script's place when run by hand).
+# derived from the script's place when run by hand), JSONTESTSUITE (the
+# JSONTestSuite checkout).
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 : "${top_srcdir:=$here/../..}"
-: "${top_builddir:=$top_srcdir}"
+: "${top_builddir:=$top_srcdir/build}"
+# shellcheck source=tests/lib/tap.sh
+. "$top_srcdir/tests/lib/tap.sh"
 
-suite="$top_srcdir/../shared/data/JSONTestSuite/test_parsing"
+# JSONTESTSUITE: a checkout of JSONTestSuite (default: beside the source tree).
+suite="${JSONTESTSUITE:-$top_srcdir/../shared/data/JSONTestSuite}/test_parsing"
 checker="$top_builddir/tests/unit/json-check"
 
-if [ ! -d "$suite" ]; then
-        echo "1..0 # SKIP ../shared/data/JSONTestSuite not present"
-        exit 0
-fi
-if [ ! -x "$checker" ]; then
-        echo "Bail out! $checker is not built"
-        exit 1
-fi
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/sfu-jsontestsuite.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
+[ -d "$suite" ] || skip_all "no JSONTestSuite at $suite (set JSONTESTSUITE)"
+[ -x "$checker" ] || bail "$checker is not built"
+tap_tmpdir jsontestsuite
 
 cd "$suite" || exit 1
 ls -1 | LC_ALL=C sort > "$tmp/files"
-if [ ! -s "$tmp/files" ]; then
-        echo "Bail out! no files in $suite"
-        exit 1
-fi
+[ -s "$tmp/files" ] || bail "no files in $suite"
 
 # All files through one process.  Exit 0 or 1 is an answer; anything else
 # (a signal, a sanitizer report on stderr) is a crash, and then every file
@@ -66,13 +59,11 @@ if [ "$status" -ne 0 ] && [ "$status" -ne 123 ] || grep -q . "$tmp/err"; then
         done < "$tmp/files"
 fi
 
+# One line "STATUS<tab>DESCRIPTION" per file (STATUS 0: as it must be).
 LC_ALL=C awk -F '\t' '
 function tap(pass, desc) {
-        n++
         gsub(/#/, "(hash)", desc)
-        if (!pass)
-                failed++
-        printf "%s %d - %s\n", pass ? "ok" : "not ok", n, desc
+        printf "%d\t%s\n", pass ? 0 : 1, desc
 }
 FNR == NR { order[++nfiles] = $0; next }
 { verdict[$1] = $2; reason[$1] = $3; wverdict[$1] = $4; wreason[$1] = $5 }
@@ -118,6 +109,9 @@ END {
                         tap(0, f ": file name does not start with y_, n_ or i_")
                 }
         }
-        printf "1..%d\n", n
-        exit failed ? 1 : 0
-}' "$tmp/files" "$tmp/out"
+}' "$tmp/files" "$tmp/out" >"$tmp/verdicts" || bail "the verdicts could not be computed"
+tab=$(printf '\t')
+while IFS=$tab read -r status desc; do
+        ok "$status" "$desc"
+done <"$tmp/verdicts"
+tap_done

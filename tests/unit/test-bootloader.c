@@ -141,6 +141,14 @@ static void config_done(struct sfu_config *c) {
         free(c);
 }
 
+/* get_primary fails with an error of code and leaves its output alone. */
+static void primary_fails(struct sfu_bootloader *bl, enum sfu_err_code code, const char *what) {
+        struct sfu_err err = SFU_ERR_INIT;
+        char *p = NULL;
+
+        ok(sfu_bootloader_get_primary(bl, &p, &err) < 0 && err.code == code && !p, "%s (%s)", what, err.message);
+}
+
 static char *primary(struct sfu_bootloader *bl) {
         struct sfu_err err = SFU_ERR_INIT;
         char *p = NULL;
@@ -538,12 +546,7 @@ static void test_file(void) {
         /* a file that does not parse is reported, never replaced */
         write_text(env, "BOOT_ORDER=A B\ngarbage\n");
         snapshot_take(&snap, env, NULL);
-        sfu_err_clear(&err);
-        {
-                char *p = NULL;
-                ok(sfu_bootloader_get_primary(bl, &p, &err) < 0 && err.code == SFU_ERR_STATE && !p,
-                   "file: a corrupt file is an error (%s)", err.message);
-        }
+        primary_fails(bl, SFU_ERR_STATE, "file: a corrupt file is an error");
         sfu_err_clear(&err);
         ok(sfu_bootloader_mark_good(bl, "A", &err) < 0 && err.code == SFU_ERR_STATE,
            "file: and is not written");
@@ -681,11 +684,7 @@ static void test_grub(void) {
         is_int(run(create, false), 0, "grub: grub-editenv create");
         sfu_err_clear(&err);
         ok(sfu_bootloader_open(c, &bl, &err) == 0, "grub: open with a missing tool");
-        {
-                char *p = NULL;
-                ok(sfu_bootloader_get_primary(bl, &p, &err) < 0 && err.code == SFU_ERR_STORAGE,
-                   "grub: a missing grub-editenv is a clear error (%s)", err.message);
-        }
+        primary_fails(bl, SFU_ERR_STORAGE, "grub: a missing grub-editenv is a clear error");
         unsetenv("SFU_GRUB_EDITENV");
         config_done(c);
 }
@@ -798,12 +797,7 @@ static void test_uboot(void) {
         corrupt(d0, 50);
         corrupt(d1, 50);
         snapshot_take(&snap, d0, d1);
-        sfu_err_clear(&err);
-        {
-                char *p = NULL;
-                ok(sfu_bootloader_get_primary(bl, &p, &err) < 0 && err.code == SFU_ERR_STATE && !p,
-                   "uboot: no valid copy is an error (%s)", err.message);
-        }
+        primary_fails(bl, SFU_ERR_STATE, "uboot: no valid copy is an error");
         sfu_err_clear(&err);
         ok(sfu_bootloader_set_trial(bl, "A", "B", &err) < 0 && err.code == SFU_ERR_STATE,
            "uboot: and nothing is written to it");

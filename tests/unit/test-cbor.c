@@ -38,21 +38,6 @@ static uint8_t *unhex(const char *hex, size_t *ret_len) {
         return out;
 }
 
-static char *tohex(const uint8_t *p, size_t len) {
-        char *s = malloc(2 * len + 1);
-        if (!s)
-                abort();
-        sfu_hex_encode(p, len, s);
-        return s;
-}
-
-static bool one_printable_line(const char *s) {
-        for (; *s; s++)
-                if ((unsigned char) *s < 0x20 || *s == 0x7f)
-                        return false;
-        return true;
-}
-
 /* ---------------------------------------------------------------- Appendix A */
 
 /* Decodes hex, maps it to JSON (bytes under "hash" only), encodes that
@@ -73,9 +58,9 @@ static void round_trip(const char *hex, const char *diag) {
         if (r == 0)
                 r = sfu_cbor_encode_json(j, "hash", &out, &out_len, &err);
         if (r == 0)
-                back = tohex(out, out_len);
+                back = tap_hex(out, out_len);
         {
-                _cleanup_free_ char *want = tohex(in, len);
+                _cleanup_free_ char *want = tap_hex(in, len);
                 ok(r == 0 && strcmp(back, want) == 0, "RFC 8949 A: %s = %s round trip (got %s, %s)", diag, want,
                    back ? back : "-", err.message);
         }
@@ -106,7 +91,7 @@ static void encodes(json_t *v, const char *hex, const char *diag) {
 
         json_decref(v);
         if (r == 0)
-                got = tohex(out, out_len);
+                got = tap_hex(out, out_len);
         ok(r == 0 && strcmp(got, hex) == 0, "encode %s = %s (got %s)", diag, hex, got ? got : err.message);
 }
 
@@ -184,7 +169,7 @@ static void test_encoder(void) {
         sfu_cbor_write_head(&w, SFU_CBOR_MAJOR_TAG, 18);
         sfu_cbor_write_head(&w, SFU_CBOR_MAJOR_TAG, 98);
         ok(sfu_cbor_writer_finish(&w, &out, &len) == 0, "writer finishes");
-        hex = tohex(out, len);
+        hex = tap_hex(out, len);
         is_str(hex, "80" "97" "9818" "98ff" "990100" "99ffff" "9a00010000" "9affffffff" "9b0000000100000000" "d2" "d862",
                "heads in their shortest forms at every boundary");
 
@@ -248,7 +233,7 @@ static void refused_with(const char *hex, const struct sfu_cbor_limits *lim, enu
 
         in = unhex(hex, &len);
         r = sfu_cbor_decode(in, len, lim, &c, &err);
-        ok(r < 0 && !c && err.code == code && strstr(err.message, reason) && one_printable_line(err.message),
+        ok(r < 0 && !c && err.code == code && strstr(err.message, reason) && tap_one_line(err.message),
            "refused: %s (want \"%s\", got %d \"%s\")", desc, reason, r, err.message);
         sfu_cbor_free(c);
 }
@@ -475,8 +460,8 @@ static void same_model(const char *name) {
                         r = sfu_cbor_to_json(sfu_cbor_root(c), SFU_MANIFEST_CBOR_BYTES_KEY, &back, &err);
                 if (r == 0)
                         again = encode_or_die(back, SFU_MANIFEST_CBOR_BYTES_KEY, &again_len);
-                first_hex = tohex(cbor, cbor_len);
-                again_hex = again ? tohex(again, again_len) : NULL;
+                first_hex = tap_hex(cbor, cbor_len);
+                again_hex = again ? tap_hex(again, again_len) : NULL;
                 ok(r == 0 && again_hex && strcmp(first_hex, again_hex) == 0,
                    "%s: CBOR -> tree -> CBOR is the identity", name);
         }
@@ -493,7 +478,7 @@ static void manifest_refused(json_t *tree, const char *bytes_key, const char *re
         cbor = encode_or_die(tree, bytes_key, &len);
         json_decref(tree);
         r = sfu_manifest_parse_cbor(cbor, len, SFU_MANIFEST_MAX_SIZE, &m, &err);
-        ok(r < 0 && !m && err.code == SFU_ERR_PARSE && strstr(err.message, reason) && one_printable_line(err.message),
+        ok(r < 0 && !m && err.code == SFU_ERR_PARSE && strstr(err.message, reason) && tap_one_line(err.message),
            "CBOR manifest refused: %s (want \"%s\", got \"%s\")", desc, reason, err.message);
         sfu_manifest_free(m);
 }
@@ -507,7 +492,7 @@ static void manifest_refused_hex(const char *hex, enum sfu_err_code code, const 
 
         cbor = unhex(hex, &len);
         r = sfu_manifest_parse_cbor(cbor, len, SFU_MANIFEST_MAX_SIZE, &m, &err);
-        ok(r < 0 && !m && err.code == code && strstr(err.message, reason) && one_printable_line(err.message),
+        ok(r < 0 && !m && err.code == code && strstr(err.message, reason) && tap_one_line(err.message),
            "CBOR manifest refused: %s (want \"%s\", got \"%s\")", desc, reason, err.message);
         sfu_manifest_free(m);
 }
@@ -579,7 +564,7 @@ static void test_manifests(void) {
                 json_t *t = minimal_with("firmwareSize", json_integer(1234567));
                 size_t len;
                 _cleanup_free_ uint8_t *cbor = encode_or_die(t, "hash", &len);
-                _cleanup_free_ char *hex = tohex(cbor, len), *patched = NULL;
+                _cleanup_free_ char *hex = tap_hex(cbor, len), *patched = NULL;
                 char *at = strstr(hex, "1a0012d687");   /* 1234567 */
                 json_decref(t);
                 if (!at || asprintf(&patched, "%.*s1bffffffffffffffff%s", (int) (at - hex), hex, at + 10) < 0)

@@ -107,6 +107,35 @@ static struct sfu_config *load_base(const char *snippet) {
         return c;
 }
 
+/* The keys whose value is one of a few names: each name, the value it
+ * gives, and the name of that value back. */
+static int policy_of(const struct sfu_config *c) {
+        return (int) c->policy;
+}
+static const char *policy_name(int value) {
+        return sfu_config_policy_name((enum sfu_config_policy) value);
+}
+static int backend_of(const struct sfu_config *c) {
+        return (int) c->backend;
+}
+static const char *backend_name(int value) {
+        return sfu_config_backend_name((enum sfu_config_backend) value);
+}
+static const struct {
+        const char *section, *key, *text;
+        int want;
+        int (*value_of)(const struct sfu_config *c);
+        const char *(*name_of)(int value);
+} enum_values[] = {
+        {"poll", "policy", "check", SFU_CONFIG_POLL_CHECK, policy_of, policy_name},
+        {"poll", "policy", "stage", SFU_CONFIG_POLL_STAGE, policy_of, policy_name},
+        {"poll", "policy", "reboot", SFU_CONFIG_POLL_REBOOT, policy_of, policy_name},
+        {"bootloader", "backend", "grub", SFU_CONFIG_BACKEND_GRUB, backend_of, backend_name},
+        {"bootloader", "backend", "uboot", SFU_CONFIG_BACKEND_UBOOT, backend_of, backend_name},
+        {"bootloader", "backend", "custom", SFU_CONFIG_BACKEND_CUSTOM, backend_of, backend_name},
+        {"bootloader", "backend", "file", SFU_CONFIG_BACKEND_FILE, backend_of, backend_name},
+};
+
 static void test_defaults(void) {
         struct sfu_config *c = NULL;
 
@@ -440,33 +469,18 @@ static void test_values(void) {
                           "bad size");
 
         /* enumerations */
-        static const struct {
-                const char *text;
-                enum sfu_config_policy want;
-        } policies[] = { { "check", SFU_CONFIG_POLL_CHECK }, { "stage", SFU_CONFIG_POLL_STAGE }, { "reboot", SFU_CONFIG_POLL_REBOOT } };
-        for (size_t i = 0; i < ELEMENTSOF(policies); i++) {
+        for (size_t i = 0; i < ELEMENTSOF(enum_values); i++) {
                 char snippet[64];
-                snprintf(snippet, sizeof(snippet), "[poll]\npolicy = %s\n", policies[i].text);
+                snprintf(snippet, sizeof(snippet), "[%s]\n%s = %s\n", enum_values[i].section, enum_values[i].key,
+                         enum_values[i].text);
                 c = load_base(snippet);
-                ok(c && c->policy == policies[i].want && sfu_streq(sfu_config_policy_name(c->policy), policies[i].text),
-                   "policy %s", policies[i].text);
+                ok(c && enum_values[i].value_of(c) == enum_values[i].want &&
+                           sfu_streq(enum_values[i].name_of(enum_values[i].want), enum_values[i].text),
+                   "%s %s", enum_values[i].key, enum_values[i].text);
                 sfu_config_free(c);
         }
         expect_base_error("[poll]\npolicy = Stage\n", "test.conf:11: invalid policy \"Stage\": must be check, stage or reboot",
                           "policy names are lower case");
-        static const struct {
-                const char *text;
-                enum sfu_config_backend want;
-        } backends[] = { { "grub", SFU_CONFIG_BACKEND_GRUB }, { "uboot", SFU_CONFIG_BACKEND_UBOOT },
-                         { "custom", SFU_CONFIG_BACKEND_CUSTOM }, { "file", SFU_CONFIG_BACKEND_FILE } };
-        for (size_t i = 0; i < ELEMENTSOF(backends); i++) {
-                char snippet[64];
-                snprintf(snippet, sizeof(snippet), "[bootloader]\nbackend = %s\n", backends[i].text);
-                c = load_base(snippet);
-                ok(c && c->backend == backends[i].want && sfu_streq(sfu_config_backend_name(c->backend), backends[i].text),
-                   "backend %s", backends[i].text);
-                sfu_config_free(c);
-        }
         expect_base_error("[bootloader]\nbackend = barebox\n",
                           "test.conf:11: invalid backend \"barebox\": must be grub, uboot, custom or file", "bad backend");
         ok(sfu_config_policy_name((enum sfu_config_policy) 7) == NULL &&

@@ -35,16 +35,6 @@ static struct bytes cbor_payload, json_payload;
 
 /* ---------------------------------------------------------------- helpers */
 
-static struct sfu_key *load_key(const char *name, bool want_private) {
-        struct sfu_err err = SFU_ERR_INIT;
-        struct sfu_key *key = NULL;
-        if (sfu_key_load_file(tap_data(name), want_private, &key, &err) < 0) {
-                printf("Bail out! cannot load %s: %s\n", name, err.message);
-                exit(1);
-        }
-        return key;
-}
-
 /* A ring of the public keys named (NULL-terminated). */
 static struct sfu_keyring *ring_of(const char *first, ...) {
         struct sfu_err err = SFU_ERR_INIT;
@@ -55,7 +45,7 @@ static struct sfu_keyring *ring_of(const char *first, ...) {
                 abort();
         va_start(ap, first);
         for (const char *name = first; name; name = va_arg(ap, const char *))
-                if (sfu_keyring_add(ring, load_key(name, false), &err) < 0) {
+                if (sfu_keyring_add(ring, tap_load_key(name, false), &err) < 0) {
                         printf("Bail out! keyring: %s\n", err.message);
                         exit(1);
                 }
@@ -82,21 +72,6 @@ static struct bytes unhex(const char *hex) {
         }
         b.len = n;
         return b;
-}
-
-static char *tohex(const uint8_t *p, size_t len) {
-        char *s = malloc(2 * len + 1);
-        if (!s)
-                abort();
-        sfu_hex_encode(p, len, s);
-        return s;
-}
-
-static bool one_printable_line(const char *s) {
-        for (; *s; s++)
-                if ((unsigned char) *s < 0x20 || *s == 0x7f)
-                        return false;
-        return true;
 }
 
 /* An exact-size heap copy (ASan sees reads past the end). */
@@ -201,7 +176,7 @@ static void refused_b(const struct bytes *b, const struct sfu_keyring *ring, con
         unsigned valid = 77;
         int r = check(b, ring, opts, &valid, &err);
 
-        ok(r < 0 && valid == 77 && err.code == code && strstr(err.message, reason) && one_printable_line(err.message),
+        ok(r < 0 && valid == 77 && err.code == code && strstr(err.message, reason) && tap_one_line(err.message),
            "refused: %s (want %s \"%s\", got %d %s \"%s\")", desc, sfu_err_code_name(code), reason, r,
            sfu_err_code_name(err.code), err.message);
 }
@@ -220,7 +195,7 @@ static void parse_refused(struct bytes b, enum sfu_err_code code, const char *re
         int r = sfu_cose_parse(c.p, c.len, &cose, &err);
 
         ok(r < 0 && cose == NOT_WRITTEN && err.code == code && strstr(err.message, reason) &&
-                   one_printable_line(err.message),
+                   tap_one_line(err.message),
            "parse refused: %s (want \"%s\", got %d \"%s\")", desc, reason, r, err.message);
         if (r == 0)
                 sfu_cose_free(cose);
@@ -263,7 +238,7 @@ static struct sfu_keyring *rfc_ring(bool with_bilbo) {
         if (sfu_keyring_new(&ring) < 0)
                 abort();
         for (size_t i = 0; i < (with_bilbo ? 2u : 1u); i++) {
-                struct sfu_key *key = load_key(names[i], false);
+                struct sfu_key *key = tap_load_key(names[i], false);
                 if (sfu_keyring_add(ring, key, &err) < 0)
                         abort();
         }
@@ -282,7 +257,7 @@ static void sig_structure_is(const char *file, size_t idx, const char *want_hex)
                 want[i] = (char) (want_hex[i] >= 'A' && want_hex[i] <= 'F' ? want_hex[i] + 32 : want_hex[i]);
         want[strlen(want_hex) < sizeof(want) ? strlen(want_hex) : sizeof(want) - 1] = 0;
         if (sfu_cose_parse(b.p, b.len, &cose, NULL) == 0 && sfu_cose_sig_structure(cose, idx, &tbs, &len) == 0)
-                got = tohex(tbs, len);
+                got = tap_hex(tbs, len);
         is_str(got, want, "Sig_structure (ToBeSigned) equals the example's intermediate value");
         bytes_free(&b);
 }
@@ -421,7 +396,7 @@ static void test_round_trips(void) {
 
         for (size_t i = 0; i < ELEMENTSOF(alg_cases); i++) {
                 const struct alg_case *c = &alg_cases[i];
-                struct sfu_key *key = load_key(c->priv, true);
+                struct sfu_key *key = tap_load_key(c->priv, true);
                 const char *name = sfu_alg_name(c->alg);
 
                 for (int form = 0; form < 2; form++)
@@ -456,7 +431,7 @@ static void test_round_trips(void) {
         /* What we write: deterministic, tagged with the shortest head,
          * protected {1: alg, 3: content type, 4: kid} in label order. */
         {
-                struct sfu_key *key = load_key("keys/ed25519.pem", true);
+                struct sfu_key *key = tap_load_key("keys/ed25519.pem", true);
                 const struct sfu_cose_sign_opts opts = { .alg = SFU_ALG_EDDSA, .content = SFU_COSE_CONTENT_CBOR };
                 struct bytes a = {}, b = {};
                 _cleanup_free_ char *hex = NULL, *want = NULL;
@@ -465,7 +440,7 @@ static void test_round_trips(void) {
                     sfu_cose_sign1(cbor_payload.p, cbor_payload.len, key, &opts, &b.p, &b.len, NULL) < 0)
                         abort();
                 ok(a.len == b.len && memcmp(a.p, b.p, a.len) == 0, "EdDSA COSE_Sign1 is byte-for-byte reproducible");
-                hex = tohex(a.p, 64);
+                hex = tap_hex(a.p, 64);
                 /* d2 84 58 <len> a3 01 27 03 78 1f "application/secfu-manifest+cbor" 04 58 2b <kid> */
                 ok(strncmp(hex, "d28458", 6) == 0 && strncmp(hex + 8, "a30127037" "81f", 12) == 0,
                    "tag 18 as 0xd2, protected header {1: -8, 3: ..., 4: ...} (%.*s)", 40, hex);
@@ -482,7 +457,7 @@ static struct bytes sign_many(const char *const *keys, const enum sfu_alg *algs,
         struct bytes out = {};
 
         for (size_t i = 0; i < n; i++) {
-                struct sfu_key *key = load_key(keys[i], true);
+                struct sfu_key *key = tap_load_key(keys[i], true);
                 const struct sfu_cose_sign_opts opts = { .alg = algs[i], .content = SFU_COSE_CONTENT_CBOR };
                 struct sfu_err err = SFU_ERR_INIT;
                 struct bytes next = {};
@@ -548,7 +523,7 @@ static void test_multi(void) {
                 /* One signer alone with a disallowed alg: the allow-list
                  * refusal is the reason (and a policy error). */
                 const struct sfu_cose_verify_opts o = { .alg_allow = SFU_ALG_MASK(SFU_ALG_EDDSA) };
-                struct sfu_key *key = load_key("keys/ec-p256.pem", true);
+                struct sfu_key *key = tap_load_key("keys/ec-p256.pem", true);
                 const struct sfu_cose_sign_opts so = { .alg = SFU_ALG_ES256, .content = SFU_COSE_CONTENT_CBOR };
                 struct bytes b = {};
                 if (sfu_cose_sign1(cbor_payload.p, cbor_payload.len, key, &so, &b.p, &b.len, NULL) < 0)
@@ -588,7 +563,7 @@ static void test_multi(void) {
                            "... the note for the PS256 signature says why (%s)", notes.first);
                 }
                 {
-                        struct sfu_key *rsa = load_key("keys/rsa2048.pem", true);
+                        struct sfu_key *rsa = tap_load_key("keys/rsa2048.pem", true);
                         const struct sfu_cose_sign_opts so = { .alg = SFU_ALG_RS256, .content = SFU_COSE_CONTENT_CBOR };
                         struct bytes b = {};
                         if (sfu_cose_sign1(cbor_payload.p, cbor_payload.len, rsa, &so, &b.p, &b.len, NULL) < 0)
@@ -633,7 +608,7 @@ static void test_multi(void) {
         /* Adding keeps every byte of what was there. */
         {
                 _cleanup_cose_ struct sfu_cose *before = NULL, *after = NULL;
-                struct sfu_key *rsa = load_key("keys/rsa2048.pem", true);
+                struct sfu_key *rsa = tap_load_key("keys/rsa2048.pem", true);
                 const struct sfu_cose_sign_opts so = { .alg = SFU_ALG_RS256, .content = SFU_COSE_CONTENT_JSON };
                 struct bytes added = {};
                 bool kept = true;
@@ -657,7 +632,7 @@ static void test_multi(void) {
 
         /* A COSE_Sign1 takes no second signature; 16 is the limit. */
         {
-                struct sfu_key *key = load_key("keys/ed25519.pem", true);
+                struct sfu_key *key = tap_load_key("keys/ed25519.pem", true);
                 const struct sfu_cose_sign_opts so = { .alg = SFU_ALG_EDDSA, .content = SFU_COSE_CONTENT_CBOR };
                 _cleanup_cose_ struct sfu_cose *cose = NULL;
                 struct sfu_err err = SFU_ERR_INIT;
@@ -676,7 +651,7 @@ static void test_multi(void) {
         {
                 const char *k16[16];
                 enum sfu_alg a16[16];
-                struct sfu_key *key = load_key("keys/ed25519.pem", true);
+                struct sfu_key *key = tap_load_key("keys/ed25519.pem", true);
                 const struct sfu_cose_sign_opts so = { .alg = SFU_ALG_EDDSA, .content = SFU_COSE_CONTENT_CBOR };
                 _cleanup_cose_ struct sfu_cose *cose = NULL;
                 struct sfu_err err = SFU_ERR_INIT;
@@ -726,7 +701,7 @@ static void test_bit_flips_and_truncation(void) {
         const enum sfu_alg algs[] = { SFU_ALG_ES256, SFU_ALG_EDDSA };
         struct bytes sign = sign_many(keys, algs, 2), sign1;
         const struct sfu_cose_verify_opts two = { .min_signatures = 2 };
-        struct sfu_key *key = load_key("keys/ec-p256.pem", true);
+        struct sfu_key *key = tap_load_key("keys/ec-p256.pem", true);
         const struct sfu_cose_sign_opts so = { .alg = SFU_ALG_ES256, .content = SFU_COSE_CONTENT_CBOR };
         const struct {
                 const char *name;
@@ -783,7 +758,7 @@ static void test_bit_flips_and_truncation(void) {
 
 static void test_headers(void) {
         struct sfu_keyring *ring = ring_of("keys/ec-p256.pub.pem", "keys/ed25519.pub.pem", "keys/rsa2048.pub.pem", NULL);
-        struct sfu_key *p256 = load_key("keys/ec-p256.pem", true), *ed = load_key("keys/ed25519.pem", true);
+        struct sfu_key *p256 = tap_load_key("keys/ec-p256.pem", true), *ed = tap_load_key("keys/ed25519.pem", true);
         struct bytes unprot = empty_map(), prot;
         const char *kid = p256->kid, *CT = SFU_COSE_CONTENT_TYPE_CBOR;
 
@@ -1185,7 +1160,7 @@ static void test_headers(void) {
                 bytes_free(&b);
         }
         {
-                struct sfu_key *rsa = load_key("keys/rsa2048.pem", true);
+                struct sfu_key *rsa = tap_load_key("keys/rsa2048.pem", true);
                 struct bytes p = header(-37, CT, rsa->kid);
                 /* An RSA signature one byte short. */
                 {

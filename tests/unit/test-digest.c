@@ -9,20 +9,20 @@
 #include "tap.h"
 
 /* FIPS 180-4 example values (NIST CSRC "Examples with intermediate
- * values"): "abc", the empty message, and one million 'a'. */
-static const char *const abc_hex[_SFU_DIGEST_MAX] = {
-        [SFU_DIGEST_SHA256] = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
-        [SFU_DIGEST_SHA384] = "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed"
-                              "8086072ba1e7cc2358baeca134c825a7",
-        [SFU_DIGEST_SHA512] = "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"
-                              "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f",
-};
-static const char *const empty_hex[_SFU_DIGEST_MAX] = {
-        [SFU_DIGEST_SHA256] = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-        [SFU_DIGEST_SHA384] = "38b060a751ac96384cd9327eb1b1e36a21fdb71114be07434c0cc7bf63f6e1da"
-                              "274edebfe76f65fbd51ad2f14898b95b",
-        [SFU_DIGEST_SHA512] = "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce"
-                              "47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e",
+ * values"): fips[ABC] of "abc", fips[EMPTY] of the empty message, and
+ * one million 'a'. */
+enum { ABC, EMPTY };
+static const char *const fips[][_SFU_DIGEST_MAX] = {
+        [ABC][SFU_DIGEST_SHA256] = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+        [ABC][SFU_DIGEST_SHA384] = "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed"
+                                   "8086072ba1e7cc2358baeca134c825a7",
+        [ABC][SFU_DIGEST_SHA512] = "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"
+                                   "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f",
+        [EMPTY][SFU_DIGEST_SHA256] = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        [EMPTY][SFU_DIGEST_SHA384] = "38b060a751ac96384cd9327eb1b1e36a21fdb71114be07434c0cc7bf63f6e1da"
+                                     "274edebfe76f65fbd51ad2f14898b95b",
+        [EMPTY][SFU_DIGEST_SHA512] = "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce"
+                                     "47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e",
 };
 static const char million_a_sha256[] = "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0";
 
@@ -93,17 +93,17 @@ static void test_vectors(void) {
         ok(sfu_digest_set_update(set, NULL, 1) == -EINVAL, "update from NULL with a length refused");
         ok(sfu_digest_set_final(set) == 0, "final");
         for (int a = 0; a < _SFU_DIGEST_MAX; a++)
-                ok(value_is(set, a, abc_hex[a]), "%s(\"abc\") matches FIPS 180-4", sfu_digest_name(a));
+                ok(value_is(set, a, fips[ABC][a]), "%s(\"abc\") matches FIPS 180-4", sfu_digest_name(a));
         ok(sfu_digest_set_update(set, "x", 1) == -EINVAL, "update after final refused");
-        ok(sfu_digest_set_final(set) == 0 && value_is(set, SFU_DIGEST_SHA512, abc_hex[SFU_DIGEST_SHA512]),
+        ok(sfu_digest_set_final(set) == 0 && value_is(set, SFU_DIGEST_SHA512, fips[ABC][SFU_DIGEST_SHA512]),
            "final twice keeps the values");
         ok(sfu_digest_set_get(set, _SFU_DIGEST_MAX, out) == -EINVAL, "get of an invalid alg refused");
 
         ok(sfu_digest_set_reset(set) == 0 && sfu_digest_set_final(set) == 0, "reset, then final of nothing");
         for (int a = 0; a < _SFU_DIGEST_MAX; a++)
-                ok(value_is(set, a, empty_hex[a]), "%s of the empty message after reset", sfu_digest_name(a));
+                ok(value_is(set, a, fips[EMPTY][a]), "%s of the empty message after reset", sfu_digest_name(a));
         ok(sfu_digest_set_reset(set) == 0 && sfu_digest_set_update(set, "abc", 3) == 0 &&
-           sfu_digest_set_final(set) == 0 && value_is(set, SFU_DIGEST_SHA256, abc_hex[SFU_DIGEST_SHA256]),
+           sfu_digest_set_final(set) == 0 && value_is(set, SFU_DIGEST_SHA256, fips[ABC][SFU_DIGEST_SHA256]),
            "the set computes again after reset");
 }
 
@@ -120,7 +120,7 @@ static void test_masks(void) {
         ok(sfu_digest_set_new(1u << _SFU_DIGEST_MAX, &set) == -EINVAL, "unknown bit refused");
         ok(sfu_digest_set_new(SFU_DIGEST_MASK(SFU_DIGEST_SHA384), &one) == 0, "set of sha384 only");
         ok(sfu_digest_set_update(one, "abc", 3) == 0 && sfu_digest_set_final(one) == 0, "hash abc");
-        ok(value_is(one, SFU_DIGEST_SHA384, abc_hex[SFU_DIGEST_SHA384]), "sha384 of abc");
+        ok(value_is(one, SFU_DIGEST_SHA384, fips[ABC][SFU_DIGEST_SHA384]), "sha384 of abc");
         ok(sfu_digest_set_get(one, SFU_DIGEST_SHA256, out) == -EINVAL, "get of an alg outside the mask refused");
         memset(out, 0xaa, sizeof(out));
         ok(sfu_digest_set_get(one, SFU_DIGEST_SHA384, out) == 0 && out[48] == 0 && out[63] == 0,
@@ -228,7 +228,7 @@ static void test_fd(void) {
 
                 bytes = 4242;
                 ok(fd >= 0 && sfu_digest_set_new(SFU_DIGEST_MASK_ALL, &set) == 0 && sfu_digest_fd(fd, set, &bytes) == 0 &&
-                   bytes == 0 && value_is(set, SFU_DIGEST_SHA384, empty_hex[SFU_DIGEST_SHA384]),
+                   bytes == 0 && value_is(set, SFU_DIGEST_SHA384, fips[EMPTY][SFU_DIGEST_SHA384]),
                    "empty file: 0 bytes, digest of the empty message");
         }
         {

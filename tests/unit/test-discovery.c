@@ -222,7 +222,8 @@ static void test_networkd(void) {
 static void test_dhclient(void) {
         struct reports reports = {};
         struct sfu_discovery_paths p = no_sources(&reports);
-        char *dir = tap_mkdtemp(), *pattern, *eth0, *wlan0, *link, *src;
+        _cleanup_free_ char *pattern = NULL, *eth0 = NULL, *wlan0 = NULL, *link = NULL, *src = NULL;
+        char *dir = tap_mkdtemp();
         const char *globs[3] = {};
         char want[4200];
 
@@ -283,18 +284,14 @@ static void test_dhclient(void) {
         globs[1] = wlan0;
         expect_domain(&p, "wlan0.example", NULL, "dhclient: second glob pattern");
 
-        free(pattern);
-        free(link);
-        free(src);
-        free(eth0);
-        free(wlan0);
         rm_rf(dir);
 }
 
 static void test_resolv_conf(void) {
         struct reports reports = {};
         struct sfu_discovery_paths p = no_sources(&reports);
-        char *dir = tap_mkdtemp(), *copy, *link;
+        _cleanup_free_ char *copy = NULL, *link = NULL;
+        char *dir = tap_mkdtemp();
 
         p.resolv_conf = strdup(tap_data("discovery/resolv-domain.conf"));
         expect_domain(&p, "last.example", p.resolv_conf,
@@ -335,15 +332,14 @@ static void test_resolv_conf(void) {
 
         p.resolv_conf = "/nonexistent/resolv.conf";
         expect_none(&p, "resolv.conf: missing file");
-        free(copy);
-        free(link);
         rm_rf(dir);
 }
 
 static void test_priority(void) {
         struct reports reports = {};
         struct sfu_discovery_paths p = no_sources(&reports);
-        char *dir = tap_mkdtemp(), *leases, *dhcp, *resolv, *pattern;
+        _cleanup_free_ char *leases = NULL, *dhcp = NULL, *resolv = NULL, *pattern = NULL;
+        char *dir = tap_mkdtemp();
         const char *globs[2] = {};
 
         make_dir(dir, "leases");
@@ -384,10 +380,6 @@ static void test_priority(void) {
         p.on_invalid = NULL;
         expect_domain(&p, "resolv.example", NULL, "works without a callback");
 
-        free(leases);
-        free(dhcp);
-        free(resolv);
-        free(pattern);
         rm_rf(dir);
 }
 

@@ -201,6 +201,35 @@ static void remove_files(const char *dir, const char *const *names, size_t n) {
         (void) rmdir(dir);
 }
 
+/* A file of a key directory: a copy of the test key data_name, or text. */
+struct key_file {
+        const char *name, *data_name;
+        char *text;
+};
+
+/* sfu_keyring_load_dir() into a new ring (*ret_ring, one TAP case: it is
+ * made) over a new directory holding the two files, removed afterwards;
+ * frees the texts. */
+static int load_two_files(struct key_file files[2], struct sfu_keyring **ret_ring, struct sfu_err *err) {
+        _cleanup_free_ char *dir = tap_mkdtemp();
+        const char *names[2];
+        int r;
+
+        for (size_t i = 0; i < 2; i++) {
+                names[i] = files[i].name;
+                if (files[i].text)
+                        write_file(dir, files[i].name, files[i].text, strlen(files[i].text));
+                else
+                        copy_key(dir, files[i].data_name, files[i].name);
+                free(files[i].text);
+        }
+        sfu_err_clear(err);
+        ok(sfu_keyring_new(ret_ring) == 0, "keyring_new");
+        r = sfu_keyring_load_dir(*ret_ring, dir, err);
+        remove_files(dir, names, 2);
+        return r;
+}
+
 static char *jwk_with_kid(const char *data_name, const char *kid) {
         struct sfu_err err = SFU_ERR_INIT;
         _cleanup_json_ json_t *j = NULL;
@@ -259,35 +288,21 @@ static void test_keyring(void) {
 
         /* The same public key twice (as PEM and as JWK). */
         {
-                static const char *const files[] = {"a.pem", "b.jwk"};
+                struct key_file files[] = {{"a.pem", "ec-p256.pub.pem"}, {"b.jwk", "ec-p256.pub.jwk"}};
                 _cleanup_keyring_ struct sfu_keyring *ring = NULL;
-                _cleanup_free_ char *dir = tap_mkdtemp();
 
-                copy_key(dir, "ec-p256.pub.pem", "a.pem");
-                copy_key(dir, "ec-p256.pub.jwk", "b.jwk");
-                sfu_err_clear(&err);
-                ok(sfu_keyring_new(&ring) == 0, "keyring_new");
-                r = sfu_keyring_load_dir(ring, dir, &err);
+                r = load_two_files(files, &ring, &err);
                 ok(r == -EEXIST && strstr(err.message, "b.jwk") && strstr(err.message, "same public key"),
                    "the same public key twice is refused (%s)", err.message);
-                remove_files(dir, files, ELEMENTSOF(files));
         }
 
         /* Two keys with one kid. */
         {
-                static const char *const files[] = {"a.jwk", "b.jwk"};
+                struct key_file files[] = {{"a.jwk", .text = jwk_with_kid("ec-p256.pub.jwk", "factory-1")},
+                                           {"b.jwk", .text = jwk_with_kid("ed25519.pub.jwk", "factory-1")}};
                 _cleanup_keyring_ struct sfu_keyring *ring = NULL;
-                _cleanup_free_ char *dir = tap_mkdtemp();
-                char *a = jwk_with_kid("ec-p256.pub.jwk", "factory-1"),
-                     *b = jwk_with_kid("ed25519.pub.jwk", "factory-1");
 
-                write_file(dir, "a.jwk", a, strlen(a));
-                write_file(dir, "b.jwk", b, strlen(b));
-                free(a);
-                free(b);
-                sfu_err_clear(&err);
-                ok(sfu_keyring_new(&ring) == 0, "keyring_new");
-                r = sfu_keyring_load_dir(ring, dir, &err);
+                r = load_two_files(files, &ring, &err);
                 ok(r == -EEXIST && strstr(err.message, "kid \"factory-1\" is already used"),
                    "two keys with one kid are refused (%s)", err.message);
                 is_int(ring->n_keys, 0, "nothing is loaded");
@@ -299,24 +314,17 @@ static void test_keyring(void) {
                            "a JWK \"kid\" becomes the kid");
                         free(text);
                 }
-                remove_files(dir, files, ELEMENTSOF(files));
         }
 
         /* A file that fails to load is an error naming it. */
         {
-                static const char *const files[] = {"good.pem", "weak.pem"};
+                struct key_file files[] = {{"good.pem", "ec-p256.pub.pem"}, {"weak.pem", "rsa1024.pub.pem"}};
                 _cleanup_keyring_ struct sfu_keyring *ring = NULL;
-                _cleanup_free_ char *dir = tap_mkdtemp();
 
-                copy_key(dir, "ec-p256.pub.pem", "good.pem");
-                copy_key(dir, "rsa1024.pub.pem", "weak.pem");
-                sfu_err_clear(&err);
-                ok(sfu_keyring_new(&ring) == 0, "keyring_new");
-                r = sfu_keyring_load_dir(ring, dir, &err);
+                r = load_two_files(files, &ring, &err);
                 ok(r < 0 && strstr(err.message, "weak.pem") && strstr(err.message, "1024 bits"),
                    "a bad key file fails the load and is named (%s)", err.message);
                 is_int(ring->n_keys, 0, "a failed load leaves the ring as it was (all or nothing)");
-                remove_files(dir, files, ELEMENTSOF(files));
         }
 
         /* A missing directory. */

@@ -46,15 +46,6 @@ static json_t *digest_entry(const char *algo, const char *hash) {
         return json_pack("{s:s, s:s}", "digestAlgo", algo, "hash", hash);
 }
 
-static char *repeat(char c, size_t n) {
-        char *s = malloc(n + 1);
-        if (!s)
-                abort();
-        memset(s, c, n);
-        s[n] = 0;
-        return s;
-}
-
 /* text with the first occurrence of from replaced by to; new string */
 static char *replace(const char *text, const char *from, const char *to) {
         const char *at = strstr(text, from);
@@ -67,13 +58,6 @@ static char *replace(const char *text, const char *from, const char *to) {
         if (asprintf(&out, "%.*s%s%s", (int) (at - text), text, to, at + strlen(from)) < 0)
                 abort();
         return out;
-}
-
-static bool one_printable_line(const char *s) {
-        for (; *s; s++)
-                if ((unsigned char) *s < 0x20 || *s == 0x7f)
-                        return false;
-        return true;
 }
 
 /* Parses text[0..len) from a buffer of exactly len bytes. */
@@ -92,7 +76,7 @@ static void refused_text_n(const char *text, size_t len, size_t max, enum sfu_er
         int r = parse_n(text, len, max, &m, &err);
 
         ok(r < 0 && m == NOT_WRITTEN && err.code == code && strstr(err.message, reason) &&
-           one_printable_line(err.message),
+           tap_one_line(err.message),
            "refused: %s (want %s \"%s\", got %d %s \"%s\")", desc, sfu_err_code_name(code), reason, r,
            sfu_err_code_name(err.code), err.message);
         if (r >= 0 && m != NOT_WRITTEN)
@@ -360,9 +344,9 @@ static void test_missing_and_types(void) {
                                                 "firmwareVersion", "firmwareLocation", "firmwareCryptoInfo" };
         static const char *const strings[] = { "manifestVersion", "timestamp", "manufacturer", "model",
                                                "firmwareVersion", "firmwareLocation", "expires" };
-        _cleanup_free_ char *long_string = repeat('m', SFU_MANIFEST_MAX_STRING + 1);
-        _cleanup_free_ char *max_string = repeat('m', SFU_MANIFEST_MAX_STRING);
-        _cleanup_free_ char *long_location = repeat('l', SFU_MANIFEST_MAX_LOCATION + 1);
+        _cleanup_free_ char *long_string = tap_repeat('m', SFU_MANIFEST_MAX_STRING + 1);
+        _cleanup_free_ char *max_string = tap_repeat('m', SFU_MANIFEST_MAX_STRING);
+        _cleanup_free_ char *long_location = tap_repeat('l', SFU_MANIFEST_MAX_LOCATION + 1);
         char reason[128], desc[128], *text;
         json_t *doc;
 
@@ -462,91 +446,105 @@ static void test_times(void) {
                 "expires a second before the timestamp");
 }
 
+/* Where commit_hash_refused() puts its entries: over entry 0 or 1 (one
+ * entry), after the entries there are, or instead of them. */
+enum { AT_0, AT_1, APPEND, REPLACE };
+
+/* refused(): minimal() with its commitHash changed by `entries` (a JSON
+ * array, taken) put at the place `at`. */
+static void commit_hash_refused(int at, json_t *entries, const char *reason, const char *desc) {
+        json_t *doc = minimal(), *ch = commit_hash(doc);
+
+        if (at == AT_0 || at == AT_1)
+                json_array_set(ch, (size_t) at, json_array_get(entries, 0));
+        else {
+                if (at == REPLACE)
+                        json_array_clear(ch);
+                json_array_extend(ch, entries);
+        }
+        json_decref(entries);
+        refused(doc, reason, desc);
+}
+
 static void test_digests(void) {
-        _cleanup_free_ char *hex63 = repeat('a', 63), *hex65 = repeat('a', 65), *hex64 = repeat('a', 64);
-        _cleanup_free_ char *nonhex = repeat('a', 64), *hex128 = repeat('b', 128);
-        json_t *doc, *ch;
+        _cleanup_free_ char *hex63 = tap_repeat('a', 63), *hex65 = tap_repeat('a', 65),
+                            *hex64 = tap_repeat('a', 64);
+        _cleanup_free_ char *nonhex = tap_repeat('a', 64), *hex128 = tap_repeat('b', 128);
+        /* Entries of digestAlgo and hash (up to two), and the reason for the refusal. */
+        const struct {
+                int at;
+                const char *algo, *hash, *algo2, *hash2, *reason, *desc;
+        } cases[] = {
+                {APPEND, "sha256", hex64, NULL, NULL, "names digestAlgo \"sha256\" twice",
+                 "sha256 listed twice"},
+                {APPEND, "SHA256", hex64, NULL, NULL, "names digestAlgo \"SHA256\" twice",
+                 "sha256 and SHA256 (case-insensitive duplicate)"},
+                {APPEND, "sha-256", hex64, NULL, NULL, "names digestAlgo sha256 twice",
+                 "sha256 and sha-256 (one algorithm)"},
+                {APPEND, "md5", "00", "MD5", "00", "names digestAlgo \"MD5\" twice",
+                 "md5 twice (even ignored names may not repeat)"},
+                {REPLACE, "md5", "d41d8cd98f00b204e9800998ecf8427e", "sha1",
+                 "da39a3ee5e6b4b0d3255bfef95601890afd80709",
+                 "has only weak digests (md5); a sha256, sha384 or sha512 digest is required",
+                 "only md5 and sha1"},
+                {REPLACE, "sha224", hex64, NULL, NULL, "only weak digests (sha224)",
+                 "only sha224 (under 256 bits)"},
+                {REPLACE, "blake3", hex64, NULL, NULL,
+                 "unknown digestAlgo \"blake3\" and no sha256, sha384 or sha512 digest",
+                 "unknown algo alone"},
+                {REPLACE, "md5", "00", "sha3-512", hex128, "unknown digestAlgo \"sha3-512\"",
+                 "unknown and weak, nothing supported"},
+                {REPLACE, NULL, NULL, NULL, NULL, "\"firmwareCryptoInfo.commitHash\" is empty",
+                 "empty commitHash"},
+                {AT_0, "sha256", hex63, NULL, NULL, "is 63 characters long; a sha256 hash is 64 hex digits",
+                 "short sha256 hash"},
+                {AT_0, "sha256", hex65, NULL, NULL, "a sha256 hash is 64 hex digits", "long sha256 hash"},
+                {AT_1, "sha512", hex64, NULL, NULL, "a sha512 hash is 128 hex digits",
+                 "sha512 with 64 digits"},
+                {AT_0, "sha256", nonhex, NULL, NULL,
+                 "\"firmwareCryptoInfo.commitHash[0].hash\" is not hexadecimal", "non-hex sha256 hash"},
+                {AT_0, "sha256", "", NULL, NULL, "commitHash[0].hash\" is empty", "empty hash"},
+                {APPEND, "", "00", NULL, NULL, "digestAlgo\" is empty", "empty digestAlgo"},
+        };
+        /* Entries that are not a pair of strings, appended. */
+        static const struct {
+                const char *entry_json, *reason, *desc;
+        } malformed[] = {
+                {"\"sha384\"", "\"firmwareCryptoInfo.commitHash[2]\" is not an object",
+                 "commitHash entry is a string"},
+                {"{\"digestAlgo\": 256, \"hash\": \"00\"}", "commitHash[2].digestAlgo\" is not a string",
+                 "digestAlgo is a number"},
+                {"{\"digestAlgo\": \"sha384\", \"hash\": 0}", "commitHash[2].hash\" is not a string",
+                 "hash is a number"},
+                {"{\"digestAlgo\": \"sha384\"}", "has no \"firmwareCryptoInfo.commitHash[2].hash\"",
+                 "entry without hash"},
+                {"{\"hash\": \"00\"}", "has no \"firmwareCryptoInfo.commitHash[2].digestAlgo\"",
+                 "entry without digestAlgo"},
+        };
+        json_t *entries;
 
         nonhex[10] = 'g';
-
-        doc = minimal();
-        json_array_append_new(commit_hash(doc), digest_entry("sha256", hex64));
-        refused(doc, "names digestAlgo \"sha256\" twice", "sha256 listed twice");
-        doc = minimal();
-        json_array_append_new(commit_hash(doc), digest_entry("SHA256", hex64));
-        refused(doc, "names digestAlgo \"SHA256\" twice", "sha256 and SHA256 (case-insensitive duplicate)");
-        doc = minimal();
-        json_array_append_new(commit_hash(doc), digest_entry("sha-256", hex64));
-        refused(doc, "names digestAlgo sha256 twice", "sha256 and sha-256 (one algorithm)");
-        doc = minimal();
-        json_array_append_new(commit_hash(doc), digest_entry("md5", "00"));
-        json_array_append_new(commit_hash(doc), digest_entry("MD5", "00"));
-        refused(doc, "names digestAlgo \"MD5\" twice", "md5 twice (even ignored names may not repeat)");
-
-        doc = minimal();
-        json_array_clear(commit_hash(doc));
-        json_array_append_new(commit_hash(doc), digest_entry("md5", "d41d8cd98f00b204e9800998ecf8427e"));
-        json_array_append_new(commit_hash(doc), digest_entry("sha1", "da39a3ee5e6b4b0d3255bfef95601890afd80709"));
-        refused(doc, "has only weak digests (md5); a sha256, sha384 or sha512 digest is required", "only md5 and sha1");
-        doc = minimal();
-        json_array_clear(commit_hash(doc));
-        json_array_append_new(commit_hash(doc), digest_entry("sha224", hex64));
-        refused(doc, "only weak digests (sha224)", "only sha224 (under 256 bits)");
-        doc = minimal();
-        json_array_clear(commit_hash(doc));
-        json_array_append_new(commit_hash(doc), digest_entry("blake3", hex64));
-        refused(doc, "unknown digestAlgo \"blake3\" and no sha256, sha384 or sha512 digest", "unknown algo alone");
-        doc = minimal();
-        json_array_clear(commit_hash(doc));
-        json_array_append_new(commit_hash(doc), digest_entry("md5", "00"));
-        json_array_append_new(commit_hash(doc), digest_entry("sha3-512", hex128));
-        refused(doc, "unknown digestAlgo \"sha3-512\"", "unknown and weak, nothing supported");
-        doc = minimal();
-        json_array_clear(commit_hash(doc));
-        refused(doc, "\"firmwareCryptoInfo.commitHash\" is empty", "empty commitHash");
-        doc = minimal();
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                entries = json_array();
+                if (cases[i].algo)
+                        json_array_append_new(entries, digest_entry(cases[i].algo, cases[i].hash));
+                if (cases[i].algo2)
+                        json_array_append_new(entries, digest_entry(cases[i].algo2, cases[i].hash2));
+                commit_hash_refused(cases[i].at, entries, cases[i].reason, cases[i].desc);
+        }
+        entries = json_array();
         for (int i = 0; i < 15; i++) {
                 char name[16];
                 snprintf(name, sizeof(name), "x-%d", i);
-                json_array_append_new(commit_hash(doc), digest_entry(name, "00"));
+                json_array_append_new(entries, digest_entry(name, "00"));
         }
-        refused(doc, "has more than 16 entries", "17 commitHash entries");
-
-        doc = minimal();
-        json_array_set_new(commit_hash(doc), 0, digest_entry("sha256", hex63));
-        refused(doc, "is 63 characters long; a sha256 hash is 64 hex digits", "short sha256 hash");
-        doc = minimal();
-        json_array_set_new(commit_hash(doc), 0, digest_entry("sha256", hex65));
-        refused(doc, "a sha256 hash is 64 hex digits", "long sha256 hash");
-        doc = minimal();
-        json_array_set_new(commit_hash(doc), 1, digest_entry("sha512", hex64));
-        refused(doc, "a sha512 hash is 128 hex digits", "sha512 with 64 digits");
-        doc = minimal();
-        json_array_set_new(commit_hash(doc), 0, digest_entry("sha256", nonhex));
-        refused(doc, "\"firmwareCryptoInfo.commitHash[0].hash\" is not hexadecimal", "non-hex sha256 hash");
-        doc = minimal();
-        json_array_set_new(commit_hash(doc), 0, digest_entry("sha256", ""));
-        refused(doc, "commitHash[0].hash\" is empty", "empty hash");
-
-        doc = minimal();
-        json_array_append_new(commit_hash(doc), json_string("sha384"));
-        refused(doc, "\"firmwareCryptoInfo.commitHash[2]\" is not an object", "commitHash entry is a string");
-        doc = minimal();
-        json_array_append_new(commit_hash(doc), json_pack("{s:i,s:s}", "digestAlgo", 256, "hash", "00"));
-        refused(doc, "commitHash[2].digestAlgo\" is not a string", "digestAlgo is a number");
-        doc = minimal();
-        json_array_append_new(commit_hash(doc), json_pack("{s:s,s:i}", "digestAlgo", "sha384", "hash", 0));
-        refused(doc, "commitHash[2].hash\" is not a string", "hash is a number");
-        doc = minimal();
-        json_array_append_new(commit_hash(doc), json_pack("{s:s}", "digestAlgo", "sha384"));
-        refused(doc, "has no \"firmwareCryptoInfo.commitHash[2].hash\"", "entry without hash");
-        doc = minimal();
-        json_array_append_new(commit_hash(doc), json_pack("{s:s}", "hash", "00"));
-        refused(doc, "has no \"firmwareCryptoInfo.commitHash[2].digestAlgo\"", "entry without digestAlgo");
-        doc = minimal();
-        ch = commit_hash(doc);
-        json_array_append_new(ch, digest_entry("", "00"));
-        refused(doc, "digestAlgo\" is empty", "empty digestAlgo");
+        commit_hash_refused(APPEND, entries, "has more than 16 entries", "17 commitHash entries");
+        for (size_t i = 0; i < ELEMENTSOF(malformed); i++) {
+                json_t *entry = json_loads(malformed[i].entry_json, JSON_DECODE_ANY, NULL);
+                if (!entry)
+                        abort();
+                commit_hash_refused(APPEND, json_pack("[o]", entry), malformed[i].reason, malformed[i].desc);
+        }
 }
 
 static void test_locations(void) {
@@ -726,30 +724,36 @@ static void test_raw_text(void) {
         size_t big_len = 10u * 1024u * 1024u;
         char *t;
 
-        t = replace(minimal_text, "\"model\": \"gw100\",", "\"model\": \"gw100\", \"model\": \"gw200\",");
-        refused_text(t, "duplicate object key", "duplicate model member");
-        free(t);
-        t = replace(minimal_text, "\"model\": \"gw100\",", "\"model\": \"gw100\", \"model\": \"gw100\",");
-        refused_text(t, "duplicate object key", "duplicate member with the same value");
-        free(t);
-        t = replace(minimal_text, "{ \"digestAlgo\": \"sha256\",", "{ \"digestAlgo\": \"sha256\", \"digestAlgo\": \"md5\",");
-        refused_text(t, "duplicate object key", "duplicate digestAlgo member inside an entry");
-        free(t);
-        t = replace(minimal_text, "\"example.com\"", "\"example\\u0000.com\"");
-        refused_text(t, "u0000", "escaped NUL in manufacturer");
-        free(t);
-        t = replace(minimal_text, "\"gw100\"", "\"gw\xff" "100\"");
-        refused_text(t, "invalid JSON", "invalid UTF-8 in model");
-        free(t);
-        t = replace(minimal_text, "\"gw100\"", "\"gw\xed\xa0\x80" "100\"");
-        refused_text(t, "invalid JSON", "UTF-8 surrogate in model");
-        free(t);
-        t = replace(minimal_text, "\"gw100\"", "\"gw\\ud800\"");
-        refused_text(t, "invalid JSON", "lone surrogate escape in model");
-        free(t);
-        t = replace(minimal_text, "\"firmwareVersion\"", "\"x\": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]], \"firmwareVersion\"");
-        refused_text(t, "nested deeper than 32 levels", "deep nesting in an unknown member");
-        free(t);
+        /* minimal.json with one text replaced, and the reason it is refused */
+        static const struct {
+                const char *from, *to, *reason, *desc;
+        } edits[] = {
+                {"\"model\": \"gw100\",", "\"model\": \"gw100\", \"model\": \"gw200\",",
+                 "duplicate object key", "duplicate model member"},
+                {"\"model\": \"gw100\",", "\"model\": \"gw100\", \"model\": \"gw100\",",
+                 "duplicate object key", "duplicate member with the same value"},
+                {"{ \"digestAlgo\": \"sha256\",", "{ \"digestAlgo\": \"sha256\", \"digestAlgo\": \"md5\",",
+                 "duplicate object key", "duplicate digestAlgo member inside an entry"},
+                {"\"example.com\"", "\"example\\u0000.com\"", "u0000", "escaped NUL in manufacturer"},
+                {"\"gw100\"",
+                 "\"gw\xff"
+                 "100\"",
+                 "invalid JSON", "invalid UTF-8 in model"},
+                {"\"gw100\"",
+                 "\"gw\xed\xa0\x80"
+                 "100\"",
+                 "invalid JSON", "UTF-8 surrogate in model"},
+                {"\"gw100\"", "\"gw\\ud800\"", "invalid JSON", "lone surrogate escape in model"},
+                {"\"firmwareVersion\"",
+                 "\"x\": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]], "
+                 "\"firmwareVersion\"",
+                 "nested deeper than 32 levels", "deep nesting in an unknown member"},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(edits); i++) {
+                t = replace(minimal_text, edits[i].from, edits[i].to);
+                refused_text(t, edits[i].reason, edits[i].desc);
+                free(t);
+        }
         if (asprintf(&t, "%s trailing", minimal_text) < 0)
                 abort();
         refused_text(t, "invalid JSON", "trailing garbage");

@@ -13,16 +13,6 @@
 #include "core/signed.h"
 #include "tap.h"
 
-static struct sfu_key *load_key(const char *name, bool want_private) {
-        struct sfu_err err = SFU_ERR_INIT;
-        struct sfu_key *key = NULL;
-        if (sfu_key_load_file(tap_data(name), want_private, &key, &err) < 0) {
-                printf("Bail out! cannot load %s: %s\n", name, err.message);
-                exit(1);
-        }
-        return key;
-}
-
 static char *manifest_text;
 static size_t manifest_len;
 
@@ -84,7 +74,7 @@ static void opened_refused(struct opened o, enum sfu_err_code code, const char *
 }
 
 static void test_open(void) {
-        struct sfu_key *p256 = load_key("keys/ec-p256.pem", true);
+        struct sfu_key *p256 = tap_load_key("keys/ec-p256.pem", true);
         _cleanup_keyring_ struct sfu_keyring *ring = NULL;
         struct sfu_err err = SFU_ERR_INIT;
         _cleanup_free_ char *jws = NULL;
@@ -93,7 +83,7 @@ static void test_open(void) {
         size_t cbor_len = 0, cose_cbor_len = 0, cose_json_len = 0;
         const unsigned es256 = SFU_ALG_MASK(SFU_ALG_ES256);
 
-        if (sfu_keyring_new(&ring) < 0 || sfu_keyring_add(ring, load_key("keys/ec-p256.pub.pem", false), &err) < 0)
+        if (sfu_keyring_new(&ring) < 0 || sfu_keyring_add(ring, tap_load_key("keys/ec-p256.pub.pem", false), &err) < 0)
                 abort();
         ok(sfu_jws_sign((const uint8_t *) manifest_text, manifest_len, p256,
                         &(struct sfu_jws_sign_opts) { .alg = SFU_ALG_ES256 }, &jws, &err) == 0,
@@ -190,8 +180,8 @@ static void test_hss(void) {
  * pointing into the ring; a key the ring lacks and a second signature by
  * one key are not among them. */
 static void test_signer_keys(void) {
-        struct sfu_key *p256 = load_key("keys/ec-p256.pem", true), *ed = load_key("keys/ed25519.pem", true);
-        struct sfu_key *p384 = load_key("keys/ec-p384.pem", true);
+        struct sfu_key *p256 = tap_load_key("keys/ec-p256.pem", true), *ed = tap_load_key("keys/ed25519.pem", true);
+        struct sfu_key *p384 = tap_load_key("keys/ec-p384.pem", true);
         _cleanup_keyring_ struct sfu_keyring *ring = NULL;
         _cleanup_cose_ struct sfu_cose *one = NULL, *two = NULL;
         _cleanup_free_ uint8_t *c1 = NULL, *c2 = NULL, *c3 = NULL;
@@ -202,8 +192,8 @@ static void test_signer_keys(void) {
         size_t l1 = 0, l2 = 0, l3 = 0;
         struct opened o;
 
-        if (sfu_keyring_new(&ring) < 0 || sfu_keyring_add(ring, load_key("keys/ed25519.pub.pem", false), &err) < 0 ||
-            sfu_keyring_add(ring, load_key("keys/ec-p256.pub.pem", false), &err) < 0)
+        if (sfu_keyring_new(&ring) < 0 || sfu_keyring_add(ring, tap_load_key("keys/ed25519.pub.pem", false), &err) < 0 ||
+            sfu_keyring_add(ring, tap_load_key("keys/ec-p256.pub.pem", false), &err) < 0)
                 abort();
         /* P-256, then P-384 (not trusted), then Ed25519. */
         ok(sfu_cose_sign((const uint8_t *) manifest_text, manifest_len, p256, &es, &c1, &l1, &err) == 0 &&

@@ -24,32 +24,42 @@ static void rfc3339_refused(const char *s, const char *why) {
         ok(r < 0 && r2 < 0 && t == SENTINEL && t2 == SENTINEL, "\"%s\" refused: %s (r=%d, %d)", s, why, r, r2);
 }
 
-static void duration(const char *s, uint64_t want) {
-        uint64_t u = 4242;
-        int r = sfu_units_parse_duration(s, &u);
+/* A parser of a number with a unit suffix (sfu_units_parse_duration(),
+ * sfu_units_parse_size()), and its name and unit in the test names. */
+struct u64_parser {
+        const char *name, *unit;
+        int (*parse)(const char *s, uint64_t *ret);
+};
+static const struct u64_parser duration = {"duration", " usec", sfu_units_parse_duration};
+static const struct u64_parser size = {"size", "", sfu_units_parse_size};
 
-        ok(r == 0 && u == want, "duration \"%s\" == %" PRIu64 " usec (r=%d, got %" PRIu64 ")", s, want, r, u);
-}
+/* Inputs the parser accepts (with the value it must give) and refuses (with
+ * the error it must return). */
+struct u64_case {
+        const char *s;
+        uint64_t want;
+};
+struct u64_refusal {
+        const char *s;
+        int want_r;
+};
 
-static void duration_refused(const char *s, int want_r) {
-        uint64_t u = 4242;
-        int r = sfu_units_parse_duration(s, &u);
+static void check_parser(const struct u64_parser *p, const struct u64_case *good, size_t n_good,
+                         const struct u64_refusal *bad, size_t n_bad) {
+        for (size_t i = 0; i < n_good; i++) {
+                uint64_t u = 4242;
+                int r = p->parse(good[i].s, &u);
 
-        ok(r == want_r && u == 4242, "duration \"%s\" refused with %d (got %d)", s ? s : "(null)", want_r, r);
-}
+                ok(r == 0 && u == good[i].want, "%s \"%s\" == %" PRIu64 "%s (r=%d, got %" PRIu64 ")",
+                   p->name, good[i].s, good[i].want, p->unit, r, u);
+        }
+        for (size_t i = 0; i < n_bad; i++) {
+                uint64_t u = 4242;
+                int r = p->parse(bad[i].s, &u);
 
-static void size(const char *s, uint64_t want) {
-        uint64_t b = 4242;
-        int r = sfu_units_parse_size(s, &b);
-
-        ok(r == 0 && b == want, "size \"%s\" == %" PRIu64 " (r=%d, got %" PRIu64 ")", s, want, r, b);
-}
-
-static void size_refused(const char *s, int want_r) {
-        uint64_t b = 4242;
-        int r = sfu_units_parse_size(s, &b);
-
-        ok(r == want_r && b == 4242, "size \"%s\" refused with %d (got %d)", s ? s : "(null)", want_r, r);
+                ok(r == bad[i].want_r && u == 4242, "%s \"%s\" refused with %d (got %d)", p->name,
+                   bad[i].s ? bad[i].s : "(null)", bad[i].want_r, r);
+        }
 }
 
 /* The parser against libc's timegm() over many dates, and the formatter
@@ -149,55 +159,63 @@ int main(void) {
         ok(strlen(buf) < 32 && buf[strlen(buf) - 1] == 'Z', "format INT64_MIN fits (%s)", buf);
         cross_check_timegm();
 
-        /* durations */
-        duration("0", 0);
-        duration("0s", 0);
-        duration("30s", UINT64_C(30000000));
-        duration("15m", UINT64_C(900000000));
-        duration("6h", UINT64_C(21600000000));
-        duration("1d", UINT64_C(86400000000));
-        duration("365d", UINT64_C(31536000000000));
-        duration("18446744073709s", UINT64_C(18446744073709000000));
-        duration_refused(NULL, -EINVAL);
-        duration_refused("", -EINVAL);
-        duration_refused("30", -EINVAL);
-        duration_refused("s", -EINVAL);
-        duration_refused("30x", -EINVAL);
-        duration_refused("30S", -EINVAL);
-        duration_refused("30 s", -EINVAL);
-        duration_refused(" 30s", -EINVAL);
-        duration_refused("-1s", -EINVAL);
-        duration_refused("+1s", -EINVAL);
-        duration_refused("1.5h", -EINVAL);
-        duration_refused("30ss", -EINVAL);
-        duration_refused("1h30m", -EINVAL);
-        duration_refused("18446744073710s", -ERANGE);
-        duration_refused("213503982335d", -ERANGE);
-        duration_refused("99999999999999999999s", -ERANGE);
-
-        /* sizes */
-        size("0", 0);
-        size("512", 512);
-        size("512K", UINT64_C(524288));
-        size("64M", UINT64_C(67108864));
-        size("4G", UINT64_C(4294967296));
-        size("1T", UINT64_C(1099511627776));
-        size("18446744073709551615", UINT64_MAX);
-        size("16777215T", UINT64_C(16777215) << 40);
-        size_refused(NULL, -EINVAL);
-        size_refused("", -EINVAL);
-        size_refused("K", -EINVAL);
-        size_refused("1k", -EINVAL);
-        size_refused("1KB", -EINVAL);
-        size_refused("1P", -EINVAL);
-        size_refused("-1", -EINVAL);
-        size_refused(" 1", -EINVAL);
-        size_refused("1 ", -EINVAL);
-        size_refused("1.5M", -EINVAL);
-        size_refused("0x10", -EINVAL);
-        size_refused("18446744073709551616", -ERANGE);
-        size_refused("16777216T", -ERANGE);
-        size_refused("17179869184G", -ERANGE);
+        /* durations and sizes: accepted with their value, refused with their error */
+        static const struct u64_case durations[] = {
+                {"0", 0},
+                {"0s", 0},
+                {"30s", UINT64_C(30000000)},
+                {"15m", UINT64_C(900000000)},
+                {"6h", UINT64_C(21600000000)},
+                {"1d", UINT64_C(86400000000)},
+                {"365d", UINT64_C(31536000000000)},
+                {"18446744073709s", UINT64_C(18446744073709000000)},
+        };
+        static const struct u64_refusal bad_durations[] = {
+                {NULL, -EINVAL},
+                {"", -EINVAL},
+                {"30", -EINVAL},
+                {"s", -EINVAL},
+                {"30x", -EINVAL},
+                {"30S", -EINVAL},
+                {"30 s", -EINVAL},
+                {" 30s", -EINVAL},
+                {"-1s", -EINVAL},
+                {"+1s", -EINVAL},
+                {"1.5h", -EINVAL},
+                {"30ss", -EINVAL},
+                {"1h30m", -EINVAL},
+                {"18446744073710s", -ERANGE},
+                {"213503982335d", -ERANGE},
+                {"99999999999999999999s", -ERANGE},
+        };
+        static const struct u64_case sizes[] = {
+                {"0", 0},
+                {"512", 512},
+                {"512K", UINT64_C(524288)},
+                {"64M", UINT64_C(67108864)},
+                {"4G", UINT64_C(4294967296)},
+                {"1T", UINT64_C(1099511627776)},
+                {"18446744073709551615", UINT64_MAX},
+                {"16777215T", UINT64_C(16777215) << 40},
+        };
+        static const struct u64_refusal bad_sizes[] = {
+                {NULL, -EINVAL},
+                {"", -EINVAL},
+                {"K", -EINVAL},
+                {"1k", -EINVAL},
+                {"1KB", -EINVAL},
+                {"1P", -EINVAL},
+                {"-1", -EINVAL},
+                {" 1", -EINVAL},
+                {"1 ", -EINVAL},
+                {"1.5M", -EINVAL},
+                {"0x10", -EINVAL},
+                {"18446744073709551616", -ERANGE},
+                {"16777216T", -ERANGE},
+                {"17179869184G", -ERANGE},
+        };
+        check_parser(&duration, durations, ELEMENTSOF(durations), bad_durations, ELEMENTSOF(bad_durations));
+        check_parser(&size, sizes, ELEMENTSOF(sizes), bad_sizes, ELEMENTSOF(bad_sizes));
 
         return tap_done();
 }

@@ -5,15 +5,6 @@
 #include "core/url.h"
 #include "tap.h"
 
-static char *repeat(char c, size_t n) {
-        char *s = malloc(n + 1);
-        if (!s)
-                abort();
-        memset(s, c, n);
-        s[n] = 0;
-        return s;
-}
-
 /* n labels of label_len 'a's separated by dots, then tail. */
 static char *name_of(size_t labels, size_t label_len, const char *tail) {
         size_t len = labels * (label_len + 1) + strlen(tail) + 1;
@@ -51,10 +42,10 @@ static void test_domain(void) {
                 ok(!sfu_url_domain_valid(bad[i]), "hostile/invalid domain #%zu refused", i);
         ok(!sfu_url_domain_valid(NULL), "NULL domain refused");
 
-        s = repeat('a', 63);
+        s = tap_repeat('a', 63);
         ok(sfu_url_domain_valid(s), "63-character label is valid");
         free(s);
-        s = repeat('a', 64);
+        s = tap_repeat('a', 64);
         ok(!sfu_url_domain_valid(s), "64-character label is refused");
         free(s);
         s = name_of(1, 64, "com");
@@ -147,34 +138,42 @@ static void test_template(void) {
         expand_ok("https://h/x?m={manufacturer}&v={model}", NULL, "../..", "..x",
                   "https://h/x?m=..%2F..&v=..x");
 
-        expand_fails(LOCAL_TMPL, NULL, "example.com", "gw100", SFU_ERR_PARSE, "{domain} without a domain");
-        expand_fails(LOCAL_TMPL, "bad_domain", "example.com", "gw100", SFU_ERR_PARSE, "invalid domain");
-        expand_fails(LOCAL_TMPL, "evil.com/x?", "example.com", "gw100", SFU_ERR_PARSE, "domain with a path");
-        expand_fails(LOCAL_TMPL, "a b", "example.com", "gw100", SFU_ERR_PARSE, "domain with a space");
-        expand_fails(LOCAL_TMPL, "lan", NULL, "gw100", SFU_ERR_PARSE, "no manufacturer");
-        expand_fails(LOCAL_TMPL, "lan", "example.com", NULL, SFU_ERR_PARSE, "no model");
-        expand_fails(LOCAL_TMPL, "lan", "example.com", "", SFU_ERR_PARSE, "empty model");
-        expand_fails(LOCAL_TMPL, "lan", "..", "gw100", SFU_ERR_PARSE, "manufacturer \"..\"");
-        expand_fails(LOCAL_TMPL, "lan", "example.com", ".", SFU_ERR_PARSE, "model \".\"");
-        expand_fails("http://h/{version}", "lan", "m", "m", SFU_ERR_PARSE, "unknown placeholder");
-        expand_fails("http://h/{Domain}", "lan", "m", "m", SFU_ERR_PARSE, "placeholders are case-sensitive");
-        expand_fails("http://h/{}", "lan", "m", "m", SFU_ERR_PARSE, "empty placeholder");
-        expand_fails("http://h/{model", "lan", "m", "m", SFU_ERR_PARSE, "unclosed brace");
-        expand_fails("http://h/model}", "lan", "m", "m", SFU_ERR_PARSE, "stray closing brace");
-        expand_fails("file:///etc/{model}", "lan", "m", "m", SFU_ERR_PARSE, "file: template");
-        expand_fails("ftp://{domain}/x", "lan", "m", "m", SFU_ERR_PARSE, "ftp: template");
-        expand_fails("{domain}/x", "lan", "m", "m", SFU_ERR_PARSE, "no scheme");
-        expand_fails("http:{domain}/x", "lan", "m", "m", SFU_ERR_PARSE, "http: without //");
-        expand_fails("http://h/a b/{model}", "lan", "m", "m", SFU_ERR_PARSE, "space in template");
-        expand_fails("http://h/a\\b", "lan", "m", "m", SFU_ERR_PARSE, "backslash in template");
-        expand_fails("http://h/\n", "lan", "m", "m", SFU_ERR_PARSE, "newline in template");
-        expand_fails(NULL, "lan", "m", "m", SFU_ERR_PARSE, "NULL template");
+        /* Templates and values that cannot make a URL. */
+        static const struct {
+                const char *tmpl, *domain, *mf, *model, *what;
+        } bad[] = {
+                {LOCAL_TMPL, NULL, "example.com", "gw100", "{domain} without a domain"},
+                {LOCAL_TMPL, "bad_domain", "example.com", "gw100", "invalid domain"},
+                {LOCAL_TMPL, "evil.com/x?", "example.com", "gw100", "domain with a path"},
+                {LOCAL_TMPL, "a b", "example.com", "gw100", "domain with a space"},
+                {LOCAL_TMPL, "lan", NULL, "gw100", "no manufacturer"},
+                {LOCAL_TMPL, "lan", "example.com", NULL, "no model"},
+                {LOCAL_TMPL, "lan", "example.com", "", "empty model"},
+                {LOCAL_TMPL, "lan", "..", "gw100", "manufacturer \"..\""},
+                {LOCAL_TMPL, "lan", "example.com", ".", "model \".\""},
+                {"http://h/{version}", "lan", "m", "m", "unknown placeholder"},
+                {"http://h/{Domain}", "lan", "m", "m", "placeholders are case-sensitive"},
+                {"http://h/{}", "lan", "m", "m", "empty placeholder"},
+                {"http://h/{model", "lan", "m", "m", "unclosed brace"},
+                {"http://h/model}", "lan", "m", "m", "stray closing brace"},
+                {"file:///etc/{model}", "lan", "m", "m", "file: template"},
+                {"ftp://{domain}/x", "lan", "m", "m", "ftp: template"},
+                {"{domain}/x", "lan", "m", "m", "no scheme"},
+                {"http:{domain}/x", "lan", "m", "m", "http: without //"},
+                {"http://h/a b/{model}", "lan", "m", "m", "space in template"},
+                {"http://h/a\\b", "lan", "m", "m", "backslash in template"},
+                {"http://h/\n", "lan", "m", "m", "newline in template"},
+                {NULL, "lan", "m", "m", "NULL template"},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                expand_fails(bad[i].tmpl, bad[i].domain, bad[i].mf, bad[i].model, SFU_ERR_PARSE,
+                             bad[i].what);
 
-        long_model = repeat('m', SFU_URL_SEGMENT_MAX + 1);
+        long_model = tap_repeat('m', SFU_URL_SEGMENT_MAX + 1);
         expand_fails("http://h/{model}", NULL, NULL, long_model, SFU_ERR_SIZE, "over-long model");
         free(long_model);
         /* 255 bytes that each become %XX, 20 times: far over SFU_URL_MAX. */
-        long_model = repeat(' ', SFU_URL_SEGMENT_MAX);
+        long_model = tap_repeat(' ', SFU_URL_SEGMENT_MAX);
         expand_fails("http://h/{model}{model}{model}{model}{model}{model}", NULL, NULL, long_model,
                      SFU_ERR_SIZE, "result over SFU_URL_MAX");
         free(long_model);
@@ -330,7 +329,7 @@ static void test_resolve(void) {
         resolve_refused(base, NULL, SFU_ERR_PARSE);
 
         /* Sizes. */
-        long_ref = repeat('g', SFU_URL_MAX + 1);
+        long_ref = tap_repeat('g', SFU_URL_MAX + 1);
         resolve_refused(base, long_ref, SFU_ERR_SIZE);
         /* Each part fits, the result does not. */
         p = malloc(SFU_URL_MAX + 1);
