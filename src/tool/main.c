@@ -17,6 +17,8 @@ static const struct {
         { "verify", sfu_tool_verify, "verify a signed manifest and print it" },
         { "inspect", sfu_tool_inspect, "show a JWS without verifying it" },
         { "publish", sfu_tool_publish, "lay out a web server directory" },
+        { "encrypt", sfu_tool_encrypt, "encrypt a signed manifest for devices, or an image" },
+        { "decrypt", sfu_tool_decrypt, "decrypt a manifest with a device key, or an image" },
 };
 
 static void help(void) {
