@@ -414,11 +414,13 @@ static int parse_compact(struct sfu_jwe *jwe, const char *buf, size_t len, struc
         r = parse_protected(jwe, part[0], part_len[0], err);
         if (r < 0)
                 return r;
-        r = parse_body(jwe, part[2], part_len[2], part[3], part_len[3], part[4], part_len[4], err);
+        /* The headers first, so that a refused alg or enc is named as
+         * such and not by a symptom (a CBC IV's size). */
+        jwe->n_recipients = 1;
+        r = parse_recipient(jwe, 0, NULL, part[1], part_len[1], err);
         if (r < 0)
                 return r;
-        jwe->n_recipients = 1;
-        return parse_recipient(jwe, 0, NULL, part[1], part_len[1], err);
+        return parse_body(jwe, part[2], part_len[2], part[3], part_len[3], part[4], part_len[4], err);
 }
 
 /* A string member of a JWE JSON object; -ENOENT when absent. */
@@ -504,13 +506,12 @@ static int parse_json(struct sfu_jwe *jwe, const char *buf, size_t len, struct s
                         return -ENOMEM;
         }
 
-        r = parse_body(jwe, iv, iv_len, ct, ct_len, tag, tag_len, err);
-        if (r < 0)
-                return r;
-
         if (!recipients) {
                 jwe->n_recipients = 1;
-                return parse_recipient(jwe, 0, header, ek, ek_len, err);
+                r = parse_recipient(jwe, 0, header, ek, ek_len, err);
+                if (r < 0)
+                        return r;
+                return parse_body(jwe, iv, iv_len, ct, ct_len, tag, tag_len, err);
         }
         if (!json_is_array(recipients))
                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "JWE member \"recipients\" is not an array");
@@ -536,7 +537,7 @@ static int parse_json(struct sfu_jwe *jwe, const char *buf, size_t len, struct s
                 if (r < 0)
                         return r;
         }
-        return 0;
+        return parse_body(jwe, iv, iv_len, ct, ct_len, tag, tag_len, err);
 }
 
 int sfu_jwe_parse(const char *buf, size_t len, struct sfu_jwe **ret, struct sfu_err *err) {
