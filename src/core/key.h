@@ -118,6 +118,14 @@ struct sfu_keyring_load_opts {
 };
 int sfu_keyring_load_dir_opts(struct sfu_keyring *ring, const char *dir, const struct sfu_keyring_load_opts *opts,
                               struct sfu_err *err) _wur_;
+/* A device's decryption keys (keyring-decrypt.c): every *.pem and *.jwk
+ * of dir as a private ENC key.  dir must be owned by the effective uid
+ * with mode 0700 or stricter, not a symbolic link; each key file a
+ * regular file (not a symbolic link) owned by that uid, mode 0600 or
+ * stricter.  Anything else, or a file that does not load, refuses the
+ * whole directory naming the file (all or nothing); other names are
+ * ignored; an empty directory gives no key. */
+int sfu_keyring_load_decryption_dir(struct sfu_keyring *ring, const char *dir, struct sfu_err *err) _wur_;
 void sfu_keyring_free(struct sfu_keyring *ring);
 static inline void sfu_keyring_freep(struct sfu_keyring **k) { sfu_keyring_free(*k); }
 #define _cleanup_keyring_ _cleanup_(sfu_keyring_freep)

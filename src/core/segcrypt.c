@@ -170,7 +170,7 @@ static int open_segment(struct sfu_segcrypt *s, bool last, struct sfu_err *err) 
                                    "stream was altered, reordered, spliced or extended)",
                                    s->segment);
         }
-        r = s->write(s->userdata, s->buf, pt_len, err);
+        r = pt_len > 0 ? s->write(s->userdata, s->buf, pt_len, err) : 0;
         if (r < 0)
                 return r;
         s->plain_done += pt_len;

@@ -63,8 +63,8 @@ static inline uint64_t sfu_segcrypt_plaintext_offset(uint64_t segment, uint32_t 
 }
 
 /* Receives the output (plaintext when decrypting, ciphertext when
- * encrypting): 0, or a negative errno (with err filled) that stops the
- * stream. */
+ * encrypting), never empty (the empty image gives no call): 0, or a
+ * negative errno (with err filled) that stops the stream. */
 typedef int (*sfu_segcrypt_write_fn)(void *userdata, const uint8_t *data, size_t len, struct sfu_err *err);
 
 struct sfu_segcrypt;

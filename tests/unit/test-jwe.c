@@ -7,6 +7,8 @@
  * editing valid ones as JSON here. */
 #include <stdarg.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -1123,6 +1125,125 @@ static void test_helpers(void) {
         ok(sfu_jwe_alg_name(_SFU_JWE_ALG_MAX) == NULL, "no name out of range");
 }
 
+/* ---------------------------------------------------------------- the key directory */
+
+static void write_file(const char *dir, const char *name, const char *text, mode_t mode) {
+        char *path = xasprintf("%s/%s", dir, name);
+        FILE *f = fopen(path, "we");
+        if (!f || fputs(text, f) < 0 || fclose(f) != 0 || chmod(path, mode) < 0)
+                abort();
+        free(path);
+}
+
+static void dir_refused(const char *name, const char *dir, const char *want) {
+        struct sfu_keyring *ring = NULL;
+        struct sfu_err err = SFU_ERR_INIT;
+        if (sfu_keyring_new(&ring) < 0)
+                abort();
+        ok(sfu_keyring_load_decryption_dir(ring, dir, &err) < 0 && ring->n_keys == 0 && strstr(err.message, want),
+           "key directory %s: refused (%s)", name, err.message);
+        sfu_keyring_free(ring);
+}
+
+static void test_key_dir(void) {
+        char *dir = tap_mkdtemp(), *sub, *path, *pem = NULL, *jwk_text;
+        struct sfu_key *p256 = gen_key("EC", "P-256", NULL), *x = gen_key("X25519", NULL, NULL);
+        struct sfu_keyring *ring = NULL;
+        struct sfu_err err = SFU_ERR_INIT;
+        json_t *jwk = NULL;
+
+        if (chmod(dir, 0700) < 0 || sfu_key_to_pem(p256, true, &pem) < 0 || sfu_key_to_private_jwk(x, &jwk) < 0)
+                abort();
+        jwk_text = json_dumps(jwk, JSON_COMPACT);
+        ok(jwk_text && strstr(jwk_text, "\"crv\":\"X25519\"") && strstr(jwk_text, "\"d\":"),
+           "an X25519 key exports as a private OKP JWK");
+        write_file(dir, "10-p256.pem", pem, 0600);
+        write_file(dir, "20-x25519.jwk", jwk_text, 0400);
+        write_file(dir, "README", "not a key\n", 0644);
+        if (sfu_keyring_new(&ring) < 0)
+                abort();
+        ok(sfu_keyring_load_decryption_dir(ring, dir, &err) == 0 && ring->n_keys == 2 &&
+                   ring->keys[0]->type == SFU_KEY_EC_P256 && ring->keys[1]->type == SFU_KEY_X25519 &&
+                   ring->keys[1]->is_private && ring->keys[1]->use == SFU_KEY_USE_ENC &&
+                   sfu_streq(ring->keys[1]->kid, x->kid),
+           "a 0700 directory of 0600/0400 key files loads, in name order, other names ignored (%s)", err.message);
+        {
+                char *text = encrypt_for(&x, 1, SFU_JWE_ENCRYPT_COMPACT, NULL);
+                ok(open_with(text, ring, NULL, &err) == 0, "and its keys decrypt");
+                free(text);
+        }
+        sfu_keyring_free(ring);
+
+        if (chmod(dir, 0750) < 0)
+                abort();
+        dir_refused("mode 0750", dir, "has mode 0750; it must be 0700 or stricter");
+        if (chmod(dir, 0700) < 0)
+                abort();
+        path = xasprintf("%s/10-p256.pem", dir);
+        if (chmod(path, 0640) < 0)
+                abort();
+        dir_refused("a key file 0640", dir, "10-p256.pem has mode 0640; it must be 0600 or stricter");
+        if (chmod(path, 0600) < 0 || chown(path, 65534, 65534) < 0)
+                abort();
+        dir_refused("a key file owned by another user", dir, "10-p256.pem is owned by uid 65534");
+        if (chown(path, 0, 0) < 0)
+                abort();
+        free(path);
+        path = xasprintf("%s/30-link.pem", dir);
+        if (symlink("10-p256.pem", path) < 0)
+                abort();
+        dir_refused("a symbolic link", dir, "30-link.pem is a symbolic link");
+        unlink(path);
+        free(path);
+        {
+                char *pub = NULL;
+                if (sfu_key_to_pem(p256, false, &pub) < 0)
+                        abort();
+                write_file(dir, "40-public.pem", pub, 0600);
+                dir_refused("a public key", dir, "40-public.pem: no usable private key");
+                path = xasprintf("%s/40-public.pem", dir);
+                unlink(path);
+                free(path);
+                free(pub);
+        }
+        {
+                char *ed = tap_read_file(tap_data("keys/ed25519.pem"), NULL);
+                write_file(dir, "50-ed25519.pem", ed, 0600);
+                dir_refused("a signing key", dir, "Ed25519 is a signature key");
+                path = xasprintf("%s/50-ed25519.pem", dir);
+                unlink(path);
+                free(path);
+                free(ed);
+        }
+        write_file(dir, "60-same.pem", pem, 0600);
+        dir_refused("the same key twice", dir, "60-same.pem: the same public key is already in");
+        path = xasprintf("%s/60-same.pem", dir);
+        unlink(path);
+        free(path);
+
+        sub = xasprintf("%s/empty", dir);
+        if (mkdir(sub, 0700) < 0 || sfu_keyring_new(&ring) < 0)
+                abort();
+        ok(sfu_keyring_load_decryption_dir(ring, sub, &err) == 0 && ring->n_keys == 0, "an empty directory gives no key");
+        sfu_keyring_free(ring);
+        path = xasprintf("%s/link", dir);
+        if (symlink(sub, path) < 0)
+                abort();
+        dir_refused("a symbolic link to a directory", path, "it is a symbolic link");
+        dir_refused("a missing directory", "/nonexistent/secfud/decrypt.d", "No such file or directory");
+        free(path);
+        free(sub);
+
+        sfu_wipe(jwk_text, strlen(jwk_text));
+        free(jwk_text);
+        sfu_key_jwk_wipe_free(jwk);
+        sfu_wipe(pem, strlen(pem));
+        free(pem);
+        sfu_key_free(p256);
+        sfu_key_free(x);
+        free(dir);
+}
+
 int main(void) {
         test_vectors();
         test_keys();
@@ -1131,5 +1252,6 @@ int main(void) {
         test_recipients();
         test_refusals();
         test_tampering();
+        test_key_dir();
         return tap_done();
 }
