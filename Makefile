@@ -10,11 +10,17 @@
 #                 running the whole suite; fuzzers briefly when clang exists
 #                 and FUZZ_SECONDS > 0 (default: 20 under CI, else 0)
 #   make demo     the main job end to end, in a temporary directory
+#   make demo-formats  COSE with a hash-based signature, a bundle applied
+#                 from a file, a set from two providers
 #   make bench    performance table (ratios against baselines)
 #   make fuzz     every libFuzzer target for FUZZ_SECONDS (default 300)
 #   make torture  the fault campaigns with their full counts (kill -9 while
 #                 staging and committing, torn environments, network chaos)
 #   make deb      Debian packages into build-deb/ (dpkg-buildpackage -us -uc -b)
+#   make check-system
+#                 system tests with real components (namespaces with dnsmasq,
+#                 nginx and dhclient; GRUB + systemd and U-Boot in QEMU);
+#                 root, about 30 min cold (doc/system-tests.md)
 SHELL := /bin/bash
 BUILD ?= build
 TEST_BUILD ?= build-test
@@ -23,7 +29,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 WERROR ?= $(if $(CI),yes,no)
 export WERROR
 
-.PHONY: all build build-test deps check check-fast demo bench fuzz torture deb deb-check clean distclean
+.PHONY: all build build-test deps check check-fast check-system demo demo-formats bench fuzz torture deb deb-check clean distclean
 
 all: build
 
@@ -45,8 +51,14 @@ check: deps
 check-fast: deps
 	@SFU_CHECK_PASSES=plain tools/check.sh
 
+check-system: deps
+	@tools/check-system.sh
+
 demo: build
 	@tools/demo.sh $(BUILD)
+
+demo-formats: build
+	@tools/demo-formats.sh $(BUILD)
 
 bench: build
 	@tools/bench.sh $(BUILD)

@@ -47,6 +47,8 @@ for pass in $passes; do
         if ! make --no-print-directory -C "$dir" -j"$jobs" check >"$dir.check.log" 2>&1; then
                 status=1
                 grep -E '^(FAIL|ERROR|XPASS):' "$dir.check.log" | head -50
+                # a test program that did not build: no test line says so
+                grep -q '^# TOTAL:' "$dir.check.log" || { tail -30 "$dir.check.log"; echo ":test-result: FAIL" | sed "s/^/$pass /" >>"$results"; }
                 for log in $(grep -lE '^(not ok|Bail out)' $(find "$dir/tests" "$dir/fuzz" -name '*.log' 2>/dev/null) 2>/dev/null | head -10); do
                         echo "--- $log"; grep -E -B2 -A8 '^(not ok|Bail out)' "$log" | head -60
                 done

@@ -25,6 +25,11 @@
 # line must carry secfu.slot=<bootname> for `booted-slot = cmdline:secfu.slot`.
 # tests/integration/bootsim plays this logic in the test suite.
 
+# Board hook: the commands that store the environment.  saveenv unless the
+# board sets secfu_save_env before this script runs (e.g. an environment
+# kept in a raw area of a disk: "env export -c ... && virtio write ...").
+test -n "${secfu_save_env}" || setenv secfu_save_env saveenv
+
 test -n "${BOOT_ORDER}" || setenv BOOT_ORDER "A B"
 test -n "${BOOT_A_LEFT}" || setenv BOOT_A_LEFT 3
 test -n "${BOOT_B_LEFT}" || setenv BOOT_B_LEFT 3
@@ -62,14 +67,14 @@ else
 	done
 
 	if test -n "${secfu_slot}"; then
-		saveenv
+		run secfu_save_env
 	else
 		# every slot has spent its attempts: give them all new ones and
 		# start over, rather than stop in the bootloader
 		echo "secfu: no slot has boot attempts left: resetting them"
 		setenv BOOT_A_LEFT 3
 		setenv BOOT_B_LEFT 3
-		saveenv
+		run secfu_save_env
 		reset
 	fi
 fi

@@ -7,7 +7,7 @@
 #include "core/config-internal.h"
 #include "core/jws.h"
 #include "core/signed.h"
-#include "core/timeutil.h"
+#include "core/units.h"
 #include "core/url.h"
 
 const char *const sfu_config_sections[_SECTION_MAX] = {
@@ -316,7 +316,7 @@ static int parse_size_range(struct parse_ctx *ctx, const char *value, uint64_t m
                             const char *range, uint64_t *field) {
         uint64_t v;
 
-        if (sfu_size_parse(value, &v) < 0)
+        if (sfu_units_parse_size(value, &v) < 0)
                 return sfu_config_invalid(ctx, "must be a size such as 512K, 64M or 4G");
         if (v < min || v > max)
                 return sfu_config_invalid(ctx, "must be %s", range);
@@ -337,7 +337,7 @@ static int parse_duration_min(struct parse_ctx *ctx, const char *value, uint64_t
                               uint64_t *field) {
         uint64_t v;
 
-        if (sfu_duration_parse(value, &v) < 0)
+        if (sfu_units_parse_duration(value, &v) < 0)
                 return sfu_config_invalid(ctx, "must be a duration such as 30s, 15m, 6h or 1d");
         if (v < min)
                 return sfu_config_invalid(ctx, "must be %s", range);

@@ -128,9 +128,7 @@ struct sfu_cose_verify_opts {
         void (*note)(void *userdata, const char *why);
         void *userdata;
         unsigned *ret_algs;             /* set to the mask of the algs that counted (may be NULL) */
-        /* The distinct keys that counted, in room for SFU_SIG_TALLY_MAX
-         * (may be NULL): their scopes decide what they vouch for. */
-        const struct sfu_key **ret_signers;
+        const struct sfu_key **ret_signers;     /* as in sfu_jws_verify_opts */
 };
 
 /* Verifies cose against ring.  Succeeds when at least min_signatures

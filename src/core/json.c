@@ -40,8 +40,42 @@ static void printable(char *s) {
                         *s = '?';
 }
 
-int sfu_json_parse_object(const char *buf, size_t len, size_t max_size, json_t **ret,
-                          struct sfu_err *err) {
+/* What went wrong, in words that quote nothing of the input. */
+static const char *error_kind(const json_error_t *jerr) {
+        switch (json_error_code(jerr)) {
+        case json_error_out_of_memory:
+                return "out of memory";
+        case json_error_stack_overflow:
+                return "nested too deeply";
+        case json_error_invalid_utf8:
+                return "invalid UTF-8";
+        case json_error_premature_end_of_input:
+                return "unexpected end of input";
+        case json_error_end_of_input_expected:
+                return "end of file expected";
+        case json_error_null_character:
+        case json_error_null_byte_in_key:
+                return "\\u0000 (a NUL character) is not allowed";
+        case json_error_duplicate_key:
+                return "duplicate object key";
+        case json_error_numeric_overflow:
+                return "number too big";
+        case json_error_invalid_syntax:
+                return "invalid syntax";
+        case json_error_unknown:
+        case json_error_cannot_open_file:
+        case json_error_invalid_argument:
+        case json_error_invalid_format:
+        case json_error_wrong_type:
+        case json_error_null_value:
+        case json_error_item_not_found:
+        case json_error_index_out_of_range:
+        default:
+                return "not JSON text";
+        }
+}
+
+static int parse_object(const char *buf, size_t len, size_t max_size, bool quote, json_t **ret, struct sfu_err *err) {
         json_error_t jerr;
         const char *nul;
         json_t *j;
@@ -66,9 +100,10 @@ int sfu_json_parse_object(const char *buf, size_t len, size_t max_size, json_t *
          * the same clear "not an object" refusal as an array. */
         j = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
         if (!j) {
-                printable(jerr.text);
+                if (quote)
+                        printable(jerr.text);
                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "invalid JSON at line %d column %d: %s",
-                                   jerr.line, jerr.column, jerr.text);
+                                   jerr.line, jerr.column, quote ? jerr.text : error_kind(&jerr));
         }
         if (!json_is_object(j)) {
                 json_decref(j);
@@ -76,6 +111,14 @@ int sfu_json_parse_object(const char *buf, size_t len, size_t max_size, json_t *
         }
         *ret = j;
         return 0;
+}
+
+int sfu_json_parse_object(const char *buf, size_t len, size_t max_size, json_t **ret, struct sfu_err *err) {
+        return parse_object(buf, len, max_size, true, ret, err);
+}
+
+int sfu_json_parse_object_quiet(const char *buf, size_t len, size_t max_size, json_t **ret, struct sfu_err *err) {
+        return parse_object(buf, len, max_size, false, ret, err);
 }
 
 int sfu_json_get_string(json_t *obj, const char *key, const char **ret, struct sfu_err *err) {

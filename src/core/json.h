@@ -17,6 +17,13 @@
  * SFU_ERR_SIZE (len > max_size) or SFU_ERR_PARSE with line/column. */
 int sfu_json_parse_object(const char *buf, size_t len, size_t max_size, json_t **ret,
                           struct sfu_err *err) _wur_;
+/* The same, but a syntax error is described by its place and its kind
+ * only ("invalid JSON at line 1 column 5: invalid syntax"), never by the
+ * text near it as jansson would: for input that may be any file at all (a
+ * manifest an operator passed, read before its signature is checked),
+ * whose bytes must not reach a message other users can read. */
+int sfu_json_parse_object_quiet(const char *buf, size_t len, size_t max_size, json_t **ret,
+                                struct sfu_err *err) _wur_;
 
 /* Typed getters for the validators; each returns -ENOENT when the key is
  * absent and -EINVAL (after recording a parse error naming `what`) when it

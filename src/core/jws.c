@@ -100,8 +100,8 @@ static int parse_signature(struct sfu_jws_signature *sig, size_t idx, const char
                 r = decode_b64("protected header", idx, prot, prot_len, &header, &header_len, err);
                 if (r < 0)
                         return r;
-                r = sfu_json_parse_object((const char *) header, header_len, SFU_JWS_MAX_HEADER,
-                                          &sig->protected_header, err);
+                r = sfu_json_parse_object_quiet((const char *) header, header_len, SFU_JWS_MAX_HEADER,
+                                                &sig->protected_header, err);
                 if (r < 0) {
                         sfu_err_prefix(err, "signature %zu: protected header", idx);
                         return r;
@@ -228,7 +228,7 @@ static int parse_json(struct sfu_jws *jws, const char *buf, size_t len, struct s
         bool flattened;
         int r;
 
-        r = sfu_json_parse_object(buf, len, SFU_JWS_MAX_SIZE, &root, err);
+        r = sfu_json_parse_object_quiet(buf, len, SFU_JWS_MAX_SIZE, &root, err);
         if (r < 0) {
                 sfu_err_prefix(err, "JWS");
                 return r;

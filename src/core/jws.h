@@ -57,7 +57,11 @@ struct sfu_jws {
  * than SFU_JWS_MAX_SIGNATURES signatures, mixing flattened and general
  * members, header parameters present in both protected and unprotected
  * headers, a protected header that is not a JSON object. Does not check
- * alg or keys (that is verify's job). */
+ * alg or keys (that is verify's job).  The input may be any file at all
+ * (an operator's, read before anything is verified), so a refusal quotes
+ * none of its bytes: JSON syntax errors give the place and the kind only
+ * (sfu_json_parse_object_quiet); a name or value is quoted (printable, at
+ * most SFU_QUOTE_MAX characters) only from a header that decoded as JSON. */
 int sfu_jws_parse(const char *buf, size_t len, struct sfu_jws **ret, struct sfu_err *err) _wur_;
 
 struct sfu_jws_verify_opts {
@@ -69,8 +73,9 @@ struct sfu_jws_verify_opts {
         void (*note)(void *userdata, const char *why);
         void *userdata;
         unsigned *ret_algs;             /* set to the mask of the algs that counted (may be NULL) */
-        /* The distinct keys that counted, in room for SFU_SIG_TALLY_MAX
-         * (may be NULL): their scopes decide what they vouch for. */
+        /* Set to the distinct keys that counted, in the order they first
+         * did (SFU_SIG_TALLY_MAX entries, borrowed from the ring; may be
+         * NULL); their number is *ret_valid. */
         const struct sfu_key **ret_signers;
 };
 

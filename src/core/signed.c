@@ -53,7 +53,7 @@ static bool is_b64url(unsigned char c) {
 
 int sfu_signed_detect(const void *buf, size_t len, enum sfu_signed_form *ret) {
         const unsigned char *p = buf;
-        size_t i = 0, dots = 0;
+        size_t i = 0, dots = 0, run = 0, longest = 0;
 
         if (!buf || len == 0)
                 return -EINVAL;
@@ -72,15 +72,25 @@ int sfu_signed_detect(const void *buf, size_t len, enum sfu_signed_form *ret) {
         }
         while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
                 i++;
-        if (i < len && p[i] == '{') {
+        /* JSON (an array or a byte order mark is the JSON parser's to
+         * refuse). */
+        if (i < len && (p[i] == '{' || p[i] == '[' || (len - i >= 3 && !memcmp(p + i, "\xef\xbb\xbf", 3)))) {
                 *ret = SFU_SIGNED_JWS_JSON;
                 return 0;
         }
-        /* Compact: base64url with two dots (white space around it is the
-         * JWS parser's to judge). */
-        for (; i < len && (is_b64url(p[i]) || p[i] == '.'); i++)
+        /* Compact: printable ASCII text with a dot or a run of base64url
+         * (white space may be in it).  A near miss (padding, standard
+         * base64, white space, a wrong number of segments) is still the
+         * JWS parser's to name. */
+        for (; i < len; i++) {
+                if (p[i] < 0x20 ? !(p[i] == '\t' || p[i] == '\r' || p[i] == '\n') : p[i] > 0x7e)
+                        return -EINVAL;
                 dots += p[i] == '.';
-        if (dots == 2) {
+                run = is_b64url(p[i]) ? run + 1 : 0;
+                if (run > longest)
+                        longest = run;
+        }
+        if (dots > 0 || longest >= 16) {
                 *ret = SFU_SIGNED_JWS_COMPACT;
                 return 0;
         }

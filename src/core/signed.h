@@ -58,7 +58,9 @@ struct sfu_signed_info {
         bool cbor;                      /* the manifest inside is CBOR (else JSON) */
         unsigned alg_mask;              /* the algorithms of the signatures that counted */
         unsigned signers;               /* distinct trusted keys */
-        const struct sfu_key *signer_keys[SFU_SIG_TALLY_MAX]; /* those keys (the ring's) */
+        /* The first `signers` entries: those keys, in the order they first
+         * counted (borrowed from the ring). */
+        const struct sfu_key *signer_keys[SFU_SIG_TALLY_MAX];
 };
 
 struct sfu_scope_report;

@@ -31,15 +31,15 @@ static const char *const source_names[_SFU_SOURCE_MAX] = {
         [SFU_SOURCE_OPERATOR] = "operator",
 };
 
-const char *sfu_install_state_name(enum sfu_install_state st) {
+const char *sfu_state_install_name(enum sfu_install_state st) {
         return (unsigned) st < _SFU_STATE_MAX ? state_names[st] : "unknown";
 }
 
-const char *sfu_slot_health_name(enum sfu_slot_health h) {
+const char *sfu_state_health_name(enum sfu_slot_health h) {
         return (unsigned) h < _SFU_HEALTH_MAX ? health_names[h] : "unknown";
 }
 
-const char *sfu_source_name(enum sfu_source src) {
+const char *sfu_state_source_name(enum sfu_source src) {
         return (unsigned) src < _SFU_SOURCE_MAX ? source_names[src] : "unknown";
 }
 
@@ -480,7 +480,7 @@ int sfu_state_to_json(const struct sfu_state *s, char **ret) {
                 return -ENOMEM;
         }
         json_object_set_new(root, "format", json_integer(SFU_STATE_FORMAT));
-        json_object_set_new(root, "state", json_string(sfu_install_state_name(s->state)));
+        json_object_set_new(root, "state", json_string(sfu_state_install_name(s->state)));
         json_object_set_new(root, "reason", json_string(s->reason));
         json_object_set_new(root, "highestInstalled", version_json(s->has_highest, &s->highest));
         json_object_set_new(root, "rollbackFloor", version_json(s->has_floor, &s->floor));
@@ -491,7 +491,7 @@ int sfu_state_to_json(const struct sfu_state *s, char **ret) {
                 json_object_set_new(root, "newestSeen",
                                     json_pack("{s:o,s:o,s:s,s:o,s:o}", "version", version_json(true, &s->newest_seen),
                                               "timestamp", time_json(true, s->newest_seen_timestamp), "source",
-                                              sfu_source_name(s->newest_seen_source), "format",
+                                              sfu_state_source_name(s->newest_seen_source), "format",
                                               text_json(s->newest_seen_form), "algorithms",
                                               text_json(s->newest_seen_algs)));
         else
@@ -505,7 +505,7 @@ int sfu_state_to_json(const struct sfu_state *s, char **ret) {
         for (size_t i = 0; i < s->n_slots; i++) {
                 json_t *slot = json_pack("{s:o,s:s}", "version",
                                          version_json(s->slots[i].has_version, &s->slots[i].version), "health",
-                                         sfu_slot_health_name(s->slots[i].health));
+                                         sfu_state_health_name(s->slots[i].health));
                 if (slot && s->slots[i].has_floor)
                         json_object_set_new(slot, "floor", version_json(true, &s->slots[i].floor));
                 json_object_set_new(slots, s->slots[i].bootname, slot);

@@ -142,7 +142,7 @@ int sfu_state_from_json(const char *buf, size_t len, struct sfu_state *ret, stru
 /* New string, pretty-printed, ending in a newline. */
 int sfu_state_to_json(const struct sfu_state *s, char **ret) _wur_;
 
-const char *sfu_install_state_name(enum sfu_install_state st);
-const char *sfu_slot_health_name(enum sfu_slot_health h);
-const char *sfu_source_name(enum sfu_source src);
+const char *sfu_state_install_name(enum sfu_install_state st);
+const char *sfu_state_health_name(enum sfu_slot_health h);
+const char *sfu_state_source_name(enum sfu_source src);
 void sfu_state_set_error(struct sfu_state *s, const struct sfu_err *err);

@@ -7,7 +7,6 @@
 #include "core/timeutil.h"
 
 #define SECONDS_PER_DAY INT64_C(86400)
-#define USEC_PER_SEC UINT64_C(1000000)
 
 static bool is_leap(int64_t year) {
         return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
@@ -144,99 +143,4 @@ char *sfu_time_format_rfc3339(int64_t t, char buf[32]) {
         snprintf(buf, 32, "%04" PRId64 "-%02d-%02dT%02d:%02d:%02dZ", year, month, day,
                  (int) (rem / 3600), (int) (rem / 60 % 60), (int) (rem % 60));
         return buf;
-}
-
-/* A decimal number of ASCII digits (at least one) followed by at most a
- * one-character suffix; no sign, no space. */
-static int parse_number_suffix(const char *s, uint64_t *ret_value, char *ret_suffix) {
-        uint64_t value = 0;
-        const char *p = s;
-
-        if (!s || !is_digit(*s))
-                return -EINVAL;
-        for (; is_digit(*p); p++) {
-                unsigned d = (unsigned) (*p - '0');
-                if (value > (UINT64_MAX - d) / 10)
-                        return -ERANGE;
-                value = value * 10 + d;
-        }
-        if (p[0] != 0 && p[1] != 0)
-                return -EINVAL;
-        *ret_value = value;
-        *ret_suffix = p[0];
-        return 0;
-}
-
-static int multiply(uint64_t value, uint64_t factor, uint64_t *ret) {
-        if (factor != 0 && value > UINT64_MAX / factor)
-                return -ERANGE;
-        *ret = value * factor;
-        return 0;
-}
-
-int sfu_duration_parse(const char *s, uint64_t *ret_usec) {
-        uint64_t value, factor;
-        char unit;
-        int r;
-
-        r = parse_number_suffix(s, &value, &unit);
-        if (r < 0)
-                return r;
-        switch (unit) {
-        case 's':
-                factor = 1;
-                break;
-        case 'm':
-                factor = 60;
-                break;
-        case 'h':
-                factor = 3600;
-                break;
-        case 'd':
-                factor = 86400;
-                break;
-        case 0:
-                /* a bare number is ambiguous (seconds? milliseconds?), except 0 */
-                if (value != 0)
-                        return -EINVAL;
-                factor = 1;
-                break;
-        default:
-                return -EINVAL;
-        }
-        r = multiply(value, factor, &value);
-        if (r < 0)
-                return r;
-        return multiply(value, USEC_PER_SEC, ret_usec);
-}
-
-int sfu_size_parse(const char *s, uint64_t *ret_bytes) {
-        uint64_t value;
-        unsigned shift;
-        char suffix;
-        int r;
-
-        r = parse_number_suffix(s, &value, &suffix);
-        if (r < 0)
-                return r;
-        switch (suffix) {
-        case 0:
-                shift = 0;
-                break;
-        case 'K':
-                shift = 10;
-                break;
-        case 'M':
-                shift = 20;
-                break;
-        case 'G':
-                shift = 30;
-                break;
-        case 'T':
-                shift = 40;
-                break;
-        default:
-                return -EINVAL;
-        }
-        return multiply(value, UINT64_C(1) << shift, ret_bytes);
 }

@@ -16,8 +16,3 @@
 int sfu_time_parse_rfc3339(const char *s, bool allow_date_only, int64_t *ret) _wur_;
 /* "2026-11-20T15:12:15Z" into buf (>= 21 bytes). */
 char *sfu_time_format_rfc3339(int64_t t, char buf[32]);
-
-/* Durations "30s", "15m", "6h", "1d" (also "0") into microseconds;
- * sizes "512", "512K", "64M", "4G" (binary multiples) into bytes. */
-int sfu_duration_parse(const char *s, uint64_t *ret_usec) _wur_;
-int sfu_size_parse(const char *s, uint64_t *ret_bytes) _wur_;

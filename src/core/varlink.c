@@ -349,3 +349,29 @@ int sfu_varlink_params_check(json_t *parameters, const struct sfu_varlink_param 
         }
         return 0;
 }
+
+/* ---------------------------------------------------------------- descriptors */
+
+int sfu_varlink_fds_push(struct sfu_varlink_fds *q, int fd, uint64_t at) {
+        if (fd < 0 || (q->n > 0 && at < q->at[q->n - 1]))
+                return -EINVAL;
+        if (q->n >= SFU_VARLINK_FDS_MAX)
+                return -ENOBUFS;
+        q->fd[q->n] = fd;
+        q->at[q->n] = at;
+        q->n++;
+        return 0;
+}
+
+size_t sfu_varlink_fds_take(struct sfu_varlink_fds *q, uint64_t end, int ret[static SFU_VARLINK_FDS_MAX]) {
+        size_t n = 0;
+
+        while (n < q->n && q->at[n] < end) {
+                ret[n] = q->fd[n];
+                n++;
+        }
+        memmove(q->fd, q->fd + n, (q->n - n) * sizeof(q->fd[0]));
+        memmove(q->at, q->at + n, (q->n - n) * sizeof(q->at[0]));
+        q->n -= n;
+        return n;
+}

@@ -3,7 +3,7 @@
  * secfud and secfuctl use: framing (each message is a JSON object ended by
  * a NUL byte), decoding and encoding of calls and replies, and a small
  * schema check for call parameters.  No sockets here: the daemon's server
- * (src/daemon/ctl-varlink.c) and the client (src/ctl/varlink-client.c) do
+ * (src/daemon/varlink-server.c) and the client (src/ctl/varlink-client.c) do
  * the I/O.
  *
  *   call   {"method": "org.secfu.Daemon.Status", "parameters": {...},
@@ -13,6 +13,7 @@
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <jansson.h>
 
 #include "core/err.h"
@@ -93,3 +94,26 @@ struct sfu_varlink_param {
  * at the offending field's name (borrowed from parameters or spec). */
 int sfu_varlink_params_check(json_t *parameters, const struct sfu_varlink_param *spec, size_t n,
                              const char **bad_name) _wur_;
+
+/* Descriptors passed with calls (SCM_RIGHTS).  On a stream socket the
+ * descriptors of one sendmsg arrive with the first byte it carried; a
+ * connection keeps at most SFU_VARLINK_FDS_MAX of them, each with the
+ * stream offset of that byte, and a call owns those that arrived with its
+ * own bytes.  Bookkeeping only: nothing here closes a descriptor; what
+ * push refuses and what take hands out are the caller's to close. */
+#define SFU_VARLINK_FDS_MAX 4u
+
+struct sfu_varlink_fds {
+        int fd[SFU_VARLINK_FDS_MAX];
+        uint64_t at[SFU_VARLINK_FDS_MAX];
+        size_t n;
+};
+
+/* Queues fd, which arrived with the byte at stream offset at.  -ENOBUFS
+ * when SFU_VARLINK_FDS_MAX are queued, -EINVAL for a negative fd or an
+ * offset before the last one queued; fd stays the caller's then. */
+int sfu_varlink_fds_push(struct sfu_varlink_fds *q, int fd, uint64_t at) _wur_;
+/* Moves the descriptors that arrived before stream offset end (the end of
+ * a call, its NUL included) to ret, oldest first, and returns how many;
+ * UINT64_MAX takes them all. */
+size_t sfu_varlink_fds_take(struct sfu_varlink_fds *q, uint64_t end, int ret[static SFU_VARLINK_FDS_MAX]);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* What secfuctl's parts share: the exit codes of DESIGN section 1 and how
+/* What secfuctl's parts share: the exit codes (doc/control.md, "Errors") and how
  * a failure travels to main(). */
 #pragma once
 #include <stdbool.h>

@@ -41,23 +41,30 @@ static int bus_failure(const sd_bus_error *error, int r, struct sfu_ctl_failure 
         return sfu_ctl_fail(f, name ? sfu_ctl_exit_status_for(name, NULL) : SFU_CTL_EXIT_FAILED, "%s", message);
 }
 
-static int new_call(sd_bus *bus, const char *method, json_t *params, sd_bus_message **ret,
+static int flag(json_t *params, const char *key, bool fallback) {
+        json_t *v = json_object_get(params, key);
+        return v ? (int) json_is_true(v) : (int) fallback;
+}
+
+static int new_call(sd_bus *bus, const char *method, json_t *params, int fd, sd_bus_message **ret,
                     struct sfu_ctl_failure *f) {
         _cleanup_bus_message_ sd_bus_message *m = NULL;
-        int r;
+        int r = 0;
 
         r = sd_bus_message_new_method_call(bus, &m, DESTINATION, OBJECT_PATH, INTERFACE, method);
         if (r < 0)
                 return bus_failure(NULL, r, f);
         if (strcmp(method, "Apply") == 0) {
                 const char *source = json_string_value(json_object_get(params, "source"));
-                json_t *wait = json_object_get(params, "wait");
-                r = sd_bus_message_append(m, "sbb", source ? source : "",
-                                          (int) json_is_true(json_object_get(params, "allowDowngrade")),
-                                          (int) (wait ? json_is_true(wait) : true));
-                if (r < 0)
-                        return bus_failure(NULL, r, f);
-        }
+                r = sd_bus_message_append(m, "sbbb", source ? source : "", flag(params, "allowDowngrade", false),
+                                          flag(params, "wait", true), flag(params, "reboot", false));
+        } else if (strcmp(method, "ApplyFile") == 0)
+                r = sd_bus_message_append(m, "hbbb", fd, flag(params, "allowDowngrade", false),
+                                          flag(params, "wait", true), flag(params, "reboot", false));
+        else if (strcmp(method, "Rollback") == 0)
+                r = sd_bus_message_append(m, "b", flag(params, "reboot", false));
+        if (r < 0)
+                return bus_failure(NULL, r, f);
         *ret = TAKE_PTR(m);
         return 0;
 }
@@ -201,14 +208,14 @@ static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error
         return 0;
 }
 
-int sfu_ctl_bus_call(sd_bus *bus, const char *method, json_t *params, struct sfu_ctl_progress *progress,
+int sfu_ctl_bus_call(sd_bus *bus, const char *method, json_t *params, int fd, struct sfu_ctl_progress *progress,
                      json_t **ret, struct sfu_ctl_failure *f) {
         _cleanup_bus_message_ sd_bus_message *m = NULL;
         _cleanup_bus_slot_ sd_bus_slot *match = NULL, *call = NULL;
         struct pending p = { .f = f, .ps = { .progress = progress } };
         int r;
 
-        if (new_call(bus, method, params, &m, f) < 0)
+        if (new_call(bus, method, params, fd, &m, f) < 0)
                 return -1;
         if (progress) {
                 r = sd_bus_match_signal(bus, &match, DESTINATION, OBJECT_PATH, PROPERTIES_INTERFACE,

@@ -15,11 +15,13 @@
 
 int sfu_ctl_bus_open(sd_bus **ret, struct sfu_ctl_failure *f);
 
-/* Calls a method (Status, Check, Apply, Cancel, Rollback, MarkGood,
- * MarkBad) with the parameters of the Varlink call (Apply: source,
- * allowDowngrade, wait); *ret: the reply's parameters. With progress,
- * shows the Progress property while the call runs. */
-int sfu_ctl_bus_call(sd_bus *bus, const char *method, json_t *params, struct sfu_ctl_progress *progress,
+/* Calls a method (Status, Check, Apply, ApplyFile, Cancel, Rollback,
+ * MarkGood, MarkBad) with the parameters of the Varlink call (Apply:
+ * source, allowDowngrade, wait, reboot; ApplyFile: fd passed as its 'h',
+ * allowDowngrade, wait, reboot; Rollback: reboot); *ret: the reply's
+ * parameters. With progress, shows the Progress property while the call
+ * runs. */
+int sfu_ctl_bus_call(sd_bus *bus, const char *method, json_t *params, int fd, struct sfu_ctl_progress *progress,
                      json_t **ret, struct sfu_ctl_failure *f);
 
 /* Prints the properties, then every PropertiesChanged, until *stop. */

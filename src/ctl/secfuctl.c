@@ -8,6 +8,8 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 
 #include "core/json.h"
 #include "core/varlink.h"
@@ -61,7 +63,8 @@ static void help(void) {
                "  check                      discover and verify the manifest now\n"
                "  apply [--reboot] [--no-wait] [--allow-downgrade] [URL|FILE]\n"
                "                             download, verify and stage the available update\n"
-               "                             (or the manifest at URL or FILE)\n"
+               "                             (or the manifest at URL, or in FILE, which secfuctl\n"
+               "                             opens with your rights and passes to secfud)\n"
                "  cancel                     abort the running download/stage\n"
                "  rollback [--reboot]        make the other slot primary again\n"
                "  mark-good                  confirm the trial boot of the running slot\n"
@@ -130,19 +133,26 @@ static int error_reply(const struct sfu_varlink_reply *reply, struct sfu_ctl_fai
         return sfu_ctl_fail(f, status, "secfud answered %s", reply->error);
 }
 
+/* Sends member with params, and fd (when >= 0) with it. */
+static int send_call(struct sfu_varlink_client *c, const char *member, json_t *params, bool more, int fd) {
+        char method[128];
+
+        snprintf(method, sizeof(method), INTERFACE "%s", member);
+        return fd >= 0 ? sfu_varlink_client_call_fd(c, method, params, more, fd)
+                       : sfu_varlink_client_call(c, method, params, more);
+}
+
 /* One call, one reply: *ret gets the reply's parameters. */
-static int varlink_call(const struct options *o, const char *member, json_t *params, json_t **ret,
+static int varlink_call(const struct options *o, const char *member, json_t *params, int fd, json_t **ret,
                         struct sfu_ctl_failure *f) {
         _cleanup_varlink_client_ struct sfu_varlink_client *c = NULL;
         struct sfu_varlink_reply reply = {};
         struct sfu_err err = SFU_ERR_INIT;
-        char method[128];
         int r;
 
         if (connect_daemon(o, &c, f) < 0)
                 return -1;
-        snprintf(method, sizeof(method), INTERFACE "%s", member);
-        r = sfu_varlink_client_call(c, method, params, false);
+        r = send_call(c, member, params, false, fd);
         if (r < 0)
                 return sfu_ctl_fail(f, SFU_CTL_EXIT_UNREACHABLE, "cannot send to secfud: %s", strerror(-r));
         r = sfu_varlink_client_receive(c, true, &reply, &err);
@@ -158,10 +168,11 @@ static int varlink_call(const struct options *o, const char *member, json_t *par
         return 0;
 }
 
-/* Apply with a progress display: Monitor (more) on one connection shows
- * the progress, Apply on another ends it when its reply arrives. */
-static int varlink_apply_with_progress(const struct options *o, json_t *params, struct sfu_ctl_progress *progress,
-                                       json_t **ret, struct sfu_ctl_failure *f) {
+/* Apply (or ApplyFile) with a progress display: Monitor (more) on one
+ * connection shows the progress, the call on another ends it when its
+ * reply arrives. */
+static int varlink_apply_with_progress(const struct options *o, const char *member, json_t *params, int fd,
+                                       struct sfu_ctl_progress *progress, json_t **ret, struct sfu_ctl_failure *f) {
         _cleanup_varlink_client_ struct sfu_varlink_client *monitor = NULL, *apply = NULL;
         struct sfu_err err = SFU_ERR_INIT;
         bool monitoring = true;
@@ -171,7 +182,7 @@ static int varlink_apply_with_progress(const struct options *o, json_t *params, 
                 return -1;
         if (sfu_varlink_client_call(monitor, INTERFACE "Monitor", NULL, true) < 0)
                 monitoring = false;
-        r = sfu_varlink_client_call(apply, INTERFACE "Apply", params, false);
+        r = send_call(apply, member, params, false, fd);
         if (r < 0)
                 return sfu_ctl_fail(f, SFU_CTL_EXIT_UNREACHABLE, "cannot send to secfud: %s", strerror(-r));
         for (;;) {
@@ -221,22 +232,28 @@ static int varlink_apply_with_progress(const struct options *o, json_t *params, 
 
 /* ---------------------------------------------------------------- transport */
 
-/* The command's one call through the chosen transport. progress: show it
- * while the call runs (apply on a terminal or in plain lines). */
-static int call(const struct options *o, const char *member, json_t *params, struct sfu_ctl_progress *progress,
-                json_t **ret, struct sfu_ctl_failure *f) {
+/* The command's one call through the chosen transport, with fd (when
+ * >= 0) passed along (ApplyFile). progress: show it while the call runs
+ * (apply on a terminal or in plain lines). */
+static int call_fd(const struct options *o, const char *member, json_t *params, int fd,
+                   struct sfu_ctl_progress *progress, json_t **ret, struct sfu_ctl_failure *f) {
         if (o->dbus) {
                 sd_bus *bus = NULL;
                 int r;
                 if (sfu_ctl_bus_open(&bus, f) < 0)
                         return -1;
-                r = sfu_ctl_bus_call(bus, member, params, progress, ret, f);
+                r = sfu_ctl_bus_call(bus, member, params, fd, progress, ret, f);
                 sd_bus_flush_close_unref(bus);
                 return r;
         }
         if (progress)
-                return varlink_apply_with_progress(o, params, progress, ret, f);
-        return varlink_call(o, member, params, ret, f);
+                return varlink_apply_with_progress(o, member, params, fd, progress, ret, f);
+        return varlink_call(o, member, params, fd, ret, f);
+}
+
+static int call(const struct options *o, const char *member, json_t *params, struct sfu_ctl_progress *progress,
+                json_t **ret, struct sfu_ctl_failure *f) {
+        return call_fd(o, member, params, -1, progress, ret, f);
 }
 
 /* ---------------------------------------------------------------- commands */
@@ -292,45 +309,72 @@ static int run_check(const struct command *cmd, const struct options *o, struct 
         return 0;
 }
 
-/* URL or FILE: a relative FILE is made absolute against the current
- * directory, since secfud resolves it on its own. */
-static int apply_source(const char *arg, char **ret, struct sfu_ctl_failure *f) {
+static bool is_url(const char *arg) {
+        return strncasecmp(arg, "http://", 7) == 0 || strncasecmp(arg, "https://", 8) == 0;
+}
+
+/* FILE by its absolute path, for messages. */
+static int absolute_path(const char *arg, char **ret, struct sfu_ctl_failure *f) {
         char cwd[PATH_MAX];
 
-        if (strncasecmp(arg, "http://", 7) == 0 || strncasecmp(arg, "https://", 8) == 0 || arg[0] == '/') {
+        if (arg[0] == '/')
                 *ret = strdup(arg);
-                return *ret ? 0 : sfu_ctl_fail(f, SFU_CTL_EXIT_FAILED, "out of memory");
-        }
-        if (strstr(arg, "://"))
-                return sfu_ctl_fail(f, SFU_CTL_EXIT_USAGE, "%s: only http and https URLs are supported", arg);
-        if (!getcwd(cwd, sizeof(cwd)))
-                return sfu_ctl_fail(f, SFU_CTL_EXIT_FAILED, "cannot find the current directory: %s",
-                                    strerror(errno));
-        if (asprintf(ret, "%s/%s", strcmp(cwd, "/") == 0 ? "" : cwd, arg) < 0)
-                return sfu_ctl_fail(f, SFU_CTL_EXIT_FAILED, "out of memory");
+        else if (!getcwd(cwd, sizeof(cwd)))
+                return sfu_ctl_fail(f, SFU_CTL_EXIT_FAILED, "cannot find the current directory: %s", strerror(errno));
+        else if (asprintf(ret, "%s/%s", strcmp(cwd, "/") == 0 ? "" : cwd, arg) < 0)
+                *ret = NULL;
+        return *ret ? 0 : sfu_ctl_fail(f, SFU_CTL_EXIT_FAILED, "out of memory");
+}
+
+/* FILE, opened with the caller's rights (secfud opens no file for anyone
+ * but root): a regular file, or the caller's error before anything is
+ * sent. */
+static int open_manifest(const char *arg, int *ret_fd, struct sfu_ctl_failure *f) {
+        _cleanup_free_ char *path = NULL;
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+
+        if (absolute_path(arg, &path, f) < 0)
+                return -1;
+        /* O_NONBLOCK: a FIFO does not hang us here; secfud refuses it. */
+        fd = open(arg, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return sfu_ctl_fail(f, SFU_CTL_EXIT_FAILED, "cannot open %s: %s", path, strerror(errno));
+        if (fstat(fd, &st) < 0)
+                return sfu_ctl_fail(f, SFU_CTL_EXIT_FAILED, "cannot inspect %s: %s", path, strerror(errno));
+        if (!S_ISREG(st.st_mode))
+                return sfu_ctl_fail(f, SFU_CTL_EXIT_FAILED, "%s is not a regular file", path);
+        *ret_fd = TAKE_FD(fd);
         return 0;
 }
 
 static int run_apply(const struct command *cmd, const struct options *o, struct sfu_ctl_failure *f) {
         _cleanup_json_ json_t *params = NULL;
         _cleanup_json_ json_t *reply = NULL;
-        _cleanup_free_ char *source = NULL;
+        _cleanup_close_ int fd = -1;
         struct sfu_ctl_progress progress;
         bool wait = !(o->flags & FLAG_NO_WAIT);
-        const char *result;
+        const char *member = cmd->method, *result;
 
-        if (o->dbus && (o->flags & FLAG_REBOOT))
-                return sfu_ctl_fail(f, SFU_CTL_EXIT_USAGE,
-                                    "--reboot is not available with --dbus; use the control socket");
-        if (o->argument && apply_source(o->argument, &source, f) < 0)
-                return -1;
+        if (o->argument && strstr(o->argument, "://") && !is_url(o->argument))
+                return sfu_ctl_fail(f, SFU_CTL_EXIT_USAGE, "%s: only http and https URLs are supported", o->argument);
         params = json_pack("{s:b,s:b,s:b}", "allowDowngrade", (o->flags & FLAG_ALLOW_DOWNGRADE) != 0, "wait", wait,
                            "reboot", (o->flags & FLAG_REBOOT) != 0);
-        if (!params || (source && json_object_set_new(params, "source", json_string(source)) < 0))
+        if (!params)
                 return sfu_ctl_fail(f, SFU_CTL_EXIT_FAILED, "out of memory");
+        if (o->argument && is_url(o->argument)) {
+                if (json_object_set_new(params, "source", json_string(o->argument)) < 0)
+                        return sfu_ctl_fail(f, SFU_CTL_EXIT_FAILED, "out of memory");
+        } else if (o->argument) {
+                if (open_manifest(o->argument, &fd, f) < 0)
+                        return -1;
+                member = "ApplyFile";
+                if (json_object_set_new(params, "fd", json_integer(0)) < 0)
+                        return sfu_ctl_fail(f, SFU_CTL_EXIT_FAILED, "out of memory");
+        }
 
         sfu_ctl_progress_init(&progress, stdout, isatty(STDOUT_FILENO) == 1);
-        if (call(o, cmd->method, params, wait && !o->json ? &progress : NULL, &reply, f) < 0)
+        if (call_fd(o, member, params, fd, wait && !o->json ? &progress : NULL, &reply, f) < 0)
                 return -1;
         if (o->json) {
                 sfu_ctl_print_json(stdout, reply, false);
@@ -373,10 +417,7 @@ static int run_rollback(const struct command *cmd, const struct options *o, stru
         _cleanup_json_ json_t *params = NULL;
         _cleanup_json_ json_t *reply = NULL;
 
-        if (o->dbus && (o->flags & FLAG_REBOOT))
-                return sfu_ctl_fail(f, SFU_CTL_EXIT_USAGE,
-                                    "--reboot is not available with --dbus; use the control socket");
-        if (!o->dbus && (o->flags & FLAG_REBOOT) && !(params = json_pack("{s:b}", "reboot", true)))
+        if ((o->flags & FLAG_REBOOT) && !(params = json_pack("{s:b}", "reboot", true)))
                 return sfu_ctl_fail(f, SFU_CTL_EXIT_FAILED, "out of memory");
         if (call(o, cmd->method, params, NULL, &reply, f) < 0)
                 return -1;

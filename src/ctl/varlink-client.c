@@ -55,7 +55,8 @@ int sfu_varlink_client_fd(const struct sfu_varlink_client *c) {
         return c->fd;
 }
 
-int sfu_varlink_client_call(struct sfu_varlink_client *c, const char *method, json_t *parameters, bool more) {
+/* Sends the call; with fd >= 0, the first sendmsg carries it. */
+static int send_call(struct sfu_varlink_client *c, const char *method, json_t *parameters, bool more, int fd) {
         _cleanup_free_ char *msg = NULL;
         size_t size, sent = 0;
         int r;
@@ -64,7 +65,25 @@ int sfu_varlink_client_call(struct sfu_varlink_client *c, const char *method, js
         if (r < 0)
                 return r;
         while (sent < size) {
-                ssize_t n = send(c->fd, msg + sent, size - sent, MSG_NOSIGNAL);
+                union {
+                        struct cmsghdr align;
+                        char buf[CMSG_SPACE(sizeof(int))];
+                } control = {};
+                struct iovec iov = { .iov_base = msg + sent, .iov_len = size - sent };
+                struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+                ssize_t n;
+
+                if (fd >= 0 && sent == 0) {
+                        struct cmsghdr *cm;
+                        mh.msg_control = &control;
+                        mh.msg_controllen = sizeof(control);
+                        cm = CMSG_FIRSTHDR(&mh);
+                        cm->cmsg_level = SOL_SOCKET;
+                        cm->cmsg_type = SCM_RIGHTS;
+                        cm->cmsg_len = CMSG_LEN(sizeof(int));
+                        memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+                }
+                n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -73,6 +92,17 @@ int sfu_varlink_client_call(struct sfu_varlink_client *c, const char *method, js
                 sent += (size_t) n;
         }
         return 0;
+}
+
+int sfu_varlink_client_call(struct sfu_varlink_client *c, const char *method, json_t *parameters, bool more) {
+        return send_call(c, method, parameters, more, -1);
+}
+
+int sfu_varlink_client_call_fd(struct sfu_varlink_client *c, const char *method, json_t *parameters, bool more,
+                               int fd) {
+        if (fd < 0)
+                return -EBADF;
+        return send_call(c, method, parameters, more, fd);
 }
 
 /* A whole reply at the head of the buffer: decode it. */

@@ -30,6 +30,10 @@ int sfu_varlink_client_fd(const struct sfu_varlink_client *c);
 /* Sends one call (parameters borrowed, NULL for none); blocks until it is
  * written. -EPIPE / -ECONNRESET when the daemon has gone. */
 int sfu_varlink_client_call(struct sfu_varlink_client *c, const char *method, json_t *parameters, bool more) _wur_;
+/* The same, with the descriptor fd (borrowed) sent along with the call's
+ * first byte (SCM_RIGHTS): the call's parameter "fd": 0 names it. */
+int sfu_varlink_client_call_fd(struct sfu_varlink_client *c, const char *method, json_t *parameters, bool more,
+                               int fd) _wur_;
 
 /* The next reply: 1 and *ret filled (release it with
  * sfu_varlink_reply_done()). With block, waits for it (-EINTR when a

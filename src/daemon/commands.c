@@ -1,164 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 #include <fcntl.h>
 #include <grp.h>
-#include <signal.h>
-#include <spawn.h>
 #include <strings.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "core/json.h"
 #include "daemon/commands.h"
 #include "daemon/log.h"
 #include "io/clock.h"
-
-#ifndef P_PIDFD
-#define P_PIDFD 3
-#endif
+#include "io/spawn.h"
 
 /* Bytes of the group database entry buffer for getgrnam_r. */
 #define GROUP_BUFFER_MAX (1024u * 1024u)
 /* How often a waiting Cancel looks whether the job has stopped. */
 #define CANCEL_POLL_USEC (50u * 1000u)
-
-/* The one description of the interface: what GetInterfaceDescription
- * returns, and what the table below implements. */
-const char sfu_commands_interface_description[] =
-        "# secfud, the firmware-update agent: its control interface.\n"
-        "# Status, Monitor and org.varlink.service are open to every local user;\n"
-        "# the other methods need uid 0 or the group \"secfu\".  One operation\n"
-        "# (Check, Apply, or a poll) runs at a time; another gets Busy.\n"
-        "interface org.secfu.Daemon\n"
-        "\n"
-        "# The running operation's progress; phase: downloading, verifying,\n"
-        "# syncing or resuming; rate in bytes per second.\n"
-        "type Progress (phase: string, image: string, done: int, total: int, rate: float)\n"
-        "\n"
-        "# health: good, bad, trial, staged or empty.\n"
-        "type Slot (\n"
-        "  class: string,\n"
-        "  bootname: string,\n"
-        "  device: string,\n"
-        "  version: ?string,\n"
-        "  health: string,\n"
-        "  booted: bool\n"
-        ")\n"
-        "\n"
-        "# The newest manifest accepted; source: local or manufacturer.\n"
-        "type NewestSeen (version: string, timestamp: string, source: string)\n"
-        "\n"
-        "# code: signature, policy, parse, digest, size, network, storage,\n"
-        "# state, trial, busy or denied.\n"
-        "type LastError (code: string, message: string)\n"
-        "\n"
-        "# state: idle, checking, available, downloading, staged, trial,\n"
-        "# committed or rolled-back; reason says why; times are RFC 3339.\n"
-        "type DaemonStatus (\n"
-        "  state: string,\n"
-        "  reason: string,\n"
-        "  stateUsable: bool,\n"
-        "  bootedSlot: ?string,\n"
-        "  primarySlot: ?string,\n"
-        "  runningVersion: ?string,\n"
-        "  availableVersion: ?string,\n"
-        "  stagedVersion: ?string,\n"
-        "  highestInstalled: ?string,\n"
-        "  slots: []Slot,\n"
-        "  lastCheck: ?string,\n"
-        "  newestSeen: ?NewestSeen,\n"
-        "  progress: ?Progress,\n"
-        "  lastError: ?LastError,\n"
-        "  busy: bool\n"
-        ")\n"
-        "\n"
-        "# The state of the daemon, the slots and any running operation.\n"
-        "method Status() -> (\n"
-        "  state: string,\n"
-        "  reason: string,\n"
-        "  stateUsable: bool,\n"
-        "  bootedSlot: ?string,\n"
-        "  primarySlot: ?string,\n"
-        "  runningVersion: ?string,\n"
-        "  availableVersion: ?string,\n"
-        "  stagedVersion: ?string,\n"
-        "  highestInstalled: ?string,\n"
-        "  slots: []Slot,\n"
-        "  lastCheck: ?string,\n"
-        "  newestSeen: ?NewestSeen,\n"
-        "  progress: ?Progress,\n"
-        "  lastError: ?LastError,\n"
-        "  busy: bool\n"
-        ")\n"
-        "\n"
-        "# Discovers and verifies the manifest now; answers when done.\n"
-        "# result: up-to-date, available or staged.\n"
-        "method Check() -> (result: string, version: string, source: string)\n"
-        "\n"
-        "# Downloads, verifies and stages the available update, or the manifest\n"
-        "# at source (an http(s) URL or an absolute path on the device), which is\n"
-        "# verified exactly as one from a server.  Answers when the job ends,\n"
-        "# or at once with result \"started\" when wait is false.  reboot: run\n"
-        "# \"systemctl reboot\" once the update is staged.\n"
-        "method Apply(source: ?string, allowDowngrade: ?bool, wait: ?bool, reboot: ?bool) -> (\n"
-        "  result: string,\n"
-        "  version: ?string,\n"
-        "  source: ?string,\n"
-        "  reboot: ?bool,\n"
-        "  rebootError: ?string\n"
-        ")\n"
-        "\n"
-        "# Aborts the running operation; answers when it has stopped (result\n"
-        "# \"cancelled\"; \"finished\" if it ended on its own first), or with\n"
-        "# \"pending\" if it has not after 60 seconds.  Once the bootloader switch\n"
-        "# has begun, the call fails: too late (see Rollback).\n"
-        "method Cancel() -> (result: string)\n"
-        "\n"
-        "# Makes the other slot primary again, if it holds a good image.\n"
-        "method Rollback(reboot: ?bool) -> (next: string, reboot: ?bool, rebootError: ?string)\n"
-        "\n"
-        "# Confirms the trial boot of the running slot.\n"
-        "method MarkGood() -> (slot: string, result: string)\n"
-        "\n"
-        "# Rejects the running slot; the next boot starts the other one.\n"
-        "method MarkBad() -> (slot: string, next: string)\n"
-        "\n"
-        "# The status now (event \"status\"), then with \"more\" one reply per\n"
-        "# change: event \"state\" or \"progress\".\n"
-        "method Monitor() -> (event: string, status: DaemonStatus)\n"
-        "\n"
-        "# Errors carry the message and the code of the failure.\n"
-        "error SignatureInvalid (message: string, code: string)\n"
-        "error PolicyRefused (message: string, code: string)\n"
-        "error ParseError (message: string, code: string)\n"
-        "error DigestMismatch (message: string, code: string)\n"
-        "error SizeExceeded (message: string, code: string)\n"
-        "error NetworkError (message: string, code: string)\n"
-        "error StorageError (message: string, code: string)\n"
-        "error InvalidState (message: string, code: string)\n"
-        "error TrialFailed (message: string, code: string)\n"
-        "error Busy (message: string, code: string)\n"
-        "error NotPermitted (message: string, code: string)\n"
-        "error Failed (message: string, code: string)\n";
-
-const char sfu_commands_service_description[] =
-        "# What every Varlink service answers: who it is and its interfaces.\n"
-        "interface org.varlink.service\n"
-        "\n"
-        "method GetInfo() -> (\n"
-        "  vendor: string,\n"
-        "  product: string,\n"
-        "  version: string,\n"
-        "  url: string,\n"
-        "  interfaces: []string\n"
-        ")\n"
-        "\n"
-        "method GetInterfaceDescription(interface: string) -> (description: string)\n"
-        "\n"
-        "error InterfaceNotFound (interface: string)\n"
-        "error MethodNotFound (method: string)\n"
-        "error MethodNotImplemented (method: string)\n"
-        "error InvalidParameter (parameter: string)\n";
 
 /* ---------------------------------------------------------------- calls */
 
@@ -171,7 +27,14 @@ void sfu_call_init(struct sfu_call *call, const struct sfu_call_ops *ops, const 
                 .uid = uid,
                 .privileged = privileged,
                 .more = more,
+                .fd = -1,
         };
+}
+
+static void call_close_fd(struct sfu_call *call) {
+        if (call->fd >= 0)
+                close(call->fd);
+        call->fd = -1;
 }
 
 struct sfu_call *sfu_call_ref(struct sfu_call *call) {
@@ -182,8 +45,10 @@ struct sfu_call *sfu_call_ref(struct sfu_call *call) {
 void sfu_call_unref(struct sfu_call *call) {
         if (!call)
                 return;
-        if (--call->n_ref == 0)
+        if (--call->n_ref == 0) {
+                call_close_fd(call);
                 call->ops->free(call);
+        }
 }
 
 void sfu_call_gone(struct sfu_call *call) {
@@ -262,8 +127,7 @@ struct job_wait {
 struct child {
         struct child *next;
         struct sfu_commands *cmds;
-        pid_t pid;
-        int pidfd;
+        struct sfu_spawn_child child;
         sd_event_source *source;
 };
 
@@ -366,83 +230,55 @@ static void child_free(struct child *c) {
                         break;
                 }
         sd_event_source_disable_unref(c->source);
-        if (c->pidfd >= 0)
-                close(c->pidfd);
+        /* Not killed: a reboot in progress stops this daemon too. */
+        sfu_spawn_forget(&c->child);
         free(c);
 }
 
 static int on_child_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         struct child *c = userdata;
-        siginfo_t si = {};
+        int status, sig, r;
 
-        if (waitid((idtype_t) P_PIDFD, (id_t) c->pidfd, &si, WEXITED | WNOHANG) < 0) {
-                log_warning("cannot collect the exit status of systemctl reboot: %s", strerror(errno));
-        } else if (si.si_pid == 0) {
+        r = sfu_spawn_collect(&c->child, &status, &sig);
+        if (r == 0)
                 return 0; /* not yet */
-        } else if (si.si_code == CLD_EXITED && si.si_status == 0) {
+        if (r < 0)
+                log_warning("cannot collect the exit status of systemctl reboot: %s", strerror(-r));
+        else if (status == 0)
                 log_info("systemctl reboot succeeded");
-        } else if (si.si_code == CLD_EXITED) {
-                log_error("reboot failed: systemctl reboot exited with status %d", si.si_status);
-        } else {
-                log_error("reboot failed: systemctl reboot was killed by signal %d", si.si_status);
-        }
+        else if (status > 0)
+                log_error("reboot failed: systemctl reboot exited with status %d", status);
+        else
+                log_error("reboot failed: systemctl reboot was killed by signal %d", sig);
         child_free(c);
         return 0;
 }
 
-static void spawn_attr_destroyp(posix_spawnattr_t **a) {
-        if (*a)
-                posix_spawnattr_destroy(*a);
-}
-
-static void spawn_actions_destroyp(posix_spawn_file_actions_t **fa) {
-        if (*fa)
-                posix_spawn_file_actions_destroy(*fa);
-}
-
 /* Starts `systemctl reboot` (found through PATH, as systemd sets it for
- * the service) with an argv, no shell, stdin from /dev/null and a clean
- * signal state; its exit status is logged when it ends. */
+ * the service) through io/spawn.h; its exit status is logged when it
+ * ends. */
 static int spawn_reboot(struct sfu_commands *cmds, uid_t uid, struct sfu_err *err) {
         static char *const argv[] = { (char *) "systemctl", (char *) "reboot", NULL };
-        extern char **environ;
-        _cleanup_(spawn_attr_destroyp) posix_spawnattr_t *attr = NULL;
-        _cleanup_(spawn_actions_destroyp) posix_spawn_file_actions_t *fa = NULL;
-        posix_spawnattr_t attr_storage;
-        posix_spawn_file_actions_t fa_storage;
+        struct sfu_spawn_child child = { .pidfd = -1 };
         struct child *c;
-        sigset_t mask;
-        pid_t pid;
         int r;
 
-        if (posix_spawnattr_init(&attr_storage) != 0)
-                return sfu_err_set(err, SFU_ERR_STORAGE, ENOMEM, "cannot start systemctl reboot");
-        attr = &attr_storage;
-        if (posix_spawn_file_actions_init(&fa_storage) != 0)
-                return sfu_err_set(err, SFU_ERR_STORAGE, ENOMEM, "cannot start systemctl reboot");
-        fa = &fa_storage;
-        sigemptyset(&mask);
-        (void) posix_spawnattr_setsigmask(attr, &mask);
-        sigfillset(&mask);
-        (void) posix_spawnattr_setsigdefault(attr, &mask);
-        (void) posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-        (void) posix_spawn_file_actions_addopen(fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-
         log_notice("rebooting on request of uid %u: systemctl reboot", (unsigned) uid);
-        r = posix_spawnp(&pid, argv[0], fa, attr, argv, environ);
-        if (r != 0)
-                return sfu_err_set(err, SFU_ERR_STORAGE, r, "cannot run systemctl reboot: %s", strerror(r));
-
+        r = sfu_spawn_start(argv, &child, err);
+        if (r < 0)
+                return r;
         c = calloc(1, sizeof(*c));
-        if (!c)
+        if (!c) {
+                sfu_spawn_forget(&child);
                 return 0; /* started; only its exit status goes unreported */
+        }
         c->cmds = cmds;
-        c->pid = pid;
-        c->pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
-        if (c->pidfd < 0 || sd_event_add_io(cmds->event, &c->source, c->pidfd, EPOLLIN, on_child_exit, c) < 0) {
-                log_warning("cannot watch systemctl reboot (pid %d); its exit status goes unreported", (int) pid);
-                if (c->pidfd >= 0)
-                        close(c->pidfd);
+        c->child = child;
+        if (c->child.pidfd < 0 ||
+            sd_event_add_io(cmds->event, &c->source, c->child.pidfd, EPOLLIN, on_child_exit, c) < 0) {
+                log_warning("cannot watch systemctl reboot (pid %d); its exit status goes unreported",
+                            (int) c->child.pid);
+                sfu_spawn_forget(&c->child);
                 free(c);
                 return 0;
         }
@@ -626,12 +462,63 @@ static void handle_apply(struct sfu_commands *cmds, struct sfu_call *call, json_
         json_t *source = json_object_get(parameters, "source");
 
         if (json_is_string(source)) {
-                if (!source_valid(json_string_value(source))) {
+                const char *text = json_string_value(source);
+                if (!source_valid(text)) {
                         sfu_call_invalid_parameter(call, "source");
                         return;
                 }
-                req.source = json_string_value(source);
+                /* A path would be opened with the daemon's rights on the
+                 * caller's behalf: root's alone. */
+                if (text[0] == '/' && call->uid != SFU_COMMANDS_PATH_UID) {
+                        struct sfu_err err = SFU_ERR_INIT;
+                        log_notice("denied Apply of the path %s to uid %u", text, (unsigned) call->uid);
+                        (void) sfu_err_set(&err, SFU_ERR_DENIED, EPERM,
+                                           "secfud opens a file on the device for root only: pass the file "
+                                           "itself (ApplyFile; secfuctl apply FILE does)");
+                        sfu_call_fail(call, &err);
+                        return;
+                }
+                req.source = text;
         }
+        req.allow_downgrade = get_flag(parameters, "allowDowngrade", false);
+        start_job(cmds, call, &req, get_flag(parameters, "wait", true), get_flag(parameters, "reboot", false));
+}
+
+/* The descriptor an ApplyFile call passed: a regular file, open for
+ * reading.  Checked here so that an unusable descriptor is the caller's
+ * error, not a failed job; its size is the job's to judge (a manifest
+ * within max-manifest-size, or a bundle with its images). */
+static int check_file(int fd, struct sfu_err *err) {
+        struct stat st;
+        int flags = fcntl(fd, F_GETFL);
+
+        if (flags < 0 || fstat(fd, &st) < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot inspect the file passed: %s", strerror(errno));
+        if ((flags & O_PATH) || (flags & O_ACCMODE) == O_WRONLY)
+                return sfu_err_set(err, SFU_ERR_STORAGE, EBADF, "the file passed is not open for reading");
+        if (!S_ISREG(st.st_mode))
+                return sfu_err_set(err, SFU_ERR_STORAGE, EINVAL, "the file passed is not a regular file");
+        return 0;
+}
+
+static void handle_apply_file(struct sfu_commands *cmds, struct sfu_call *call, json_t *parameters) {
+        struct sfu_job_request req = { .kind = SFU_POLICY_JOB_APPLY };
+        json_t *index = json_object_get(parameters, "fd");
+        struct sfu_err err = SFU_ERR_INIT;
+
+        /* fd indexes the descriptors sent with the call; the adapter has
+         * put the first one in call->fd. */
+        if (!json_is_integer(index) || json_integer_value(index) != 0 || call->fd < 0) {
+                sfu_call_invalid_parameter(call, "fd");
+                return;
+        }
+        if (check_file(call->fd, &err) < 0) {
+                log_notice("ApplyFile by uid %u refused: %s", (unsigned) call->uid, err.message);
+                sfu_call_fail(call, &err);
+                return;
+        }
+        req.has_fd = true;
+        req.fd = call->fd;
         req.allow_downgrade = get_flag(parameters, "allowDowngrade", false);
         start_job(cmds, call, &req, get_flag(parameters, "wait", true), get_flag(parameters, "reboot", false));
 }
@@ -754,15 +641,29 @@ static const struct sfu_varlink_param rollback_params[] = {
         { "reboot", SFU_VARLINK_BOOL },
 };
 
+static const struct sfu_varlink_param apply_file_params[] = {
+        { "fd", SFU_VARLINK_INT },
+        { "allowDowngrade", SFU_VARLINK_BOOL },
+        { "wait", SFU_VARLINK_BOOL },
+        { "reboot", SFU_VARLINK_BOOL },
+};
+
+#define PARAMS(p) .params = (p), .n_params = ELEMENTSOF(p)
+
 static const struct sfu_command table[] = {
-        { "Status", false, false, NULL, 0, handle_status },
-        { "Check", true, false, NULL, 0, handle_check },
-        { "Apply", true, false, apply_params, ELEMENTSOF(apply_params), handle_apply },
-        { "Cancel", true, false, NULL, 0, handle_cancel },
-        { "Rollback", true, false, rollback_params, ELEMENTSOF(rollback_params), handle_rollback },
-        { "MarkGood", true, false, NULL, 0, handle_mark_good },
-        { "MarkBad", true, false, NULL, 0, handle_mark_bad },
-        { "Monitor", false, true, NULL, 0, handle_monitor },
+        { .name = "Status", .handler = handle_status },
+        { .name = "Check", .needs_privilege = true, .handler = handle_check },
+        { .name = "Apply", .needs_privilege = true, PARAMS(apply_params), .handler = handle_apply },
+        { .name = "ApplyFile",
+          .needs_privilege = true,
+          .takes_fd = true,
+          PARAMS(apply_file_params),
+          .handler = handle_apply_file },
+        { .name = "Cancel", .needs_privilege = true, .handler = handle_cancel },
+        { .name = "Rollback", .needs_privilege = true, PARAMS(rollback_params), .handler = handle_rollback },
+        { .name = "MarkGood", .needs_privilege = true, .handler = handle_mark_good },
+        { .name = "MarkBad", .needs_privilege = true, .handler = handle_mark_bad },
+        { .name = "Monitor", .streams = true, .handler = handle_monitor },
 };
 
 const struct sfu_command *sfu_commands_table(size_t *ret_n) {
@@ -783,6 +684,7 @@ void sfu_commands_dispatch(struct sfu_commands *cmds, const struct sfu_command *
 
         if (sfu_varlink_params_check(parameters, cmd->params, cmd->n_params, &bad) < 0) {
                 sfu_call_invalid_parameter(call, bad);
+                call_close_fd(call);
                 return;
         }
         if (cmd->needs_privilege && !call->privileged) {
@@ -792,10 +694,13 @@ void sfu_commands_dispatch(struct sfu_commands *cmds, const struct sfu_command *
                                    "permission denied: %s needs root or membership in the group \"%s\"",
                                    cmd->name, SFU_CONTROL_GROUP);
                 sfu_call_fail(call, &err);
+                call_close_fd(call);
                 return;
         }
         sfu_call_ref(call);
         cmd->handler(cmds, call, parameters);
+        /* A job that took the file has its own duplicate. */
+        call_close_fd(call);
         sfu_call_unref(call);
 }
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The control commands (DESIGN section 6): one table {name, needs
+/* The control commands (doc/control.md): one table {name, needs
  * privilege, parameters, handler} that the Varlink server and the D-Bus
  * adapter both dispatch through.  The adapters only translate: they turn a
  * request into a JSON parameter object and a call object whose ops send
@@ -10,7 +10,13 @@
  * and Apply answer when their job ends, Cancel when the job has stopped,
  * Monitor streams until the peer leaves) takes a reference; the adapter
  * calls sfu_call_gone() when the peer disappears, after which replies are
- * dropped. */
+ * dropped.
+ *
+ * A command that takes a file (ApplyFile) gets it as a descriptor the
+ * caller passed (SCM_RIGHTS on the socket, 'h' on D-Bus): the adapter puts
+ * its own duplicate in call->fd, the handler's job duplicates it again,
+ * and sfu_commands_dispatch() closes call->fd when the handler returns.
+ * The daemon never opens a path for a caller other than root. */
 #pragma once
 #include <jansson.h>
 #include <stdbool.h>
@@ -25,6 +31,9 @@
 #define SFU_CONTROL_GROUP "secfu"
 /* Bytes of an Apply "source" (URL or absolute path). */
 #define SFU_COMMANDS_SOURCE_MAX 4096u
+/* The uid that may name a file on the device as Apply's source; everyone
+ * else passes the file itself (ApplyFile). */
+#define SFU_COMMANDS_PATH_UID 0
 /* How long a Cancel waits for the job to stop before it answers anyway. */
 #define SFU_COMMANDS_CANCEL_WAIT_USEC (60u * 1000000u)
 /* Monitor calls streaming at once (one per Varlink client at most). */
@@ -61,6 +70,7 @@ struct sfu_call {
         bool more;              /* the peer accepts several replies (Varlink "more") */
         bool done;              /* the final reply went out */
         bool gone;              /* the peer left; replies are dropped */
+        int fd;                 /* the descriptor passed with the call (the adapter's dup), or -1 */
         /* Set by a handler that keeps the call: runs once when the peer
          * goes, before any reference is dropped. */
         void (*on_gone)(struct sfu_call *call);
@@ -84,6 +94,7 @@ struct sfu_command {
         const char *name;               /* Varlink member and D-Bus method: "Status" */
         bool needs_privilege;           /* root or the secfu group only */
         bool streams;                   /* replies until the peer leaves (Varlink only) */
+        bool takes_fd;                  /* parameter "fd" indexes the descriptors sent with the call */
         const struct sfu_varlink_param *params;
         size_t n_params;
         void (*handler)(struct sfu_commands *cmds, struct sfu_call *call, json_t *parameters);
@@ -97,11 +108,11 @@ const struct sfu_command *sfu_commands_table(size_t *ret_n);
 const struct sfu_command *sfu_commands_find(const char *name);
 
 /* Checks the parameters against the command's schema and the caller's
- * privilege, then runs the handler. Exactly one final reply (now or
- * later) answers every call that is not gone. */
+ * privilege, then runs the handler; closes call->fd afterwards. Exactly
+ * one final reply (now or later) answers every call that is not gone. */
 void sfu_commands_dispatch(struct sfu_commands *cmds, const struct sfu_command *cmd, struct sfu_call *call,
                            json_t *parameters);
 
-/* The access rule of DESIGN section 6: uid 0, or the group "secfu" as the
+/* The access rule of doc/control.md: uid 0, or the group "secfu" as the
  * primary or a supplementary group. */
 bool sfu_commands_peer_privileged(uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups);

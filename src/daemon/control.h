@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The control plane of secfud (DESIGN section 6): the Varlink server on
+/* The control plane of secfud (doc/control.md): the Varlink server on
  * <runtime-dir>/secfud.sock and, when a system bus is there, the D-Bus
  * service org.secfu.Daemon1.  Both adapters dispatch through the one
  * command table of daemon/commands.h. */

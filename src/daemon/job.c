@@ -209,7 +209,7 @@ static void accept_manifest(struct sfu_job *job, struct sfu_keyring *ring, const
 
 static json_t *result(const char *what, const struct sfu_candidate *c) {
         return json_pack("{s:s,s:s,s:s}", "result", what, "version", c->manifest->version_text, "source",
-                         sfu_source_name(c->source));
+                         sfu_state_source_name(c->source));
 }
 
 /* Stage, pass the point of no return, switch. */
@@ -262,7 +262,7 @@ static int act(struct sfu_job *job, const struct sfu_job_request *req, const str
                           &d);
         switch (d.action) {
         case SFU_POLICY_ACTION_UP_TO_DATE:
-                log_info("up to date (%s from %s)", c->manifest->version_text, sfu_source_name(c->source));
+                log_info("up to date (%s from %s)", c->manifest->version_text, sfu_state_source_name(c->source));
                 if (d.keep_state)
                         sfu_job_set_state(job, before, "%s", before_reason);
                 else {
@@ -272,19 +272,19 @@ static int act(struct sfu_job *job, const struct sfu_job_request *req, const str
                 *ret_result = result("up-to-date", c);
                 return 0;
         case SFU_POLICY_ACTION_REPORT:
-                log_info("update %s available from %s%s", c->manifest->version_text, sfu_source_name(c->source),
+                log_info("update %s available from %s%s", c->manifest->version_text, sfu_state_source_name(c->source),
                          d.why);
                 if (d.keep_state)
                         sfu_job_set_state(job, before, "%s", before_reason);
                 else
                         sfu_job_set_state(job, d.next, "%s available from %s%s", c->manifest->version_text,
-                                          sfu_source_name(c->source), d.already_staged ? " (staged)" : "");
+                                          sfu_state_source_name(c->source), d.already_staged ? " (staged)" : "");
                 *ret_result = result(d.already_staged ? "staged" : "available", c);
                 return 0;
         case SFU_POLICY_ACTION_STAGE:
                 break;
         }
-        log_info("staging %s from %s", c->manifest->version_text, sfu_source_name(c->source));
+        log_info("staging %s from %s", c->manifest->version_text, sfu_state_source_name(c->source));
         r = install(job, c, err);
         sfu_job_progress_end(job);
         if (r < 0)

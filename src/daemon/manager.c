@@ -411,7 +411,7 @@ int sfu_manager_status(struct sfu_manager *m, json_t **ret) {
                 return -ENOMEM;
         }
         pthread_mutex_lock(&m->lock);
-        json_object_set_new(st, "state", json_string(sfu_install_state_name(s->state)));
+        json_object_set_new(st, "state", json_string(sfu_state_install_name(s->state)));
         json_object_set_new(st, "reason", json_string(m->env.state_unusable ? m->env.state_problem : s->reason));
         json_object_set_new(st, "stateUsable", json_boolean(!m->env.state_unusable));
         json_object_set_new(st, "bootedSlot", m->env.booted ? json_string(m->env.booted) : json_null());
@@ -423,7 +423,7 @@ int sfu_manager_status(struct sfu_manager *m, json_t **ret) {
                 json_t *slot = json_pack("{s:s,s:s,s:s,s:o,s:s,s:b}", "class", cs->class_name, "bootname",
                                          cs->bootname, "device", cs->device, "version",
                                          version_or_null(ss && ss->has_version, ss ? &ss->version : NULL),
-                                         "health", sfu_slot_health_name(ss ? ss->health : SFU_HEALTH_EMPTY),
+                                         "health", sfu_state_health_name(ss ? ss->health : SFU_HEALTH_EMPTY),
                                          "booted", sfu_streq(m->env.booted, cs->bootname));
                 json_array_append_new(slots, slot);
                 if (ss && ss->has_version && (ss->health == SFU_HEALTH_STAGED)) {
@@ -446,7 +446,7 @@ int sfu_manager_status(struct sfu_manager *m, json_t **ret) {
                                     json_pack("{s:o,s:o,s:s,s:o,s:o}", "version",
                                               version_or_null(true, &s->newest_seen), "timestamp",
                                               time_or_null(true, s->newest_seen_timestamp), "source",
-                                              sfu_source_name(s->newest_seen_source), "format",
+                                              sfu_state_source_name(s->newest_seen_source), "format",
                                               s->newest_seen_form[0] ? json_string(s->newest_seen_form) : json_null(),
                                               "algorithms",
                                               s->newest_seen_algs[0] ? json_string(s->newest_seen_algs) : json_null()));
@@ -492,7 +492,7 @@ void sfu_manager_status_line(struct sfu_manager *m, char *buf, size_t size) {
                          m->progress.image, (unsigned) (m->progress.done * 100 / m->progress.total), rate);
         } else {
                 const char *reason = m->env.state_unusable ? m->env.state_problem : m->state.reason;
-                snprintf(buf, size, "%s%s%s", sfu_install_state_name(m->state.state), reason[0] ? ": " : "",
+                snprintf(buf, size, "%s%s%s", sfu_state_install_name(m->state.state), reason[0] ? ": " : "",
                          reason);
         }
         pthread_mutex_unlock(&m->lock);

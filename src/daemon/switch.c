@@ -138,7 +138,9 @@ void sfu_switch_reconcile(const struct sfu_job_env *env, struct sfu_state *s) {
 
         if (s->trial_bootname[0] && env->booted) {
                 struct sfu_state_slot *trial = sfu_state_slot(s, s->trial_bootname);
+                bool fell_back = true;
                 if (strcmp(s->trial_bootname, env->booted) == 0) {
+                        fell_back = false;
                         if (trial)
                                 trial->health = SFU_HEALTH_TRIAL;
                         s->state = SFU_STATE_TRIAL;
@@ -147,21 +149,34 @@ void sfu_switch_reconcile(const struct sfu_job_env *env, struct sfu_state *s) {
                                  env->booted);
                 } else if (s->state == SFU_STATE_STAGED && s->trial_previous[0] &&
                            strcmp(s->trial_previous, env->booted) == 0 && trial && trial->health == SFU_HEALTH_STAGED) {
-                        /* Staged, not rebooted yet. The intent was saved
-                         * before the environment write: check that the
-                         * switch really happened. */
-                        _cleanup_free_ char *primary = NULL;
+                        /* Staged, not rebooted yet?  The intent was saved
+                         * before the environment write: the order tells
+                         * whether the switch reached the environment (it
+                         * puts the trial slot first; the bootloaders never
+                         * reorder).  If it did and the trial slot has no
+                         * attempt left, every trial boot failed before
+                         * secfud ran in it (kernel, initramfs, early boot)
+                         * and the bootloader fell back.  The primary is no
+                         * guide here: the booted slot's own attempt of this
+                         * boot (GRUB's TRY=1 until mark-good) hides it. */
+                        _cleanup_free_ char *first = NULL;
+                        struct sfu_bootloader_slot_state trial_env = {};
                         struct sfu_err boot_err = SFU_ERR_INIT;
-                        if (sfu_bootloader_get_primary(env->boot, &primary, &boot_err) >= 0 &&
-                            !sfu_streq(primary, s->trial_bootname)) {
+                        fell_back = false;
+                        if (sfu_bootloader_get_first(env->boot, &first, &boot_err) >= 0 &&
+                            !sfu_streq(first, s->trial_bootname)) {
                                 trial->health = SFU_HEALTH_BAD;
                                 s->state = SFU_STATE_IDLE;
                                 snprintf(s->reason, sizeof(s->reason),
                                          "the switch to slot %s did not complete; it will be staged again",
                                          s->trial_bootname);
                                 s->trial_bootname[0] = s->trial_previous[0] = 0;
-                        }
-                } else {
+                        } else if (first &&
+                                   sfu_bootloader_get_slot_state(env->boot, s->trial_bootname, &trial_env, &boot_err) >= 0 &&
+                                   !trial_env.good)
+                                fell_back = true;
+                }
+                if (fell_back) {
                         struct sfu_err boot_err = SFU_ERR_INIT;
                         if (trial) {
                                 trial->health = SFU_HEALTH_BAD;

@@ -93,6 +93,20 @@ static void signature_not_counted(void *userdata, const char *why) {
         log_debug("%s: %s", (const char *) userdata, why);
 }
 
+/* The device's signature rules ([security]), for bytes a server called
+ * content_type; who names the source in notes. */
+static struct sfu_signed_opts signed_opts(const struct sfu_job *job, const char *content_type, const char *who) {
+        return (struct sfu_signed_opts) {
+                .families = job->config->formats.mask,
+                .alg_allow = job->config->algorithms,
+                .min_signatures = job->config->min_signatures,
+                .max_manifest_size = job->config->max_manifest_size,
+                .content_type = content_type,
+                .note = signature_not_counted,
+                .userdata = (void *) who,
+        };
+}
+
 /* The head of a bundle: its header sane, its manifest wholly read, the
  * file exactly as long as the header says when the length is known. */
 static int open_bundle(const struct sfu_job *job, struct sfu_candidate *c, struct sfu_err *err) {
@@ -125,16 +139,7 @@ int sfu_verify_candidate(struct sfu_job *job, const struct sfu_keyring *ring, bo
                          struct sfu_candidate *c, struct sfu_err *err) {
         const char *classes[SFU_CONFIG_MAX_SLOTS + 1];
         struct sfu_policy_device dev;
-        const struct sfu_signed_opts opts = {
-                .families = job->config->formats.mask,
-                .alg_allow = job->config->algorithms,
-                .min_signatures = job->config->min_signatures,
-                .max_manifest_size = job->config->max_manifest_size,
-                .content_type = c->content_type,
-                .note = signature_not_counted,
-                .userdata = (void *) sfu_source_name(c->source),
-        };
-        struct sfu_signed_opts o = opts;
+        struct sfu_signed_opts o = signed_opts(job, c->content_type, sfu_state_source_name(c->source));
         const char *signed_bytes = c->bytes;
         size_t signed_len = c->len;
         int r;
@@ -200,15 +205,7 @@ int sfu_verify_provider(struct sfu_job *job, const struct sfu_keyring *ring, con
         struct sfu_keyring with = {};
         struct sfu_policy_device dev;
         bool signed_by_provider = false;
-        const struct sfu_signed_opts opts = {
-                .families = job->config->formats.mask,
-                .alg_allow = job->config->algorithms,
-                .min_signatures = job->config->min_signatures,
-                .max_manifest_size = job->config->max_manifest_size,
-                .content_type = pc->content_type,
-                .note = signature_not_counted,
-                .userdata = (void *) "provider",
-        };
+        const struct sfu_signed_opts opts = signed_opts(job, pc->content_type, "provider");
         int r;
 
         pc->entry = entry;

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "io/bootloader.h"
+#include "io/spawn.h"
 
 struct custom {
         char *script;
@@ -55,8 +56,8 @@ static int custom_run(struct sfu_bootloader *bl, const char *verb, const char *a
         size_t len;
         int status, r;
 
-        r = sfu_bootloader_run(argv, bl->timeout_usec, SFU_BOOTLOADER_CUSTOM_OUTPUT_MAX, &out, &status,
-                               stderr_line, sizeof(stderr_line), err);
+        r = sfu_spawn_run(argv, bl->timeout_usec, SFU_BOOTLOADER_CUSTOM_OUTPUT_MAX, &out, &status,
+                          stderr_line, sizeof(stderr_line), err);
         if (r < 0)
                 return r;
         if (status != 0) {

@@ -2,16 +2,24 @@
 /* GRUB: RAUC's variables ORDER, <B>_OK and <B>_TRY in a grubenv block
  * (etc/grub/secfu-ab.cfg is the matching grub.cfg snippet).  The block is
  * read with `grub-editenv FILE list` and changed with exactly one
- * `grub-editenv FILE set K=V ...` per switch, so that GRUB's own in-place
- * rewrite of the 1024-byte block is the only write.  grub-editenv is found
+ * `grub-editenv COPY set K=V ...` per switch.  grub-editenv rewrites its
+ * file in place (open with O_TRUNC, write, fsync): a power cut between the
+ * truncation and the write leaves an empty file, which GRUB can neither
+ * load nor save, so it edits a copy beside the grubenv, and the edited
+ * copy replaces the grubenv by a crash-safe rename.  grub-editenv is found
  * on PATH; SFU_GRUB_EDITENV names another one (tests). */
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "io/bootloader.h"
+#include "io/spawn.h"
 #include "io/envfile.h"
 #include "io/fault.h"
+#include "io/fileio.h"
 
 #define GRUB_EDITENV "grub-editenv"
+#define GRUBENV_MAX (64u * 1024u)       /* a grubenv block is 1024 bytes */
+#define GRUBENV_EDIT_SUFFIX ".secfud-edit"
 
 struct grub {
         char *grubenv;
@@ -74,8 +82,8 @@ static int grub_run(struct sfu_bootloader *bl, char *const argv[], char **ret_st
         char stderr_line[256];
         int status, r;
 
-        r = sfu_bootloader_run(argv, bl->timeout_usec, SFU_BOOTLOADER_OUTPUT_MAX, ret_stdout, &status,
-                               stderr_line, sizeof(stderr_line), err);
+        r = sfu_spawn_run(argv, bl->timeout_usec, SFU_BOOTLOADER_OUTPUT_MAX, ret_stdout, &status,
+                          stderr_line, sizeof(stderr_line), err);
         if (r < 0)
                 return r;
         if (status != 0) {
@@ -161,13 +169,16 @@ static void free_strvp(char ***v) {
         free_strv(*v);
 }
 
-/* One grub-editenv invocation for all changes.  An unset becomes an empty
- * value: `unset` would need a second invocation, and the boot script treats
- * empty and unset alike. */
+/* One grub-editenv invocation for all changes, on a copy of the grubenv
+ * that then replaces it atomically (see the top of this file).  An unset
+ * becomes an empty value: `unset` would need a second invocation, and the
+ * boot script treats empty and unset alike. */
 static int grub_store(struct sfu_bootloader *bl, const struct sfu_envfile *changes, struct sfu_err *err) {
         struct grub *g = bl->data;
         _cleanup_(free_strvp) char **argv = NULL;
-        size_t n = sfu_envfile_size(changes), k = 0;
+        _cleanup_free_ char *edit = NULL, *old = NULL, *edited = NULL;
+        size_t n = sfu_envfile_size(changes), k = 0, old_len = 0, edited_len = 0;
+        struct stat st;
         int r;
 
         if (n == 0)
@@ -175,11 +186,15 @@ static int grub_store(struct sfu_bootloader *bl, const struct sfu_envfile *chang
         r = grub_check_exists(g, err);
         if (r < 0)
                 return r;
+        if (asprintf(&edit, "%s%s", g->grubenv, GRUBENV_EDIT_SUFFIX) < 0) {
+                edit = NULL;
+                return -ENOMEM;
+        }
         argv = calloc(n + 4, sizeof(char *));
         if (!argv)
                 return -ENOMEM;
         {
-                const char *fixed[] = {g->editenv, g->grubenv, "set"};
+                const char *fixed[] = {g->editenv, edit, "set"};
                 for (size_t i = 0; i < ELEMENTSOF(fixed); i++) {
                         argv[k] = strdup(fixed[i]);
                         if (!argv[k])
@@ -202,10 +217,27 @@ static int grub_store(struct sfu_bootloader *bl, const struct sfu_envfile *chang
         if (r < 0)
                 return sfu_err_set(err, SFU_ERR_STORAGE, -r, "cannot run %s set on %s: %s", g->editenv,
                                    g->grubenv, strerror(-r));
-        r = grub_run(bl, argv, NULL, err);
+        if (stat(g->grubenv, &st) < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "grubenv %s: %s", g->grubenv, strerror(errno));
+        r = sfu_file_read(g->grubenv, GRUBENV_MAX, 0, &old, &old_len, err);
+        if (r == -ENOENT)
+                return sfu_err_set(err, SFU_ERR_STORAGE, ENOENT, "grubenv %s: no such file", g->grubenv);
         if (r < 0)
                 return r;
-        r = SFU_FAULT("env-written"); /* tests: grub-editenv has written the block, nothing else is */
+        r = sfu_file_write_atomic(edit, old, old_len, st.st_mode & 0777, err);
+        if (r < 0)
+                return r;
+        r = grub_run(bl, argv, NULL, err);
+        if (r >= 0)
+                r = sfu_file_read(edit, GRUBENV_MAX, 0, &edited, &edited_len, err);
+        if (r >= 0)
+                r = sfu_file_write_atomic(g->grubenv, edited, edited_len, st.st_mode & 0777, err);
+        (void) unlink(edit);
+        if (r == -ENOENT)
+                return sfu_err_set(err, SFU_ERR_STORAGE, ENOENT, "%s: no such file after %s", edit, g->editenv);
+        if (r < 0)
+                return r;
+        r = SFU_FAULT("env-written"); /* tests: the new block has replaced the grubenv, nothing else is written */
         if (r < 0)
                 return sfu_err_set(err, SFU_ERR_STORAGE, -r, "after writing grubenv %s: %s", g->grubenv,
                                    strerror(-r));

@@ -1,20 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* The backend-independent part: dispatch through the ops table, the two
  * RAUC variable schemes (GRUB flags, U-Boot counters) on top of a
- * backend's load/store, booted-slot detection and the helper-program
- * runner. */
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <time.h>
+ * backend's load/store, and booted-slot detection.  Helper programs
+ * (grub-editenv, the custom script) run through io/spawn.h. */
 
 #include "io/bootloader.h"
 #include "io/envfile.h"
-#include "io/clock.h"
-
-extern char **environ;
 
 #define ORDER_MAX 32u /* entries of ORDER / BOOT_ORDER */
 
@@ -608,6 +599,26 @@ int sfu_bootloader_get_primary(struct sfu_bootloader *bl, char **ret, struct sfu
         return 0;
 }
 
+int sfu_bootloader_get_first(struct sfu_bootloader *bl, char **ret, struct sfu_err *err) {
+        _cleanup_envfile_ struct sfu_envfile *env = NULL;
+        struct order o;
+        int r;
+
+        if (bl->ops->scheme == SFU_BOOTLOADER_SCHEME_NONE)
+                return sfu_bootloader_get_primary(bl, ret, err);
+        r = env_load(bl, &env, &o, err);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < o.n; i++) {
+                if (!configured(bl, o.names[i]))
+                        continue;
+                *ret = strdup(o.names[i]);
+                return *ret ? 0 : -ENOMEM;
+        }
+        return sfu_err_set(err, SFU_ERR_STATE, ENOENT, "the %s environment lists no configured slot in %s",
+                           bl->ops->name, order_var(bl));
+}
+
 int sfu_bootloader_get_slot_state(struct sfu_bootloader *bl, const char *bootname,
                                   struct sfu_bootloader_slot_state *ret, struct sfu_err *err) {
         int r = check_bootname(bl, bootname, err);
@@ -733,271 +744,5 @@ int sfu_bootloader_get_incomplete(struct sfu_bootloader *bl, const char *class_n
         if (r < 0)
                 return r;
         *ret = list_contains(list, class_name);
-        return 0;
-}
-
-/* ---- booted slot ----------------------------------------------------------- */
-
-static int read_small_file(const char *path, size_t max, char **ret, struct sfu_err *err) {
-        _cleanup_close_ int fd = -1;
-        _cleanup_free_ char *buf = malloc(max + 1);
-        size_t len = 0;
-
-        if (!buf)
-                return -ENOMEM;
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0) {
-                if (errno == ENOENT)
-                        return sfu_err_set(err, SFU_ERR_STATE, ENOENT, "%s does not exist", path);
-                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot open %s: %s", path, strerror(errno));
-        }
-        for (;;) {
-                ssize_t n = read(fd, buf + len, max + 1 - len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot read %s: %s", path,
-                                           strerror(errno));
-                }
-                if (n == 0)
-                        break;
-                len += (size_t) n;
-                if (len > max)
-                        return sfu_err_set(err, SFU_ERR_SIZE, EFBIG, "%s is larger than %zu bytes", path,
-                                           max);
-        }
-        if (memchr(buf, 0, len))
-                return sfu_err_set(err, SFU_ERR_STATE, EBADMSG, "%s contains a NUL byte", path);
-        buf[len] = 0;
-        *ret = TAKE_PTR(buf);
-        return 0;
-}
-
-static int booted_from_cmdline(const char *key, const char *path, char **ret, struct sfu_err *err) {
-        _cleanup_free_ char *cmdline = NULL, *found = NULL;
-        size_t key_len = strlen(key);
-        int r;
-
-        r = read_small_file(path, SFU_BOOTLOADER_CMDLINE_MAX, &cmdline, err);
-        if (r < 0)
-                return r;
-        for (const char *p = cmdline; *p;) {
-                _cleanup_free_ char *word = NULL;
-                bool quoted = false;
-                size_t len = 0;
-
-                p += strspn(p, " \t\n");
-                if (!*p)
-                        break;
-                word = malloc(strlen(p) + 1);
-                if (!word)
-                        return -ENOMEM;
-                /* the kernel's rule: whitespace outside double quotes ends a word;
-                 * the quotes themselves are not part of it */
-                for (; *p && (quoted || !strchr(" \t\n", *p)); p++) {
-                        if (*p == '"')
-                                quoted = !quoted;
-                        else
-                                word[len++] = *p;
-                }
-                word[len] = 0;
-                if (len > key_len && strncmp(word, key, key_len) == 0 && word[key_len] == '=') {
-                        free(found);
-                        found = strdup(word + key_len + 1);
-                        if (!found)
-                                return -ENOMEM;
-                }
-        }
-        if (!found)
-                return sfu_err_set(err, SFU_ERR_STATE, ENOENT,
-                                   "the kernel command line (%s) has no %s=", path, key);
-        if (!sfu_bootloader_bootname_valid(found))
-                return sfu_err_set(err, SFU_ERR_STATE, EBADMSG,
-                                   "the kernel command line sets %s to '%.32s', not a valid bootname", key,
-                                   found);
-        *ret = TAKE_PTR(found);
-        return 0;
-}
-
-static int booted_from_file(const char *path, char **ret, struct sfu_err *err) {
-        _cleanup_free_ char *content = NULL;
-        size_t len;
-        int r;
-
-        r = read_small_file(path, SFU_BOOTLOADER_BOOTED_FILE_MAX, &content, err);
-        if (r < 0)
-                return r;
-        len = strcspn(content, "\n");
-        content[len] = 0;
-        while (len > 0 && (content[len - 1] == ' ' || content[len - 1] == '\t' || content[len - 1] == '\r'))
-                content[--len] = 0;
-        if (!sfu_bootloader_bootname_valid(content))
-                return sfu_err_set(err, SFU_ERR_STATE, EBADMSG, "%s holds '%.32s', not a valid bootname",
-                                   path, content);
-        *ret = TAKE_PTR(content);
-        return 0;
-}
-
-int sfu_bootloader_booted_slot(const char *spec, const char *proc_cmdline_path, char **ret,
-                               struct sfu_err *err) {
-        if (!spec)
-                return sfu_err_set(err, SFU_ERR_STATE, EINVAL, "no booted-slot source configured");
-        if (strncmp(spec, "cmdline:", 8) == 0 && spec[8] && !strpbrk(spec + 8, " \t\n=\""))
-                return booted_from_cmdline(spec + 8, proc_cmdline_path ? proc_cmdline_path : "/proc/cmdline",
-                                           ret, err);
-        if (strncmp(spec, "file:", 5) == 0 && spec[5] == '/')
-                return booted_from_file(spec + 5, ret, err);
-        return sfu_err_set(err, SFU_ERR_STATE, EINVAL,
-                           "booted-slot '%.64s' is neither cmdline:KEY nor file:/ABSOLUTE/PATH", spec);
-}
-
-/* ---- helper programs ---------------------------------------------------------- */
-
-static void spawn_file_actions_destroyp(posix_spawn_file_actions_t **fa) {
-        if (*fa)
-                posix_spawn_file_actions_destroy(*fa);
-}
-
-static void spawnattr_destroyp(posix_spawnattr_t **a) {
-        if (*a)
-                posix_spawnattr_destroy(*a);
-}
-
-/* Kills and reaps the child's process group unless it has been reaped. */
-static void child_reapp(pid_t *pid) {
-        if (*pid > 0) {
-                int saved = errno;
-                (void) kill(-*pid, SIGKILL);
-                while (waitpid(*pid, NULL, 0) < 0 && errno == EINTR)
-                        ;
-                errno = saved;
-        }
-}
-
-int sfu_bootloader_run(char *const argv[], uint64_t timeout_usec, size_t output_max, char **ret_stdout,
-                       int *ret_status, char *ret_stderr_line, size_t stderr_line_size,
-                       struct sfu_err *err) {
-        _cleanup_(spawn_file_actions_destroyp) posix_spawn_file_actions_t *fa = NULL;
-        _cleanup_(spawnattr_destroyp) posix_spawnattr_t *attr = NULL;
-        _cleanup_close_ int out_r = -1, out_w = -1, err_r = -1, err_w = -1;
-        _cleanup_(child_reapp) pid_t pid = 0;
-        _cleanup_free_ char *out = malloc(output_max + 1);
-        char errbuf[512];
-        size_t out_len = 0, err_len = 0;
-        posix_spawn_file_actions_t fa_storage;
-        posix_spawnattr_t attr_storage;
-        sigset_t mask;
-        uint64_t deadline = sfu_clock_monotonic_usec() + timeout_usec;
-        int pipe_out[2], pipe_err[2], status, r;
-
-        if (!out)
-                return -ENOMEM;
-        if (pipe2(pipe_out, O_CLOEXEC) < 0)
-                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot create a pipe: %s", strerror(errno));
-        out_r = pipe_out[0];
-        out_w = pipe_out[1];
-        if (pipe2(pipe_err, O_CLOEXEC) < 0)
-                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot create a pipe: %s", strerror(errno));
-        err_r = pipe_err[0];
-        err_w = pipe_err[1];
-
-        if (posix_spawn_file_actions_init(&fa_storage) != 0)
-                return -ENOMEM;
-        fa = &fa_storage;
-        if (posix_spawn_file_actions_addopen(fa, 0, "/dev/null", O_RDONLY, 0) != 0 ||
-            posix_spawn_file_actions_adddup2(fa, out_w, 1) != 0 ||
-            posix_spawn_file_actions_adddup2(fa, err_w, 2) != 0)
-                return -ENOMEM;
-        if (posix_spawnattr_init(&attr_storage) != 0)
-                return -ENOMEM;
-        attr = &attr_storage;
-        sigemptyset(&mask);
-        (void) posix_spawnattr_setsigmask(attr, &mask);
-        sigfillset(&mask);
-        (void) posix_spawnattr_setsigdefault(attr, &mask);
-        (void) posix_spawnattr_setpgroup(attr, 0);
-        (void) posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-                                                      POSIX_SPAWN_SETPGROUP);
-
-        r = strchr(argv[0], '/') ? posix_spawn(&pid, argv[0], fa, attr, argv, environ)
-                                 : posix_spawnp(&pid, argv[0], fa, attr, argv, environ);
-        if (r != 0) {
-                pid = 0;
-                return sfu_err_set(err, SFU_ERR_STORAGE, r, "cannot run %s: %s", argv[0], strerror(r));
-        }
-        closep(&out_w);
-        out_w = -1;
-        closep(&err_w);
-        err_w = -1;
-
-        while (out_r >= 0 || err_r >= 0) {
-                struct pollfd fds[2] = {{.fd = out_r, .events = POLLIN}, {.fd = err_r, .events = POLLIN}};
-                uint64_t now = sfu_clock_monotonic_usec();
-                char chunk[4096];
-
-                if (now >= deadline)
-                        return sfu_err_set(err, SFU_ERR_STORAGE, ETIMEDOUT,
-                                           "%s did not finish within %llu s", argv[0],
-                                           (unsigned long long) (timeout_usec / 1000000u));
-                r = poll(fds, 2, (int) ((deadline - now + 999) / 1000));
-                if (r < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return sfu_err_set(err, SFU_ERR_STORAGE, errno, "poll: %s", strerror(errno));
-                }
-                for (size_t i = 0; i < 2; i++) {
-                        int *fd = i == 0 ? &out_r : &err_r;
-                        ssize_t n;
-
-                        if (*fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
-                                continue;
-                        n = read(*fd, chunk, sizeof(chunk));
-                        if (n < 0 && (errno == EINTR || errno == EAGAIN))
-                                continue;
-                        if (n <= 0) {
-                                closep(fd);
-                                *fd = -1;
-                                continue;
-                        }
-                        if (i == 0) {
-                                if (out_len + (size_t) n > output_max)
-                                        return sfu_err_set(err, SFU_ERR_SIZE, EFBIG,
-                                                           "%s wrote more than %zu bytes to stdout", argv[0],
-                                                           output_max);
-                                memcpy(out + out_len, chunk, (size_t) n);
-                                out_len += (size_t) n;
-                        } else {
-                                size_t room = sizeof(errbuf) - 1 - err_len;
-                                size_t take = (size_t) n < room ? (size_t) n : room;
-                                memcpy(errbuf + err_len, chunk, take);
-                                err_len += take;
-                        }
-                }
-        }
-
-        for (;;) {
-                pid_t w = waitpid(pid, &status, WNOHANG);
-                if (w == pid)
-                        break;
-                if (w < 0 && errno != EINTR)
-                        return sfu_err_set(err, SFU_ERR_STORAGE, errno, "waitpid: %s", strerror(errno));
-                if (sfu_clock_monotonic_usec() >= deadline)
-                        return sfu_err_set(err, SFU_ERR_STORAGE, ETIMEDOUT,
-                                           "%s did not finish within %llu s", argv[0],
-                                           (unsigned long long) (timeout_usec / 1000000u));
-                (void) poll(NULL, 0, 5);
-        }
-        pid = 0; /* reaped */
-
-        out[out_len] = 0;
-        errbuf[err_len] = 0;
-        errbuf[strcspn(errbuf, "\n")] = 0;
-        if (ret_stderr_line && stderr_line_size > 0)
-                snprintf(ret_stderr_line, stderr_line_size, "%s", errbuf);
-        if (memchr(out, 0, out_len))
-                return sfu_err_set(err, SFU_ERR_STATE, EBADMSG, "%s wrote a NUL byte to stdout", argv[0]);
-        if (ret_stdout)
-                *ret_stdout = TAKE_PTR(out);
-        *ret_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
         return 0;
 }

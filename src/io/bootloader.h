@@ -74,6 +74,9 @@ unsigned sfu_bootloader_trial_attempts(const struct sfu_bootloader *bl);
 void sfu_bootloader_set_timeout(struct sfu_bootloader *bl, uint64_t usec);
 
 int sfu_bootloader_get_primary(struct sfu_bootloader *bl, char **ret, struct sfu_err *err) _wur_;
+/* The first configured slot of ORDER / BOOT_ORDER, whatever its attempts:
+ * the slot the last switch put first (custom backend: the primary). */
+int sfu_bootloader_get_first(struct sfu_bootloader *bl, char **ret, struct sfu_err *err) _wur_;
 int sfu_bootloader_get_slot_state(struct sfu_bootloader *bl, const char *bootname,
                                   struct sfu_bootloader_slot_state *ret, struct sfu_err *err) _wur_;
 /* fallback: the slot to return to when the trial fails (normally the booted
@@ -151,12 +154,3 @@ extern const struct sfu_bootloader_ops sfu_bootloader_uboot_ops;
 extern const struct sfu_bootloader_ops sfu_bootloader_file_ops;
 extern const struct sfu_bootloader_ops sfu_bootloader_custom_ops;
 
-/* Runs argv[0] (searched on PATH when it has no '/') with stdin from
- * /dev/null, in its own process group, signals reset, killed after
- * timeout_usec.  stdout is returned NUL-terminated (at most output_max
- * bytes; more is -EFBIG), the first line of stderr goes into messages.
- * ret_status: the exit status, or -1 when killed by a signal.  Errors:
- * SFU_ERR_STORAGE for spawn/timeout, SFU_ERR_SIZE for too much output. */
-int sfu_bootloader_run(char *const argv[], uint64_t timeout_usec, size_t output_max, char **ret_stdout,
-                       int *ret_status, char *ret_stderr_line, size_t stderr_line_size,
-                       struct sfu_err *err) _wur_;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* What the commands of secfu-manifest share: option parsing, the failure
  * and usage lines, reading inputs. */
+#include <fcntl.h>
 #include <stdarg.h>
 #include <unistd.h>
 
@@ -190,27 +191,55 @@ size_t sfu_tool_trim_space(const char *buf, size_t len) {
         return len;
 }
 
-int sfu_tool_read_jws(const char *path, char **ret_input, size_t *ret_len, struct sfu_jws **ret,
-                      struct sfu_err *err) {
-        _cleanup_free_ char *input = NULL;
-        size_t len = 0;
-        int r;
-
-        r = sfu_tool_read_input(path, SFU_JWS_MAX_SIZE, &input, &len, err);
-        if (r < 0)
-                return r;
-        r = sfu_jws_parse(input, sfu_tool_trim_space(input, len), ret, err);
-        if (r < 0)
-                return r;
-        *ret_input = TAKE_PTR(input);
-        *ret_len = len;
-        return 0;
-}
-
 int sfu_tool_write_stdout(const void *buf, size_t len, struct sfu_err *err) {
         if (len > 0 && fwrite(buf, 1, len, stdout) != len)
                 return sfu_err_set(err, SFU_ERR_STORAGE, errno ? errno : EIO, "cannot write to standard output");
         if (fflush(stdout) != 0 || ferror(stdout))
                 return sfu_err_set(err, SFU_ERR_STORAGE, errno ? errno : EIO, "cannot write to standard output");
         return 0;
+}
+
+int sfu_tool_write_all(int fd, const void *buf, size_t len) {
+        const uint8_t *p = buf;
+
+        while (len > 0) {
+                ssize_t n = write(fd, p, len);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                p += n;
+                len -= (size_t) n;
+        }
+        return 0;
+}
+
+int sfu_tool_write_output(const char *path, const void *buf, size_t len, bool binary, struct sfu_err *err) {
+        if (path && !sfu_streq(path, "-"))
+                return sfu_file_write_atomic(path, buf, len, 0644, err);
+        if (binary && isatty(STDOUT_FILENO))
+                return sfu_err_set(err, SFU_ERR_STORAGE, ENOTTY,
+                                   "not writing binary output to a terminal; use -o FILE or a redirection");
+        return sfu_tool_write_stdout(buf, len, err);
+}
+
+bool sfu_tool_has_suffix(const char *s, const char *suffix) {
+        size_t n = strlen(s), m = strlen(suffix);
+
+        return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+bool sfu_tool_is_hsskey(const char *path) {
+        static const char magic[] = "SECFUHSS";
+        char head[sizeof(magic) - 1];
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        ssize_t n;
+
+        if (fd < 0)
+                return false;
+        do
+                n = read(fd, head, sizeof(head));
+        while (n < 0 && errno == EINTR);
+        return n == (ssize_t) sizeof(head) && memcmp(head, magic, sizeof(head)) == 0;
 }

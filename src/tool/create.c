@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* secfu-manifest create: a manifest for image files, with the key
- * rotation (keyInfo) and the rollback floor it announces. */
+ * rotation (keyInfo), the rollback floor it announces and the components
+ * it delegates to providers. */
 #include <stddef.h>
 #include <time.h>
 
@@ -17,12 +18,15 @@
 
 #define CREATE_MAX_IMAGES SFU_MANIFEST_MAX_IMAGES
 #define CREATE_MAX_KEYS SFU_MANIFEST_MAX_KEYS   /* --announce-key, and --revoke-kid */
+#define CREATE_MAX_PROVIDERS SFU_MANIFEST_MAX_PROVIDERS
 
 static void help(void) {
         printf("Usage: " SFU_TOOL_PROG " create --manufacturer M --model X --version V\n"
                "           --image FILE[=LOCATION] [--slot-class CLASS] [--name NAME] ...\n"
                "           [--expires DATE] [--timestamp DATE] [--rollback-floor VERSION]\n"
-               "           [--announce-key PUB ...] [--revoke-kid KID ...]\n\n"
+               "           [--announce-key PUB ...] [--revoke-kid KID ...]\n"
+               "           [--provider NAME=MANIFEST (--provider-kid KID | --provider-key PUB)\n"
+               "            [--provider-class CLASS] [--min-version V] ...]\n\n"
                "Prints a manifest (JSON) with the size, SHA-256 and SHA-512 of every image.\n\n"
                "  --manufacturer M         manufacturer, as the devices have it configured\n"
                "  --model X                model, as the devices have it configured\n"
@@ -39,11 +43,23 @@ static void help(void) {
                "  --announce-key PUB       public key (PEM or JWK) devices trust from now on\n"
                "                           (keyInfo.newKeys); repeatable, at most %d\n"
                "  --revoke-kid KID         key id devices stop trusting (keyInfo.revokedKeys);\n"
-               "                           repeatable, at most %d\n\n"
+               "                           repeatable, at most %d\n"
+               "  --provider NAME=MANIFEST a component another party supplies: its name and\n"
+               "                           where its signed manifest is (relative to this\n"
+               "                           manifest's URL, or an absolute http(s) URI);\n"
+               "                           repeatable, at most %d\n"
+               "  --provider-kid KID       the trust-store key that signs that manifest\n"
+               "  --provider-key PUB       or a public key (PEM or JWK) this manifest\n"
+               "                           introduces for that component only\n"
+               "  --provider-class CLASS   its slot class (default: NAME)\n"
+               "  --min-version V          the lowest version of it devices take\n\n"
                "One --image without --slot-class gives the single-image form\n"
                "(firmwareLocation); several images, or any --slot-class, give the\n"
-               "\"images\" form, where every image needs --slot-class.\n",
-               CREATE_MAX_KEYS, CREATE_MAX_KEYS);
+               "\"images\" form, where every image needs --slot-class.  --provider-kid or\n"
+               "--provider-key, --provider-class and --min-version apply to the --provider\n"
+               "before them; a manifest with providers has the images form and names\n"
+               "\"providers\" in \"crit\".\n",
+               CREATE_MAX_KEYS, CREATE_MAX_KEYS, CREATE_MAX_PROVIDERS);
 }
 
 static const struct sfu_tool_command command = { "create", help };
@@ -57,10 +73,18 @@ struct create_image {
         char *name_default;
 };
 
+struct create_provider {
+        char *name;             /* the --provider argument, cut at its first '=' */
+        const char *manifest;   /* after that '=' in the same buffer */
+        const char *kid, *key_path, *slot_class, *min_version;
+};
+
 struct create_opts {
         const char *manufacturer, *model, *version, *expires_text, *timestamp_text, *rollback_floor;
         struct create_image images[CREATE_MAX_IMAGES];
         size_t n_images;
+        struct create_provider providers[CREATE_MAX_PROVIDERS];
+        size_t n_providers;
         const char *announce[CREATE_MAX_KEYS];
         size_t n_announce;
         const char *revoke[CREATE_MAX_KEYS];
@@ -74,6 +98,8 @@ static void create_opts_free(struct create_opts *o) {
                 free(o->images[i].file);
                 free(o->images[i].name_default);
         }
+        for (size_t i = 0; i < o->n_providers; i++)
+                free(o->providers[i].name);
 }
 
 /* ------------------------------------------------------------ the JSON */
@@ -267,6 +293,63 @@ static int add_key_info(json_t *root, const struct create_opts *o, struct sfu_er
         return 0;
 }
 
+/* One "providers" entry; a --provider-key becomes the public JWK (with
+ * its kid) that the entry introduces. */
+static int provider_json(const struct create_provider *p, json_t **ret, struct sfu_err *err) {
+        _cleanup_json_ json_t *entry = json_object();
+        int r;
+
+        if (!entry)
+                return sfu_err_set(err, SFU_ERR_STORAGE, ENOMEM, "out of memory");
+        r = add_string(entry, "name", p->name, "--provider", err);
+        if (r >= 0)
+                r = add_string(entry, "slotClass", p->slot_class ? p->slot_class : p->name, "--provider-class", err);
+        if (r >= 0)
+                r = add_string(entry, "manifest", p->manifest, "--provider", err);
+        if (r >= 0 && p->kid)
+                r = add_string(entry, "kid", p->kid, "--provider-kid", err);
+        if (r >= 0 && p->key_path) {
+                _cleanup_key_ struct sfu_key *key = NULL;
+                json_t *jwk = NULL;
+
+                r = sfu_key_load_file(p->key_path, false, &key, err);
+                if (r >= 0 && key->is_private)
+                        r = sfu_err_set(err, SFU_ERR_PARSE, EPERM,
+                                        "--provider-key %s holds a private key; give the public key", p->key_path);
+                if (r >= 0 && (sfu_key_to_jwk(key, &jwk) < 0 || json_object_set_new(entry, "key", jwk) < 0))
+                        r = sfu_err_set(err, SFU_ERR_STORAGE, ENOMEM, "cannot export %s as a JWK", p->key_path);
+        }
+        if (r >= 0 && p->min_version)
+                r = add_string(entry, "minVersion", p->min_version, "--min-version", err);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(entry);
+        return 0;
+}
+
+static int add_providers(json_t *root, const struct create_opts *o, struct sfu_err *err) {
+        _cleanup_json_ json_t *list = NULL;
+        int r;
+
+        if (o->n_providers == 0)
+                return 0;
+        list = json_array();
+        if (!list || json_object_set_new(root, "crit", json_pack("[s]", "providers")) < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, ENOMEM, "out of memory");
+        for (size_t i = 0; i < o->n_providers; i++) {
+                json_t *entry = NULL;
+
+                r = provider_json(&o->providers[i], &entry, err);
+                if (r < 0)
+                        return r;
+                if (json_array_append_new(list, entry) < 0)
+                        return sfu_err_set(err, SFU_ERR_STORAGE, ENOMEM, "out of memory");
+        }
+        if (json_object_set(root, "providers", list) < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, ENOMEM, "out of memory");
+        return 0;
+}
+
 static int build_manifest(const struct create_opts *o, json_t **ret, struct sfu_err *err) {
         _cleanup_json_ json_t *root = json_object(), *list = NULL;
         char when[32];
@@ -299,7 +382,9 @@ static int build_manifest(const struct create_opts *o, json_t **ret, struct sfu_
         }
         if (list && json_object_set(root, "images", list) < 0)
                 return sfu_err_set(err, SFU_ERR_STORAGE, ENOMEM, "out of memory");
-        r = add_key_info(root, o, err);
+        r = add_providers(root, o, err);
+        if (r >= 0)
+                r = add_key_info(root, o, err);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(root);
@@ -382,6 +467,59 @@ static int add_revoke(void *target, const char *arg) {
         return add_repeated(o->revoke, &o->n_revoke, "--revoke-kid", arg);
 }
 
+static int add_provider(void *target, const char *arg) {
+        const char *cmd = command.name;
+        struct create_opts *o = target;
+        struct create_provider *p;
+        char *eq;
+
+        if (o->n_providers >= CREATE_MAX_PROVIDERS)
+                return sfu_tool_usage_error(cmd, "at most %d providers (the manifest's limit)", CREATE_MAX_PROVIDERS);
+        p = &o->providers[o->n_providers++];
+        p->name = strdup(arg);
+        if (!p->name)
+                return sfu_tool_failf(cmd, "out of memory");
+        eq = strchr(p->name, '=');
+        if (!eq || eq == p->name || !eq[1])
+                return sfu_tool_usage_error(cmd, "--provider %s is not NAME=MANIFEST", arg);
+        *eq = 0;
+        p->manifest = eq + 1;
+        return 0;
+}
+
+/* --provider-kid, --provider-key, --provider-class and --min-version
+ * apply to the --provider before them. */
+static int set_provider_field(struct create_opts *o, const char *option, size_t offset, const char *arg) {
+        struct create_provider *last = o->n_providers > 0 ? &o->providers[o->n_providers - 1] : NULL;
+        const char **field;
+
+        if (!last)
+                return sfu_tool_usage_error(command.name, "%s must follow the --provider it applies to", option);
+        if (!*arg)
+                return sfu_tool_usage_error(command.name, "%s must not be empty", option);
+        field = (const char **) (void *) ((char *) last + offset);
+        if (*field)
+                return sfu_tool_usage_error(command.name, "two %s options for --provider %s", option, last->name);
+        *field = arg;
+        return 0;
+}
+
+static int set_provider_kid(void *target, const char *arg) {
+        return set_provider_field(target, "--provider-kid", offsetof(struct create_provider, kid), arg);
+}
+
+static int set_provider_key(void *target, const char *arg) {
+        return set_provider_field(target, "--provider-key", offsetof(struct create_provider, key_path), arg);
+}
+
+static int set_provider_class(void *target, const char *arg) {
+        return set_provider_field(target, "--provider-class", offsetof(struct create_provider, slot_class), arg);
+}
+
+static int set_min_version(void *target, const char *arg) {
+        return set_provider_field(target, "--min-version", offsetof(struct create_provider, min_version), arg);
+}
+
 /* Reads the options into o.  Returns 0, or -1 when the command is over
  * (--help, a usage error) with its exit status in *ret_status. */
 static int parse_options(int argc, char **argv, struct create_opts *o, int *ret_status) {
@@ -397,6 +535,11 @@ static int parse_options(int argc, char **argv, struct create_opts *o, int *ret_
                 { "rollback-floor", 0, SFU_TOOL_STRING, &o->rollback_floor },
                 { "announce-key", 0, SFU_TOOL_CALL, o, add_announce },
                 { "revoke-kid", 0, SFU_TOOL_CALL, o, add_revoke },
+                { "provider", 0, SFU_TOOL_CALL, o, add_provider },
+                { "provider-kid", 0, SFU_TOOL_CALL, o, set_provider_kid },
+                { "provider-key", 0, SFU_TOOL_CALL, o, set_provider_key },
+                { "provider-class", 0, SFU_TOOL_CALL, o, set_provider_class },
+                { "min-version", 0, SFU_TOOL_CALL, o, set_min_version },
         };
 
         if (sfu_tool_parse_options(&command, argc, argv, options, ELEMENTSOF(options), ret_status) < 0)
@@ -463,12 +606,40 @@ static int check_options(struct create_opts *o) {
         return 0;
 }
 
+/* Each provider has exactly one key and a valid minimum version; returns 0
+ * or the exit status. */
+static int check_providers(const struct create_opts *o) {
+        const char *cmd = command.name;
+
+        for (size_t i = 0; i < o->n_providers; i++) {
+                const struct create_provider *p = &o->providers[i];
+                struct sfu_version v;
+
+                if (!p->kid == !p->key_path)
+                        return sfu_tool_usage_error(cmd, "--provider %s needs exactly one of --provider-kid and "
+                                                    "--provider-key", p->name);
+                if (p->min_version && sfu_version_parse(p->min_version, &v) < 0)
+                        return sfu_tool_usage_error(cmd, "--min-version %s is not major.minor.revision (decimal, "
+                                                    "no leading zeros)", p->min_version);
+                for (size_t j = 0; j < i; j++)
+                        if (sfu_streq(p->name, o->providers[j].name))
+                                return sfu_tool_usage_error(cmd, "two providers are named \"%s\"", p->name);
+                for (size_t j = 0; j < o->n_images; j++) {
+                        const struct create_image *img = &o->images[j];
+                        if (sfu_streq(p->name, img->name ? img->name : img->name_default))
+                                return sfu_tool_usage_error(cmd, "the provider \"%s\" has the name of an image",
+                                                            p->name);
+                }
+        }
+        return 0;
+}
+
 /* Picks the form (single image or "images") and checks the images fit
  * it; returns 0 or the exit status. */
 static int check_images(struct create_opts *o) {
         const char *cmd = command.name;
 
-        o->split = o->n_images > 1;
+        o->split = o->n_images > 1 || o->n_providers > 0;
         for (size_t i = 0; i < o->n_images; i++)
                 if (o->images[i].slot_class)
                         o->split = true;
@@ -481,7 +652,7 @@ static int check_images(struct create_opts *o) {
                 if (!o->split)
                         continue;
                 if (!img->slot_class)
-                        return sfu_tool_usage_error(cmd, "--image %s needs a --slot-class (several images)", img->file);
+                        return sfu_tool_usage_error(cmd, "--image %s needs a --slot-class (several images, or providers)", img->file);
                 if (!*name)
                         return sfu_tool_usage_error(cmd, "--image %s needs a --name", img->file);
                 for (size_t j = 0; j < i; j++) {
@@ -507,6 +678,8 @@ int sfu_tool_create(int argc, char **argv) {
         r = check_options(&opts);
         if (r == 0)
                 r = check_images(&opts);
+        if (r == 0)
+                r = check_providers(&opts);
         if (r != 0)
                 return r;
 

@@ -13,9 +13,10 @@ static const struct {
 } commands[] = {
         { "keygen", sfu_tool_keygen, "make a signing key pair" },
         { "create", sfu_tool_create, "print a manifest for image files" },
-        { "sign", sfu_tool_sign, "sign a manifest (or add a signature to a JWS)" },
-        { "verify", sfu_tool_verify, "verify a signed manifest and print it" },
-        { "inspect", sfu_tool_inspect, "show a JWS without verifying it" },
+        { "sign", sfu_tool_sign, "sign a manifest as a JWS or COSE (or add signatures)" },
+        { "verify", sfu_tool_verify, "verify a signed manifest or a bundle and print it" },
+        { "inspect", sfu_tool_inspect, "show a signed manifest, a bundle or a key, unverified" },
+        { "pack", sfu_tool_pack, "make a bundle of a signed manifest and its images" },
         { "publish", sfu_tool_publish, "lay out a web server directory" },
         { "encrypt", sfu_tool_encrypt, "encrypt a signed manifest for devices, or an image" },
         { "decrypt", sfu_tool_decrypt, "decrypt a manifest with a device key, or an image" },

@@ -1,16 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /* secfu-manifest publish: a directory tree for a static web server, with
- * the manifest at a well-known path and every image where its location,
- * resolved against the manifest URL, points. */
+ * the signed manifest at a well-known path (and a COSE form of it beside
+ * it, for servers that negotiate), every image where its location,
+ * resolved against the manifest URL, points, and optionally a bundle. */
 #include <inttypes.h>
 
 #include "core/digest.h"
+#include "core/json.h"
 #include "core/manifest.h"
 #include "core/url.h"
 #include "io/fileio.h"
 #include "tool/tool.h"
 
 #define PUBLISH_MAX_IMAGE_ARGS SFU_MANIFEST_MAX_IMAGES
+/* The COSE form beside manifest.json (doc/manifest.md, "Publishing both
+ * forms", whose nginx configuration serves it to devices that prefer it). */
+#define PUBLISH_COSE_NAME "manifest.cbor"
 
 /* The trees a publication can have: the manifest at
  * /.well-known/firmware/M/X/manifest.json (what the devices' default URL
@@ -28,15 +33,21 @@ static const struct {
 
 static void help(void) {
         printf("Usage: " SFU_TOOL_PROG " publish --root DIR [--layout firmware|manifest|both]\n"
-               "           [--allow-external] MANIFEST.jws [IMAGE ...]\n\n"
-               "Lays out DIR for a static HTTP server: the JWS goes to\n"
+               "           [--cose SIGNED.cose] [--bundle PATH] [--allow-external]\n"
+               "           SIGNED-MANIFEST [IMAGE ...]\n\n"
+               "Lays out DIR for a static HTTP server: SIGNED-MANIFEST (any form) goes to\n"
                "DIR/.well-known/firmware/MANUFACTURER/MODEL/manifest.json (--layout manifest:\n"
                "DIR/.well-known/manifest/MANUFACTURER/MODEL/manifest.json; both: both) and\n"
                "every IMAGE to the path its location in the manifest resolves to from there.\n"
                "Signatures are not checked; each IMAGE must match the size and digests of an\n"
-               "image of the manifest. Files are written atomically; the manifest last.\n\n"
+               "image of the manifest. Files are written atomically; the manifests last.\n\n"
                "  --root DIR         document root of the web server (created if missing)\n"
                "  --layout L         firmware (default), manifest or both\n"
+               "  --cose FILE        also the COSE form of the same manifest, as manifest.cbor\n"
+               "                     beside each manifest.json (a server that negotiates by\n"
+               "                     Accept serves it to devices preferring COSE)\n"
+               "  --bundle PATH      also a bundle of the manifest and the images at DIR/PATH\n"
+               "                     (e.g. firmware/MANUFACTURER/MODEL/current.sfu)\n"
                "  --allow-external   accept images with absolute http(s) locations (they\n"
                "                     are not copied; publish them there yourself)\n");
 }
@@ -53,7 +64,11 @@ struct publish_target {
 struct publish_plan {
         const char *root;
         const struct sfu_manifest *manifest;
+        const char *input, *cose_input;                 /* the signed manifests' bytes */
+        size_t input_len, cose_len;
+        const char *bundle_rel;                         /* --bundle PATH, or NULL */
         char *manifest_rels[LAYOUTS_MAX];
+        char *cose_rels[LAYOUTS_MAX];                   /* manifest.cbor, with --cose */
         size_t n_manifests;
         struct publish_target targets[LAYOUTS_MAX * SFU_MANIFEST_MAX_IMAGES];
         size_t n_targets;
@@ -61,11 +76,14 @@ struct publish_plan {
         char *tmp[SFU_MANIFEST_MAX_IMAGES];             /* verified copy, waiting to be moved */
         const char *source[SFU_MANIFEST_MAX_IMAGES];    /* the IMAGE argument it came from */
         char *tmp_dir;                                  /* beside the first manifest */
+        char *bundle_tmp;                               /* the bundle, waiting to be moved */
 };
 
 static void publish_plan_free(struct publish_plan *plan) {
-        for (size_t i = 0; i < plan->n_manifests; i++)
+        for (size_t i = 0; i < plan->n_manifests; i++) {
                 free(plan->manifest_rels[i]);
+                free(plan->cose_rels[i]);
+        }
         for (size_t i = 0; i < plan->n_targets; i++)
                 free(plan->targets[i].rel);
         for (size_t i = 0; i < SFU_MANIFEST_MAX_IMAGES; i++) {
@@ -74,6 +92,9 @@ static void publish_plan_free(struct publish_plan *plan) {
                 free(plan->tmp[i]);
         }
         free(plan->tmp_dir);
+        if (plan->bundle_tmp)
+                unlink(plan->bundle_tmp);
+        free(plan->bundle_tmp);
 }
 
 /* ------------------------------------------------------------ the plan */
@@ -108,6 +129,12 @@ static int plan_layout(struct publish_plan *plan, const char *dir, bool allow_ex
         if (!manifest_rel)
                 return sfu_err_set(err, SFU_ERR_STORAGE, ENOMEM, "out of memory");
         plan->manifest_rels[plan->n_manifests++] = manifest_rel;
+        if (plan->cose_input) {
+                plan->cose_rels[plan->n_manifests - 1] =
+                        sfu_tool_format("%s/%s/%s/" PUBLISH_COSE_NAME, dir, m->manufacturer, m->model);
+                if (!plan->cose_rels[plan->n_manifests - 1])
+                        return sfu_err_set(err, SFU_ERR_STORAGE, ENOMEM, "out of memory");
+        }
         base_path = sfu_tool_format("/%s", manifest_rel);
         if (!base_path)
                 return sfu_err_set(err, SFU_ERR_STORAGE, ENOMEM, "out of memory");
@@ -137,6 +164,41 @@ static int plan_layout(struct publish_plan *plan, const char *dir, bool allow_ex
         return 0;
 }
 
+/* Whether rel is a file the plan writes besides the images: a manifest,
+ * its COSE form or the bundle; the name of what it is, or NULL. */
+static const char *special_file(const struct publish_plan *plan, const char *rel) {
+        for (size_t j = 0; j < plan->n_manifests; j++) {
+                if (sfu_streq(rel, plan->manifest_rels[j]))
+                        return plan->manifest_rels[j];
+                if (sfu_streq(rel, plan->cose_rels[j]))
+                        return plan->cose_rels[j];
+        }
+        return sfu_streq(rel, plan->bundle_rel) ? plan->bundle_rel : NULL;
+}
+
+/* No image lands on a manifest or the bundle, and the bundle on no
+ * manifest. */
+static int check_clashes(const struct publish_plan *plan, struct sfu_err *err) {
+        const struct sfu_manifest *m = plan->manifest;
+
+        for (size_t t = 0; t < plan->n_targets; t++) {
+                const char *what = special_file(plan, plan->targets[t].rel);
+                if (what)
+                        return sfu_err_set(err, SFU_ERR_POLICY, EEXIST, "image \"%s\" would replace %s",
+                                           m->images[plan->targets[t].image].name, what);
+        }
+        for (size_t j = 0; plan->bundle_rel && j < plan->n_manifests; j++)
+                if (sfu_streq(plan->bundle_rel, plan->manifest_rels[j]) || sfu_streq(plan->bundle_rel, plan->cose_rels[j]))
+                        return sfu_err_set(err, SFU_ERR_POLICY, EEXIST, "--bundle %s would replace a manifest",
+                                           plan->bundle_rel);
+        for (size_t i = 0; plan->bundle_rel && i < m->n_images; i++)
+                if (plan->external[i])
+                        return sfu_err_set(err, SFU_ERR_POLICY, EREMOTE,
+                                           "--bundle needs every image, and image \"%s\" is external (%s)",
+                                           m->images[i].name, m->images[i].location);
+        return 0;
+}
+
 static int make_plan(struct publish_plan *plan, unsigned layouts, bool allow_external, struct sfu_err *err) {
         const struct sfu_manifest *m = plan->manifest;
         int r;
@@ -154,13 +216,7 @@ static int make_plan(struct publish_plan *plan, unsigned layouts, bool allow_ext
                 if (r < 0)
                         return r;
         }
-        for (size_t t = 0; t < plan->n_targets; t++)
-                for (size_t j = 0; j < plan->n_manifests; j++)
-                        if (sfu_streq(plan->targets[t].rel, plan->manifest_rels[j]))
-                                return sfu_err_set(err, SFU_ERR_POLICY, EEXIST,
-                                                   "image \"%s\" would replace the manifest %s",
-                                                   m->images[plan->targets[t].image].name, plan->manifest_rels[j]);
-        return 0;
+        return check_clashes(plan, err);
 }
 
 /* ------------------------------------------------------------ the images */
@@ -312,26 +368,46 @@ static int install_target(struct publish_plan *plan, size_t t, struct sfu_err *e
 
 /* ------------------------------------------------------------ the command */
 
-static int parse_layout(void *target, const char *text) {
-        unsigned *ret = target;
+/* Writes data to root/rel atomically, creating its directories. */
+static int write_file(const char *root, const char *rel, const void *data, size_t len, struct sfu_err *err) {
+        _cleanup_free_ char *path = sfu_tool_format("%s/%s", root, rel);
+        char *slash;
+        int r;
 
-        for (size_t l = 0; l < LAYOUTS_MAX; l++)
-                if (sfu_streq(text, layouts_known[l].name)) {
-                        *ret = LAYOUT_BIT(l);
-                        return 0;
-                }
-        if (!sfu_streq(text, "both"))
-                return sfu_tool_usage_error(command.name, "--layout must be firmware, manifest or both, not %s", text);
-        *ret = LAYOUT_BIT(LAYOUTS_MAX) - 1;
-        return 0;
+        if (!path)
+                return sfu_err_set(err, SFU_ERR_STORAGE, ENOMEM, "out of memory");
+        slash = strrchr(path, '/');
+        *slash = 0;
+        r = sfu_mkdir_p(path, 0755);
+        *slash = '/';
+        if (r < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, -r, "cannot create the directory of %s: %s", path, strerror(-r));
+        return sfu_file_write_atomic(path, data, len, 0644, err);
 }
 
-/* Copies and checks every image before anything becomes visible, then
- * writes the images and, last, the manifests: a server never offers a
- * manifest whose images are missing. */
-static int publish(struct publish_plan *plan, const char *input, size_t input_len, char **images, size_t n_images,
-                   struct sfu_err *err) {
+/* The bundle, from the verified copies of the images, into a temporary
+ * file beside its place. */
+static int make_bundle(struct publish_plan *plan, struct sfu_err *err) {
         const struct sfu_manifest *m = plan->manifest;
+        _cleanup_free_ char *dir = sfu_tool_format("%s/%s", plan->root, plan->bundle_rel);
+        int r;
+
+        if (!dir)
+                return sfu_err_set(err, SFU_ERR_STORAGE, ENOMEM, "out of memory");
+        *strrchr(dir, '/') = 0;
+        r = sfu_mkdir_p(dir, 0755);
+        if (r < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, -r, "cannot create directory %s: %s", dir, strerror(-r));
+        return sfu_tool_bundle_write(dir, plan->input, plan->input_len, m, plan->tmp, m->n_images, &plan->bundle_tmp,
+                                     err);
+}
+
+/* Copies and checks every image (and makes the bundle) before anything
+ * becomes visible, then writes the images, the bundle and, last, the
+ * manifests: a server never offers a manifest whose images are missing. */
+static int publish(struct publish_plan *plan, char **images, size_t n_images, struct sfu_err *err) {
+        const struct sfu_manifest *m = plan->manifest;
+        _cleanup_free_ char *bundle_path = NULL;
         int r;
 
         plan->tmp_dir = sfu_tool_format("%s/%s", plan->root, plan->manifest_rels[0]);
@@ -352,26 +428,32 @@ static int publish(struct publish_plan *plan, const char *input, size_t input_le
                         return sfu_err_set(err, SFU_ERR_POLICY, ENOENT,
                                            "no file was given for the manifest's image \"%s\" (%s)", m->images[i].name,
                                            m->images[i].location);
+        if (plan->bundle_rel && (r = make_bundle(plan, err)) < 0)
+                return r;
 
         for (size_t t = 0; t < plan->n_targets; t++) {
                 r = install_target(plan, t, err);
                 if (r < 0)
                         return r;
         }
-        for (size_t j = 0; j < plan->n_manifests; j++) {
-                _cleanup_free_ char *path = sfu_tool_format("%s/%s", plan->root, plan->manifest_rels[j]);
-                char *slash;
-
-                if (!path)
+        if (plan->bundle_rel) {
+                bundle_path = sfu_tool_format("%s/%s", plan->root, plan->bundle_rel);
+                if (!bundle_path)
                         return sfu_err_set(err, SFU_ERR_STORAGE, ENOMEM, "out of memory");
-                slash = strrchr(path, '/');
-                *slash = 0;
-                r = sfu_mkdir_p(path, 0755);
-                *slash = '/';
-                if (r >= 0)
-                        r = sfu_file_write_atomic(path, input, input_len, 0644, err);
+                r = sfu_file_move_into(plan->bundle_tmp, bundle_path, err);
                 if (r < 0)
-                        return sfu_err_set(err, SFU_ERR_STORAGE, r, "cannot write %s: %s", path, strerror(-r));
+                        return r;
+                free(TAKE_PTR(plan->bundle_tmp));
+        }
+        for (size_t j = 0; plan->cose_input && j < plan->n_manifests; j++) {
+                r = write_file(plan->root, plan->cose_rels[j], plan->cose_input, plan->cose_len, err);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t j = 0; j < plan->n_manifests; j++) {
+                r = write_file(plan->root, plan->manifest_rels[j], plan->input, plan->input_len, err);
+                if (r < 0)
+                        return r;
         }
         return 0;
 }
@@ -383,12 +465,72 @@ static void print_result(const struct publish_plan *plan) {
                 if (plan->external[i])
                         fprintf(stderr, SFU_TOOL_PROG ": publish: note: image \"%s\" is at %s and was not copied\n",
                                 plan->manifest->images[i].name, plan->manifest->images[i].location);
+        if (plan->bundle_rel)
+                printf("%s\n", plan->bundle_rel);
+        for (size_t j = 0; plan->cose_input && j < plan->n_manifests; j++)
+                printf("%s\n", plan->cose_rels[j]);
         for (size_t j = 0; j < plan->n_manifests; j++)
                 printf("%s\n", plan->manifest_rels[j]);
 }
 
+/* --bundle PATH: below the root, segments a URL names as they are. */
+static int check_bundle_path(const char *rel) {
+        _cleanup_free_ char *copy = strdup(rel);
+        char *save = NULL;
+
+        if (!copy)
+                return sfu_tool_failf(command.name, "out of memory");
+        if (!*rel || rel[0] == '/' || rel[strlen(rel) - 1] == '/' || strstr(rel, "//"))
+                return sfu_tool_usage_error(command.name, "--bundle %s is not a relative file path", rel);
+        for (char *seg = strtok_r(copy, "/", &save); seg; seg = strtok_r(NULL, "/", &save))
+                if (!sfu_url_segment_unreserved(seg))
+                        return sfu_tool_usage_error(command.name, "--bundle %s: \"%s\" is not a plain path segment "
+                                                    "(letters, digits, -._~; no . or ..)", rel, seg);
+        return 0;
+}
+
+/* --cose FILE: a COSE form of the same manifest as the one to publish. */
+static int read_cose(const char *path, const struct sfu_tool_signed *primary, const struct sfu_manifest *m,
+                     char **ret, size_t *ret_len, struct sfu_err *err) {
+        _cleanup_tool_signed_ struct sfu_tool_signed s = {};
+        _cleanup_manifest_ struct sfu_manifest *other = NULL;
+        _cleanup_json_ json_t *a = NULL, *b = NULL;
+        int r;
+
+        if (primary->cose)
+                return sfu_err_set(err, SFU_ERR_POLICY, EINVAL,
+                                   "the manifest to publish is a %s already; give the JWS as SIGNED-MANIFEST and the COSE "
+                                   "form with --cose", sfu_signed_form_name(primary->form));
+        r = sfu_tool_read_signed(path, SFU_COSE_MAX_SIZE, ret, ret_len, &s, &other, err);
+        if (r < 0)
+                return r;
+        if (!s.cose)
+                return sfu_err_set(err, SFU_ERR_POLICY, EINVAL, "--cose %s is a %s, not COSE", path,
+                                   sfu_signed_form_name(s.form));
+        if (sfu_manifest_to_json(m, &a) < 0 || sfu_manifest_to_json(other, &b) < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, ENOMEM, "out of memory");
+        if (!json_equal(a, b))
+                return sfu_err_set(err, SFU_ERR_POLICY, EINVAL,
+                                   "--cose %s does not carry the same manifest as the one to publish", path);
+        return 0;
+}
+
+static int parse_layout(void *target, const char *text) {
+        unsigned *ret = target;
+
+        for (size_t l = 0; l < LAYOUTS_MAX; l++)
+                if (sfu_streq(text, layouts_known[l].name)) {
+                        *ret = LAYOUT_BIT(l);
+                        return 0;
+                }
+        if (!sfu_streq(text, "both"))
+                return sfu_tool_usage_error(command.name, "--layout must be firmware, manifest or both, not %s", text);
+        *ret = LAYOUT_BIT(LAYOUTS_MAX) - 1;
+        return 0;
+}
+
 int sfu_tool_publish(int argc, char **argv) {
-        const char *cmd = command.name, *manifest_path;
+        const char *cmd = command.name, *manifest_path, *cose_path = NULL;
         struct publish_plan plan _cleanup_(publish_plan_free) = {};
         unsigned layouts = LAYOUT_BIT(LAYOUT_FIRMWARE);
         bool allow_external = false;
@@ -396,12 +538,13 @@ int sfu_tool_publish(int argc, char **argv) {
                 { "root", 0, SFU_TOOL_STRING, &plan.root },
                 { "allow-external", 0, SFU_TOOL_FLAG, &allow_external },
                 { "layout", 0, SFU_TOOL_CALL, &layouts, parse_layout },
+                { "cose", 0, SFU_TOOL_STRING, &cose_path },
+                { "bundle", 0, SFU_TOOL_STRING, &plan.bundle_rel },
         };
+        _cleanup_tool_signed_ struct sfu_tool_signed s = {};
         _cleanup_manifest_ struct sfu_manifest *manifest = NULL;
-        _cleanup_jws_ struct sfu_jws *jws = NULL;
-        _cleanup_free_ char *input = NULL;
+        _cleanup_free_ char *input = NULL, *cose_input = NULL;
         struct sfu_err err = SFU_ERR_INIT;
-        size_t input_len = 0;
         int r, status;
 
         if (sfu_tool_parse_options(&command, argc, argv, options, ELEMENTSOF(options), &status) < 0)
@@ -409,25 +552,26 @@ int sfu_tool_publish(int argc, char **argv) {
         if (!plan.root || !*plan.root)
                 return sfu_tool_usage_error(cmd, "--root is required");
         if (optind >= argc)
-                return sfu_tool_usage_error(cmd, "expected MANIFEST.jws and the image files");
+                return sfu_tool_usage_error(cmd, "expected SIGNED-MANIFEST and the image files");
         if (argc - optind - 1 > PUBLISH_MAX_IMAGE_ARGS)
                 return sfu_tool_usage_error(cmd, "at most %d images", PUBLISH_MAX_IMAGE_ARGS);
+        if (plan.bundle_rel && (status = check_bundle_path(plan.bundle_rel)) != 0)
+                return status;
         manifest_path = argv[optind];
 
         /* The payload is read without trust: only to learn where things go.
          * Whoever fetches the manifest verifies it. */
-        r = sfu_tool_read_jws(manifest_path, &input, &input_len, &jws, &err);
-        if (r >= 0)
-                r = sfu_manifest_parse_json((const char *) jws->payload, jws->payload_len, SFU_MANIFEST_MAX_SIZE,
-                                            &manifest, &err);
-        if (r < 0) {
-                sfu_err_prefix(&err, "%s", manifest_path);
+        r = sfu_tool_read_signed(manifest_path, SFU_JWS_MAX_SIZE, &input, &plan.input_len, &s, &manifest, &err);
+        if (r >= 0 && cose_path)
+                r = read_cose(cose_path, &s, manifest, &cose_input, &plan.cose_len, &err);
+        if (r < 0)
                 return sfu_tool_fail(cmd, r, &err);
-        }
         plan.manifest = manifest;
+        plan.input = input;
+        plan.cose_input = cose_input;
         r = make_plan(&plan, layouts, allow_external, &err);
         if (r >= 0)
-                r = publish(&plan, input, input_len, argv + optind + 1, (size_t) (argc - optind - 1), &err);
+                r = publish(&plan, argv + optind + 1, (size_t) (argc - optind - 1), &err);
         if (r < 0)
                 return sfu_tool_fail(cmd, r, &err);
         print_result(&plan);

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* secfu-manifest: the manufacturer's tool.  One file per command
- * (keygen.c, create.c, sign.c, verify.c, inspect.c, publish.c), each
- * exporting sfu_tool_<command>(); main.c holds the command table; this
- * header and common.c the option parsing, messages and input helpers they
- * share.  Everything that decides whether a key, a JWS or a manifest is
- * valid lives in src/core, files are written through src/io/fileio.
+ * (keygen.c, create.c, sign.c, verify.c, inspect.c, pack.c, publish.c),
+ * each exporting sfu_tool_<command>(), with helpers of its own beside it
+ * (sign-cose.c, inspect-cose.c); main.c holds the command table; this
+ * header, common.c (options, messages, inputs and outputs), signed.c (a
+ * signed manifest read without trust) and bundle.c (reading, checking and
+ * writing bundles) what they share.  Everything that decides whether a
+ * key, a signature or a manifest is valid lives in src/core, files are
+ * written through src/io/fileio.
  *
  * Exit status: 0 success, 1 failure (one line "secfu-manifest: CMD: reason"
  * on stderr), 2 usage error. */
@@ -12,9 +15,13 @@
 #include <getopt.h>
 #include <stdio.h>
 
+#include "core/bundle.h"
+#include "core/cose.h"
 #include "core/err.h"
 #include "core/jws.h"
+#include "core/manifest.h"
 #include "core/sig.h"
+#include "core/signed.h"
 
 #define SFU_TOOL_PROG "secfu-manifest"
 #define SFU_TOOL_EXIT_USAGE 2
@@ -26,6 +33,7 @@ int sfu_tool_sign(int argc, char **argv);
 int sfu_tool_verify(int argc, char **argv);
 int sfu_tool_inspect(int argc, char **argv);
 int sfu_tool_publish(int argc, char **argv);
+int sfu_tool_pack(int argc, char **argv);
 int sfu_tool_encrypt(int argc, char **argv);
 int sfu_tool_decrypt(int argc, char **argv);
 
@@ -105,10 +113,129 @@ int sfu_tool_read_input(const char *path, size_t max, char **ret, size_t *ret_le
  * JWS). */
 size_t sfu_tool_trim_space(const char *buf, size_t len);
 
-/* Reads the JWS in path ("-": standard input) and parses it; *ret_input
- * keeps the bytes as read. */
-int sfu_tool_read_jws(const char *path, char **ret_input, size_t *ret_len, struct sfu_jws **ret,
-                      struct sfu_err *err) _wur_;
-
 /* Writes len bytes to standard output and flushes it. */
 int sfu_tool_write_stdout(const void *buf, size_t len, struct sfu_err *err) _wur_;
+
+/* Writes all of buf to fd (EINTR retried); 0 or -errno. */
+int sfu_tool_write_all(int fd, const void *buf, size_t len) _wur_;
+
+/* The output of a command: path NULL or "-" is standard output, anything
+ * else a file replaced atomically (a temporary file, synced and renamed:
+ * it exists only whole).  Binary output is not written to a terminal. */
+int sfu_tool_write_output(const char *path, const void *buf, size_t len, bool binary, struct sfu_err *err) _wur_;
+
+/* Whether s ends with suffix. */
+bool sfu_tool_has_suffix(const char *s, const char *suffix);
+
+/* Whether path is an HSS private-key file (its magic), without reading
+ * more than the magic. */
+bool sfu_tool_is_hsskey(const char *path);
+
+/* ------------------------------------------------------------ signed manifests (signed.c) */
+
+/* A signed manifest in any form, parsed WITHOUT checking a signature:
+ * for inspect, pack and publish (which need no keys) and for what verify
+ * prints after the core accepted it. */
+struct sfu_tool_signed {
+        enum sfu_signed_form form;
+        struct sfu_jws *jws;            /* the JWS forms */
+        struct sfu_cose *cose;          /* the COSE forms */
+        const uint8_t *payload;         /* inside jws or cose */
+        size_t payload_len;
+        bool cbor;                      /* COSE with a CBOR manifest's content type */
+};
+
+/* Tells the form by the bytes and parses it (structure only). */
+int sfu_tool_signed_parse(const void *buf, size_t len, struct sfu_tool_signed *ret, struct sfu_err *err) _wur_;
+void sfu_tool_signed_clear(struct sfu_tool_signed *s);
+#define _cleanup_tool_signed_ _cleanup_(sfu_tool_signed_clear)
+/* The manifest of the payload, parsed as a device parses it (JSON, or
+ * CBOR by the COSE content type) but with no signature checked. */
+int sfu_tool_signed_manifest(const struct sfu_tool_signed *s, struct sfu_manifest **ret, struct sfu_err *err) _wur_;
+/* The payload as a JSON tree: a JSON payload parsed, a CBOR manifest
+ * mapped (digests as hex).  -EINVAL (nothing in err) when it is neither. */
+int sfu_tool_signed_payload_json(const struct sfu_tool_signed *s, json_t **ret, struct sfu_err *err) _wur_;
+/* "a JSON manifest", "a CBOR manifest", or what the content type says. */
+const char *sfu_tool_signed_content(const struct sfu_tool_signed *s);
+/* Reads path ("-": standard input; at most max bytes), parses it and
+ * reads its manifest (without trust); *ret_bytes keeps the file. */
+int sfu_tool_read_signed(const char *path, size_t max, char **ret_bytes, size_t *ret_len, struct sfu_tool_signed *ret,
+                         struct sfu_manifest **ret_manifest, struct sfu_err *err) _wur_;
+
+/* ------------------------------------------------------------ bundles (bundle.c) */
+
+#define SFU_TOOL_BUNDLE_BLOCK (64u * 1024u)     /* bytes read at a time from an image */
+
+/* The head of a bundle: its header and the signed manifest after it. */
+struct sfu_tool_bundle {
+        int fd;                         /* positioned after the manifest */
+        const char *name;               /* for messages */
+        struct sfu_bundle_header header;
+        char *manifest;                 /* M bytes, NUL-terminated */
+        bool has_file_size;             /* fd is a regular file */
+        uint64_t file_size;
+};
+
+/* Reads the header and the manifest from fd, whose first bytes (len of
+ * them, at least SFU_BUNDLE_MAGIC_SIZE) are already in first; applies the
+ * device's rules on the head (doc/bundle.md, 1 to 4, with the tool's
+ * max-manifest-size, the 1 MiB hard cap).  lenient: only what is needed
+ * to read the manifest (for inspect, which reports the rest).  Takes
+ * over nothing: fd stays the caller's. */
+int sfu_tool_bundle_read_head(int fd, const char *name, const void *first, size_t len, bool lenient,
+                              struct sfu_tool_bundle *ret, struct sfu_err *err) _wur_;
+void sfu_tool_bundle_clear(struct sfu_tool_bundle *b);
+/* Streams every image of m from b->fd (in order, SFU_TOOL_BUNDLE_BLOCK
+ * at a time) through the digests m lists; then the end of the file must
+ * follow.  A mismatch is one line naming the image. */
+int sfu_tool_bundle_check_images(struct sfu_tool_bundle *b, const struct sfu_manifest *m, const uint64_t *offsets,
+                                 struct sfu_err *err) _wur_;
+/* Writes a bundle of the signed manifest (its bytes as given) and the
+ * image files, given in the manifest's order, to a new temporary file in
+ * dir and returns its name (for sfu_file_move_into()).  Refuses, before
+ * anything is written, a wrong number of images, an image of the manifest
+ * without a size and a file of another size; a digest mismatch removes
+ * the temporary file. */
+int sfu_tool_bundle_write(const char *dir, const void *signed_manifest, size_t signed_len, const struct sfu_manifest *m,
+                          char *const *image_paths, size_t n_paths, char **ret_tmp, struct sfu_err *err) _wur_;
+
+/* ------------------------------------------------------------ signing (sign.c, sign-cose.c) */
+
+#include "io/hsskey.h"
+
+#define SFU_TOOL_SIGN_MAX_KEYS SFU_COSE_MAX_SIGNATURES
+
+/* One --key of sign, ready to sign. */
+struct sfu_tool_signer {
+        const char *path;
+        struct sfu_key *key;            /* a PEM or JWK private key, or NULL: */
+        bool is_hss;                    /* an HSS key file, signing through hss */
+        struct sfu_hsskey_signer hss;
+        struct sfu_signer signer;       /* alg, kid and the signing */
+};
+
+struct sfu_tool_signers {
+        struct sfu_tool_signer items[SFU_TOOL_SIGN_MAX_KEYS];
+        size_t n;
+};
+
+struct sfu_tool_cose_job {
+        const char *path;               /* FILE, for messages */
+        bool add;                       /* FILE is a COSE structure to add signatures to */
+        bool multi;                     /* a new COSE_Sign (else COSE_Sign1) */
+        enum sfu_cose_content content;  /* of a new one */
+};
+
+/* The COSE structure of a manifest (JSON or CBOR) by every signer, or
+ * every signature added to the COSE_Sign in input. */
+int sfu_tool_sign_cose(const struct sfu_tool_cose_job *job, const uint8_t *input, size_t len,
+                       const struct sfu_tool_signers *signers, uint8_t **ret, size_t *ret_len, struct sfu_err *err) _wur_;
+/* Warns on standard error when what is signed is not a valid manifest. */
+void sfu_tool_sign_check_payload(const char *path, const void *payload, size_t len, bool cbor);
+
+/* ------------------------------------------------------------ inspect (inspect.c, inspect-cose.c) */
+
+/* Pretty JSON, every line indented, non-ASCII escaped. */
+void sfu_tool_print_json_indented(const json_t *j, const char *indent);
+/* The COSE structure, its headers and signatures (not the payload). */
+void sfu_tool_inspect_cose(const struct sfu_tool_signed *s);

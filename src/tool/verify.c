@@ -1,25 +1,36 @@
 /* SPDX-License-Identifier: MIT */
-/* secfu-manifest verify: a signed manifest checked as a device checks its
- * signatures; the payload on success. */
+/* secfu-manifest verify: a signed manifest in any form, or a bundle,
+ * checked as a device checks it (core/signed.c, doc/bundle.md); the
+ * payload on standard output, what vouched for it on standard error. */
 #include <ctype.h>
+#include <fcntl.h>
 
+#include "core/json.h"
 #include "core/key.h"
-#include "core/manifest.h"
+#include "core/scope.h"
+#include "io/fileio.h"
 #include "tool/tool.h"
 
 #define VERIFY_MAX_KEY_ARGS SFU_KEYRING_MAX
 
 static void help(void) {
         printf("Usage: " SFU_TOOL_PROG " verify --key PUB [--key PUB ...] [--alg-allow LIST]\n"
-               "           [--min-signatures N] FILE\n\n"
-               "Verifies the JWS in FILE with the given trusted keys, as a device does,\n"
-               "and checks that its payload is a syntactically valid manifest. On success\n"
-               "prints the payload, byte for byte, and exits 0; otherwise prints nothing\n"
-               "on standard output and one reason on standard error.\n\n"
-               "  --key PUB            trusted public key (PEM or JWK), or a directory of\n"
-               "                       *.pem and *.jwk files; repeatable\n"
-               "  --alg-allow LIST     comma-separated algorithms to accept (default: all ten)\n"
-               "  --min-signatures N   distinct trusted keys that must have signed (default 1)\n");
+               "           [--min-signatures N] [--json] [--quiet] FILE\n\n"
+               "Verifies the signed manifest in FILE (JWS compact or JSON, COSE_Sign1 or\n"
+               "COSE_Sign) with the given trusted keys, as a device does, and checks that its\n"
+               "payload is a valid manifest. When FILE is a bundle (.sfu), also checks its\n"
+               "header and streams every image through the manifest's sizes and digests.\n"
+               "On success prints the payload, byte for byte, on standard output and the\n"
+               "form, algorithms and trusted keys that signed, and which of them vouched\n"
+               "for each component (a key's NAME.scope beside it limits what it covers), on\n"
+               "standard error, and exits 0; otherwise prints nothing on standard output and one reason on standard\n"
+               "error.\n\n"
+               "  --key PUB            trusted public key (PEM, JWK or a 60-byte NAME.hss), or a\n"
+               "                       directory of *.pem, *.jwk and *.hss files; repeatable\n"
+               "  --alg-allow LIST     comma-separated algorithms to accept (default: all)\n"
+               "  --min-signatures N   distinct trusted keys that must have signed (default 1)\n"
+               "  --json               print a CBOR manifest as JSON (digests as hex)\n"
+               "  --quiet              nothing on standard error on success\n");
 }
 
 static const struct sfu_tool_command command = { "verify", help };
@@ -53,15 +64,8 @@ static int parse_min_signatures(void *target, const char *text) {
         return 0;
 }
 
-/* Verifies the JWS in path with the keys and writes its payload out. */
-static int verify_file(const char *path, const struct trusted_paths *keys, const struct sfu_jws_verify_opts *opts,
-                       struct sfu_err *err) {
-        _cleanup_manifest_ struct sfu_manifest *manifest = NULL;
+static int load_ring(const struct trusted_paths *keys, struct sfu_keyring **ret, struct sfu_err *err) {
         _cleanup_keyring_ struct sfu_keyring *ring = NULL;
-        _cleanup_jws_ struct sfu_jws *jws = NULL;
-        _cleanup_free_ char *input = NULL;
-        size_t input_len = 0;
-        unsigned valid = 0;
         int r;
 
         if (sfu_keyring_new(&ring) < 0)
@@ -73,46 +77,230 @@ static int verify_file(const char *path, const struct trusted_paths *keys, const
         }
         if (ring->n_keys == 0)
                 return sfu_err_set(err, SFU_ERR_SIGNATURE, ENOKEY, "no trusted key was found in the given --key paths");
+        *ret = TAKE_PTR(ring);
+        return 0;
+}
 
-        r = sfu_tool_read_jws(path, &input, &input_len, &jws, err);
-        if (r < 0)
+/* ------------------------------------------------------------ reading FILE */
+
+struct verify_input {
+        int fd;                         /* FILE, or standard input */
+        char *bytes;                    /* the signed manifest (a bundle's: its manifest) */
+        size_t len;
+        struct sfu_tool_bundle bundle;
+        bool is_bundle;
+};
+
+static void verify_input_clear(struct verify_input *in) {
+        if (in->fd > STDIN_FILENO)
+                close(in->fd);
+        free(in->bytes);
+        sfu_tool_bundle_clear(&in->bundle);
+}
+
+/* Reads the first bytes: a bundle's head, or else the whole signed
+ * manifest (at most SFU_JWS_MAX_SIZE bytes). */
+static int read_input(const char *path, struct verify_input *in, struct sfu_err *err) {
+        char first[SFU_BUNDLE_HEADER_SIZE];
+        _cleanup_free_ char *rest = NULL;
+        size_t have = 0, rest_len = 0;
+        int r;
+
+        if (sfu_streq(path, "-"))
+                in->fd = STDIN_FILENO;
+        else if ((r = sfu_file_open_regular(path, &in->fd, err)) < 0)
                 return r;
-        r = sfu_jws_verify(jws, ring, opts, &valid, err);
-        if (r < 0)
-                return r;
-        r = sfu_manifest_parse_json((const char *) jws->payload, jws->payload_len, SFU_MANIFEST_MAX_SIZE,
-                                    &manifest, err);
-        if (r < 0) {
-                sfu_err_prefix(err, "the signed payload is not a valid manifest");
-                return r;
+        while (have < sizeof(first)) {
+                ssize_t n = read(in->fd, first + have, sizeof(first) - have);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot read %s: %s", path, strerror(errno));
+                if (n == 0)
+                        break;
+                have += (size_t) n;
         }
-        return sfu_tool_write_stdout(jws->payload, jws->payload_len, err);
+        if (sfu_bundle_is(first, have)) {
+                in->is_bundle = true;
+                return sfu_tool_bundle_read_head(in->fd, path, first, have, false, &in->bundle, err);
+        }
+        r = sfu_file_read_fd(in->fd, path, SFU_JWS_MAX_SIZE - have, &rest, &rest_len, err);
+        if (r < 0)
+                return r;
+        in->bytes = malloc(have + rest_len + 1);
+        if (!in->bytes)
+                return sfu_err_set(err, SFU_ERR_STORAGE, ENOMEM, "out of memory");
+        memcpy(in->bytes, first, have);
+        memcpy(in->bytes + have, rest, rest_len + 1);
+        in->len = have + rest_len;
+        return 0;
+}
+
+/* ------------------------------------------------------------ output */
+
+static void put_key(const struct sfu_key *key) {
+        fputs("kid ", stderr);
+        sfu_tool_put_sanitized(stderr, key->kid);
+}
+
+/* One line per component: the keys that vouched for an image; for a
+ * provider's component, which key must sign the provider's manifest. */
+static void print_components(const struct sfu_scope_report *report, const struct sfu_manifest *m) {
+        for (size_t i = 0; i < report->n_components; i++) {
+                const struct sfu_scope_vouch *v = &report->components[i];
+
+                fputs("component ", stderr);
+                sfu_tool_put_sanitized(stderr, v->name);
+                fputs(" (", stderr);
+                sfu_tool_put_sanitized(stderr, v->slot_class ? v->slot_class : "default slot class");
+                fputs("): ", stderr);
+                if (v->delegated) {
+                        const struct sfu_manifest_provider *p = NULL;
+                        for (size_t j = 0; j < m->n_providers; j++)
+                                if (sfu_streq(m->providers[j].name, v->name))
+                                        p = &m->providers[j];
+                        fputs("delegated to ", stderr);
+                        sfu_tool_put_sanitized(stderr, p ? p->manifest : "?");
+                        if (p && p->kid) {
+                                fputs(", signed by the trusted kid ", stderr);
+                                sfu_tool_put_sanitized(stderr, p->kid);
+                        } else if (p) {
+                                const char *kid = json_string_value(json_object_get(p->key, "kid"));
+                                fputs(", signed by the key this manifest introduces", stderr);
+                                if (kid) {
+                                        fputs(" (kid ", stderr);
+                                        sfu_tool_put_sanitized(stderr, kid);
+                                        fputc(')', stderr);
+                                }
+                        }
+                        fputs("; this manifest vouched by ", stderr);
+                } else
+                        fputs("vouched for by ", stderr);
+                for (unsigned k = 0; k < v->n_keys; k++) {
+                        if (k > 0)
+                                fputs(", ", stderr);
+                        put_key(v->keys[k]);
+                }
+                fprintf(stderr, " (%u needed)\n", v->need);
+        }
+}
+
+/* What vouched for the manifest, on standard error. */
+static void print_summary(const struct verify_input *in, const struct sfu_signed_info *info,
+                          const struct sfu_manifest *m, const struct sfu_scope_report *report) {
+        char algs[128];
+
+        if (in->is_bundle)
+                fprintf(stderr, "bundle: %zu image%s, %llu bytes, every size and digest as signed\n", m->n_images,
+                        m->n_images == 1 ? "" : "s", (unsigned long long) sfu_bundle_length(&in->bundle.header));
+        fprintf(stderr, "verified: %s over %s\n", sfu_signed_form_name(info->form),
+                info->cbor ? "a CBOR manifest" : "a JSON manifest");
+        fprintf(stderr, "algorithm%s: %s\n", __builtin_popcount(info->alg_mask) == 1 ? "" : "s",
+                sfu_signed_alg_names(info->alg_mask, algs, sizeof(algs)));
+        for (unsigned i = 0; i < info->signers && i < SFU_SIG_TALLY_MAX; i++) {
+                const struct sfu_key *key = info->signer_keys[i];
+
+                fputs("signed by: ", stderr);
+                sfu_tool_put_sanitized(stderr, key->source ? key->source : "(a trusted key)");
+                fputs(" (kid ", stderr);
+                sfu_tool_put_sanitized(stderr, key->kid);
+                fputs(")\n", stderr);
+        }
+        print_components(report, m);
+}
+
+/* The payload byte for byte, or (--json) a CBOR manifest as JSON. */
+static int print_payload(const char *bytes, size_t len, bool json, struct sfu_err *err) {
+        _cleanup_tool_signed_ struct sfu_tool_signed s = {};
+        _cleanup_json_ json_t *tree = NULL;
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        /* The core accepted these bytes: parsing them again only finds
+         * the payload. */
+        r = sfu_tool_signed_parse(bytes, len, &s, err);
+        if (r < 0)
+                return r;
+        if (s.cbor && !json && isatty(STDOUT_FILENO))
+                return sfu_err_set(err, SFU_ERR_STORAGE, ENOTTY,
+                                   "the manifest is CBOR: not writing it to a terminal; use --json or a redirection");
+        if (!json || !s.cbor)
+                return sfu_tool_write_stdout(s.payload, s.payload_len, err);
+        r = sfu_tool_signed_payload_json(&s, &tree, err);
+        if (r < 0)
+                return r;
+        text = json_dumps(tree, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        if (!text)
+                return sfu_err_set(err, SFU_ERR_STORAGE, ENOMEM, "out of memory");
+        printf("%s\n", text);
+        return sfu_tool_write_stdout(NULL, 0, err);
+}
+
+struct verify_opts {
+        struct trusted_paths keys;
+        struct sfu_signed_opts signed_opts;
+        bool json, quiet;
+};
+
+static int verify_file(const char *path, const struct verify_opts *o, struct sfu_err *err) {
+        struct verify_input in _cleanup_(verify_input_clear) = { .fd = -1 };
+        _cleanup_manifest_ struct sfu_manifest *manifest = NULL;
+        _cleanup_keyring_ struct sfu_keyring *ring = NULL;
+        struct sfu_signed_info info = {};
+        struct sfu_scope_report report = {};
+        struct sfu_signed_opts signed_opts = o->signed_opts;
+        uint64_t offsets[SFU_MANIFEST_MAX_IMAGES];
+        const char *bytes;
+        size_t len;
+        int r;
+
+        r = load_ring(&o->keys, &ring, err);
+        if (r >= 0)
+                r = read_input(path, &in, err);
+        if (r < 0)
+                return r;
+        bytes = in.is_bundle ? in.bundle.manifest : in.bytes;
+        len = in.is_bundle ? in.bundle.header.manifest_len : in.len;
+        signed_opts.scope_report = &report;
+        r = sfu_signed_open(bytes, len, ring, &signed_opts, &manifest, &info, err);
+        if (r >= 0 && in.is_bundle)
+                r = sfu_bundle_check(&in.bundle.header, manifest, offsets, err);
+        if (r >= 0 && in.is_bundle)
+                r = sfu_tool_bundle_check_images(&in.bundle, manifest, offsets, err);
+        if (r >= 0)
+                r = print_payload(bytes, len, o->json, err);
+        if (r < 0)
+                return r;
+        if (!o->quiet)
+                print_summary(&in, &info, manifest, &report);
+        return 0;
 }
 
 int sfu_tool_verify(int argc, char **argv) {
         const char *cmd = command.name, *alg_allow = NULL, *path = NULL;
-        struct sfu_jws_verify_opts opts = { .required_typ = SFU_JWS_TYP_MANIFEST };
-        struct trusted_paths keys = {};
+        struct verify_opts o = {};
         const struct sfu_tool_option options[] = {
-                { "key", 0, SFU_TOOL_CALL, &keys, add_key_path },
+                { "key", 0, SFU_TOOL_CALL, &o.keys, add_key_path },
                 { "alg-allow", 0, SFU_TOOL_STRING, &alg_allow },
-                { "min-signatures", 0, SFU_TOOL_CALL, &opts.min_signatures, parse_min_signatures },
+                { "min-signatures", 0, SFU_TOOL_CALL, &o.signed_opts.min_signatures, parse_min_signatures },
+                { "json", 0, SFU_TOOL_FLAG, &o.json },
+                { "quiet", 'q', SFU_TOOL_FLAG, &o.quiet },
         };
         struct sfu_err err = SFU_ERR_INIT;
         int r, status;
 
         if (sfu_tool_parse_options(&command, argc, argv, options, ELEMENTSOF(options), &status) < 0)
                 return status;
-        if (keys.n == 0)
+        if (o.keys.n == 0)
                 return sfu_tool_usage_error(cmd, "at least one --key is required");
         if (sfu_tool_one_operand(&command, argc, argv, &path, &status) < 0)
                 return status;
         if (alg_allow) {
-                r = sfu_alg_list_parse(alg_allow, &opts.alg_allow, &err);
+                r = sfu_alg_list_parse(alg_allow, &o.signed_opts.alg_allow, &err);
                 if (r < 0)
                         return sfu_tool_usage_error(cmd, "--alg-allow: %s", err.message);
         }
-        r = verify_file(path, &keys, &opts, &err);
+        r = verify_file(path, &o, &err);
         if (r < 0)
                 return sfu_tool_fail(cmd, r, &err);
         return EXIT_SUCCESS;

@@ -126,6 +126,36 @@ is "$(state_field "s['components']['modem']['version']")" 2.0.0 "two providers: 
 once_log_has "provider \"modem\": modem 2.0.0, signed by $VENDOR_KID"
 ok $? "two providers: the log names who vouched for the modem"
 
+# the same set made with secfu-manifest alone: create --provider, sign,
+# and verify naming who vouched for which component
+fresh
+"$SECFU_MANIFEST" create --manufacturer example.com --model gw100 --version 1.1.0 \
+        --image "$ROOTFS=rootfs-1.1.0.img" --slot-class rootfs --name rootfs \
+        --provider modem=vendor/modem.jws --provider-kid "$VENDOR_KID" --min-version 2.0.0 >"$D/troot.json" &&
+        "$SECFU_MANIFEST" sign --key "$D/factory.key" "$D/troot.json" >"$VDIR/manifest.json" &&
+        "$SECFU_MANIFEST" create --manufacturer example.com --model gw100 --version 2.0.0 \
+                --image "$MODEM=modem-2.0.0.img" --slot-class modem --name modem >"$D/tmodem.json" &&
+        "$SECFU_MANIFEST" sign --key "$D/vendor.key" "$D/tmodem.json" >"$VDIR/vendor/modem.jws"
+ok $? "secfu-manifest create --provider and sign make both manifests"
+"$SECFU_MANIFEST" verify --key "$D/keys.d" "$VDIR/manifest.json" >/dev/null 2>"$D/verify.err"
+ok $? "secfu-manifest verify takes the delegating manifest with the trust store"
+grep -qx "component rootfs (rootfs): vouched for by kid $FACTORY_KID (1 needed)" "$D/verify.err" &&
+        grep -qx "component modem (modem): delegated to vendor/modem.jws, signed by the trusted kid $VENDOR_KID; this manifest vouched by kid $FACTORY_KID (1 needed)" "$D/verify.err"
+ok $? "verify names who vouched for each component"
+"$SECFU_MANIFEST" verify --key "$D/keys.d" "$VDIR/vendor/modem.jws" >/dev/null 2>"$D/verify.err"
+grep -qx "component modem (modem): vouched for by kid $VENDOR_KID (1 needed)" "$D/verify.err"
+ok $? "verify of the vendor's manifest: the scoped vendor key vouched for the modem"
+secfud_once
+staged 1.1.0 "the set made with secfu-manifest"
+cmp -s -n 200000 "$MODEM" "$D/modem-b"
+ok $? "the set made with secfu-manifest: the modem image is in the inactive modem slot"
+"$SECFU_MANIFEST" create --manufacturer example.com --model gw100 --version 2.0.0 \
+        --image "$MODEM=modem-2.0.0.img" --slot-class rootfs --name rootfs >"$D/tbad.json" &&
+        "$SECFU_MANIFEST" sign --key "$D/vendor.key" "$D/tbad.json" >"$D/tbad.jws"
+"$SECFU_MANIFEST" verify --key "$D/keys.d" "$D/tbad.jws" >/dev/null 2>"$D/verify.err"
+is "$?" 1 "verify refuses the vendor key signing a rootfs, outside its scope"
+diag "$(cat "$D/verify.err")"
+
 fresh
 /usr/bin/python3 - "$D/vendor2.pub" "$D/vendor2.jwk" <<'PY'
 import base64, json, sys

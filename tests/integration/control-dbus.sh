@@ -97,7 +97,7 @@ for m in Status Check Apply Cancel Rollback MarkGood MarkBad State BootedSlot Ru
         grep -qE "^\\.$m " <<<"$intro" || missing="$missing $m"
 done
 is "$missing" "" "introspection lists every method and property"
-cond "Apply takes (s source, b allow_downgrade, b wait)" -n "$(grep -E '^\.Apply +method +sbb +s ' <<<"$intro")"
+cond "Apply takes (s source, b allow_downgrade, b wait, b reboot)" -n "$(grep -E '^\.Apply +method +sbbb +s ' <<<"$intro")"
 cond "Progress is (tt)" -n "$(grep -E '^\.Progress +property +\(tt\) ' <<<"$intro")"
 is "$(prop State)" idle "property State"
 is "$(prop BootedSlot)" A "property BootedSlot"
@@ -127,7 +127,7 @@ cond "PropertiesChanged arrives for State" -n "$(grep -A3 'string "State"' "$W/s
 cond "PropertiesChanged arrives for AvailableVersion" -n "$(grep -A3 'string "AvailableVersion"' "$W/signals.log" | grep 'string "1.1.0"')"
 cond "PropertiesChanged names interface org.secfu.Daemon1" -n "$(grep 'string "org.secfu.Daemon1"' "$W/signals.log")"
 
-out=$(bctl call "$DEST" "$OBJ" "$IFACE" Apply sbb "relative/m.jws" false true 2>&1)
+out=$(bctl call "$DEST" "$OBJ" "$IFACE" Apply sbbb "relative/m.jws" false true false 2>&1)
 is "$?" 1 "Apply with a relative source fails"
 cond "... with InvalidArgs naming the source" -n "$(grep -i 'invalid argument: source' <<<"$out")"
 out=$(bctl call "$DEST" "$OBJ" "$IFACE" Cancel 2>&1)
@@ -173,14 +173,14 @@ is "$(cat "$W/dmon.summary")" "properties available True staged True" \
         "secfuctl --dbus monitor: the properties, then PropertiesChanged through downloading to staged"
 fixture_clear /.well-known/firmware/example.com/gw100/fw-1.1.0.img >/dev/null
 is "$(prop StagedVersion)" 1.1.0 "StagedVersion after apply"
-is "$(dcall Apply sbb "" false true | json_get 'd["result"]')" staged "Apply through busctl (already staged)"
-is "$(dcall Apply sbb "" false false | json_get 'd["result"]')" started "Apply with wait=false answers at once"
+is "$(dcall Apply sbbb "" false true false | json_get 'd["result"]')" staged "Apply through busctl (already staged)"
+is "$(dcall Apply sbbb "" false false false | json_get 'd["result"]')" started "Apply with wait=false answers at once"
 for ((i = 0; i < 100; i++)); do
         [ "$(dcall Status | json_get 'd["busy"]')" = false ] && break
         sleep 0.1
 done
-out=$(timeout 60 "$SECFUCTL" --dbus apply --reboot 2>&1)
-is "$?" 2 "secfuctl --dbus apply --reboot is a usage error"
+out=$(timeout 60 "$SECFUCTL" --dbus apply --reboot --json 2>&1)
+is "$(json_get 'd["result"], d["reboot"]' <<<"$out")" "('staged', True)" "secfuctl --dbus apply --reboot: reboot requested"
 out=$(cd "$W" && timeout 60 "$SECFUCTL" --dbus apply missing.jws 2>&1)
 is "$?" 1 "secfuctl --dbus apply of a missing FILE exits 1"
 cond "... naming it by its absolute path" -n "$(grep -F "$W/missing.jws" <<<"$out")"
@@ -217,7 +217,7 @@ ctl_start DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" || bail "secfud doe
 out=$(runuser -u nobody -- env DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" timeout 60 "$SECFUCTL" --dbus \
         check 2>&1)
 is "$?" 4 "permissive bus: secfud itself refuses Check from nobody (exit 4)"
-out=$(runuser -u nobody -- busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" call "$DEST" "$OBJ" "$IFACE" Rollback 2>&1)
+out=$(runuser -u nobody -- busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" call "$DEST" "$OBJ" "$IFACE" Rollback b false 2>&1)
 cond "permissive bus: the error is org.secfu.Daemon1.Error.NotPermitted" \
         -n "$(grep -E 'needs root or membership in the group' <<<"$out")"
 cond "permissive bus: the log names method and uid" \

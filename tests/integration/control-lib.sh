@@ -89,13 +89,15 @@ ctl_require() { # ctl_require TOOL...: skip the whole test when a tool is missin
         done
 }
 
-# ctl_publish VERSION [SIZE]: a signed manifest for VERSION with a random
-# image of SIZE bytes (default CTL_IMAGE_SIZE), published under $ROOT.
+# ctl_publish VERSION [SIZE [FLOOR]]: a signed manifest for VERSION with a
+# random image of SIZE bytes (default CTL_IMAGE_SIZE), published under
+# $ROOT; FLOOR is its rollbackFloor (committing it lets the device go back
+# to FLOOR).
 ctl_publish() {
-        local version=$1 size=${2:-$CTL_IMAGE_SIZE}
+        local version=$1 size=${2:-$CTL_IMAGE_SIZE} floor=${3:-}
         head -c "$size" /dev/urandom >"$W/fw-$version.img"
         "$MANIFEST" create --manufacturer example.com --model gw100 --version "$version" \
-                --image "$W/fw-$version.img=fw-$version.img" >"$W/manifest-$version.json" || return 1
+                ${floor:+--rollback-floor "$floor"} --image "$W/fw-$version.img=fw-$version.img" >"$W/manifest-$version.json" || return 1
         "$MANIFEST" sign --key "$W/vendor.key" --alg ES256 "$W/manifest-$version.json" \
                 >"$W/manifest-$version.jws" || return 1
         "$MANIFEST" publish --root "$ROOT" "$W/manifest-$version.jws" "$W/fw-$version.img" >/dev/null
@@ -123,7 +125,7 @@ ctl_setup() {
         head -c 1048576 /dev/urandom >"$W/slotA.img"
         truncate -s 8M "$W/slotB.img"
         printf 'BOOT_ORDER=A B\nBOOT_A_LEFT=3\nBOOT_B_LEFT=3\n' >"$W/bootenv"
-        ctl_publish 1.1.0 || bail "cannot publish 1.1.0"
+        ctl_publish 1.1.0 "$CTL_IMAGE_SIZE" 1.0.0 || bail "cannot publish 1.1.0"
         fixture_start "$ROOT" || bail "the fixture server does not start"
         # A last check just now: the daemon's own poll is a day away and
         # does not compete with the tests' calls.

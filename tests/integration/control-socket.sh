@@ -13,6 +13,12 @@ trap ctl_cleanup EXIT
 ctl_setup
 ctl_start || bail "secfud does not start"
 BOOTSIM="$top_srcdir/tests/integration/bootsim"
+# 1.1.0 keeps 1.0.0 allowed (rollbackFloor): the rollback and mark-bad of
+# the install cycle below cross no anti-rollback floor.
+"$PY" -c 'import json, sys; m = json.load(open(sys.argv[1])); m["rollbackFloor"] = "1.0.0"; json.dump(m, open(sys.argv[1], "w"))' \
+        "$W/manifest-1.1.0.json" && "$MANIFEST" sign --key "$W/vendor.key" --alg ES256 "$W/manifest-1.1.0.json" \
+        >"$W/manifest-1.1.0.jws" && "$MANIFEST" publish --root "$ROOT" "$W/manifest-1.1.0.jws" "$W/fw-1.1.0.img" \
+        >/dev/null || bail "cannot publish 1.1.0 with a rollbackFloor"
 
 # ---------------------------------------------------------------- the socket
 is "$(stat -c %a "$SOCK")" 666 "socket mode 0666"

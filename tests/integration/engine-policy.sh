@@ -62,10 +62,31 @@ dev_snapshot s
 secfud_once
 refused s "$(dev_image_path 0.9.0)" "downgrade" "downgrade to 0.9.0"
 error_code_is policy "downgrade"
+# allow-downgrade lifts version order only: the anti-rollback floor starts
+# at the version secfud first meets (1.0.0 here) and nothing crosses it
+EXTRA_CONF=$'[security]\nallow-downgrade = yes'
+dev_write_config
+dev_snapshot s
+secfud_once
+refused s "$(dev_image_path 0.9.0)" "below the anti-rollback floor 1.0.0" \
+        "downgrade to 0.9.0 with allow-downgrade = yes, below the floor"
+error_code_is policy "below the floor"
+# a device secfud first met at 0.8.0 (floor 0.8.0), now running 1.0.0:
+# version order refuses 0.9.0, allow-downgrade = yes stages it
+fresh
+echo 0.8.0 >"$D/version"
+secfud_once
+is "$(state_field "s['rollbackFloor']")" 0.8.0 "the floor starts at the version secfud first meets"
+echo 1.0.0 >"$D/version"
+secfud_once # nothing offered yet: secfud records slot A's 1.0.0
+dev_publish 0.9.0
+dev_snapshot s
+secfud_once
+refused s "$(dev_image_path 0.9.0)" "downgrade" "downgrade to 0.9.0 above the floor 0.8.0, by default"
 EXTRA_CONF=$'[security]\nallow-downgrade = yes'
 dev_write_config
 secfud_once
-staged 0.9.0 "downgrade to 0.9.0 with allow-downgrade = yes"
+staged 0.9.0 "downgrade to 0.9.0 above the floor 0.8.0 with allow-downgrade = yes"
 EXTRA_CONF=""
 dev_write_config
 

@@ -53,7 +53,8 @@ PY
 read -r n during median p95 max <"$D/latency.txt"
 diag "Status during staging: $n calls, $during while progress was reported; median $median ms, p95 $p95 ms, max $max ms"
 ok $(( during >= 10 ? 0 : 1 )) "at least 10 Status calls answered during the download ($during)"
-ok "$(awk -v m="$p95" 'BEGIN { print (m < 100) ? 0 : 1 }')" "Status answered within 100 ms while staging (p95 $p95 ms)"
+# (p95 has two decimals: below 100 is at most 99.99; no figure fails)
+bounded 99.99 "$p95" "Status answered within 100 ms while staging (p95 ${p95:-missing} ms)"
 wait_until 120 eval '[ "$(dev_ctl --json status 2>/dev/null | /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)[\"state\"])")" = staged ]'
 ok $? "the apply ends staged"
 slot_b_is "$D/img-1.1.0.img"

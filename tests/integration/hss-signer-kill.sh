@@ -1,20 +1,22 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# TAP: kill -9 the HSS signer (tests/unit/hss-sign-tool over
-# io/hsskey.c) at random points and prove that no one-time key is ever
-# used twice.  One two-level key (H5/W2,H5/W2: 1024 signatures, 32 per
-# bottom tree, so the runs cross many bottom trees) signs a fresh message
-# per run; each run is one of
+# TAP: kill -9 the HSS signer (secfu-manifest sign --cose with an .hsskey,
+# over io/hsskey.c) at random points and prove that no one-time key is
+# ever used twice.  One two-level key (H5/W2,H5/W2: 1024 signatures, 32
+# per bottom tree, so the runs cross many bottom trees) signs a fresh
+# manifest per run (a COSE_Sign1 over its JSON bytes); each run is one of
 #   - undisturbed;
 #   - killed with SIGKILL after a random 0-79 ms (wherever it is: reading,
 #     the state write, signing, writing the signature);
 #   - killed by a fault point (test builds): hss-state-synced (the advanced
 #     state is durable, no signature made yet), atomic-write or
-#     atomic-rename of the state (1st hit) or of the signature file (2nd).
-# The signature file is written to a temporary name and renamed, so it
+#     atomic-rename of the state (1st hit) or of the output file (2nd).
+# The output (sign -o) is written to a temporary name and renamed, so it
 # exists only whole: a signature is "released" when its file exists.
+# secfu-manifest inspect reads the levels and leaves of each signature.
 # Afterwards:
-#   - every released signature verifies;
+#   - every released signature verifies (secfu-manifest verify with the
+#     key's NAME.hss) and carries its run's manifest;
 #   - the signature numbers of the released signatures strictly increase
 #     in the order of the runs;
 #   - at every level, a leaf (tree I, index q) signed one message only
@@ -29,7 +31,7 @@
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir/build}"
-TOOL=$top_builddir/tests/unit/hss-sign-tool
+SM=$top_builddir/secfu-manifest
 
 n=0
 failed=0
@@ -42,8 +44,8 @@ ok() { # ok STATUS DESCRIPTION
 diag() { echo "# $*"; }
 
 # leaf_check FILE: FILE has "level=L I=.. q=.. signed=.. run=N" lines
-# (inspect's, with the run); fails when a leaf signed two messages, or a
-# bottom leaf (level 1 of this two-level key) is in two signatures.
+# (from levels); fails when a leaf signed two messages, or a bottom leaf
+# (level 1 of this two-level key) is in two signatures.
 leaf_check() {
         awk '{
                 split($1, a, "="); split($4, s, "=");
@@ -54,17 +56,36 @@ leaf_check() {
         } END { exit bad > 0 }' "$1"
 }
 
-[ -x "$TOOL" ] || { echo "Bail out! $TOOL is not built (make check builds it)"; exit 1; }
+# levels SIGNED MSG RUN: one "level=L I=.. q=.. signed=.. run=RUN" line per
+# level of the HSS signature in SIGNED (secfu-manifest inspect): the tree
+# ("top", or the I of a lower tree), the leaf, and what that leaf signed:
+# the next tree's key (named by its I) for an upper level, the manifest
+# (its SHA-256) for the bottom one.
+levels() {
+        "$SM" inspect "$1" | awk -v msg="$(sha256sum "$2" | cut -d" " -f1)" -v run="$3" '
+                $1 == "level" && $5 == "tree" { l = $2; n = $4 + 0; t[l] = $6; sub(",", "", t[l]); q[l] = $8 + 0 }
+                END { for (l = 1; l <= n; l++) printf "level=%d I=%s q=%d signed=%s run=%s\n", l - 1, t[l], q[l], l < n ? t[l + 1] : msg, run }'
+}
+# number SIGNED: the signature number of the HSS signature in SIGNED.
+number() { "$SM" inspect "$1" | sed -n 's/^  HSS: .*, signature \([0-9]*\) of .*/\1/p'; }
+
+[ -x "$SM" ] || { echo "Bail out! $SM is not built"; exit 1; }
 RUNS=${HSS_KILL_RUNS:-120}
 SEED=${HSS_KILL_SEED:-$(( ($(date +%s) ^ $$) % 100000 ))}
 RANDOM=$SEED
 diag "HSS_KILL_SEED=$SEED HSS_KILL_RUNS=$RUNS"
-FAULTS=$("$TOOL" faults)
+FAULTS=no
+grep -q '^#define SFU_FAULT_INJECTION 1' "$top_builddir/config.h" 2>/dev/null && FAULTS=yes
 T=$(mktemp -d "${TMPDIR:-/tmp}/hss-kill.XXXXXX") || { echo "Bail out! mktemp"; exit 1; }
 trap 'rm -rf "$T"' EXIT
 
-"$TOOL" keygen "$T/key" H5/W2,H5/W2 "$T/pub" 2>"$T/err"
+"$SM" keygen --alg HSS-LMS --hss H5/W2,H5/W2 --out "$T/key" >/dev/null 2>"$T/err"
 ok $? "a fresh H5/W2,H5/W2 key file $(cat "$T/err")"
+# A manifest per run: the same one with the run's nonce as an extra member.
+head -c 4096 /dev/urandom >"$T/fw.img"
+"$SM" create --manufacturer example.com --model gw100 --version 1.0.0 --image "$T/fw.img" >"$T/base.json" 2>"$T/err" ||
+        { echo "Bail out! create: $(cat "$T/err")"; exit 1; }
+manifest() { sed "1s/{/{ \"nonce\": \"$1-$RANDOM$RANDOM\",/" "$T/base.json"; }
 
 killed=0
 refused=0
@@ -72,7 +93,7 @@ released=0
 kinds=""
 order=()
 for i in $(seq 1 "$RUNS"); do
-        printf 'firmware manifest %d, nonce %d\n' "$i" "$RANDOM$RANDOM" >"$T/msg.$i"
+        manifest "$i" >"$T/msg.$i"
         kind=$((RANDOM % 9))
         if [ "$FAULTS" != yes ] && [ "$kind" -ge 6 ]; then kind=$((kind % 6)); fi
         fault=
@@ -82,7 +103,8 @@ for i in $(seq 1 "$RUNS"); do
         8) fault=atomic-rename:kill:$((RANDOM % 2 + 1)) ;;
         esac
         # Background + wait for every kind: the shell reports no "Killed".
-        SFU_FAULT=$fault "$TOOL" sign "$T/key" "$T/msg.$i" "$T/sig.$i" >"$T/out.$i" 2>&1 &
+        SFU_FAULT=$fault "$SM" sign --cose --content json --key "$T/key.hsskey" -o "$T/sig.$i" "$T/msg.$i" \
+                >"$T/out.$i" 2>&1 &
         pid=$!
         if [ "$kind" -ge 3 ] && [ "$kind" -le 5 ]; then
                 sleep "$(printf '0.%03d' $((RANDOM % 80)))"
@@ -110,15 +132,16 @@ bad=0
 : >"$T/levels"
 : >"$T/indices"
 for i in "${order[@]}"; do
-        if "$TOOL" inspect "$T/pub" "$T/msg.$i" "$T/sig.$i" >"$T/insp.$i" 2>"$T/insp.err"; then
-                grep '^level=' "$T/insp.$i" | sed "s/\$/ run=$i/" >>"$T/levels"
-                sed -n 's/^index=//p' "$T/insp.$i" >>"$T/indices"
+        if "$SM" verify --quiet --key "$T/key.hss" "$T/sig.$i" >"$T/payload" 2>"$T/verify.err" &&
+                cmp -s "$T/payload" "$T/msg.$i"; then
+                levels "$T/sig.$i" "$T/msg.$i" "$i" >>"$T/levels"
+                number "$T/sig.$i" >>"$T/indices"
         else
                 bad=$((bad + 1))
-                diag "run $i: $(cat "$T/insp.err")"
+                diag "run $i: $(cat "$T/verify.err")"
         fi
 done
-ok "$bad" "all $released released signatures verify"
+ok "$bad" "all $released released signatures verify and carry their run's manifest"
 
 awk 'NR > 1 && $1 <= prev { bad++; printf "# index %s after %s\n", $1, prev } { prev = $1 } END { exit bad > 0 }' \
         "$T/indices"
@@ -128,21 +151,22 @@ leaf_check "$T/levels"
 ok $? "no leaf signed two messages at any level; no bottom leaf in two signatures ($(wc -l <"$T/levels") leaf uses)"
 
 last=$(tail -1 "$T/indices")
-out=$("$TOOL" sign "$T/key" "$T/msg.1" "$T/sig.final" 2>&1)
-final=$(printf '%s\n' "$out" | sed -n 's/^index=\([0-9]*\) .*/\1/p')
+"$SM" sign --cose --content json --key "$T/key.hsskey" -o "$T/sig.final" "$T/msg.1" >"$T/out.final" 2>&1
+final=$(number "$T/sig.final")
 ok "$([ -n "$final" ] && [ "$final" -gt "${last:--1}" ] && echo 0 || echo 1)" \
         "a last signature takes number $final, above every released one (${last:-none}); lost to kills: $((final - released))"
-leftovers=$(find "$T" -maxdepth 1 -name 'key.*' | wc -l)
-ok "$leftovers" "no copy of the state is left beside the key ($leftovers key.* files)"
+leftovers=$(find "$T" -maxdepth 1 -name 'key.hsskey?*' | wc -l)
+ok "$leftovers" "no copy of the state is left beside the key ($leftovers key.hsskey* files)"
 
 # The check above can fail: a restored copy of the state signs again.
-"$TOOL" keygen "$T/copy" H5/W2,H5/W2 "$T/copy.pub" &&
-        cp -p "$T/copy" "$T/copy.backup" &&
-        "$TOOL" sign "$T/copy" "$T/msg.1" "$T/copy.sig1" >/dev/null &&
-        mv "$T/copy.backup" "$T/copy" &&
-        "$TOOL" sign "$T/copy" "$T/msg.2" "$T/copy.sig2" >/dev/null &&
-        { "$TOOL" inspect "$T/copy.pub" "$T/msg.1" "$T/copy.sig1" | sed 's/$/ run=1/'
-          "$TOOL" inspect "$T/copy.pub" "$T/msg.2" "$T/copy.sig2" | sed 's/$/ run=2/'; } | grep '^level=' >"$T/copy.levels"
+manifest c1 >"$T/copy.msg1"
+manifest c2 >"$T/copy.msg2"
+"$SM" keygen --alg HSS-LMS --hss H5/W2,H5/W2 --out "$T/copy" >/dev/null &&
+        cp -p "$T/copy.hsskey" "$T/copy.backup" &&
+        "$SM" sign --cose --content json --key "$T/copy.hsskey" -o "$T/copy.sig1" "$T/copy.msg1" 2>/dev/null &&
+        mv "$T/copy.backup" "$T/copy.hsskey" &&
+        "$SM" sign --cose --content json --key "$T/copy.hsskey" -o "$T/copy.sig2" "$T/copy.msg2" 2>/dev/null &&
+        { levels "$T/copy.sig1" "$T/copy.msg1" 1; levels "$T/copy.sig2" "$T/copy.msg2" 2; } >"$T/copy.levels"
 reuse=$(leaf_check "$T/copy.levels")
 ok "$([ -n "$reuse" ] && echo 0 || echo 1)" "control: signing from a restored copy of the state is caught ($(echo "$reuse" | head -1 | sed 's/^# //'))"
 

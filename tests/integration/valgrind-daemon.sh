@@ -1,7 +1,10 @@
 #!/bin/bash
 # secfud's main paths under valgrind: a full stage (--once), a refused
-# manifest, an up-to-date check, and the daemon answering secfuctl (status,
-# monitor, apply, cancel, a cut-off request) then exiting on SIGTERM. No definite or indirect leaks, no memory errors.
+# manifest, an up-to-date check, a COSE manifest with an ES256 and an
+# HSS-LMS signature, a set from two providers, and the daemon answering
+# secfuctl (status, monitor, apply, cancel, a cut-off request, apply of a
+# bundle passed as a descriptor) then exiting on SIGTERM.  No definite or
+# indirect leaks, no memory errors.
 # Skipped in the sanitizer build (valgrind cannot run ASan binaries).
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 command -v valgrind >/dev/null || skip_all "valgrind not installed"
@@ -32,6 +35,49 @@ KEY=attacker dev_publish 1.2.0
 vg_once refused
 ok $(( VG_STATUS == 1 ? 0 : 1 )) "refused manifest under valgrind exits 1 without memory errors (status $VG_STATUS)"
 [ -s "$D/vg-refused.log" ] && sed 's/^/# /' "$D/vg-refused.log" | head -20
+
+vg_clean() { # vg_clean NAME DESCRIPTION: exit 0 and a clean log
+        ok $(( VG_STATUS == 0 ? 0 : 1 )) "$2 under valgrind exits 0 (status $VG_STATUS)"
+        ok $(( $(grep -c "ERROR SUMMARY\|definitely lost\|indirectly lost\|Invalid" "$D/vg-$1.log") == 0 ? 0 : 1 )) \
+                "$2: no leaks or errors"
+        [ "$VG_STATUS" -ne 0 ] && { sed 's/^/# /' "$D/vg-$1.log" | head -20; sed 's/^/# /' "$D/once.log" | tail -5; }
+}
+
+# COSE_Sign over the CBOR manifest: ES256 and HSS-LMS
+"$SECFU_MANIFEST" keygen --alg HSS-LMS --hss H5/W8 --out "$D/pq" >/dev/null
+cp "$D/pq.hss" "$D/keys.d/pq.hss"
+dev_publish 1.2.0
+"$SECFU_MANIFEST" sign --cose --key "$D/factory.key" --key "$D/pq.hsskey" -o "$D/m-1.2.0.cose" \
+        "$D/manifest-1.2.0.json" 2>/dev/null
+dev_install_manifest "$D/m-1.2.0.cose"
+vg_once cose
+vg_clean cose "a COSE manifest with two signatures"
+slot_b_is "$D/img-1.2.0.img"; ok $? "and slot B holds the 1.2.0 image"
+
+# a set from two providers: the rootfs here, a modem from a scoped vendor key
+"$SECFU_MANIFEST" keygen --alg ES256 --out "$D/vendor" >"$D/vendor.kid"
+cp "$D/vendor.pub" "$D/keys.d/vendor.pem"
+printf '[scope]\nslot-classes = modem\nimages = modem\n' >"$D/keys.d/vendor.scope"
+truncate -s 1M "$D/modem-a" "$D/modem-b"
+EXTRA_CONF=$'[slot.modem.0]\ndevice = '"$D/modem-a"$'\nbootname = A\n[slot.modem.1]\ndevice = '"$D/modem-b"$'\nbootname = B'
+dev_write_config
+head -c 300000 /dev/urandom >"$D/modem.img"
+VDIR=$WWW/.well-known/firmware/example.com/gw100
+mkdir -p "$VDIR/vendor"
+cp "$D/modem.img" "$VDIR/vendor/modem-2.0.0.img"
+cp "$(dev_image 1.4.0)" "$VDIR/fw-1.4.0.img"
+"$SECFU_MANIFEST" create --manufacturer example.com --model gw100 --version 2.0.0 \
+        --image "$D/modem.img=modem-2.0.0.img" --slot-class modem --name modem >"$D/modem.json" &&
+        "$SECFU_MANIFEST" sign --key "$D/vendor.key" "$D/modem.json" >"$VDIR/vendor/modem.jws" &&
+        "$SECFU_MANIFEST" create --manufacturer example.com --model gw100 --version 1.4.0 \
+                --image "$D/img-1.4.0.img=fw-1.4.0.img" --slot-class rootfs --name rootfs \
+                --provider modem=vendor/modem.jws --provider-kid "$(cat "$D/vendor.kid")" >"$D/set.json" &&
+        "$SECFU_MANIFEST" sign --key "$D/factory.key" "$D/set.json" >"$VDIR/manifest.json"
+ok $? "the two-provider set is made"
+vg_once providers
+vg_clean providers "a two-provider set"
+slot_b_is "$D/img-1.4.0.img"; ok $? "and slot B holds the 1.4.0 rootfs"
+cmp -s -n 300000 "$D/modem.img" "$D/modem-b"; ok $? "and the modem's slot B the vendor's modem"
 
 # the daemon: status, a Monitor subscription, a half-sent request that it
 # cuts off, an apply cancelled in the middle of a slow download, an apply
@@ -74,6 +120,13 @@ PY
         wait "$monitor" 2>/dev/null
         grep -q "staged" "$D/monitor.out"
         ok $? "daemon under valgrind: the monitor saw the update staged"
+        # a bundle applied from a file: secfuctl passes the descriptor
+        dev_manifest 1.5.0 >/dev/null &&
+                "$SECFU_MANIFEST" pack -o "$D/fw-1.5.0.sfu" "$D/manifest-1.5.0.jws" "$D/img-1.5.0.img"
+        ctl apply "$D/fw-1.5.0.sfu" >/dev/null 2>&1
+        ok $? "daemon under valgrind: apply of a bundle file stages 1.5.0"
+        slot_b_is "$D/img-1.5.0.img"
+        ok $? "daemon under valgrind: slot B holds 1.5.0"
         kill -TERM "$SECFUD_PID"
         wait "$SECFUD_PID"
         status=$?

@@ -11,7 +11,7 @@ set -u
 
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir/build}
-CT="$top_builddir/tests/unit/cose-tool"
+SM="$top_builddir/secfu-manifest"
 HELPER="$top_srcdir/tests/interop/cose-js-helper.js"
 DATA="$top_srcdir/tests/data"
 NPM_DIR=${SFU_NPM_DIR:-$top_builddir/npm-cose}
@@ -23,8 +23,8 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
         echo "1..0 # SKIP nodejs/npm are not installed (apt-get install nodejs npm)"
         exit 0
 fi
-if [ ! -x "$CT" ]; then
-        echo "Bail out! $CT has not been built (make check builds it)"
+if [ ! -x "$SM" ]; then
+        echo "Bail out! $SM has not been built"
         exit 1
 fi
 if [ ! -f "$NPM_DIR/.installed" ] || [ "$(cat "$NPM_DIR/.installed")" != "$PACKAGES" ]; then
@@ -59,12 +59,19 @@ run() { "$@" >"$tmp/out" 2>"$tmp/err"; rc=$?; }
 accepted() { [ "$rc" = 0 ] && cmp -s "$tmp/out" "$1"; }
 refused() {
         [ "$rc" = 1 ] && [ ! -s "$tmp/out" ] && [ "$(wc -l <"$tmp/err")" = 1 ] &&
-                grep -q "^cose-tool: verify: .*$1" "$tmp/err"
+                grep -q "^secfu-manifest: verify: .*$1" "$tmp/err"
 }
 js() { node "$HELPER" "$@"; }
+# kid FILE: the key id secfu-manifest inspect finds in a key file.
+kid() { "$SM" inspect "$1" 2>/dev/null | sed -n 's/^kid: //p'; }
 
-"$CT" manifest-cbor "$DATA/manifest/minimal.json" >m.cbor || { echo "Bail out! manifest-cbor failed"; exit 1; }
 cp "$DATA/manifest/minimal.json" m.json
+# Our CBOR form of the manifest: the payload of what sign --cose makes.
+if ! "$SM" sign --cose --key "$DATA/keys/ec-p256.pem" -o m.cose m.json 2>err ||
+        ! "$SM" verify --quiet --key "$DATA/keys/ec-p256.pub.pem" m.cose >m.cbor 2>err; then
+        echo "Bail out! secfu-manifest cannot make the CBOR manifest: $(cat err)"
+        exit 1
+fi
 
 key_for() {
         case $1 in
@@ -74,20 +81,20 @@ key_for() {
 
 for alg in $ALGS; do
         k=$(key_for "$alg"); priv="$DATA/keys/$k.pem"; pub="$DATA/keys/$k.pub.pem"
-        kid=$("$CT" kid "$pub")
+        kid=$(kid "$pub")
 
         # cose-kit, both directions.
-        "$CT" sign1 --key "$priv" --alg "$alg" m.cbor >"o1-$alg.cose" 2>err
+        "$SM" sign --cose --key "$priv" --alg "$alg" -o "o1-$alg.cose" m.json 2>err
         run js kit-verify "o1-$alg.cose" m.cbor "$pub"
         check "$alg: we sign COSE_Sign1, cose-kit verifies" test "$rc" = 0
-        "$CT" sign --key "$priv" --alg "$alg" m.cbor >"o-$alg.cose" 2>err
+        "$SM" sign --cose-sign --key "$priv" --alg "$alg" -o "o-$alg.cose" m.json 2>err
         run js kit-verify "o-$alg.cose" m.cbor "$pub"
         check "$alg: we sign COSE_Sign, cose-kit verifies" test "$rc" = 0
         run js kit-sign1 "$priv" "$alg" "$kid" 60 m.cbor "k1-$alg.cose"
-        run "$CT" verify --key "$pub" "k1-$alg.cose"
+        run "$SM" verify --key "$pub" "k1-$alg.cose"
         check "$alg: cose-kit signs COSE_Sign1 (content type 60), we verify" accepted m.cbor
         run js kit-sign1 "$priv" "$alg" "$kid" 50 m.json "k1j-$alg.cose"
-        run "$CT" verify --key "$pub" --content json "k1j-$alg.cose"
+        run "$SM" verify --key "$pub" "k1j-$alg.cose"
         check "$alg: cose-kit signs COSE_Sign1 over manifest.json (content type 50), we verify" accepted m.json
 
         # cose-js: no EdDSA.
@@ -95,10 +102,10 @@ for alg in $ALGS; do
         run js js-verify "o1-$alg.cose" m.cbor "$pub" "$alg"
         check "$alg: we sign COSE_Sign1, cose-js verifies" test "$rc" = 0
         run js js-sign1 "$priv" "$alg" "$kid" "$CBOR_CT" m.cbor "j1-$alg.cose"
-        run "$CT" verify --key "$pub" "j1-$alg.cose"
+        run "$SM" verify --key "$pub" "j1-$alg.cose"
         check "$alg: cose-js signs COSE_Sign1 (kid unprotected), we verify" accepted m.cbor
         run js js-sign "$CBOR_CT" m.cbor "j-$alg.cose" "$priv:$alg:$kid"
-        run "$CT" verify --key "$pub" "j-$alg.cose"
+        run "$SM" verify --key "$pub" "j-$alg.cose"
         check "$alg: cose-js signs COSE_Sign, we verify" accepted m.cbor
 done
 
@@ -106,19 +113,19 @@ done
 # COSE_Signature's protected header as a map instead of the byte string
 # RFC 9052 section 4.1 requires (it reads its own output back), so we
 # refuse its COSE_Sign, rightly, and the other direction is checked.
-k1=$("$CT" kid "$DATA/keys/ec-p256.pub.pem"); k2=$("$CT" kid "$DATA/keys/ed25519.pub.pem")
-k3=$("$CT" kid "$DATA/keys/rsa2048.pub.pem")
+k1=$(kid "$DATA/keys/ec-p256.pub.pem"); k2=$(kid "$DATA/keys/ed25519.pub.pem")
+k3=$(kid "$DATA/keys/rsa2048.pub.pem")
 run js kit-sign 60 m.cbor kit3.cose "$DATA/keys/ec-p256.pem:ES256:$k1" "$DATA/keys/ed25519.pem:EdDSA:$k2" \
         "$DATA/keys/rsa2048.pem:RS512:$k3"
 run js kit-verify kit3.cose m.cbor "$DATA/keys/ec-p256.pub.pem" "$DATA/keys/ed25519.pub.pem" "$DATA/keys/rsa2048.pub.pem"
 check "cose-kit reads back its own 3-signer COSE_Sign" test "$rc" = 0
-run "$CT" verify --key "$DATA/keys/ec-p256.pub.pem" --key "$DATA/keys/ed25519.pub.pem" \
-        --key "$DATA/keys/rsa2048.pub.pem" --min 3 kit3.cose
+run "$SM" verify --key "$DATA/keys/ec-p256.pub.pem" --key "$DATA/keys/ed25519.pub.pem" \
+        --key "$DATA/keys/rsa2048.pub.pem" --min-signatures 3 kit3.cose
 check "cose-kit's COSE_Sign (a COSE_Signature protected header as a map) is refused" \
         refused "signature 1: the protected header is a map, not a byte string"
-"$CT" sign --key "$DATA/keys/ec-p256.pem" m.cbor >s1.cose 2>err &&
-        "$CT" add --key "$DATA/keys/ed25519.pem" s1.cose >s2.cose 2>err &&
-        "$CT" add --key "$DATA/keys/rsa2048.pem" --alg PS384 s2.cose >s3.cose 2>err
+"$SM" sign --cose-sign --key "$DATA/keys/ec-p256.pem" -o s1.cose m.json 2>err &&
+        "$SM" sign --key "$DATA/keys/ed25519.pem" -o s2.cose s1.cose 2>err &&
+        "$SM" sign --key "$DATA/keys/rsa2048.pem" --alg PS384 -o s3.cose s2.cose 2>err
 run js kit-verify s3.cose m.cbor "$DATA/keys/ec-p256.pub.pem" "$DATA/keys/ed25519.pub.pem" "$DATA/keys/rsa2048.pub.pem"
 check "we sign COSE_Sign and add 2 signatures; cose-kit verifies all three" test "$rc" = 0
 
@@ -126,7 +133,7 @@ check "we sign COSE_Sign and add 2 signatures; cose-kit verifies all three" test
 # a byte string in its protected header (cose-kit encodes every string
 # header value as bytes).
 run js kit-sign1 "$DATA/keys/ec-p256.pem" ES256 "$k1" 0 m.cbor ct0.cose
-run "$CT" verify --key "$DATA/keys/ec-p256.pub.pem" ct0.cose
+run "$SM" verify --key "$DATA/keys/ec-p256.pub.pem" ct0.cose
 check "cose-kit COSE_Sign1 with content type 0 (text/plain): refused" refused "content type 0 is not a manifest's"
 # Damaged ones are refused on both sides.
 head -c -1 o1-ES256.cose >trunc.cose

@@ -4,13 +4,16 @@
 
 COSE_Sign1 and COSE_Sign are assembled and checked here by hand from
 RFC 9052 (section 4.4, Sig_structure), RFC 9053 (ECDSA as raw R||S, EdDSA)
-and RFC 8230/8812 (RSA-PSS with salt = hash length, RSASSA-PKCS1-v1_5):
-nothing of secfud's code is used.  Every command exits 0 on success and 1
-with one reason on stderr otherwise.
+and RFC 8230/8812 (RSA-PSS with salt = hash length, RSASSA-PKCS1-v1_5);
+HSS-LMS (RFC 8778, COSE -46) signatures are checked by the RFC 8554
+verification below (python3-cryptography has no LMS): nothing of secfud's
+code is used.  Every command exits 0 on success and 1 with one reason on
+stderr otherwise.
 
   keygen ALG DIR            DIR/key.pem (PKCS#8), DIR/pub.pem (SPKI); prints
                             the RFC 7638 thumbprint (secfud's kid)
   kid PUB.pem               prints the RFC 7638 thumbprint of a public key
+                            (PUB.hss: base64url of SHA-256 over its 60 bytes)
   sign1 KEY.pem ALG KID CT PAYLOAD OUT
                             COSE_Sign1, protected {1: alg, 3: CT, 4: KID};
                             CT "-" leaves the content type out
@@ -22,12 +25,17 @@ with one reason on stderr otherwise.
                             COSE_Sign (one key per signature, matched by
                             kid); checks the payload, the content type
                             (text, or a number), alg in the protected
-                            header, and every signature
+                            header, and every signature; ALG HSS-LMS takes
+                            a 60-byte PUB.hss (RFC 8554 public key)
   bad KIND KEY.pem ALG KID CT PAYLOAD OUT
                             a COSE_Sign1 that breaks a rule, validly signed:
                             alg-unprotected, crit, dup-label, label-both,
                             indefinite, trailing, truncated, untagged,
                             no-content-type, flip (one bit of the signature)
+  hss-vector FILE           checks the RFC 8554 verifier above on a test
+                            vector of tests/data/hss (NAME = HEX lines): it
+                            must accept the signature and refuse it with one
+                            bit of the message changed
   manifest-cbor JSON OUT    the manifest with each "hash" as a byte string,
                             keys in the JSON file's order (not sorted)
   canonical JSON OUT        the same, canonical (RFC 7049 3.9 = RFC 8949
@@ -56,6 +64,7 @@ ALGS = {
     "RS256": (-257, "pkcs1", hashes.SHA256, None),
     "RS384": (-258, "pkcs1", hashes.SHA384, None),
     "RS512": (-259, "pkcs1", hashes.SHA512, None),
+    "HSS-LMS": (-46, "hss", None, None),
 }
 BY_ID = {v[0]: k for k, v in ALGS.items()}
 
@@ -115,8 +124,118 @@ def raw_sign(key, alg, data):
     return key.sign(data, padding.PKCS1v15(), h())
 
 
+# ---------------------------------------------------------------- RFC 8554
+# LMS types (section 5.1): code -> tree height; LM-OTS types (section
+# 4.1): code -> (w, p, ls).  SHA-256, n = m = 32.
+LMS_H = {5: 5, 6: 10, 7: 15, 8: 20, 9: 25}
+LMOTS = {1: (1, 265, 7), 2: (2, 133, 6), 3: (4, 67, 4), 4: (8, 34, 0)}
+D_PBLC, D_MESG, D_LEAF, D_INTR = b"\x80\x80", b"\x81\x81", b"\x82\x82", b"\x83\x83"
+
+
+def H(*parts):
+    return hashlib.sha256(b"".join(parts)).digest()
+
+
+def u32(v):
+    return v.to_bytes(4, "big")
+
+
+def coef(s, i, w):
+    return ((1 << w) - 1) & (s[i * w // 8] >> (8 - (w * (i % (8 // w)) + w)))
+
+
+class Reader:
+    def __init__(self, b):
+        self.b, self.o = b, 0
+
+    def take(self, n):
+        if self.o + n > len(self.b):
+            raise ValueError("signature too short")
+        v = self.b[self.o:self.o + n]
+        self.o += n
+        return v
+
+    def u32(self):
+        return int.from_bytes(self.take(4), "big")
+
+
+def lmots_candidate(ots_type, I, q, sig, msg):
+    """Algorithm 4b: the candidate LM-OTS public key."""
+    w, p, ls = LMOTS[ots_type]
+    r = Reader(sig)
+    if r.u32() != ots_type:
+        raise ValueError("LM-OTS type differs from the key's")
+    C = r.take(32)
+    y = [r.take(32) for _ in range(p)]
+    Q = H(I, u32(q), D_MESG, C, msg)
+    cksm = sum((1 << w) - 1 - coef(Q, i, w) for i in range(256 // w)) << ls
+    Qc = Q + cksm.to_bytes(2, "big")
+    z = []
+    for i in range(p):
+        tmp = y[i]
+        for j in range(coef(Qc, i, w), (1 << w) - 1):
+            tmp = H(I, u32(q), i.to_bytes(2, "big"), bytes([j]), tmp)
+        z.append(tmp)
+    return H(I, u32(q), D_PBLC, *z)
+
+
+def lms_verify(pub, r, msg):
+    """Algorithm 6a for the LMS signature read from r, under pub (56 bytes)."""
+    lms_type, ots_type, I, T1 = int.from_bytes(pub[:4], "big"), int.from_bytes(pub[4:8], "big"), pub[8:24], pub[24:56]
+    h = LMS_H[lms_type]
+    w, p, _ = LMOTS[ots_type]
+    q = r.u32()
+    ots_sig = r.take(4 + 32 + 32 * p)
+    if r.u32() != lms_type:
+        raise ValueError("LMS type differs from the key's")
+    path = [r.take(32) for _ in range(h)]
+    if q >= 1 << h:
+        raise ValueError("leaf index out of range")
+    node = (1 << h) + q
+    tmp = H(I, u32(node), D_LEAF, lmots_candidate(ots_type, I, q, ots_sig, msg))
+    for sib in path:
+        tmp = H(I, u32(node // 2), D_INTR, sib, tmp) if node % 2 else H(I, u32(node // 2), D_INTR, tmp, sib)
+        node //= 2
+    return tmp == T1
+
+
+def hss_verify(pub, sig, msg):
+    if len(pub) != 60:
+        return False
+    L = int.from_bytes(pub[:4], "big")
+    try:
+        r = Reader(sig)
+        if r.u32() != L - 1:
+            return False
+        key = pub[4:]
+        for _ in range(L - 1):
+            start = r.o
+            # The signed child key follows its signature.
+            tmp = Reader(sig)
+            tmp.o = start
+            lms_sig_skip(tmp, key)
+            child = tmp.take(56)
+            if not lms_verify(key, r, child):
+                return False
+            r.take(56)
+            key = child
+        ok = lms_verify(key, r, msg)
+        return ok and r.o == len(sig)
+    except (ValueError, KeyError):
+        return False
+
+
+def lms_sig_skip(r, key):
+    """Moves r over one LMS signature made under key's types."""
+    h = LMS_H[int.from_bytes(key[:4], "big")]
+    p = LMOTS[int.from_bytes(key[4:8], "big")][1]
+    r.take(4 + 4 + 32 + 32 * p + 4 + 32 * h)
+
+
 def raw_verify(pub, alg, sig, data):
     _, kind, h, curve = ALGS[alg]
+    if kind == "hss":
+        return isinstance(pub, bytes) and hss_verify(pub, sig, data)
     try:
         if kind == "ec":
             if not isinstance(pub, ec.EllipticCurvePublicKey) or not isinstance(pub.curve, curve):
@@ -143,6 +262,8 @@ def load_priv(path):
 
 
 def load_pub(path):
+    if path.endswith(".hss"):
+        return read(path)
     return serialization.load_pem_public_key(read(path))
 
 
@@ -299,6 +420,24 @@ def cmd_bad(kind, keypath, alg, kid, ct, payload_path, out):
     write(out, data)
 
 
+def cmd_hss_vector(path):
+    fields, name = {}, None
+    for line in open(path):
+        if line.startswith("#") or not line.strip():
+            continue
+        if "=" in line and not line[0].isspace():
+            name, _, rest = line.partition("=")
+            name = name.strip()
+            fields[name] = rest.strip()
+        elif name:
+            fields[name] += line.strip()
+    pub, msg, sig = (bytes.fromhex(fields[k]) for k in ("public-key", "message", "signature"))
+    if not hss_verify(pub, sig, msg):
+        die("the RFC's signature does not verify")
+    if hss_verify(pub, sig, bytes([msg[0] ^ 1]) + msg[1:]):
+        die("a changed message verifies")
+
+
 def manifest_tree(path):
     with open(path, "rb") as f:
         tree = json.load(f)
@@ -319,13 +458,16 @@ def main(argv):
     if cmd == "keygen":
         cmd_keygen(*args)
     elif cmd == "kid":
-        print(thumbprint(load_pub(args[0])))
+        pub = load_pub(args[0])
+        print(b64u(hashlib.sha256(pub).digest()) if isinstance(pub, bytes) else thumbprint(pub))
     elif cmd == "sign1":
         cmd_sign1(*args)
     elif cmd == "sign":
         cmd_sign(args[0], args[1], args[2], args[3:])
     elif cmd == "verify":
         cmd_verify(args[0], args[1], args[2], args[3:])
+    elif cmd == "hss-vector":
+        cmd_hss_vector(args[0])
     elif cmd == "bad":
         cmd_bad(*args)
     elif cmd == "manifest-cbor":

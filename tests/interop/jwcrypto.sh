@@ -7,7 +7,7 @@
 set -u
 
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
-top_builddir=${top_builddir:-/work/main/build}
+top_builddir=${top_builddir:-$top_srcdir/build}
 SM="$top_builddir/secfu-manifest"
 PY=/usr/bin/python3
 HELPER="$top_srcdir/tests/interop/jwcrypto-helper.py"

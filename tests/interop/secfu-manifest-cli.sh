@@ -6,7 +6,7 @@
 set -u
 
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
-top_builddir=${top_builddir:-/work/main/build}
+top_builddir=${top_builddir:-$top_srcdir/build}
 SM="$top_builddir/secfu-manifest"
 PY=/usr/bin/python3
 ALGS="ES256 ES384 ES512 EdDSA RS256 RS384 RS512 PS256 PS384 PS512"
@@ -52,7 +52,7 @@ b64url_decode() { "$PY" -c 'import base64,sys; s=sys.argv[1]; sys.stdout.buffer.
 
 # ------------------------------------------------------------ global
 run "$SM" --help
-check "--help exits 0 and lists the commands" test "$rc" = 0 -a "$(grep -c -E '^  (keygen|create|sign|verify|inspect|publish) ' out)" = 6
+check "--help exits 0 and lists the commands" test "$rc" = 0 -a "$(grep -c -E '^  (keygen|create|sign|verify|inspect|pack|publish) ' out)" = 7
 run "$SM" --version
 check "--version exits 0 and prints a version" sh -c "[ $rc = 0 ] && grep -q '^secfu-manifest [0-9]' '$tmp/out'"
 
@@ -139,7 +139,11 @@ run "$SM" sign --key k-ES256.key --json m.json
 cp out m.json.jws
 check "sign --json: flattened JSON serialization" test "$rc" = 0 -a "$(json m.json.jws '",".join(sorted(d))')" = "payload,protected,signature"
 run "$SM" verify --key k-ES256.pub m.jws
-check "verify compact: exit 0, payload byte-identical, stderr empty" sh -c "[ $rc = 0 ] && cmp -s '$tmp/out' m.json && [ ! -s '$tmp/err' ]"
+check "verify compact: exit 0, payload byte-identical" sh -c "[ $rc = 0 ] && cmp -s '$tmp/out' m.json"
+check "verify names the form, the algorithm, the key that signed and what it vouched for, on stderr" test \
+        "$(cat err)" = "$(printf 'verified: JWS (compact) over a JSON manifest\nalgorithm: ES256\nsigned by: k-ES256.pub (kid %s)\ncomponent firmware (default slot class): vouched for by kid %s (1 needed)' "$(cat k-ES256.kid)" "$(cat k-ES256.kid)")"
+run "$SM" verify --quiet --key k-ES256.pub m.jws
+check "verify --quiet: the payload, and nothing on stderr" sh -c "[ $rc = 0 ] && cmp -s '$tmp/out' m.json && [ ! -s '$tmp/err' ]"
 run "$SM" verify --key k-ES256.pub m.json.jws
 check "verify JSON: exit 0, payload byte-identical" sh -c "[ $rc = 0 ] && cmp -s '$tmp/out' m.json"
 run "$SM" verify --key k-ES256.pub - <m.jws
@@ -382,8 +386,10 @@ check "publish --layout with an unknown layout is a usage error" refused 2 publi
 check "over HTTP, each layout's image locations resolve from its manifest URL to the right bytes" "$PY" -c '
 import base64, functools, hashlib, http.server, json, sys, threading, urllib.parse, urllib.request
 def serve(root):
-    h = functools.partial(http.server.SimpleHTTPRequestHandler, directory=root)
-    h.log_message = lambda *a: None
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+    h = functools.partial(Quiet, directory=root)
     s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), h)
     threading.Thread(target=s.serve_forever, daemon=True).start()
     return s

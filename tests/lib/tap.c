@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "tap.h"
 
@@ -80,6 +82,25 @@ const char *tap_data(const char *name) {
         static char path[4096];
         snprintf(path, sizeof(path), "%s/%s", SFU_TEST_DATA, name);
         return path;
+}
+
+bool tap_survives(void (*fn)(void)) {
+        int status = 0;
+        pid_t pid;
+
+        fflush(stdout);
+        pid = fork();
+        if (pid < 0) {
+                printf("Bail out! fork failed\n");
+                exit(1);
+        }
+        if (pid == 0) {
+                fn();
+                _exit(0);
+        }
+        if (waitpid(pid, &status, 0) != pid)
+                return false;
+        return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 char *tap_mkdtemp(void) {

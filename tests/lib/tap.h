@@ -30,5 +30,8 @@ int tap_done(void);
 char *tap_read_file(const char *path, size_t *ret_len);
 /* Path of a file under tests/data (static buffer, valid until next call). */
 const char *tap_data(const char *name);
+/* Runs fn in a child process: true when it returns (no signal, no
+ * sanitizer report ending the process). */
+bool tap_survives(void (*fn)(void));
 /* A fresh temporary directory (removed by the caller or left in /tmp). */
 char *tap_mkdtemp(void);

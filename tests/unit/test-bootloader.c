@@ -11,6 +11,7 @@
 
 #include "io/bootloader.h"
 #include "io/envfile.h"
+#include "io/spawn.h"
 #include "tap.h"
 
 #ifndef SFU_TEST_DATA
@@ -364,22 +365,22 @@ static void test_run(void) {
         char line[64];
         int status = 0, r;
 
-        ok(sfu_bootloader_run(argv_ok, 5000000, 1024, &out, &status, line, sizeof(line), &err) == 0,
+        ok(sfu_spawn_run(argv_ok, 5000000, 1024, &out, &status, line, sizeof(line), &err) == 0,
            "run: a program that fails still runs");
         is_int(status, 3, "run: exit status");
         ok(sfu_streq(out, "out\n"), "run: stdout");
         is_str(line, "first line", "run: first line of stderr");
         sfu_err_clear(&err);
-        ok(sfu_bootloader_run(argv_hang, 300000, 1024, NULL, &status, NULL, 0, &err) == -ETIMEDOUT &&
+        ok(sfu_spawn_run(argv_hang, 300000, 1024, NULL, &status, NULL, 0, &err) == -ETIMEDOUT &&
                    err.code == SFU_ERR_STORAGE,
            "run: killed after its time limit (%s)", err.message);
         sfu_err_clear(&err);
-        ok(sfu_bootloader_run(argv_flood, 5000000, 4096, NULL, &status, NULL, 0, &err) == -EFBIG &&
+        ok(sfu_spawn_run(argv_flood, 5000000, 4096, NULL, &status, NULL, 0, &err) == -EFBIG &&
                    err.code == SFU_ERR_SIZE,
            "run: output over the cap is refused (%s)", err.message);
         sfu_err_clear(&err);
         status = 0;
-        r = sfu_bootloader_run(argv_missing, 5000000, 1024, NULL, &status, NULL, 0, &err);
+        r = sfu_spawn_run(argv_missing, 5000000, 1024, NULL, &status, NULL, 0, &err);
         /* glibc reports the failed exec; where posix_spawn falls back to
          * fork (valgrind) the child exits 127 as a shell would */
         ok((r < 0 && err.code == SFU_ERR_STORAGE) || (r == 0 && status == 127),
@@ -648,7 +649,7 @@ static void test_grub(void) {
                 _cleanup_free_ char *outp = NULL;
                 char *list[] = {(char *) "grub-editenv", env, (char *) "list", NULL};
                 int status = -1;
-                ok(sfu_bootloader_run(list, 5000000, 65536, &outp, &status, NULL, 0, &err) == 0 &&
+                ok(sfu_spawn_run(list, 5000000, 65536, &outp, &status, NULL, 0, &err) == 0 &&
                            status == 0,
                    "grub: grub-editenv list");
                 ok(outp && strstr(outp, "ORDER=A\n") && strstr(outp, "A_OK=1\n") &&

@@ -254,7 +254,7 @@ static void test_decide(void) {
                            (r->keep == YES || d.action == SFU_POLICY_ACTION_STAGE || d.next == r->next) &&
                            strstr(d.why, r->why),
                    "decide: %s (action %d keep %d next %s why \"%s\")", r->what, d.action, d.keep_state,
-                   sfu_install_state_name(d.next), d.why);
+                   sfu_state_install_name(d.next), d.why);
         }
 }
 

@@ -45,7 +45,12 @@ static void test_detect(void) {
         detect_is("a COSE_Mac0 (tag 17)", mac0, sizeof(mac0), -1);
         detect_is("an untagged COSE array", untagged, sizeof(untagged), -1);
         detect_is("a shadow file", "root:$6$x$y:19000:0:99999:7:::\n", 32, -1);
-        detect_is("one dot", "abc.def", 7, -1);
+        detect_is("one dot (the JWS parser names the segments)", "abc.def", 7, SFU_SIGNED_JWS_COMPACT);
+        detect_is("padded base64url with dots", "eyJh=.eyJi.c2ln==\n", 18, SFU_SIGNED_JWS_COMPACT);
+        detect_is("a long base64url run without dots", "eyJhbGciOiJFUzI1NiJ9", 20, SFU_SIGNED_JWS_COMPACT);
+        detect_is("a short word", "abc", 3, -1);
+        detect_is("prose", "not a manifest at all", 21, -1);
+        detect_is("binary", "\x01\x02\x03.", 4, -1);
         detect_is("nothing", "", 0, -1);
 }
 
@@ -181,6 +186,55 @@ static void test_hss(void) {
         sfu_hss_key_free(hss);
 }
 
+/* Which trusted keys vouched: the distinct keys that counted, in order,
+ * pointing into the ring; a key the ring lacks and a second signature by
+ * one key are not among them. */
+static void test_signer_keys(void) {
+        struct sfu_key *p256 = load_key("keys/ec-p256.pem", true), *ed = load_key("keys/ed25519.pem", true);
+        struct sfu_key *p384 = load_key("keys/ec-p384.pem", true);
+        _cleanup_keyring_ struct sfu_keyring *ring = NULL;
+        _cleanup_cose_ struct sfu_cose *one = NULL, *two = NULL;
+        _cleanup_free_ uint8_t *c1 = NULL, *c2 = NULL, *c3 = NULL;
+        _cleanup_jws_ struct sfu_jws *jws = NULL;
+        _cleanup_free_ char *j1 = NULL, *j2 = NULL;
+        const struct sfu_cose_sign_opts es = { .alg = SFU_ALG_ES256, .content = SFU_COSE_CONTENT_JSON };
+        struct sfu_err err = SFU_ERR_INIT;
+        size_t l1 = 0, l2 = 0, l3 = 0;
+        struct opened o;
+
+        if (sfu_keyring_new(&ring) < 0 || sfu_keyring_add(ring, load_key("keys/ed25519.pub.pem", false), &err) < 0 ||
+            sfu_keyring_add(ring, load_key("keys/ec-p256.pub.pem", false), &err) < 0)
+                abort();
+        /* P-256, then P-384 (not trusted), then Ed25519. */
+        ok(sfu_cose_sign((const uint8_t *) manifest_text, manifest_len, p256, &es, &c1, &l1, &err) == 0 &&
+                   sfu_cose_parse(c1, l1, &one, &err) == 0 &&
+                   sfu_cose_add_signature(one, p384, &(struct sfu_cose_sign_opts) { .alg = SFU_ALG_ES384 }, &c2, &l2,
+                                          &err) == 0 &&
+                   sfu_cose_parse(c2, l2, &two, &err) == 0 &&
+                   sfu_cose_add_signature(two, ed, &(struct sfu_cose_sign_opts) { .alg = SFU_ALG_EDDSA }, &c3, &l3,
+                                          &err) == 0,
+           "a COSE_Sign by P-256, P-384 and Ed25519 (%s)", err.message);
+        o = open_it(c3, l3, ring, NULL);
+        ok(o.r == 0 && o.info.signers == 2 && o.info.signer_keys[0] == ring->keys[1] &&
+                   o.info.signer_keys[1] == ring->keys[0],
+           "COSE_Sign: the keys that vouched are the ring's P-256 and Ed25519 keys, in the signatures' order");
+        sfu_manifest_free(o.manifest);
+        /* A general JWS with two signatures by the same key: one signer. */
+        ok(sfu_jws_sign((const uint8_t *) manifest_text, manifest_len, ed,
+                        &(struct sfu_jws_sign_opts) { .alg = SFU_ALG_EDDSA }, &j1, &err) == 0 &&
+                   sfu_jws_parse(j1, strlen(j1), &jws, &err) == 0 &&
+                   sfu_jws_add_signature(jws, ed, &(struct sfu_jws_sign_opts) { .alg = SFU_ALG_EDDSA },
+                                         &j2, &err) == 0,
+           "a general JWS signed twice by the Ed25519 key (%s)", err.message);
+        o = open_it(j2, strlen(j2), ring, NULL);
+        ok(o.r == 0 && o.info.signers == 1 && o.info.signer_keys[0] == ring->keys[0],
+           "JWS: one key vouched, the ring's Ed25519 key");
+        sfu_manifest_free(o.manifest);
+        sfu_key_free(p256);
+        sfu_key_free(ed);
+        sfu_key_free(p384);
+}
+
 int main(void) {
         manifest_text = tap_read_file(tap_data("manifest/minimal.json"), &manifest_len);
         if (!manifest_text) {
@@ -189,6 +243,7 @@ int main(void) {
         }
         test_detect();
         test_open();
+        test_signer_keys();
         test_hss();
         free(manifest_text);
         return tap_done();

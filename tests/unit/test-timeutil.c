@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "core/timeutil.h"
+#include "core/units.h"
 #include "tap.h"
 
 #define SENTINEL INT64_C(-4242)
@@ -25,28 +26,28 @@ static void rfc3339_refused(const char *s, const char *why) {
 
 static void duration(const char *s, uint64_t want) {
         uint64_t u = 4242;
-        int r = sfu_duration_parse(s, &u);
+        int r = sfu_units_parse_duration(s, &u);
 
         ok(r == 0 && u == want, "duration \"%s\" == %" PRIu64 " usec (r=%d, got %" PRIu64 ")", s, want, r, u);
 }
 
 static void duration_refused(const char *s, int want_r) {
         uint64_t u = 4242;
-        int r = sfu_duration_parse(s, &u);
+        int r = sfu_units_parse_duration(s, &u);
 
         ok(r == want_r && u == 4242, "duration \"%s\" refused with %d (got %d)", s ? s : "(null)", want_r, r);
 }
 
 static void size(const char *s, uint64_t want) {
         uint64_t b = 4242;
-        int r = sfu_size_parse(s, &b);
+        int r = sfu_units_parse_size(s, &b);
 
         ok(r == 0 && b == want, "size \"%s\" == %" PRIu64 " (r=%d, got %" PRIu64 ")", s, want, r, b);
 }
 
 static void size_refused(const char *s, int want_r) {
         uint64_t b = 4242;
-        int r = sfu_size_parse(s, &b);
+        int r = sfu_units_parse_size(s, &b);
 
         ok(r == want_r && b == 4242, "size \"%s\" refused with %d (got %d)", s ? s : "(null)", want_r, r);
 }

@@ -9,21 +9,26 @@
  * and a connection with no call running and nothing to send is closed
  * after SFU_VARLINK_IDLE_TIMEOUT_USEC, so slow or silent peers cannot hold
  * the connection slots (a few of which are kept for root).  Credentials come
- * from SO_PEERCRED and SO_PEERGROUPS at accept time. */
+ * from SO_PEERCRED and SO_PEERGROUPS at accept time.
+ *
+ * Descriptors (SCM_RIGHTS) are read with recvmsg(MSG_CMSG_CLOEXEC); a
+ * connection holds at most SFU_VARLINK_FDS_MAX, each tagged with the stream
+ * offset it arrived at (core/varlink.h), and a call owns those that came
+ * with its bytes.  A command that takes a file (ApplyFile) gets the one its
+ * "fd" parameter names; every other descriptor is closed once its call has
+ * been dispatched, as are those beyond the cap and a dead connection's. */
 #include <fcntl.h>
-#include <limits.h>
+#include <inttypes.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
-#include <systemd/sd-daemon.h>
 
 #include "core/json.h"
+#include "daemon/control-socket.h"
 #include "daemon/control.h"
 #include "daemon/log.h"
 #include "io/fileio.h"
 
 #define IN_BUFFER_SIZE (SFU_VARLINK_MESSAGE_MAX + 1u)   /* a whole request and its NUL */
-#define PROC_STATUS_MAX (64u * 1024u)                   /* bytes of /proc/PID/status read */
 
 #define ERROR_INVALID_PARAMETER "org.varlink.service.InvalidParameter"
 #define ERROR_METHOD_NOT_FOUND "org.varlink.service.MethodNotFound"
@@ -45,6 +50,11 @@ struct client {
         size_t n_groups;
         char *in;                       /* IN_BUFFER_SIZE bytes */
         size_t in_len;
+        uint64_t in_received;           /* bytes read from the socket since accept */
+        uint64_t in_consumed;           /* of those, bytes of calls already dispatched */
+        struct sfu_varlink_fds fds;     /* descriptors not yet owned by a call */
+        uint64_t fds_received;          /* counts, for the log */
+        uint64_t fds_dropped;
         char *out;
         size_t out_len, out_off, out_cap;
         struct vcall *calls;            /* every call object that points here */
@@ -320,7 +330,25 @@ static void handle_service(struct client *c, const struct sfu_varlink_call *call
         client_send(c, NULL, reply, false);
 }
 
-static void handle_command(struct client *c, const struct sfu_varlink_call *call, const struct sfu_command *cmd) {
+/* The descriptor a call's "fd" parameter names among those sent with it
+ * (moved out of fds), or -1. */
+static int take_indexed_fd(json_t *parameters, int *fds, size_t n_fds) {
+        json_t *index = json_object_get(parameters, "fd");
+        json_int_t i;
+        int fd;
+
+        if (!json_is_integer(index))
+                return -1;
+        i = json_integer_value(index);
+        if (i < 0 || (uint64_t) i >= n_fds)
+                return -1;
+        fd = fds[i];
+        fds[i] = -1;
+        return fd;
+}
+
+static void handle_command(struct client *c, const struct sfu_varlink_call *call, const struct sfu_command *cmd,
+                           int *fds, size_t n_fds) {
         struct sfu_varlink_server *s = c->server;
         struct vcall *vc;
         bool privileged;
@@ -332,6 +360,8 @@ static void handle_command(struct client *c, const struct sfu_varlink_call *call
         }
         privileged = !cmd->needs_privilege || sfu_commands_peer_privileged(c->uid, c->gid, c->groups, c->n_groups);
         sfu_call_init(&vc->base, &vcall_ops, cmd->name, c->uid, privileged, call->more);
+        if (cmd->takes_fd)
+                vc->base.fd = take_indexed_fd(call->parameters, fds, n_fds);
         vc->oneway = call->oneway;
         vc->client = c;
         vc->next = c->calls;
@@ -348,7 +378,7 @@ static void handle_command(struct client *c, const struct sfu_varlink_call *call
         sfu_call_unref(&vc->base);
 }
 
-static void handle_message(struct client *c, const char *buf, size_t len) {
+static void handle_message(struct client *c, const char *buf, size_t len, int *fds, size_t n_fds) {
         struct sfu_varlink_call call = {};
         struct sfu_err err = SFU_ERR_INIT;
         char iface[SFU_VARLINK_NAME_MAX + 1];
@@ -370,13 +400,39 @@ static void handle_message(struct client *c, const char *buf, size_t len) {
         } else if (strcmp(iface, SFU_COMMANDS_INTERFACE) == 0) {
                 const struct sfu_command *cmd = sfu_commands_find(member);
                 if (cmd)
-                        handle_command(c, &call, cmd);
+                        handle_command(c, &call, cmd, fds, n_fds);
                 else if (!call.oneway)
                         send_error(c, ERROR_METHOD_NOT_FOUND, "method", call.method);
         } else {
                 send_error(c, ERROR_INTERFACE_NOT_FOUND, "interface", iface);
         }
         sfu_varlink_call_done(&call);
+}
+
+static void close_fds(struct client *c, int *fds, size_t n, const char *what) {
+        size_t closed = 0;
+
+        for (size_t i = 0; i < n; i++)
+                if (fds[i] >= 0) {
+                        close(fds[i]);
+                        closed++;
+                }
+        if (closed > 0) {
+                c->fds_dropped += closed;
+                log_debug("closed %zu descriptor(s) that uid %u sent %s (%" PRIu64 " of %" PRIu64 " so far)",
+                          closed, (unsigned) c->uid, what, c->fds_dropped, c->fds_received);
+        }
+}
+
+/* The message of len bytes at the head of the input buffer, with the
+ * descriptors that arrived with its bytes; those no command took are
+ * closed. */
+static void dispatch_one(struct client *c, size_t len) {
+        int fds[SFU_VARLINK_FDS_MAX];
+        size_t n_fds = sfu_varlink_fds_take(&c->fds, c->in_consumed + len + 1, fds);
+
+        handle_message(c, c->in, len, fds, n_fds);
+        close_fds(c, fds, n_fds, "with a call that did not take them");
 }
 
 /* Runs the complete requests in the input buffer, one at a time: a
@@ -396,10 +452,11 @@ static void client_process(struct client *c) {
                 }
                 if (r == 0)
                         break;
-                handle_message(c, c->in, len);
+                dispatch_one(c, len);
                 if (c->dead)
                         return;
                 c->in_len -= len + 1;
+                c->in_consumed += len + 1;
                 memmove(c->in, c->in + len + 1, c->in_len);
         }
         if (c->dead)
@@ -434,9 +491,46 @@ static void client_update(struct client *c) {
                 client_kill(c, "cannot watch the connection");
 }
 
+/* Queues the descriptors of one recvmsg: they arrived with the byte at
+ * stream offset at.  Beyond the cap they are closed. */
+static void receive_fds(struct client *c, struct msghdr *mh, uint64_t at) {
+        for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+                size_t n;
+
+                if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS || cm->cmsg_len < CMSG_LEN(0))
+                        continue;
+                n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                for (size_t i = 0; i < n; i++) {
+                        int fd;
+                        memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+                        c->fds_received++;
+                        if (sfu_varlink_fds_push(&c->fds, fd, at) < 0)
+                                close_fds(c, &fd, 1, "beyond the number a connection may hold");
+                }
+        }
+        if (mh->msg_flags & MSG_CTRUNC) {
+                /* The kernel discarded what did not fit; count one. */
+                c->fds_dropped++;
+                log_debug("uid %u sent more descriptors at once than the %u taken", (unsigned) c->uid,
+                          SFU_VARLINK_FDS_MAX);
+        }
+}
+
 static void client_read(struct client *c) {
         while (c->in_len < IN_BUFFER_SIZE) {
-                ssize_t n = recv(c->fd, c->in + c->in_len, IN_BUFFER_SIZE - c->in_len, MSG_DONTWAIT);
+                union {
+                        struct cmsghdr align;
+                        char buf[CMSG_SPACE(sizeof(int) * SFU_VARLINK_FDS_MAX)];
+                } control;
+                struct iovec iov = { .iov_base = c->in + c->in_len, .iov_len = IN_BUFFER_SIZE - c->in_len };
+                struct msghdr mh = {
+                        .msg_iov = &iov,
+                        .msg_iovlen = 1,
+                        .msg_control = &control,
+                        .msg_controllen = sizeof(control),
+                };
+                ssize_t n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -444,11 +538,18 @@ static void client_read(struct client *c) {
                                 client_gone(c, -errno);
                         return;
                 }
+                /* Descriptors come with the first byte of the sendmsg that
+                 * carried them; the kernel may deliver earlier bytes of
+                 * the same peer in the same read, so they are tagged with
+                 * the read's first byte (doc/control.md: a call that
+                 * passes descriptors has no unanswered call before it). */
+                receive_fds(c, &mh, c->in_received);
                 if (n == 0) {
                         c->read_eof = true;
                         return;
                 }
                 c->in_len += (size_t) n;
+                c->in_received += (uint64_t) n;
                 client_active(c);
         }
 }
@@ -536,6 +637,11 @@ static void client_kill(struct client *c, const char *why) {
         if (why)
                 log_warning("dropping the control connection of uid %u: %s", (unsigned) c->uid, why);
         c->dead = true;
+        {
+                int fds[SFU_VARLINK_FDS_MAX];
+                size_t n = sfu_varlink_fds_take(&c->fds, UINT64_MAX, fds);
+                close_fds(c, fds, n, "on a connection that closed before they were used");
+        }
         c->io = sd_event_source_disable_unref(c->io);
         c->defer = sd_event_source_disable_unref(c->defer);
         if (c->fd >= 0)
@@ -552,67 +658,6 @@ static void client_kill(struct client *c, const char *why) {
         c->next = s->dead;
         s->dead = c;
         (void) sd_event_source_set_enabled(s->reaper, SD_EVENT_ONESHOT);
-}
-
-/* Supplementary groups from /proc, for kernels without SO_PEERGROUPS. */
-static int groups_from_proc(pid_t pid, gid_t **ret, size_t *ret_n) {
-        _cleanup_free_ char *text = NULL;
-        _cleanup_free_ gid_t *groups = NULL;
-        struct sfu_err err = SFU_ERR_INIT;
-        char path[64], *line, *p;
-        size_t len, n = 0;
-        int r;
-
-        snprintf(path, sizeof(path), "/proc/%d/status", (int) pid);
-        r = sfu_file_read(path, PROC_STATUS_MAX, 0, &text, &len, &err);
-        if (r < 0)
-                return r;
-        line = strstr(text, "\nGroups:");
-        if (!line)
-                return -ENOENT;
-        p = line + strlen("\nGroups:");
-        groups = calloc(SFU_VARLINK_MAX_GROUPS, sizeof(gid_t));
-        if (!groups)
-                return -ENOMEM;
-        while (*p && *p != '\n' && n < SFU_VARLINK_MAX_GROUPS) {
-                char *end;
-                unsigned long g;
-                while (*p == ' ' || *p == '\t')
-                        p++;
-                if (*p == '\n' || !*p)
-                        break;
-                errno = 0;
-                g = strtoul(p, &end, 10);
-                if (end == p || errno || g > UINT_MAX)
-                        return -EINVAL;
-                groups[n++] = (gid_t) g;
-                p = end;
-        }
-        *ret = TAKE_PTR(groups);
-        *ret_n = n;
-        return 0;
-}
-
-static int peer_groups(int fd, pid_t pid, gid_t **ret, size_t *ret_n) {
-        _cleanup_free_ gid_t *groups = NULL;
-        socklen_t len = 64 * sizeof(gid_t);
-
-        for (;;) {
-                gid_t *bigger = realloc(groups, len ? len : sizeof(gid_t));
-                if (!bigger)
-                        return -ENOMEM;
-                groups = bigger;
-                if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == 0)
-                        break;
-                if (errno == ERANGE && len <= SFU_VARLINK_MAX_GROUPS * sizeof(gid_t))
-                        continue; /* len now says how much is needed */
-                if (errno == ENOPROTOOPT)
-                        return groups_from_proc(pid, ret, ret_n);
-                return -errno;
-        }
-        *ret = TAKE_PTR(groups);
-        *ret_n = len / sizeof(gid_t);
-        return 0;
 }
 
 static size_t clients_of_uid(struct sfu_varlink_server *s, uid_t uid) {
@@ -655,7 +700,7 @@ static void accept_one(struct sfu_varlink_server *s, int fd) {
         c->gid = cred.gid;
         c->pid = cred.pid;
         c->in = malloc(IN_BUFFER_SIZE);
-        if (!c->in || peer_groups(fd, cred.pid, &c->groups, &c->n_groups) < 0 ||
+        if (!c->in || sfu_control_socket_peer_groups(fd, cred.pid, &c->groups, &c->n_groups) < 0 ||
             sd_event_add_io(s->event, &c->io, fd, EPOLLIN, on_client_io, c) < 0 ||
             sd_event_add_defer(s->event, &c->defer, on_client_defer, c) < 0) {
                 log_warning("cannot set up a control connection of uid %u", (unsigned) cred.uid);
@@ -697,117 +742,6 @@ static int on_listen(sd_event_source *source, int fd, uint32_t revents, void *us
         }
 }
 
-/* ---------------------------------------------------------------- the socket */
-
-static int make_address(const char *path, struct sockaddr_un *sa, socklen_t *ret_len) {
-        size_t len = strlen(path);
-
-        if (len >= sizeof(sa->sun_path))
-                return -ENAMETOOLONG;
-        *sa = (struct sockaddr_un) { .sun_family = AF_UNIX };
-        memcpy(sa->sun_path, path, len + 1);
-        *ret_len = (socklen_t) (offsetof(struct sockaddr_un, sun_path) + len + 1);
-        return 0;
-}
-
-/* Something at the socket path: a stale socket goes, anything else (a
- * symlink, a file, a live daemon's socket) is refused. Never follows a
- * symlink. */
-static int clear_path(const char *path, const struct sockaddr_un *sa, socklen_t sa_len, struct sfu_err *err) {
-        _cleanup_close_ int probe = -1;
-        struct stat st;
-
-        if (lstat(path, &st) < 0) {
-                if (errno == ENOENT)
-                        return 0;
-                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot inspect %s: %s", path, strerror(errno));
-        }
-        if (S_ISLNK(st.st_mode))
-                return sfu_err_set(err, SFU_ERR_STORAGE, EEXIST,
-                                   "%s is a symbolic link; refusing to use it as the control socket "
-                                   "(remove it if nothing should be there)",
-                                   path);
-        if (!S_ISSOCK(st.st_mode))
-                return sfu_err_set(err, SFU_ERR_STORAGE, EEXIST,
-                                   "%s exists and is not a socket; refusing to replace it", path);
-        probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (probe >= 0 && connect(probe, (const struct sockaddr *) sa, sa_len) == 0)
-                return sfu_err_set(err, SFU_ERR_BUSY, EADDRINUSE,
-                                   "another secfud is already listening on %s", path);
-        if (unlink(path) < 0 && errno != ENOENT)
-                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot remove the stale socket %s: %s", path,
-                                   strerror(errno));
-        log_info("removed the stale socket %s", path);
-        return 0;
-}
-
-static int bind_socket(struct sfu_varlink_server *s, const char *runtime_dir, struct sfu_err *err) {
-        _cleanup_close_ int fd = -1;
-        _cleanup_free_ char *path = NULL;
-        struct sockaddr_un sa;
-        socklen_t sa_len;
-        struct stat st;
-        int r;
-
-        if (asprintf(&path, "%s/%s", runtime_dir, SFU_CONTROL_SOCKET_NAME) < 0)
-                return -ENOMEM;
-        if (make_address(path, &sa, &sa_len) < 0)
-                return sfu_err_set(err, SFU_ERR_STORAGE, ENAMETOOLONG,
-                                   "control socket path %s is longer than a Unix socket address allows", path);
-        r = sfu_mkdir_p(runtime_dir, 0755);
-        if (r < 0)
-                return sfu_err_set(err, SFU_ERR_STORAGE, r, "cannot create the runtime directory %s: %s",
-                                   runtime_dir, strerror(-r));
-        if (stat(runtime_dir, &st) < 0 || !S_ISDIR(st.st_mode))
-                return sfu_err_set(err, SFU_ERR_STORAGE, ENOTDIR, "runtime directory %s is not a directory",
-                                   runtime_dir);
-        r = clear_path(path, &sa, sa_len, err);
-        if (r < 0)
-                return r;
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd < 0)
-                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot create the control socket: %s",
-                                   strerror(errno));
-        if (bind(fd, (const struct sockaddr *) &sa, sa_len) < 0)
-                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot bind the control socket %s: %s", path,
-                                   strerror(errno));
-        /* Anyone may connect; each call is checked against the caller's
-         * credentials. */
-        if (lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode) || chmod(path, 0666) < 0) {
-                r = sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot set the mode of %s: %s", path,
-                                strerror(errno));
-                (void) unlink(path);
-                return r;
-        }
-        if (listen(fd, SOMAXCONN) < 0) {
-                r = sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot listen on %s: %s", path, strerror(errno));
-                (void) unlink(path);
-                return r;
-        }
-        s->dev = st.st_dev;
-        s->ino = st.st_ino;
-        s->path = TAKE_PTR(path);
-        s->listen_fd = TAKE_FD(fd);
-        return 0;
-}
-
-/* A socket from systemd's secfud.socket, if there is one. */
-static int passed_socket(struct sfu_varlink_server *s, struct sfu_err *err) {
-        int n = sd_listen_fds(1), fd = SD_LISTEN_FDS_START;
-
-        if (n <= 0)
-                return 0;
-        if (n > 1)
-                return sfu_err_set(err, SFU_ERR_STATE, EINVAL, "systemd passed %d sockets; secfud takes one", n);
-        if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) <= 0)
-                return sfu_err_set(err, SFU_ERR_STATE, EINVAL,
-                                   "the socket systemd passed is not a listening Unix stream socket");
-        if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
-                return sfu_err_set(err, SFU_ERR_STATE, errno, "cannot set up the socket systemd passed");
-        s->listen_fd = fd;
-        return 1;
-}
-
 static void set_timeouts(struct sfu_varlink_server *s) {
         s->request_timeout = SFU_VARLINK_REQUEST_TIMEOUT_USEC;
         s->idle_timeout = SFU_VARLINK_IDLE_TIMEOUT_USEC;
@@ -828,6 +762,7 @@ static void set_timeouts(struct sfu_varlink_server *s) {
 int sfu_varlink_server_new(struct sfu_commands *cmds, sd_event *event, const char *runtime_dir,
                            struct sfu_varlink_server **ret, struct sfu_err *err) {
         struct sfu_varlink_server *s;
+        struct sfu_control_socket sock;
         int r;
 
         s = calloc(1, sizeof(*s));
@@ -836,13 +771,15 @@ int sfu_varlink_server_new(struct sfu_commands *cmds, sd_event *event, const cha
         s->cmds = cmds;
         s->event = sd_event_ref(event);
         s->listen_fd = -1;
-        r = passed_socket(s, err);
-        if (r == 0)
-                r = bind_socket(s, runtime_dir, err);
+        r = sfu_control_socket_open(runtime_dir, &sock, err);
         if (r < 0) {
                 sfu_varlink_server_free(s);
                 return r;
         }
+        s->listen_fd = sock.fd;
+        s->path = sock.path;
+        s->dev = sock.dev;
+        s->ino = sock.ino;
         set_timeouts(s);
         if (sd_event_add_io(event, &s->listen_source, s->listen_fd, EPOLLIN, on_listen, s) < 0 ||
             sd_event_add_defer(event, &s->reaper, on_reaper, s) < 0 ||

@@ -1,9 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* The D-Bus adapter: org.secfu.Daemon1 on the system bus.  Each method
- * turns its arguments into the JSON parameters of the command table and
+ * turns its arguments into the JSON parameters of the command table (the
+ * same names, in snake_case here: allow_downgrade is allowDowngrade) and
  * answers with the reply's JSON as a string; the properties mirror the
  * status and PropertiesChanged follows the manager's events.  Check and
- * Apply answer from their job's end (the request message is kept). */
+ * Apply answer from their job's end (the request message is kept).
+ * ApplyFile's 'h' is borrowed from the message: the call gets a dup.
+ *
+ * The caller is who the bus says it is: its uid and groups as the bus
+ * driver reports them for the sender's unique name (GetConnectionCredentials),
+ * nothing read from /proc, which a process can change or race. */
+#include <fcntl.h>
 #include <systemd/sd-bus.h>
 
 #include "core/json.h"
@@ -159,9 +166,21 @@ static void op_fail(struct sfu_call *call, const struct sfu_err *err) {
                 log_debug("cannot answer a D-Bus call: %s", strerror(-r));
 }
 
+/* A parameter of the command table by its D-Bus argument name. */
+static const char *argument_name(const char *parameter) {
+        static const char *const names[][2] = {
+                { "allowDowngrade", "allow_downgrade" },
+                { "fd", "file" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (sfu_streq(parameter, names[i][0]))
+                        return names[i][1];
+        return parameter;
+}
+
 static void op_invalid_parameter(struct sfu_call *call, const char *parameter) {
         int r = sd_bus_reply_method_errorf(dcall_of(call)->msg, SD_BUS_ERROR_INVALID_ARGS, "invalid argument: %s",
-                                           parameter);
+                                           argument_name(parameter));
         if (r < 0)
                 log_debug("cannot answer a D-Bus call: %s", strerror(-r));
 }
@@ -180,51 +199,170 @@ static const struct sfu_call_ops dcall_ops = {
         .free = op_free,
 };
 
-/* The caller's credentials as the bus reports them (the bus daemon's own
- * record, augmented from /proc only for what it does not say). */
-static bool sender_privileged(sd_bus_message *msg, uid_t *ret_uid) {
-        sd_bus_creds *creds = NULL;
-        const gid_t *groups = NULL;
-        gid_t gid = (gid_t) -1;
-        uid_t uid = (uid_t) -1;
-        bool privileged = false;
-        int n;
-
-        if (sd_bus_query_sender_creds(msg,
-                                      SD_BUS_CREDS_UID | SD_BUS_CREDS_EUID | SD_BUS_CREDS_GID | SD_BUS_CREDS_EGID |
-                                              SD_BUS_CREDS_SUPPLEMENTARY_GIDS | SD_BUS_CREDS_AUGMENT,
-                                      &creds) < 0) {
-                *ret_uid = uid;
-                return false;
-        }
-        if (sd_bus_creds_get_euid(creds, &uid) < 0 && sd_bus_creds_get_uid(creds, &uid) < 0)
-                uid = (uid_t) -1;
-        if (sd_bus_creds_get_egid(creds, &gid) < 0 && sd_bus_creds_get_gid(creds, &gid) < 0)
-                gid = (gid_t) -1;
-        n = sd_bus_creds_get_supplementary_gids(creds, &groups);
-        if (n < 0) {
-                n = 0;
-                groups = NULL;
-        }
-        if (uid != (uid_t) -1)
-                privileged = sfu_commands_peer_privileged(uid, gid, groups, (size_t) n);
-        sd_bus_creds_unref(creds);
-        *ret_uid = uid;
-        return privileged;
+static const char *sender_name(sd_bus_message *msg) {
+        const char *name = sd_bus_message_get_sender(msg);
+        return name ? name : "(no sender)";
 }
 
-static int read_parameters(sd_bus_message *msg, const char *member, json_t *params) {
+/* Groups of a caller read from the bus driver's answer. */
+#define MAX_GROUPS 65536u
+
+/* The caller's uid and groups as the bus driver records them for the
+ * sender's unique name: org.freedesktop.DBus.GetConnectionCredentials,
+ * UnixUserID and UnixGroupIDs (dbus-daemon takes both from the kernel,
+ * SO_PEERCRED and SO_PEERGROUPS, when the caller connected, and a unique
+ * name is never reused).  Nothing comes from /proc: sd-bus would augment
+ * what it cannot map from the bus (libsystemd 252 maps no UnixGroupIDs)
+ * from /proc/PID, which the caller can race.  -ENODATA when the bus does
+ * not name the uid; *ret_has_groups says whether it named the groups. */
+static int bus_credentials(sd_bus_message *msg, uid_t *ret_uid, gid_t **ret_groups, size_t *ret_n,
+                           bool *ret_has_groups) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ gid_t *groups = NULL;
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        const char *sender = sd_bus_message_get_sender(msg);
+        bool has_uid = false, has_groups = false;
+        uid_t uid = (uid_t) -1;
+        size_t n = 0;
+        int r;
+
+        if (!sender || sender[0] != ':')
+                return -ENODATA;
+        r = sd_bus_call_method(sd_bus_message_get_bus(msg), "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                               "org.freedesktop.DBus", "GetConnectionCredentials", &error, &reply, "s", sender);
+        sd_bus_error_free(&error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(reply, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
+                const char *key;
+                r = sd_bus_message_read(reply, "s", &key);
+                if (r < 0)
+                        return r;
+                if (strcmp(key, "UnixUserID") == 0) {
+                        uint32_t u;
+                        r = sd_bus_message_read(reply, "v", "u", &u);
+                        if (r < 0)
+                                return r;
+                        uid = (uid_t) u;
+                        has_uid = true;
+                } else if (strcmp(key, "UnixGroupIDs") == 0) {
+                        const void *array;
+                        size_t size;
+                        r = sd_bus_message_enter_container(reply, 'v', "au");
+                        if (r < 0)
+                                return r;
+                        r = sd_bus_message_read_array(reply, 'u', &array, &size);
+                        if (r < 0)
+                                return r;
+                        if (size / sizeof(uint32_t) > MAX_GROUPS)
+                                return -E2BIG;
+                        free(groups);
+                        groups = calloc(size / sizeof(uint32_t) + 1, sizeof(gid_t));
+                        if (!groups)
+                                return -ENOMEM;
+                        n = size / sizeof(uint32_t);
+                        for (size_t i = 0; i < n; i++) {
+                                uint32_t g;
+                                memcpy(&g, (const char *) array + i * sizeof(uint32_t), sizeof(g));
+                                groups[i] = (gid_t) g;
+                        }
+                        has_groups = true;
+                        r = sd_bus_message_exit_container(reply);
+                        if (r < 0)
+                                return r;
+                } else {
+                        r = sd_bus_message_skip(reply, "v");
+                        if (r < 0)
+                                return r;
+                }
+                r = sd_bus_message_exit_container(reply);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        if (!has_uid)
+                return -ENODATA;
+        *ret_uid = uid;
+        *ret_groups = TAKE_PTR(groups);
+        *ret_n = n;
+        *ret_has_groups = has_groups;
+        return 0;
+}
+
+/* Privileged: uid 0, or the group secfu among the groups the bus reports
+ * (dbus-daemon's UnixGroupIDs hold the primary group too); when the bus
+ * reports no groups, only uid 0 is.  *ret_uid: the caller's uid, or
+ * (uid_t) -1 when the bus does not say. */
+static bool sender_privileged(sd_bus_message *msg, uid_t *ret_uid) {
+        _cleanup_free_ gid_t *groups = NULL;
+        bool has_groups = false;
+        uid_t uid = (uid_t) -1;
+        size_t n = 0;
+        int r;
+
+        *ret_uid = uid;
+        r = bus_credentials(msg, &uid, &groups, &n, &has_groups);
+        if (r < 0) {
+                log_debug("cannot learn the credentials of %s from the bus: %s", sender_name(msg), strerror(-r));
+                return false;
+        }
+        *ret_uid = uid;
+        log_debug("D-Bus caller %s: uid %u, %zu group(s) vouched for by the bus%s", sender_name(msg), (unsigned) uid,
+                  n, has_groups ? "" : " (it names none)");
+        if (uid == 0)
+                return true;
+        if (!has_groups)
+                return false;
+        return sfu_commands_peer_privileged(uid, (gid_t) -1, groups, n);
+}
+
+static int set_flag(json_t *params, const char *key, int value) {
+        return json_object_set_new(params, key, json_boolean(value)) < 0 ? -ENOMEM : 0;
+}
+
+/* The method's arguments as the command table's parameters; ApplyFile's
+ * descriptor, duplicated, in *ret_fd (else -1). */
+static int read_parameters(sd_bus_message *msg, const char *member, json_t *params, int *ret_fd) {
+        int allow_downgrade = 0, wait = 1, reboot = 0, r;
+
+        *ret_fd = -1;
         if (strcmp(member, "Apply") == 0) {
                 const char *source = NULL;
-                int allow_downgrade = 0, wait = 1;
-                int r = sd_bus_message_read(msg, "sbb", &source, &allow_downgrade, &wait);
+                r = sd_bus_message_read(msg, "sbbb", &source, &allow_downgrade, &wait, &reboot);
                 if (r < 0)
                         return r;
                 if (source && source[0] && json_object_set_new(params, "source", json_string(source)) < 0)
                         return -ENOMEM;
-                if (json_object_set_new(params, "allowDowngrade", json_boolean(allow_downgrade)) < 0 ||
-                    json_object_set_new(params, "wait", json_boolean(wait)) < 0)
+        } else if (strcmp(member, "ApplyFile") == 0) {
+                int borrowed = -1, fd;
+                r = sd_bus_message_read(msg, "hbbb", &borrowed, &allow_downgrade, &wait, &reboot);
+                if (r < 0)
+                        return r;
+                fd = fcntl(borrowed, F_DUPFD_CLOEXEC, 3);
+                if (fd < 0)
+                        return -errno;
+                if (json_object_set_new(params, "fd", json_integer(0)) < 0) {
+                        close(fd);
                         return -ENOMEM;
+                }
+                *ret_fd = fd;
+        } else if (strcmp(member, "Rollback") == 0) {
+                r = sd_bus_message_read(msg, "b", &reboot);
+                if (r < 0)
+                        return r;
+                return set_flag(params, "reboot", reboot);
+        } else
+                return 0;
+        if (set_flag(params, "allowDowngrade", allow_downgrade) < 0 || set_flag(params, "wait", wait) < 0 ||
+            set_flag(params, "reboot", reboot) < 0) {
+                if (*ret_fd >= 0)
+                        close(*ret_fd);
+                *ret_fd = -1;
+                return -ENOMEM;
         }
         return 0;
 }
@@ -237,21 +375,25 @@ static int method_call(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         struct dcall *dc;
         bool privileged = false;
         uid_t uid = (uid_t) -1;
-        int r;
+        int fd = -1, r;
 
         if (!cmd || cmd->streams)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_UNKNOWN_METHOD, "unknown method %s", member);
         if (!params)
                 return -ENOMEM;
-        r = read_parameters(msg, member, params);
+        r = read_parameters(msg, member, params, &fd);
         if (r < 0)
                 return r;
         if (cmd->needs_privilege)
                 privileged = sender_privileged(msg, &uid);
         dc = calloc(1, sizeof(*dc));
-        if (!dc)
+        if (!dc) {
+                if (fd >= 0)
+                        close(fd);
                 return -ENOMEM;
+        }
         sfu_call_init(&dc->base, &dcall_ops, cmd->name, uid, privileged, false);
+        dc->base.fd = fd;
         dc->msg = sd_bus_message_ref(msg);
         sfu_commands_dispatch(s->cmds, cmd, &dc->base, params);
         sfu_call_unref(&dc->base);
@@ -271,10 +413,16 @@ static const sd_bus_vtable service_vtable[] = {
          * sd-bus' capability check. */
         SD_BUS_METHOD("Status", "", "s", method_call, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Check", "", "s", method_call, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("Apply", SD_BUS_ARGS("s", source, "b", allow_downgrade, "b", wait),
+        /* The arguments are the Varlink parameters of the same method,
+         * in snake_case (tests/integration/control-parity.sh holds them
+         * together); "" as source is none. */
+        SD_BUS_METHOD_WITH_ARGS("Apply", SD_BUS_ARGS("s", source, "b", allow_downgrade, "b", wait, "b", reboot),
+                                SD_BUS_RESULT("s", result), method_call, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ApplyFile", SD_BUS_ARGS("h", file, "b", allow_downgrade, "b", wait, "b", reboot),
                                 SD_BUS_RESULT("s", result), method_call, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Cancel", "", "s", method_call, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD("Rollback", "", "s", method_call, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Rollback", SD_BUS_ARGS("b", reboot), SD_BUS_RESULT("s", result), method_call,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("MarkGood", "", "s", method_call, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("MarkBad", "", "s", method_call, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,

@@ -1,0 +1,204 @@
+#!/bin/bash
+# make demo-formats: the other ways firmware reaches a device, end to end
+# in a temporary directory, with file-backed slots and the `file`
+# bootloader:
+#   1. a COSE_Sign over a CBOR manifest, signed by an ES256 key and a
+#      hash-based HSS-LMS key, staged from a local HTTP server;
+#   2. a bundle (.sfu: the signed manifest and its image in one file)
+#      handed to secfuctl apply FILE, which passes it as a descriptor;
+#   3. a set from two providers: the manufacturer's root file system and a
+#      modem vendor's firmware, which the manufacturer's manifest delegates
+#      to the vendor's own signed manifest, verified with the vendor's
+#      scoped key, staged all-or-nothing.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=$(cd "${1:-$top/build}" && pwd)
+SECFUD=$build/secfud
+SECFUCTL=$build/secfuctl
+MANIFEST=$build/secfu-manifest
+BOOTSIM=$top/tests/integration/bootsim
+for bin in "$SECFUD" "$SECFUCTL" "$MANIFEST"; do
+        [ -x "$bin" ] || { echo "demo-formats: $bin is missing; run make first" >&2; exit 1; }
+done
+
+bold=$(tput bold 2>/dev/null || true)
+plain=$(tput sgr0 2>/dev/null || true)
+step=0
+say() { step=$((step + 1)); printf '\n%s== %d. %s%s\n' "$bold" "$step" "$*" "$plain"; }
+run() { printf '%s$ %s%s\n' "$bold" "$*" "$plain" >&2; "$@"; }
+
+demo=$(mktemp -d "${TMPDIR:-/tmp}/secfud-demo-formats.XXXXXX")
+server_pid=""
+daemon_pid=""
+cleanup() {
+        local status=$?
+        if [ -n "$daemon_pid" ]; then kill "$daemon_pid" 2>/dev/null; wait "$daemon_pid" 2>/dev/null || true; fi
+        if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null || true; fi
+        rm -rf "$demo"
+        exit "$status"
+}
+trap cleanup EXIT
+trap 'echo; echo "demo-formats: interrupted, cleaning up"; exit 130' INT TERM
+cd "$demo"
+mkdir -p keys.d state run www
+sock=$demo/run/secfud.sock
+MiB=1048576
+
+start_daemon() {
+        "$SECFUD" -c secfud.conf >>daemon.log 2>&1 &
+        daemon_pid=$!
+        for _ in $(seq 100); do [ -S "$sock" ] && return 0; sleep 0.05; done
+        echo "demo-formats: secfud did not start:"; cat daemon.log; exit 1
+}
+stop_daemon() {
+        kill "$daemon_pid" && wait "$daemon_pid" 2>/dev/null || true
+        daemon_pid=""
+}
+ctl() { run "$SECFUCTL" -s "$sock" "$@"; }
+# reboot_into VERSION: a simulated reboot into the trial slot, which runs
+# VERSION; secfud restarts there and the operator commits it
+reboot_into() {
+        stop_daemon
+        python3 "$BOOTSIM" --backend file --env bootenv --out booted --slots "A B" --attempts 3 >/dev/null
+        echo "$1" >version
+        start_daemon
+        ctl mark-good
+}
+
+say "The manufacturer's keys: ES256, and HSS-LMS (hash-based, stateful)"
+run "$MANIFEST" keygen --alg ES256 --out manufacturer
+run "$MANIFEST" keygen --alg HSS-LMS --out manufacturer-pq
+cp manufacturer.pub keys.d/manufacturer.pem
+cp manufacturer-pq.hss keys.d/manufacturer-pq.hss
+echo "The device trusts both (keys.d/manufacturer.pem, keys.d/manufacturer-pq.hss)."
+
+say "A modem vendor's key, which the device trusts for the modem only"
+vendor_kid=$(run "$MANIFEST" keygen --alg EdDSA --out vendor)
+echo "$vendor_kid"
+cp vendor.pub keys.d/vendor.pem
+cat >keys.d/vendor.scope <<'SCOPE'
+[scope]
+manufacturers = example.com
+models = gw100
+slot-classes = modem
+images = modem
+SCOPE
+run cat keys.d/vendor.scope
+
+say "The device: rootfs 1.0.0 and modem 1.0.0 in slots A; slots B empty"
+head -c $((4 * MiB)) /dev/urandom >rootfs-1.0.0.img
+cp rootfs-1.0.0.img rootfs-a
+head -c $MiB /dev/urandom >modem-a
+truncate -s 16M rootfs-a rootfs-b
+truncate -s 4M modem-a modem-b
+echo 1.0.0 >version
+echo A >booted
+printf 'BOOT_ORDER=A B\nBOOT_A_LEFT=3\nBOOT_B_LEFT=3\n' >bootenv
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat >secfud.conf <<CONF
+[device]
+manufacturer = example.com
+model = gw100
+version-file = $demo/version
+booted-slot = file:$demo/booted
+
+[discovery]
+domain = none
+manufacturer-url = http://127.0.0.1:$port/.well-known/firmware/{manufacturer}/{model}/manifest.json
+
+[security]
+keys = $demo/keys.d
+formats = cose, jws
+
+[poll]
+policy = check
+
+[bootloader]
+backend = file
+file = $demo/bootenv
+
+[slot.rootfs.0]
+device = $demo/rootfs-a
+bootname = A
+[slot.rootfs.1]
+device = $demo/rootfs-b
+bootname = B
+[slot.modem.0]
+device = $demo/modem-a
+bootname = A
+[slot.modem.1]
+device = $demo/modem-b
+bootname = B
+
+[storage]
+state-dir = $demo/state
+runtime-dir = $demo/run
+CONF
+python3 -m http.server --bind 127.0.0.1 --directory www "$port" >server.log 2>&1 &
+server_pid=$!
+for _ in $(seq 50); do curl -sf -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
+start_daemon
+ctl status
+
+# ------------------------------------------------------------------ COSE
+say "1.1.0: a CBOR manifest in a COSE_Sign, signed with both keys"
+head -c $((8 * MiB)) /dev/urandom >rootfs-1.1.0.img
+run "$MANIFEST" create --manufacturer example.com --model gw100 --version 1.1.0 \
+        --image rootfs-1.1.0.img --slot-class rootfs --name rootfs >manifest-1.1.0.json
+run "$MANIFEST" sign --cose --key manufacturer.key --key manufacturer-pq.hsskey -o manifest-1.1.0.cose \
+        manifest-1.1.0.json
+run "$MANIFEST" verify --min-signatures 2 --key keys.d manifest-1.1.0.cose >/dev/null
+printf 'manifest-1.1.0.cose: %s bytes (the JSON manifest alone: %s bytes)\n' \
+        "$(stat -c %s manifest-1.1.0.cose)" "$(stat -c %s manifest-1.1.0.json)"
+run "$MANIFEST" publish --root www manifest-1.1.0.cose rootfs-1.1.0.img
+
+say "secfuctl apply: the device takes the COSE manifest from the server"
+ctl apply
+cmp -s rootfs-1.1.0.img <(head -c $((8 * MiB)) rootfs-b) && echo "slot B holds exactly rootfs-1.1.0.img"
+reboot_into 1.1.0
+
+# ------------------------------------------------------------------ bundle
+say "1.2.0: a bundle, the signed manifest and the image in one file"
+head -c $((8 * MiB)) /dev/urandom >rootfs-1.2.0.img
+run "$MANIFEST" create --manufacturer example.com --model gw100 --version 1.2.0 \
+        --image rootfs-1.2.0.img --slot-class rootfs --name rootfs >manifest-1.2.0.json
+run "$MANIFEST" sign --key manufacturer.key manifest-1.2.0.json >manifest-1.2.0.jws
+run "$MANIFEST" pack -o rootfs-1.2.0.sfu manifest-1.2.0.jws rootfs-1.2.0.img
+run "$MANIFEST" verify --key keys.d rootfs-1.2.0.sfu >/dev/null
+
+say "secfuctl apply FILE: secfuctl opens the bundle and passes the descriptor"
+ctl apply "$demo/rootfs-1.2.0.sfu"
+cmp -s rootfs-1.2.0.img <(head -c $((8 * MiB)) rootfs-a) && echo "slot A holds exactly rootfs-1.2.0.img"
+reboot_into 1.2.0
+
+# ------------------------------------------------------------------ providers
+say "1.3.0: the manufacturer's rootfs and the vendor's modem 2.0.0"
+head -c $((8 * MiB)) /dev/urandom >rootfs-1.3.0.img
+head -c $((2 * MiB)) /dev/urandom >modem-2.0.0.img
+echo "The vendor signs the modem's manifest with its own key:"
+run "$MANIFEST" create --manufacturer example.com --model gw100 --version 2.0.0 \
+        --image modem-2.0.0.img=modem-2.0.0.img --slot-class modem --name modem >modem.json
+run "$MANIFEST" sign --key vendor.key modem.json >modem.jws
+echo "The manufacturer's manifest delegates the modem to it:"
+run "$MANIFEST" create --manufacturer example.com --model gw100 --version 1.3.0 \
+        --image rootfs-1.3.0.img --slot-class rootfs --name rootfs \
+        --provider modem=vendor/modem.jws --provider-kid "$vendor_kid" \
+        --min-version 2.0.0 >manifest-1.3.0.json
+run "$MANIFEST" sign --key manufacturer.key manifest-1.3.0.json >manifest-1.3.0.jws
+run "$MANIFEST" verify --key keys.d manifest-1.3.0.jws >/dev/null
+run "$MANIFEST" verify --key keys.d modem.jws >/dev/null
+run "$MANIFEST" publish --root www manifest-1.3.0.jws rootfs-1.3.0.img
+echo "The vendor's manifest and image go beside it, under vendor/:"
+mkdir -p www/.well-known/firmware/example.com/gw100/vendor
+cp modem.jws modem-2.0.0.img www/.well-known/firmware/example.com/gw100/vendor/
+find www -type f | sort | sed 's/^/  /'
+
+say "secfuctl apply: both manifests verified, both slots B staged"
+ctl apply
+cmp -s rootfs-1.3.0.img <(head -c $((8 * MiB)) rootfs-b) && echo "rootfs slot B holds exactly rootfs-1.3.0.img"
+cmp -s modem-2.0.0.img <(head -c $((2 * MiB)) modem-b) && echo "modem slot B holds exactly modem-2.0.0.img"
+grep -F 'provider "modem"' daemon.log | sed 's/^/  /'
+reboot_into 1.3.0
+ctl status
+
+say "Done"
