@@ -11,6 +11,7 @@
 #include "core/json.h"
 #include "core/jwe.h"
 #include "core/jwe-internal.h"
+#include "core/signed.h"
 
 /* Base64url length of the largest protected header. */
 #define JWE_HEADER_B64_MAX ((SFU_JWE_MAX_HEADER + 2) / 3 * 4)
@@ -886,5 +887,34 @@ int sfu_jwe_recipients_to_json(const struct sfu_jwe *jwe, json_t **ret) {
                         return -ENOMEM;
         }
         *ret = TAKE_PTR(list);
+        return 0;
+}
+
+int sfu_jwe_open_manifest(const char *buf, size_t len, const struct sfu_keyring *keys, struct sfu_jwe_result *ret,
+                          struct sfu_err *err) {
+        _cleanup_jwe_ struct sfu_jwe *jwe = NULL;
+        struct sfu_jwe_result res = {};
+        enum sfu_signed_form form;
+        int r;
+
+        *ret = (struct sfu_jwe_result) {};
+        r = sfu_jwe_parse(buf, len, &jwe, err);
+        if (r < 0)
+                return r;
+        r = sfu_jwe_decrypt(jwe, keys, &res, err);
+        if (r < 0)
+                return r;
+        if (sfu_signed_detect(res.plaintext, res.plaintext_len, &form) < 0)
+                r = sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "the JWE decrypts, but not to a signed manifest");
+        else if (jwe->cty && !sfu_jwe_cty_is(jwe->cty, sfu_signed_media_type(form))) {
+                char q[SFU_QUOTE_MAX + 4];
+                r = sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "the JWE's cty \"%s\" does not name its plaintext, a %s",
+                                sfu_quote(jwe->cty, strlen(jwe->cty), q), sfu_signed_form_name(form));
+        }
+        if (r < 0) {
+                sfu_jwe_result_clear(&res);
+                return r;
+        }
+        *ret = res;
         return 0;
 }

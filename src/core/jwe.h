@@ -113,6 +113,14 @@ int sfu_jwe_decrypt(const struct sfu_jwe *jwe, const struct sfu_keyring *keys, s
                     struct sfu_err *err) _wur_;
 void sfu_jwe_result_clear(struct sfu_jwe_result *result);
 
+/* An encrypted manifest as a device takes it (doc/encryption.md): the JWE
+ * in buf parsed, decrypted with one of keys, and its plaintext a signed
+ * manifest (any form core/signed.h detects) whose media type agrees with
+ * the JWE's "cty" when it has one.  The plaintext is not verified here:
+ * the caller hands it to sfu_signed_open and then clears ret. */
+int sfu_jwe_open_manifest(const char *buf, size_t len, const struct sfu_keyring *keys, struct sfu_jwe_result *ret,
+                          struct sfu_err *err) _wur_;
+
 /* The recipients as JSON, without decrypting (for inspect):
  * [{"alg": ..., "kid": ..., "crv": ...}, ...]. */
 int sfu_jwe_recipients_to_json(const struct sfu_jwe *jwe, json_t **ret) _wur_;

@@ -60,10 +60,8 @@ static void result_clearp(struct sfu_jwe_result *r) {
 
 static int decrypt_manifest(const char *path, const struct key_paths *paths, struct sfu_err *err) {
         _cleanup_keyring_ struct sfu_keyring *ring = NULL;
-        _cleanup_jwe_ struct sfu_jwe *jwe = NULL;
         _cleanup_free_ char *input = NULL;
         _cleanup_(result_clearp) struct sfu_jwe_result res = {};
-        enum sfu_signed_form form;
         size_t len = 0;
         int r;
 
@@ -83,20 +81,9 @@ static int decrypt_manifest(const char *path, const struct key_paths *paths, str
         r = sfu_tool_read_input(path, SFU_JWE_MAX_SIZE, &input, &len, err);
         if (r < 0)
                 return r;
-        r = sfu_jwe_parse(input, sfu_tool_trim_space(input, len), &jwe, err);
+        r = sfu_jwe_open_manifest(input, sfu_tool_trim_space(input, len), ring, &res, err);
         if (r < 0)
                 return r;
-        r = sfu_jwe_decrypt(jwe, ring, &res, err);
-        if (r < 0)
-                return r;
-        /* What the device requires of the plaintext before it verifies it. */
-        if (sfu_signed_detect(res.plaintext, res.plaintext_len, &form) < 0)
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "the JWE decrypts, but not to a signed manifest");
-        if (jwe->cty && !sfu_jwe_cty_is(jwe->cty, sfu_signed_media_type(form))) {
-                char q[SFU_QUOTE_MAX + 4];
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "the JWE's cty \"%s\" does not name its plaintext, a %s",
-                                   sfu_quote(jwe->cty, strlen(jwe->cty), q), sfu_signed_form_name(form));
-        }
         return sfu_tool_write_stdout(res.plaintext, res.plaintext_len, err);
 }
 
