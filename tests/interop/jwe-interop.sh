@@ -119,6 +119,22 @@ run "$SM" decrypt --key dev-x25519.pem jc-pem.jwe
 check "X25519 PEM device key: jwcrypto encrypts, secfu-manifest decrypts" decrypted
 run "$SM" decrypt --key xP-256.jwk --key dP-256.jwk jc-P-256-compact.jwe
 check "a device with two P-256 keys finds the one that fits" decrypted
+# verify takes a JWE made by jwcrypto around the signed manifest: it
+# decrypts with the device key, verifies with the vendor key, prints the
+# manifest
+for k in $KINDS; do
+        run "$SM" verify --key vendor.pub --decrypt-key "d$k.jwk" "jc-$k-compact.jwe"
+        check "$k: verify --decrypt-key of jwcrypto's JWE: the manifest, verified" \
+                sh -c "[ $rc = 0 ] && cmp -s '$tmp/out' m.json && grep -q '^decrypted: a JWE' '$tmp/err' && grep -q '^signed by: vendor.pub' '$tmp/err'"
+done
+run "$SM" verify --key vendor.pub jc-P-256-compact.jwe
+check "verify of a JWE without --decrypt-key: refused, saying so" refused "give the device's key with --decrypt-key"
+run "$SM" verify --key vendor.pub --decrypt-key xP-256.jwk jc-P-256-compact.jwe
+check "verify --decrypt-key with another device's key: refused" refused "cannot decrypt"
+"$PY" "$HELPER" encrypt compact jose m-other.jws dP-256.pub.jwk >jc-other.jwe 2>err
+run "$SM" verify --key vendor.pub --decrypt-key dP-256.jwk jc-other.jwe
+check "verify --decrypt-key: the JWE decrypts, the manifest inside is signed by an untrusted key: refused" \
+        refused "secfu-manifest: verify:"
 
 # ---------------------------------------------------------------- jose
 # jose reads a compact JWE given with -i as text when it has dots, so
