@@ -127,6 +127,9 @@ for k in $KINDS; do
         check "$k: verify --decrypt-key of jwcrypto's JWE: the manifest, verified" \
                 sh -c "[ $rc = 0 ] && cmp -s '$tmp/out' m.json && grep -q '^decrypted: a JWE' '$tmp/err' && grep -q '^signed by: vendor.pub' '$tmp/err'"
 done
+run "$SM" inspect jc-all.jwe
+check "inspect of jwcrypto's JWE for 5 recipients names 5, and decrypts nothing" \
+        sh -c "[ $rc = 0 ] && [ \$(grep -c '\"alg\": ' '$tmp/out') = 5 ] && grep -q '^form: JWE (general JSON), encrypted; not decrypted' '$tmp/out' && ! grep -q 3.1.4 '$tmp/out'"
 run "$SM" verify --key vendor.pub jc-P-256-compact.jwe
 check "verify of a JWE without --decrypt-key: refused, saying so" refused "give the device's key with --decrypt-key"
 run "$SM" verify --key vendor.pub --decrypt-key xP-256.jwk jc-P-256-compact.jwe
