@@ -898,6 +898,9 @@ int sfu_jwe_open_manifest(const char *buf, size_t len, const struct sfu_keyring 
         int r;
 
         *ret = (struct sfu_jwe_result) {};
+        /* as a JWS may, a JWE may end with a newline */
+        while (len > 0 && strchr(" \t\r\n", buf[len - 1]))
+                len--;
         r = sfu_jwe_parse(buf, len, &jwe, err);
         if (r < 0)
                 return r;

@@ -114,7 +114,7 @@ int sfu_jwe_decrypt(const struct sfu_jwe *jwe, const struct sfu_keyring *keys, s
 void sfu_jwe_result_clear(struct sfu_jwe_result *result);
 
 /* An encrypted manifest as a device takes it (doc/encryption.md): the JWE
- * in buf parsed, decrypted with one of keys, and its plaintext a signed
+ * in buf (trailing white space ignored) parsed, decrypted with one of keys, and its plaintext a signed
  * manifest (any form core/signed.h detects) whose media type agrees with
  * the JWE's "cty" when it has one.  The plaintext is not verified here:
  * the caller hands it to sfu_signed_open and then clears ret. */

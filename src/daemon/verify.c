@@ -129,13 +129,11 @@ static int decrypt_if_encrypted(const struct sfu_job *job, const char **bytes, s
         r = sfu_keyring_load_decryption_dir(keys, job->config->decryption_keys, err);
         if (r < 0)
                 return r;
-        /* as a JWS may, the compact form may end with a newline */
-        while (*len > 0 && strchr(" \t\r\n", (*bytes)[*len - 1]))
-                (*len)--;
         r = sfu_jwe_open_manifest(*bytes, *len, keys, res, err);
         if (r < 0)
                 return r;
         log_info("manifest decrypted with the device key %s", res->key && res->key->kid ? res->key->kid : "(no kid)");
+        res->key = NULL; /* it goes with keys */
         *bytes = (const char *) res->plaintext;
         *len = res->plaintext_len;
         *ret_encrypted = true;

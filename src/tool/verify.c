@@ -270,8 +270,6 @@ static int open_encrypted(const struct trusted_paths *paths, const char **bytes,
                 if (r < 0)
                         return r;
         }
-        while (*len > 0 && strchr(" \t\r\n", (*bytes)[*len - 1]))
-                (*len)--;
         r = sfu_jwe_open_manifest(*bytes, *len, keys, res, err);
         if (r < 0)
                 return r;
