@@ -9,7 +9,10 @@
 #   3. a set from two providers: the manufacturer's root file system and a
 #      modem vendor's firmware, which the manufacturer's manifest delegates
 #      to the vendor's own signed manifest, verified with the vendor's
-#      scoped key, staged all-or-nothing.
+#      scoped key, staged all-or-nothing;
+#   4. an encrypted update: the signed manifest inside a JWE for the
+#      device's X25519 key, the image encrypted in authenticated segments,
+#      decrypted while it streams into the slot.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$top/build}" && pwd)
@@ -85,6 +88,13 @@ images = modem
 SCOPE
 run cat keys.d/vendor.scope
 
+say "The device's decryption key (X25519), in a directory only secfud may read"
+mkdir -m 0700 decrypt.d
+run openssl genpkey -algorithm X25519 -out decrypt.d/device.pem
+chmod 0600 decrypt.d/device.pem
+openssl pkey -in decrypt.d/device.pem -pubout -out device-enc.pub
+echo "The factory keeps device-enc.pub, the public half, for the manufacturer."
+
 say "The device: rootfs 1.0.0 and modem 1.0.0 in slots A; slots B empty"
 head -c $((4 * MiB)) /dev/urandom >rootfs-1.0.0.img
 cp rootfs-1.0.0.img rootfs-a
@@ -109,6 +119,7 @@ manufacturer-url = http://127.0.0.1:$port/.well-known/firmware/{manufacturer}/{m
 [security]
 keys = $demo/keys.d
 formats = cose, jws
+decryption-keys = $demo/decrypt.d
 
 [poll]
 policy = check
@@ -199,6 +210,27 @@ cmp -s rootfs-1.3.0.img <(head -c $((8 * MiB)) rootfs-b) && echo "rootfs slot B 
 cmp -s modem-2.0.0.img <(head -c $((2 * MiB)) modem-b) && echo "modem slot B holds exactly modem-2.0.0.img"
 grep -F 'provider "modem"' daemon.log | sed 's/^/  /'
 reboot_into 1.3.0
+
+# ------------------------------------------------------------------ encrypted
+say "1.4.0, confidential: sign, then encrypt the manifest and the image"
+head -c $((8 * MiB)) /dev/urandom >rootfs-1.4.0.img
+run "$MANIFEST" create --manufacturer example.com --model gw100 --version 1.4.0 \
+        --image rootfs-1.4.0.img --slot-class rootfs --name rootfs >manifest-1.4.0.json
+run "$MANIFEST" encrypt --image rootfs-1.4.0.img -o rootfs-1.4.0.enc --manifest manifest-1.4.0.json \
+        >manifest-1.4.0-enc.json
+run "$MANIFEST" sign --key manufacturer.key manifest-1.4.0-enc.json >manifest-1.4.0.jws
+run "$MANIFEST" encrypt --to device-enc.pub manifest-1.4.0.jws >manifest-1.4.0.jwe
+run "$MANIFEST" inspect manifest-1.4.0.jwe
+dir=www/.well-known/firmware/example.com/gw100
+cp manifest-1.4.0.jwe "$dir/manifest.json"
+cp rootfs-1.4.0.enc "$dir/"
+echo "The server holds only ciphertext: manifest.json (a JWE) and rootfs-1.4.0.enc."
+
+say "secfuctl apply: decrypt the manifest, verify it, decrypt the image into slot A"
+ctl apply
+cmp -s rootfs-1.4.0.img <(head -c $((8 * MiB)) rootfs-a) && echo "slot A holds exactly rootfs-1.4.0.img (the plaintext)"
+grep -F 'manifest decrypted' daemon.log | sed 's/^/  /'
+reboot_into 1.4.0
 ctl status
 
 say "Done"

@@ -17,6 +17,7 @@ enum sfu_key_type {
         SFU_KEY_EC_P521,
         SFU_KEY_ED25519,
         SFU_KEY_HSS,            /* an RFC 8554 HSS public key (no OpenSSL key object) */
+        SFU_KEY_X25519,         /* key agreement only (core/jwe.h), never a signature key */
         _SFU_KEY_TYPE_MAX,
 };
 

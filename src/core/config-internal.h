@@ -40,7 +40,7 @@ extern const char *const sfu_config_sections[_SECTION_MAX];
 struct parse_ctx;
 typedef int (*value_parser)(struct parse_ctx *ctx, const char *value, void *field);
 
-#define CONFIG_N_KEYS 35
+#define CONFIG_N_KEYS 36
 
 struct key_def {
         enum section section;

@@ -56,6 +56,7 @@ const struct key_def sfu_config_keys[] = {
         { SECTION_DISCOVERY, "connect-to", parse_connect_to, CFG(connect_to) },
 
         { SECTION_SECURITY, "keys", parse_path, CFG(keys) },
+        { SECTION_SECURITY, "decryption-keys", parse_path_or_empty, CFG(decryption_keys) },
         { SECTION_SECURITY, "algorithms", parse_algorithms, CFG(algorithms) },
         { SECTION_SECURITY, "formats", parse_formats, CFG(formats) },
         { SECTION_SECURITY, "min-signatures", parse_min_signatures, CFG(min_signatures) },

@@ -405,6 +405,7 @@ int sfu_config_new_defaults(struct sfu_config **ret) {
                 { CFG(connect_to), "" },
                 { CFG(keys), SFU_SYSCONFDIR "/secfud/keys.d" },
                 { CFG(ca_file), "" },
+                { CFG(decryption_keys), "" },
                 { CFG(grubenv), "/boot/grub/grubenv" },
                 { CFG(fw_env_config), SFU_SYSCONFDIR "/fw_env.config" },
                 { CFG(script), "/usr/libexec/secfud/boot" },
@@ -531,6 +532,7 @@ void sfu_config_free(struct sfu_config *c) {
         free(c->connect_to);
         free(c->keys);
         free(c->ca_file);
+        free(c->decryption_keys);
         free(c->proxy_url);
         free(c->grubenv);
         free(c->fw_env_config);

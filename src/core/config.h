@@ -72,6 +72,7 @@ struct sfu_config {
 
         /* [security] */
         char *keys;             /* directory */
+        char *decryption_keys;  /* directory of the device's decryption keys; "" none */
         unsigned algorithms;    /* mask of enum sfu_alg */
         struct sfu_config_formats formats;
         unsigned min_signatures;

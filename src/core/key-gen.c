@@ -51,7 +51,7 @@ int sfu_key_generate(const char *alg_name, struct sfu_key **ret, struct sfu_err 
                 ERR_clear_error();
                 return sfu_err_set(err, SFU_ERR_SIGNATURE, ENOMEM, "key generation for %s failed", alg_name);
         }
-        return sfu_key_finish(pkey, "generated key", NULL, true, ret, err);
+        return sfu_key_finish(pkey, "generated key", NULL, SFU_KEY_USE_SIG, true, ret, err);
 }
 
 /* Private members of a JWK (RFC 7518 6.2.2, 6.3.2; RFC 8037 2). */
@@ -89,6 +89,7 @@ static int add_private_members(json_t *jwk, const struct sfu_key *key) {
                 r = sfu_key_jwk_set_bn(jwk, key->pkey, OSSL_PKEY_PARAM_PRIV_KEY, "d", curve->size);
                 return r == -ENOENT ? -EINVAL : r;
         case SFU_KEY_ED25519:
+        case SFU_KEY_X25519:
                 r = sfu_key_jwk_set_octets(jwk, key->pkey, OSSL_PKEY_PARAM_PRIV_KEY, "d");
                 return r == -ENOENT ? -EINVAL : r;
         case SFU_KEY_HSS:

@@ -22,8 +22,8 @@ const struct sfu_key_curve *sfu_key_curve(enum sfu_key_type t);
 const struct sfu_key_curve *sfu_key_curve_by_jwk_name(const char *name);
 
 /* Classifies pkey (taking it), checks it, and makes the key. */
-int sfu_key_finish(EVP_PKEY *pkey, const char *source, const char *kid, bool want_private, struct sfu_key **ret,
-                   struct sfu_err *err) _wur_;
+int sfu_key_finish(EVP_PKEY *pkey, const char *source, const char *kid, enum sfu_key_use use, bool want_private,
+                   struct sfu_key **ret, struct sfu_err *err) _wur_;
 /* Sets member name of jwk to the base64url of the key's BIGNUM parameter
  * param, left-padded to pad bytes (0: minimal); or of its octet string
  * parameter.  -ENOENT when the key does not have it. */

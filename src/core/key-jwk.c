@@ -223,27 +223,33 @@ static int jwk_ec(json_t *jwk, const char *source, EVP_PKEY **ret, struct sfu_er
         return r;
 }
 
-static int jwk_okp(json_t *jwk, const char *source, EVP_PKEY **ret, struct sfu_err *err) {
+/* OKP: Ed25519 for signatures, X25519 for key agreement (RFC 8037). */
+static int jwk_okp(json_t *jwk, const char *source, enum sfu_key_use use, EVP_PKEY **ret, struct sfu_err *err) {
         _cleanup_(secret_freep) struct secret x = {}, d = {};
         _cleanup_(param_bld_freep) OSSL_PARAM_BLD *bld = NULL;
         _cleanup_evp_pkey_ EVP_PKEY *pkey = NULL;
         uint8_t derived[32];
         size_t derived_len = 0;
-        const char *crv;
+        const char *crv, *type_name;
         int r;
 
         crv = jwk_crv(jwk, source, err);
         if (!crv)
                 return -EINVAL;
-        if (strcmp(crv, "Ed448") == 0)
+        if (strcmp(crv, "Ed448") == 0 && use == SFU_KEY_USE_SIG)
                 return sfu_err_set(err, SFU_ERR_PARSE, EKEYREJECTED,
                                    "%s: Ed448 keys are not supported (EdDSA here means Ed25519 only)",
                                    src_name(source));
-        if (strcmp(crv, "X25519") == 0 || strcmp(crv, "X448") == 0)
+        if (use == SFU_KEY_USE_SIG && (strcmp(crv, "X25519") == 0 || strcmp(crv, "X448") == 0))
                 return sfu_err_set(err, SFU_ERR_PARSE, EKEYREJECTED,
                                    "%s: %s is a key-agreement curve, not a signature key", src_name(source),
                                    crv);
-        if (strcmp(crv, "Ed25519") != 0) {
+        if (use == SFU_KEY_USE_ENC && (strcmp(crv, "Ed25519") == 0 || strcmp(crv, "Ed448") == 0))
+                return sfu_err_set(err, SFU_ERR_PARSE, EKEYREJECTED,
+                                   "%s: %s is a signature curve, not a key-agreement key (X25519 is)",
+                                   src_name(source), crv);
+        type_name = use == SFU_KEY_USE_SIG ? "Ed25519" : "X25519";
+        if (strcmp(crv, type_name) != 0) {
                 char q[33];
                 return sfu_err_set(err, SFU_ERR_PARSE, EKEYREJECTED, "%s: OKP curve \"%s\" is not supported",
                                    src_name(source), printable(crv, q));
@@ -256,7 +262,7 @@ static int jwk_okp(json_t *jwk, const char *source, EVP_PKEY **ret, struct sfu_e
                 return r;
         if (x.len != 32 || (d.data && d.len != 32))
                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
-                                   "%s: Ed25519 JWK \"x\" and \"d\" must be 32 bytes", src_name(source));
+                                   "%s: %s JWK \"x\" and \"d\" must be 32 bytes", src_name(source), type_name);
 
         bld = OSSL_PARAM_BLD_new();
         if (!bld)
@@ -268,10 +274,11 @@ static int jwk_okp(json_t *jwk, const char *source, EVP_PKEY **ret, struct sfu_e
                         return -ENOMEM;
         } else if (OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, x.data, x.len) != 1)
                 return -ENOMEM;
-        r = pkey_fromdata("ED25519", bld, d.data ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, &pkey);
+        r = pkey_fromdata(use == SFU_KEY_USE_SIG ? "ED25519" : "X25519", bld,
+                          d.data ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, &pkey);
         if (r == -EINVAL)
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "%s: OpenSSL refused the Ed25519 JWK",
-                                   src_name(source));
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "%s: OpenSSL refused the %s JWK",
+                                   src_name(source), type_name);
         if (r < 0)
                 return r;
         if (d.data) {
@@ -282,8 +289,8 @@ static int jwk_okp(json_t *jwk, const char *source, EVP_PKEY **ret, struct sfu_e
                 }
                 if (derived_len != 32 || memcmp(derived, x.data, 32) != 0)
                         return sfu_err_set(err, SFU_ERR_PARSE, EKEYREJECTED,
-                                           "%s: the Ed25519 private key \"d\" does not match \"x\"",
-                                           src_name(source));
+                                           "%s: the %s private key \"d\" does not match \"x\"",
+                                           src_name(source), type_name);
         }
         *ret = TAKE_PTR(pkey);
         return 0;
@@ -291,8 +298,46 @@ static int jwk_okp(json_t *jwk, const char *source, EVP_PKEY **ret, struct sfu_e
 
 int sfu_key_from_jwk(json_t *jwk, const char *source, bool want_private, struct sfu_key **ret,
                      struct sfu_err *err) {
+        return sfu_key_from_jwk_for(jwk, source, SFU_KEY_USE_SIG, want_private, ret, err);
+}
+
+/* Whether key_ops (RFC 7517 4.3) allows the purpose. */
+static bool key_ops_fit(json_t *ops, enum sfu_key_use use) {
+        static const char *const sig_ops[] = { "sign", "verify" };
+        static const char *const enc_ops[] = { "encrypt", "decrypt", "wrapKey", "unwrapKey", "deriveKey", "deriveBits" };
+        const char *const *want = use == SFU_KEY_USE_SIG ? sig_ops : enc_ops;
+        size_t n_want = use == SFU_KEY_USE_SIG ? ELEMENTSOF(sig_ops) : ELEMENTSOF(enc_ops);
+        size_t i;
+        json_t *op;
+
+        json_array_foreach(ops, i, op)
+                for (size_t j = 0; j < n_want; j++)
+                        if (sfu_streq(json_string_value(op), want[j]))
+                                return true;
+        return false;
+}
+
+/* An ENC JWK's "alg" (RFC 7517 4.4): the one key-management algorithm
+ * core/jwe.h uses with a key of its type. */
+static int enc_alg_fits(json_t *v, const struct sfu_key *key, const char *source, struct sfu_err *err) {
+        const char *want = key->type == SFU_KEY_RSA ? "RSA-OAEP-256" : "ECDH-ES+A256KW";
+        char q[33];
+
+        if (!json_is_string(v))
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "%s: JWK \"alg\" is not a string", src_name(source));
+        if (strcmp(json_string_value(v), want) != 0)
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
+                                   "%s: JWK \"alg\" is \"%s\"; a %s decryption key here is for %s only",
+                                   src_name(source), printable(json_string_value(v), q),
+                                   sfu_key_type_name(key->type), want);
+        return 0;
+}
+
+int sfu_key_from_jwk_for(json_t *jwk, const char *source, enum sfu_key_use use, bool want_private,
+                         struct sfu_key **ret, struct sfu_err *err) {
+        const char *want_use = use == SFU_KEY_USE_SIG ? "sig" : "enc";
         EVP_PKEY *pkey = NULL;
-        const char *kty = NULL, *kid = NULL, *use = NULL;
+        const char *kty = NULL, *kid = NULL, *jwk_use = NULL;
         char q[33];
         json_t *v;
         int r;
@@ -312,27 +357,23 @@ int sfu_key_from_jwk(json_t *jwk, const char *source, bool want_private, struct 
                                            src_name(source), KID_MAX);
                 kid = json_string_value(v);
         }
-        r = sfu_json_get_string(jwk, "use", &use, NULL);
-        if (r == 0 && strcmp(use, "sig") != 0)
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "%s: JWK \"use\" is \"%s\", not \"sig\"",
-                                   src_name(source), printable(use, q));
+        r = sfu_json_get_string(jwk, "use", &jwk_use, NULL);
+        if (r == 0 && strcmp(jwk_use, want_use) != 0)
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "%s: JWK \"use\" is \"%s\", not \"%s\"",
+                                   src_name(source), printable(jwk_use, q), want_use);
         if (r < 0 && r != -ENOENT)
                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "%s: JWK \"use\" is not a string",
                                    src_name(source));
         v = json_object_get(jwk, "key_ops");
         if (v) {
-                bool sig_op = false;
-                size_t i;
-                json_t *op;
                 if (!json_is_array(v))
                         return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "%s: JWK \"key_ops\" is not an array",
                                            src_name(source));
-                json_array_foreach(v, i, op) if (sfu_streq(json_string_value(op), "verify") ||
-                                                 sfu_streq(json_string_value(op), "sign")) sig_op = true;
-                if (!sig_op)
-                        return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
-                                           "%s: JWK \"key_ops\" allows neither \"sign\" nor \"verify\"",
-                                           src_name(source));
+                if (!key_ops_fit(v, use))
+                        return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "%s: JWK \"key_ops\" allows %s",
+                                           src_name(source),
+                                           use == SFU_KEY_USE_SIG ? "neither \"sign\" nor \"verify\""
+                                                                  : "no encryption or key-management operation");
         }
 
         if (strcmp(kty, "RSA") == 0)
@@ -340,7 +381,7 @@ int sfu_key_from_jwk(json_t *jwk, const char *source, bool want_private, struct 
         else if (strcmp(kty, "EC") == 0)
                 r = jwk_ec(jwk, source, &pkey, err);
         else if (strcmp(kty, "OKP") == 0)
-                r = jwk_okp(jwk, source, &pkey, err);
+                r = jwk_okp(jwk, source, use, &pkey, err);
         else if (strcmp(kty, "oct") == 0)
                 return sfu_err_set(err, SFU_ERR_PARSE, EKEYREJECTED,
                                    "%s: symmetric (\"oct\") keys are not allowed: HMAC is never accepted",
@@ -353,13 +394,21 @@ int sfu_key_from_jwk(json_t *jwk, const char *source, bool want_private, struct 
                 return r;
 
         _cleanup_key_ struct sfu_key *key = NULL;
-        r = sfu_key_finish(pkey, source, kid, want_private, &key, err);
+        r = sfu_key_finish(pkey, source, kid, use, want_private, &key, err);
         if (r < 0)
                 return r;
 
+        v = json_object_get(jwk, "alg");
+        if (v && use == SFU_KEY_USE_ENC) {
+                r = enc_alg_fits(v, key, source, err);
+                if (r < 0)
+                        return r;
+                *ret = TAKE_PTR(key);
+                return 0;
+        }
+
         /* An "alg" member restricts the key to that algorithm (RFC 7517
          * 4.4); it must at least fit it. */
-        v = json_object_get(jwk, "alg");
         if (v) {
                 enum sfu_alg alg;
                 if (!json_is_string(v) || sfu_alg_from_name(json_string_value(v), &alg) < 0)
@@ -466,8 +515,9 @@ static int key_jwk(const struct sfu_key *key, bool with_kid, json_t **ret) {
                         return r == -ENOENT ? -EINVAL : r;
                 break;
         case SFU_KEY_ED25519:
+        case SFU_KEY_X25519:
                 if (json_object_set_new(jwk, "kty", json_string("OKP")) < 0 ||
-                    json_object_set_new(jwk, "crv", json_string("Ed25519")) < 0)
+                    json_object_set_new(jwk, "crv", json_string(sfu_key_type_name(key->type))) < 0)
                         return -ENOMEM;
                 r = sfu_key_jwk_set_octets(jwk, key->pkey, OSSL_PKEY_PARAM_PUB_KEY, "x");
                 if (r < 0)
@@ -519,8 +569,9 @@ int sfu_key_thumbprint(const struct sfu_key *key, char **ret) {
                              json_string_value(json_object_get(jwk, "y")));
                 break;
         case SFU_KEY_ED25519:
-                r = asprintf(&canonical, "{\"crv\":\"Ed25519\",\"kty\":\"OKP\",\"x\":\"%s\"}",
-                             json_string_value(json_object_get(jwk, "x")));
+        case SFU_KEY_X25519:
+                r = asprintf(&canonical, "{\"crv\":\"%s\",\"kty\":\"OKP\",\"x\":\"%s\"}",
+                             sfu_key_type_name(key->type), json_string_value(json_object_get(jwk, "x")));
                 break;
         case SFU_KEY_HSS:
         case _SFU_KEY_TYPE_MAX:

@@ -41,6 +41,7 @@ static void jwk_wipe_decrefp(json_t **j) {
 static const char *const key_type_names[_SFU_KEY_TYPE_MAX] = {
         [SFU_KEY_RSA] = "RSA",       [SFU_KEY_EC_P256] = "P-256",   [SFU_KEY_EC_P384] = "P-384",
         [SFU_KEY_EC_P521] = "P-521", [SFU_KEY_ED25519] = "Ed25519", [SFU_KEY_HSS] = "HSS",
+        [SFU_KEY_X25519] = "X25519",
 };
 
 const char *sfu_key_type_name(enum sfu_key_type t) {
@@ -88,6 +89,7 @@ static bool pkey_has_private(EVP_PKEY *pkey, enum sfu_key_type type) {
                 has = EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_PRIV_KEY, &bn) == 1;
                 break;
         case SFU_KEY_ED25519:
+        case SFU_KEY_X25519:
                 has = EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_PRIV_KEY, NULL, 0, &len) == 1;
                 break;
         case SFU_KEY_HSS:
@@ -99,10 +101,10 @@ static bool pkey_has_private(EVP_PKEY *pkey, enum sfu_key_type type) {
         return has;
 }
 
-/* Classifies pkey; refuses every type and curve that JWS here cannot use,
- * with a reason. */
-static int pkey_classify(EVP_PKEY *pkey, const char *source, enum sfu_key_type *ret_type, int *ret_bits,
-                         struct sfu_err *err) {
+/* Classifies pkey; refuses every type and curve that the purpose (JWS or
+ * key management) here cannot use, with a reason. */
+static int pkey_classify(EVP_PKEY *pkey, const char *source, enum sfu_key_use use, enum sfu_key_type *ret_type,
+                         int *ret_bits, struct sfu_err *err) {
         int bits = EVP_PKEY_get_bits(pkey);
 
         if (EVP_PKEY_is_a(pkey, "RSA")) {
@@ -143,7 +145,20 @@ static int pkey_classify(EVP_PKEY *pkey, const char *source, enum sfu_key_type *
                                    src_name(source), group);
         }
         if (EVP_PKEY_is_a(pkey, "ED25519")) {
+                if (use == SFU_KEY_USE_ENC)
+                        return sfu_err_set(err, SFU_ERR_PARSE, EKEYREJECTED,
+                                           "%s: Ed25519 is a signature key; a decryption key is RSA, EC or X25519",
+                                           src_name(source));
                 *ret_type = SFU_KEY_ED25519;
+                *ret_bits = bits;
+                return 0;
+        }
+        if (EVP_PKEY_is_a(pkey, "X25519")) {
+                if (use == SFU_KEY_USE_SIG)
+                        return sfu_err_set(err, SFU_ERR_PARSE, EKEYREJECTED,
+                                           "%s: X25519 keys are not supported for signatures (a key-agreement key)",
+                                           src_name(source));
+                *ret_type = SFU_KEY_X25519;
                 *ret_bits = bits;
                 return 0;
         }
@@ -151,10 +166,10 @@ static int pkey_classify(EVP_PKEY *pkey, const char *source, enum sfu_key_type *
                 return sfu_err_set(err, SFU_ERR_PARSE, EKEYREJECTED,
                                    "%s: Ed448 keys are not supported (EdDSA here means Ed25519 only)",
                                    src_name(source));
-        return sfu_err_set(err, SFU_ERR_PARSE, EKEYREJECTED,
-                           "%s: %s keys are not supported (RSA, EC P-256/384/521 and Ed25519 are)",
+        return sfu_err_set(err, SFU_ERR_PARSE, EKEYREJECTED, "%s: %s keys are not supported (RSA, EC P-256/384/521 and %s are)",
                            src_name(source),
-                           EVP_PKEY_get0_type_name(pkey) ? EVP_PKEY_get0_type_name(pkey) : "this type of");
+                           EVP_PKEY_get0_type_name(pkey) ? EVP_PKEY_get0_type_name(pkey) : "this type of",
+                           use == SFU_KEY_USE_ENC ? "X25519" : "Ed25519");
 }
 
 /* Signs a fixed message and checks it with the same key: proves that the
@@ -195,8 +210,8 @@ bool sfu_key_kid_valid(const char *kid, size_t len) {
 }
 
 /* Takes pkey (on success and on failure), checks it and wraps it. */
-int sfu_key_finish(EVP_PKEY *pkey_in, const char *source, const char *kid, bool want_private,
-                      struct sfu_key **ret, struct sfu_err *err) {
+int sfu_key_finish(EVP_PKEY *pkey_in, const char *source, const char *kid, enum sfu_key_use use,
+                   bool want_private, struct sfu_key **ret, struct sfu_err *err) {
         _cleanup_evp_pkey_ EVP_PKEY *pkey = pkey_in;
         _cleanup_key_ struct sfu_key *key = NULL;
         _cleanup_(pkey_ctx_freep) EVP_PKEY_CTX *ctx = NULL;
@@ -204,7 +219,7 @@ int sfu_key_finish(EVP_PKEY *pkey_in, const char *source, const char *kid, bool 
         int bits = 0, r;
         bool is_private;
 
-        r = pkey_classify(pkey, source, &type, &bits, err);
+        r = pkey_classify(pkey, source, use, &type, &bits, err);
         if (r < 0)
                 return r;
         is_private = pkey_has_private(pkey, type);
@@ -220,7 +235,9 @@ int sfu_key_finish(EVP_PKEY *pkey_in, const char *source, const char *kid, bool 
                 return sfu_err_set(err, SFU_ERR_PARSE, EKEYREJECTED, "%s: the public key is invalid",
                                    src_name(source));
         }
-        if (is_private) {
+        /* An X25519 private key carries no separate public value: OpenSSL
+         * derives it (and the JWK loader compares "x" with it). */
+        if (is_private && type != SFU_KEY_X25519) {
                 r = pkey_pairwise_test(pkey, type);
                 if (r == -ENOMEM)
                         return r;
@@ -237,6 +254,7 @@ int sfu_key_finish(EVP_PKEY *pkey_in, const char *source, const char *kid, bool 
         key->type = type;
         key->bits = bits;
         key->is_private = is_private;
+        key->use = use;
         key->source = strdup(src_name(source));
         if (!key->source)
                 return -ENOMEM;
@@ -265,7 +283,7 @@ static int no_passphrase(char *buf, size_t size, size_t *ret_len, const OSSL_PAR
         return 0;
 }
 
-static int key_from_pem(const char *buf, size_t len, const char *source, bool want_private,
+static int key_from_pem(const char *buf, size_t len, const char *source, enum sfu_key_use use, bool want_private,
                         struct sfu_key **ret, struct sfu_err *err) {
         _cleanup_(decoder_ctx_freep) OSSL_DECODER_CTX *dctx = NULL;
         EVP_PKEY *pkey = NULL;
@@ -305,13 +323,18 @@ static int key_from_pem(const char *buf, size_t len, const char *source, bool wa
                                    src_name(source), want_private ? "private " : "");
         }
         ERR_clear_error();
-        return sfu_key_finish(pkey, source, NULL, want_private, ret, err);
+        return sfu_key_finish(pkey, source, NULL, use, want_private, ret, err);
 }
 
 /* ---------------------------------------------------------------- loading */
 
 int sfu_key_from_buffer(const char *buf, size_t len, const char *source, bool want_private,
                         struct sfu_key **ret, struct sfu_err *err) {
+        return sfu_key_from_buffer_for(buf, len, source, SFU_KEY_USE_SIG, want_private, ret, err);
+}
+
+int sfu_key_from_buffer_for(const char *buf, size_t len, const char *source, enum sfu_key_use use,
+                            bool want_private, struct sfu_key **ret, struct sfu_err *err) {
         _cleanup_(jwk_wipe_decrefp) json_t *jwk = NULL;
         size_t i = 0;
         int r;
@@ -324,14 +347,14 @@ int sfu_key_from_buffer(const char *buf, size_t len, const char *source, bool wa
         if (i == len)
                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "%s: empty key file", src_name(source));
         if (buf[i] != '{')
-                return key_from_pem(buf, len, source, want_private, ret, err);
+                return key_from_pem(buf, len, source, use, want_private, ret, err);
 
         r = sfu_json_parse_object(buf, len, SFU_KEY_FILE_MAX, &jwk, err);
         if (r < 0) {
                 sfu_err_prefix(err, "%s", src_name(source));
                 return r;
         }
-        return sfu_key_from_jwk(jwk, source, want_private, ret, err);
+        return sfu_key_from_jwk_for(jwk, source, use, want_private, ret, err);
 }
 
 /* Reads a whole key file from fd into a buffer of SFU_KEY_FILE_MAX + 1
@@ -350,6 +373,11 @@ int sfu_key_read_fd(int fd, const char *path, char **ret, size_t *ret_len, struc
 }
 
 int sfu_key_load_file(const char *path, bool want_private, struct sfu_key **ret, struct sfu_err *err) {
+        return sfu_key_load_file_for(path, SFU_KEY_USE_SIG, want_private, ret, err);
+}
+
+int sfu_key_load_file_for(const char *path, enum sfu_key_use use, bool want_private, struct sfu_key **ret,
+                          struct sfu_err *err) {
         _cleanup_close_ int fd = -1;
         _cleanup_(secret_bufp) char *buf = NULL;
         size_t len = 0;
@@ -363,7 +391,7 @@ int sfu_key_load_file(const char *path, bool want_private, struct sfu_key **ret,
         r = sfu_key_read_fd(fd, path, &buf, &len, err);
         if (r < 0)
                 return r;
-        return sfu_key_from_buffer(buf, len, path, want_private, ret, err);
+        return sfu_key_from_buffer_for(buf, len, path, use, want_private, ret, err);
 }
 
 bool sfu_key_same(const struct sfu_key *a, const struct sfu_key *b) {

@@ -16,6 +16,16 @@
 
 struct sfu_scope;
 
+/* What a key is loaded for.  SIG: signatures (the trust store, signing):
+ * RSA, EC P-256/384/521, Ed25519.  ENC: key management for encryption
+ * (core/jwe.h: a device's decryption keys, the recipients of an encrypted
+ * manifest): RSA, EC P-256/384/521, X25519.  A JWK's "use" and "key_ops"
+ * must fit the purpose; a key of one purpose is refused for the other. */
+enum sfu_key_use {
+        SFU_KEY_USE_SIG,
+        SFU_KEY_USE_ENC,
+};
+
 struct sfu_key {
         EVP_PKEY *pkey;
         enum sfu_key_type type;
@@ -28,6 +38,7 @@ struct sfu_key {
         bool has_alg;           /* a JWK "alg" restricts the key to alg (RFC 7517 4.4) */
         enum sfu_alg alg;
         struct sfu_scope *scope; /* what it may vouch for (core/scope.h); NULL: everything */
+        enum sfu_key_use use;
 };
 
 /* Loads a key from PEM or JWK bytes (detected: a JWK starts with '{').
@@ -40,6 +51,15 @@ int sfu_key_load_file(const char *path, bool want_private, struct sfu_key **ret,
                       struct sfu_err *err) _wur_;
 int sfu_key_from_jwk(json_t *jwk, const char *source, bool want_private, struct sfu_key **ret,
                      struct sfu_err *err) _wur_;
+/* The same for a purpose (the three above are SFU_KEY_USE_SIG).  An ENC
+ * JWK's "alg", when present, must be the key-management algorithm of
+ * core/jwe.h that fits it (ECDH-ES+A256KW or RSA-OAEP-256). */
+int sfu_key_from_buffer_for(const char *buf, size_t len, const char *source, enum sfu_key_use use,
+                            bool want_private, struct sfu_key **ret, struct sfu_err *err) _wur_;
+int sfu_key_load_file_for(const char *path, enum sfu_key_use use, bool want_private, struct sfu_key **ret,
+                          struct sfu_err *err) _wur_;
+int sfu_key_from_jwk_for(json_t *jwk, const char *source, enum sfu_key_use use, bool want_private,
+                         struct sfu_key **ret, struct sfu_err *err) _wur_;
 /* An HSS public key (RFC 8554: u32 L || LMS public key, as a NAME.hss file
  * holds it); its kid is sfu_hss_kid's. */
 int sfu_key_from_hss(const uint8_t *pub, size_t len, const char *source, struct sfu_key **ret,
@@ -64,7 +84,7 @@ int sfu_key_to_private_jwk(const struct sfu_key *key, json_t **ret) _wur_;
 /* PEM text: SubjectPublicKeyInfo, or PKCS#8 for private. New string. */
 int sfu_key_to_pem(const struct sfu_key *key, bool include_private, char **ret) _wur_;
 
-const char *sfu_key_type_name(enum sfu_key_type t);   /* "RSA", "P-256", "Ed25519" ... */
+const char *sfu_key_type_name(enum sfu_key_type t);   /* "RSA", "P-256", "Ed25519", "X25519" ... */
 
 void sfu_key_free(struct sfu_key *key);
 static inline void sfu_key_freep(struct sfu_key **k) { sfu_key_free(*k); }
@@ -98,6 +118,14 @@ struct sfu_keyring_load_opts {
 };
 int sfu_keyring_load_dir_opts(struct sfu_keyring *ring, const char *dir, const struct sfu_keyring_load_opts *opts,
                               struct sfu_err *err) _wur_;
+/* A device's decryption keys (keyring-decrypt.c): every *.pem and *.jwk
+ * of dir as a private ENC key.  dir must be owned by the effective uid
+ * with mode 0700 or stricter, not a symbolic link; each key file a
+ * regular file (not a symbolic link) owned by that uid, mode 0600 or
+ * stricter.  Anything else, or a file that does not load, refuses the
+ * whole directory naming the file (all or nothing); other names are
+ * ignored; an empty directory gives no key. */
+int sfu_keyring_load_decryption_dir(struct sfu_keyring *ring, const char *dir, struct sfu_err *err) _wur_;
 void sfu_keyring_free(struct sfu_keyring *ring);
 static inline void sfu_keyring_freep(struct sfu_keyring **k) { sfu_keyring_free(*k); }
 #define _cleanup_keyring_ _cleanup_(sfu_keyring_freep)

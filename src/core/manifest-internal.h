@@ -25,6 +25,12 @@ int sfu_manifest_get_text(json_t *obj, const char *key, const char *what, bool r
                           const char **ret, struct sfu_err *err) _wur_;
 int sfu_manifest_dup_text(const char *s, char **ret, struct sfu_err *err) _wur_;
 
+/* manifest-encryption.c: an image's "encryption" member. */
+int sfu_manifest_parse_encryption(json_t *obj, const char *path, struct sfu_manifest_image *img,
+                                  struct sfu_err *err) _wur_;
+int sfu_manifest_validate_encryption(const struct sfu_manifest_image *img, struct sfu_err *err) _wur_;
+int sfu_manifest_encryption_to_json(const struct sfu_manifest_image *img, json_t *obj) _wur_;
+
 /* manifest-provider.c: "providers". */
 int sfu_manifest_parse_providers(json_t *list, struct sfu_manifest *m, struct sfu_err *err) _wur_;
 int sfu_manifest_validate_providers(const struct sfu_manifest *m, struct sfu_err *err) _wur_;

@@ -3,6 +3,8 @@
  * (for inspect, status and the state), and freeing it. */
 #include <inttypes.h>
 
+#include <openssl/crypto.h>
+
 #include "core/hex.h"
 #include "core/json.h"
 #include "core/manifest-internal.h"
@@ -50,6 +52,9 @@ static int validate_image(const struct sfu_manifest *m, size_t index, struct sfu
         if (mask != img->digest_mask)
                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "manifest image \"%.*s\" has an inconsistent digest mask",
                                    sfu_manifest_excerpt(img->name), img->name);
+        r = sfu_manifest_validate_encryption(img, err);
+        if (r < 0)
+                return r;
         for (size_t j = 0; j < index; j++) {
                 if (sfu_streq(m->images[j].name, img->name))
                         return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "manifest names the image \"%.*s\" twice",
@@ -75,6 +80,12 @@ static bool crit_member_present(const struct sfu_manifest *m, const char *name) 
                 return m->has_rollback_floor;
         if (strcmp(name, "providers") == 0)
                 return m->n_providers > 0;
+        if (strcmp(name, "encryption") == 0) {
+                for (size_t i = 0; i < m->n_images; i++)
+                        if (m->images[i].encryption.present)
+                                return true;
+                return false;
+        }
         return false;
 }
 
@@ -227,7 +238,9 @@ static int images_to_json(const struct sfu_manifest *m, json_t *obj) {
                 r = digests_to_json(img, &list);
                 if (r < 0)
                         return r;
-                return set_new(crypto_info, "commitHash", list);
+                if (set_new(crypto_info, "commitHash", list) < 0)
+                        return -ENOMEM;
+                return sfu_manifest_encryption_to_json(img, crypto_info);
         }
 
         list = json_array();
@@ -248,6 +261,9 @@ static int images_to_json(const struct sfu_manifest *m, json_t *obj) {
                         return r;
                 if (set_new(entry, "commitHash", digests) < 0)
                         return -ENOMEM;
+                r = sfu_manifest_encryption_to_json(img, entry);
+                if (r < 0)
+                        return r;
         }
         return 0;
 }
@@ -322,6 +338,7 @@ void sfu_manifest_free(struct sfu_manifest *m) {
                 free(m->images[i].name);
                 free(m->images[i].slot_class);
                 free(m->images[i].location);
+                OPENSSL_cleanse(&m->images[i].encryption, sizeof(m->images[i].encryption));
         }
         sfu_manifest_providers_free(m);
         json_decref(m->new_keys);

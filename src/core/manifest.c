@@ -18,7 +18,7 @@
 /* The extensions of doc/manifest.md that this implementation understands
  * and that a manifest may therefore list in "crit". */
 static const char *const understood_extensions[] = { "firmwareSize", "expires", "images", "keyInfo", "rollbackFloor",
-                                                             "providers" };
+                                                             "providers", "encryption" };
 
 /* JWK members that carry private key material (RFC 7518 section 6). */
 static const char *const jwk_private_members[] = { "d", "p", "q", "dp", "dq", "qi", "oth", "k" };
@@ -351,6 +351,12 @@ static int parse_single(json_t *root, struct sfu_manifest *m, struct sfu_err *er
         r = parse_commit_hash(commit_hash, "firmwareCryptoInfo.commitHash", img, err);
         if (r < 0)
                 return r;
+        if (json_object_get(crypto_info, "encryption")) {
+                r = sfu_manifest_parse_encryption(json_object_get(crypto_info, "encryption"),
+                                                  "firmwareCryptoInfo.encryption", img, err);
+                if (r < 0)
+                        return r;
+        }
 
         r = sfu_manifest_dup_text("firmware", &img->name, err);
         if (r < 0)
@@ -415,6 +421,12 @@ static int parse_images(json_t *list, struct sfu_manifest *m, struct sfu_err *er
                 r = parse_commit_hash(commit_hash, what, img, err);
                 if (r < 0)
                         return r;
+                if (json_object_get(entry, "encryption")) {
+                        snprintf(what, sizeof(what), "images[%zu].encryption", i);
+                        r = sfu_manifest_parse_encryption(json_object_get(entry, "encryption"), what, img, err);
+                        if (r < 0)
+                                return r;
+                }
 
                 for (size_t j = 0; j < i; j++) {
                         if (strcmp(m->images[j].name, name) == 0)
@@ -559,7 +571,9 @@ static int parse_crit(json_t *root, struct sfu_manifest *m, struct sfu_err *err)
                         if (strcmp(m->crit[j], name) == 0)
                                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "manifest crit names \"%s\" twice",
                                                    name);
-                if (!json_object_get(root, name))
+                /* "encryption" is a member of images, not of the root:
+                 * sfu_manifest_validate() checks that an image has it. */
+                if (strcmp(name, "encryption") != 0 && !json_object_get(root, name))
                         return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
                                            "manifest crit names \"%s\", which the manifest does not contain", name);
                 r = sfu_manifest_dup_text(name, &m->crit[i], err);

@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include "core/digest.h"
 #include "core/err.h"
+#include "core/segcrypt.h"
 #include "core/version.h"
 
 #define SFU_MANIFEST_MAX_SIZE (1024u * 1024u)   /* hard cap; config may lower it */
@@ -25,6 +26,18 @@ struct sfu_manifest_digest {
         uint8_t value[SFU_DIGEST_MAX_SIZE];
 };
 
+/* An image published encrypted (doc/encryption.md): the member
+ * "encryption" of an images[] entry, or of firmwareCryptoInfo in the
+ * single-image form.  The digests and size stay those of the plaintext
+ * (what lands in the slot); size here is the ciphertext's.  The key is
+ * secret: it is wiped when the manifest is freed and never written out by
+ * sfu_manifest_to_json. */
+struct sfu_manifest_encryption {
+        bool present;
+        struct sfu_segcrypt_params params;
+        uint64_t size;                  /* ciphertext bytes */
+};
+
 struct sfu_manifest_image {
         char *name;                     /* "firmware" for the single-image form */
         char *slot_class;               /* NULL in the single-image form: the caller's default */
@@ -34,6 +47,7 @@ struct sfu_manifest_image {
         struct sfu_manifest_digest digests[_SFU_DIGEST_MAX];
         size_t n_digests;               /* supported digests only; >= 1 */
         unsigned digest_mask;
+        struct sfu_manifest_encryption encryption;
 };
 
 /* A component another party supplies (doc/manifest.md, "Providers"): its

@@ -62,6 +62,7 @@ int sfu_sig_default_alg(const struct sfu_key *key, enum sfu_alg *ret) {
                 *ret = SFU_ALG_HSS_LMS;
                 return 0;
         case SFU_KEY_RSA:
+        case SFU_KEY_X25519:
         case _SFU_KEY_TYPE_MAX:
         default:
                 return -EINVAL;

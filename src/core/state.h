@@ -91,7 +91,7 @@ struct sfu_state {
         struct sfu_version newest_seen;
         int64_t newest_seen_timestamp;
         enum sfu_source newest_seen_source;
-        char newest_seen_form[24];              /* "COSE_Sign1", "JWS (compact)", ... ("" when not recorded) */
+        char newest_seen_form[40];              /* "COSE_Sign1", "JWS (compact)", ... ("" when not recorded) */
         char newest_seen_algs[96];              /* the algorithms of the signatures that counted */
 
         bool has_last_check;

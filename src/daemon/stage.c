@@ -2,6 +2,7 @@
 #include <inttypes.h>
 
 #include "core/hex.h"
+#include "core/segcrypt.h"
 #include "core/url.h"
 #include "daemon/log.h"
 #include "daemon/stage.h"
@@ -87,16 +88,52 @@ struct download {
         uint64_t requested_offset;      /* in the file */
         uint64_t checkpoint;
         const char *resume_etag;
+        /* An encrypted image (doc/encryption.md): the ciphertext goes
+         * through the decryptor, which hands whole authenticated segments
+         * to the pipe; offsets in the file are the ciphertext's. */
+        const struct sfu_manifest_encryption *enc;
+        struct sfu_segcrypt *crypt;
+        uint64_t cipher_next;           /* the next ciphertext byte expected */
 };
 
 static uint64_t written(const struct download *d) {
         return sfu_hashpipe_offset(d->pipe);
 }
 
+static int feed_pipe(void *userdata, const void *buf, size_t len, struct sfu_err *err);
+
+static int decrypted(void *userdata, const uint8_t *data, size_t len, struct sfu_err *err) {
+        struct download *d = userdata;
+        return sfu_hashpipe_feed(d->pipe, data, len, err);
+}
+
+/* A fresh decryptor at the segment where the plaintext in the pipe ends
+ * (always a segment boundary: only whole segments come out); what it held
+ * of a segment is asked for again.  Returns the ciphertext offset. */
+static int crypt_restart(struct download *d, uint64_t *ret_offset, struct sfu_err *err) {
+        uint32_t s = d->enc->params.segment_size;
+        uint64_t segment = written(d) / s;
+
+        if (written(d) % s != 0)
+                return sfu_err_set(err, SFU_ERR_STATE, EINVAL, "decrypted data ends inside a segment");
+        sfu_segcrypt_free(d->crypt);
+        d->crypt = NULL;
+        *ret_offset = sfu_segcrypt_ciphertext_offset(segment, s);
+        d->cipher_next = *ret_offset;
+        return sfu_segcrypt_decrypt_new(&d->enc->params, segment, d->enc->size, decrypted, d, &d->crypt, err);
+}
+
 /* Restarts the image from byte 0. */
 static int start_over(struct download *d) {
+        struct sfu_err err = SFU_ERR_INIT;
+        uint64_t zero;
+        int r;
+
         d->checkpoint = 0;
-        return sfu_hashpipe_reset(d->pipe);
+        r = sfu_hashpipe_reset(d->pipe);
+        if (r >= 0 && d->enc)
+                r = crypt_restart(d, &zero, &err);
+        return r;
 }
 
 static int sink_start(void *userdata, const struct sfu_fetch_result *res, struct sfu_err *err) {
@@ -185,16 +222,25 @@ static int sink_write(void *userdata, uint64_t offset, const void *data, size_t 
                 if (r < 0 || len == 0)
                         return r;
         }
-        if (offset - d->base != written(d) || offset < d->base)
+        if (d->enc) {
+                if (offset != d->cipher_next)
+                        return sfu_err_set(err, SFU_ERR_NETWORK, EPROTO, "non-contiguous data at %" PRIu64, offset);
+                d->cipher_next += len;
+                r = sfu_segcrypt_feed(d->crypt, buf, len, err);
+                if (r < 0)
+                        return r;
+        } else if (offset - d->base != written(d) || offset < d->base)
                 return sfu_err_set(err, SFU_ERR_NETWORK, EPROTO, "non-contiguous data at %" PRIu64, offset);
-        if (d->c->bundle && written(d) + len >= d->size) {
+        if (!d->enc && d->c->bundle && written(d) + len >= d->size) {
                 /* The next image's bytes are not this one's. */
                 len = (size_t) (d->size - written(d));
                 last = true;
         }
-        r = sfu_hashpipe_feed(d->pipe, buf, len, err);
-        if (r < 0)
-                return r;
+        if (!d->enc) {
+                r = sfu_hashpipe_feed(d->pipe, buf, len, err);
+                if (r < 0)
+                        return r;
+        }
         sfu_job_progress_update(d->job, written(d));
         if (written(d) - d->checkpoint >= RESUME_CHECKPOINT) {
                 /* Durable progress: what the resume data claims is on disk
@@ -237,7 +283,7 @@ static int fetch_image(struct download *d, char *resume_etag, struct sfu_err *er
         struct sfu_job *job = d->job;
         struct sfu_stage_target *t = d->target;
         const struct sfu_manifest_image *img = t->image;
-        uint64_t max_total = d->c->bundle ? sfu_bundle_length(&d->c->bundle_header) : d->size;
+        uint64_t max_total = d->c->bundle ? sfu_bundle_length(&d->c->bundle_header) : d->enc ? d->enc->size : d->size;
         char etag_seen[SFU_FETCH_MAX_HEADER_VALUE] = "";
         struct sfu_fetch_opts opts;
         int r;
@@ -250,11 +296,27 @@ static int fetch_image(struct download *d, char *resume_etag, struct sfu_err *er
                 uint64_t wait = 0;
 
                 d->requested_offset = d->base + written(d);
+                if (d->enc) {
+                        r = crypt_restart(d, &d->requested_offset, err);
+                        if (r < 0)
+                                return r;
+                }
                 r = sfu_fetch_stream(&opts, t->url, d->requested_offset, d->c->bundle ? d->base + d->size - 1 : 0,
                                      resume_etag, max_total, &sink, &res, &fetch_err);
                 if (res.etag[0])
                         snprintf(etag_seen, sizeof(etag_seen), "%s", res.etag);
-                if (r >= 0 && (res.status == 200 || res.status == 206)) {
+                if (r >= 0 && (res.status == 200 || res.status == 206) && d->enc) {
+                        if (d->cipher_next == d->enc->size) {
+                                /* The last segment must authenticate as the last. */
+                                r = sfu_segcrypt_finish(d->crypt, err);
+                                if (r < 0)
+                                        return r;
+                                break;
+                        }
+                        r = sfu_err_set(&fetch_err, SFU_ERR_NETWORK, EPIPE,
+                                        "%s: transfer ended at byte %" PRIu64 " of %" PRIu64 " (encrypted)", t->url,
+                                        d->cipher_next, d->enc->size);
+                } else if (r >= 0 && (res.status == 200 || res.status == 206)) {
                         if (!img->has_size || written(d) == img->size)
                                 break;
                         r = sfu_err_set(&fetch_err, SFU_ERR_NETWORK, EPIPE,
@@ -355,6 +417,17 @@ static int download_image(struct sfu_job *job, struct sfu_stage_target *t, struc
         uint64_t offset = 0;
         int r;
 
+        if (img->encryption.present) {
+                d.enc = &img->encryption;
+                if (!img->has_size &&
+                    sfu_segcrypt_plaintext_size(d.enc->size, d.enc->params.segment_size, &d.size) < 0)
+                        return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "image \"%s\": impossible encrypted size",
+                                           img->name);
+                if (!t->url)
+                        return sfu_err_set(err, SFU_ERR_POLICY, EINVAL,
+                                           "image \"%s\" is encrypted: it is fetched, never read from a bundle",
+                                           img->name);
+        }
         r = sfu_hashpipe_new(img->digest_mask, &pipe);
         if (r < 0)
                 return sfu_err_set(err, SFU_ERR_STORAGE, r, "cannot start the digest threads");
@@ -365,6 +438,8 @@ static int download_image(struct sfu_job *job, struct sfu_stage_target *t, struc
         if (t->url)
                 offset = sfu_policy_resume_offset(job->state, c->sha256, t->image->name, t->slot->bootname, t->url,
                                                   d.size);
+        if (d.enc) /* only whole segments were written */
+                offset -= offset % d.enc->params.segment_size;
         if (offset > 0) {
                 snprintf(resume_etag, sizeof(resume_etag), "%s", job->state->resume_etag);
                 /* Never trust memory or the record: hash what the slot holds. */
@@ -381,6 +456,8 @@ static int download_image(struct sfu_job *job, struct sfu_stage_target *t, struc
         d.resume_etag = resume_etag;
         sfu_job_progress_begin(job, "downloading", img->name, offset, img->has_size ? img->size : 0);
         r = t->url ? fetch_image(&d, resume_etag, err) : read_image(&d, err);
+        sfu_segcrypt_free(d.crypt);
+        d.crypt = NULL;
         if (r < 0)
                 return r;
 

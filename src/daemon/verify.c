@@ -3,6 +3,7 @@
 
 #include "core/digest.h"
 #include "core/hex.h"
+#include "core/jwe.h"
 #include "core/scope.h"
 #include "daemon/log.h"
 #include "daemon/verify.h"
@@ -107,6 +108,53 @@ static struct sfu_signed_opts signed_opts(const struct sfu_job *job, const char 
         };
 }
 
+/* An encrypted manifest (a JWE around the signed one): decrypted with the
+ * device's keys ([security] decryption-keys), read for this manifest only
+ * and freed (wiped) when it is open; *bytes and *len then point at the
+ * plaintext in res, which the caller clears.  Anything else passes. */
+static int decrypt_if_encrypted(const struct sfu_job *job, const char **bytes, size_t *len,
+                                struct sfu_jwe_result *res, bool *ret_encrypted, struct sfu_err *err) {
+        _cleanup_keyring_ struct sfu_keyring *keys = NULL;
+        int r;
+
+        *ret_encrypted = false;
+        if (!sfu_jwe_detect(*bytes, *len))
+                return 0;
+        if (!job->config->decryption_keys[0])
+                return sfu_err_set(err, SFU_ERR_SIGNATURE, ENOKEY,
+                                   "the manifest is encrypted (JWE) and this device has no decryption keys "
+                                   "([security] decryption-keys)");
+        if (sfu_keyring_new(&keys) < 0)
+                return -ENOMEM;
+        r = sfu_keyring_load_decryption_dir(keys, job->config->decryption_keys, err);
+        if (r < 0)
+                return r;
+        r = sfu_jwe_open_manifest(*bytes, *len, keys, res, err);
+        if (r < 0)
+                return r;
+        log_info("manifest decrypted with the device key %s", res->key && res->key->kid ? res->key->kid : "(no kid)");
+        res->key = NULL; /* it goes with keys */
+        *bytes = (const char *) res->plaintext;
+        *len = res->plaintext_len;
+        *ret_encrypted = true;
+        return 0;
+}
+
+static void jwe_result_clearp(struct sfu_jwe_result *res) {
+        sfu_jwe_result_clear(res);
+}
+
+/* A bundle cannot carry an encrypted image: its image bytes sit at
+ * offsets the plaintext sizes give. */
+static int check_bundle_plain(const struct sfu_manifest *m, struct sfu_err *err) {
+        for (size_t i = 0; i < m->n_images; i++)
+                if (m->images[i].encryption.present)
+                        return sfu_err_set(err, SFU_ERR_POLICY, EINVAL,
+                                           "image \"%s\" is encrypted: a bundle carries plain images only "
+                                           "(encrypt the manifest instead)", m->images[i].name);
+        return 0;
+}
+
 /* The head of a bundle: its header sane, its manifest wholly read, the
  * file exactly as long as the header says when the length is known. */
 static int open_bundle(const struct sfu_job *job, struct sfu_candidate *c, struct sfu_err *err) {
@@ -140,6 +188,7 @@ int sfu_verify_candidate(struct sfu_job *job, const struct sfu_keyring *ring, bo
         const char *classes[SFU_CONFIG_MAX_SLOTS + 1];
         struct sfu_policy_device dev;
         struct sfu_signed_opts o = signed_opts(job, c->content_type, sfu_state_source_name(c->source));
+        struct sfu_jwe_result plain _cleanup_(jwe_result_clearp) = {};
         const char *signed_bytes = c->bytes;
         size_t signed_len = c->len;
         int r;
@@ -155,9 +204,19 @@ int sfu_verify_candidate(struct sfu_job *job, const struct sfu_keyring *ring, bo
                 return sfu_err_set(err, SFU_ERR_PARSE, EBADMSG,
                                    "served as a bundle (%s) but it does not start with a bundle's magic",
                                    SFU_BUNDLE_MEDIA_TYPE);
+        r = decrypt_if_encrypted(job, &signed_bytes, &signed_len, &plain, &c->encrypted, err);
+        if (r < 0)
+                return r;
+        if (c->encrypted)
+                o.content_type = NULL; /* the server named the JWE */
         r = sfu_signed_open(signed_bytes, signed_len, ring, &o, &c->manifest, &c->info, err);
         if (r < 0)
                 return r;
+        if (c->bundle) {
+                r = check_bundle_plain(c->manifest, err);
+                if (r < 0)
+                        return r;
+        }
         r = device_facts(job, allow_downgrade, classes, &dev, err);
         if (r < 0)
                 return r;
@@ -205,7 +264,10 @@ int sfu_verify_provider(struct sfu_job *job, const struct sfu_keyring *ring, con
         struct sfu_keyring with = {};
         struct sfu_policy_device dev;
         bool signed_by_provider = false;
-        const struct sfu_signed_opts opts = signed_opts(job, pc->content_type, "provider");
+        struct sfu_signed_opts opts = signed_opts(job, pc->content_type, "provider");
+        struct sfu_jwe_result plain _cleanup_(jwe_result_clearp) = {};
+        const char *signed_bytes = pc->bytes;
+        size_t signed_len = pc->len;
         int r;
 
         pc->entry = entry;
@@ -226,7 +288,12 @@ int sfu_verify_provider(struct sfu_job *job, const struct sfu_keyring *ring, con
                         return sfu_err_set(err, SFU_ERR_SIZE, E2BIG, "the trust store is full");
                 with.keys[with.n_keys++] = pc->introduced_key;
         }
-        r = sfu_signed_open(pc->bytes, pc->len, &with, &opts, &pc->manifest, &pc->info, err);
+        r = decrypt_if_encrypted(job, &signed_bytes, &signed_len, &plain, &pc->encrypted, err);
+        if (r < 0)
+                return r;
+        if (pc->encrypted)
+                opts.content_type = NULL;
+        r = sfu_signed_open(signed_bytes, signed_len, &with, &opts, &pc->manifest, &pc->info, err);
         if (r < 0)
                 return r;
         for (unsigned i = 0; i < pc->info.signers; i++)

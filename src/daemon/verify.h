@@ -44,6 +44,7 @@ struct sfu_candidate {
         enum sfu_policy_verdict verdict;
         struct sfu_signed_info info;    /* form, algorithms */
         char sha256[65];                /* of the bytes: names the manifest in resume data */
+        bool encrypted;                 /* the signed manifest came in a JWE (doc/encryption.md) */
         bool bundle;                    /* the bytes are a bundle's head; its images follow in the file */
         struct sfu_bundle_header bundle_header;
         uint64_t image_offsets[SFU_MANIFEST_MAX_IMAGES]; /* in the bundle, per manifest image */

@@ -7,6 +7,7 @@
 
 #include "core/hss-sign.h"
 #include "core/json.h"
+#include "core/jwe.h"
 #include "core/key.h"
 #include "io/fileio.h"
 #include "io/hsskey.h"
@@ -24,7 +25,9 @@ static void help(void) {
                "  - a bundle (.sfu): its header, where each image lies, whether the header\n"
                "    fits the manifest, then the manifest as above (image bytes are not read);\n"
                "  - a key file (PEM, JWK, NAME.hss, PREFIX.hsskey): its type and key id; an\n"
-               "    HSS private key also its parameters and the signatures it has left.\n");
+               "    HSS private key also its parameters and the signatures it has left;\n"
+               "  - an encrypted manifest (JWE): its serialization, content type and\n"
+               "    recipients (alg, kid, curve), without decrypting.\n");
 }
 
 static const struct sfu_tool_command command = { "inspect", help };
@@ -265,6 +268,31 @@ static int inspect_key(const char *path, const char *buf, size_t len, struct sfu
 
 /* ------------------------------------------------------------ the command */
 
+/* A JWE: what it is for whom, never what is inside. */
+static int inspect_jwe(const char *buf, size_t len, struct sfu_err *err) {
+        _cleanup_jwe_ struct sfu_jwe *jwe = NULL;
+        _cleanup_json_ json_t *recipients = NULL;
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        while (len > 0 && strchr(" \t\r\n", buf[len - 1]))
+                len--;
+        r = sfu_jwe_parse(buf, len, &jwe, err);
+        if (r < 0)
+                return r;
+        r = sfu_jwe_recipients_to_json(jwe, &recipients);
+        if (r < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, -r, "out of memory");
+        text = json_dumps(recipients, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        if (!text)
+                return sfu_err_set(err, SFU_ERR_STORAGE, ENOMEM, "out of memory");
+        printf("form: JWE (%s), encrypted; not decrypted\n", sfu_jwe_form_name(jwe->form));
+        printf("content type (cty): %s\n", jwe->cty ? jwe->cty : "-");
+        printf("content encryption: A256GCM, %zu bytes of ciphertext\n", jwe->ciphertext_len);
+        printf("recipients: %s\n", text);
+        return 0;
+}
+
 static int inspect_fd(int fd, const char *path, struct sfu_err *err) {
         _cleanup_tool_signed_ struct sfu_tool_signed s = {};
         _cleanup_free_ char *rest = NULL, *all = NULL;
@@ -286,7 +314,7 @@ static int inspect_fd(int fd, const char *path, struct sfu_err *err) {
                 return inspect_bundle(fd, path, first, have, err);
         if (have >= 8 && memcmp(first, "SECFUHSS", 8) == 0)
                 return inspect_hsskey(path, err);
-        r = sfu_file_read_fd(fd, path, SFU_JWS_MAX_SIZE - have, &rest, &rest_len, err);
+        r = sfu_file_read_fd(fd, path, SFU_JWE_MAX_SIZE - have, &rest, &rest_len, err);
         if (r < 0)
                 return r;
         all = malloc(have + rest_len + 1);
@@ -296,6 +324,8 @@ static int inspect_fd(int fd, const char *path, struct sfu_err *err) {
         memcpy(all + have, rest, rest_len + 1);
         if (looks_like_key(path, all, have + rest_len))
                 return inspect_key(path, all, have + rest_len, err);
+        if (sfu_jwe_detect(all, have + rest_len))
+                return inspect_jwe(all, have + rest_len, err);
         r = sfu_tool_signed_parse(all, have + rest_len, &s, err);
         if (r < 0)
                 return r;

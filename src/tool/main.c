@@ -18,6 +18,8 @@ static const struct {
         { "inspect", sfu_tool_inspect, "show a signed manifest, a bundle or a key, unverified" },
         { "pack", sfu_tool_pack, "make a bundle of a signed manifest and its images" },
         { "publish", sfu_tool_publish, "lay out a web server directory" },
+        { "encrypt", sfu_tool_encrypt, "encrypt a signed manifest for devices, or an image" },
+        { "decrypt", sfu_tool_decrypt, "decrypt a manifest with a device key, or an image" },
 };
 
 static void help(void) {

@@ -34,6 +34,8 @@ int sfu_tool_verify(int argc, char **argv);
 int sfu_tool_inspect(int argc, char **argv);
 int sfu_tool_publish(int argc, char **argv);
 int sfu_tool_pack(int argc, char **argv);
+int sfu_tool_encrypt(int argc, char **argv);
+int sfu_tool_decrypt(int argc, char **argv);
 
 /* ------------------------------------------------------------ options */
 

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 
 #include "core/json.h"
+#include "core/jwe.h"
 #include "core/key.h"
 #include "core/scope.h"
 #include "io/fileio.h"
@@ -15,7 +16,7 @@
 
 static void help(void) {
         printf("Usage: " SFU_TOOL_PROG " verify --key PUB [--key PUB ...] [--alg-allow LIST]\n"
-               "           [--min-signatures N] [--json] [--quiet] FILE\n\n"
+               "           [--min-signatures N] [--decrypt-key KEY ...] [--json] [--quiet] FILE\n\n"
                "Verifies the signed manifest in FILE (JWS compact or JSON, COSE_Sign1 or\n"
                "COSE_Sign) with the given trusted keys, as a device does, and checks that its\n"
                "payload is a valid manifest. When FILE is a bundle (.sfu), also checks its\n"
@@ -29,6 +30,8 @@ static void help(void) {
                "                       directory of *.pem, *.jwk and *.hss files; repeatable\n"
                "  --alg-allow LIST     comma-separated algorithms to accept (default: all)\n"
                "  --min-signatures N   distinct trusted keys that must have signed (default 1)\n"
+               "  --decrypt-key KEY    a device's private key: FILE may be a JWE (an encrypted\n"
+               "                       manifest) around the signed manifest; repeatable\n"
                "  --json               print a CBOR manifest as JSON (digests as hex)\n"
                "  --quiet              nothing on standard error on success\n");
 }
@@ -124,7 +127,7 @@ static int read_input(const char *path, struct verify_input *in, struct sfu_err 
                 in->is_bundle = true;
                 return sfu_tool_bundle_read_head(in->fd, path, first, have, false, &in->bundle, err);
         }
-        r = sfu_file_read_fd(in->fd, path, SFU_JWS_MAX_SIZE - have, &rest, &rest_len, err);
+        r = sfu_file_read_fd(in->fd, path, SFU_JWE_MAX_SIZE - have, &rest, &rest_len, err);
         if (r < 0)
                 return r;
         in->bytes = malloc(have + rest_len + 1);
@@ -238,9 +241,46 @@ static int print_payload(const char *bytes, size_t len, bool json, struct sfu_er
 
 struct verify_opts {
         struct trusted_paths keys;
+        struct trusted_paths decrypt_keys;
         struct sfu_signed_opts signed_opts;
         bool json, quiet;
 };
+
+static void jwe_result_clearp(struct sfu_jwe_result *res) {
+        sfu_jwe_result_clear(res);
+}
+
+/* A JWE around the signed manifest: decrypted with the --decrypt-key
+ * keys; *bytes and *len then point at the plaintext in res. */
+static int open_encrypted(const struct trusted_paths *paths, const char **bytes, size_t *len,
+                          struct sfu_jwe_result *res, char *who, size_t who_size, struct sfu_err *err) {
+        _cleanup_keyring_ struct sfu_keyring *keys = NULL;
+        int r;
+
+        if (paths->n == 0)
+                return sfu_err_set(err, SFU_ERR_SIGNATURE, ENOKEY,
+                                   "the manifest is encrypted (JWE): give the device's key with --decrypt-key");
+        if (sfu_keyring_new(&keys) < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, ENOMEM, "out of memory");
+        for (size_t i = 0; i < paths->n; i++) {
+                struct sfu_key *key = NULL;
+                r = sfu_key_load_file_for(paths->items[i], SFU_KEY_USE_ENC, true, &key, err);
+                if (r >= 0 && (r = sfu_keyring_add(keys, key, err)) < 0)
+                        sfu_key_free(key);
+                if (r < 0)
+                        return r;
+        }
+        r = sfu_jwe_open_manifest(*bytes, *len, keys, res, err);
+        if (r < 0)
+                return r;
+        /* the key goes with the ring: name it now */
+        snprintf(who, who_size, "%s (kid %s)", res->key && res->key->source ? res->key->source : "a device key",
+                 res->key && res->key->kid ? res->key->kid : "-");
+        res->key = NULL;
+        *bytes = (const char *) res->plaintext;
+        *len = res->plaintext_len;
+        return 0;
+}
 
 static int verify_file(const char *path, const struct verify_opts *o, struct sfu_err *err) {
         struct verify_input in _cleanup_(verify_input_clear) = { .fd = -1 };
@@ -248,6 +288,8 @@ static int verify_file(const char *path, const struct verify_opts *o, struct sfu
         _cleanup_keyring_ struct sfu_keyring *ring = NULL;
         struct sfu_signed_info info = {};
         struct sfu_scope_report report = {};
+        struct sfu_jwe_result plain _cleanup_(jwe_result_clearp) = {};
+        char who[512] = "";
         struct sfu_signed_opts signed_opts = o->signed_opts;
         uint64_t offsets[SFU_MANIFEST_MAX_IMAGES];
         const char *bytes;
@@ -261,6 +303,11 @@ static int verify_file(const char *path, const struct verify_opts *o, struct sfu
                 return r;
         bytes = in.is_bundle ? in.bundle.manifest : in.bytes;
         len = in.is_bundle ? in.bundle.header.manifest_len : in.len;
+        if (sfu_jwe_detect(bytes, len)) {
+                r = open_encrypted(&o->decrypt_keys, &bytes, &len, &plain, who, sizeof(who), err);
+                if (r < 0)
+                        return r;
+        }
         signed_opts.scope_report = &report;
         r = sfu_signed_open(bytes, len, ring, &signed_opts, &manifest, &info, err);
         if (r >= 0 && in.is_bundle)
@@ -271,6 +318,11 @@ static int verify_file(const char *path, const struct verify_opts *o, struct sfu
                 r = print_payload(bytes, len, o->json, err);
         if (r < 0)
                 return r;
+        if (!o->quiet && plain.plaintext) {
+                fputs("decrypted: a JWE, with ", stderr);
+                sfu_tool_put_sanitized(stderr, who);
+                fputc('\n', stderr);
+        }
         if (!o->quiet)
                 print_summary(&in, &info, manifest, &report);
         return 0;
@@ -281,6 +333,7 @@ int sfu_tool_verify(int argc, char **argv) {
         struct verify_opts o = {};
         const struct sfu_tool_option options[] = {
                 { "key", 0, SFU_TOOL_CALL, &o.keys, add_key_path },
+                { "decrypt-key", 0, SFU_TOOL_CALL, &o.decrypt_keys, add_key_path },
                 { "alg-allow", 0, SFU_TOOL_STRING, &alg_allow },
                 { "min-signatures", 0, SFU_TOOL_CALL, &o.signed_opts.min_signatures, parse_min_signatures },
                 { "json", 0, SFU_TOOL_FLAG, &o.json },

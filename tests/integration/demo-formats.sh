@@ -19,7 +19,9 @@ has "slot A holds exactly rootfs-1.2.0.img" "the bundle applied from a file is s
 has "rootfs slot B holds exactly rootfs-1.3.0.img" "the provider set: the rootfs is staged"
 has "modem slot B holds exactly modem-2.0.0.img" "the provider set: the vendor's modem is staged"
 has 'provider "modem": modem 2.0.0, signed by' "the daemon names the vendor's key"
-[ "$(grep -c '^slot [AB]: committed$' <<<"$out")" = 3 ]
-ok $? "each of the three is committed"
-has "running version:    1.3.0" "the device ends on 1.3.0"
+has "slot A holds exactly rootfs-1.4.0.img (the plaintext)" "the encrypted update is staged, decrypted"
+has "signed as:          JWS (compact) in a JWE, ES256" "status says the manifest came encrypted"
+[ "$(grep -c '^slot [AB]: committed$' <<<"$out")" = 4 ]
+ok $? "the encrypted update is committed too"
+has "running version:    1.4.0" "the device ends on 1.4.0"
 tap_done

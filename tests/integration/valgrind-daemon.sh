@@ -1,7 +1,8 @@
 #!/bin/bash
 # secfud's main paths under valgrind: a full stage (--once), a refused
 # manifest, an up-to-date check, a COSE manifest with an ES256 and an
-# HSS-LMS signature, a set from two providers, and the daemon answering
+# HSS-LMS signature, a set from two providers, an encrypted manifest and
+# image, and the daemon answering
 # secfuctl (status, monitor, apply, cancel, a cut-off request, apply of a
 # bundle passed as a descriptor) then exiting on SIGTERM.  No definite or
 # indirect leaks, no memory errors.
@@ -78,6 +79,25 @@ vg_once providers
 vg_clean providers "a two-provider set"
 slot_b_is "$D/img-1.4.0.img"; ok $? "and slot B holds the 1.4.0 rootfs"
 cmp -s -n 300000 "$D/modem.img" "$D/modem-b"; ok $? "and the modem's slot B the vendor's modem"
+
+# an encrypted update: a JWE around the signed manifest, the image in
+# authenticated segments
+mkdir -m 0700 "$D/dec.d"
+openssl genpkey -algorithm X25519 -out "$D/dec.d/device.pem" 2>/dev/null
+chmod 0600 "$D/dec.d/device.pem"
+openssl pkey -in "$D/dec.d/device.pem" -pubout -out "$D/device-enc.pub" 2>/dev/null
+EXTRA_CONF="$EXTRA_CONF"$'\n[security]\ndecryption-keys = '"$D/dec.d"
+dev_write_config
+"$SECFU_MANIFEST" create --manufacturer example.com --model gw100 --version 1.4.5 \
+        --image "$(dev_image 1.4.5)=fw-1.4.5.img" >"$D/m-1.4.5.json" &&
+        "$SECFU_MANIFEST" encrypt --image "$D/img-1.4.5.img" -o "$VDIR/fw-1.4.5.enc" --manifest "$D/m-1.4.5.json" \
+                --name firmware --location fw-1.4.5.enc >"$D/me-1.4.5.json" &&
+        "$SECFU_MANIFEST" sign --key "$D/factory.key" "$D/me-1.4.5.json" >"$D/me-1.4.5.jws" &&
+        "$SECFU_MANIFEST" encrypt --to "$D/device-enc.pub" "$D/me-1.4.5.jws" >"$VDIR/manifest.json"
+ok $? "the encrypted update is made"
+vg_once encrypted
+vg_clean encrypted "an encrypted manifest and image"
+slot_b_is "$D/img-1.4.5.img"; ok $? "and slot B holds the decrypted 1.4.5 image"
 
 # the daemon: status, a Monitor subscription, a half-sent request that it
 # cuts off, an apply cancelled in the middle of a slow download, an apply

@@ -802,6 +802,127 @@ static void test_raw_text(void) {
         refused_text_n(deep, 40000, SFU_MANIFEST_MAX_SIZE, SFU_ERR_PARSE, "nested deeper", "40000 open brackets");
 }
 
+/* ------------------------------------------------------------ encryption */
+
+#define ENC_KEY "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"   /* bytes 00..1f */
+#define ENC_PREFIX "oKGio6Slpg"                                  /* bytes a0..a6 */
+
+/* An "encryption" member for a plaintext of 10000 bytes, 64 KiB segments. */
+static json_t *enc_member(void) {
+        return json_pack("{s:s, s:s, s:s, s:i, s:i}", "alg", "A256GCM-STREAM", "key", ENC_KEY, "noncePrefix", ENC_PREFIX,
+                         "segmentSize", 65536, "size", 10016);
+}
+
+/* split.json with images[0].encryption set to member (taken). */
+static json_t *split_enc(json_t *member) {
+        json_t *doc = split();
+        json_object_set_new(json_array_get(json_object_get(doc, "images"), 0), "encryption", member);
+        return doc;
+}
+
+static json_t *enc_with(const char *key, json_t *value) {
+        json_t *e = enc_member();
+        if (value)
+                json_object_set_new(e, key, value);
+        else
+                json_object_del(e, key);
+        return e;
+}
+
+static void test_encryption(void) {
+        struct sfu_manifest *m;
+        json_t *j = NULL, *e;
+        bool key_ok = true, prefix_ok = true;
+
+        m = accepted(split_enc(enc_member()), "images[0].encryption");
+        ok(m && m->images[0].encryption.present && !m->images[1].encryption.present &&
+                   m->images[0].encryption.size == 10016 && m->images[0].encryption.params.segment_size == 65536,
+           "the model has the image's encryption");
+        for (size_t i = 0; m && i < 32; i++)
+                key_ok = key_ok && m->images[0].encryption.params.key[i] == i;
+        for (size_t i = 0; m && i < 7; i++)
+                prefix_ok = prefix_ok && m->images[0].encryption.params.nonce_prefix[i] == 0xa0 + i;
+        ok(m && key_ok && prefix_ok, "key and nonce prefix decoded");
+        ok(m && m->images[0].has_size && m->images[0].size == 10000, "the image's size and digests stay the plaintext's");
+        ok(m && sfu_manifest_to_json(m, &j) == 0, "to_json");
+        e = json_object_get(json_array_get(json_object_get(j, "images"), 0), "encryption");
+        ok(e && !json_object_get(e, "key") && sfu_streq(json_string_value(json_object_get(e, "noncePrefix")), ENC_PREFIX) &&
+                   json_integer_value(json_object_get(e, "size")) == 10016 &&
+                   sfu_streq(json_string_value(json_object_get(e, "alg")), "A256GCM-STREAM"),
+           "to_json shows the encryption without its key");
+        json_decref(j);
+        j = NULL;
+        sfu_manifest_free(m);
+
+        /* crit may name it when an image has it */
+        json_t *doc = split_enc(enc_member());
+        json_array_append_new(json_object_get(doc, "crit"), json_string("encryption"));
+        m = accepted(doc, "crit names encryption");
+        ok(m && m->n_crit == 3, "crit kept");
+        sfu_manifest_free(m);
+        doc = split();
+        json_array_append_new(json_object_get(doc, "crit"), json_string("encryption"));
+        refused(doc, "crit names \"encryption\", which the manifest does not contain", "crit encryption, no image encrypted");
+
+        /* the single-image form: firmwareCryptoInfo.encryption */
+        doc = minimal();
+        json_object_set_new(json_object_get(doc, "firmwareCryptoInfo"), "encryption", enc_member());
+        json_object_set_new(doc, "firmwareSize", json_integer(10000));
+        json_object_set_new(doc, "crit", json_pack("[s]", "encryption"));
+        m = accepted(doc, "firmwareCryptoInfo.encryption with firmwareSize");
+        ok(m && m->images[0].encryption.present, "single-image encryption in the model");
+        ok(m && sfu_manifest_to_json(m, &j) == 0 &&
+                   json_object_get(json_object_get(j, "firmwareCryptoInfo"), "encryption") &&
+                   !json_object_get(json_object_get(json_object_get(j, "firmwareCryptoInfo"), "encryption"), "key"),
+           "to_json: firmwareCryptoInfo.encryption without key");
+        json_decref(j);
+        sfu_manifest_free(m);
+        doc = without(minimal(), "firmwareSize");
+        json_object_set_new(json_object_get(doc, "firmwareCryptoInfo"), "encryption", enc_member());
+        accepted_free(doc, "firmwareCryptoInfo.encryption without firmwareSize");
+        doc = minimal();
+        json_object_set_new(json_object_get(doc, "firmwareCryptoInfo"), "encryption", enc_member());
+        json_object_set_new(doc, "firmwareSize", json_integer(10001));
+        refused(doc, "encryption size 10016 does not fit its size 10001 (10017 expected)", "single image, sizes disagree");
+        doc = minimal();
+        json_object_set_new(json_object_get(doc, "firmwareCryptoInfo"), "encryption", json_string("yes"));
+        refused(doc, "\"firmwareCryptoInfo.encryption\" is not an object", "encryption not an object");
+
+        /* each member */
+        refused(split_enc(enc_with("x-mode", json_string("cbc"))),
+                "\"images[0].encryption\" has the member \"x-mode\", which this device does not understand", "unknown member");
+        refused(split_enc(enc_with("alg", json_string("A128GCM-STREAM"))),
+                "\"images[0].encryption.alg\" \"A128GCM-STREAM\" is not supported (A256GCM-STREAM is)", "another alg");
+        refused(split_enc(enc_with("alg", NULL)), "manifest has no \"encryption.alg\"", "no alg");
+        refused(split_enc(enc_with("key", NULL)), "no \"images[0].encryption.key\"", "no key");
+        refused(split_enc(enc_with("key", json_string("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHg"))),
+                "\"images[0].encryption.key\" is not 32 bytes of base64url", "a 31-byte key");
+        refused(split_enc(enc_with("key", json_string(ENC_KEY "="))), "is not 32 bytes of base64url", "a padded key");
+        refused(split_enc(enc_with("key", json_integer(5))), "\"images[0].encryption.key\" is not a string", "key a number");
+        refused(split_enc(enc_with("noncePrefix", json_string("oKGio6SlpqA"))),
+                "\"images[0].encryption.noncePrefix\" is not 7 bytes of base64url", "an 8-byte nonce prefix");
+        refused(split_enc(enc_with("noncePrefix", NULL)), "no \"images[0].encryption.noncePrefix\"", "no nonce prefix");
+        refused(split_enc(enc_with("segmentSize", json_integer(63))), "segmentSize\" is outside 64 to 4194304 bytes",
+                "a 63-byte segment");
+        refused(split_enc(enc_with("segmentSize", json_integer(4194305))), "is outside 64 to 4194304 bytes",
+                "a segment over 4 MiB");
+        refused(split_enc(enc_with("segmentSize", json_string("65536"))), "segmentSize\" is not an integer",
+                "segmentSize a string");
+        refused(split_enc(enc_with("size", json_integer(0))), "\"images[0].encryption.size\" is not an integer greater than zero",
+                "size 0");
+        refused(split_enc(enc_with("size", json_integer(10015))), "encryption size 10015 does not fit its size 10000",
+                "size one short");
+        refused(split_enc(enc_with("size", NULL)), "no \"images[0].encryption.size\"", "no size");
+        doc = minimal();
+        json_object_set_new(json_object_get(doc, "firmwareCryptoInfo"), "encryption",
+                            enc_with("size", json_integer(65552 + 16)));
+        refused(doc, "is not a possible ciphertext size with 65536-byte segments", "an impossible ciphertext size");
+        /* 10000 bytes in 64-byte segments: 157 segments */
+        e = enc_with("segmentSize", json_integer(64));
+        json_object_set_new(e, "size", json_integer(10000 + 157 * 16));
+        accepted_free(split_enc(e), "64-byte segments, size 10000 + 157 * 16");
+}
+
 int main(void) {
         minimal_text = tap_read_file(tap_data("manifest/minimal.json"), &minimal_len);
 
@@ -818,6 +939,7 @@ int main(void) {
         test_forms();
         test_key_info_refusals();
         test_raw_text();
+        test_encryption();
 
         free(minimal_text);
         return tap_done();
