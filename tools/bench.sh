@@ -10,8 +10,10 @@
 #   B       curl | tee >(openssl dgst) >(openssl dgst) | dd conv=fsync
 #   secfud  secfud -c CONF --once on a fresh device: discovery, manifest,
 #           verification, staging, bootloader switch (file backend)
-# plus `curl -o SLOT` (the RSS reference) and secfud with a 64 MiB image
-# (RSS independent of size).  Then: up-to-date polls answered 304
+# plus `curl -o SLOT` (the RSS reference), secfud with a 64 MiB image
+# (RSS independent of size) and secfud staging the big image encrypted
+# (a JWE manifest for the device's X25519 key, the image in A256GCM-STREAM
+# segments; doc/encryption.md).  Then: up-to-date polls answered 304
 # (requests counted in nginx's access log, CPU of the --once process), the
 # same process start without any work (bench/startup-floor.c), the idle
 # daemon's RSS, and up-to-date checks through the daemon's control socket.
@@ -175,10 +177,34 @@ run_curl() {
         record curl
 }
 
+# publish_encrypted NAME FROM: the image of FROM encrypted under /NAME/, its
+# manifest signed, then encrypted for the device key in $T/dec.d.
+publish_encrypted() {
+        local name=$1 dir=$T/www/$1
+        mkdir -p "$dir" "$T/dec.d"
+        chmod 0700 "$T/dec.d"
+        ln -f "$T/www/$2/fw.img" "$dir/fw.img" 2>/dev/null || cp "$T/www/$2/fw.img" "$dir/fw.img"
+        openssl genpkey -algorithm X25519 -out "$T/dec.d/device.pem" 2>/dev/null &&
+                chmod 0600 "$T/dec.d/device.pem" &&
+                openssl pkey -in "$T/dec.d/device.pem" -pubout -out "$T/device-enc.pub" 2>/dev/null ||
+                die "cannot make the device's decryption key"
+        "$SECFU_MANIFEST" create --manufacturer example.com --model gw100 --version 1.1.0 \
+                --image "$dir/fw.img=fw.img" >"$T/$name.json" &&
+                "$SECFU_MANIFEST" encrypt --image "$dir/fw.img" -o "$dir/fw.enc" --manifest "$T/$name.json" \
+                        --name firmware --location fw.enc >"$T/$name-enc.json" &&
+                "$SECFU_MANIFEST" sign --key "$T/factory.key" --alg ES256 "$T/$name-enc.json" >"$T/$name.jws" &&
+                "$SECFU_MANIFEST" encrypt --to "$T/device-enc.pub" "$T/$name.jws" >"$dir/manifest.json" ||
+                die "cannot publish the encrypted image"
+}
+
 # run_secfud NAME MIB RESULT: one full staging on a fresh device.
 run_secfud() {
         local name=$1 mib=$2 result=$3
-        new_device "$name" "$mib"
+        if [ "$name" = enc ]; then
+                EXTRA_CONF=$'[security]\ndecryption-keys = '"$T/dec.d" new_device "$name" "$mib"
+        else
+                new_device "$name" "$mib"
+        fi
         if ! "$RUNSTAT" "$T/stat" "$SECFUD" -c "$D/secfud.conf" --once >"$T/secfud.out" 2>"$T/secfud.log" ||
                 ! grep -q '^BOOT_ORDER=B A' "$D/bootenv"; then
                 sed 's/^/  | /' "$T/secfud.log" | tail -20 >&2
@@ -209,19 +235,21 @@ start_nginx
 echo "bench: nginx on $SERVER; making a $BIG_MIB MiB and a $SMALL_MIB MiB image"
 publish big "$BIG_MIB"
 publish small "$SMALL_MIB"
+publish_encrypted enc big
 new_device big "$BIG_MIB"
 # Write back the new images now, not during the first timed run, and warm
 # the page cache, so that every contender reads the image from memory.
 sync
-cat "$T/www/big/fw.img" "$T/www/small/fw.img" >/dev/null
+cat "$T/www/big/fw.img" "$T/www/small/fw.img" "$T/www/enc/fw.enc" >/dev/null
 
 for i in $(seq "$RUNS"); do
-        echo "bench: round $i of $RUNS: A, B, secfud, curl -o, secfud ($SMALL_MIB MiB)"
+        echo "bench: round $i of $RUNS: A, B, secfud, curl -o, secfud ($SMALL_MIB MiB), secfud (encrypted)"
         run_a
         run_b
         run_secfud big "$BIG_MIB" secfud
         run_curl
         run_secfud small "$SMALL_MIB" secfud-small
+        run_secfud enc "$BIG_MIB" secfud-enc
 done
 
 # An up-to-date poll: the first one fetches and caches the manifest with
@@ -300,6 +328,7 @@ row "baseline A (libcurl+EVP+pwrite)" a "$BIG_MIB"
 row "baseline B (curl|tee|openssl|dd)" b "$BIG_MIB"
 row "secfud --once ($BIG_MIB MiB)" secfud "$BIG_MIB"
 row "secfud --once ($SMALL_MIB MiB)" secfud-small "$SMALL_MIB"
+row "secfud --once, encrypted ($BIG_MIB MiB)" secfud-enc "$BIG_MIB"
 row "curl -o SLOT (no hash, no fsync)" curl "$BIG_MIB"
 poll_cpu=$(med poll 3)
 awk -v cpu="$poll_cpu" -v wall="$(med poll 1)" -v rss="$(med poll 2)" -v n="$poll_requests_max" -v k="$POLL_RUNS" \
@@ -324,6 +353,9 @@ b_us=$(med b 1)
 s_rss=$(med secfud 2)
 small_rss=$(med secfud-small 2)
 curl_rss=$(med curl 2)
+enc_us=$(med secfud-enc 1)
+target "$(awk -v s="$s_us" -v e="$enc_us" 'BEGIN { print (s / e >= 0.9) }')" \
+        "$(awk -v s="$s_us" -v e="$enc_us" 'BEGIN { printf "encrypted staging >= 0.9x plain staging: %.2fx", s / e }')"
 target "$(awk -v s="$s_us" -v a="$a_us" 'BEGIN { print (a / s >= 0.9) }')" \
         "$(awk -v s="$s_us" -v a="$a_us" 'BEGIN { printf "secfud throughput >= 0.9x baseline A: %.2fx", a / s }')"
 target "$(awk -v s="$s_us" -v b="$b_us" 'BEGIN { print (s < b) }')" \
