@@ -17,7 +17,6 @@
 #define JWE_HEADER_B64_MAX ((SFU_JWE_MAX_HEADER + 2) / 3 * 4)
 #define JWE_KID_MAX 256
 #define JWE_CTY_MAX 256
-#define NO_FIT "cannot decrypt with this device's key(s)"
 
 static const char *const alg_names[_SFU_JWE_ALG_MAX] = {
         [SFU_JWE_ECDH_ES_A256KW] = "ECDH-ES+A256KW",
