@@ -7,6 +7,7 @@
 
 #include "core/file.h"
 #include "io/envfile.h"
+#include "io/fileio.h"
 #include "io/fault.h"
 
 struct var {
@@ -261,20 +262,6 @@ int sfu_envfile_format(const struct sfu_envfile *e, char **ret) {
         return 0;
 }
 
-static int write_all(int fd, const char *buf, size_t len) {
-        while (len > 0) {
-                ssize_t n = write(fd, buf, len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                buf += n;
-                len -= (size_t) n;
-        }
-        return 0;
-}
-
 static void unlinkp(char **path) {
         if (*path) {
                 int saved = errno;
@@ -317,7 +304,7 @@ int sfu_envfile_save(const struct sfu_envfile *e, const char *path, struct sfu_e
                 return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot chmod %s: %s", tmp, strerror(errno));
         r = SFU_FAULT("env-write");
         if (r >= 0)
-                r = write_all(fd, text, strlen(text));
+                r = sfu_file_write_all(fd, text, strlen(text));
         if (r < 0)
                 return sfu_err_set(err, SFU_ERR_STORAGE, -r, "cannot write %s: %s", tmp, strerror(-r));
         if (fsync(fd) < 0)

@@ -8,7 +8,7 @@
 #include "io/fileio.h"
 #include "core/digest.h"
 
-static int write_all(int fd, const void *data, size_t len) {
+int sfu_file_write_all(int fd, const void *data, size_t len) {
         const char *p = data;
         while (len > 0) {
                 ssize_t n = write(fd, p, len);
@@ -52,7 +52,7 @@ int sfu_file_write_atomic(const char *path, const void *data, size_t len, mode_t
                 return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot create %s: %s", tmp, strerror(errno));
         r = SFU_FAULT("atomic-write");
         if (r >= 0)
-                r = write_all(fd, data, len);
+                r = sfu_file_write_all(fd, data, len);
         if (r >= 0 && fchmod(fd, mode) < 0)
                 r = -errno;
         if (r >= 0 && fsync(fd) < 0)
@@ -232,7 +232,7 @@ int sfu_file_create_temp(const char *dir, char **ret_path, int *ret_fd, struct s
 int sfu_file_finish(int fd, const char *path, const void *data, size_t len, mode_t mode, struct sfu_err *err) {
         int r;
 
-        r = write_all(fd, data, len);
+        r = sfu_file_write_all(fd, data, len);
         if (r >= 0 && fchmod(fd, mode) < 0)
                 r = -errno;
         if (r >= 0 && fsync(fd) < 0)
@@ -264,7 +264,7 @@ int sfu_file_copy(int in_fd, int out_fd, uint64_t max_bytes, struct sfu_digest_s
                         return -EFBIG;
                 if (set && (r = sfu_digest_set_update(set, block, (size_t) n)) < 0)
                         return r;
-                r = write_all(out_fd, block, (size_t) n);
+                r = sfu_file_write_all(out_fd, block, (size_t) n);
                 if (r < 0)
                         return r;
         }

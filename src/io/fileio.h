@@ -25,6 +25,9 @@ enum {
 int sfu_file_read(const char *path, size_t max, unsigned flags, char **ret, size_t *ret_len,
                   struct sfu_err *err) _wur_;
 
+/* write(2) until all len bytes are written (EINTR retried): 0 or -errno. */
+int sfu_file_write_all(int fd, const void *data, size_t len) _wur_;
+
 /* fsync of the directory that holds path (after a rename, link or
  * unlink in it). */
 int sfu_file_sync_parent(const char *path) _wur_;

@@ -282,9 +282,9 @@ int sfu_tool_bundle_write(const char *dir, const void *signed_manifest, size_t s
         r = sfu_file_create_temp(dir, &tmp, &out_fd, err);
         if (r < 0)
                 return r;
-        r = sfu_tool_write_all(out_fd, header, sizeof(header));
+        r = sfu_file_write_all(out_fd, header, sizeof(header));
         if (r >= 0)
-                r = sfu_tool_write_all(out_fd, signed_manifest, signed_len);
+                r = sfu_file_write_all(out_fd, signed_manifest, signed_len);
         if (r < 0)
                 r = sfu_err_set(err, SFU_ERR_STORAGE, -r, "cannot write %s: %s", tmp, strerror(-r));
         for (size_t i = 0; r >= 0 && i < m->n_images; i++)

@@ -199,22 +199,6 @@ int sfu_tool_write_stdout(const void *buf, size_t len, struct sfu_err *err) {
         return 0;
 }
 
-int sfu_tool_write_all(int fd, const void *buf, size_t len) {
-        const uint8_t *p = buf;
-
-        while (len > 0) {
-                ssize_t n = write(fd, p, len);
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                p += n;
-                len -= (size_t) n;
-        }
-        return 0;
-}
-
 int sfu_tool_write_output(const char *path, const void *buf, size_t len, bool binary, struct sfu_err *err) {
         if (path && !sfu_streq(path, "-"))
                 return sfu_file_write_atomic(path, buf, len, 0644, err);

@@ -116,9 +116,6 @@ size_t sfu_tool_trim_space(const char *buf, size_t len);
 /* Writes len bytes to standard output and flushes it. */
 int sfu_tool_write_stdout(const void *buf, size_t len, struct sfu_err *err) _wur_;
 
-/* Writes all of buf to fd (EINTR retried); 0 or -errno. */
-int sfu_tool_write_all(int fd, const void *buf, size_t len) _wur_;
-
 /* The output of a command: path NULL or "-" is standard output, anything
  * else a file replaced atomically (a temporary file, synced and renamed:
  * it exists only whole).  Binary output is not written to a terminal. */
