@@ -342,6 +342,14 @@ if [ "$daemon_checks" -gt 0 ]; then
         awk -v ms="$daemon_check_ms" -v rss="$daemon_rss" -v n="$daemon_checks" -v req="$daemon_check_requests" \
                 'BEGIN { printf "%-34s %8s %8s %7s %7.4f %8.1f   CPU per check (%d checks, %d requests); VmRSS after\n", "secfud daemon, check (304)", "-", "-", "-", ms / 1000, rss / 1024, n, req }'
 fi
+# Verifying a manifest, by form and algorithm (bench/verify-bench.c):
+# CPU per sfu_signed_open as a ratio to one OpenSSL ES256 verify.
+echo
+if make --no-print-directory -C "$build" bench/verify-bench >"$T/verify-bench.log" 2>&1; then
+        "$build/bench/verify-bench" "$T/big.json" "$T/factory.key" || die "verify-bench failed"
+else
+        echo "bench: note: cannot build bench/verify-bench ($(tail -1 "$T/verify-bench.log")); no verification rows"
+fi
 echo
 echo "targets"
 missed=0
