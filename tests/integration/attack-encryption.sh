@@ -6,7 +6,7 @@
 # segmented A256GCM-STREAM format is decrypted while it streams into the
 # slot, hashed as plaintext, and resumes at a segment boundary.  Staged end
 # to end with one and with several recipients (X25519, P-256, RSA), plain
-# images under an encrypted manifest; refused, with the running slot, the
+# images under an encrypted manifest, a COSE_Sign1 inside the JWE; refused, with the running slot, the
 # bootloader environment and the installed versions untouched: no device
 # key, a JWE for another device, a tampered JWE, an inner manifest signed by
 # an untrusted key, a key file others can read, a segment altered, two
@@ -65,7 +65,12 @@ enc_publish() {
                         --manifest "$D/m-$v.json" --name firmware --location "fw-$v.enc" >"$D/me-$v.json" ||
                         return 1
         fi
-        "$SECFU_MANIFEST" sign --key "$D/${KEY:-factory}.key" "$D/me-$v.json" >"$D/me-$v.jws" || return 1
+        if [ -n "${COSE:-}" ]; then
+                "$SECFU_MANIFEST" sign --cose --key "$D/${KEY:-factory}.key" -o "$D/me-$v.jws" "$D/me-$v.json" ||
+                        return 1
+        else
+                "$SECFU_MANIFEST" sign --key "$D/${KEY:-factory}.key" "$D/me-$v.json" >"$D/me-$v.jws" || return 1
+        fi
         if [ -n "${PLAIN_MANIFEST:-}" ]; then
                 cp "$D/me-$v.jws" "$dir/manifest.json"
         else
@@ -92,6 +97,11 @@ fresh
 TO="$D/other.pub $D/p256.pub $D/device.pub $D/rsa.pub" enc_publish 1.1.0
 secfud_once
 staged 1.1.0 "a JWE for four recipients (general JSON serialization), the device third"
+
+fresh
+COSE=1 enc_publish 1.1.0
+secfud_once
+staged 1.1.0 "a COSE_Sign1 over the CBOR manifest inside the JWE (cty cose)"
 
 fresh
 PLAIN_IMAGE=1 enc_publish 1.1.0
