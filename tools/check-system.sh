@@ -17,11 +17,18 @@
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-packages=(
-        qemu-system-x86 qemu-system-arm qemu-utils seabios grub-pc-bin grub-common busybox-static
-        u-boot-qemu u-boot-tools libubootenv-tool mmdebstrap dnsmasq-base isc-dhcp-client iproute2
-        util-linux e2fsprogs fdisk cpio kmod nginx-light openssl curl python3 dpkg-dev
-)
+scenarios=("$@")
+[ ${#scenarios[@]} -eq 0 ] && scenarios=(net-cache uboot grub-device)
+# What each scenario needs, so that a subset installs only its part.
+packages=(openssl curl python3 dpkg-dev util-linux iproute2 nginx-light)
+for s in "${scenarios[@]}"; do
+        case $s in
+        net-cache) packages+=(dnsmasq-base isc-dhcp-client grub-common) ;;
+        uboot) packages+=(qemu-system-arm u-boot-qemu u-boot-tools libubootenv-tool busybox-static cpio kmod e2fsprogs fdisk) ;;
+        grub-device) packages+=(qemu-system-x86 qemu-utils seabios grub-pc-bin grub-common busybox-static mmdebstrap
+                                e2fsprogs fdisk cpio kmod) ;;
+        esac
+done
 missing=()
 for p in "${packages[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -37,7 +44,8 @@ if [ ${#missing[@]} -gt 0 ]; then
         fi
 fi
 # apt-cache must know the kernel package the GRUB device boots
-[ "$(id -u)" -eq 0 ] && ! apt-cache show linux-image-amd64 >/dev/null 2>&1 && apt-get update -qq
+[[ " ${scenarios[*]} " == *" grub-device "* ]] && [ "$(id -u)" -eq 0 ] &&
+        ! apt-cache show linux-image-amd64 >/dev/null 2>&1 && apt-get update -qq
 
 # The packages under test: rebuilt when a tracked file is newer than them.
 deb=$(ls build-deb/secfud_*.deb 2>/dev/null | head -1)
@@ -46,8 +54,6 @@ if [ -z "$deb" ] || [ -n "$(find src etc systemd dbus debian man configure.ac Ma
         make --no-print-directory deb >deb.build.log 2>&1 || { tail -20 deb.build.log; echo "check-system: 0 passed, 1 failed"; exit 1; }
 fi
 
-scenarios=("$@")
-[ ${#scenarios[@]} -eq 0 ] && scenarios=(net-cache uboot grub-device)
 n=0 passed=0 failed=0 skipped=0 status=0
 started=$(date +%s)
 for s in "${scenarios[@]}"; do

@@ -2,10 +2,17 @@
 # The whole test suite, as `make check` and CI run it:
 #   1. a test build (fault points compiled in) with every warning (-Werror
 #      under CI), whole suite;
-#   2. an ASan+UBSan test build, whole suite again;
+#   2. an ASan+UBSan test build, the suite again, less what runs no C code
+#      of ours (the fixture server's self-test, the boot-script text checks)
+#      and the --once variants of the attack suites, whose cases the
+#      *-daemon.sh variants send through the same parsers inside the daemon;
 #   3. the release build (build/, what `make` makes): it must carry no test
 #      hook;
-#   4. each libFuzzer target for FUZZ_SECONDS (when clang is there).
+#   4. each libFuzzer target for FUZZ_SECONDS (when clang is there);
+#   5. under CI (or SFU_CHECK_DEB=1) the Debian packages, and under CI (or
+#      SFU_CHECK_SYSTEM=1) the system tests' net-cache scenario (real
+#      dnsmasq, nginx and dhclient in namespaces; make check-system runs
+#      all of them).
 # Every test program and TAP case counts; the last line is
 # "check: N passed, N failed[, N skipped]".
 set -uo pipefail
@@ -16,6 +23,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 fuzz_seconds=${FUZZ_SECONDS:-$([ -n "${CI:-}" ] && echo 20 || echo 0)}
 werror=${WERROR:-no}
 status=0
+asan_skip='tests/integration/fixture-selftest\.sh|tests/integration/bootloader-scripts\.sh|tests/integration/attack-(authenticity|policy|parsers|state)\.sh'
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 
@@ -44,7 +52,13 @@ for pass in $passes; do
         sleep 1
         export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
         export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-        if ! make --no-print-directory -C "$dir" -j"$jobs" check >"$dir.check.log" 2>&1; then
+        tests=()
+        if [ "$pass" = asan ]; then
+                mapfile -t tests < <(make --no-print-directory -s -C "$dir" print-tests | tr ' ' '\n' | grep -v '^$' |
+                        grep -vxE "$asan_skip")
+                tests=("TESTS=${tests[*]}")
+        fi
+        if ! make --no-print-directory -C "$dir" -j"$jobs" check "${tests[@]}" >"$dir.check.log" 2>&1; then
                 status=1
                 grep -E '^(FAIL|ERROR|XPASS):' "$dir.check.log" | head -50
                 # a test program that did not build: no test line says so
@@ -83,6 +97,16 @@ if [ -n "${CI:-}" ] || [ -n "${SFU_CHECK_DEB:-}" ]; then
         fi
         sed -n 's/^ok .*/deb :test-result: PASS/p; s/^not ok .*/deb :test-result: FAIL/p' deb.check.log >>"$results"
         grep -c '^ok' deb.check.log | sed 's/^/packages: /; s/$/ checks passed/'
+fi
+
+# The system tests' quick scenario (doc/system-tests.md, "CI").
+if [ -n "${CI:-}" ] || [ -n "${SFU_CHECK_SYSTEM:-}" ]; then
+        echo "=== system tests (tools/check-system.sh net-cache)"
+        tools/check-system.sh net-cache >system.check.log 2>&1
+        grep -E '^not ok|^check-system:|^# net-cache: [0-9]+ s' system.check.log
+        sed -n 's/^ok .*# SKIP.*/system :test-result: SKIP/p; t; s/^ok .*/system :test-result: PASS/p; s/^not ok .*/system :test-result: FAIL/p' \
+                system.check.log >>"$results"
+        grep -q '^check-system:' system.check.log || { tail -20 system.check.log; echo "system :test-result: FAIL" >>"$results"; }
 fi
 
 passed=$(grep -cE ':test-result: (PASS|XFAIL)' "$results")
