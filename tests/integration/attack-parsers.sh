@@ -234,7 +234,7 @@ ser ser-array "JSON serialization inside an array" 'must be a JSON object'
 ser ser-bom "JSON serialization with a byte order mark" '3 segments|JWS: invalid JSON'
 ser ser-nul "JSON serialization, a NUL, then more" 'JWS: invalid JSON: NUL byte'
 ser ser-trailing "JSON serialization followed by a second document" 'JWS: invalid JSON'
-ser ser-jwe "five segments (a JWE)" 'this has 5 \(a JWE\?'
+ser ser-jwe "five segments (a JWE)" 'encrypted \(JWE\) and this device has no decryption keys'
 ser ser-4-segments "four segments" 'a compact JWS has 3 segments separated by .\.., this has 4'
 ser ser-unprotected-not-object "an unprotected header that is a string" 'unprotected "header" is not a JSON object'
 att_try "$D/ser-twin-reordered.jws"
