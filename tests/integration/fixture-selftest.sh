@@ -37,7 +37,7 @@ hdr() {
         grep -i "^$1:" "$W/out/hdr" | tail -n 1 | sed 's/^[^:]*: *//; s/\r$//'
 }
 # at_least A B: A >= B for decimal seconds
-at_least() { python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= float(sys.argv[2]) else 1)' "$1" "$2"; }
+at_least() { "$FIXTURE_PYTHON" -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= float(sys.argv[2]) else 1)' "$1" "$2"; }
 
 printf 'hello, fixture\n' >"$ROOT/small.txt"
 head -c 100000 /dev/urandom >"$ROOT/img.bin"

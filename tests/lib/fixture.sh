@@ -18,7 +18,12 @@
 
 FIXTURE_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 FIXTURE_SERVER="$FIXTURE_LIB_DIR/fixture-server.py"
-: "${FIXTURE_PYTHON:=python3}"
+# The server needs the standard library only: Debian's interpreter starts
+# in a tenth of the time a version-manager shim on PATH takes, and the
+# tests call it for every statistic they read.
+if [ -z "${FIXTURE_PYTHON:-}" ]; then
+        if [ -x /usr/bin/python3 ]; then FIXTURE_PYTHON=/usr/bin/python3; else FIXTURE_PYTHON=python3; fi
+fi
 : "${FIXTURE_START_TIMEOUT:=10}"      # seconds to wait for the port file
 : "${FIXTURE_STOP_TIMEOUT:=5}"        # seconds between SIGTERM and SIGKILL
 _FIXTURE_PIDS=()
