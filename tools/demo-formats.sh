@@ -58,6 +58,15 @@ stop_daemon() {
         daemon_pid=""
 }
 ctl() { run "$SECFUCTL" -s "$sock" "$@"; }
+# apply [ARG]: secfuctl apply once the daemon has no operation running (a
+# poll of its own would answer Busy)
+apply() {
+        for _ in $(seq 600); do
+                "$SECFUCTL" -s "$sock" status --json 2>/dev/null | grep -q '"busy": *false' && break
+                sleep 0.1
+        done
+        ctl apply "$@"
+}
 # reboot_into VERSION: a simulated reboot into the trial slot, which runs
 # VERSION; secfud restarts there and the operator commits it
 reboot_into() {
@@ -164,7 +173,7 @@ printf 'manifest-1.1.0.cose: %s bytes (the JSON manifest alone: %s bytes)\n' \
 run "$MANIFEST" publish --root www manifest-1.1.0.cose rootfs-1.1.0.img
 
 say "secfuctl apply: the device takes the COSE manifest from the server"
-ctl apply
+apply
 cmp -s rootfs-1.1.0.img <(head -c $((8 * MiB)) rootfs-b) && echo "slot B holds exactly rootfs-1.1.0.img"
 reboot_into 1.1.0
 
@@ -178,7 +187,7 @@ run "$MANIFEST" pack -o rootfs-1.2.0.sfu manifest-1.2.0.jws rootfs-1.2.0.img
 run "$MANIFEST" verify --key keys.d rootfs-1.2.0.sfu >/dev/null
 
 say "secfuctl apply FILE: secfuctl opens the bundle and passes the descriptor"
-ctl apply "$demo/rootfs-1.2.0.sfu"
+apply "$demo/rootfs-1.2.0.sfu"
 cmp -s rootfs-1.2.0.img <(head -c $((8 * MiB)) rootfs-a) && echo "slot A holds exactly rootfs-1.2.0.img"
 reboot_into 1.2.0
 
@@ -205,7 +214,7 @@ cp modem.jws modem-2.0.0.img www/.well-known/firmware/example.com/gw100/vendor/
 find www -type f | sort | sed 's/^/  /'
 
 say "secfuctl apply: both manifests verified, both slots B staged"
-ctl apply
+apply
 cmp -s rootfs-1.3.0.img <(head -c $((8 * MiB)) rootfs-b) && echo "rootfs slot B holds exactly rootfs-1.3.0.img"
 cmp -s modem-2.0.0.img <(head -c $((2 * MiB)) modem-b) && echo "modem slot B holds exactly modem-2.0.0.img"
 grep -F 'provider "modem"' daemon.log | sed 's/^/  /'
@@ -227,7 +236,7 @@ cp rootfs-1.4.0.enc "$dir/"
 echo "The server holds only ciphertext: manifest.json (a JWE) and rootfs-1.4.0.enc."
 
 say "secfuctl apply: decrypt the manifest, verify it, decrypt the image into slot A"
-ctl apply
+apply
 cmp -s rootfs-1.4.0.img <(head -c $((8 * MiB)) rootfs-a) && echo "slot A holds exactly rootfs-1.4.0.img (the plaintext)"
 grep -F 'manifest decrypted' daemon.log | sed 's/^/  /'
 reboot_into 1.4.0
