@@ -200,6 +200,10 @@ CONF
         vm_harness "$root"
         chroot "$root" systemctl enable systemd-networkd systemd-networkd-wait-online secfud secfud-mark-good systest \
                 >>"$base/dpkg.log" 2>&1 || bail "systemctl enable: $(tail -3 "$base/dpkg.log")"
+        # No login prompt on the serial console: its vhangup() cuts off the
+        # harness's output, which happens when a failed multi-user.target
+        # lets the harness run while the getty starts (boot 6).
+        chroot "$root" systemctl mask serial-getty@ttyS0.service >>"$base/dpkg.log" 2>&1 || bail "systemctl mask getty"
         chroot "$root" systemctl mask apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer \
                 systemd-timesyncd.service >>"$base/dpkg.log" 2>&1
         # an operator in group secfu, and a user who is not
