@@ -231,7 +231,9 @@ run "$MANIFEST" sign --key manufacturer.key manifest-1.4.0-enc.json >manifest-1.
 run "$MANIFEST" encrypt --to device-enc.pub manifest-1.4.0.jws >manifest-1.4.0.jwe
 run "$MANIFEST" inspect manifest-1.4.0.jwe
 dir=www/.well-known/firmware/example.com/gw100
-cp manifest-1.4.0.jwe "$dir/manifest.json"
+# replaced atomically: a server that only knows Last-Modified (seconds)
+# must never pair the old bytes with the new file's time
+cp manifest-1.4.0.jwe "$dir/manifest.json.tmp" && mv "$dir/manifest.json.tmp" "$dir/manifest.json"
 cp rootfs-1.4.0.enc "$dir/"
 echo "The server holds only ciphertext: manifest.json (a JWE) and rootfs-1.4.0.enc."
 
