@@ -227,3 +227,22 @@ bool sfu_tool_is_hsskey(const char *path) {
         while (n < 0 && errno == EINTR);
         return n == (ssize_t) sizeof(head) && memcmp(head, magic, sizeof(head)) == 0;
 }
+
+int sfu_tool_load_decryption_keys(const char *const *paths, size_t n, struct sfu_keyring **ret,
+                                  struct sfu_err *err) {
+        _cleanup_keyring_ struct sfu_keyring *ring = NULL;
+        int r;
+
+        if (sfu_keyring_new(&ring) < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, ENOMEM, "out of memory");
+        for (size_t i = 0; i < n; i++) {
+                struct sfu_key *key = NULL;
+                r = sfu_key_load_file_for(paths[i], SFU_KEY_USE_ENC, true, &key, err);
+                if (r >= 0 && (r = sfu_keyring_add(ring, key, err)) < 0)
+                        sfu_key_free(key);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(ring);
+        return 0;
+}

@@ -65,19 +65,9 @@ static int decrypt_manifest(const char *path, const struct key_paths *paths, str
         size_t len = 0;
         int r;
 
-        if (sfu_keyring_new(&ring) < 0)
-                return sfu_err_set(err, SFU_ERR_STORAGE, ENOMEM, "out of memory");
-        for (size_t i = 0; i < paths->n; i++) {
-                struct sfu_key *key = NULL;
-                r = sfu_key_load_file_for(paths->items[i], SFU_KEY_USE_ENC, true, &key, err);
-                if (r < 0)
-                        return r;
-                r = sfu_keyring_add(ring, key, err);
-                if (r < 0) {
-                        sfu_key_free(key);
-                        return r;
-                }
-        }
+        r = sfu_tool_load_decryption_keys(paths->items, paths->n, &ring, err);
+        if (r < 0)
+                return r;
         r = sfu_tool_read_input(path, SFU_JWE_MAX_SIZE, &input, &len, err);
         if (r < 0)
                 return r;

@@ -116,6 +116,11 @@ size_t sfu_tool_trim_space(const char *buf, size_t len);
 /* Writes len bytes to standard output and flushes it. */
 int sfu_tool_write_stdout(const void *buf, size_t len, struct sfu_err *err) _wur_;
 
+/* A ring of the device's private decryption keys from n key files
+ * (decrypt --key, verify --decrypt-key). */
+int sfu_tool_load_decryption_keys(const char *const *paths, size_t n, struct sfu_keyring **ret,
+                                  struct sfu_err *err) _wur_;
+
 /* The output of a command: path NULL or "-" is standard output, anything
  * else a file replaced atomically (a temporary file, synced and renamed:
  * it exists only whole).  Binary output is not written to a terminal. */

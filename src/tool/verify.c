@@ -260,16 +260,9 @@ static int open_encrypted(const struct trusted_paths *paths, const char **bytes,
         if (paths->n == 0)
                 return sfu_err_set(err, SFU_ERR_SIGNATURE, ENOKEY,
                                    "the manifest is encrypted (JWE): give the device's key with --decrypt-key");
-        if (sfu_keyring_new(&keys) < 0)
-                return sfu_err_set(err, SFU_ERR_STORAGE, ENOMEM, "out of memory");
-        for (size_t i = 0; i < paths->n; i++) {
-                struct sfu_key *key = NULL;
-                r = sfu_key_load_file_for(paths->items[i], SFU_KEY_USE_ENC, true, &key, err);
-                if (r >= 0 && (r = sfu_keyring_add(keys, key, err)) < 0)
-                        sfu_key_free(key);
-                if (r < 0)
-                        return r;
-        }
+        r = sfu_tool_load_decryption_keys(paths->items, paths->n, &keys, err);
+        if (r < 0)
+                return r;
         r = sfu_jwe_open_manifest(*bytes, *len, keys, res, err);
         if (r < 0)
                 return r;
