@@ -14,49 +14,12 @@
 #      device's X25519 key, the image encrypted in authenticated segments,
 #      decrypted while it streams into the slot.
 set -euo pipefail
-top=$(cd "$(dirname "$0")/.." && pwd)
-build=$(cd "${1:-$top/build}" && pwd)
-SECFUD=$build/secfud
-SECFUCTL=$build/secfuctl
-MANIFEST=$build/secfu-manifest
-BOOTSIM=$top/tests/integration/bootsim
-for bin in "$SECFUD" "$SECFUCTL" "$MANIFEST"; do
-        [ -x "$bin" ] || { echo "demo-formats: $bin is missing; run make first" >&2; exit 1; }
-done
-
-bold=$(tput bold 2>/dev/null || true)
-plain=$(tput sgr0 2>/dev/null || true)
-step=0
-say() { step=$((step + 1)); printf '\n%s== %d. %s%s\n' "$bold" "$step" "$*" "$plain"; }
-run() { printf '%s$ %s%s\n' "$bold" "$*" "$plain" >&2; "$@"; }
-
-demo=$(mktemp -d "${TMPDIR:-/tmp}/secfud-demo-formats.XXXXXX")
-server_pid=""
-daemon_pid=""
-cleanup() {
-        local status=$?
-        if [ -n "$daemon_pid" ]; then kill "$daemon_pid" 2>/dev/null; wait "$daemon_pid" 2>/dev/null || true; fi
-        if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null || true; fi
-        rm -rf "$demo"
-        exit "$status"
-}
-trap cleanup EXIT
-trap 'echo; echo "demo-formats: interrupted, cleaning up"; exit 130' INT TERM
-cd "$demo"
+DEMO_NAME=demo-formats
+# shellcheck source=tools/demo-lib.sh
+. "$(dirname "$0")/demo-lib.sh"
 mkdir -p keys.d state run www
-sock=$demo/run/secfud.sock
 MiB=1048576
 
-start_daemon() {
-        "$SECFUD" -c secfud.conf >>daemon.log 2>&1 &
-        daemon_pid=$!
-        for _ in $(seq 100); do [ -S "$sock" ] && return 0; sleep 0.05; done
-        echo "demo-formats: secfud did not start:"; cat daemon.log; exit 1
-}
-stop_daemon() {
-        kill "$daemon_pid" && wait "$daemon_pid" 2>/dev/null || true
-        daemon_pid=""
-}
 ctl() { run "$SECFUCTL" -s "$sock" "$@"; }
 # apply [ARG]: secfuctl apply once the daemon has no operation running (a
 # poll of its own would answer Busy)

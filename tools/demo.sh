@@ -6,37 +6,11 @@
 #   secfud stages 1.1.0 in slot B; a simulated reboot boots B on trial;
 #   secfuctl mark-good commits it.
 set -euo pipefail
-top=$(cd "$(dirname "$0")/.." && pwd)
-build=$(cd "${1:-$top/build}" && pwd)
-SECFUD=$build/secfud
-SECFUCTL=$build/secfuctl
-MANIFEST=$build/secfu-manifest
-BOOTSIM=$top/tests/integration/bootsim
+DEMO_NAME=demo
+# shellcheck source=tools/demo-lib.sh
+. "$(dirname "$0")/demo-lib.sh"
 # shellcheck source=tests/lib/device.sh
 . "$top/tests/lib/device.sh"
-for bin in "$SECFUD" "$SECFUCTL" "$MANIFEST"; do
-        [ -x "$bin" ] || { echo "demo: $bin is missing; run make first" >&2; exit 1; }
-done
-
-bold=$(tput bold 2>/dev/null || true)
-plain=$(tput sgr0 2>/dev/null || true)
-step=0
-say() { step=$((step + 1)); printf '\n%s== %d. %s%s\n' "$bold" "$step" "$*" "$plain"; }
-run() { printf '%s$ %s%s\n' "$bold" "$*" "$plain" >&2; "$@"; }
-
-demo=$(mktemp -d "${TMPDIR:-/tmp}/secfud-demo.XXXXXX")
-server_pid=""
-daemon_pid=""
-cleanup() {
-        local status=$?
-        if [ -n "$daemon_pid" ]; then kill "$daemon_pid" 2>/dev/null; wait "$daemon_pid" 2>/dev/null || true; fi
-        if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null || true; fi
-        rm -rf "$demo"
-        exit "$status"
-}
-trap cleanup EXIT
-trap 'echo; echo "demo: interrupted, cleaning up"; exit 130' INT TERM
-cd "$demo"
 mkdir -p www
 
 say "The manufacturer makes a signing key (ES256)"
@@ -71,18 +45,6 @@ POLICY=check
 device_config "$demo" >secfud.conf
 sed -n '/\[discovery\]/,/^$/p' secfud.conf
 echo "(A real device resolves _firmware.demo.test; here connect-to maps it to the server on 127.0.0.1.)"
-sock=$demo/run/secfud.sock
-
-start_daemon() {
-        "$SECFUD" -c secfud.conf >>daemon.log 2>&1 &
-        daemon_pid=$!
-        for _ in $(seq 100); do [ -S "$sock" ] && return 0; sleep 0.05; done
-        echo "demo: secfud did not start:"; cat daemon.log; exit 1
-}
-stop_daemon() {
-        kill "$daemon_pid" && wait "$daemon_pid" 2>/dev/null || true
-        daemon_pid=""
-}
 
 say "secfud starts (policy = check: it looks, but installs only when asked)"
 start_daemon
