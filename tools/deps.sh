@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(
         build-essential autoconf automake libtool pkg-config
-        libcurl4-openssl-dev libssl-dev libjansson-dev libsystemd-dev libinih-dev libubootenv-dev libcbor-dev
+        libcurl4-openssl-dev libssl-dev libjansson-dev libsystemd-dev libinih-dev libubootenv-dev libcbor-dev libzck-dev libzstd-dev zchunk
         grub-common libubootenv-tool nginx-light dbus python3 python3-jwcrypto jose clang valgrind
         debhelper lintian mandoc curl openssl python3-cbor2 python3-cryptography ruby-cose nodejs
 )

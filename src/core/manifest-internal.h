@@ -31,6 +31,11 @@ int sfu_manifest_parse_encryption(json_t *obj, const char *path, struct sfu_mani
 int sfu_manifest_validate_encryption(const struct sfu_manifest_image *img, struct sfu_err *err) _wur_;
 int sfu_manifest_encryption_to_json(const struct sfu_manifest_image *img, json_t *obj) _wur_;
 
+/* manifest-delta.c: an image's "delta" member. */
+int sfu_manifest_parse_delta(json_t *obj, const char *path, struct sfu_manifest_image *img, struct sfu_err *err) _wur_;
+int sfu_manifest_validate_delta(const struct sfu_manifest_image *img, struct sfu_err *err) _wur_;
+int sfu_manifest_delta_to_json(const struct sfu_manifest_image *img, json_t *obj, const char *key) _wur_;
+
 /* manifest-provider.c: "providers". */
 int sfu_manifest_parse_providers(json_t *list, struct sfu_manifest *m, struct sfu_err *err) _wur_;
 int sfu_manifest_validate_providers(const struct sfu_manifest *m, struct sfu_err *err) _wur_;

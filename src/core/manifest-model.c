@@ -52,6 +52,9 @@ static int validate_image(const struct sfu_manifest *m, size_t index, struct sfu
         if (mask != img->digest_mask)
                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "manifest image \"%.*s\" has an inconsistent digest mask",
                                    sfu_manifest_excerpt(img->name), img->name);
+        r = sfu_manifest_validate_delta(img, err);
+        if (r < 0)
+                return r;
         r = sfu_manifest_validate_encryption(img, err);
         if (r < 0)
                 return r;
@@ -240,6 +243,9 @@ static int images_to_json(const struct sfu_manifest *m, json_t *obj) {
                         return r;
                 if (set_new(crypto_info, "commitHash", list) < 0)
                         return -ENOMEM;
+                r = sfu_manifest_delta_to_json(img, obj, "firmwareDelta");
+                if (r < 0)
+                        return r;
                 return sfu_manifest_encryption_to_json(img, crypto_info);
         }
 
@@ -262,6 +268,9 @@ static int images_to_json(const struct sfu_manifest *m, json_t *obj) {
                 if (set_new(entry, "commitHash", digests) < 0)
                         return -ENOMEM;
                 r = sfu_manifest_encryption_to_json(img, entry);
+                if (r < 0)
+                        return r;
+                r = sfu_manifest_delta_to_json(img, entry, "delta");
                 if (r < 0)
                         return r;
         }
@@ -339,6 +348,7 @@ void sfu_manifest_free(struct sfu_manifest *m) {
                 free(m->images[i].slot_class);
                 free(m->images[i].location);
                 OPENSSL_cleanse(&m->images[i].encryption, sizeof(m->images[i].encryption));
+                free(m->images[i].delta.location);
         }
         sfu_manifest_providers_free(m);
         json_decref(m->new_keys);

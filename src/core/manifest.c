@@ -357,6 +357,11 @@ static int parse_single(json_t *root, struct sfu_manifest *m, struct sfu_err *er
                 if (r < 0)
                         return r;
         }
+        if (json_object_get(root, "firmwareDelta")) {
+                r = sfu_manifest_parse_delta(json_object_get(root, "firmwareDelta"), "firmwareDelta", img, err);
+                if (r < 0)
+                        return r;
+        }
 
         r = sfu_manifest_dup_text("firmware", &img->name, err);
         if (r < 0)
@@ -424,6 +429,12 @@ static int parse_images(json_t *list, struct sfu_manifest *m, struct sfu_err *er
                 if (json_object_get(entry, "encryption")) {
                         snprintf(what, sizeof(what), "images[%zu].encryption", i);
                         r = sfu_manifest_parse_encryption(json_object_get(entry, "encryption"), what, img, err);
+                        if (r < 0)
+                                return r;
+                }
+                if (json_object_get(entry, "delta")) {
+                        snprintf(what, sizeof(what), "images[%zu].delta", i);
+                        r = sfu_manifest_parse_delta(json_object_get(entry, "delta"), what, img, err);
                         if (r < 0)
                                 return r;
                 }

@@ -38,6 +38,24 @@ struct sfu_manifest_encryption {
         uint64_t size;                  /* ciphertext bytes */
 };
 
+/* The image also published as a zchunk file (doc/delta.md): the member
+ * "delta" of an images[] entry, or "firmwareDelta" in the single-image
+ * form.  The header (lead and header, header_size bytes) is authenticated
+ * by header_sha256; every chunk by the digests in that header; the image
+ * by its digests as always. */
+#define SFU_DELTA_FORMAT "zchunk"
+#define SFU_DELTA_MAX_HEADER (32u * 1024u * 1024u)      /* lead + header bytes */
+#define SFU_DELTA_MIN_CHUNK 4096u
+#define SFU_DELTA_MAX_CHUNK (4u * 1024u * 1024u)
+struct sfu_manifest_delta {
+        bool present;
+        char *location;                 /* absolute http(s) URI or relative reference */
+        uint64_t size;                  /* the zchunk file's bytes */
+        uint64_t header_size;           /* its lead and header */
+        uint8_t header_sha256[32];
+        uint32_t chunk_size;            /* every chunk but the last has this many bytes of the image */
+};
+
 struct sfu_manifest_image {
         char *name;                     /* "firmware" for the single-image form */
         char *slot_class;               /* NULL in the single-image form: the caller's default */
@@ -48,6 +66,7 @@ struct sfu_manifest_image {
         size_t n_digests;               /* supported digests only; >= 1 */
         unsigned digest_mask;
         struct sfu_manifest_encryption encryption;
+        struct sfu_manifest_delta delta;
 };
 
 /* A component another party supplies (doc/manifest.md, "Providers"): its
