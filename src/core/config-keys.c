@@ -18,6 +18,7 @@ const char *const sfu_config_sections[_SECTION_MAX] = {
         [SECTION_POLL] = "poll",
         [SECTION_BOOTLOADER] = "bootloader",
         [SECTION_STORAGE] = "storage",
+        [SECTION_DELTA] = "delta",
 };
 
 static int parse_name(struct parse_ctx *ctx, const char *value, void *field);
@@ -41,6 +42,8 @@ static int parse_policy(struct parse_ctx *ctx, const char *value, void *field);
 static int parse_backend(struct parse_ctx *ctx, const char *value, void *field);
 static int parse_attempts(struct parse_ctx *ctx, const char *value, void *field);
 static int parse_bootname(struct parse_ctx *ctx, const char *value, void *field);
+static int parse_source_slots(struct parse_ctx *ctx, const char *value, void *field);
+static int parse_batch(struct parse_ctx *ctx, const char *value, void *field);
 
 
 
@@ -85,6 +88,11 @@ const struct key_def sfu_config_keys[] = {
 
         { SECTION_STORAGE, "state-dir", parse_path, CFG(state_dir) },
         { SECTION_STORAGE, "runtime-dir", parse_path, CFG(runtime_dir) },
+
+        { SECTION_DELTA, "enable", parse_bool, CFG(delta_enable) },
+        { SECTION_DELTA, "fallback", parse_bool, CFG(delta_fallback) },
+        { SECTION_DELTA, "source-slots", parse_source_slots, CFG(delta_source_slots) },
+        { SECTION_DELTA, "batch", parse_batch, CFG(delta_batch) },
 
         { SECTION_SLOT, "device", parse_path, SLOT(device) },
         { SECTION_SLOT, "bootname", parse_bootname, SLOT(bootname) },
@@ -295,6 +303,46 @@ static int parse_min_signatures(struct parse_ctx *ctx, const char *value, void *
 
 static int parse_attempts(struct parse_ctx *ctx, const char *value, void *field) {
         return parse_uint(ctx, value, 1, MAX_ATTEMPTS, field);
+}
+
+static int parse_batch(struct parse_ctx *ctx, const char *value, void *field) {
+        return parse_uint(ctx, value, 1, SFU_CONFIG_MAX_DELTA_BATCH, field);
+}
+
+/* "running", "none", or slot names CLASS.N (of [slot.CLASS.N]) separated
+ * by spaces; the slots need not be declared yet. */
+static int parse_source_slots(struct parse_ctx *ctx, const char *value, void *field) {
+        size_t n = 0;
+
+        if (strcmp(value, "running") == 0 || strcmp(value, "none") == 0)
+                return set_string(ctx, field, value);
+        for (const char *p = value; *p;) {
+                size_t len = strcspn(p, " \t"), class_len = 0;
+                unsigned index;
+                if (len == 0) {
+                        p++;
+                        continue;
+                }
+                while (class_len < len && is_class_char(p[class_len]))
+                        class_len++;
+                if (class_len == 0 || class_len > SFU_CONFIG_MAX_CLASS_NAME || class_len + 1 >= len ||
+                    p[class_len] != '.' || len - class_len - 1 > 2)
+                        return sfu_config_invalid(ctx, "must be running, none, or slot names such as rootfs.0");
+                index = 0;
+                for (size_t i = class_len + 1; i < len; i++) {
+                        if (p[i] < '0' || p[i] > '9')
+                                return sfu_config_invalid(ctx, "must be running, none, or slot names such as rootfs.0");
+                        index = index * 10 + (unsigned) (p[i] - '0');
+                }
+                if (index >= SFU_CONFIG_MAX_SLOTS)
+                        return sfu_config_invalid(ctx, "slot numbers go from 0 to %d", SFU_CONFIG_MAX_SLOTS - 1);
+                if (++n > SFU_CONFIG_MAX_SLOTS)
+                        return sfu_config_invalid(ctx, "names more than %d slots", SFU_CONFIG_MAX_SLOTS);
+                p += len;
+        }
+        if (n == 0)
+                return sfu_config_invalid(ctx, "must be running, none, or slot names such as rootfs.0");
+        return set_string(ctx, field, value);
 }
 
 static int parse_bool(struct parse_ctx *ctx, const char *value, void *field) {

@@ -380,6 +380,26 @@ static int validate(struct parse_ctx *ctx) {
         return 0;
 }
 
+bool sfu_config_delta_source_ok(const struct sfu_config *c, const struct sfu_config_slot *s,
+                                const struct sfu_config_slot *booted) {
+        const char *list = c->delta_source_slots;
+        char name[SFU_CONFIG_MAX_CLASS_NAME + 8];
+
+        if (!list || strcmp(list, "none") == 0)
+                return false;
+        if (strcmp(list, "running") == 0)
+                return booted && s->index == booted->index;
+        snprintf(name, sizeof(name), "%s.%u", s->class_name, s->index);
+        for (const char *p = list; *p;) {
+                size_t len = strcspn(p, " \t");
+                if (len == strlen(name) && memcmp(p, name, len) == 0)
+                        return true;
+                p += len;
+                p += strspn(p, " \t");
+        }
+        return false;
+}
+
 static int slot_compare(const void *a, const void *b) {
         const struct sfu_config_slot *x = a, *y = b;
         int r = strcmp(x->class_name, y->class_name);
@@ -412,6 +432,7 @@ int sfu_config_new_defaults(struct sfu_config **ret) {
                 { CFG(bootenv_file), SFU_LOCALSTATEDIR "/lib/secfud/bootenv" },
                 { CFG(state_dir), SFU_LOCALSTATEDIR "/lib/secfud" },
                 { CFG(runtime_dir), "/run/secfud" },
+                { CFG(delta_source_slots), "running" },
         };
         _cleanup_config_ struct sfu_config *c = NULL;
 
@@ -445,6 +466,9 @@ int sfu_config_new_defaults(struct sfu_config **ret) {
         c->policy = SFU_CONFIG_POLL_STAGE;
         c->backend = SFU_CONFIG_BACKEND_GRUB;
         c->attempts = 3;
+        c->delta_enable = true;
+        c->delta_fallback = true;
+        c->delta_batch = 32;
         *ret = TAKE_PTR(c);
         return 0;
 }
@@ -545,6 +569,7 @@ void sfu_config_free(struct sfu_config *c) {
         }
         free(c->state_dir);
         free(c->runtime_dir);
+        free(c->delta_source_slots);
         free(c);
 }
 

@@ -19,7 +19,8 @@
 #define SFU_CONFIG_MAX_CLASS_NAME 32    /* CLASS of [slot.CLASS.N] */
 #define SFU_CONFIG_MAX_BOOTNAME 32
 #define SFU_CONFIG_MAX_SLOTS_PER_CLASS 2
-#define SFU_CONFIG_MAX_CONNECT_TO 16    /* entries of [discovery] connect-to */
+#define SFU_CONFIG_MAX_CONNECT_TO 16
+#define SFU_CONFIG_MAX_DELTA_BATCH 256  /* [delta] batch */    /* entries of [discovery] connect-to */
 
 enum sfu_config_policy {
         SFU_CONFIG_POLL_CHECK,
@@ -110,6 +111,12 @@ struct sfu_config {
         /* [storage] */
         char *state_dir;
         char *runtime_dir;
+
+        /* [delta] (doc/delta.md) */
+        bool delta_enable;
+        bool delta_fallback;            /* a failed delta falls back to the full download */
+        char *delta_source_slots;       /* "running", "none", or "CLASS.N ..." */
+        unsigned delta_batch;           /* ranges per request */
 };
 
 /* A config with every default of secfud.conf(5) (manufacturer and model
@@ -140,6 +147,11 @@ static inline void sfu_config_freep(struct sfu_config **c) { sfu_config_free(*c)
 /* How many slots class_name has (1: single-copy, 2: A/B). */
 size_t sfu_config_class_size(const struct sfu_config *c, const char *class_name);
 const struct sfu_config_slot *sfu_config_boot_slot(const struct sfu_config *c, const char *bootname);
+
+/* May slot s serve as the delta source of an image of s's class?
+ * booted: the running slot ([delta] source-slots). */
+bool sfu_config_delta_source_ok(const struct sfu_config *c, const struct sfu_config_slot *s,
+                                const struct sfu_config_slot *booted);
 
 const char *sfu_config_policy_name(enum sfu_config_policy p);
 const char *sfu_config_backend_name(enum sfu_config_backend b);

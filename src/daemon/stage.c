@@ -4,6 +4,7 @@
 #include "core/hex.h"
 #include "core/segcrypt.h"
 #include "core/url.h"
+#include "daemon/delta.h"
 #include "daemon/log.h"
 #include "daemon/stage.h"
 #include "io/fault.h"
@@ -415,6 +416,7 @@ static int download_image(struct sfu_job *job, struct sfu_stage_target *t, struc
                 .size = img->has_size ? img->size : job->config->max_image_size,
         };
         uint64_t offset = 0;
+        bool delta_done = false;
         int r;
 
         if (img->encryption.present) {
@@ -455,7 +457,18 @@ static int download_image(struct sfu_job *job, struct sfu_stage_target *t, struc
         d.checkpoint = offset;
         d.resume_etag = resume_etag;
         sfu_job_progress_begin(job, "downloading", img->name, offset, img->has_size ? img->size : 0);
-        r = t->url ? fetch_image(&d, resume_etag, err) : read_image(&d, err);
+        if (offset == 0) {
+                /* From the chunks the device holds, when the manifest
+                 * offers a delta (doc/delta.md); else, or when that
+                 * fails, in full. */
+                r = sfu_delta_try(job, t, pipe, &delta_done, err);
+                if (r < 0)
+                        return r;
+        }
+        if (delta_done)
+                r = 0;
+        else
+                r = t->url ? fetch_image(&d, resume_etag, err) : read_image(&d, err);
         sfu_segcrypt_free(d.crypt);
         d.crypt = NULL;
         if (r < 0)

@@ -2,6 +2,7 @@
 #include <curl/curl.h>
 #include <inttypes.h>
 #include <stdatomic.h>
+#include <strings.h>
 
 #include "core/http.h"
 #include "io/fetch.h"
@@ -36,6 +37,8 @@ struct xfer {
         const struct sfu_fetch_sink *sink;
         uint64_t next_offset;
         uint64_t max_total;
+        bool multipart_ok;      /* a 206 may be multipart/byteranges */
+        uint64_t max_body;      /* then: at most this many body bytes */
 };
 
 int sfu_fetch_global_init(void) {
@@ -73,7 +76,12 @@ static int on_start(struct xfer *x) {
                 if (curl_easy_getinfo(x->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) == CURLE_OK && length > 0)
                         x->result->total_length = (uint64_t) length;
         }
-        if (x->sink && status == 206) {
+        if (x->sink && status == 206 && x->multipart_ok &&
+            strncasecmp(x->result->content_type, "multipart/byteranges", 20) == 0) {
+                /* The parts say their ranges; offsets count body bytes. */
+                x->result->multipart = true;
+                x->max_total = x->max_body;
+        } else if (x->sink && status == 206) {
                 char range[SFU_FETCH_MAX_HEADER_VALUE];
                 copy_header(x->curl, "Content-Range", range, sizeof(range));
                 uint64_t end, total;
@@ -366,6 +374,35 @@ int sfu_fetch_stream(const struct sfu_fetch_opts *opts, const char *url, uint64_
                     (if_range_etag && if_range_etag[0] && add_header(&headers, "If-Range", if_range_etag) < 0))
                         return sfu_err_set(err, SFU_ERR_STATE, EINVAL, "stored ETag is malformed");
         }
+        r = setup(&x, url, &headers, &connect_to);
+        if (r < 0)
+                return sfu_err_set(err, SFU_ERR_NETWORK, r, "cannot set up a transfer of %s", url);
+        r = perform(&x, url);
+        *ret = result;
+        return r;
+}
+
+int sfu_fetch_ranges(const struct sfu_fetch_opts *opts, const char *url, const char *ranges, const char *if_range_etag,
+                     uint64_t max_total, uint64_t max_body, const struct sfu_fetch_sink *sink,
+                     struct sfu_fetch_result *ret, struct sfu_err *err) {
+        _cleanup_(curl_easy_cleanupp) CURL *curl = NULL;
+        _cleanup_(curl_slist_free_allp) struct curl_slist *headers = NULL;
+        _cleanup_(curl_slist_free_allp) struct curl_slist *connect_to = NULL;
+        _cleanup_free_ char *range = NULL;
+        struct sfu_fetch_result result = {};
+        struct xfer x = { .opts = opts, .err = err, .result = &result, .sink = sink, .max_total = max_total,
+                          .multipart_ok = true, .max_body = max_body };
+        int r;
+
+        curl = curl_easy_init();
+        if (!curl)
+                return -ENOMEM;
+        x.curl = curl;
+        if (asprintf(&range, "bytes=%s", ranges) < 0)
+                return -ENOMEM;
+        if (add_header(&headers, "Range", range) < 0 ||
+            (if_range_etag && if_range_etag[0] && add_header(&headers, "If-Range", if_range_etag) < 0))
+                return sfu_err_set(err, SFU_ERR_STATE, EINVAL, "malformed Range or ETag");
         r = setup(&x, url, &headers, &connect_to);
         if (r < 0)
                 return sfu_err_set(err, SFU_ERR_NETWORK, r, "cannot set up a transfer of %s", url);

@@ -46,6 +46,7 @@ struct sfu_fetch_result {
         uint64_t body_bytes;                    /* bytes delivered to the sink / buffer */
         uint64_t total_length;                  /* of the whole file, when the server said (0: unknown) */
         bool truncated;                         /* prefix_limit cut the body */
+        bool multipart;                         /* a 206 multipart/byteranges (sfu_fetch_ranges) */
 };
 
 /* GET url into a new buffer of at most max bytes (an answer with more is
@@ -75,6 +76,17 @@ struct sfu_fetch_sink {
 int sfu_fetch_stream(const struct sfu_fetch_opts *opts, const char *url, uint64_t offset, uint64_t end,
                      const char *if_range_etag, uint64_t max_total, const struct sfu_fetch_sink *sink, struct sfu_fetch_result *ret,
                      struct sfu_err *err) _wur_;
+
+/* GET url with "Range: bytes=RANGES" (e.g. "0-99,200-299") and If-Range
+ * when if_range_etag is given, streaming the body to sink.  start() sees
+ * the answer first: a 206 with one Content-Range (write() offsets are then
+ * file offsets, at most max_total), a 206 multipart/byteranges
+ * (result->multipart; offsets count body bytes, at most max_body; the
+ * caller parses the parts, result->content_type has the boundary), or a
+ * 200 (the server ignored Range or If-Range; the caller decides). */
+int sfu_fetch_ranges(const struct sfu_fetch_opts *opts, const char *url, const char *ranges, const char *if_range_etag,
+                     uint64_t max_total, uint64_t max_body, const struct sfu_fetch_sink *sink,
+                     struct sfu_fetch_result *ret, struct sfu_err *err) _wur_;
 
 /* Once per process, before any thread fetches. */
 int sfu_fetch_global_init(void) _wur_;

@@ -2,7 +2,9 @@
 /* secfu-manifest create: a manifest for image files, with the key
  * rotation (keyInfo), the rollback floor it announces and the components
  * it delegates to providers. */
+#include <fcntl.h>
 #include <stddef.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "core/digest.h"
@@ -11,9 +13,11 @@
 #include "core/key.h"
 #include "core/manifest.h"
 #include "core/timeutil.h"
+#include "core/units.h"
 #include "core/url.h"
 #include "core/version.h"
 #include "io/fileio.h"
+#include "io/zchunk.h"
 #include "tool/tool.h"
 
 #define CREATE_MAX_IMAGES SFU_MANIFEST_MAX_IMAGES
@@ -26,7 +30,8 @@ static void help(void) {
                "           [--expires DATE] [--timestamp DATE] [--rollback-floor VERSION]\n"
                "           [--announce-key PUB ...] [--revoke-kid KID ...]\n"
                "           [--provider NAME=MANIFEST (--provider-kid KID | --provider-key PUB)\n"
-               "            [--provider-class CLASS] [--min-version V] ...]\n\n"
+               "            [--provider-class CLASS] [--min-version V] ...]\n"
+               "           [--delta [--delta-chunk-size SIZE]]\n\n"
                "Prints a manifest (JSON) with the size, SHA-256 and SHA-512 of every image.\n\n"
                "  --manufacturer M         manufacturer, as the devices have it configured\n"
                "  --model X                model, as the devices have it configured\n"
@@ -52,7 +57,12 @@ static void help(void) {
                "  --provider-key PUB       or a public key (PEM or JWK) this manifest\n"
                "                           introduces for that component only\n"
                "  --provider-class CLASS   its slot class (default: NAME)\n"
-               "  --min-version V          the lowest version of it devices take\n\n"
+               "  --min-version V          the lowest version of it devices take\n"
+               "  --delta                  also write every image as a zchunk file FILE.zck\n"
+               "                           beside it (at LOC.zck) and list it in the manifest,\n"
+               "                           so that devices fetch only the chunks they lack\n"
+               "  --delta-chunk-size SIZE  bytes of image per chunk (default 16K; a multiple\n"
+               "                           of 4K up to 4M)\n\n"
                "One --image without --slot-class gives the single-image form\n"
                "(firmwareLocation); several images, or any --slot-class, give the\n"
                "\"images\" form, where every image needs --slot-class.  --provider-kid or\n"
@@ -91,6 +101,9 @@ struct create_opts {
         size_t n_revoke;
         int64_t timestamp, expires;
         bool split;
+        bool delta;                     /* --delta: FILE.zck beside every image */
+        const char *delta_chunk_text;
+        uint32_t delta_chunk;
 };
 
 static void create_opts_free(struct create_opts *o) {
@@ -174,8 +187,46 @@ static int image_hashes(const struct create_image *img, json_t **ret_hashes, uin
 }
 
 /* Adds one image: to root in the single-image form, to list otherwise. */
-static int add_image(json_t *root, json_t *list, const struct create_image *img, struct sfu_err *err) {
-        _cleanup_json_ json_t *hashes = NULL, *entry = NULL;
+/* FILE.zck beside the image, and the manifest member that binds it. */
+static int image_delta(const struct create_image *img, const char *location, uint32_t chunk_size,
+                       json_t **ret, struct sfu_err *err) {
+        _cleanup_free_ char *path = NULL, *zck_location = NULL;
+        _cleanup_close_ int in = -1, out = -1;
+        uint8_t sha[SFU_ZCHUNK_DIGEST_SIZE];
+        char hex[2 * SFU_ZCHUNK_DIGEST_SIZE + 1];
+        uint64_t header = 0, size = 0;
+        size_t qpos = strcspn(location, "?#");
+        int r;
+
+        if (asprintf(&path, "%s.zck", img->file) < 0 ||
+            asprintf(&zck_location, "%.*s.zck%s", (int) qpos, location, location + qpos) < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, ENOMEM, "out of memory");
+        r = sfu_file_open_regular(img->file, &in, err);
+        if (r < 0)
+                return r;
+        out = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (out < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot create %s: %s", path, strerror(errno));
+        r = sfu_zchunk_write(in, out, chunk_size, SFU_ZCHUNK_DEFAULT_LEVEL, &header, sha, &size, err);
+        if (r < 0) {
+                sfu_err_prefix(err, "%s", path);
+                (void) unlink(path);
+                return r;
+        }
+        if (fsync(out) < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot sync %s: %s", path, strerror(errno));
+        sfu_hex_encode(sha, sizeof(sha), hex);
+        *ret = json_pack("{s:s, s:s, s:I, s:I, s:s, s:I}", "format", SFU_DELTA_FORMAT, "location", zck_location,
+                         "size", (json_int_t) size, "headerSize", (json_int_t) header, "headerSha256", hex,
+                         "chunkSize", (json_int_t) chunk_size);
+        if (!*ret)
+                return sfu_err_set(err, SFU_ERR_STORAGE, ENOMEM, "out of memory");
+        return 0;
+}
+
+static int add_image(json_t *root, json_t *list, const struct create_image *img, uint32_t delta_chunk,
+                     struct sfu_err *err) {
+        _cleanup_json_ json_t *hashes = NULL, *entry = NULL, *delta = NULL;
         _cleanup_free_ char *location = NULL;
         uint64_t size = 0;
         int r;
@@ -189,13 +240,19 @@ static int add_image(json_t *root, json_t *list, const struct create_image *img,
                 location = NULL;
         if (!location)
                 return sfu_err_set(err, SFU_ERR_STORAGE, ENOMEM, "out of memory");
+        if (delta_chunk) {
+                r = image_delta(img, location, delta_chunk, &delta, err);
+                if (r < 0)
+                        return r;
+        }
 
         if (!list) {
                 r = add_string(root, "firmwareLocation", location, "the image location", err);
                 if (r < 0)
                         return r;
                 if (json_object_set_new(root, "firmwareSize", json_integer((json_int_t) size)) < 0 ||
-                    json_object_set_new(root, "firmwareCryptoInfo", json_pack("{s:O}", "commitHash", hashes)) < 0)
+                    json_object_set_new(root, "firmwareCryptoInfo", json_pack("{s:O}", "commitHash", hashes)) < 0 ||
+                    (delta && json_object_set(root, "firmwareDelta", delta) < 0))
                         return sfu_err_set(err, SFU_ERR_STORAGE, ENOMEM, "out of memory");
                 return 0;
         }
@@ -210,7 +267,8 @@ static int add_image(json_t *root, json_t *list, const struct create_image *img,
         if (r < 0)
                 return r;
         if (json_object_set_new(entry, "size", json_integer((json_int_t) size)) < 0 ||
-            json_object_set(entry, "commitHash", hashes) < 0 || json_array_append(list, entry) < 0)
+            json_object_set(entry, "commitHash", hashes) < 0 || (delta && json_object_set(entry, "delta", delta) < 0) ||
+            json_array_append(list, entry) < 0)
                 return sfu_err_set(err, SFU_ERR_STORAGE, ENOMEM, "out of memory");
         return 0;
 }
@@ -376,7 +434,7 @@ static int build_manifest(const struct create_opts *o, json_t **ret, struct sfu_
         if (o->split && !(list = json_array()))
                 return sfu_err_set(err, SFU_ERR_STORAGE, ENOMEM, "out of memory");
         for (size_t i = 0; i < o->n_images; i++) {
-                r = add_image(root, list, &o->images[i], err);
+                r = add_image(root, list, &o->images[i], o->delta ? o->delta_chunk : 0, err);
                 if (r < 0)
                         return r;
         }
@@ -540,6 +598,8 @@ static int parse_options(int argc, char **argv, struct create_opts *o, int *ret_
                 { "provider-key", 0, SFU_TOOL_CALL, o, set_provider_key },
                 { "provider-class", 0, SFU_TOOL_CALL, o, set_provider_class },
                 { "min-version", 0, SFU_TOOL_CALL, o, set_min_version },
+                { "delta", 0, SFU_TOOL_FLAG, &o->delta },
+                { "delta-chunk-size", 0, SFU_TOOL_STRING, &o->delta_chunk_text },
         };
 
         if (sfu_tool_parse_options(&command, argc, argv, options, ELEMENTSOF(options), ret_status) < 0)
@@ -594,6 +654,17 @@ static int check_options(struct create_opts *o) {
                 if (clock_gettime(CLOCK_REALTIME, &now) < 0)
                         return sfu_tool_failf(cmd, "cannot read the clock: %s", strerror(errno));
                 o->timestamp = (int64_t) now.tv_sec;
+        }
+        o->delta_chunk = SFU_ZCHUNK_DEFAULT_CHUNK;
+        if (o->delta_chunk_text) {
+                uint64_t v;
+                if (!o->delta)
+                        return sfu_tool_usage_error(cmd, "--delta-chunk-size needs --delta");
+                if (sfu_units_parse_size(o->delta_chunk_text, &v) < 0 || v < SFU_DELTA_MIN_CHUNK ||
+                    v > SFU_DELTA_MAX_CHUNK || v % SFU_DELTA_MIN_CHUNK != 0)
+                        return sfu_tool_usage_error(cmd, "--delta-chunk-size %s is not a multiple of 4K from 4K to 4M",
+                                                    o->delta_chunk_text);
+                o->delta_chunk = (uint32_t) v;
         }
         if (o->expires_text) {
                 r = parse_date_option("--expires", o->expires_text, &o->expires);

@@ -39,7 +39,7 @@ int sfu_tool_decrypt(int argc, char **argv);
 
 /* ------------------------------------------------------------ options */
 
-#define SFU_TOOL_MAX_OPTIONS 16         /* options of one command, --help not counted */
+#define SFU_TOOL_MAX_OPTIONS 20         /* options of one command, --help not counted */
 
 /* What every command has: its name (for messages) and its help text. */
 struct sfu_tool_command {

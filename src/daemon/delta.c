@@ -1,0 +1,558 @@
+/* SPDX-License-Identifier: MIT */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include "core/http.h"
+#include "core/multipart.h"
+#include "core/url.h"
+#include "daemon/delta.h"
+#include "daemon/log.h"
+#include "io/fetch.h"
+#include "io/zchunk.h"
+
+/* Bytes of compressed chunks asked for in one request, whatever the
+ * number of ranges: a failed request costs at most this much. */
+#define DELTA_REQUEST_BYTES (8u * 1024u * 1024u)
+/* A multipart answer's headers and delimiters, per range. */
+#define DELTA_PART_OVERHEAD 512u
+
+struct source_entry {
+        uint8_t digest[SFU_ZCHUNK_DIGEST_SIZE];
+        uint64_t offset;
+        uint32_t size;
+};
+
+struct run {
+        size_t first, last;             /* chunks, inclusive */
+};
+
+struct delta {
+        struct sfu_job *job;
+        struct sfu_stage_target *t;
+        const struct sfu_manifest_delta *m;
+        struct sfu_hashpipe *pipe;
+        char *url;
+        char etag[SFU_FETCH_MAX_HEADER_VALUE];
+
+        struct sfu_zchunk_index idx;
+        int64_t *local;                 /* per chunk: its offset in the source slot, or -1 */
+        int source_fd;
+        const struct sfu_config_slot *source;
+        struct sfu_zchunk_decoder *dec;
+        uint8_t *comp, *out;            /* one compressed chunk, one chunk of image */
+
+        size_t cursor;                  /* the next chunk to go into the pipe */
+        uint64_t fetched;               /* body bytes received, the header's too */
+        size_t n_local, n_fetched;
+
+        /* the request in flight */
+        struct run runs[SFU_CONFIG_MAX_DELTA_BATCH];
+        size_t n_runs, run;             /* runs asked for; the one being received */
+        size_t chunk;                   /* the chunk being received */
+        uint32_t comp_len;              /* its bytes so far */
+        bool in_part;
+        bool single;                    /* the answer is one range, not multipart */
+        bool retry_single;              /* ask again, one range per request */
+        struct sfu_multipart mp;
+        /* the header */
+        uint8_t *header;
+        size_t header_len;
+};
+
+static int source_compare(const void *a, const void *b) {
+        const struct source_entry *x = a, *y = b;
+        int r = memcmp(x->digest, y->digest, sizeof(x->digest));
+        if (r != 0)
+                return r;
+        return x->size < y->size ? -1 : x->size > y->size;
+}
+
+static int pread_full(int fd, uint8_t *buf, size_t len, uint64_t offset, size_t *ret) {
+        size_t got = 0;
+        while (got < len) {
+                ssize_t n = pread(fd, buf + got, len - got, (off_t) (offset + got));
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        break;
+                got += (size_t) n;
+        }
+        *ret = got;
+        return 0;
+}
+
+/* The source slot: the first slot of the image's class that is not the
+ * target and that [delta] source-slots allows. */
+static int open_source(struct delta *d, struct sfu_err *err) {
+        const struct sfu_config *cfg = d->job->config;
+        const struct sfu_config_slot *booted = sfu_config_boot_slot(cfg, d->job->env->booted);
+
+        for (size_t i = 0; i < cfg->n_slots; i++) {
+                const struct sfu_config_slot *s = &cfg->slots[i];
+                if (strcmp(s->class_name, d->t->slot->class_name) != 0 || s == d->t->slot ||
+                    sfu_slot_same_device(s->device, d->t->slot->device) ||
+                    !sfu_config_delta_source_ok(cfg, s, booted))
+                        continue;
+                d->source_fd = open(s->device, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                if (d->source_fd < 0)
+                        return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot open the delta source %s: %s",
+                                           s->device, strerror(errno));
+                d->source = s;
+                return 0;
+        }
+        return sfu_err_set(err, SFU_ERR_POLICY, ENOENT, "no slot of class %s may serve as the delta source",
+                           d->t->slot->class_name);
+}
+
+/* Hashes the source slot in chunks at the chunk size's multiples (up to
+ * the image's size: an image's blocks stay near their places) and marks
+ * every chunk of the new image found there. */
+static int index_source(struct delta *d, struct sfu_err *err) {
+        uint64_t size = d->t->image->size;
+        uint32_t cs = d->idx.chunk_size;
+        size_t n = (size_t) ((size + cs - 1) / cs), k = 0;
+        _cleanup_free_ struct source_entry *e = calloc(n, sizeof(*e));
+        int r;
+
+        d->local = malloc(d->idx.n * sizeof(*d->local));
+        if (!e || !d->local)
+                return sfu_err_set(err, SFU_ERR_STORAGE, ENOMEM, "out of memory");
+        sfu_job_progress_begin(d->job, "delta-index", d->t->image->name, 0, size);
+        for (uint64_t off = 0; off < size; off += cs) {
+                size_t want = size - off < cs ? (size_t) (size - off) : cs, got = 0;
+                r = pread_full(d->source_fd, d->out, want, off, &got);
+                if (r < 0)
+                        return sfu_err_set(err, SFU_ERR_STORAGE, -r, "cannot read the delta source %s: %s",
+                                           d->source->device, strerror(-r));
+                if (got < want)
+                        break; /* the source ends here */
+                SHA256(d->out, want, e[k].digest);
+                e[k].offset = off;
+                e[k].size = (uint32_t) want;
+                k++;
+                if (sfu_job_cancelled(d->job))
+                        return sfu_err_set(err, SFU_ERR_NETWORK, ECANCELED, "cancelled");
+                sfu_job_progress_update(d->job, off + want);
+        }
+        qsort(e, k, sizeof(*e), source_compare);
+        for (size_t i = 0; i < d->idx.n; i++) {
+                struct source_entry key = { .size = d->idx.chunks[i].size };
+                const struct source_entry *hit;
+                memcpy(key.digest, d->idx.chunks[i].digest_plain, sizeof(key.digest));
+                hit = bsearch(&key, e, k, sizeof(*e), source_compare);
+                d->local[i] = hit ? (int64_t) hit->offset : -1;
+                if (hit)
+                        d->n_local++;
+        }
+        return 0;
+}
+
+/* Puts chunk i, which the source holds, into the pipe, checking its
+ * digest again (the source is read twice). */
+static int copy_local(struct delta *d, size_t i, struct sfu_err *err) {
+        const struct sfu_zchunk_chunk *c = &d->idx.chunks[i];
+        uint8_t md[SFU_ZCHUNK_DIGEST_SIZE];
+        size_t got = 0;
+        int r = pread_full(d->source_fd, d->out, c->size, (uint64_t) d->local[i], &got);
+
+        if (r < 0 || got != c->size)
+                return sfu_err_set(err, SFU_ERR_STORAGE, r < 0 ? -r : EIO, "cannot read the delta source %s",
+                                   d->source->device);
+        SHA256(d->out, c->size, md);
+        if (memcmp(md, c->digest_plain, sizeof(md)) != 0)
+                return sfu_err_set(err, SFU_ERR_DIGEST, EBADMSG,
+                                   "the delta source %s changed while it was read (chunk %zu)", d->source->device, i);
+        return sfu_hashpipe_feed(d->pipe, d->out, c->size, err);
+}
+
+/* Everything before chunk `until` that the source holds. */
+static int copy_until(struct delta *d, size_t until, struct sfu_err *err) {
+        int r;
+
+        for (; d->cursor < until; d->cursor++) {
+                if (d->local[d->cursor] < 0)
+                        return sfu_err_set(err, SFU_ERR_STATE, EINVAL, "delta chunk %zu was never fetched", d->cursor);
+                r = copy_local(d, d->cursor, err);
+                if (r < 0)
+                        return r;
+                sfu_job_progress_update(d->job, sfu_hashpipe_offset(d->pipe));
+        }
+        return 0;
+}
+
+/* ------------------------------------------------------------ a request's answer */
+
+static int on_part(void *userdata, uint64_t start, uint64_t end, uint64_t total, struct sfu_err *err) {
+        struct delta *d = userdata;
+        const struct run *run;
+
+        if (d->in_part)
+                return sfu_err_set(err, SFU_ERR_NETWORK, EPROTO, "delta: a part began inside another");
+        if (d->run >= d->n_runs)
+                return sfu_err_set(err, SFU_ERR_NETWORK, EPROTO, "delta: the server sent more ranges than asked for");
+        run = &d->runs[d->run];
+        if (start != d->idx.chunks[run->first].offset ||
+            end != d->idx.chunks[run->last].offset + d->idx.chunks[run->last].comp_size - 1 ||
+            (total != SFU_HTTP_LENGTH_UNKNOWN && total != d->m->size))
+                return sfu_err_set(err, SFU_ERR_NETWORK, EPROTO,
+                                   "delta: the server sent bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64
+                                   " where range %zu was expected",
+                                   start, end, total, d->run);
+        d->in_part = true;
+        d->chunk = run->first;
+        d->comp_len = 0;
+        return 0;
+}
+
+static int on_data(void *userdata, const uint8_t *buf, size_t len, struct sfu_err *err) {
+        struct delta *d = userdata;
+        int r;
+
+        while (len > 0) {
+                const struct sfu_zchunk_chunk *c;
+                size_t n;
+
+                if (!d->in_part)
+                        return sfu_err_set(err, SFU_ERR_NETWORK, EPROTO, "delta: data outside a range");
+                c = &d->idx.chunks[d->chunk];
+                n = c->comp_size - d->comp_len;
+                if (n > len)
+                        n = len;
+                memcpy(d->comp + d->comp_len, buf, n);
+                d->comp_len += (uint32_t) n;
+                buf += n;
+                len -= n;
+                if (d->comp_len < c->comp_size)
+                        continue;
+                /* A whole chunk: what precedes it from the source, then it. */
+                r = copy_until(d, d->chunk, err);
+                if (r < 0)
+                        return r;
+                r = sfu_zchunk_decode(d->dec, c, d->comp, d->out, err);
+                if (r < 0)
+                        return r;
+                r = sfu_hashpipe_feed(d->pipe, d->out, c->size, err);
+                if (r < 0)
+                        return r;
+                d->n_fetched++;
+                d->cursor = d->chunk + 1;
+                d->comp_len = 0;
+                sfu_job_progress_update(d->job, sfu_hashpipe_offset(d->pipe));
+                if (d->chunk == d->runs[d->run].last) {
+                        d->in_part = false;
+                        d->run++;
+                } else
+                        d->chunk++;
+        }
+        return 0;
+}
+
+static const struct sfu_multipart_callbacks part_callbacks = { on_part, on_data };
+
+static int answer_start(void *userdata, const struct sfu_fetch_result *res, struct sfu_err *err) {
+        struct delta *d = userdata;
+        char boundary[SFU_MULTIPART_BOUNDARY_MAX + 1];
+
+        if (res->status == 200 && d->n_runs > 1 && !d->single && d->etag[0] && strcmp(d->etag, res->etag) == 0) {
+                /* The same file, whole: this server answers several
+                 * ranges with everything.  One range per request then. */
+                d->retry_single = true;
+                return sfu_err_set(err, SFU_ERR_NETWORK, EAGAIN, "delta: several ranges answered with the whole file");
+        }
+        if (res->status != 206)
+                return sfu_err_set(err, SFU_ERR_NETWORK, EPROTO,
+                                   "delta: the server answered %ld, not 206 (no Range, or the file changed)",
+                                   res->status);
+        if (d->etag[0] && strcmp(d->etag, res->etag) != 0)
+                return sfu_err_set(err, SFU_ERR_NETWORK, ESTALE, "delta: the file changed on the server (ETag)");
+        d->in_part = false;
+        if (res->multipart) {
+                d->single = false;
+                if (sfu_multipart_boundary(res->content_type, boundary) < 0 ||
+                    sfu_multipart_init(&d->mp, boundary, &part_callbacks, d) < 0)
+                        return sfu_err_set(err, SFU_ERR_NETWORK, EPROTO,
+                                           "delta: a multipart answer without a usable boundary");
+                return 0;
+        }
+        /* One range: the first asked for (a server that does not do
+         * multipart answers only that one). */
+        d->single = true;
+        if (res->range_start != d->idx.chunks[d->runs[0].first].offset ||
+            (res->total_length && res->total_length != d->m->size))
+                return sfu_err_set(err, SFU_ERR_NETWORK, EPROTO,
+                                   "delta: the server answered the range at %" PRIu64 " of %" PRIu64
+                                   ", not the one asked for",
+                                   res->range_start, res->total_length);
+        return 0;
+}
+
+static int answer_write(void *userdata, uint64_t offset, const void *buf, size_t len, struct sfu_err *err) {
+        struct delta *d = userdata;
+        int r;
+
+        d->fetched += len;
+        if (sfu_job_cancelled(d->job))
+                return sfu_err_set(err, SFU_ERR_NETWORK, ECANCELED, "cancelled");
+        if (!d->single)
+                return sfu_multipart_feed(&d->mp, buf, len, err);
+        if (!d->in_part) {
+                /* The single range must be exactly the first run. */
+                const struct run *run = &d->runs[d->run];
+                uint64_t end = d->idx.chunks[run->last].offset + d->idx.chunks[run->last].comp_size - 1;
+                if (offset != d->idx.chunks[run->first].offset)
+                        return sfu_err_set(err, SFU_ERR_NETWORK, EPROTO, "delta: a range at %" PRIu64 " was not asked for",
+                                           offset);
+                r = on_part(d, offset, end, d->m->size, err);
+                if (r < 0)
+                        return r;
+        }
+        /* Only up to the run's end: more is the server's error. */
+        if (!d->in_part)
+                return sfu_err_set(err, SFU_ERR_NETWORK, EPROTO, "delta: more bytes than the range asked for");
+        return on_data(d, buf, len, err);
+}
+
+/* Asks for the next batch of missing chunks from the cursor on. */
+static int fetch_batch(struct delta *d, struct sfu_err *err) {
+        struct sfu_fetch_sink sink = { answer_start, answer_write, d };
+        struct sfu_fetch_opts opts;
+        struct sfu_fetch_result res;
+        unsigned batch = d->single ? 1 : d->job->config->delta_batch;
+        _cleanup_free_ char *ranges = NULL;
+        size_t ranges_len = 0, i = d->cursor;
+        uint64_t bytes = 0;
+        FILE *f;
+        int r;
+
+        d->n_runs = 0;
+        d->run = 0;
+        while (i < d->idx.n && d->n_runs < batch && bytes < DELTA_REQUEST_BYTES) {
+                struct run *run;
+                if (d->local[i] >= 0) {
+                        i++;
+                        continue;
+                }
+                run = &d->runs[d->n_runs++];
+                run->first = i;
+                while (i < d->idx.n && d->local[i] < 0 && bytes < DELTA_REQUEST_BYTES)
+                        bytes += d->idx.chunks[i++].comp_size;
+                run->last = i - 1;
+        }
+        if (d->n_runs == 0)
+                return 0;
+        f = open_memstream(&ranges, &ranges_len);
+        if (!f)
+                return -ENOMEM;
+        for (size_t k = 0; k < d->n_runs; k++) {
+                const struct sfu_zchunk_chunk *a = &d->idx.chunks[d->runs[k].first], *b = &d->idx.chunks[d->runs[k].last];
+                fprintf(f, "%s%" PRIu64 "-%" PRIu64, k ? "," : "", a->offset, b->offset + b->comp_size - 1);
+        }
+        if (fclose(f) != 0)
+                return -ENOMEM;
+        sfu_job_fetch_opts(d->job, &opts);
+        d->retry_single = false;
+        r = sfu_fetch_ranges(&opts, d->url, ranges, d->etag, d->m->size,
+                             bytes + (uint64_t) d->n_runs * DELTA_PART_OVERHEAD + SFU_MULTIPART_EPILOGUE_MAX, &sink,
+                             &res, err);
+        if (r < 0 && d->retry_single) {
+                log_info("delta: %s answers several ranges with the whole file; asking for one at a time", d->url);
+                sfu_err_clear(err);
+                d->single = true;
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        if (res.status != 206)
+                return sfu_err_set(err, SFU_ERR_NETWORK, EPROTO, "delta: the server answered %ld, not 206", res.status);
+        if (!d->single) {
+                r = sfu_multipart_finish(&d->mp, err);
+                if (r < 0)
+                        return r;
+        }
+        if (d->in_part)
+                return sfu_err_set(err, SFU_ERR_NETWORK, EPIPE, "delta: the answer ended inside a range");
+        if (d->run == 0)
+                return sfu_err_set(err, SFU_ERR_NETWORK, EPROTO, "delta: the answer held none of the ranges");
+        if (d->run < d->n_runs) {
+                if (!d->single)
+                        return sfu_err_set(err, SFU_ERR_NETWORK, EPROTO, "delta: the answer held %zu of %zu ranges",
+                                           d->run, d->n_runs);
+                if (d->n_runs > 1)
+                        log_info("delta: %s answers one range per request", d->url);
+        }
+        return 0;
+}
+
+/* ------------------------------------------------------------ the header */
+
+static int header_start(void *userdata, const struct sfu_fetch_result *res, struct sfu_err *err) {
+        struct delta *d = userdata;
+
+        if (res->status != 206 || res->multipart || res->range_start != 0)
+                return sfu_err_set(err, SFU_ERR_NETWORK, EPROTO,
+                                   "delta: the server answered %ld to a range request for the header (no Range support)",
+                                   res->status);
+        if (res->total_length != d->m->size)
+                return sfu_err_set(err, SFU_ERR_SIZE, EBADMSG,
+                                   "delta: the file on the server is %" PRIu64 " bytes, the manifest says %" PRIu64,
+                                   res->total_length, d->m->size);
+        snprintf(d->etag, sizeof(d->etag), "%s", res->etag);
+        return 0;
+}
+
+static int header_write(void *userdata, uint64_t offset, const void *buf, size_t len, struct sfu_err *err) {
+        struct delta *d = userdata;
+
+        d->fetched += len;
+        if (offset != d->header_len || d->header_len + len > d->m->header_size)
+                return sfu_err_set(err, SFU_ERR_NETWORK, EPROTO, "delta: the header's answer is not the range asked for");
+        memcpy(d->header + d->header_len, buf, len);
+        d->header_len += len;
+        return 0;
+}
+
+static int fetch_header(struct delta *d, struct sfu_err *err) {
+        struct sfu_fetch_sink sink = { header_start, header_write, d };
+        struct sfu_fetch_opts opts;
+        struct sfu_fetch_result res;
+        uint8_t md[SHA256_DIGEST_LENGTH];
+        char range[64];
+        int r;
+
+        d->header = malloc(d->m->header_size);
+        if (!d->header)
+                return sfu_err_set(err, SFU_ERR_STORAGE, ENOMEM, "out of memory");
+        snprintf(range, sizeof(range), "0-%" PRIu64, d->m->header_size - 1);
+        sfu_job_fetch_opts(d->job, &opts);
+        r = sfu_fetch_ranges(&opts, d->url, range, NULL, d->m->size, 0, &sink, &res, err);
+        if (r < 0)
+                return r;
+        if (res.status != 206)
+                return sfu_err_set(err, SFU_ERR_NETWORK, EPROTO, "delta: the server answered %ld to a range request",
+                                   res.status);
+        if (d->header_len != d->m->header_size)
+                return sfu_err_set(err, SFU_ERR_NETWORK, EPIPE, "delta: got %zu of the header's %" PRIu64 " bytes",
+                                   d->header_len, d->m->header_size);
+        /* Authenticated before any byte of it is parsed. */
+        SHA256(d->header, d->header_len, md);
+        if (CRYPTO_memcmp(md, d->m->header_sha256, sizeof(md)) != 0)
+                return sfu_err_set(err, SFU_ERR_DIGEST, EBADMSG,
+                                   "delta: the zchunk header does not match the manifest's headerSha256");
+        return sfu_zchunk_index_read(d->header, d->header_len, d->m->chunk_size, d->t->image->size, d->m->size, &d->idx,
+                                     err);
+}
+
+/* ------------------------------------------------------------ the whole */
+
+static void delta_done(struct delta *d) {
+        free(d->url);
+        free(d->header);
+        free(d->local);
+        free(d->comp);
+        free(d->out);
+        sfu_zchunk_index_free(&d->idx);
+        sfu_zchunk_decoder_free(d->dec);
+        if (d->source_fd >= 0)
+                close(d->source_fd);
+}
+
+static int resolve_url(struct delta *d, struct sfu_err *err) {
+        const struct sfu_candidate *from = d->t->component->from;
+
+        if (from->url[0])
+                return sfu_url_resolve(from->url, d->m->location, &d->url, err);
+        if (!sfu_url_scheme_allowed(d->m->location))
+                return sfu_err_set(err, SFU_ERR_POLICY, EINVAL, "delta: a relative location, but the manifest came from a file");
+        d->url = strdup(d->m->location);
+        return d->url ? 0 : -ENOMEM;
+}
+
+static int run_delta(struct delta *d, struct sfu_err *err) {
+        const struct sfu_manifest_image *img = d->t->image;
+        int r;
+
+        r = resolve_url(d, err);
+        if (r < 0)
+                return r;
+        r = open_source(d, err);
+        if (r < 0)
+                return r;
+        r = fetch_header(d, err);
+        if (r < 0)
+                return r;
+        d->comp = malloc(d->idx.max_comp_size);
+        d->out = malloc(d->idx.chunk_size);
+        if (!d->comp || !d->out || sfu_zchunk_decoder_new(&d->dec) < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, ENOMEM, "out of memory");
+        r = index_source(d, err);
+        if (r < 0)
+                return r;
+        log_info("delta: %s: %zu of %zu chunks are in slot %s; fetching the rest from %s", img->name, d->n_local,
+                 d->idx.n, d->source->bootname, d->url);
+        sfu_job_progress_begin(d->job, "downloading", img->name, 0, img->size);
+        while (d->cursor < d->idx.n) {
+                size_t before;
+                bool was_single = d->single;
+                /* the source's chunks up to the next missing one */
+                while (d->cursor < d->idx.n && d->local[d->cursor] >= 0) {
+                        r = copy_local(d, d->cursor, err);
+                        if (r < 0)
+                                return r;
+                        d->cursor++;
+                        sfu_job_progress_update(d->job, sfu_hashpipe_offset(d->pipe));
+                }
+                if (d->cursor >= d->idx.n)
+                        break;
+                before = d->cursor;
+                r = fetch_batch(d, err);
+                if (r < 0)
+                        return r;
+                if (d->cursor == before && (was_single || !d->single))
+                        return sfu_err_set(err, SFU_ERR_NETWORK, EPROTO, "delta: no progress at chunk %zu", before);
+        }
+        if (sfu_hashpipe_offset(d->pipe) != img->size)
+                return sfu_err_set(err, SFU_ERR_SIZE, EBADMSG, "delta: built %" PRIu64 " bytes, not %" PRIu64,
+                                   sfu_hashpipe_offset(d->pipe), img->size);
+        log_info("delta: %s: fetched %" PRIu64 " bytes for an image of %" PRIu64 " (%.1f %%, %" PRIu64
+                 " bytes saved); %zu chunks fetched, %zu from slot %s",
+                 img->name, d->fetched, img->size, 100.0 * (double) d->fetched / (double) img->size,
+                 d->fetched < img->size ? img->size - d->fetched : 0, d->n_fetched, d->n_local, d->source->bootname);
+        return 0;
+}
+
+int sfu_delta_try(struct sfu_job *job, struct sfu_stage_target *t, struct sfu_hashpipe *pipe, bool *done,
+                  struct sfu_err *err) {
+        const struct sfu_manifest_image *img = t->image;
+        const struct sfu_candidate *from = t->component->from;
+        struct delta d = { .job = job, .t = t, .m = &img->delta, .pipe = pipe, .source_fd = -1 };
+        struct sfu_err derr = SFU_ERR_INIT;
+        int r;
+
+        *done = false;
+        if (!job->config->delta_enable || !img->delta.present || !img->has_size || img->encryption.present ||
+            from->bundle || !t->url)
+                return 0;
+        r = run_delta(&d, &derr);
+        delta_done(&d);
+        if (r >= 0) {
+                *done = true;
+                return 0;
+        }
+        if (derr.code == SFU_ERR_NONE)
+                sfu_err_set(&derr, SFU_ERR_STORAGE, -r, "delta: %s", strerror(-r));
+        if (derr.errnum == ECANCELED || !job->config->delta_fallback) {
+                *err = derr;
+                return r;
+        }
+        log_warning("delta for %s failed (%s); downloading the whole image", img->name, derr.message);
+        r = sfu_hashpipe_reset(pipe);
+        if (r < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, r, "cannot restart the digests");
+        return 0;
+}
