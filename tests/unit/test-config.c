@@ -173,6 +173,8 @@ static void test_defaults(void) {
         is_int(c->attempts, 3, "defaults: attempts");
         is_str(c->state_dir, SFU_LOCALSTATEDIR "/lib/secfud", "defaults: state-dir");
         is_str(c->runtime_dir, "/run/secfud", "defaults: runtime-dir");
+        ok(c->delta_enable && c->delta_fallback && c->delta_batch == 32 && sfu_streq(c->delta_source_slots, "running"),
+           "defaults: [delta] enable, fallback, batch 32, source-slots running");
         sfu_config_free(c);
 
         /* A minimal file leaves every default in place. */
@@ -817,8 +819,37 @@ static void test_files(void) {
         ok(tap_survives(free_null_config), "sfu_config_free(NULL)");
 }
 
+static void test_delta(void) {
+        struct sfu_config *c = load_base("[delta]\nenable = no\nfallback = off\nbatch = 256\nsource-slots = rootfs.0  boot.1\n");
+        struct sfu_config_slot a = { .class_name = (char *) "rootfs", .index = 0 },
+                               b = { .class_name = (char *) "rootfs", .index = 1 },
+                               boot1 = { .class_name = (char *) "boot", .index = 1 };
+
+        ok(c && !c->delta_enable && !c->delta_fallback && c->delta_batch == 256, "[delta] values read");
+        ok(c && sfu_config_delta_source_ok(c, &a, &b) && !sfu_config_delta_source_ok(c, &b, &a) &&
+                   sfu_config_delta_source_ok(c, &boot1, &a),
+           "source-slots: the slots listed, whichever runs");
+        sfu_config_free(c);
+        c = load_base("[delta]\nsource-slots = running\n");
+        ok(c && sfu_config_delta_source_ok(c, &a, &a) && !sfu_config_delta_source_ok(c, &b, &a),
+           "source-slots = running: the running side only");
+        sfu_config_free(c);
+        c = load_base("[delta]\nsource-slots = none\n");
+        ok(c && !sfu_config_delta_source_ok(c, &a, &a), "source-slots = none: no source");
+        sfu_config_free(c);
+        expect_base_error("[delta]\nbatch = 0\n", "test.conf:11: invalid batch \"0\": must be a whole number from 1 to 256", "batch 0 refused");
+        expect_base_error("[delta]\nbatch = 257\n", "test.conf:11: invalid batch \"257\": must be a whole number from 1 to 256", "batch over 256 refused");
+        expect_base_error("[delta]\nsource-slots = rootfs\n", "test.conf:11: invalid source-slots \"rootfs\": must be running, none, or slot names such as rootfs.0", "a slot name without its number refused");
+        expect_base_error("[delta]\nsource-slots = rootfs.16\n", "test.conf:11: invalid source-slots \"rootfs.16\": slot numbers go from 0 to 15", "a slot number over 15 refused");
+        expect_base_error("[delta]\nsource-slots = Root.0\n", "test.conf:11: invalid source-slots \"Root.0\": must be running, none, or slot names such as rootfs.0", "an upper-case class refused");
+        expect_base_error("[delta]\nsource-slots =\n", "test.conf:11: invalid source-slots \"\": must be running, none, or slot names such as rootfs.0", "an empty list refused");
+        expect_base_error("[delta]\nenable = maybe\n", "test.conf:11: invalid enable \"maybe\": must be yes, no, true, false, on, off, 1 or 0", "enable = maybe refused");
+        expect_base_error("[delta]\nchunk = 4\n", "test.conf:11: unknown key \"chunk\" in section [delta]", "an unknown [delta] key refused");
+}
+
 int main(void) {
         test_defaults();
+        test_delta();
         test_design_example();
         test_nondefault();
         test_shipped_config();

@@ -802,6 +802,85 @@ static void test_raw_text(void) {
         refused_text_n(deep, 40000, SFU_MANIFEST_MAX_SIZE, SFU_ERR_PARSE, "nested deeper", "40000 open brackets");
 }
 
+/* ------------------------------------------------------------ delta */
+
+#define DELTA_SHA "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+
+static json_t *delta_member(void) {
+        return json_pack("{s:s, s:s, s:i, s:i, s:s, s:i}", "format", "zchunk", "location", "rootfs.img.zck", "size",
+                         200000, "headerSize", 5000, "headerSha256", DELTA_SHA, "chunkSize", 16384);
+}
+
+static json_t *split_delta(json_t *member) {
+        json_t *doc = split();
+        json_object_set_new(json_array_get(json_object_get(doc, "images"), 0), "delta", member);
+        return doc;
+}
+
+static json_t *delta_with(const char *key, json_t *value) {
+        json_t *e = delta_member();
+        if (value)
+                json_object_set_new(e, key, value);
+        else
+                json_object_del(e, key);
+        return e;
+}
+
+static void test_delta(void) {
+        struct sfu_manifest *m;
+        json_t *j = NULL, *doc;
+
+        m = accepted(split_delta(delta_member()), "images[0].delta");
+        ok(m && m->images[0].delta.present && !m->images[1].delta.present &&
+                   sfu_streq(m->images[0].delta.location, "rootfs.img.zck") && m->images[0].delta.size == 200000 &&
+                   m->images[0].delta.header_size == 5000 && m->images[0].delta.chunk_size == 16384 &&
+                   m->images[0].delta.header_sha256[0] == 0x00 && m->images[0].delta.header_sha256[31] == 0xff,
+           "the model has the image's delta");
+        ok(m && sfu_manifest_to_json(m, &j) == 0 &&
+                   sfu_streq(json_string_value(json_object_get(json_object_get(json_array_get(json_object_get(j, "images"), 0),
+                                                                               "delta"),
+                                                               "headerSha256")),
+                             DELTA_SHA),
+           "to_json shows the delta");
+        json_decref(j);
+        sfu_manifest_free(m);
+
+        doc = minimal();
+        json_object_set_new(doc, "firmwareDelta", delta_member());
+        m = accepted(doc, "firmwareDelta in the single-image form");
+        ok(m && m->images[0].delta.present, "single-image delta in the model");
+        sfu_manifest_free(m);
+        doc = minimal();
+        json_object_del(doc, "firmwareSize");
+        json_object_set_new(doc, "firmwareDelta", delta_member());
+        refused(doc, "a delta needs the image's size", "firmwareDelta without firmwareSize");
+
+        refused(split_delta(json_string("x")), "\"images[0].delta\" is not an object", "delta not an object");
+        refused(split_delta(delta_with("x-extra", json_true())), "which this device does not understand",
+                "an unknown delta member");
+        refused(split_delta(delta_with("format", json_string("xdelta"))), "is not supported (zchunk is)",
+                "another format");
+        refused(split_delta(delta_with("location", NULL)), "has no \"images[0].delta.location\"", "no location");
+        refused(split_delta(delta_with("location", json_string("tftp://x/y.zck"))), "uses the scheme \"tftp\"",
+                "a tftp location");
+        refused(split_delta(delta_with("headerSha256", json_string("0011"))), "is not 64 hexadecimal digits",
+                "a short header digest");
+        refused(split_delta(delta_with("headerSha256", NULL)), "has no \"images[0].delta.headerSha256\"",
+                "no header digest");
+        refused(split_delta(delta_with("headerSize", json_integer(200000))), "does not fit",
+                "a header as large as the file");
+        refused(split_delta(delta_with("headerSize", json_integer(0))), "not an integer greater than zero",
+                "a header of 0 bytes");
+        refused(split_delta(delta_with("headerSize", json_integer(40 * 1024 * 1024))), "does not fit",
+                "a header over the cap");
+        refused(split_delta(delta_with("chunkSize", json_integer(1000))), "chunkSize is not a multiple",
+                "a chunk size that is not a multiple of 4096");
+        refused(split_delta(delta_with("chunkSize", json_integer(8 * 1024 * 1024))), "chunkSize is not a multiple",
+                "a chunk size over 4 MiB");
+        refused(split_delta(delta_with("size", json_string("1"))), "not an integer greater than zero",
+                "a size as a string");
+}
+
 /* ------------------------------------------------------------ encryption */
 
 #define ENC_KEY "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"   /* bytes 00..1f */
@@ -940,6 +1019,7 @@ int main(void) {
         test_key_info_refusals();
         test_raw_text();
         test_encryption();
+        test_delta();
 
         free(minimal_text);
         return tap_done();
