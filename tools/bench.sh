@@ -18,7 +18,16 @@
 # same process start without any work (bench/startup-floor.c), the idle
 # daemon's RSS, and up-to-date checks through the daemon's control socket.
 #
+# Delta staging (doc/delta.md): the device runs a random DELTA_MIB image in
+# slot A; the server offers the same image with 0.1, 1 or 10 % of its 4 KiB
+# blocks changed (scattered at random, or one clustered run), published
+# with `secfu-manifest create --delta`; secfud stages it from the chunks it
+# holds and the ones it fetches, and the same image in full with [delta]
+# enable = no.  Rows "delta P % LAYOUT": bytes fetched (secfud's log line)
+# as % of the image, wall time vs the full staging of the same image.
+#
 # Environment: BENCH_RUNS (3), BENCH_IMAGE_MIB (256), BENCH_SMALL_MIB (64),
+# BENCH_DELTA_MIB (64), BENCH_DELTA_CHUNK (16K), BENCH_DELTA_CASES ("0.1:scattered ... 10:clustered"),
 # BENCH_POLL_RUNS (5), BENCH_STRICT=1 (exit 1 when a target is missed),
 # BENCH_KEEP=1 (keep the temporary directory), SECFUD / SECFUCTL /
 # SECFU_MANIFEST (override the binaries of BUILD_DIR), TMPDIR.
@@ -34,6 +43,9 @@ RUNS=${BENCH_RUNS:-3}
 BIG_MIB=${BENCH_IMAGE_MIB:-256}
 SMALL_MIB=${BENCH_SMALL_MIB:-64}
 POLL_RUNS=${BENCH_POLL_RUNS:-5}
+DELTA_MIB=${BENCH_DELTA_MIB:-64}
+DELTA_CHUNK=${BENCH_DELTA_CHUNK:-16K}
+DELTA_CASES=${BENCH_DELTA_CASES:-"0.1:scattered 0.1:clustered 1:scattered 1:clustered 10:scattered 10:clustered"}
 SLOT_MARGIN_MIB=16
 
 die() { echo "bench: $*" >&2; exit 2; }
@@ -314,6 +326,75 @@ wait "$DAEMON_PID"
 daemon_status=$?
 DAEMON_PID=
 
+# ---------------------------------------------------------------- delta
+# delta_images: the base image and one changed image per case, each
+# published with its zchunk file under /delta-CASE/.
+delta_publish() { # delta_publish CASE PCT LAYOUT
+        local name=$1 pct=$2 layout=$3 dir=$T/www/delta-$1
+        mkdir -p "$dir"
+        /usr/bin/python3 - "$T/delta-base.img" "$dir/fw.img" "$pct" "$layout" <<'PY' || die "cannot make the $name image"
+import os, random, sys
+base, out, pct, layout = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
+data = bytearray(open(base, "rb").read())
+blocks = len(data) // 4096
+n = max(1, round(blocks * pct / 100))
+rng = random.Random(f"{pct}{layout}")
+if layout == "scattered":
+    picks = rng.sample(range(blocks), n)
+else:
+    first = rng.randrange(0, blocks - n)
+    picks = range(first, first + n)
+for b in picks:
+    data[b * 4096:(b + 1) * 4096] = os.urandom(4096)
+open(out, "wb").write(data)
+PY
+        "$SECFU_MANIFEST" create --manufacturer example.com --model gw100 --version 1.1.0 \
+                --image "$dir/fw.img=fw.img" --delta --delta-chunk-size "$DELTA_CHUNK" >"$T/delta-$name.json" || die "secfu-manifest create --delta failed"
+        "$SECFU_MANIFEST" sign --key "$T/factory.key" --alg ES256 "$T/delta-$name.json" >"$dir/manifest.json" ||
+                die "secfu-manifest sign failed"
+}
+
+# run_delta CASE RESULT [EXTRA_CONF]: one staging of /delta-CASE/ on a
+# device whose slot A holds the base image; appends the bytes fetched to
+# $T/fetched-RESULT.
+run_delta() {
+        local name=$1 result=$2 d=$T/dev-delta
+        rm -rf "$d"
+        device_layout "$d" "$T/factory.pub" $((DELTA_MIB * 1048576)) $(((DELTA_MIB + SLOT_MARGIN_MIB) * 1048576)) ||
+                die "cannot lay out the device $d"
+        cp "$T/delta-base.img" "$d/slot-a"
+        EXTRA_CONF=${3:-} LOCAL_URL="http://_firmware.{domain}:$PORT/.well-known/firmware/{manufacturer}/{model}/manifest.json" \
+                MANUFACTURER_URL="$SERVER/delta-$name/manifest.json" device_config "$d" >"$d/secfud.conf"
+        if ! "$RUNSTAT" "$T/stat" "$SECFUD" -c "$d/secfud.conf" --once >"$T/secfud.out" 2>"$T/delta.log" ||
+                ! grep -q '^BOOT_ORDER=B A' "$d/bootenv"; then
+                sed 's/^/  | /' "$T/delta.log" | tail -20 >&2
+                die "secfud --once did not stage the delta-$name image"
+        fi
+        cmp -s -n "$((DELTA_MIB * 1048576))" "$T/www/delta-$name/fw.img" "$d/slot-b" ||
+                die "slot B does not hold the delta-$name image"
+        if [ -z "${3:-}" ]; then
+                sed -n 's/.*delta: firmware: fetched \([0-9]*\) bytes.*/\1/p' "$T/delta.log" >>"$T/fetched-$result"
+                grep -q 'delta: firmware: fetched' "$T/delta.log" || die "delta-$name: secfud did not stage by delta"
+        fi
+        record "$result"
+}
+
+echo "bench: delta: a $DELTA_MIB MiB base image and $(wc -w <<<"$DELTA_CASES") changed ones (zchunk files)"
+head -c "$((DELTA_MIB * 1048576))" /dev/urandom >"$T/delta-base.img" || die "cannot write the delta base image"
+for c in $DELTA_CASES; do
+        delta_publish "${c/:/-}" "${c%%:*}" "${c#*:}"
+done
+delta_first=${DELTA_CASES%% *}
+delta_first=${delta_first/:/-}
+for i in $(seq "$RUNS"); do
+        echo "bench: delta round $i of $RUNS"
+        run_delta "$delta_first" delta-full $'[delta]\nenable = no'
+        run_delta "$delta_first" delta-zck-only $'[delta]\nsource-slots = none'
+        for c in $DELTA_CASES; do
+                run_delta "${c/:/-}" "delta-${c/:/-}"
+        done
+done
+
 # ---------------------------------------------------------------- table
 a_us=$(med a 1)
 row() { # row LABEL RESULT MIB
@@ -342,6 +423,29 @@ if [ "$daemon_checks" -gt 0 ]; then
         awk -v ms="$daemon_check_ms" -v rss="$daemon_rss" -v n="$daemon_checks" -v req="$daemon_check_requests" \
                 'BEGIN { printf "%-34s %8s %8s %7s %7.4f %8.1f   CPU per check (%d checks, %d requests); VmRSS after\n", "secfud daemon, check (304)", "-", "-", "-", ms / 1000, rss / 1024, n, req }'
 fi
+# Delta rows: bytes fetched as % of the image, and the zchunk file's own
+# size (the "compressed full image" of this data); wall time vs full.
+echo
+full_us=$(med delta-full 1)
+full_rss=$(med delta-full 2)
+printf '%-34s %8s %9s %7s %7s %8s   %s\n' "delta ($DELTA_MIB MiB, $DELTA_CHUNK chunks)" "median s" "fetched" "vs full" "CPU s" "RSS MiB" "runs (s)"
+printf '%.0s-' {1..104}; echo
+drow() { # drow LABEL RESULT
+        local fetched
+        fetched=$(median <"$T/fetched-$2" 2>/dev/null || echo 0)
+        awk -v l="$1" -v us="$(med "$2" 1)" -v rss="$(med "$2" 2)" -v cpu="$(med "$2" 3)" -v f="${fetched:-0}" \
+                -v size="$((DELTA_MIB * 1048576))" -v full="$full_us" -v runs="$(list_s "$2")" \
+                'BEGIN { printf "%-34s %8.3f %8.2f%% %6.2fx %7.3f %8.1f   %s\n", l, us / 1e6, f ? 100 * f / size : 100, full / us, cpu / 1e6, rss / 1024, runs }'
+}
+drow "full staging (delta disabled)" delta-full
+zck_size=$(stat -c %s "$T/www/delta-$delta_first/fw.img.zck")
+drow "zchunk, no source slot (all fetched)" delta-zck-only
+for c in $DELTA_CASES; do
+        drow "delta ${c%%:*} % ${c#*:}" "delta-${c/:/-}"
+done
+awk -v z="$zck_size" -v size="$((DELTA_MIB * 1048576))" -v h="$(grep -o '"headerSize": [0-9]*' "$T/delta-$delta_first.json" | grep -o '[0-9]*$')" \
+        'BEGIN { printf "zchunk file %.2f%% of the image (header %.2f%%: %d bytes)\n", 100 * z / size, 100 * h / size, h }'
+
 # Verifying a manifest, by form and algorithm (bench/verify-bench.c):
 # CPU per sfu_signed_open as a ratio to one OpenSSL ES256 verify.
 echo
@@ -375,6 +479,22 @@ target "$([ "$s_rss" -le $((curl_rss + 2048)) ] && echo 1 || echo 0)" \
         "staging peak RSS <= curl -o + 2 MiB: $s_rss KiB vs $curl_rss KiB (+$((s_rss - curl_rss)) KiB, limit +2048)"
 target "$([ "$poll_requests_max" -eq 1 ] && [ "$poll_not_304" -eq 0 ] && echo 1 || echo 0)" \
         "up-to-date poll costs one request answered 304: at most $poll_requests_max request(s) per poll, $poll_not_304 poll(s) saw another status"
+header_pct=$(awk -v h="$(grep -o '"headerSize": [0-9]*' "$T/delta-$delta_first.json" | grep -o '[0-9]*$')" \
+        -v size="$((DELTA_MIB * 1048576))" 'BEGIN { printf "%.4f", 100 * h / size }')
+for c in $DELTA_CASES; do
+        pct=${c%%:*} r="delta-${c/:/-}"
+        f=$(median <"$T/fetched-$r")
+        us=$(med "$r" 1)
+        rss=$(med "$r" 2)
+        target "$(awk -v f="$f" -v p="$pct" -v h="$header_pct" -v size="$((DELTA_MIB * 1048576))" 'BEGIN { print (100 * f / size <= 2 * p + h) }')" \
+                "$(awk -v f="$f" -v p="$pct" -v h="$header_pct" -v size="$((DELTA_MIB * 1048576))" -v c="$c" 'BEGIN { printf "delta %s: fetched <= 2 x changed + header: %.2f%% vs %.2f%%", c, 100 * f / size, 2 * p + h }')"
+        target "$(awk -v f="$f" -v z="$zck_size" 'BEGIN { print (f < z) }')" \
+                "delta $c: fetched below the compressed full image (the zchunk file): $f vs $zck_size bytes"
+        target "$(awk -v us="$us" -v full="$full_us" 'BEGIN { print (us < full) }')" \
+                "$(awk -v us="$us" -v full="$full_us" -v c="$c" 'BEGIN { printf "delta %s: faster than full staging over loopback: %.3f vs %.3f s", c, us / 1e6, full / 1e6 }')"
+        target "$([ "$rss" -le $((full_rss + 4096)) ] && echo 1 || echo 0)" \
+                "delta $c: peak RSS within 4 MiB of full staging: $rss vs $full_rss KiB"
+done
 context=
 if [ -n "$floor_cpu" ]; then
         context=$(awk -v c="$poll_cpu" -v f="$floor_cpu" 'BEGIN { printf "; %.2f ms of it is the process floor, %.2f ms secfud'"'"'s own work", f / 1000, (c - f) / 1000 }')
