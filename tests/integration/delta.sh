@@ -20,13 +20,17 @@ ZCK=$WK/fw-1.1.0.img.zck
 
 # new_device: a device running 1.0.0 from slot A, 1.1.0 (+ delta)
 # published on the fixture server.
+# The images are made once, so that every device asks for the same ranges.
+STASH=$(mktemp -d "${TMPDIR:-/tmp}/secfu-delta.XXXXXX")
+head -c "$SIZE" /dev/urandom >"$STASH/img-1.0.0.img"
+cp "$STASH/img-1.0.0.img" "$STASH/img-1.1.0.img"
+for b in $BLOCKS; do
+        head -c 4096 /dev/urandom | dd of="$STASH/img-1.1.0.img" bs=4096 seek="$b" conv=notrunc status=none
+done
 new_device() {
         dev_setup || bail "dev_setup failed"
-        head -c "$SIZE" /dev/urandom >"$D/img-1.0.0.img"
-        cp "$D/img-1.0.0.img" "$D/img-1.1.0.img"
-        for b in $BLOCKS; do
-                head -c 4096 /dev/urandom | dd of="$D/img-1.1.0.img" bs=4096 seek="$b" conv=notrunc status=none
-        done
+        trap 'nginx_stop; dev_cleanup; rm -rf "$STASH"' EXIT
+        cp "$STASH/img-1.0.0.img" "$STASH/img-1.1.0.img" "$D/"
         # slot A holds 1.0.0 (the rest of the slot stays random)
         dd if="$D/img-1.0.0.img" of="$D/slot-a" conv=notrunc status=none
         jws=$(dev_manifest 1.1.0 --delta) || bail "cannot make the manifest"
@@ -44,7 +48,6 @@ zck_bytes() { # body bytes the fixture server sent for the zchunk file
 
 # ---------------------------------------------------------------- nginx, multipart
 new_device
-trap 'nginx_stop; dev_cleanup' EXIT
 nginx_start "$D/nginx" "$WWW" || bail "nginx did not start"
 MANUFACTURER_URL="$NGINX_URL$MANIFEST_PATH"
 dev_write_config
@@ -75,6 +78,72 @@ diag "fixture: $b bytes of the zchunk file in $(fixture_count "$ZCK") requests"
 [ "$b" -lt $((SIZE / 10)) ]; ok $? "no multipart: less than 10 % of the image sent ($b bytes)"
 d_fetched=$(sed -n 's/.*delta: firmware: fetched \([0-9]*\) bytes.*/\1/p' "$D/once.log")
 [ -n "$d_fetched" ] && [ "$d_fetched" -lt $((SIZE / 20)) ]; ok $? "no multipart: the device kept less than 5 % of the image (${d_fetched:-?} bytes)"
+
+RANGES=$(fixture_header "$ZCK" Range 1)
+diag "the first batch asked for $RANGES"
+
+# ---------------------------------------------------------------- lying multipart answers
+# A 206 multipart/byteranges answer made up for the first batch (the same
+# ranges on every device: the same images), with the file's own ETag.
+# craft MODE: reorder (the parts in reverse order), boundary (the body's
+# delimiters are not the announced boundary), total (Content-Range says
+# another file size), extra (a part for a range not asked for comes first).
+# The parts' data are not the chunks: the framing must be refused first.
+craft() {
+        /usr/bin/python3 - "$1" "$RANGES" "$(stat -c %s "$WWW$ZCK")" <<'PY'
+import json, sys
+mode, ranges, size = sys.argv[1], sys.argv[2], int(sys.argv[3])
+parts = [tuple(int(x) for x in r.split("-")) for r in ranges[len("bytes="):].split(",")]
+if mode == "reorder":
+    parts.reverse()
+if mode == "extra":
+    parts.insert(0, (0, 9))
+body = ""
+for a, b in parts:
+    total = size + 1 if mode == "total" else size
+    n = b - a + 1
+    delim = "XYZ" if mode == "boundary" else "B0UND"
+    body += "\r\n--%s\r\nContent-Type: application/octet-stream\r\nContent-Range: bytes %d-%d/%d\r\n\r\n%s" % (delim, a, b, total, "x" * n)
+body += "\r\n--B0UND--\r\n"
+print(json.dumps(body))
+PY
+}
+etag=$(curl -sI "$SERVER$ZCK" | sed -n 's/^ETag: *"\(.*\)"\r*$/\1/p')
+declare -A why=([reorder]="where range 0 was expected" [boundary]="does not start with the boundary"
+        [total]="where range 0 was expected" [extra]="bytes 0-9/[0-9]+ where range 0 was expected")
+for mode in reorder boundary total extra; do
+        new_device
+        EXTRA_CONF=$'[delta]\nfallback = no'
+        dev_write_config
+        fixture_rule "$ZCK" '{"once": true}' >/dev/null
+        fixture_rule_append "$ZCK" "{\"once\": true, \"status\": 206, \"etag\": \"$etag\",
+                \"headers\": {\"Content-Type\": \"multipart/byteranges; boundary=B0UND\"}, \"body\": $(craft $mode)}" >/dev/null
+        dev_snapshot before
+        secfud_once
+        refused before "$IMG" "${why[$mode]}" "a multipart answer ($mode), fallback = no"
+        is "$(fixture_count "$ZCK")" 2 "$mode: the header and one batch, then the device stops"
+        EXTRA_CONF=""
+done
+
+# ---------------------------------------------------------------- kill -9 during a delta
+new_device
+fixture_rule "$ZCK" '{"once": true}' >/dev/null
+# every request after the header's stalls (the multi-range one is answered
+# whole by this server and dropped, then single ranges)
+fixture_rule_append "$ZCK" '{"count": 20, "stall_after": 1000, "stall": 30}' >/dev/null
+dev_snapshot before
+secfud_once_bg
+wait_until 20 grep -q "fetching the rest" "$D/once.log"; ok $? "kill -9: the delta began"
+wait_until 20 test "$(fixture_count "$ZCK")" -ge 3; ok $? "kill -9: a range request is in flight"
+sleep 0.3
+kill -KILL "$SECFUD_PID"
+secfud_wait
+dev_unchanged before "kill -9 during a delta"
+fixture_clear "$ZCK" >/dev/null
+secfud_once
+staged 1.1.0 "after kill -9 during a delta, the next cycle"
+once_log_has "delta: firmware: fetched"; ok $? "after kill -9: the next cycle stages by delta again"
+is "$(fixture_count "$IMG")" 0 "after kill -9: the plain image was never requested"
 
 # ---------------------------------------------------------------- no Range at all
 new_device
