@@ -12,7 +12,9 @@
 #      scoped key, staged all-or-nothing;
 #   4. an encrypted update: the signed manifest inside a JWE for the
 #      device's X25519 key, the image encrypted in authenticated segments,
-#      decrypted while it streams into the slot.
+#      decrypted while it streams into the slot;
+#   5. a delta update from nginx: the new image also as a zchunk file, of
+#      which the device fetches only the chunks its running slot lacks.
 set -euo pipefail
 DEMO_NAME=demo-formats
 # shellcheck source=tools/demo-lib.sh
@@ -205,6 +207,38 @@ apply
 cmp -s rootfs-1.4.0.img <(head -c $((8 * MiB)) rootfs-a) && echo "slot A holds exactly rootfs-1.4.0.img (the plaintext)"
 grep -F 'manifest decrypted' daemon.log | sed 's/^/  /'
 reboot_into 1.4.0
+ctl status
+
+# ------------------------------------------------------------------ delta
+say "1.5.0 as a delta: a few 4 KiB blocks of 1.4.0 changed, published with --delta"
+cp rootfs-1.4.0.img rootfs-1.5.0.img
+for block in 3 700 1500; do
+        head -c 4096 /dev/urandom | dd of=rootfs-1.5.0.img bs=4096 seek=$block conv=notrunc status=none
+done
+run "$MANIFEST" create --manufacturer example.com --model gw100 --version 1.5.0 \
+        --image rootfs-1.5.0.img --slot-class rootfs --name rootfs --delta >manifest-1.5.0.json
+run "$MANIFEST" sign --key manufacturer.key manifest-1.5.0.json >manifest-1.5.0.jws
+run "$MANIFEST" publish --root www manifest-1.5.0.jws rootfs-1.5.0.img
+cp rootfs-1.5.0.img.zck "$dir/"
+printf 'rootfs-1.5.0.img: %s bytes; rootfs-1.5.0.img.zck: %s bytes beside it\n' \
+        "$(stat -c %s rootfs-1.5.0.img)" "$(stat -c %s rootfs-1.5.0.img.zck)"
+echo "Range requests need a real web server: nginx replaces python's http.server."
+kill "$server_pid" && wait "$server_pid" 2>/dev/null || true
+# shellcheck source=tests/lib/nginx.sh
+. "$top/tests/lib/nginx.sh"
+nginx_start "$demo/nginx" "$demo/www" >/dev/null 2>&1 || { echo "$DEMO_NAME: nginx did not start"; exit 1; }
+server_pid=$NGINX_PID
+stop_daemon
+sed -i "s|^manufacturer-url = .*|manufacturer-url = $NGINX_URL/.well-known/firmware/{manufacturer}/{model}/manifest.json|" secfud.conf
+start_daemon
+
+say "secfuctl apply: the chunks slot A holds come from there, the rest from nginx"
+apply
+cmp -s rootfs-1.5.0.img <(head -c $((8 * MiB)) rootfs-b) && echo "slot B holds exactly rootfs-1.5.0.img"
+grep -F 'delta: rootfs' daemon.log | sed 's/^<[0-9]>/  /'
+echo "nginx's log (request, status, body bytes):"
+sed 's/^/  /' "$demo/nginx/access.log" | grep -F '1.5.0' || true
+reboot_into 1.5.0
 ctl status
 
 say "Done"
