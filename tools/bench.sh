@@ -432,7 +432,8 @@ printf '%-34s %8s %9s %7s %7s %8s   %s\n' "delta ($DELTA_MIB MiB, $DELTA_CHUNK c
 printf '%.0s-' {1..104}; echo
 drow() { # drow LABEL RESULT
         local fetched
-        fetched=$(median <"$T/fetched-$2" 2>/dev/null || echo 0)
+        fetched=0
+        [ -s "$T/fetched-$2" ] && fetched=$(median <"$T/fetched-$2")
         awk -v l="$1" -v us="$(med "$2" 1)" -v rss="$(med "$2" 2)" -v cpu="$(med "$2" 3)" -v f="${fetched:-0}" \
                 -v size="$((DELTA_MIB * 1048576))" -v full="$full_us" -v runs="$(list_s "$2")" \
                 'BEGIN { printf "%-34s %8.3f %8.2f%% %6.2fx %7.3f %8.1f   %s\n", l, us / 1e6, f ? 100 * f / size : 100, full / us, cpu / 1e6, rss / 1024, runs }'

@@ -205,6 +205,16 @@ secfud_once
 refused before "" "do not match their digest" "tampered chunk, fallback = no"
 EXTRA_CONF=""
 
+# ---------------------------------------------------------------- lying sizes
+new_device
+printf 'x' >>"$WWW$ZCK"
+EXTRA_CONF=$'[delta]\nfallback = no'
+dev_write_config
+dev_snapshot before
+secfud_once
+refused before "$IMG" "the file on the server is [0-9]+ bytes, the manifest says" "a zchunk file of another size, fallback = no"
+EXTRA_CONF=""
+
 # ---------------------------------------------------------------- the file changes between requests
 new_device
 cp "$WWW$ZCK" "$WWW$WK/other.zck"
