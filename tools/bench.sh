@@ -25,6 +25,9 @@
 # holds and the ones it fetches, and the same image in full with [delta]
 # enable = no.  Rows "delta P % LAYOUT": bytes fetched (secfud's log line)
 # as % of the image, wall time vs the full staging of the same image.
+# Then the same over a shaped link (BENCH_SHAPED_RATE, 20mbit, tc tbf on
+# the loopback of a network namespace that holds nginx and the device;
+# root only) for a BENCH_SHAPED_MIB (16) MiB image, BENCH_SHAPED_CASES.
 #
 # Environment: BENCH_RUNS (3), BENCH_IMAGE_MIB (256), BENCH_SMALL_MIB (64),
 # BENCH_DELTA_MIB (64), BENCH_DELTA_CHUNK (16K), BENCH_DELTA_CASES ("0.1:scattered ... 10:clustered"),
@@ -45,6 +48,11 @@ SMALL_MIB=${BENCH_SMALL_MIB:-64}
 POLL_RUNS=${BENCH_POLL_RUNS:-5}
 DELTA_MIB=${BENCH_DELTA_MIB:-64}
 DELTA_CHUNK=${BENCH_DELTA_CHUNK:-16K}
+SHAPED_MIB=${BENCH_SHAPED_MIB:-16}
+SHAPED_RATE=${BENCH_SHAPED_RATE:-20mbit}
+SHAPED_CASES=${BENCH_SHAPED_CASES:-"1:scattered 10:clustered 15:scattered"}
+NS=secfu-bench-$$
+SHAPED_NGINX_PID=
 DELTA_CASES=${BENCH_DELTA_CASES:-"0.1:scattered 0.1:clustered 1:scattered 1:clustered 10:scattered 10:clustered"}
 SLOT_MARGIN_MIB=16
 
@@ -84,6 +92,8 @@ DAEMON_PID=
 cleanup() {
         if [ -n "$DAEMON_PID" ]; then kill -TERM "$DAEMON_PID" 2>/dev/null; wait "$DAEMON_PID" 2>/dev/null; fi
         if [ -n "$NGINX_PID" ]; then kill -QUIT "$NGINX_PID" 2>/dev/null; wait "$NGINX_PID" 2>/dev/null; fi
+        if [ -n "$SHAPED_NGINX_PID" ]; then kill -QUIT "$SHAPED_NGINX_PID" 2>/dev/null; wait "$SHAPED_NGINX_PID" 2>/dev/null; fi
+        ip netns del "$NS" 2>/dev/null
         if [ -n "${BENCH_KEEP:-}" ]; then echo "bench: kept $T"; else rm -rf "$T"; fi
 }
 trap cleanup EXIT
@@ -329,10 +339,13 @@ DAEMON_PID=
 # ---------------------------------------------------------------- delta
 # delta_images: the base image and one changed image per case, each
 # published with its zchunk file under /delta-CASE/.
+# The globals DPREFIX (delta), DBASE (the base image), DMIB (its size),
+# DSERVER (the URL of the server the device reaches) and DWRAP (a command
+# prefix for secfud, e.g. ip netns exec NS) say which set is meant.
 delta_publish() { # delta_publish CASE PCT LAYOUT
-        local name=$1 pct=$2 layout=$3 dir=$T/www/delta-$1
+        local name=$1 pct=$2 layout=$3 dir=$T/www/$DPREFIX-$1
         mkdir -p "$dir"
-        /usr/bin/python3 - "$T/delta-base.img" "$dir/fw.img" "$pct" "$layout" <<'PY' || die "cannot make the $name image"
+        /usr/bin/python3 - "$DBASE" "$dir/fw.img" "$pct" "$layout" <<'PY' || die "cannot make the $name image"
 import os, random, sys
 base, out, pct, layout = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
 data = bytearray(open(base, "rb").read())
@@ -349,8 +362,9 @@ for b in picks:
 open(out, "wb").write(data)
 PY
         "$SECFU_MANIFEST" create --manufacturer example.com --model gw100 --version 1.1.0 \
-                --image "$dir/fw.img=fw.img" --delta --delta-chunk-size "$DELTA_CHUNK" >"$T/delta-$name.json" || die "secfu-manifest create --delta failed"
-        "$SECFU_MANIFEST" sign --key "$T/factory.key" --alg ES256 "$T/delta-$name.json" >"$dir/manifest.json" ||
+                --image "$dir/fw.img=fw.img" --delta --delta-chunk-size "$DELTA_CHUNK" >"$T/$DPREFIX-$name.json" ||
+                die "secfu-manifest create --delta failed"
+        "$SECFU_MANIFEST" sign --key "$T/factory.key" --alg ES256 "$T/$DPREFIX-$name.json" >"$dir/manifest.json" ||
                 die "secfu-manifest sign failed"
 }
 
@@ -360,27 +374,29 @@ PY
 run_delta() {
         local name=$1 result=$2 d=$T/dev-delta
         rm -rf "$d"
-        device_layout "$d" "$T/factory.pub" $((DELTA_MIB * 1048576)) $(((DELTA_MIB + SLOT_MARGIN_MIB) * 1048576)) ||
+        device_layout "$d" "$T/factory.pub" $((DMIB * 1048576)) $(((DMIB + SLOT_MARGIN_MIB) * 1048576)) ||
                 die "cannot lay out the device $d"
-        cp "$T/delta-base.img" "$d/slot-a"
+        cp "$DBASE" "$d/slot-a"
         EXTRA_CONF=${3:-} LOCAL_URL="http://_firmware.{domain}:$PORT/.well-known/firmware/{manufacturer}/{model}/manifest.json" \
-                MANUFACTURER_URL="$SERVER/delta-$name/manifest.json" device_config "$d" >"$d/secfud.conf"
-        if ! "$RUNSTAT" "$T/stat" "$SECFUD" -c "$d/secfud.conf" --once >"$T/secfud.out" 2>"$T/delta.log" ||
+                MANUFACTURER_URL="$DSERVER/$DPREFIX-$name/manifest.json" device_config "$d" >"$d/secfud.conf"
+        if ! "$RUNSTAT" "$T/stat" "${DWRAP[@]}" "$SECFUD" -c "$d/secfud.conf" --once >"$T/secfud.out" 2>"$T/delta.log" ||
                 ! grep -q '^BOOT_ORDER=B A' "$d/bootenv"; then
                 sed 's/^/  | /' "$T/delta.log" | tail -20 >&2
-                die "secfud --once did not stage the delta-$name image"
+                die "secfud --once did not stage the $DPREFIX-$name image"
         fi
-        cmp -s -n "$((DELTA_MIB * 1048576))" "$T/www/delta-$name/fw.img" "$d/slot-b" ||
-                die "slot B does not hold the delta-$name image"
+        cmp -s -n "$((DMIB * 1048576))" "$T/www/$DPREFIX-$name/fw.img" "$d/slot-b" ||
+                die "slot B does not hold the $DPREFIX-$name image"
         if [ -z "${3:-}" ]; then
                 sed -n 's/.*delta: firmware: fetched \([0-9]*\) bytes.*/\1/p' "$T/delta.log" >>"$T/fetched-$result"
-                grep -q 'delta: firmware: fetched' "$T/delta.log" || die "delta-$name: secfud did not stage by delta"
+                grep -q 'delta: firmware: fetched' "$T/delta.log" || die "$DPREFIX-$name: secfud did not stage by delta"
         fi
         record "$result"
 }
 
 echo "bench: delta: a $DELTA_MIB MiB base image and $(wc -w <<<"$DELTA_CASES") changed ones (zchunk files)"
 head -c "$((DELTA_MIB * 1048576))" /dev/urandom >"$T/delta-base.img" || die "cannot write the delta base image"
+DPREFIX=delta DBASE=$T/delta-base.img DMIB=$DELTA_MIB DSERVER=$SERVER
+DWRAP=()
 for c in $DELTA_CASES; do
         delta_publish "${c/:/-}" "${c%%:*}" "${c#*:}"
 done
@@ -394,6 +410,49 @@ for i in $(seq "$RUNS"); do
                 run_delta "${c/:/-}" "delta-${c/:/-}"
         done
 done
+
+# A shaped link: nginx and the device in a network namespace whose
+# loopback a token bucket limits to SHAPED_RATE (root, ip and tc's tbf
+# needed; netem, for a delay, is not available everywhere and not used).
+SHAPED=
+if [ "$(id -u)" -eq 0 ] && command -v ip >/dev/null && command -v tc >/dev/null && ip netns add "$NS" 2>/dev/null; then
+        # MTU 1500: tbf drops any packet larger than its bucket
+        if ip netns exec "$NS" ip link set lo mtu 1500 up &&
+                ip netns exec "$NS" tc qdisc add dev lo root tbf rate "$SHAPED_RATE" burst 32kb latency 200ms; then
+                main_nginx=$NGINX_PID
+                # exec: the PID nginx_start keeps is nginx's (a subshell would
+                # ignore the SIGQUIT that stops it)
+                nginx() { exec ip netns exec "$NS" nginx "$@"; }
+                curl() { ip netns exec "$NS" curl "$@"; }
+                nginx_start "$T/nginx-shaped" "$T/www" || die "nginx did not start in $NS"
+                unset -f nginx curl
+                SHAPED_NGINX_PID=$NGINX_PID
+                NGINX_PID=$main_nginx
+                SHAPED=1
+        else
+                echo "bench: note: cannot shape a namespace's loopback (tc tbf); no shaped-link rows"
+        fi
+else
+        echo "bench: note: no network namespace (needs root and ip); no shaped-link rows"
+fi
+if [ -n "$SHAPED" ]; then
+        echo "bench: shaped link ($SHAPED_RATE): a $SHAPED_MIB MiB base image and $(wc -w <<<"$SHAPED_CASES") changed ones"
+        head -c "$((SHAPED_MIB * 1048576))" /dev/urandom >"$T/shaped-base.img" || die "cannot write the shaped base image"
+        DPREFIX=shaped DBASE=$T/shaped-base.img DMIB=$SHAPED_MIB DSERVER=$NGINX_URL
+        DWRAP=(ip netns exec "$NS")
+        for c in $SHAPED_CASES; do
+                delta_publish "${c/:/-}" "${c%%:*}" "${c#*:}"
+        done
+        shaped_first=${SHAPED_CASES%% *}
+        shaped_first=${shaped_first/:/-}
+        for i in $(seq "$RUNS"); do
+                echo "bench: shaped round $i of $RUNS"
+                run_delta "$shaped_first" shaped-full $'[delta]\nenable = no'
+                for c in $SHAPED_CASES; do
+                        run_delta "${c/:/-}" "shaped-${c/:/-}"
+                done
+        done
+fi
 
 # ---------------------------------------------------------------- table
 a_us=$(med a 1)
@@ -435,7 +494,7 @@ drow() { # drow LABEL RESULT
         fetched=0
         [ -s "$T/fetched-$2" ] && fetched=$(median <"$T/fetched-$2")
         awk -v l="$1" -v us="$(med "$2" 1)" -v rss="$(med "$2" 2)" -v cpu="$(med "$2" 3)" -v f="${fetched:-0}" \
-                -v size="$((DELTA_MIB * 1048576))" -v full="$full_us" -v runs="$(list_s "$2")" \
+                -v size="$((DMIB * 1048576))" -v full="$full_us" -v runs="$(list_s "$2")" \
                 'BEGIN { printf "%-34s %8.3f %8.2f%% %6.2fx %7.3f %8.1f   %s\n", l, us / 1e6, f ? 100 * f / size : 100, full / us, cpu / 1e6, rss / 1024, runs }'
 }
 drow "full staging (delta disabled)" delta-full
@@ -444,6 +503,20 @@ drow "zchunk, no source slot (all fetched)" delta-zck-only
 for c in $DELTA_CASES; do
         drow "delta ${c%%:*} % ${c#*:}" "delta-${c/:/-}"
 done
+if [ -n "$SHAPED" ]; then
+        full_us_delta=$full_us
+        full_us=$(med shaped-full 1)
+        DMIB=$SHAPED_MIB
+        echo
+        printf '%-34s %8s %9s %7s %7s %8s   %s\n' "shaped $SHAPED_RATE ($SHAPED_MIB MiB)" "median s" "fetched" "vs full" "CPU s" "RSS MiB" "runs (s)"
+        printf '%.0s-' {1..104}; echo
+        drow "full staging (delta disabled)" shaped-full
+        for c in $SHAPED_CASES; do
+                drow "delta ${c%%:*} % ${c#*:}, shaped" "shaped-${c/:/-}"
+        done
+        full_us=$full_us_delta
+        DMIB=$DELTA_MIB
+fi
 awk -v z="$zck_size" -v size="$((DELTA_MIB * 1048576))" -v h="$(grep -o '"headerSize": [0-9]*' "$T/delta-$delta_first.json" | grep -o '[0-9]*$')" \
         'BEGIN { printf "zchunk file %.2f%% of the image (header %.2f%%: %d bytes)\n", 100 * z / size, 100 * h / size, h }'
 
@@ -496,6 +569,14 @@ for c in $DELTA_CASES; do
         target "$([ "$rss" -le $((full_rss + 4096)) ] && echo 1 || echo 0)" \
                 "delta $c: peak RSS within 4 MiB of full staging: $rss vs $full_rss KiB"
 done
+if [ -n "$SHAPED" ]; then
+        shaped_full=$(med shaped-full 1)
+        for c in $SHAPED_CASES; do
+                us=$(med "shaped-${c/:/-}" 1)
+                target "$(awk -v us="$us" -v full="$shaped_full" 'BEGIN { print (us < full) }')" \
+                        "$(awk -v us="$us" -v full="$shaped_full" -v c="$c" -v r="$SHAPED_RATE" 'BEGIN { printf "delta %s: faster than full staging over a %s link: %.2f vs %.2f s", c, r, us / 1e6, full / 1e6 }')"
+        done
+fi
 context=
 if [ -n "$floor_cpu" ]; then
         context=$(awk -v c="$poll_cpu" -v f="$floor_cpu" 'BEGIN { printf "; %.2f ms of it is the process floor, %.2f ms secfud'"'"'s own work", f / 1000, (c - f) / 1000 }')
