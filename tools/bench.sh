@@ -487,6 +487,7 @@ fi
 echo
 full_us=$(med delta-full 1)
 full_rss=$(med delta-full 2)
+DMIB=$DELTA_MIB
 printf '%-34s %8s %9s %7s %7s %8s   %s\n' "delta ($DELTA_MIB MiB, $DELTA_CHUNK chunks)" "median s" "fetched" "vs full" "CPU s" "RSS MiB" "runs (s)"
 printf '%.0s-' {1..104}; echo
 drow() { # drow LABEL RESULT
