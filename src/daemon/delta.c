@@ -3,7 +3,10 @@
 #include <inttypes.h>
 #include <unistd.h>
 
+#include <sys/mman.h>
+
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include "core/http.h"
@@ -58,9 +61,10 @@ struct delta {
         bool single;                    /* the answer is one range, not multipart */
         bool retry_single;              /* ask again, one range per request */
         struct sfu_multipart mp;
-        /* the header */
-        uint8_t *header;
+        /* the header, in a memory file (not in the process's memory) */
+        int header_fd;
         size_t header_len;
+        EVP_MD_CTX *header_md;
 };
 
 static int source_compare(const void *a, const void *b) {
@@ -410,7 +414,16 @@ static int header_write(void *userdata, uint64_t offset, const void *buf, size_t
         d->fetched += len;
         if (offset != d->header_len || d->header_len + len > d->m->header_size)
                 return sfu_err_set(err, SFU_ERR_NETWORK, EPROTO, "delta: the header's answer is not the range asked for");
-        memcpy(d->header + d->header_len, buf, len);
+        for (size_t off = 0; off < len;) {
+                ssize_t n = write(d->header_fd, (const char *) buf + off, len - off);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot fill a memory file");
+                off += (size_t) n;
+        }
+        if (EVP_DigestUpdate(d->header_md, buf, len) != 1)
+                return sfu_err_set(err, SFU_ERR_STORAGE, EIO, "cannot hash the header");
         d->header_len += len;
         return 0;
 }
@@ -423,9 +436,12 @@ static int fetch_header(struct delta *d, struct sfu_err *err) {
         char range[64];
         int r;
 
-        d->header = malloc(d->m->header_size);
-        if (!d->header)
-                return sfu_err_set(err, SFU_ERR_STORAGE, ENOMEM, "out of memory");
+        d->header_fd = memfd_create("secfud-zck-header", MFD_CLOEXEC);
+        if (d->header_fd < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot create a memory file: %s", strerror(errno));
+        d->header_md = EVP_MD_CTX_new();
+        if (!d->header_md || EVP_DigestInit_ex(d->header_md, EVP_sha256(), NULL) != 1)
+                return sfu_err_set(err, SFU_ERR_STORAGE, ENOMEM, "cannot start a digest");
         snprintf(range, sizeof(range), "0-%" PRIu64, d->m->header_size - 1);
         sfu_job_fetch_opts(d->job, &opts);
         r = sfu_fetch_ranges(&opts, d->url, range, NULL, d->m->size, 0, &sink, &res, err);
@@ -438,14 +454,15 @@ static int fetch_header(struct delta *d, struct sfu_err *err) {
                 return sfu_err_set(err, SFU_ERR_NETWORK, EPIPE, "delta: got %zu of the header's %" PRIu64 " bytes",
                                    d->header_len, d->m->header_size);
         /* Authenticated before any byte of it is parsed. */
-        SHA256(d->header, d->header_len, md);
+        if (EVP_DigestFinal_ex(d->header_md, md, NULL) != 1)
+                return sfu_err_set(err, SFU_ERR_STORAGE, EIO, "cannot hash the header");
         if (CRYPTO_memcmp(md, d->m->header_sha256, sizeof(md)) != 0)
                 return sfu_err_set(err, SFU_ERR_DIGEST, EBADMSG,
                                    "delta: the zchunk header does not match the manifest's headerSha256");
-        r = sfu_zchunk_index_read(d->header, d->header_len, d->m->chunk_size, d->t->image->size, d->m->size, &d->idx,
-                                  err);
-        free(d->header);
-        d->header = NULL;
+        r = sfu_zchunk_index_read_fd(d->header_fd, d->header_len, d->m->chunk_size, d->t->image->size, d->m->size,
+                                     &d->idx, err);
+        close(d->header_fd);
+        d->header_fd = -1;
         return r;
 }
 
@@ -453,7 +470,9 @@ static int fetch_header(struct delta *d, struct sfu_err *err) {
 
 static void delta_done(struct delta *d) {
         free(d->url);
-        free(d->header);
+        if (d->header_fd >= 0)
+                close(d->header_fd);
+        EVP_MD_CTX_free(d->header_md);
         free(d->local);
         free(d->comp);
         free(d->out);
@@ -531,7 +550,7 @@ int sfu_delta_try(struct sfu_job *job, struct sfu_stage_target *t, struct sfu_ha
                   struct sfu_err *err) {
         const struct sfu_manifest_image *img = t->image;
         const struct sfu_candidate *from = t->component->from;
-        struct delta d = { .job = job, .t = t, .m = &img->delta, .pipe = pipe, .source_fd = -1 };
+        struct delta d = { .job = job, .t = t, .m = &img->delta, .pipe = pipe, .source_fd = -1, .header_fd = -1 };
         struct sfu_err derr = SFU_ERR_INIT;
         int r;
 

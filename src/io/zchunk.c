@@ -117,19 +117,8 @@ static int hex_digest(zckChunk *c, bool plain, uint8_t out[static SFU_ZCHUNK_DIG
 
 int sfu_zchunk_index_read(const uint8_t *header, size_t len, uint32_t chunk_size, uint64_t image_size,
                           uint64_t file_size, struct sfu_zchunk_index *ret, struct sfu_err *err) {
-        _cleanup_(zck_freep) zckCtx *z = NULL;
-        _cleanup_close_ int fd = -1;
-        _cleanup_free_ struct sfu_zchunk_chunk *chunks = NULL;
-        uint64_t next, total = 0;
-        size_t max_comp = ZSTD_compressBound(chunk_size), n_chunks, i = 0;
-        ssize_t count;
-        zckChunk *c;
+        _cleanup_close_ int fd = memfd_create("secfud-zck-header", MFD_CLOEXEC);
 
-        quiet();
-        if (chunk_size == 0 || image_size == 0)
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "zchunk: empty image or chunk size");
-        /* libzck reads from a file descriptor: a memory file. */
-        fd = memfd_create("secfud-zck-header", MFD_CLOEXEC);
         if (fd < 0)
                 return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot create a memory file: %s", strerror(errno));
         for (size_t off = 0; off < len;) {
@@ -140,8 +129,23 @@ int sfu_zchunk_index_read(const uint8_t *header, size_t len, uint32_t chunk_size
                         return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot fill a memory file");
                 off += (size_t) n;
         }
+        return sfu_zchunk_index_read_fd(fd, len, chunk_size, image_size, file_size, ret, err);
+}
+
+int sfu_zchunk_index_read_fd(int fd, size_t len, uint32_t chunk_size, uint64_t image_size, uint64_t file_size,
+                             struct sfu_zchunk_index *ret, struct sfu_err *err) {
+        _cleanup_(zck_freep) zckCtx *z = NULL;
+        _cleanup_free_ struct sfu_zchunk_chunk *chunks = NULL;
+        uint64_t next, total = 0;
+        size_t max_comp = ZSTD_compressBound(chunk_size), n_chunks, i = 0;
+        ssize_t count;
+        zckChunk *c;
+
+        quiet();
+        if (chunk_size == 0 || image_size == 0)
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "zchunk: empty image or chunk size");
         if (lseek(fd, 0, SEEK_SET) < 0)
-                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot rewind a memory file");
+                return sfu_err_set(err, SFU_ERR_STORAGE, errno, "cannot rewind the header file");
         z = zck_create();
         if (!z)
                 return sfu_err_set(err, SFU_ERR_STORAGE, ENOMEM, "out of memory");

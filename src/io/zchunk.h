@@ -43,6 +43,10 @@ int sfu_zchunk_write(int in_fd, int out_fd, uint32_t chunk_size, int level, uint
  * no dictionary, and chunks that follow each other up to file_size. */
 int sfu_zchunk_index_read(const uint8_t *header, size_t len, uint32_t chunk_size, uint64_t image_size,
                           uint64_t file_size, struct sfu_zchunk_index *ret, struct sfu_err *err) _wur_;
+/* The same from a file holding exactly those len bytes (read from its
+ * start): a memory file keeps the header out of the process's memory. */
+int sfu_zchunk_index_read_fd(int fd, size_t len, uint32_t chunk_size, uint64_t image_size, uint64_t file_size,
+                             struct sfu_zchunk_index *ret, struct sfu_err *err) _wur_;
 void sfu_zchunk_index_free(struct sfu_zchunk_index *idx);
 
 /* A decompression context, reused for every chunk. */
