@@ -9,7 +9,7 @@
 # fallback = no, in a refusal that leaves the device as it was).
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 . "$top_srcdir/tests/lib/nginx.sh"
-dev_require 2>/dev/null || true
+dev_require
 command -v nginx >/dev/null || skip_all "nginx not installed (apt-get install nginx-light)"
 
 SIZE=3145728
