@@ -130,14 +130,14 @@ static int unwrap_ecdh(const struct sfu_jwe_recipient *rcpt, const struct sfu_ke
         return r;
 }
 
-static int unwrap_rsa(const struct sfu_jwe_recipient *rcpt, const struct sfu_key *key,
-                      uint8_t cek[static SFU_JWE_CEK_SIZE]) {
+int sfu_jwe_rsa_unwrap(const struct sfu_key *key, const uint8_t *ek, size_t ek_len,
+                       uint8_t cek[static SFU_JWE_CEK_SIZE]) {
         _cleanup_(sfu_jwe_evp_pkey_ctx_freep) EVP_PKEY_CTX *ctx = NULL;
         uint8_t out[SFU_JWE_MAX_ENCRYPTED_KEY];
         size_t out_len = sizeof(out);
         bool good;
 
-        if (rcpt->encrypted_key_len != (size_t) EVP_PKEY_get_size(key->pkey))
+        if (ek_len != (size_t) EVP_PKEY_get_size(key->pkey))
                 return -EBADMSG;
         ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL);
         if (!ctx)
@@ -145,7 +145,7 @@ static int unwrap_rsa(const struct sfu_jwe_recipient *rcpt, const struct sfu_key
         good = EVP_PKEY_decrypt_init(ctx) == 1 && EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) == 1 &&
                EVP_PKEY_CTX_set_rsa_oaep_md_name(ctx, "SHA256", NULL) == 1 &&
                EVP_PKEY_CTX_set_rsa_mgf1_md_name(ctx, "SHA256", NULL) == 1 &&
-               EVP_PKEY_decrypt(ctx, out, &out_len, rcpt->encrypted_key, rcpt->encrypted_key_len) == 1 &&
+               EVP_PKEY_decrypt(ctx, out, &out_len, ek, ek_len) == 1 &&
                out_len == SFU_JWE_CEK_SIZE;
         if (good)
                 memcpy(cek, out, SFU_JWE_CEK_SIZE);
@@ -169,39 +169,52 @@ static char *make_aad(const struct sfu_jwe *jwe, size_t *ret_len) {
         return aad;
 }
 
-/* A256GCM decryption of the content; -EBADMSG when the tag does not
- * verify (the plaintext written so far is wiped). */
-static int content_decrypt(const struct sfu_jwe *jwe, const uint8_t cek[static SFU_JWE_CEK_SIZE], uint8_t **ret,
-                           size_t *ret_len) {
+int sfu_jwe_gcm_decrypt(const uint8_t cek[static SFU_JWE_CEK_SIZE], const uint8_t iv[static SFU_JWE_IV_SIZE],
+                        const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t len,
+                        const uint8_t tag[static SFU_JWE_TAG_SIZE], uint8_t **ret) {
         _cleanup_(sfu_jwe_evp_cipher_ctx_freep) EVP_CIPHER_CTX *ctx = NULL;
-        _cleanup_free_ char *aad = NULL;
         uint8_t *out;
-        size_t aad_len = 0;
-        int len = 0, fin = 0;
+        int n = 0, fin = 0;
         bool good;
 
-        aad = make_aad(jwe, &aad_len);
         ctx = EVP_CIPHER_CTX_new();
-        out = malloc(jwe->ciphertext_len + 1);
-        if (!aad || !ctx || !out) {
+        out = malloc(len + 1);
+        if (!ctx || !out) {
                 free(out);
                 return -ENOMEM;
         }
         good = EVP_DecryptInit_ex2(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1 &&
                EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, SFU_JWE_IV_SIZE, NULL) == 1 &&
-               EVP_DecryptInit_ex2(ctx, NULL, cek, jwe->iv, NULL) == 1 &&
-               EVP_DecryptUpdate(ctx, NULL, &len, (const uint8_t *) aad, (int) aad_len) == 1 &&
-               EVP_DecryptUpdate(ctx, out, &len, jwe->ciphertext, (int) jwe->ciphertext_len) == 1 &&
-               EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, SFU_JWE_TAG_SIZE, (void *) jwe->tag) == 1 &&
-               EVP_DecryptFinal_ex(ctx, out + len, &fin) == 1 && (size_t) (len + fin) == jwe->ciphertext_len;
+               EVP_DecryptInit_ex2(ctx, NULL, cek, iv, NULL) == 1 &&
+               EVP_DecryptUpdate(ctx, NULL, &n, aad, (int) aad_len) == 1 &&
+               EVP_DecryptUpdate(ctx, out, &n, in, (int) len) == 1 &&
+               EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, SFU_JWE_TAG_SIZE, (void *) tag) == 1 &&
+               EVP_DecryptFinal_ex(ctx, out + n, &fin) == 1 && (size_t) (n + fin) == len;
         ERR_clear_error();
         if (!good) {
-                OPENSSL_cleanse(out, jwe->ciphertext_len + 1);
+                OPENSSL_cleanse(out, len + 1);
                 free(out);
                 return -EBADMSG;
         }
-        out[jwe->ciphertext_len] = 0;
+        out[len] = 0;
         *ret = out;
+        return 0;
+}
+
+/* A256GCM decryption of the content. */
+static int content_decrypt(const struct sfu_jwe *jwe, const uint8_t cek[static SFU_JWE_CEK_SIZE], uint8_t **ret,
+                           size_t *ret_len) {
+        _cleanup_free_ char *aad = NULL;
+        size_t aad_len = 0;
+        int r;
+
+        aad = make_aad(jwe, &aad_len);
+        if (!aad)
+                return -ENOMEM;
+        r = sfu_jwe_gcm_decrypt(cek, jwe->iv, (const uint8_t *) aad, aad_len, jwe->ciphertext, jwe->ciphertext_len,
+                                jwe->tag, ret);
+        if (r < 0)
+                return r;
         *ret_len = jwe->ciphertext_len;
         return 0;
 }
@@ -227,7 +240,8 @@ static int try_recipient(const struct sfu_jwe *jwe, size_t idx, const struct sfu
         uint8_t cek[SFU_JWE_CEK_SIZE];
         int r;
 
-        r = rcpt->alg == SFU_JWE_RSA_OAEP_256 ? unwrap_rsa(rcpt, key, cek) : unwrap_ecdh(rcpt, key, cek);
+        r = rcpt->alg == SFU_JWE_RSA_OAEP_256 ? sfu_jwe_rsa_unwrap(key, rcpt->encrypted_key, rcpt->encrypted_key_len, cek)
+                                              : unwrap_ecdh(rcpt, key, cek);
         if (r >= 0)
                 r = content_decrypt(jwe, cek, &ret->plaintext, &ret->plaintext_len);
         OPENSSL_cleanse(cek, sizeof(cek));
