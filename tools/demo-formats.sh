@@ -12,7 +12,8 @@
 #      scoped key, staged all-or-nothing;
 #   4. an encrypted update: the signed manifest inside a JWE for the
 #      device's X25519 key, the image encrypted in authenticated segments,
-#      decrypted while it streams into the slot.
+#      decrypted while it streams into the slot;
+#   5. the same all in COSE: a COSE_Sign1 inside a COSE_Encrypt.
 set -euo pipefail
 DEMO_NAME=demo-formats
 # shellcheck source=tools/demo-lib.sh
@@ -205,6 +206,24 @@ apply
 cmp -s rootfs-1.4.0.img <(head -c $((8 * MiB)) rootfs-a) && echo "slot A holds exactly rootfs-1.4.0.img (the plaintext)"
 grep -F 'manifest decrypted' daemon.log | sed 's/^/  /'
 reboot_into 1.4.0
+ctl status
+
+# ------------------------------------------------------------------ all COSE
+say "1.5.0, confidential in COSE: a COSE_Sign1 inside a COSE_Encrypt"
+head -c $((4 * MiB)) /dev/urandom >rootfs-1.5.0.img
+run "$MANIFEST" create --manufacturer example.com --model gw100 --version 1.5.0 \
+        --image rootfs-1.5.0.img --slot-class rootfs --name rootfs >manifest-1.5.0.json
+run "$MANIFEST" encrypt --image rootfs-1.5.0.img -o rootfs-1.5.0.enc --manifest manifest-1.5.0.json \
+        >manifest-1.5.0-enc.json
+run "$MANIFEST" sign --cose --key manufacturer.key -o manifest-1.5.0.cose manifest-1.5.0-enc.json
+run "$MANIFEST" encrypt --cose --to device-enc.pub -o manifest-1.5.0.cenc manifest-1.5.0.cose
+run "$MANIFEST" inspect manifest-1.5.0.cenc
+cp manifest-1.5.0.cenc "$dir/manifest.json.tmp" && mv "$dir/manifest.json.tmp" "$dir/manifest.json"
+cp rootfs-1.5.0.enc "$dir/"
+apply
+cmp -s rootfs-1.5.0.img <(head -c $((4 * MiB)) rootfs-b) && echo "slot B holds exactly rootfs-1.5.0.img (the plaintext)"
+grep -F '(COSE_Encrypt)' daemon.log | sed 's/^/  /'
+reboot_into 1.5.0
 ctl status
 
 say "Done"

@@ -3,7 +3,8 @@
 # TAP: `make demo-formats` (tools/demo-formats.sh) runs to its end against
 # the test build and shows what it claims: the COSE manifest with two
 # signatures staged, the bundle applied from a file, the two-provider set
-# staged in both slot classes, each committed.
+# staged in both slot classes, the encrypted updates (a JWE, and a
+# COSE_Sign1 in a COSE_Encrypt) decrypted and staged, each committed.
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 # shellcheck source=tests/integration/lib.sh
@@ -23,7 +24,9 @@ has "modem slot B holds exactly modem-2.0.0.img" "the provider set: the vendor's
 has 'provider "modem": modem 2.0.0, signed by' "the daemon names the vendor's key"
 has "slot A holds exactly rootfs-1.4.0.img (the plaintext)" "the encrypted update is staged, decrypted"
 has "signed as:          JWS (compact) in a JWE, ES256" "status says the manifest came encrypted"
-[ "$(grep -c '^slot [AB]: committed$' <<<"$out")" = 4 ]
-ok $? "the encrypted update is committed too"
-has "running version:    1.4.0" "the device ends on 1.4.0"
+has "slot B holds exactly rootfs-1.5.0.img (the plaintext)" "the COSE_Encrypt update is staged, decrypted"
+has "signed as:          COSE_Sign1 in a COSE_Encrypt, ES256" "status says it came in a COSE_Encrypt"
+[ "$(grep -c '^slot [AB]: committed$' <<<"$out")" = 5 ]
+ok $? "the encrypted updates are committed too"
+has "running version:    1.5.0" "the device ends on 1.5.0"
 tap_done
