@@ -18,8 +18,6 @@
 #include "core/jwe-internal.h"
 #include "core/signed.h"
 
-#define NO_FIT "cannot decrypt with this device's key(s)"
-
 /* COSE_Key (RFC 9052 section 7) labels and values. */
 #define KEY_KTY 1
 #define KEY_CRV (-1)
@@ -513,15 +511,18 @@ int sfu_cose_crypt_kek(const uint8_t *z, size_t z_len, const uint8_t *protected_
 
 /* ---------------------------------------------------------------- decryption */
 
-static bool key_fits(const struct sfu_cose_crypt_recipient *rcpt, const struct sfu_key *key) {
-        if (!key || !key->pkey || !key->is_private || key->use != SFU_KEY_USE_ENC)
-                return false;
-        if (rcpt->alg == SFU_JWE_RSA_OAEP_256)
-                return key->type == SFU_KEY_RSA;
-        return rcpt->epk && key->type != SFU_KEY_RSA && key->type == rcpt->epk->type;
+/* The COSE_Encrypt's recipients for sfu_jwe_decrypt_with. */
+static enum sfu_jwe_alg ce_alg(const void *ctx, size_t i) {
+        return ((const struct sfu_cose_crypt *) ctx)->recipients[i].alg;
 }
 
-static bool kid_names(const struct sfu_cose_crypt_recipient *rcpt, const struct sfu_key *key) {
+static const struct sfu_key *ce_epk(const void *ctx, size_t i) {
+        return ((const struct sfu_cose_crypt *) ctx)->recipients[i].epk;
+}
+
+/* A kid (bytes) names a device key whose kid has exactly these bytes. */
+static bool ce_names(const void *ctx, size_t i, const struct sfu_key *key) {
+        const struct sfu_cose_crypt_recipient *rcpt = &((const struct sfu_cose_crypt *) ctx)->recipients[i];
         return rcpt->kid && key->kid && strlen(key->kid) == rcpt->kid_len &&
                memcmp(key->kid, rcpt->kid, rcpt->kid_len) == 0;
 }
@@ -546,8 +547,8 @@ static int unwrap(const struct sfu_cose_crypt_recipient *rcpt, const struct sfu_
         return r;
 }
 
-static int try_recipient(const struct sfu_cose_crypt *ce, size_t idx, const struct sfu_key *key,
-                         struct sfu_jwe_result *ret) {
+static int ce_attempt(const void *ctx, size_t i, const struct sfu_key *key, struct sfu_jwe_result *ret) {
+        const struct sfu_cose_crypt *ce = ctx;
         _cleanup_free_ uint8_t *aad = NULL;
         uint8_t cek[SFU_JWE_CEK_SIZE];
         size_t aad_len = 0;
@@ -556,7 +557,7 @@ static int try_recipient(const struct sfu_cose_crypt *ce, size_t idx, const stru
         r = sfu_cose_crypt_enc_structure(ce->protected_bytes, ce->protected_len, &aad, &aad_len);
         if (r < 0)
                 return r;
-        r = unwrap(&ce->recipients[idx], key, cek);
+        r = unwrap(&ce->recipients[i], key, cek);
         if (r >= 0)
                 r = sfu_jwe_gcm_decrypt(cek, ce->iv, aad, aad_len, ce->ciphertext, ce->ciphertext_len, ce->tag,
                                         &ret->plaintext);
@@ -564,60 +565,23 @@ static int try_recipient(const struct sfu_cose_crypt *ce, size_t idx, const stru
         if (r < 0)
                 return r;
         ret->plaintext_len = ce->ciphertext_len;
-        ret->recipient = idx;
-        ret->key = key;
         return 0;
-}
-
-static const char *describe_recipients(const struct sfu_cose_crypt *ce, char *buf, size_t size) {
-        size_t off = 0;
-
-        buf[0] = 0;
-        for (size_t i = 0; i < ce->n_recipients && off < size; i++) {
-                const struct sfu_cose_crypt_recipient *rcpt = &ce->recipients[i];
-                int n = snprintf(buf + off, size - off, "%s%s%s%s", i ? ", " : "", sfu_jwe_alg_name(rcpt->alg),
-                                 rcpt->epk ? "/" : "", rcpt->epk ? sfu_key_type_name(rcpt->epk->type) : "");
-                if (n < 0)
-                        break;
-                off += (size_t) n;
-        }
-        return buf;
 }
 
 int sfu_cose_crypt_decrypt(const struct sfu_cose_crypt *ce, const struct sfu_keyring *keys,
                            struct sfu_jwe_result *ret, struct sfu_err *err) {
-        bool tried[SFU_COSE_CRYPT_MAX_RECIPIENTS][SFU_KEYRING_MAX] = {};
-        struct sfu_jwe_result result = {};
-        size_t n_keys, fitting = 0;
-        char list[160];
-        int r;
+        const struct sfu_jwe_recipients_ops ops = {
+                .what = "COSE_Encrypt",
+                .n = ce ? ce->n_recipients : 0,
+                .alg = ce_alg,
+                .epk = ce_epk,
+                .names = ce_names,
+                .attempt = ce_attempt,
+        };
 
-        if (!ce || !keys || !ret)
+        if (!ce)
                 return -EINVAL;
-        n_keys = keys->n_keys < SFU_KEYRING_MAX ? keys->n_keys : SFU_KEYRING_MAX;
-        /* Two rounds: the recipients that name a key, then every fit. */
-        for (int round = 0; round < 2; round++)
-                for (size_t i = 0; i < ce->n_recipients; i++)
-                        for (size_t k = 0; k < n_keys; k++) {
-                                const struct sfu_key *key = keys->keys[k];
-                                if (tried[i][k] || !key_fits(&ce->recipients[i], key) ||
-                                    (round == 0 && !kid_names(&ce->recipients[i], key)))
-                                        continue;
-                                tried[i][k] = true;
-                                fitting++;
-                                r = try_recipient(ce, i, key, &result);
-                                if (r == -ENOMEM)
-                                        return r;
-                                if (r == 0) {
-                                        *ret = result;
-                                        return 0;
-                                }
-                        }
-        if (fitting == 0)
-                return sfu_err_set(err, SFU_ERR_SIGNATURE, ENOKEY,
-                                   "no recipient of the COSE_Encrypt (%s) fits this device's %zu decryption key(s)",
-                                   describe_recipients(ce, list, sizeof(list)), n_keys);
-        return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG, NO_FIT);
+        return sfu_jwe_decrypt_with(&ops, ce, keys, ret, err);
 }
 
 /* Whether the content type names a signed manifest of this form. */

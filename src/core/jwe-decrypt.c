@@ -219,12 +219,12 @@ static int content_decrypt(const struct sfu_jwe *jwe, const uint8_t cek[static S
         return 0;
 }
 
-static bool key_fits(const struct sfu_jwe_recipient *rcpt, const struct sfu_key *key) {
+static bool key_fits(enum sfu_jwe_alg alg, const struct sfu_key *epk, const struct sfu_key *key) {
         if (!key || !key->pkey || !key->is_private || key->use != SFU_KEY_USE_ENC)
                 return false;
-        switch (rcpt->alg) {
+        switch (alg) {
         case SFU_JWE_ECDH_ES_A256KW:
-                return rcpt->epk && key->type != SFU_KEY_RSA && key->type == rcpt->epk->type;
+                return epk && key->type != SFU_KEY_RSA && key->type == epk->type;
         case SFU_JWE_RSA_OAEP_256:
                 return key->type == SFU_KEY_RSA;
         case _SFU_JWE_ALG_MAX:
@@ -233,10 +233,81 @@ static bool key_fits(const struct sfu_jwe_recipient *rcpt, const struct sfu_key 
         }
 }
 
-/* One attempt: the content key of rcpt with key, then the content. */
-static int try_recipient(const struct sfu_jwe *jwe, size_t idx, const struct sfu_key *key,
-                         struct sfu_jwe_result *ret) {
-        const struct sfu_jwe_recipient *rcpt = &jwe->recipients[idx];
+/* "ECDH-ES+A256KW/P-384, RSA-OAEP-256" into buf: what the recipients
+ * need, for the message that no key fits (public facts only). */
+static const char *describe_recipients(const struct sfu_jwe_recipients_ops *ops, const void *ctx, char *buf,
+                                       size_t size) {
+        size_t off = 0;
+
+        buf[0] = 0;
+        for (size_t i = 0; i < ops->n && off < size; i++) {
+                const struct sfu_key *epk = ops->epk(ctx, i);
+                int n = snprintf(buf + off, size - off, "%s%s%s%s", i ? ", " : "", sfu_jwe_alg_name(ops->alg(ctx, i)),
+                                 epk ? "/" : "", epk ? sfu_key_type_name(epk->type) : "");
+                if (n < 0)
+                        break;
+                off += (size_t) n;
+        }
+        return buf;
+}
+
+int sfu_jwe_decrypt_with(const struct sfu_jwe_recipients_ops *ops, const void *ctx, const struct sfu_keyring *keys,
+                         struct sfu_jwe_result *ret, struct sfu_err *err) {
+        bool tried[SFU_JWE_MAX_RECIPIENTS][SFU_KEYRING_MAX] = {};
+        struct sfu_jwe_result result = {};
+        size_t n_keys, fitting = 0;
+        char list[160];
+        int r;
+
+        if (!ops || !keys || !ret || ops->n > SFU_JWE_MAX_RECIPIENTS)
+                return -EINVAL;
+        n_keys = keys->n_keys < SFU_KEYRING_MAX ? keys->n_keys : SFU_KEYRING_MAX;
+        /* Two rounds: the recipients that name one of the keys, then
+         * every recipient whose alg and curve fit a key. */
+        for (int round = 0; round < 2; round++)
+                for (size_t i = 0; i < ops->n; i++)
+                        for (size_t k = 0; k < n_keys; k++) {
+                                const struct sfu_key *key = keys->keys[k];
+                                if (tried[i][k] || !key_fits(ops->alg(ctx, i), ops->epk(ctx, i), key) ||
+                                    (round == 0 && !ops->names(ctx, i, key)))
+                                        continue;
+                                tried[i][k] = true;
+                                fitting++;
+                                r = ops->attempt(ctx, i, key, &result);
+                                if (r == -ENOMEM)
+                                        return r;
+                                if (r == 0) {
+                                        result.recipient = i;
+                                        result.key = key;
+                                        *ret = result;
+                                        return 0;
+                                }
+                        }
+        if (fitting == 0)
+                return sfu_err_set(err, SFU_ERR_SIGNATURE, ENOKEY,
+                                   "no recipient of the %s (%s) fits this device's %zu decryption key(s)", ops->what,
+                                   describe_recipients(ops, ctx, list, sizeof(list)), n_keys);
+        return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG, NO_FIT);
+}
+
+/* The JWE's recipients for sfu_jwe_decrypt_with. */
+static enum sfu_jwe_alg jwe_alg(const void *ctx, size_t i) {
+        return ((const struct sfu_jwe *) ctx)->recipients[i].alg;
+}
+
+static const struct sfu_key *jwe_epk(const void *ctx, size_t i) {
+        return ((const struct sfu_jwe *) ctx)->recipients[i].epk;
+}
+
+static bool jwe_names(const void *ctx, size_t i, const struct sfu_key *key) {
+        const char *kid = ((const struct sfu_jwe *) ctx)->recipients[i].kid;
+        return kid && sfu_streq(key->kid, kid);
+}
+
+/* One attempt: the content key of recipient i with key, then the content. */
+static int jwe_attempt(const void *ctx, size_t i, const struct sfu_key *key, struct sfu_jwe_result *ret) {
+        const struct sfu_jwe *jwe = ctx;
+        const struct sfu_jwe_recipient *rcpt = &jwe->recipients[i];
         uint8_t cek[SFU_JWE_CEK_SIZE];
         int r;
 
@@ -245,81 +316,23 @@ static int try_recipient(const struct sfu_jwe *jwe, size_t idx, const struct sfu
         if (r >= 0)
                 r = content_decrypt(jwe, cek, &ret->plaintext, &ret->plaintext_len);
         OPENSSL_cleanse(cek, sizeof(cek));
-        if (r < 0)
-                return r;
-        ret->recipient = idx;
-        ret->key = key;
-        return 0;
-}
-
-/* "ECDH-ES+A256KW/P-384, RSA-OAEP-256" into buf: what the recipients
- * need, for the message that no key fits (public facts only). */
-static const char *describe_recipients(const struct sfu_jwe *jwe, char *buf, size_t size) {
-        size_t off = 0;
-
-        buf[0] = 0;
-        for (size_t i = 0; i < jwe->n_recipients && off < size; i++) {
-                const struct sfu_jwe_recipient *rcpt = &jwe->recipients[i];
-                int n = snprintf(buf + off, size - off, "%s%s%s%s", i ? ", " : "", sfu_jwe_alg_name(rcpt->alg),
-                                 rcpt->epk ? "/" : "", rcpt->epk ? sfu_key_type_name(rcpt->epk->type) : "");
-                if (n < 0)
-                        break;
-                off += (size_t) n;
-        }
-        return buf;
+        return r;
 }
 
 int sfu_jwe_decrypt(const struct sfu_jwe *jwe, const struct sfu_keyring *keys, struct sfu_jwe_result *ret,
                     struct sfu_err *err) {
-        bool tried[SFU_JWE_MAX_RECIPIENTS][SFU_KEYRING_MAX] = {};
-        struct sfu_jwe_result result = {};
-        size_t n_keys, fitting = 0;
-        char list[160];
-        int r;
+        const struct sfu_jwe_recipients_ops ops = {
+                .what = "JWE",
+                .n = jwe ? jwe->n_recipients : 0,
+                .alg = jwe_alg,
+                .epk = jwe_epk,
+                .names = jwe_names,
+                .attempt = jwe_attempt,
+        };
 
-        if (!jwe || !keys || !ret)
+        if (!jwe)
                 return -EINVAL;
-        n_keys = keys->n_keys < SFU_KEYRING_MAX ? keys->n_keys : SFU_KEYRING_MAX;
-
-        /* First the recipients that name one of the keys. */
-        for (size_t i = 0; i < jwe->n_recipients; i++) {
-                const char *kid = jwe->recipients[i].kid;
-                if (!kid)
-                        continue;
-                for (size_t k = 0; k < n_keys; k++) {
-                        if (!sfu_streq(keys->keys[k]->kid, kid) || !key_fits(&jwe->recipients[i], keys->keys[k]))
-                                continue;
-                        tried[i][k] = true;
-                        fitting++;
-                        r = try_recipient(jwe, i, keys->keys[k], &result);
-                        if (r == -ENOMEM)
-                                return r;
-                        if (r == 0) {
-                                *ret = result;
-                                return 0;
-                        }
-                }
-        }
-        /* Then every recipient whose alg and curve fit a key. */
-        for (size_t i = 0; i < jwe->n_recipients; i++)
-                for (size_t k = 0; k < n_keys; k++) {
-                        if (tried[i][k] || !key_fits(&jwe->recipients[i], keys->keys[k]))
-                                continue;
-                        tried[i][k] = true;
-                        fitting++;
-                        r = try_recipient(jwe, i, keys->keys[k], &result);
-                        if (r == -ENOMEM)
-                                return r;
-                        if (r == 0) {
-                                *ret = result;
-                                return 0;
-                        }
-                }
-        if (fitting == 0)
-                return sfu_err_set(err, SFU_ERR_SIGNATURE, ENOKEY,
-                                   "no recipient of the JWE (%s) fits this device's %zu decryption key(s)",
-                                   describe_recipients(jwe, list, sizeof(list)), n_keys);
-        return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG, NO_FIT);
+        return sfu_jwe_decrypt_with(&ops, jwe, keys, ret, err);
 }
 
 int sfu_jwe_open_manifest(const char *buf, size_t len, const struct sfu_keyring *keys, struct sfu_jwe_result *ret,

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <openssl/evp.h>
 #include <jansson.h>
+#include "core/jwe.h"
 #include "core/key.h"
 
 /* Largest ECDH shared secret: P-521, 66 bytes. */
@@ -57,6 +58,24 @@ int sfu_jwe_gcm_encrypt(const uint8_t cek[static 32], const uint8_t iv[static 12
 int sfu_jwe_ephemeral(EVP_PKEY *peer, EVP_PKEY **ret_eph, uint8_t z[static SFU_JWE_ECDH_Z_MAX], size_t *ret_len)
         __attribute__((warn_unused_result));
 int sfu_jwe_epk_jwk(EVP_PKEY *eph, enum sfu_key_type type, json_t **ret) __attribute__((warn_unused_result));
+
+/* The recipients of a JWE or COSE_Encrypt, as the one decryption driver
+ * sees them (ctx is the parsed structure). */
+struct sfu_jwe_recipients_ops {
+        const char *what;               /* "JWE", "COSE_Encrypt": for the message that no key fits */
+        size_t n;
+        enum sfu_jwe_alg (*alg)(const void *ctx, size_t i);
+        const struct sfu_key *(*epk)(const void *ctx, size_t i);        /* NULL for RSA-OAEP-256 */
+        bool (*names)(const void *ctx, size_t i, const struct sfu_key *key);    /* its kid is the key's */
+        /* the content key with key, then the content into ret->plaintext(_len); -EBADMSG when it fails */
+        int (*attempt)(const void *ctx, size_t i, const struct sfu_key *key, struct sfu_jwe_result *ret);
+};
+
+/* Tries the recipients whose kid names a key, then every recipient whose
+ * alg and curve fit a key, each pair once (jwe-decrypt.c).  The messages
+ * of sfu_jwe_decrypt. */
+int sfu_jwe_decrypt_with(const struct sfu_jwe_recipients_ops *ops, const void *ctx, const struct sfu_keyring *keys,
+                         struct sfu_jwe_result *ret, struct sfu_err *err) __attribute__((warn_unused_result));
 
 static inline void sfu_jwe_evp_cipher_ctx_freep(EVP_CIPHER_CTX **p) {
         EVP_CIPHER_CTX_free(*p);
