@@ -18,47 +18,22 @@
 set -u
 
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
-top_builddir=${top_builddir:-$top_srcdir/build}
-SM="$top_builddir/secfu-manifest"
-PY=/usr/bin/python3
+# shellcheck source=tests/interop/interop-lib.sh
+. "$top_srcdir/tests/interop/interop-lib.sh"
 REF="$top_srcdir/tests/interop/cose-encrypt-ref.py"
 KINDS="P-256 P-384 P-521 X25519 RSA"
 NO_FIT="secfu-manifest: decrypt: cannot decrypt with this device's key(s)"
 
-if ! "$PY" -c 'import cbor2, cryptography' >/dev/null 2>&1; then
-        echo "1..0 # SKIP python3-cbor2 or python3-cryptography is not installed"
-        exit 0
-fi
-if [ ! -x "$SM" ]; then
-        echo "Bail out! $SM has not been built"
-        exit 1
-fi
+"$PY" -c 'import cbor2, cryptography' >/dev/null 2>&1 ||
+        skip_all "python3-cbor2 or python3-cryptography is not installed"
+interop_start cose-enc
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/secfu-cose-enc.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM HUP
-cd "$tmp" || exit 1
-
-n=0
-failures=0
-pass() { n=$((n + 1)); echo "ok $n - $1"; }
-skip() { n=$((n + 1)); echo "ok $n - # SKIP $1"; }
-fail() {
-        n=$((n + 1)); failures=$((failures + 1)); echo "not ok $n - $1"
-        for f in out err; do
-                [ -s "$tmp/$f" ] && sed -n '1,5s/^/# '"$f"': /p' "$tmp/$f"
-        done
-        return 0
-}
-check() { desc=$1; shift; if "$@"; then pass "$desc"; else fail "$desc"; fi; }
-run() { "$@" >"$tmp/out" 2>"$tmp/err"; rc=$?; }
 # The plaintext came out exactly (the signed manifest in $want).
 want=m.cose
 decrypted() { [ "$rc" = 0 ] && cmp -s "$tmp/out" "$tmp/$want"; }
-# Refused with exactly one line naming $1, nothing on standard output.
-refused() {
-        [ "$rc" != 0 ] && [ ! -s "$tmp/out" ] && [ "$(wc -l <"$tmp/err")" = 1 ] && grep -qF -- "$1" "$tmp/err"
-}
+# refused WANT [CMD]: refused with exactly one line "secfu-manifest: CMD: ..."
+# (CMD decrypt by default) naming WANT, nothing on standard output.
+refused() { cli_refused "${2:-decrypt}" && grep -qF -- "$1" "$tmp/err"; }
 no_fit() { [ "$rc" != 0 ] && [ ! -s "$tmp/out" ] && [ "$(cat "$tmp/err")" = "$NO_FIT" ]; }
 
 # ---------------------------------------------------------------- setup
@@ -68,8 +43,7 @@ head -c 70000 /dev/urandom >fw.img
         "$SM" sign --cose --key vendor.key -o m.cose m.json 2>err &&
         "$SM" sign --cose --key other.key -o m-other.cose m.json 2>err &&
         "$SM" sign --key vendor.key m.json >m.jws 2>err || {
-        echo "Bail out! cannot make the signed manifests: $(cat err)"
-        exit 1
+        bail "cannot make the signed manifests: $(cat err)"
 }
 tr -d '\n' <m.jws >m1.jws
 for k in $KINDS; do
@@ -80,8 +54,7 @@ for k in $KINDS; do
                 RSA) openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$who$k.pem" 2>err ;;
                 esac
                 openssl pkey -in "$who$k.pem" -pubout -out "$who$k.pub" 2>>err || {
-                        echo "Bail out! openssl cannot make a $k key: $(cat err)"
-                        exit 1
+                        bail "openssl cannot make a $k key: $(cat err)"
                 }
         done
 done
@@ -136,11 +109,11 @@ run "$SM" inspect ref-all.cose
 check "inspect of the reference's COSE_Encrypt names 5 recipients, and decrypts nothing" \
         sh -c "[ $rc = 0 ] && [ \$(grep -c '\"alg\": ' '$tmp/out') = 5 ] && grep -q '^form: COSE_Encrypt, encrypted; not decrypted' '$tmp/out' && ! grep -q 3.1.4 '$tmp/out'"
 run "$SM" verify --key vendor.pub ref-P-256.cose
-check "verify of a COSE_Encrypt without --decrypt-key: refused, saying so" refused "give the device's key with --decrypt-key"
+check "verify of a COSE_Encrypt without --decrypt-key: refused, saying so" refused "give the device's key with --decrypt-key" verify
 "$PY" "$REF" encrypt m-other.cose ref-other.cose - dP-256.pub 2>err
 run "$SM" verify --key vendor.pub --decrypt-key dP-256.pem ref-other.cose
 check "verify --decrypt-key: it decrypts, the manifest inside is signed by an untrusted key: refused" \
-        refused "secfu-manifest: verify:"
+        refused "" verify
 
 # ---------------------------------------------------------------- refused
 run "$SM" decrypt --key xX25519.pem ref-X25519.cose
@@ -182,5 +155,4 @@ printf 'plain text, no signature' >plain.txt
 run "$SM" decrypt --key dP-256.pem bad-plain.cose
 check "a COSE_Encrypt around text that is no signed manifest: refused" refused "not to a signed manifest"
 
-echo "1..$n"
-[ "$failures" -eq 0 ]
+tap_done
