@@ -16,6 +16,7 @@ struct hasher {
         bool started;
         enum sfu_digest_alg alg;
         struct sfu_digest_set *set;
+        struct sfu_mac *mac;            /* also updated here (the first hasher only) */
         uint64_t next;                  /* sequence number of the next block to hash */
         int error;
 };
@@ -50,6 +51,8 @@ static void *hasher_main(void *userdata) {
                 struct block *b = &p->blocks[h->next % SFU_HASHPIPE_BLOCKS];
                 pthread_mutex_unlock(&p->lock);
                 int r = sfu_digest_set_update(h->set, b->data, b->len);
+                if (r >= 0 && h->mac)
+                        r = sfu_mac_update(h->mac, b->data, b->len);
                 pthread_mutex_lock(&p->lock);
                 if (r < 0 && h->error == 0)
                         h->error = r;
@@ -158,6 +161,16 @@ int sfu_hashpipe_feed(struct sfu_hashpipe *p, const void *buf, size_t len, struc
         return 0;
 }
 
+int sfu_hashpipe_set_mac(struct sfu_hashpipe *p, struct sfu_mac *mac) {
+        if (p->offset > 0 || p->published > 0 || p->n_hashers == 0)
+                return -EBUSY;
+        /* hashers[0] is the lowest algorithm listed: SHA-256 when it is
+         * there, the fastest (CPUs accelerate it), so its thread has time
+         * to spare while SHA-512's catches up. */
+        p->hashers[0].mac = mac;
+        return 0;
+}
+
 uint64_t sfu_hashpipe_offset(const struct sfu_hashpipe *p) {
         return p->offset;
 }
@@ -218,6 +231,8 @@ int sfu_hashpipe_reset(struct sfu_hashpipe *p) {
         wait_idle(p);
         for (size_t i = 0; i < p->n_hashers; i++) {
                 int r = sfu_digest_set_reset(p->hashers[i].set);
+                if (r >= 0 && p->hashers[i].mac)
+                        r = sfu_mac_reset(p->hashers[i].mac);
                 if (r < 0)
                         return r;
                 p->hashers[i].error = 0;
