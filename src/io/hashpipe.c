@@ -23,7 +23,10 @@ struct hasher {
 
 struct sfu_hashpipe {
         pthread_mutex_t lock;
-        pthread_cond_t changed;         /* any block or hasher progress; broadcast */
+        /* Two conditions, so that nobody wakes up for nothing (a wakeup
+         * per 128 KiB block adds up): */
+        pthread_cond_t data;            /* a block was published, or stop: the hashers wait */
+        pthread_cond_t space;           /* a block is free, or a hasher caught up: the feeder waits */
         uint8_t *ring;                  /* one mapping: every block's data */
         struct block blocks[SFU_HASHPIPE_BLOCKS];
         uint64_t published;             /* blocks handed to the hashers so far */
@@ -45,7 +48,7 @@ static void *hasher_main(void *userdata) {
         pthread_mutex_lock(&p->lock);
         for (;;) {
                 while (h->next >= p->published && !p->stop)
-                        pthread_cond_wait(&p->changed, &p->lock);
+                        pthread_cond_wait(&p->data, &p->lock);
                 if (h->next >= p->published)
                         break;
                 struct block *b = &p->blocks[h->next % SFU_HASHPIPE_BLOCKS];
@@ -58,7 +61,8 @@ static void *hasher_main(void *userdata) {
                         h->error = r;
                 b->pending--;
                 h->next++;
-                pthread_cond_broadcast(&p->changed);
+                if (b->pending == 0 || h->next == p->published)
+                        pthread_cond_signal(&p->space);
         }
         pthread_mutex_unlock(&p->lock);
         return NULL;
@@ -74,7 +78,8 @@ int sfu_hashpipe_new(unsigned digest_mask, struct sfu_hashpipe **ret) {
         if (!p)
                 return -ENOMEM;
         pthread_mutex_init(&p->lock, NULL);
-        pthread_cond_init(&p->changed, NULL);
+        pthread_cond_init(&p->data, NULL);
+        pthread_cond_init(&p->space, NULL);
         /* One mapping for the ring, returned whole to the system at the
          * end: from malloc, blocks below its mmap threshold would stay in
          * the heap after staging. */
@@ -123,7 +128,7 @@ static int publish(struct sfu_hashpipe *p, bool use_sink, struct sfu_err *err) {
         b->len = p->fill;
         b->pending = (unsigned) p->n_hashers;
         p->published++;
-        pthread_cond_broadcast(&p->changed);
+        pthread_cond_broadcast(&p->data);
         pthread_mutex_unlock(&p->lock);
         p->sunk += p->fill;
         p->fill = 0;
@@ -141,7 +146,7 @@ int sfu_hashpipe_feed(struct sfu_hashpipe *p, const void *buf, size_t len, struc
                 if (p->fill == 0) {
                         pthread_mutex_lock(&p->lock);
                         while (b->pending > 0)
-                                pthread_cond_wait(&p->changed, &p->lock);
+                                pthread_cond_wait(&p->space, &p->lock);
                         pthread_mutex_unlock(&p->lock);
                 }
                 size_t n = SFU_HASHPIPE_BLOCK_SIZE - p->fill;
@@ -197,7 +202,7 @@ static void wait_idle(struct sfu_hashpipe *p) {
                                 idle = false;
                 if (idle)
                         break;
-                pthread_cond_wait(&p->changed, &p->lock);
+                pthread_cond_wait(&p->space, &p->lock);
         }
         pthread_mutex_unlock(&p->lock);
 }
@@ -249,7 +254,7 @@ void sfu_hashpipe_free(struct sfu_hashpipe *p) {
                 return;
         pthread_mutex_lock(&p->lock);
         p->stop = true;
-        pthread_cond_broadcast(&p->changed);
+        pthread_cond_broadcast(&p->data);
         pthread_mutex_unlock(&p->lock);
         for (size_t i = 0; i < p->n_hashers; i++) {
                 if (p->hashers[i].started)
@@ -258,7 +263,8 @@ void sfu_hashpipe_free(struct sfu_hashpipe *p) {
         }
         if (p->ring)
                 munmap(p->ring, SFU_HASHPIPE_BLOCKS * SFU_HASHPIPE_BLOCK_SIZE);
-        pthread_cond_destroy(&p->changed);
+        pthread_cond_destroy(&p->data);
+        pthread_cond_destroy(&p->space);
         pthread_mutex_destroy(&p->lock);
         free(p);
 }
