@@ -2,31 +2,23 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include "core/mac.h"
 
-#define MAC_KEY_SIZE 32         /* AES-256 */
-#define MAC_IV_SIZE 12          /* GCM's 96-bit nonce */
+#define MAC_KEY_SIZE 32         /* Poly1305: r (clamped to 106 bits) and s */
 
 struct sfu_mac {
         EVP_MAC_CTX *ctx;
         uint8_t key[MAC_KEY_SIZE];
-        uint8_t iv[MAC_IV_SIZE];
 };
 
 static int mac_init(struct sfu_mac *mac) {
-        OSSL_PARAM params[] = {
-                OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, (char *) "AES-256-GCM", 0),
-                OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_IV, mac->iv, sizeof(mac->iv)),
-                OSSL_PARAM_construct_end(),
-        };
-        return EVP_MAC_init(mac->ctx, mac->key, sizeof(mac->key), params) == 1 ? 0 : -EIO;
+        return EVP_MAC_init(mac->ctx, mac->key, sizeof(mac->key), NULL) == 1 ? 0 : -EIO;
 }
 
 static int mac_alloc(struct sfu_mac **ret) {
-        EVP_MAC *alg = EVP_MAC_fetch(NULL, OSSL_MAC_NAME_GMAC, NULL);
+        EVP_MAC *alg = EVP_MAC_fetch(NULL, OSSL_MAC_NAME_POLY1305, NULL);
         struct sfu_mac *mac;
 
         if (!alg)
@@ -52,7 +44,7 @@ int sfu_mac_new(struct sfu_mac **ret) {
 
         if (r < 0)
                 return r;
-        if (RAND_bytes(mac->key, sizeof(mac->key)) != 1 || RAND_bytes(mac->iv, sizeof(mac->iv)) != 1)
+        if (RAND_bytes(mac->key, sizeof(mac->key)) != 1)
                 r = -EIO;
         if (r == 0)
                 r = mac_init(mac);
@@ -71,7 +63,6 @@ int sfu_mac_new_same_key(const struct sfu_mac *mac, struct sfu_mac **ret) {
         if (r < 0)
                 return r;
         memcpy(copy->key, mac->key, sizeof(copy->key));
-        memcpy(copy->iv, mac->iv, sizeof(copy->iv));
         r = mac_init(copy);
         if (r < 0) {
                 sfu_mac_free(copy);
@@ -101,6 +92,5 @@ void sfu_mac_free(struct sfu_mac *mac) {
                 return;
         EVP_MAC_CTX_free(mac->ctx);
         OPENSSL_cleanse(mac->key, sizeof(mac->key));
-        OPENSSL_cleanse(mac->iv, sizeof(mac->iv));
         free(mac);
 }

@@ -1,16 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* A keyed check value for comparing bytes with themselves later: GMAC
- * (GHASH under AES-256-GCM) with a fresh random key and nonce per
- * sfu_mac_new(), kept in memory only and wiped on free.
+/* A keyed check value for comparing bytes with themselves later:
+ * Poly1305 with a fresh random key per sfu_mac_new(), kept in memory only
+ * and wiped on free.
  *
  * Staging computes it over the image bytes as they are hashed, and again
  * over what the slot holds when it is read back before the switch: equal
  * values mean equal bytes, except with probability at most
- * (blocks + 1) / 2^128 for any two different inputs of up to `blocks`
- * 16-byte blocks chosen without knowledge of the key (GHASH is a
- * polynomial in the secret H of that degree).  The value never leaves the
- * process, so nobody can learn or aim at it; it runs at memory speed
- * (AES-NI and carry-less multiply), several times faster than SHA-256.
+ * 8 * ceil(L / 16) / 2^106 for any two different inputs of up to L bytes
+ * chosen without knowledge of the key (Poly1305's hash is a polynomial in
+ * the secret r, of that degree; about 2^-79 for 256 MiB).  Neither the key
+ * nor a value ever leaves the process, so nobody can learn or aim at them;
+ * it runs at memory speed, several times faster than SHA-256.
  * doc/staging.md has the argument in full. */
 #pragma once
 #include <stddef.h>
