@@ -10,6 +10,10 @@
 #   B       curl | tee >(openssl dgst) >(openssl dgst) | dd conv=fsync
 #   secfud  secfud -c CONF --once on a fresh device: discovery, manifest,
 #           verification, staging, bootloader switch (file backend)
+#   SWUpdate  swupdate -d (its downloader) streaming a signed .swu (cpio:
+#           sw-description, its CMS signature, the image with its sha256)
+#           into the slot with the raw handler, then `sync -d SLOT`
+#           (SWUpdate itself never syncs); skipped when swupdate is absent
 # plus `curl -o SLOT` (the RSS reference), secfud with a 64 MiB image
 # (RSS independent of size) and secfud staging the big image encrypted
 # (a JWE manifest for the device's X25519 key, the image in A256GCM-STREAM
@@ -60,6 +64,12 @@ die() { echo "bench: $*" >&2; exit 2; }
 for tool in nginx curl openssl gcc tee dd; do
         command -v "$tool" >/dev/null || die "$tool is missing (apt-get install nginx-light curl openssl gcc coreutils)"
 done
+SWUPDATE=
+if command -v swupdate >/dev/null && command -v cpio >/dev/null; then
+        SWUPDATE=$(command -v swupdate)
+else
+        echo "bench: note: swupdate or cpio is missing: no SWUpdate row (apt-get install swupdate cpio)"
+fi
 [ -x "$SECFUD" ] || die "$SECFUD not found: build first (make)"
 [ -x "$SECFU_MANIFEST" ] || die "$SECFU_MANIFEST not found: build first (make)"
 [[ $RUNS =~ ^[1-9][0-9]*$ && $POLL_RUNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS and BENCH_POLL_RUNS must be positive integers"
@@ -219,6 +229,58 @@ publish_encrypted() {
                 die "cannot publish the encrypted image"
 }
 
+# publish_swu FROM: the image of FROM as SWUpdate's update file under
+# /swu/fw.swu: a cpio archive (newc with CRC) of sw-description, its CMS
+# signature (a throw-away certificate, SWUpdate's -k) and the image, which
+# the raw handler streams into the slot ("installed-directly": no copy in
+# /tmp), checking its sha256 on the way.
+publish_swu() {
+        local dir=$T/www/swu s=$T/swu
+        mkdir -p "$dir" "$s"
+        ln -f "$T/www/$1/fw.img" "$s/fw.img" 2>/dev/null || cp "$T/www/$1/fw.img" "$s/fw.img"
+        cat >"$s/sw-description" <<SWU
+software =
+{
+        version = "1.1.0";
+        hardware-compatibility = [ "1.0" ];
+        images: (
+                {
+                        filename = "fw.img";
+                        device = "$T/dev-big/slot-b";
+                        type = "raw";
+                        installed-directly = true;
+                        sha256 = "${SHA256[$1]}";
+                }
+        );
+}
+SWU
+        openssl req -x509 -newkey rsa:2048 -nodes -keyout "$s/key.pem" -out "$s/cert.pem" -subj /CN=secfu-bench \
+                -days 2 -addext extendedKeyUsage=emailProtection 2>/dev/null &&
+                openssl cms -sign -in "$s/sw-description" -out "$s/sw-description.sig" -signer "$s/cert.pem" \
+                        -inkey "$s/key.pem" -outform DER -nosmimecap -binary &&
+                (cd "$s" && printf '%s\n' sw-description sw-description.sig fw.img | cpio -o -H crc --quiet) \
+                        >"$dir/fw.swu" || die "cannot build the .swu for SWUpdate"
+        rm -f "$s/fw.img"
+}
+
+run_swupdate() {
+        local d=$T/dev-big
+        new_slot "$d/slot-b" "$BIG_MIB"
+        # SWUpdate never syncs what it wrote; the run ends when the slot is
+        # durable, like every other contender's.
+        # shellcheck disable=SC2016  # expanded by the inner bash
+        if ! "$RUNSTAT" "$T/stat" bash -c '"$1" -k "$2" -H gw100:1.0 -d "-u $3" >"$5" 2>&1 && sync -d "$4"' \
+                bench "$SWUPDATE" "$T/swu/cert.pem" "$SERVER/swu/fw.swu" "$d/slot-b" "$T/swupdate.log"; then
+                tail -20 "$T/swupdate.log" | sed 's/^/  | /' >&2
+                die "swupdate failed"
+        fi
+        if [ ! -s "$T/results-swupdate" ]; then
+                cmp -s -n "$((BIG_MIB * 1048576))" "$T/www/big/fw.img" "$d/slot-b" ||
+                        die "slot B does not hold the image after SWUpdate installed it"
+        fi
+        record swupdate
+}
+
 # run_secfud NAME MIB RESULT: one full staging on a fresh device.
 run_secfud() {
         local name=$1 mib=$2 result=$3
@@ -258,17 +320,20 @@ echo "bench: nginx on $SERVER; making a $BIG_MIB MiB and a $SMALL_MIB MiB image"
 publish big "$BIG_MIB"
 publish small "$SMALL_MIB"
 publish_encrypted enc big
+[ -n "$SWUPDATE" ] && publish_swu big
 new_device big "$BIG_MIB"
 # Write back the new images now, not during the first timed run, and warm
 # the page cache, so that every contender reads the image from memory.
 sync
 cat "$T/www/big/fw.img" "$T/www/small/fw.img" "$T/www/enc/fw.enc" >/dev/null
+[ -n "$SWUPDATE" ] && cat "$T/www/swu/fw.swu" >/dev/null
 
 for i in $(seq "$RUNS"); do
-        echo "bench: round $i of $RUNS: A, B, secfud, curl -o, secfud ($SMALL_MIB MiB), secfud (encrypted)"
+        echo "bench: round $i of $RUNS: A, B, secfud, curl -o, secfud ($SMALL_MIB MiB), secfud (encrypted)${SWUPDATE:+, SWUpdate}"
         run_a
         run_b
         run_secfud big "$BIG_MIB" secfud
+        [ -n "$SWUPDATE" ] && run_swupdate
         run_curl
         run_secfud small "$SMALL_MIB" secfud-small
         run_secfud enc "$BIG_MIB" secfud-enc
@@ -456,31 +521,33 @@ fi
 
 # ---------------------------------------------------------------- table
 a_us=$(med a 1)
+a_cpu=$(med a 3)
 row() { # row LABEL RESULT MIB
         awk -v l="$1" -v us="$(med "$2" 1)" -v rss="$(med "$2" 2)" -v cpu="$(med "$2" 3)" -v mib="$3" -v a="$a_us" \
-                -v big="$BIG_MIB" -v runs="$(list_s "$2")" \
-                'BEGIN { printf "%-34s %8.3f %8.1f %6.2fx %7.3f %8.1f   %s\n", l, us / 1e6, mib / (us / 1e6), a / us * mib / big, cpu / 1e6, rss / 1024, runs }'
+                -v acpu="$a_cpu" -v big="$BIG_MIB" -v runs="$(list_s "$2")" \
+                'BEGIN { printf "%-34s %8.3f %8.1f %6.2fx %7.3f %6.2fx %8.1f   %s\n", l, us / 1e6, mib / (us / 1e6), a / us * mib / big, cpu / 1e6, cpu / mib / (acpu / big), rss / 1024, runs }'
 }
 echo
-printf '%-34s %8s %8s %7s %7s %8s   %s\n' contender "median s" "MiB/s" "vs A" "CPU s" "RSS MiB" "runs (s)"
-printf '%.0s-' {1..104}; echo
+printf '%-34s %8s %8s %7s %7s %7s %8s   %s\n' contender "median s" "MiB/s" "vs A" "CPU s" "CPU/B" "RSS MiB" "runs (s)"
+printf '%.0s-' {1..112}; echo
 row "baseline A (libcurl+EVP+pwrite)" a "$BIG_MIB"
 row "baseline B (curl|tee|openssl|dd)" b "$BIG_MIB"
+[ -n "$SWUPDATE" ] && row "SWUpdate 2022.12 -d, raw (+sync)" swupdate "$BIG_MIB"
 row "secfud --once ($BIG_MIB MiB)" secfud "$BIG_MIB"
 row "secfud --once ($SMALL_MIB MiB)" secfud-small "$SMALL_MIB"
 row "secfud --once, encrypted ($BIG_MIB MiB)" secfud-enc "$BIG_MIB"
 row "curl -o SLOT (no hash, no fsync)" curl "$BIG_MIB"
 poll_cpu=$(med poll 3)
 awk -v cpu="$poll_cpu" -v wall="$(med poll 1)" -v rss="$(med poll 2)" -v n="$poll_requests_max" -v k="$POLL_RUNS" \
-        'BEGIN { printf "%-34s %8.3f %8s %7s %7.4f %8.1f   %d request(s) per poll, median of %d\n", "secfud --once, up to date (304)", wall / 1e6, "-", "-", cpu / 1e6, rss / 1024, n, k }'
+        'BEGIN { printf "%-34s %8.3f %8s %7s %7.4f %7s %8.1f   %d request(s) per poll, median of %d\n", "secfud --once, up to date (304)", wall / 1e6, "-", "-", cpu / 1e6, "-", rss / 1024, n, k }'
 if [ -n "$floor_cpu" ]; then
         awk -v cpu="$floor_cpu" -v rss="$floor_rss" \
-                'BEGIN { printf "%-34s %8s %8s %7s %7.4f %8.1f   secfud'"'"'s shared libraries + curl_global_init\n", "process floor (start + exit)", "-", "-", "-", cpu / 1e6, rss / 1024 }'
+                'BEGIN { printf "%-34s %8s %8s %7s %7.4f %7s %8.1f   secfud'"'"'s shared libraries + curl_global_init\n", "process floor (start + exit)", "-", "-", "-", cpu / 1e6, "-", rss / 1024 }'
 fi
-awk -v rss="$idle_rss" 'BEGIN { printf "%-34s %8s %8s %7s %7s %8.1f   VmRSS after 1 s\n", "secfud daemon, idle", "-", "-", "-", "-", rss / 1024 }'
+awk -v rss="$idle_rss" 'BEGIN { printf "%-34s %8s %8s %7s %7s %7s %8.1f   VmRSS after 1 s\n", "secfud daemon, idle", "-", "-", "-", "-", "-", rss / 1024 }'
 if [ "$daemon_checks" -gt 0 ]; then
         awk -v ms="$daemon_check_ms" -v rss="$daemon_rss" -v n="$daemon_checks" -v req="$daemon_check_requests" \
-                'BEGIN { printf "%-34s %8s %8s %7s %7.4f %8.1f   CPU per check (%d checks, %d requests); VmRSS after\n", "secfud daemon, check (304)", "-", "-", "-", ms / 1000, rss / 1024, n, req }'
+                'BEGIN { printf "%-34s %8s %8s %7s %7.4f %7s %8.1f   CPU per check (%d checks, %d requests); VmRSS after\n", "secfud daemon, check (304)", "-", "-", "-", ms / 1000, "-", rss / 1024, n, req }'
 fi
 # Delta rows: bytes fetched as % of the image, and the zchunk file's own
 # size (the "compressed full image" of this data); wall time vs full.
@@ -545,6 +612,18 @@ target "$(awk -v s="$s_us" -v e="$enc_us" 'BEGIN { print (s / e >= 0.9) }')" \
         "$(awk -v s="$s_us" -v e="$enc_us" 'BEGIN { printf "encrypted staging >= 0.9x plain staging: %.2fx", s / e }')"
 target "$(awk -v s="$s_us" -v a="$a_us" 'BEGIN { print (a / s >= 0.9) }')" \
         "$(awk -v s="$s_us" -v a="$a_us" 'BEGIN { printf "secfud throughput >= 0.9x baseline A: %.2fx", a / s }')"
+s_cpu=$(med secfud 3)
+if [ -n "$SWUPDATE" ]; then
+        sw_us=$(med swupdate 1)
+        target "$(awk -v s="$s_us" -v w="$sw_us" 'BEGIN { print (w / s >= 1.5) }')" \
+                "$(awk -v s="$s_us" -v w="$sw_us" 'BEGIN { printf "secfud throughput >= 1.5x SWUpdate: %.2fx", w / s }')"
+else
+        echo "  [skip] secfud throughput >= 1.5x SWUpdate: swupdate is not installed"
+fi
+target "$(awk -v s="$s_us" -v a="$a_us" 'BEGIN { print (a / s >= 1.6) }')" \
+        "$(awk -v s="$s_us" -v a="$a_us" 'BEGIN { printf "secfud throughput >= 1.6x baseline A (same two digests): %.2fx", a / s }')"
+target "$(awk -v s="$s_cpu" -v a="$a_cpu" 'BEGIN { print (s <= 1.5 * a) }')" \
+        "$(awk -v s="$s_cpu" -v a="$a_cpu" 'BEGIN { printf "secfud CPU per staged byte <= 1.5x baseline A: %.2fx (%.3f vs %.3f s for the same image)", s / a, s / 1e6, a / 1e6 }')"
 target "$(awk -v s="$s_us" -v b="$b_us" 'BEGIN { print (s < b) }')" \
         "$(awk -v s="$s_us" -v b="$b_us" -v m="$BIG_MIB" 'BEGIN { printf "secfud throughput > baseline B: %.1f vs %.1f MiB/s", m / (s / 1e6), m / (b / 1e6) }')"
 diff_kib=$((s_rss - small_rss))
@@ -552,6 +631,8 @@ target "$([ "${diff_kib#-}" -lt 1024 ] && echo 1 || echo 0)" \
         "staging peak RSS independent of image size: $BIG_MIB MiB $s_rss KiB, $SMALL_MIB MiB $small_rss KiB (difference $diff_kib KiB, limit 1024)"
 target "$([ "$s_rss" -le $((curl_rss + 2048)) ] && echo 1 || echo 0)" \
         "staging peak RSS <= curl -o + 2 MiB: $s_rss KiB vs $curl_rss KiB (+$((s_rss - curl_rss)) KiB, limit +2048)"
+target "$([ "$idle_rss" -le 8192 ] && echo 1 || echo 0)" \
+        "idle daemon RSS <= 8 MiB: $idle_rss KiB"
 target "$([ "$poll_requests_max" -eq 1 ] && [ "$poll_not_304" -eq 0 ] && echo 1 || echo 0)" \
         "up-to-date poll costs one request answered 304: at most $poll_requests_max request(s) per poll, $poll_not_304 poll(s) saw another status"
 header_pct=$(awk -v h="$(grep -o '"headerSize": [0-9]*' "$T/delta-$delta_first.json" | grep -o '[0-9]*$')" \

@@ -13,7 +13,8 @@
 #   4. an encrypted update: the signed manifest inside a JWE for the
 #      device's X25519 key, the image encrypted in authenticated segments,
 #      decrypted while it streams into the slot;
-#   5. a delta update from nginx: the new image also as a zchunk file, of
+#   5. the same all in COSE: a COSE_Sign1 inside a COSE_Encrypt;
+#   6. a delta update from nginx: the new image also as a zchunk file, of
 #      which the device fetches only the chunks its running slot lacks.
 set -euo pipefail
 DEMO_NAME=demo-formats
@@ -209,19 +210,37 @@ grep -F 'manifest decrypted' daemon.log | sed 's/^/  /'
 reboot_into 1.4.0
 ctl status
 
-# ------------------------------------------------------------------ delta
-say "1.5.0 as a delta: a few 4 KiB blocks of 1.4.0 changed, published with --delta"
-cp rootfs-1.4.0.img rootfs-1.5.0.img
-for block in 3 700 1500; do
-        head -c 4096 /dev/urandom | dd of=rootfs-1.5.0.img bs=4096 seek=$block conv=notrunc status=none
-done
+# ------------------------------------------------------------------ all COSE
+say "1.5.0, confidential in COSE: a COSE_Sign1 inside a COSE_Encrypt"
+head -c $((4 * MiB)) /dev/urandom >rootfs-1.5.0.img
 run "$MANIFEST" create --manufacturer example.com --model gw100 --version 1.5.0 \
-        --image rootfs-1.5.0.img --slot-class rootfs --name rootfs --delta >manifest-1.5.0.json
-run "$MANIFEST" sign --key manufacturer.key manifest-1.5.0.json >manifest-1.5.0.jws
-run "$MANIFEST" publish --root www manifest-1.5.0.jws rootfs-1.5.0.img
-cp rootfs-1.5.0.img.zck "$dir/"
-printf 'rootfs-1.5.0.img: %s bytes; rootfs-1.5.0.img.zck: %s bytes beside it\n' \
-        "$(stat -c %s rootfs-1.5.0.img)" "$(stat -c %s rootfs-1.5.0.img.zck)"
+        --image rootfs-1.5.0.img --slot-class rootfs --name rootfs >manifest-1.5.0.json
+run "$MANIFEST" encrypt --image rootfs-1.5.0.img -o rootfs-1.5.0.enc --manifest manifest-1.5.0.json \
+        >manifest-1.5.0-enc.json
+run "$MANIFEST" sign --cose --key manufacturer.key -o manifest-1.5.0.cose manifest-1.5.0-enc.json
+run "$MANIFEST" encrypt --cose --to device-enc.pub -o manifest-1.5.0.cenc manifest-1.5.0.cose
+run "$MANIFEST" inspect manifest-1.5.0.cenc
+cp manifest-1.5.0.cenc "$dir/manifest.json.tmp" && mv "$dir/manifest.json.tmp" "$dir/manifest.json"
+cp rootfs-1.5.0.enc "$dir/"
+apply
+cmp -s rootfs-1.5.0.img <(head -c $((4 * MiB)) rootfs-b) && echo "slot B holds exactly rootfs-1.5.0.img (the plaintext)"
+grep -F '(COSE_Encrypt)' daemon.log | sed 's/^/  /'
+reboot_into 1.5.0
+ctl status
+
+# ------------------------------------------------------------------ delta
+say "1.6.0 as a delta: a few 4 KiB blocks of 1.5.0 changed, published with --delta"
+cp rootfs-1.5.0.img rootfs-1.6.0.img
+for block in 3 300 700; do
+        head -c 4096 /dev/urandom | dd of=rootfs-1.6.0.img bs=4096 seek=$block conv=notrunc status=none
+done
+run "$MANIFEST" create --manufacturer example.com --model gw100 --version 1.6.0 \
+        --image rootfs-1.6.0.img --slot-class rootfs --name rootfs --delta >manifest-1.6.0.json
+run "$MANIFEST" sign --key manufacturer.key manifest-1.6.0.json >manifest-1.6.0.jws
+run "$MANIFEST" publish --root www manifest-1.6.0.jws rootfs-1.6.0.img
+cp rootfs-1.6.0.img.zck "$dir/"
+printf 'rootfs-1.6.0.img: %s bytes; rootfs-1.6.0.img.zck: %s bytes beside it\n' \
+        "$(stat -c %s rootfs-1.6.0.img)" "$(stat -c %s rootfs-1.6.0.img.zck)"
 echo "Range requests need a real web server: nginx replaces python's http.server."
 kill "$server_pid" && wait "$server_pid" 2>/dev/null || true
 # shellcheck source=tests/lib/nginx.sh
@@ -232,13 +251,13 @@ stop_daemon
 sed -i "s|^manufacturer-url = .*|manufacturer-url = $NGINX_URL/.well-known/firmware/{manufacturer}/{model}/manifest.json|" secfud.conf
 start_daemon
 
-say "secfuctl apply: the chunks slot A holds come from there, the rest from nginx"
+say "secfuctl apply: the chunks slot B holds come from there, the rest from nginx"
 apply
-cmp -s rootfs-1.5.0.img <(head -c $((8 * MiB)) rootfs-b) && echo "slot B holds exactly rootfs-1.5.0.img"
+cmp -s rootfs-1.6.0.img <(head -c $((4 * MiB)) rootfs-a) && echo "slot A holds exactly rootfs-1.6.0.img"
 grep -F 'delta: rootfs' daemon.log | sed 's/^<[0-9]>/  /'
 echo "nginx's log (request, status, body bytes):"
-sed 's/^/  /' "$demo/nginx/access.log" | grep -F '1.5.0' || true
-reboot_into 1.5.0
+sed 's/^/  /' "$demo/nginx/access.log" | grep -F '1.6.0' || true
+reboot_into 1.6.0
 ctl status
 
 say "Done"

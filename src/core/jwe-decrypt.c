@@ -130,14 +130,14 @@ static int unwrap_ecdh(const struct sfu_jwe_recipient *rcpt, const struct sfu_ke
         return r;
 }
 
-static int unwrap_rsa(const struct sfu_jwe_recipient *rcpt, const struct sfu_key *key,
-                      uint8_t cek[static SFU_JWE_CEK_SIZE]) {
+int sfu_jwe_rsa_unwrap(const struct sfu_key *key, const uint8_t *ek, size_t ek_len,
+                       uint8_t cek[static SFU_JWE_CEK_SIZE]) {
         _cleanup_(sfu_jwe_evp_pkey_ctx_freep) EVP_PKEY_CTX *ctx = NULL;
         uint8_t out[SFU_JWE_MAX_ENCRYPTED_KEY];
         size_t out_len = sizeof(out);
         bool good;
 
-        if (rcpt->encrypted_key_len != (size_t) EVP_PKEY_get_size(key->pkey))
+        if (ek_len != (size_t) EVP_PKEY_get_size(key->pkey))
                 return -EBADMSG;
         ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL);
         if (!ctx)
@@ -145,7 +145,7 @@ static int unwrap_rsa(const struct sfu_jwe_recipient *rcpt, const struct sfu_key
         good = EVP_PKEY_decrypt_init(ctx) == 1 && EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) == 1 &&
                EVP_PKEY_CTX_set_rsa_oaep_md_name(ctx, "SHA256", NULL) == 1 &&
                EVP_PKEY_CTX_set_rsa_mgf1_md_name(ctx, "SHA256", NULL) == 1 &&
-               EVP_PKEY_decrypt(ctx, out, &out_len, rcpt->encrypted_key, rcpt->encrypted_key_len) == 1 &&
+               EVP_PKEY_decrypt(ctx, out, &out_len, ek, ek_len) == 1 &&
                out_len == SFU_JWE_CEK_SIZE;
         if (good)
                 memcpy(cek, out, SFU_JWE_CEK_SIZE);
@@ -169,49 +169,62 @@ static char *make_aad(const struct sfu_jwe *jwe, size_t *ret_len) {
         return aad;
 }
 
-/* A256GCM decryption of the content; -EBADMSG when the tag does not
- * verify (the plaintext written so far is wiped). */
-static int content_decrypt(const struct sfu_jwe *jwe, const uint8_t cek[static SFU_JWE_CEK_SIZE], uint8_t **ret,
-                           size_t *ret_len) {
+int sfu_jwe_gcm_decrypt(const uint8_t cek[static SFU_JWE_CEK_SIZE], const uint8_t iv[static SFU_JWE_IV_SIZE],
+                        const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t len,
+                        const uint8_t tag[static SFU_JWE_TAG_SIZE], uint8_t **ret) {
         _cleanup_(sfu_jwe_evp_cipher_ctx_freep) EVP_CIPHER_CTX *ctx = NULL;
-        _cleanup_free_ char *aad = NULL;
         uint8_t *out;
-        size_t aad_len = 0;
-        int len = 0, fin = 0;
+        int n = 0, fin = 0;
         bool good;
 
-        aad = make_aad(jwe, &aad_len);
         ctx = EVP_CIPHER_CTX_new();
-        out = malloc(jwe->ciphertext_len + 1);
-        if (!aad || !ctx || !out) {
+        out = malloc(len + 1);
+        if (!ctx || !out) {
                 free(out);
                 return -ENOMEM;
         }
         good = EVP_DecryptInit_ex2(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1 &&
                EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, SFU_JWE_IV_SIZE, NULL) == 1 &&
-               EVP_DecryptInit_ex2(ctx, NULL, cek, jwe->iv, NULL) == 1 &&
-               EVP_DecryptUpdate(ctx, NULL, &len, (const uint8_t *) aad, (int) aad_len) == 1 &&
-               EVP_DecryptUpdate(ctx, out, &len, jwe->ciphertext, (int) jwe->ciphertext_len) == 1 &&
-               EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, SFU_JWE_TAG_SIZE, (void *) jwe->tag) == 1 &&
-               EVP_DecryptFinal_ex(ctx, out + len, &fin) == 1 && (size_t) (len + fin) == jwe->ciphertext_len;
+               EVP_DecryptInit_ex2(ctx, NULL, cek, iv, NULL) == 1 &&
+               EVP_DecryptUpdate(ctx, NULL, &n, aad, (int) aad_len) == 1 &&
+               EVP_DecryptUpdate(ctx, out, &n, in, (int) len) == 1 &&
+               EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, SFU_JWE_TAG_SIZE, (void *) tag) == 1 &&
+               EVP_DecryptFinal_ex(ctx, out + n, &fin) == 1 && (size_t) (n + fin) == len;
         ERR_clear_error();
         if (!good) {
-                OPENSSL_cleanse(out, jwe->ciphertext_len + 1);
+                OPENSSL_cleanse(out, len + 1);
                 free(out);
                 return -EBADMSG;
         }
-        out[jwe->ciphertext_len] = 0;
+        out[len] = 0;
         *ret = out;
+        return 0;
+}
+
+/* A256GCM decryption of the content. */
+static int content_decrypt(const struct sfu_jwe *jwe, const uint8_t cek[static SFU_JWE_CEK_SIZE], uint8_t **ret,
+                           size_t *ret_len) {
+        _cleanup_free_ char *aad = NULL;
+        size_t aad_len = 0;
+        int r;
+
+        aad = make_aad(jwe, &aad_len);
+        if (!aad)
+                return -ENOMEM;
+        r = sfu_jwe_gcm_decrypt(cek, jwe->iv, (const uint8_t *) aad, aad_len, jwe->ciphertext, jwe->ciphertext_len,
+                                jwe->tag, ret);
+        if (r < 0)
+                return r;
         *ret_len = jwe->ciphertext_len;
         return 0;
 }
 
-static bool key_fits(const struct sfu_jwe_recipient *rcpt, const struct sfu_key *key) {
+static bool key_fits(enum sfu_jwe_alg alg, const struct sfu_key *epk, const struct sfu_key *key) {
         if (!key || !key->pkey || !key->is_private || key->use != SFU_KEY_USE_ENC)
                 return false;
-        switch (rcpt->alg) {
+        switch (alg) {
         case SFU_JWE_ECDH_ES_A256KW:
-                return rcpt->epk && key->type != SFU_KEY_RSA && key->type == rcpt->epk->type;
+                return epk && key->type != SFU_KEY_RSA && key->type == epk->type;
         case SFU_JWE_RSA_OAEP_256:
                 return key->type == SFU_KEY_RSA;
         case _SFU_JWE_ALG_MAX:
@@ -220,34 +233,17 @@ static bool key_fits(const struct sfu_jwe_recipient *rcpt, const struct sfu_key 
         }
 }
 
-/* One attempt: the content key of rcpt with key, then the content. */
-static int try_recipient(const struct sfu_jwe *jwe, size_t idx, const struct sfu_key *key,
-                         struct sfu_jwe_result *ret) {
-        const struct sfu_jwe_recipient *rcpt = &jwe->recipients[idx];
-        uint8_t cek[SFU_JWE_CEK_SIZE];
-        int r;
-
-        r = rcpt->alg == SFU_JWE_RSA_OAEP_256 ? unwrap_rsa(rcpt, key, cek) : unwrap_ecdh(rcpt, key, cek);
-        if (r >= 0)
-                r = content_decrypt(jwe, cek, &ret->plaintext, &ret->plaintext_len);
-        OPENSSL_cleanse(cek, sizeof(cek));
-        if (r < 0)
-                return r;
-        ret->recipient = idx;
-        ret->key = key;
-        return 0;
-}
-
 /* "ECDH-ES+A256KW/P-384, RSA-OAEP-256" into buf: what the recipients
  * need, for the message that no key fits (public facts only). */
-static const char *describe_recipients(const struct sfu_jwe *jwe, char *buf, size_t size) {
+static const char *describe_recipients(const struct sfu_jwe_recipients_ops *ops, const void *ctx, char *buf,
+                                       size_t size) {
         size_t off = 0;
 
         buf[0] = 0;
-        for (size_t i = 0; i < jwe->n_recipients && off < size; i++) {
-                const struct sfu_jwe_recipient *rcpt = &jwe->recipients[i];
-                int n = snprintf(buf + off, size - off, "%s%s%s%s", i ? ", " : "", sfu_jwe_alg_name(rcpt->alg),
-                                 rcpt->epk ? "/" : "", rcpt->epk ? sfu_key_type_name(rcpt->epk->type) : "");
+        for (size_t i = 0; i < ops->n && off < size; i++) {
+                const struct sfu_key *epk = ops->epk(ctx, i);
+                int n = snprintf(buf + off, size - off, "%s%s%s%s", i ? ", " : "", sfu_jwe_alg_name(ops->alg(ctx, i)),
+                                 epk ? "/" : "", epk ? sfu_key_type_name(epk->type) : "");
                 if (n < 0)
                         break;
                 off += (size_t) n;
@@ -255,57 +251,88 @@ static const char *describe_recipients(const struct sfu_jwe *jwe, char *buf, siz
         return buf;
 }
 
-int sfu_jwe_decrypt(const struct sfu_jwe *jwe, const struct sfu_keyring *keys, struct sfu_jwe_result *ret,
-                    struct sfu_err *err) {
+int sfu_jwe_decrypt_with(const struct sfu_jwe_recipients_ops *ops, const void *ctx, const struct sfu_keyring *keys,
+                         struct sfu_jwe_result *ret, struct sfu_err *err) {
         bool tried[SFU_JWE_MAX_RECIPIENTS][SFU_KEYRING_MAX] = {};
         struct sfu_jwe_result result = {};
         size_t n_keys, fitting = 0;
         char list[160];
         int r;
 
-        if (!jwe || !keys || !ret)
+        if (!ops || !keys || !ret || ops->n > SFU_JWE_MAX_RECIPIENTS)
                 return -EINVAL;
         n_keys = keys->n_keys < SFU_KEYRING_MAX ? keys->n_keys : SFU_KEYRING_MAX;
-
-        /* First the recipients that name one of the keys. */
-        for (size_t i = 0; i < jwe->n_recipients; i++) {
-                const char *kid = jwe->recipients[i].kid;
-                if (!kid)
-                        continue;
-                for (size_t k = 0; k < n_keys; k++) {
-                        if (!sfu_streq(keys->keys[k]->kid, kid) || !key_fits(&jwe->recipients[i], keys->keys[k]))
-                                continue;
-                        tried[i][k] = true;
-                        fitting++;
-                        r = try_recipient(jwe, i, keys->keys[k], &result);
-                        if (r == -ENOMEM)
-                                return r;
-                        if (r == 0) {
-                                *ret = result;
-                                return 0;
+        /* Two rounds: the recipients that name one of the keys, then
+         * every recipient whose alg and curve fit a key. */
+        for (int round = 0; round < 2; round++)
+                for (size_t i = 0; i < ops->n; i++)
+                        for (size_t k = 0; k < n_keys; k++) {
+                                const struct sfu_key *key = keys->keys[k];
+                                if (tried[i][k] || !key_fits(ops->alg(ctx, i), ops->epk(ctx, i), key) ||
+                                    (round == 0 && !ops->names(ctx, i, key)))
+                                        continue;
+                                tried[i][k] = true;
+                                fitting++;
+                                r = ops->attempt(ctx, i, key, &result);
+                                if (r == -ENOMEM)
+                                        return r;
+                                if (r == 0) {
+                                        result.recipient = i;
+                                        result.key = key;
+                                        *ret = result;
+                                        return 0;
+                                }
                         }
-                }
-        }
-        /* Then every recipient whose alg and curve fit a key. */
-        for (size_t i = 0; i < jwe->n_recipients; i++)
-                for (size_t k = 0; k < n_keys; k++) {
-                        if (tried[i][k] || !key_fits(&jwe->recipients[i], keys->keys[k]))
-                                continue;
-                        tried[i][k] = true;
-                        fitting++;
-                        r = try_recipient(jwe, i, keys->keys[k], &result);
-                        if (r == -ENOMEM)
-                                return r;
-                        if (r == 0) {
-                                *ret = result;
-                                return 0;
-                        }
-                }
         if (fitting == 0)
                 return sfu_err_set(err, SFU_ERR_SIGNATURE, ENOKEY,
-                                   "no recipient of the JWE (%s) fits this device's %zu decryption key(s)",
-                                   describe_recipients(jwe, list, sizeof(list)), n_keys);
+                                   "no recipient of the %s (%s) fits this device's %zu decryption key(s)", ops->what,
+                                   describe_recipients(ops, ctx, list, sizeof(list)), n_keys);
         return sfu_err_set(err, SFU_ERR_SIGNATURE, EBADMSG, NO_FIT);
+}
+
+/* The JWE's recipients for sfu_jwe_decrypt_with. */
+static enum sfu_jwe_alg jwe_alg(const void *ctx, size_t i) {
+        return ((const struct sfu_jwe *) ctx)->recipients[i].alg;
+}
+
+static const struct sfu_key *jwe_epk(const void *ctx, size_t i) {
+        return ((const struct sfu_jwe *) ctx)->recipients[i].epk;
+}
+
+static bool jwe_names(const void *ctx, size_t i, const struct sfu_key *key) {
+        const char *kid = ((const struct sfu_jwe *) ctx)->recipients[i].kid;
+        return kid && sfu_streq(key->kid, kid);
+}
+
+/* One attempt: the content key of recipient i with key, then the content. */
+static int jwe_attempt(const void *ctx, size_t i, const struct sfu_key *key, struct sfu_jwe_result *ret) {
+        const struct sfu_jwe *jwe = ctx;
+        const struct sfu_jwe_recipient *rcpt = &jwe->recipients[i];
+        uint8_t cek[SFU_JWE_CEK_SIZE];
+        int r;
+
+        r = rcpt->alg == SFU_JWE_RSA_OAEP_256 ? sfu_jwe_rsa_unwrap(key, rcpt->encrypted_key, rcpt->encrypted_key_len, cek)
+                                              : unwrap_ecdh(rcpt, key, cek);
+        if (r >= 0)
+                r = content_decrypt(jwe, cek, &ret->plaintext, &ret->plaintext_len);
+        OPENSSL_cleanse(cek, sizeof(cek));
+        return r;
+}
+
+int sfu_jwe_decrypt(const struct sfu_jwe *jwe, const struct sfu_keyring *keys, struct sfu_jwe_result *ret,
+                    struct sfu_err *err) {
+        const struct sfu_jwe_recipients_ops ops = {
+                .what = "JWE",
+                .n = jwe ? jwe->n_recipients : 0,
+                .alg = jwe_alg,
+                .epk = jwe_epk,
+                .names = jwe_names,
+                .attempt = jwe_attempt,
+        };
+
+        if (!jwe)
+                return -EINVAL;
+        return sfu_jwe_decrypt_with(&ops, jwe, keys, ret, err);
 }
 
 int sfu_jwe_open_manifest(const char *buf, size_t len, const struct sfu_keyring *keys, struct sfu_jwe_result *ret,

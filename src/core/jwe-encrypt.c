@@ -49,8 +49,7 @@ static int set_bn(json_t *obj, const char *key, EVP_PKEY *pkey, const char *para
         return r;
 }
 
-/* The ephemeral public key as a JWK: kty, crv and the coordinates. */
-static int epk_jwk(EVP_PKEY *eph, enum sfu_key_type type, json_t **ret) {
+int sfu_jwe_epk_jwk(EVP_PKEY *eph, enum sfu_key_type type, json_t **ret) {
         _cleanup_json_ json_t *jwk = json_object();
         uint8_t x[32];
         size_t x_len = 0, size;
@@ -102,28 +101,39 @@ int sfu_jwe_aes_wrap(const uint8_t kek[static 32], const uint8_t cek[static SFU_
         return good ? 0 : -EIO;
 }
 
-/* ECDH-ES+A256KW for key: a fresh ephemeral key, Z, the KEK, the wrap.
- * Adds "epk" to header. */
-static int wrap_ecdh(const struct sfu_key *key, const uint8_t cek[static SFU_JWE_CEK_SIZE], json_t *header,
-                     uint8_t out[static SFU_JWE_WRAPPED_KEY_SIZE]) {
+int sfu_jwe_ephemeral(EVP_PKEY *peer, EVP_PKEY **ret_eph, uint8_t z[static SFU_JWE_ECDH_Z_MAX], size_t *ret_len) {
         _cleanup_(sfu_jwe_evp_pkey_ctx_freep) EVP_PKEY_CTX *gen = NULL;
         _cleanup_(pkey_freep) EVP_PKEY *eph = NULL;
-        json_t *epk = NULL;
-        uint8_t z[SFU_JWE_ECDH_Z_MAX], kek[32];
-        size_t z_len = 0;
         int r;
 
         /* An ephemeral key with the recipient's parameters (its curve). */
-        gen = EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL);
+        gen = EVP_PKEY_CTX_new_from_pkey(NULL, peer, NULL);
         if (!gen)
                 return -ENOMEM;
         if (EVP_PKEY_keygen_init(gen) != 1 || EVP_PKEY_keygen(gen, &eph) != 1) {
                 ERR_clear_error();
                 return -EIO;
         }
-        r = sfu_jwe_ecdh(eph, key->pkey, z, &z_len);
+        r = sfu_jwe_ecdh(eph, peer, z, ret_len);
         if (r < 0)
                 return -EIO;
+        *ret_eph = TAKE_PTR(eph);
+        return 0;
+}
+
+/* ECDH-ES+A256KW for key: a fresh ephemeral key, Z, the KEK, the wrap.
+ * Adds "epk" to header. */
+static int wrap_ecdh(const struct sfu_key *key, const uint8_t cek[static SFU_JWE_CEK_SIZE], json_t *header,
+                     uint8_t out[static SFU_JWE_WRAPPED_KEY_SIZE]) {
+        _cleanup_(pkey_freep) EVP_PKEY *eph = NULL;
+        json_t *epk = NULL;
+        uint8_t z[SFU_JWE_ECDH_Z_MAX], kek[32];
+        size_t z_len = 0;
+        int r;
+
+        r = sfu_jwe_ephemeral(key->pkey, &eph, z, &z_len);
+        if (r < 0)
+                return r;
         r = sfu_jwe_concat_kdf(z, z_len, sfu_jwe_alg_name(SFU_JWE_ECDH_ES_A256KW), NULL, 0, NULL, 0, kek, sizeof(kek));
         OPENSSL_cleanse(z, sizeof(z));
         if (r >= 0)
@@ -131,14 +141,14 @@ static int wrap_ecdh(const struct sfu_key *key, const uint8_t cek[static SFU_JWE
         OPENSSL_cleanse(kek, sizeof(kek));
         if (r < 0)
                 return r;
-        r = epk_jwk(eph, key->type, &epk);
+        r = sfu_jwe_epk_jwk(eph, key->type, &epk);
         if (r < 0)
                 return r;
         return set_new(header, "epk", epk);
 }
 
-static int wrap_rsa(const struct sfu_key *key, const uint8_t cek[static SFU_JWE_CEK_SIZE], uint8_t **ret,
-                    size_t *ret_len) {
+int sfu_jwe_rsa_wrap(const struct sfu_key *key, const uint8_t cek[static SFU_JWE_CEK_SIZE], uint8_t **ret,
+                     size_t *ret_len) {
         _cleanup_(sfu_jwe_evp_pkey_ctx_freep) EVP_PKEY_CTX *ctx = NULL;
         _cleanup_free_ uint8_t *out = NULL;
         size_t out_len = (size_t) EVP_PKEY_get_size(key->pkey);
@@ -198,7 +208,7 @@ static int make_recipient(const struct sfu_key *key, const uint8_t cek[static SF
         if (!opts->no_kid && key->kid && set_new(header, "kid", json_string(key->kid)) < 0)
                 return -ENOMEM;
         if (alg == SFU_JWE_RSA_OAEP_256) {
-                r = wrap_rsa(key, cek, &rsa_ek, &ek_len);
+                r = sfu_jwe_rsa_wrap(key, cek, &rsa_ek, &ek_len);
                 ek = rsa_ek;
         } else {
                 r = wrap_ecdh(key, cek, header, wrapped);
@@ -217,9 +227,9 @@ static int make_recipient(const struct sfu_key *key, const uint8_t cek[static SF
         return 0;
 }
 
-static int gcm_encrypt(const uint8_t cek[static SFU_JWE_CEK_SIZE], const uint8_t iv[static SFU_JWE_IV_SIZE],
-                       const char *aad, const uint8_t *in, size_t len, uint8_t *out,
-                       uint8_t tag[static SFU_JWE_TAG_SIZE]) {
+int sfu_jwe_gcm_encrypt(const uint8_t cek[static SFU_JWE_CEK_SIZE], const uint8_t iv[static SFU_JWE_IV_SIZE],
+                        const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t len, uint8_t *out,
+                        uint8_t tag[static SFU_JWE_TAG_SIZE]) {
         _cleanup_(sfu_jwe_evp_cipher_ctx_freep) EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
         int n = 0, fin = 0;
         bool good;
@@ -229,7 +239,7 @@ static int gcm_encrypt(const uint8_t cek[static SFU_JWE_CEK_SIZE], const uint8_t
         good = EVP_EncryptInit_ex2(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1 &&
                EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, SFU_JWE_IV_SIZE, NULL) == 1 &&
                EVP_EncryptInit_ex2(ctx, NULL, cek, iv, NULL) == 1 &&
-               EVP_EncryptUpdate(ctx, NULL, &n, (const uint8_t *) aad, (int) strlen(aad)) == 1 &&
+               EVP_EncryptUpdate(ctx, NULL, &n, aad, (int) aad_len) == 1 &&
                EVP_EncryptUpdate(ctx, out, &n, in, (int) len) == 1 && EVP_EncryptFinal_ex(ctx, out + n, &fin) == 1 &&
                (size_t) (n + fin) == len &&
                EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, SFU_JWE_TAG_SIZE, tag) == 1;
@@ -307,7 +317,7 @@ int sfu_jwe_encrypt(const uint8_t *plaintext, size_t len, const struct sfu_key *
         ct = malloc(len + 1);
         if (!prot_b64 || !ct)
                 return -ENOMEM;
-        r = gcm_encrypt(cek, iv, prot_b64, plaintext, len, ct, tag);
+        r = sfu_jwe_gcm_encrypt(cek, iv, (const uint8_t *) prot_b64, strlen(prot_b64), plaintext, len, ct, tag);
         if (r < 0)
                 return sfu_err_set(err, SFU_ERR_SIGNATURE, EIO, "A256GCM encryption failed");
         ct_b64 = sfu_b64url_encode(ct, len);

@@ -197,8 +197,8 @@ static void accept_manifest(struct sfu_job *job, struct sfu_keyring *ring, const
                 s->newest_seen = man->version;
                 s->newest_seen_timestamp = man->timestamp;
                 s->newest_seen_source = c->source;
-                snprintf(s->newest_seen_form, sizeof(s->newest_seen_form), "%s%s", sfu_signed_form_name(c->info.form),
-                         c->encrypted ? " in a JWE" : "");
+                snprintf(s->newest_seen_form, sizeof(s->newest_seen_form), "%s%s%s", sfu_signed_form_name(c->info.form),
+                         c->envelope ? " in a " : "", c->envelope ? sfu_envelope_name(c->envelope) : "");
                 sfu_signed_alg_names(c->info.alg_mask, s->newest_seen_algs, sizeof(s->newest_seen_algs));
         }
         sfu_provider_remember(job, c);

@@ -4,6 +4,7 @@
  * it (resuming where a checkpoint says), sync, compare every listed
  * digest, and read every image back once more just before the switch. */
 #pragma once
+#include "core/mac.h"
 #include "core/manifest.h"
 #include "daemon/job-internal.h"
 #include "daemon/verify.h"
@@ -17,6 +18,10 @@ struct sfu_stage_target {
         char *url;                      /* owned; heap, so that the plan stays small on the stack */
         struct sfu_slot_writer *writer;
         uint64_t length;                /* bytes written and verified */
+        /* The keyed check value (core/mac.h) of the verified bytes, under
+         * a key of this staging only; the read-back must match it. */
+        struct sfu_mac *check;
+        uint8_t check_value[SFU_MAC_SIZE];
 };
 
 struct sfu_stage_plan {

@@ -3,7 +3,7 @@
 
 #include "core/digest.h"
 #include "core/hex.h"
-#include "core/jwe.h"
+#include "core/envelope.h"
 #include "core/scope.h"
 #include "daemon/log.h"
 #include "daemon/verify.h"
@@ -108,35 +108,38 @@ static struct sfu_signed_opts signed_opts(const struct sfu_job *job, const char 
         };
 }
 
-/* An encrypted manifest (a JWE around the signed one): decrypted with the
- * device's keys ([security] decryption-keys), read for this manifest only
- * and freed (wiped) when it is open; *bytes and *len then point at the
- * plaintext in res, which the caller clears.  Anything else passes. */
+/* An encrypted manifest (a JWE or a COSE_Encrypt around the signed one):
+ * decrypted with the device's keys ([security] decryption-keys), read for
+ * this manifest only and freed (wiped) when it is open; *bytes and *len
+ * then point at the plaintext in res, which the caller clears.  Anything
+ * else passes. */
 static int decrypt_if_encrypted(const struct sfu_job *job, const char **bytes, size_t *len,
-                                struct sfu_jwe_result *res, bool *ret_encrypted, struct sfu_err *err) {
+                                struct sfu_jwe_result *res, enum sfu_envelope *ret_envelope, struct sfu_err *err) {
         _cleanup_keyring_ struct sfu_keyring *keys = NULL;
+        enum sfu_envelope envelope = sfu_envelope_detect(*bytes, *len);
         int r;
 
-        *ret_encrypted = false;
-        if (!sfu_jwe_detect(*bytes, *len))
+        *ret_envelope = SFU_ENVELOPE_NONE;
+        if (envelope == SFU_ENVELOPE_NONE)
                 return 0;
         if (!job->config->decryption_keys[0])
                 return sfu_err_set(err, SFU_ERR_SIGNATURE, ENOKEY,
-                                   "the manifest is encrypted (JWE) and this device has no decryption keys "
-                                   "([security] decryption-keys)");
+                                   "the manifest is encrypted (%s) and this device has no decryption keys "
+                                   "([security] decryption-keys)", sfu_envelope_name(envelope));
         if (sfu_keyring_new(&keys) < 0)
                 return -ENOMEM;
         r = sfu_keyring_load_decryption_dir(keys, job->config->decryption_keys, err);
         if (r < 0)
                 return r;
-        r = sfu_jwe_open_manifest(*bytes, *len, keys, res, err);
+        r = sfu_envelope_open(*bytes, *len, keys, res, err);
         if (r < 0)
                 return r;
-        log_info("manifest decrypted with the device key %s", res->key && res->key->kid ? res->key->kid : "(no kid)");
+        log_info("manifest decrypted with the device key %s (%s)",
+                 res->key && res->key->kid ? res->key->kid : "(no kid)", sfu_envelope_name(envelope));
         res->key = NULL; /* it goes with keys */
         *bytes = (const char *) res->plaintext;
         *len = res->plaintext_len;
-        *ret_encrypted = true;
+        *ret_envelope = envelope;
         return 0;
 }
 
@@ -204,11 +207,11 @@ int sfu_verify_candidate(struct sfu_job *job, const struct sfu_keyring *ring, bo
                 return sfu_err_set(err, SFU_ERR_PARSE, EBADMSG,
                                    "served as a bundle (%s) but it does not start with a bundle's magic",
                                    SFU_BUNDLE_MEDIA_TYPE);
-        r = decrypt_if_encrypted(job, &signed_bytes, &signed_len, &plain, &c->encrypted, err);
+        r = decrypt_if_encrypted(job, &signed_bytes, &signed_len, &plain, &c->envelope, err);
         if (r < 0)
                 return r;
-        if (c->encrypted)
-                o.content_type = NULL; /* the server named the JWE */
+        if (c->envelope)
+                o.content_type = NULL; /* the server named the envelope */
         r = sfu_signed_open(signed_bytes, signed_len, ring, &o, &c->manifest, &c->info, err);
         if (r < 0)
                 return r;
@@ -288,10 +291,10 @@ int sfu_verify_provider(struct sfu_job *job, const struct sfu_keyring *ring, con
                         return sfu_err_set(err, SFU_ERR_SIZE, E2BIG, "the trust store is full");
                 with.keys[with.n_keys++] = pc->introduced_key;
         }
-        r = decrypt_if_encrypted(job, &signed_bytes, &signed_len, &plain, &pc->encrypted, err);
+        r = decrypt_if_encrypted(job, &signed_bytes, &signed_len, &plain, &pc->envelope, err);
         if (r < 0)
                 return r;
-        if (pc->encrypted)
+        if (pc->envelope)
                 opts.content_type = NULL;
         r = sfu_signed_open(signed_bytes, signed_len, &with, &opts, &pc->manifest, &pc->info, err);
         if (r < 0)

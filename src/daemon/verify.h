@@ -4,6 +4,7 @@
  * (core/policy.c), all before any image byte is requested. */
 #pragma once
 #include <stdbool.h>
+#include "core/envelope.h"
 #include "core/bundle.h"
 #include "core/key.h"
 #include "core/manifest.h"
@@ -44,7 +45,7 @@ struct sfu_candidate {
         enum sfu_policy_verdict verdict;
         struct sfu_signed_info info;    /* form, algorithms */
         char sha256[65];                /* of the bytes: names the manifest in resume data */
-        bool encrypted;                 /* the signed manifest came in a JWE (doc/encryption.md) */
+        enum sfu_envelope envelope;     /* the signed manifest came in a JWE or COSE_Encrypt (doc/encryption.md) */
         bool bundle;                    /* the bytes are a bundle's head; its images follow in the file */
         struct sfu_bundle_header bundle_header;
         uint64_t image_offsets[SFU_MANIFEST_MAX_IMAGES]; /* in the bundle, per manifest image */

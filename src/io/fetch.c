@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 #include <inttypes.h>
 #include <stdatomic.h>
 #include <strings.h>
@@ -42,6 +43,15 @@ struct xfer {
 };
 
 int sfu_fetch_global_init(void) {
+        /* libcrypto's error strings stay unloaded: libcurl's init would
+         * load them all into a hash table (about 0.5 MiB resident for the
+         * life of the daemon) only to spell out some TLS failures, which
+         * then read like "error:0A00010B:lib(20)::reason(267)";
+         * `openssl errstr 0A00010B` names the reason.  Certificate
+         * verification failures keep their text (libcurl takes it from
+         * X509_verify_cert_error_string, which needs no table). */
+        if (OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS, NULL) != 1)
+                return -EIO;
         return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -EIO;
 }
 

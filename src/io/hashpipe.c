@@ -16,13 +16,17 @@ struct hasher {
         bool started;
         enum sfu_digest_alg alg;
         struct sfu_digest_set *set;
+        struct sfu_mac *mac;            /* also updated here (the first hasher only) */
         uint64_t next;                  /* sequence number of the next block to hash */
         int error;
 };
 
 struct sfu_hashpipe {
         pthread_mutex_t lock;
-        pthread_cond_t changed;         /* any block or hasher progress; broadcast */
+        /* Two conditions, so that nobody wakes up for nothing (a wakeup
+         * per 128 KiB block adds up): */
+        pthread_cond_t data;            /* a block was published, or stop: the hashers wait */
+        pthread_cond_t space;           /* a block is free, or a hasher caught up: the feeder waits */
         uint8_t *ring;                  /* one mapping: every block's data */
         struct block blocks[SFU_HASHPIPE_BLOCKS];
         uint64_t published;             /* blocks handed to the hashers so far */
@@ -44,18 +48,21 @@ static void *hasher_main(void *userdata) {
         pthread_mutex_lock(&p->lock);
         for (;;) {
                 while (h->next >= p->published && !p->stop)
-                        pthread_cond_wait(&p->changed, &p->lock);
+                        pthread_cond_wait(&p->data, &p->lock);
                 if (h->next >= p->published)
                         break;
                 struct block *b = &p->blocks[h->next % SFU_HASHPIPE_BLOCKS];
                 pthread_mutex_unlock(&p->lock);
                 int r = sfu_digest_set_update(h->set, b->data, b->len);
+                if (r >= 0 && h->mac)
+                        r = sfu_mac_update(h->mac, b->data, b->len);
                 pthread_mutex_lock(&p->lock);
                 if (r < 0 && h->error == 0)
                         h->error = r;
                 b->pending--;
                 h->next++;
-                pthread_cond_broadcast(&p->changed);
+                if (b->pending == 0 || h->next == p->published)
+                        pthread_cond_signal(&p->space);
         }
         pthread_mutex_unlock(&p->lock);
         return NULL;
@@ -71,7 +78,8 @@ int sfu_hashpipe_new(unsigned digest_mask, struct sfu_hashpipe **ret) {
         if (!p)
                 return -ENOMEM;
         pthread_mutex_init(&p->lock, NULL);
-        pthread_cond_init(&p->changed, NULL);
+        pthread_cond_init(&p->data, NULL);
+        pthread_cond_init(&p->space, NULL);
         /* One mapping for the ring, returned whole to the system at the
          * end: from malloc, blocks below its mmap threshold would stay in
          * the heap after staging. */
@@ -120,7 +128,7 @@ static int publish(struct sfu_hashpipe *p, bool use_sink, struct sfu_err *err) {
         b->len = p->fill;
         b->pending = (unsigned) p->n_hashers;
         p->published++;
-        pthread_cond_broadcast(&p->changed);
+        pthread_cond_broadcast(&p->data);
         pthread_mutex_unlock(&p->lock);
         p->sunk += p->fill;
         p->fill = 0;
@@ -138,7 +146,7 @@ int sfu_hashpipe_feed(struct sfu_hashpipe *p, const void *buf, size_t len, struc
                 if (p->fill == 0) {
                         pthread_mutex_lock(&p->lock);
                         while (b->pending > 0)
-                                pthread_cond_wait(&p->changed, &p->lock);
+                                pthread_cond_wait(&p->space, &p->lock);
                         pthread_mutex_unlock(&p->lock);
                 }
                 size_t n = SFU_HASHPIPE_BLOCK_SIZE - p->fill;
@@ -155,6 +163,16 @@ int sfu_hashpipe_feed(struct sfu_hashpipe *p, const void *buf, size_t len, struc
                                 return r;
                 }
         }
+        return 0;
+}
+
+int sfu_hashpipe_set_mac(struct sfu_hashpipe *p, struct sfu_mac *mac) {
+        if (p->offset > 0 || p->published > 0 || p->n_hashers == 0)
+                return -EBUSY;
+        /* hashers[0] is the lowest algorithm listed: SHA-256 when it is
+         * there, the fastest (CPUs accelerate it), so its thread has time
+         * to spare while SHA-512's catches up. */
+        p->hashers[0].mac = mac;
         return 0;
 }
 
@@ -184,7 +202,7 @@ static void wait_idle(struct sfu_hashpipe *p) {
                                 idle = false;
                 if (idle)
                         break;
-                pthread_cond_wait(&p->changed, &p->lock);
+                pthread_cond_wait(&p->space, &p->lock);
         }
         pthread_mutex_unlock(&p->lock);
 }
@@ -218,6 +236,8 @@ int sfu_hashpipe_reset(struct sfu_hashpipe *p) {
         wait_idle(p);
         for (size_t i = 0; i < p->n_hashers; i++) {
                 int r = sfu_digest_set_reset(p->hashers[i].set);
+                if (r >= 0 && p->hashers[i].mac)
+                        r = sfu_mac_reset(p->hashers[i].mac);
                 if (r < 0)
                         return r;
                 p->hashers[i].error = 0;
@@ -234,7 +254,7 @@ void sfu_hashpipe_free(struct sfu_hashpipe *p) {
                 return;
         pthread_mutex_lock(&p->lock);
         p->stop = true;
-        pthread_cond_broadcast(&p->changed);
+        pthread_cond_broadcast(&p->data);
         pthread_mutex_unlock(&p->lock);
         for (size_t i = 0; i < p->n_hashers; i++) {
                 if (p->hashers[i].started)
@@ -243,7 +263,8 @@ void sfu_hashpipe_free(struct sfu_hashpipe *p) {
         }
         if (p->ring)
                 munmap(p->ring, SFU_HASHPIPE_BLOCKS * SFU_HASHPIPE_BLOCK_SIZE);
-        pthread_cond_destroy(&p->changed);
+        pthread_cond_destroy(&p->data);
+        pthread_cond_destroy(&p->space);
         pthread_mutex_destroy(&p->lock);
         free(p);
 }

@@ -12,7 +12,7 @@
 #define SFU_SLOT_WRITE_BUFFER (1024u * 1024u)
 #define SFU_SLOT_DIRECT_MIN (64u * 1024u)             /* blocks this large skip the buffer */
 #define SFU_SLOT_WRITEBACK_CHUNK (8u * 1024u * 1024u)  /* start writeback every 8 MiB */
-#define SFU_SLOT_READ_BACK_BUFFER (32u * 1024u)        /* reading a slot back */
+#define SFU_SLOT_READ_BACK_BUFFER (128u * 1024u)       /* reading a slot back: fits a CPU's L2 */
 
 struct sfu_slot_writer;
 

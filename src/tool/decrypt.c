@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* secfu-manifest decrypt: what a device does with an encrypted manifest
- * (the JWE opened with its key; the signed manifest inside printed, not
+ * (the JWE or COSE_Encrypt opened with its key; the signed manifest inside printed, not
  * verified) or an encrypted image (decrypted with the key its manifest
  * carries, its digests checked). */
 #include <fcntl.h>
 #include <inttypes.h>
 
 #include "core/digest.h"
-#include "core/jwe.h"
+#include "core/envelope.h"
 #include "core/manifest.h"
 #include "core/segcrypt.h"
 #include "core/signed.h"
@@ -19,11 +19,11 @@
 static void help(void) {
         printf("Usage: " SFU_TOOL_PROG " decrypt --key KEY [--key KEY ...] FILE\n"
                "       " SFU_TOOL_PROG " decrypt --image ENC --manifest MANIFEST [--name NAME] -o OUT\n\n"
-               "With --key: decrypts the JWE in FILE (compact or JSON, from any JOSE\n"
-               "library) with a device's private key(s), as a device does, and prints the\n"
-               "signed manifest inside byte for byte. It must be a JWS or COSE signed\n"
-               "manifest whose type agrees with the JWE's \"cty\"; its signatures are NOT\n"
-               "verified here (verify does that).\n\n"
+               "With --key: decrypts the JWE (compact or JSON, from any JOSE library) or\n"
+               "the COSE_Encrypt in FILE with a device's private key(s), as a device does,\n"
+               "and prints the signed manifest inside byte for byte. It must be a JWS or\n"
+               "COSE signed manifest whose type agrees with the envelope's content type;\n"
+               "its signatures are NOT verified here (verify does that).\n\n"
                "With --image: decrypts the encrypted image ENC into OUT (a new file) with\n"
                "the key of its \"encryption\" member in MANIFEST (a manifest, or a JWS whose\n"
                "payload is used without verifying it), and checks the image's digests.\n\n"
@@ -71,7 +71,10 @@ static int decrypt_manifest(const char *path, const struct key_paths *paths, str
         r = sfu_tool_read_input(path, SFU_JWE_MAX_SIZE, &input, &len, err);
         if (r < 0)
                 return r;
-        r = sfu_jwe_open_manifest(input, sfu_tool_trim_space(input, len), ring, &res, err);
+        /* a JWE may end with a newline; a COSE_Encrypt is binary */
+        if (sfu_envelope_detect(input, len) == SFU_ENVELOPE_JWE)
+                len = sfu_tool_trim_space(input, len);
+        r = sfu_envelope_open(input, len, ring, &res, err);
         if (r < 0)
                 return r;
         return sfu_tool_write_stdout(res.plaintext, res.plaintext_len, err);

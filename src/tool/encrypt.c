@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* secfu-manifest encrypt: a signed manifest into a JWE for device keys
- * (--to), or an image into the segmented encrypted format with a fresh
+ * (--to; or a COSE_Encrypt with --cose), or an image into the segmented encrypted format with a fresh
  * content key (--image), whose manifest member is printed or merged into
  * a manifest (doc/encryption.md). */
 #include <fcntl.h>
@@ -12,6 +12,7 @@
 #include "core/b64url.h"
 #include "core/digest.h"
 #include "core/json.h"
+#include "core/cose-crypt.h"
 #include "core/jwe.h"
 #include "core/manifest.h"
 #include "core/segcrypt.h"
@@ -22,7 +23,8 @@
 #define ENCRYPT_BLOCK (256u * 1024u)
 
 static void help(void) {
-        printf("Usage: " SFU_TOOL_PROG " encrypt --to KEY [--to KEY ...] [--json] SIGNED-MANIFEST\n"
+        printf("Usage: " SFU_TOOL_PROG " encrypt --to KEY [--to KEY ...] [--json | --cose] [-o OUT]\n"
+               "           SIGNED-MANIFEST\n"
                "       " SFU_TOOL_PROG " encrypt --image IMG -o OUT [--segment-size N]\n"
                "           [--manifest MANIFEST [--name NAME] [--location LOC]]\n\n"
                "With --to: encrypts a signed manifest (JWS or COSE, as sign writes it) for\n"
@@ -30,7 +32,9 @@ static void help(void) {
                "ECDH-ES+A256KW for EC (P-256, P-384, P-521) and X25519 keys, RSA-OAEP-256 for\n"
                "RSA keys, A256GCM content encryption, \"cty\" naming the signed manifest's\n"
                "type. One recipient gives the compact serialization, several the general\n"
-               "JSON serialization.\n\n"
+               "JSON serialization. With --cose: a COSE_Encrypt (binary CBOR, tag 96) with\n"
+               "one COSE_recipient per key (ECDH-ES + A256KW with HKDF-SHA-256, or\n"
+               "RSA-OAEP-256) and A256GCM, its content type naming the signed manifest.\n\n"
                "With --image: encrypts IMG into OUT (a new file) with a fresh random content\n"
                "key in the segmented A256GCM-STREAM format and prints the manifest member\n"
                "\"encryption\" that a device needs to decrypt it. With --manifest (a manifest\n"
@@ -42,8 +46,11 @@ static void help(void) {
                "  --to KEY            a recipient's public (or private) key, PEM or JWK;\n"
                "                      repeatable, at most 16\n"
                "  --json              the general JSON serialization even for one recipient\n"
+               "  --cose              a COSE_Encrypt instead of a JWE (written to -o OUT, or\n"
+               "                      to standard output when it is not a terminal)\n"
                "  --image IMG         the plaintext image\n"
-               "  -o, --output OUT    the encrypted image to create (never overwritten)\n"
+               "  -o, --output OUT    the encrypted image to create (never overwritten); with\n"
+               "                      --to, the file to write the envelope to (atomically)\n"
                "  --segment-size N    plaintext bytes per segment (default 65536)\n"
                "  --manifest FILE     a manifest to add the member to\n"
                "  --name NAME         the image of a split manifest to encrypt\n"
@@ -88,7 +95,25 @@ static void keys_freep(struct sfu_key *(*keys)[SFU_JWE_MAX_RECIPIENTS]) {
                 sfu_key_free((*keys)[i]);
 }
 
-static int encrypt_manifest(const char *path, const struct recipients *to, bool json, struct sfu_err *err) {
+/* The COSE_Encrypt's content type for a signed manifest of this form:
+ * application/cose with the cose-type parameter of RFC 9052 section 2,
+ * or the JWS media type. */
+static const char *cose_content_type(enum sfu_signed_form form) {
+        switch (form) {
+        case SFU_SIGNED_COSE_SIGN1:
+                return "application/cose; cose-type=\"cose-sign1\"";
+        case SFU_SIGNED_COSE_SIGN:
+                return "application/cose; cose-type=\"cose-sign\"";
+        case SFU_SIGNED_JWS_COMPACT:
+        case SFU_SIGNED_JWS_JSON:
+        case _SFU_SIGNED_FORM_MAX:
+        default:
+                return sfu_signed_media_type(form);
+        }
+}
+
+static int encrypt_manifest(const char *path, const struct recipients *to, bool json, bool cose, const char *output,
+                            struct sfu_err *err) {
         _cleanup_(keys_freep) struct sfu_key *keys[SFU_JWE_MAX_RECIPIENTS] = {};
         _cleanup_free_ char *input = NULL, *out = NULL;
         const struct sfu_key *recipients[SFU_JWE_MAX_RECIPIENTS];
@@ -113,12 +138,25 @@ static int encrypt_manifest(const char *path, const struct recipients *to, bool 
         if (sfu_signed_detect(input, len, &form) < 0)
                 return sfu_err_set(err, SFU_ERR_PARSE, EINVAL,
                                    "%s is not a signed manifest (a JWS or a COSE_Sign1 / COSE_Sign): sign it first", path);
+        if (cose) {
+                _cleanup_free_ uint8_t *ce = NULL;
+                size_t ce_len = 0;
+                r = sfu_cose_crypt_encrypt((const uint8_t *) input, len, recipients, to->n, cose_content_type(form),
+                                           false, &ce, &ce_len, err);
+                if (r < 0)
+                        return r;
+                return sfu_tool_write_output(output, ce, ce_len, true, err);
+        }
         /* cty: the media type without "application/" (RFC 7516 4.1.12) */
         media = sfu_signed_media_type(form);
         opts.cty = strchr(media, '/') ? strchr(media, '/') + 1 : media;
         r = sfu_jwe_encrypt((const uint8_t *) input, len, recipients, to->n, &opts, &out, err);
         if (r < 0)
                 return r;
+        if (output) {
+                _cleanup_free_ char *line = sfu_tool_format("%s\n", out);
+                return line ? sfu_tool_write_output(output, line, strlen(line), false, err) : -ENOMEM;
+        }
         r = sfu_tool_write_stdout(out, strlen(out), err);
         if (r < 0)
                 return r;
@@ -431,10 +469,11 @@ int sfu_tool_encrypt(int argc, char **argv) {
         const char *path = NULL;
         struct recipients to = {};
         uint32_t segment_size = SFU_SEGCRYPT_DEFAULT_SEGMENT;
-        bool json = false;
+        bool json = false, cose = false;
         const struct sfu_tool_option options[] = {
                 { "to", 0, SFU_TOOL_CALL, &to, add_recipient },
                 { "json", 0, SFU_TOOL_FLAG, &json },
+                { "cose", 0, SFU_TOOL_FLAG, &cose },
                 { "image", 0, SFU_TOOL_STRING, &image },
                 { "output", 'o', SFU_TOOL_STRING, &out },
                 { "segment-size", 0, SFU_TOOL_CALL, &segment_size, parse_segment_size },
@@ -448,8 +487,8 @@ int sfu_tool_encrypt(int argc, char **argv) {
         if (sfu_tool_parse_options(&command, argc, argv, options, ELEMENTSOF(options), &status) < 0)
                 return status;
         if (image) {
-                if (to.n > 0 || json)
-                        return sfu_tool_usage_error(cmd, "--image does not go with --to or --json");
+                if (to.n > 0 || json || cose)
+                        return sfu_tool_usage_error(cmd, "--image does not go with --to, --json or --cose");
                 if (!out)
                         return sfu_tool_usage_error(cmd, "--image needs -o OUT");
                 if ((name || loc) && !manifest)
@@ -458,13 +497,15 @@ int sfu_tool_encrypt(int argc, char **argv) {
                         return sfu_tool_usage_error(cmd, "--image takes no operand");
                 r = encrypt_image(image, out, segment_size, manifest, name, loc, &err);
         } else {
-                if (out || manifest || name || loc || segment_size != SFU_SEGCRYPT_DEFAULT_SEGMENT)
-                        return sfu_tool_usage_error(cmd, "-o, --segment-size, --manifest, --name and --location go with --image");
+                if (manifest || name || loc || segment_size != SFU_SEGCRYPT_DEFAULT_SEGMENT)
+                        return sfu_tool_usage_error(cmd, "--segment-size, --manifest, --name and --location go with --image");
+                if (json && cose)
+                        return sfu_tool_usage_error(cmd, "--json (a JWE serialization) does not go with --cose");
                 if (to.n == 0)
                         return sfu_tool_usage_error(cmd, "either --to KEY (a manifest) or --image IMG is required");
                 if (sfu_tool_one_operand(&command, argc, argv, &path, &status) < 0)
                         return status;
-                r = encrypt_manifest(path, &to, json, &err);
+                r = encrypt_manifest(path, &to, json, cose, out, &err);
         }
         if (r < 0)
                 return sfu_tool_fail(cmd, r, &err);

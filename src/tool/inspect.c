@@ -7,6 +7,7 @@
 
 #include "core/hss-sign.h"
 #include "core/json.h"
+#include "core/cose-crypt.h"
 #include "core/jwe.h"
 #include "core/key.h"
 #include "io/fileio.h"
@@ -293,6 +294,34 @@ static int inspect_jwe(const char *buf, size_t len, struct sfu_err *err) {
         return 0;
 }
 
+/* A COSE_Encrypt: likewise. */
+static int inspect_cose_encrypt(const char *buf, size_t len, struct sfu_err *err) {
+        _cleanup_cose_crypt_ struct sfu_cose_crypt *ce = NULL;
+        _cleanup_json_ json_t *recipients = NULL;
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        r = sfu_cose_crypt_parse((const uint8_t *) buf, len, &ce, err);
+        if (r < 0)
+                return r;
+        r = sfu_cose_crypt_recipients_to_json(ce, &recipients);
+        if (r < 0)
+                return sfu_err_set(err, SFU_ERR_STORAGE, -r, "out of memory");
+        text = json_dumps(recipients, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        if (!text)
+                return sfu_err_set(err, SFU_ERR_STORAGE, ENOMEM, "out of memory");
+        printf("form: COSE_Encrypt, encrypted; not decrypted\n");
+        if (!ce->has_content_type)
+                printf("content type: -\n");
+        else if (ce->content_type_is_text)
+                printf("content type: %s\n", ce->content_type);
+        else
+                printf("content type: %" PRIu64 " (CoAP Content-Format)\n", ce->content_format);
+        printf("content encryption: A256GCM, %zu bytes of ciphertext\n", ce->ciphertext_len);
+        printf("recipients: %s\n", text);
+        return 0;
+}
+
 static int inspect_fd(int fd, const char *path, struct sfu_err *err) {
         _cleanup_tool_signed_ struct sfu_tool_signed s = {};
         _cleanup_free_ char *rest = NULL, *all = NULL;
@@ -324,6 +353,8 @@ static int inspect_fd(int fd, const char *path, struct sfu_err *err) {
         memcpy(all + have, rest, rest_len + 1);
         if (looks_like_key(path, all, have + rest_len))
                 return inspect_key(path, all, have + rest_len, err);
+        if (sfu_cose_crypt_detect(all, have + rest_len))
+                return inspect_cose_encrypt(all, have + rest_len, err);
         if (sfu_jwe_detect(all, have + rest_len))
                 return inspect_jwe(all, have + rest_len, err);
         r = sfu_tool_signed_parse(all, have + rest_len, &s, err);

@@ -6,7 +6,7 @@
 #include <fcntl.h>
 
 #include "core/json.h"
-#include "core/jwe.h"
+#include "core/envelope.h"
 #include "core/key.h"
 #include "core/scope.h"
 #include "io/fileio.h"
@@ -250,8 +250,8 @@ static void jwe_result_clearp(struct sfu_jwe_result *res) {
         sfu_jwe_result_clear(res);
 }
 
-/* A JWE around the signed manifest: decrypted with the --decrypt-key
- * keys; *bytes and *len then point at the plaintext in res. */
+/* A JWE or COSE_Encrypt around the signed manifest: decrypted with the
+ * --decrypt-key keys; *bytes and *len then point at the plaintext in res. */
 static int open_encrypted(const struct trusted_paths *paths, const char **bytes, size_t *len,
                           struct sfu_jwe_result *res, char *who, size_t who_size, struct sfu_err *err) {
         _cleanup_keyring_ struct sfu_keyring *keys = NULL;
@@ -259,11 +259,12 @@ static int open_encrypted(const struct trusted_paths *paths, const char **bytes,
 
         if (paths->n == 0)
                 return sfu_err_set(err, SFU_ERR_SIGNATURE, ENOKEY,
-                                   "the manifest is encrypted (JWE): give the device's key with --decrypt-key");
+                                   "the manifest is encrypted (%s): give the device's key with --decrypt-key",
+                                   sfu_envelope_name(sfu_envelope_detect(*bytes, *len)));
         r = sfu_tool_load_decryption_keys(paths->items, paths->n, &keys, err);
         if (r < 0)
                 return r;
-        r = sfu_jwe_open_manifest(*bytes, *len, keys, res, err);
+        r = sfu_envelope_open(*bytes, *len, keys, res, err);
         if (r < 0)
                 return r;
         /* the key goes with the ring: name it now */
@@ -283,6 +284,7 @@ static int verify_file(const char *path, const struct verify_opts *o, struct sfu
         struct sfu_scope_report report = {};
         struct sfu_jwe_result plain _cleanup_(jwe_result_clearp) = {};
         char who[512] = "";
+        enum sfu_envelope envelope;
         struct sfu_signed_opts signed_opts = o->signed_opts;
         uint64_t offsets[SFU_MANIFEST_MAX_IMAGES];
         const char *bytes;
@@ -296,7 +298,8 @@ static int verify_file(const char *path, const struct verify_opts *o, struct sfu
                 return r;
         bytes = in.is_bundle ? in.bundle.manifest : in.bytes;
         len = in.is_bundle ? in.bundle.header.manifest_len : in.len;
-        if (sfu_jwe_detect(bytes, len)) {
+        envelope = sfu_envelope_detect(bytes, len);
+        if (envelope != SFU_ENVELOPE_NONE) {
                 r = open_encrypted(&o->decrypt_keys, &bytes, &len, &plain, who, sizeof(who), err);
                 if (r < 0)
                         return r;
@@ -312,7 +315,7 @@ static int verify_file(const char *path, const struct verify_opts *o, struct sfu
         if (r < 0)
                 return r;
         if (!o->quiet && plain.plaintext) {
-                fputs("decrypted: a JWE, with ", stderr);
+                fprintf(stderr, "decrypted: a %s, with ", sfu_envelope_name(envelope));
                 sfu_tool_put_sanitized(stderr, who);
                 fputc('\n', stderr);
         }

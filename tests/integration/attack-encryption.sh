@@ -6,10 +6,12 @@
 # segmented A256GCM-STREAM format is decrypted while it streams into the
 # slot, hashed as plaintext, and resumes at a segment boundary.  Staged end
 # to end with one and with several recipients (X25519, P-256, RSA), plain
-# images under an encrypted manifest, a COSE_Sign1 inside the JWE; refused, with the running slot, the
+# images under an encrypted manifest, a COSE_Sign1 inside the JWE, a COSE_Encrypt
+# around a COSE_Sign1 or a JWS; refused, with the running slot, the
 # bootloader environment and the installed versions untouched: no device
 # key, a JWE for another device, a tampered JWE, an inner manifest signed by
-# an untrusted key, a key file others can read, a segment altered, two
+# an untrusted key, a COSE_Encrypt for others, with its tag altered, as a
+# COSE_Encrypt0 or with crit, a key file others can read, a segment altered, two
 # segments swapped, a stream cut short or extended, the image served
 # unencrypted.  A kill -9 after the resume checkpoint of an 80 MiB
 # encrypted image resumes with a Range at a segment boundary.
@@ -48,7 +50,8 @@ fresh() {
 # enc_publish VERSION: 1.x with its image encrypted (fw-VERSION.enc) and the
 # signed manifest encrypted for $TO (default: the device), served.
 # Env: KEY (signer, default factory), PLAIN_IMAGE=1 (the image unencrypted),
-# PLAIN_MANIFEST=1 (the signed manifest not encrypted).
+# PLAIN_MANIFEST=1 (the signed manifest not encrypted), ENVELOPE_COSE=1 (a
+# COSE_Encrypt instead of the JWE), COSE=1 (a COSE_Sign1 inside).
 enc_publish() {
         local v=$1 img dir=$WWW$DIR to=() k
         img=$(dev_image "$v" "${SIZE:-3145728}")
@@ -73,6 +76,8 @@ enc_publish() {
         fi
         if [ -n "${PLAIN_MANIFEST:-}" ]; then
                 cp "$D/me-$v.jws" "$dir/manifest.json"
+        elif [ -n "${ENVELOPE_COSE:-}" ]; then
+                "$SECFU_MANIFEST" encrypt --cose "${to[@]}" -o "$dir/manifest.json" "$D/me-$v.jws" || return 1
         else
                 "$SECFU_MANIFEST" encrypt "${to[@]}" "$D/me-$v.jws" >"$dir/manifest.json" || return 1
         fi
@@ -102,6 +107,18 @@ fresh
 COSE=1 enc_publish 1.1.0
 secfud_once
 staged 1.1.0 "a COSE_Sign1 over the CBOR manifest inside the JWE (cty cose)"
+
+fresh
+COSE=1 ENVELOPE_COSE=1 enc_publish 1.1.0
+secfud_once
+staged 1.1.0 "a COSE_Sign1 inside a COSE_Encrypt: the whole manifest in COSE, and an encrypted image"
+once_log_has "(COSE_Encrypt)"
+ok $? "the log names the envelope, a COSE_Encrypt"
+
+fresh
+ENVELOPE_COSE=1 TO="$D/other.pub $D/rsa.pub $D/device.pub" enc_publish 1.1.0
+secfud_once
+staged 1.1.0 "a JWS inside a COSE_Encrypt for three recipients, the device last"
 
 fresh
 PLAIN_IMAGE=1 enc_publish 1.1.0
@@ -156,6 +173,50 @@ PY
 dev_snapshot s
 secfud_once
 refused s "$ENC11" "zip|JWE" "a JWE asking for compression"
+
+# cose_edit PYTHON: the served COSE_Encrypt decoded (m, with cbor2), edited
+# by PYTHON, written back
+cose_edit() {
+        /usr/bin/python3 - "$WWW$DIR/manifest.json" "$1" <<'PY'
+import sys, cbor2
+path, code = sys.argv[1], sys.argv[2]
+m = cbor2.loads(open(path, "rb").read())
+exec(code)
+open(path, "wb").write(cbor2.dumps(m))
+PY
+}
+fresh
+COSE=1 ENVELOPE_COSE=1 TO="$D/other.pub $D/p256.pub" enc_publish 1.1.0
+dev_snapshot s
+secfud_once
+refused s "$ENC11" "cannot decrypt|no recipient of the COSE_Encrypt" "a COSE_Encrypt for other devices"
+
+fresh
+COSE=1 ENVELOPE_COSE=1 enc_publish 1.1.0
+cose_edit 'c = m.value[2]; m.value[2] = c[:-1] + bytes([c[-1] ^ 1])'
+dev_snapshot s
+secfud_once
+refused s "$ENC11" "cannot decrypt with this device" "a COSE_Encrypt whose GCM tag was altered"
+
+fresh
+COSE=1 ENVELOPE_COSE=1 enc_publish 1.1.0
+cose_edit 'm = cbor2.CBORTag(16, m.value[:3])'
+dev_snapshot s
+secfud_once
+refused s "$ENC11" "COSE_Encrypt0 \\(tag 16\\) uses a key shared by every device" "a COSE_Encrypt0 (one key shared by every device)"
+
+fresh
+COSE=1 ENVELOPE_COSE=1 enc_publish 1.1.0
+cose_edit 'h = cbor2.loads(m.value[0]); h[2] = [1]; m.value[0] = cbor2.dumps(h)'
+dev_snapshot s
+secfud_once
+refused s "$ENC11" "crit" "a COSE_Encrypt with crit"
+
+fresh
+COSE=1 ENVELOPE_COSE=1 KEY=attacker enc_publish 1.1.0
+dev_snapshot s
+secfud_once
+refused s "$ENC11" "signature|kid|trusted" "a COSE_Encrypt around a COSE_Sign1 by an untrusted key"
 
 fresh
 KEY=attacker enc_publish 1.1.0

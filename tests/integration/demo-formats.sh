@@ -3,8 +3,9 @@
 # TAP: `make demo-formats` (tools/demo-formats.sh) runs to its end against
 # the test build and shows what it claims: the COSE manifest with two
 # signatures staged, the bundle applied from a file, the two-provider set
-# staged in both slot classes, the encrypted and the delta update, each
-# committed.
+# staged in both slot classes, the encrypted updates (a JWE, and a
+# COSE_Sign1 in a COSE_Encrypt) decrypted and staged, and a delta update,
+# each committed.
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 # shellcheck source=tests/integration/lib.sh
@@ -24,10 +25,12 @@ has "modem slot B holds exactly modem-2.0.0.img" "the provider set: the vendor's
 has 'provider "modem": modem 2.0.0, signed by' "the daemon names the vendor's key"
 has "slot A holds exactly rootfs-1.4.0.img (the plaintext)" "the encrypted update is staged, decrypted"
 has "signed as:          JWS (compact) in a JWE, ES256" "status says the manifest came encrypted"
-[ "$(grep -c '^slot [AB]: committed$' <<<"$out")" = 5 ]
-ok $? "the encrypted and the delta update are committed too"
-has "slot B holds exactly rootfs-1.5.0.img" "the delta update is staged"
-grep -qE 'delta: rootfs: fetched [0-9]+ bytes for an image of 8388608 \([0-9.]+ %, [0-9]+ bytes saved\)' <<<"$out"
+has "slot B holds exactly rootfs-1.5.0.img (the plaintext)" "the COSE_Encrypt update is staged, decrypted"
+has "signed as:          COSE_Sign1 in a COSE_Encrypt, ES256" "status says it came in a COSE_Encrypt"
+[ "$(grep -c '^slot [AB]: committed$' <<<"$out")" = 6 ]
+ok $? "the encrypted updates and the delta update are committed too"
+has "slot A holds exactly rootfs-1.6.0.img" "the delta update is staged"
+grep -qE 'delta: rootfs: fetched [0-9]+ bytes for an image of 4194304 \([0-9.]+ %, [0-9]+ bytes saved\)' <<<"$out"
 ok $? "the delta step shows the bytes saved"
-has "running version:    1.5.0" "the device ends on 1.5.0"
+has "running version:    1.6.0" "the device ends on 1.6.0"
 tap_done

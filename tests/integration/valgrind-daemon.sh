@@ -1,8 +1,8 @@
 #!/bin/bash
 # secfud's main paths under valgrind: a full stage (--once), a refused
 # manifest, an up-to-date check, a COSE manifest with an ES256 and an
-# HSS-LMS signature, a set from two providers, an encrypted manifest and
-# image, and the daemon answering
+# HSS-LMS signature, a set from two providers, an encrypted manifest (JWE,
+# and COSE_Encrypt) and image, and the daemon answering
 # secfuctl (status, monitor, apply, cancel, a cut-off request, apply of a
 # bundle passed as a descriptor) then exiting on SIGTERM.  No definite or
 # indirect leaks, no memory errors.
@@ -98,6 +98,18 @@ ok $? "the encrypted update is made"
 vg_once encrypted
 vg_clean encrypted "an encrypted manifest and image"
 slot_b_is "$D/img-1.4.5.img"; ok $? "and slot B holds the decrypted 1.4.5 image"
+
+# the same all in COSE: a COSE_Encrypt around a COSE_Sign1
+"$SECFU_MANIFEST" create --manufacturer example.com --model gw100 --version 1.4.6 \
+        --image "$(dev_image 1.4.6)=fw-1.4.6.img" >"$D/m-1.4.6.json" &&
+        "$SECFU_MANIFEST" encrypt --image "$D/img-1.4.6.img" -o "$VDIR/fw-1.4.6.enc" --manifest "$D/m-1.4.6.json" \
+                --name firmware --location fw-1.4.6.enc >"$D/me-1.4.6.json" &&
+        "$SECFU_MANIFEST" sign --cose --key "$D/factory.key" -o "$D/me-1.4.6.cose" "$D/me-1.4.6.json" &&
+        "$SECFU_MANIFEST" encrypt --cose --to "$D/device-enc.pub" -o "$VDIR/manifest.json" "$D/me-1.4.6.cose"
+ok $? "the COSE_Encrypt update is made"
+vg_once cose-encrypted
+vg_clean cose-encrypted "a COSE_Encrypt around a COSE_Sign1, and an encrypted image"
+slot_b_is "$D/img-1.4.6.img"; ok $? "and slot B holds the decrypted 1.4.6 image"
 
 # the daemon: status, a Monitor subscription, a half-sent request that it
 # cuts off, an apply cancelled in the middle of a slow download, an apply
