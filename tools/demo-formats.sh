@@ -197,9 +197,16 @@ run "$MANIFEST" sign --key manufacturer.key manifest-1.4.0-enc.json >manifest-1.
 run "$MANIFEST" encrypt --to device-enc.pub manifest-1.4.0.jws >manifest-1.4.0.jwe
 run "$MANIFEST" inspect manifest-1.4.0.jwe
 dir=www/.well-known/firmware/example.com/gw100
-# replaced atomically: a server that only knows Last-Modified (seconds)
-# must never pair the old bytes with the new file's time
-cp manifest-1.4.0.jwe "$dir/manifest.json.tmp" && mv "$dir/manifest.json.tmp" "$dir/manifest.json"
+# serve_manifest FILE: FILE becomes the served manifest.json.  This server
+# knows only Last-Modified, in whole seconds: a new file in the same second
+# as the one the device has cached would rightly be answered 304, so wait
+# for the next second; and replace it atomically, so that a poll never
+# pairs the old bytes with the new file's time.
+serve_manifest() {
+        sleep 1
+        cp "$1" "$dir/manifest.json.tmp" && mv "$dir/manifest.json.tmp" "$dir/manifest.json"
+}
+serve_manifest manifest-1.4.0.jwe
 cp rootfs-1.4.0.enc "$dir/"
 echo "The server holds only ciphertext: manifest.json (a JWE) and rootfs-1.4.0.enc."
 
@@ -220,7 +227,7 @@ run "$MANIFEST" encrypt --image rootfs-1.5.0.img -o rootfs-1.5.0.enc --manifest 
 run "$MANIFEST" sign --cose --key manufacturer.key -o manifest-1.5.0.cose manifest-1.5.0-enc.json
 run "$MANIFEST" encrypt --cose --to device-enc.pub -o manifest-1.5.0.cenc manifest-1.5.0.cose
 run "$MANIFEST" inspect manifest-1.5.0.cenc
-cp manifest-1.5.0.cenc "$dir/manifest.json.tmp" && mv "$dir/manifest.json.tmp" "$dir/manifest.json"
+serve_manifest manifest-1.5.0.cenc
 cp rootfs-1.5.0.enc "$dir/"
 apply
 cmp -s rootfs-1.5.0.img <(head -c $((4 * MiB)) rootfs-b) && echo "slot B holds exactly rootfs-1.5.0.img (the plaintext)"

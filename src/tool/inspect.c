@@ -313,8 +313,16 @@ static int inspect_cose_encrypt(const char *buf, size_t len, struct sfu_err *err
         printf("form: COSE_Encrypt, encrypted; not decrypted\n");
         if (!ce->has_content_type)
                 printf("content type: -\n");
-        else if (ce->content_type_is_text)
-                printf("content type: %s\n", ce->content_type);
+        else if (ce->content_type_is_text) {
+                /* as it is, control characters shown as '?' */
+                char ct[256];
+                size_t n = ce->content_type_len < sizeof(ct) - 1 ? ce->content_type_len : sizeof(ct) - 1;
+                memcpy(ct, ce->content_type_raw, n);
+                ct[n] = 0;
+                fputs("content type: ", stdout);
+                sfu_tool_put_sanitized(stdout, ct);
+                putchar('\n');
+        }
         else
                 printf("content type: %" PRIu64 " (CoAP Content-Format)\n", ce->content_format);
         printf("content encryption: A256GCM, %zu bytes of ciphertext\n", ce->ciphertext_len);
