@@ -14,37 +14,16 @@
 
 static const char *const members[] = { "format", "location", "size", "headerSize", "headerSha256", "chunkSize" };
 
-static int get_uint(json_t *obj, const char *path, const char *key, uint64_t *ret, struct sfu_err *err) {
-        json_t *v = json_object_get(obj, key);
-
-        if (!v)
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "manifest has no \"%s.%s\"", path, key);
-        if (!json_is_integer(v) || json_integer_value(v) <= 0)
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "manifest \"%s.%s\" is not an integer greater than zero",
-                                   path, key);
-        *ret = (uint64_t) json_integer_value(v);
-        return 0;
-}
-
 int sfu_manifest_parse_delta(json_t *obj, const char *path, struct sfu_manifest_image *img, struct sfu_err *err) {
         struct sfu_manifest_delta d = {};
-        const char *key, *format = NULL, *location = NULL, *hex = NULL;
+        const char *format = NULL, *location = NULL, *hex = NULL;
         uint64_t chunk_size = 0;
         char what[MANIFEST_PATH_MAX + 16];
-        json_t *v;
         int r;
 
-        if (!json_is_object(obj))
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "manifest \"%s\" is not an object", path);
-        json_object_foreach(obj, key, v) {
-                bool known = false;
-                for (size_t i = 0; i < ELEMENTSOF(members); i++)
-                        known = known || strcmp(key, members[i]) == 0;
-                if (!known)
-                        return sfu_err_set(err, SFU_ERR_PARSE, EOPNOTSUPP,
-                                           "manifest \"%s\" has the member \"%.*s\", which this device does not understand",
-                                           path, sfu_manifest_excerpt(key), key);
-        }
+        r = sfu_manifest_check_members(obj, path, members, ELEMENTSOF(members), err);
+        if (r < 0)
+                return r;
         snprintf(what, sizeof(what), "%s.format", path);
         r = sfu_manifest_get_text(obj, "format", what, true, SFU_MANIFEST_MAX_STRING, &format, err);
         if (r < 0)
@@ -60,13 +39,13 @@ int sfu_manifest_parse_delta(json_t *obj, const char *path, struct sfu_manifest_
         r = sfu_manifest_check_location(what, location, err);
         if (r < 0)
                 return r;
-        r = get_uint(obj, path, "size", &d.size, err);
+        r = sfu_manifest_get_positive(obj, path, "size", &d.size, err);
         if (r < 0)
                 return r;
-        r = get_uint(obj, path, "headerSize", &d.header_size, err);
+        r = sfu_manifest_get_positive(obj, path, "headerSize", &d.header_size, err);
         if (r < 0)
                 return r;
-        r = get_uint(obj, path, "chunkSize", &chunk_size, err);
+        r = sfu_manifest_get_positive(obj, path, "chunkSize", &chunk_size, err);
         if (r < 0)
                 return r;
         d.chunk_size = chunk_size > UINT32_MAX ? 0 : (uint32_t) chunk_size;

@@ -49,37 +49,16 @@ static int get_b64_exact(json_t *obj, const char *path, const char *key, uint8_t
         return 0;
 }
 
-static int get_uint(json_t *obj, const char *path, const char *key, uint64_t *ret, struct sfu_err *err) {
-        json_t *v = json_object_get(obj, key);
-
-        if (!v)
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "manifest has no \"%s.%s\"", path, key);
-        if (!json_is_integer(v) || json_integer_value(v) <= 0)
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "manifest \"%s.%s\" is not an integer greater than zero",
-                                   path, key);
-        *ret = (uint64_t) json_integer_value(v);
-        return 0;
-}
-
 int sfu_manifest_parse_encryption(json_t *obj, const char *path, struct sfu_manifest_image *img,
                                   struct sfu_err *err) {
         struct sfu_manifest_encryption enc = {};
-        const char *key, *alg = NULL;
+        const char *alg = NULL;
         uint64_t segment_size = 0;
-        json_t *v;
         int r;
 
-        if (!json_is_object(obj))
-                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "manifest \"%s\" is not an object", path);
-        json_object_foreach(obj, key, v) {
-                bool known = false;
-                for (size_t i = 0; i < ELEMENTSOF(members); i++)
-                        known = known || strcmp(key, members[i]) == 0;
-                if (!known)
-                        return sfu_err_set(err, SFU_ERR_PARSE, EOPNOTSUPP,
-                                           "manifest \"%s\" has the member \"%.*s\", which this device does not understand",
-                                           path, sfu_manifest_excerpt(key), key);
-        }
+        r = sfu_manifest_check_members(obj, path, members, ELEMENTSOF(members), err);
+        if (r < 0)
+                return r;
         r = sfu_manifest_get_text(obj, "alg", "encryption.alg", true, SFU_MANIFEST_MAX_STRING, &alg, err);
         if (r < 0)
                 return r;
@@ -87,10 +66,10 @@ int sfu_manifest_parse_encryption(json_t *obj, const char *path, struct sfu_mani
                 return sfu_err_set(err, SFU_ERR_PARSE, EOPNOTSUPP,
                                    "manifest \"%s.alg\" \"%.*s\" is not supported (" SFU_SEGCRYPT_ALG " is)", path,
                                    sfu_manifest_excerpt(alg), alg);
-        r = get_uint(obj, path, "segmentSize", &segment_size, err);
+        r = sfu_manifest_get_positive(obj, path, "segmentSize", &segment_size, err);
         if (r < 0)
                 return r;
-        r = get_uint(obj, path, "size", &enc.size, err);
+        r = sfu_manifest_get_positive(obj, path, "size", &enc.size, err);
         if (r < 0)
                 return r;
         r = get_b64_exact(obj, path, "noncePrefix", enc.params.nonce_prefix, SFU_SEGCRYPT_PREFIX_SIZE, err);

@@ -24,6 +24,12 @@ bool sfu_manifest_understood(const char *extension);
 int sfu_manifest_get_text(json_t *obj, const char *key, const char *what, bool required, size_t max,
                           const char **ret, struct sfu_err *err) _wur_;
 int sfu_manifest_dup_text(const char *s, char **ret, struct sfu_err *err) _wur_;
+/* The required member key of the object at path: an integer > 0. */
+int sfu_manifest_get_positive(json_t *obj, const char *path, const char *key, uint64_t *ret,
+                              struct sfu_err *err) _wur_;
+/* obj (at path) is an object with no member outside members[n]. */
+int sfu_manifest_check_members(json_t *obj, const char *path, const char *const *members, size_t n,
+                               struct sfu_err *err) _wur_;
 
 /* manifest-encryption.c: an image's "encryption" member. */
 int sfu_manifest_parse_encryption(json_t *obj, const char *path, struct sfu_manifest_image *img,

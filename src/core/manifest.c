@@ -72,6 +72,38 @@ int sfu_manifest_check_text(const char *what, const char *s, size_t max, struct 
 
 /* A string member of obj that passes sfu_manifest_check_text().  *ret is NULL (and 0
  * returned) when the member is absent and not required. */
+int sfu_manifest_get_positive(json_t *obj, const char *path, const char *key, uint64_t *ret,
+                              struct sfu_err *err) {
+        json_t *v = json_object_get(obj, key);
+
+        if (!v)
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "manifest has no \"%s.%s\"", path, key);
+        if (!json_is_integer(v) || json_integer_value(v) <= 0)
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "manifest \"%s.%s\" is not an integer greater than zero",
+                                   path, key);
+        *ret = (uint64_t) json_integer_value(v);
+        return 0;
+}
+
+int sfu_manifest_check_members(json_t *obj, const char *path, const char *const *members, size_t n,
+                               struct sfu_err *err) {
+        const char *key;
+        json_t *v;
+
+        if (!json_is_object(obj))
+                return sfu_err_set(err, SFU_ERR_PARSE, EINVAL, "manifest \"%s\" is not an object", path);
+        json_object_foreach(obj, key, v) {
+                bool known = false;
+                for (size_t i = 0; i < n; i++)
+                        known = known || strcmp(key, members[i]) == 0;
+                if (!known)
+                        return sfu_err_set(err, SFU_ERR_PARSE, EOPNOTSUPP,
+                                           "manifest \"%s\" has the member \"%.*s\", which this device does not understand",
+                                           path, sfu_manifest_excerpt(key), key);
+        }
+        return 0;
+}
+
 int sfu_manifest_get_text(json_t *obj, const char *key, const char *what, bool required, size_t max,
                           const char **ret, struct sfu_err *err) {
         json_t *v = json_object_get(obj, key);

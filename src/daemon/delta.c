@@ -14,6 +14,7 @@
 #include "core/url.h"
 #include "daemon/delta.h"
 #include "daemon/log.h"
+#include "io/fileio.h"
 #include "io/fetch.h"
 #include "io/zchunk.h"
 
@@ -75,22 +76,6 @@ static int source_compare(const void *a, const void *b) {
         return x->size < y->size ? -1 : x->size > y->size;
 }
 
-static int pread_full(int fd, uint8_t *buf, size_t len, uint64_t offset, size_t *ret) {
-        size_t got = 0;
-        while (got < len) {
-                ssize_t n = pread(fd, buf + got, len - got, (off_t) (offset + got));
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                if (n == 0)
-                        break;
-                got += (size_t) n;
-        }
-        *ret = got;
-        return 0;
-}
-
 /* The source slot: the first slot of the image's class that is not the
  * target and that [delta] source-slots allows. */
 static int open_source(struct delta *d, struct sfu_err *err) {
@@ -131,7 +116,7 @@ static int index_source(struct delta *d, struct sfu_err *err) {
         sfu_job_progress_begin(d->job, "delta-index", d->t->image->name, 0, size);
         for (uint64_t off = 0; off < size; off += cs) {
                 size_t want = size - off < cs ? (size_t) (size - off) : cs, got = 0;
-                r = pread_full(d->source_fd, d->out, want, off, &got);
+                r = sfu_file_read_full(d->source_fd, d->out, want, (int64_t) off, &got);
                 if (r < 0)
                         return sfu_err_set(err, SFU_ERR_STORAGE, -r, "cannot read the delta source %s: %s",
                                            d->source->device, strerror(-r));
@@ -165,7 +150,7 @@ static int index_source(struct delta *d, struct sfu_err *err) {
 static int copy_local(struct delta *d, size_t i, struct sfu_err *err) {
         const struct sfu_zchunk_chunk *c = &d->idx.chunks[i];
         size_t got = 0;
-        int r = pread_full(d->source_fd, d->out, c->size, (uint64_t) d->local[i], &got);
+        int r = sfu_file_read_full(d->source_fd, d->out, c->size, (int64_t) d->local[i], &got);
 
         if (r < 0 || got != c->size)
                 return sfu_err_set(err, SFU_ERR_STORAGE, r < 0 ? -r : EIO, "cannot read the delta source %s",

@@ -23,6 +23,24 @@ int sfu_file_write_all(int fd, const void *data, size_t len) {
         return 0;
 }
 
+int sfu_file_read_full(int fd, void *buf, size_t len, int64_t offset, size_t *ret) {
+        size_t got = 0;
+
+        while (got < len) {
+                ssize_t n = offset < 0 ? read(fd, (char *) buf + got, len - got)
+                                       : pread(fd, (char *) buf + got, len - got, (off_t) ((uint64_t) offset + got));
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        break;
+                got += (size_t) n;
+        }
+        *ret = got;
+        return 0;
+}
+
 int sfu_file_sync_parent(const char *path) {
         _cleanup_free_ char *copy = strdup(path);
         _cleanup_close_ int dfd = -1;

@@ -28,6 +28,10 @@ int sfu_file_read(const char *path, size_t max, unsigned flags, char **ret, size
 /* write(2) until all len bytes are written (EINTR retried): 0 or -errno. */
 int sfu_file_write_all(int fd, const void *data, size_t len) _wur_;
 
+/* read(2) (offset < 0) or pread(2) at offset until len bytes or the end
+ * of the file (EINTR retried); *ret the bytes read.  0 or -errno. */
+int sfu_file_read_full(int fd, void *buf, size_t len, int64_t offset, size_t *ret) _wur_;
+
 /* fsync of the directory that holds path (after a rename, link or
  * unlink in it). */
 int sfu_file_sync_parent(const char *path) _wur_;

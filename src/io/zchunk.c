@@ -8,6 +8,7 @@
 #include <openssl/sha.h>
 
 #include "core/hex.h"
+#include "io/fileio.h"
 #include "io/zchunk.h"
 
 struct sfu_zchunk_decoder {
@@ -28,22 +29,6 @@ static int zck_fail(zckCtx *z, struct sfu_err *err, const char *what) {
         char buf[SFU_QUOTE_MAX + 4];
         return sfu_err_set(err, SFU_ERR_PARSE, EBADMSG, "zchunk: %s: %s", what,
                            msg ? sfu_quote(msg, strlen(msg), buf) : "failed");
-}
-
-static int read_full(int fd, uint8_t *buf, size_t len, size_t *ret) {
-        size_t got = 0;
-        while (got < len) {
-                ssize_t n = read(fd, buf + got, len - got);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                if (n == 0)
-                        break;
-                got += (size_t) n;
-        }
-        *ret = got;
-        return 0;
 }
 
 int sfu_zchunk_write(int in_fd, int out_fd, uint32_t chunk_size, int level, uint64_t *ret_header_size,
@@ -72,7 +57,7 @@ int sfu_zchunk_write(int in_fd, int out_fd, uint32_t chunk_size, int level, uint
                 return zck_fail(z, err, "cannot set the chunk parameters");
         for (;;) {
                 size_t n;
-                r = read_full(in_fd, buf, chunk_size, &n);
+                r = sfu_file_read_full(in_fd, buf, chunk_size, -1, &n);
                 if (r < 0)
                         return sfu_err_set(err, SFU_ERR_STORAGE, -r, "cannot read the image: %s", strerror(-r));
                 if (n == 0)
@@ -98,7 +83,7 @@ int sfu_zchunk_write(int in_fd, int out_fd, uint32_t chunk_size, int level, uint
                 size_t got = 0;
                 if (!h)
                         return sfu_err_set(err, SFU_ERR_STORAGE, ENOMEM, "out of memory");
-                if (lseek(out_fd, 0, SEEK_SET) < 0 || read_full(out_fd, h, (size_t) header, &got) < 0 ||
+                if (lseek(out_fd, 0, SEEK_SET) < 0 || sfu_file_read_full(out_fd, h, (size_t) header, -1, &got) < 0 ||
                     got != (size_t) header)
                         return sfu_err_set(err, SFU_ERR_STORAGE, EIO, "zchunk: cannot read the header back");
                 SHA256(h, (size_t) header, ret_header_sha256);

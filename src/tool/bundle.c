@@ -12,20 +12,10 @@
 
 /* Reads up to len bytes; fewer only at the end of the file. */
 static ssize_t read_full(int fd, void *buf, size_t len) {
-        size_t done = 0;
+        size_t got = 0;
+        int r = sfu_file_read_full(fd, buf, len, -1, &got);
 
-        while (done < len) {
-                ssize_t n = read(fd, (uint8_t *) buf + done, len - done);
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                if (n == 0)
-                        break;
-                done += (size_t) n;
-        }
-        return (ssize_t) done;
+        return r < 0 ? r : (ssize_t) got;
 }
 
 void sfu_tool_bundle_clear(struct sfu_tool_bundle *b) {
