@@ -57,9 +57,17 @@ static void progress_text(json_t *progress, char *buf, size_t size) {
         sfu_ctl_format_bytes((double) d, done, sizeof(done));
         sfu_ctl_format_bytes((double) t, total, sizeof(total));
         sfu_ctl_format_bytes(r, rate, sizeof(rate));
+        json_t *fetched_v = json_object_get(progress, "fetched");
+        char fetched[48] = "";
+
+        if (json_is_integer(fetched_v)) {
+                char f[32];
+                sfu_ctl_format_bytes((double) json_integer_value(fetched_v), f, sizeof(f));
+                snprintf(fetched, sizeof(fetched), ", %s fetched", f);
+        }
         if (t > 0)
-                snprintf(buf, size, "%s %s: %u%% (%s of %s, %s/s)", str(progress, "phase"), str(progress, "image"),
-                         (unsigned) (d * 100 / t), done, total, rate);
+                snprintf(buf, size, "%s %s: %u%% (%s of %s%s, %s/s)", str(progress, "phase"), str(progress, "image"),
+                         (unsigned) (d * 100 / t), done, total, fetched, rate);
         else
                 snprintf(buf, size, "%s %s: %s (%s/s)", str(progress, "phase"), str(progress, "image"), done, rate);
 }
@@ -172,7 +180,7 @@ static void format_eta(double seconds, char *buf, size_t size) {
 void sfu_ctl_progress_update(struct sfu_ctl_progress *p, json_t *status) {
         json_t *progress = json_object_get(status, "progress");
         const char *phase;
-        char done[32], total[32], rate[32], eta[32], tail[128], bar[BAR_MAX + 1];
+        char done[32], total[32], rate[32], eta[32], tail[160], bar[BAR_MAX + 1], fetched[48];
         uint64_t d, t;
         double r;
         unsigned pct, cells, filled;
@@ -185,6 +193,12 @@ void sfu_ctl_progress_update(struct sfu_ctl_progress *p, json_t *status) {
         t = u64(progress, "total");
         r = json_number_value(json_object_get(progress, "rate"));
         pct = t > 0 ? (unsigned) (d >= t ? 100 : d * 100 / t) : 0;
+        fetched[0] = 0;
+        if (json_is_integer(json_object_get(progress, "fetched"))) {
+                char f[32];
+                sfu_ctl_format_bytes((double) json_integer_value(json_object_get(progress, "fetched")), f, sizeof(f));
+                snprintf(fetched, sizeof(fetched), ", %s fetched", f);
+        }
         if (strcmp(phase, p->phase) != 0) {
                 snprintf(p->phase, sizeof(p->phase), "%s", phase);
                 p->last_decile = -1;
@@ -197,14 +211,14 @@ void sfu_ctl_progress_update(struct sfu_ctl_progress *p, json_t *status) {
                 if (decile <= p->last_decile)
                         return;
                 p->last_decile = decile;
-                fprintf(p->f, "%s: %u%% (%s of %s)\n", phase, decile * 10, done, total);
+                fprintf(p->f, "%s: %u%% (%s of %s%s)\n", phase, decile * 10, done, total, fetched);
                 fflush(p->f);
                 return;
         }
 
         sfu_ctl_format_bytes(r, rate, sizeof(rate));
         format_eta(r > 0 && t > d ? (double) (t - d) / r : (t > 0 && d >= t ? 0 : -1), eta, sizeof(eta));
-        tail_len = snprintf(tail, sizeof(tail), " %3u%%  %s / %s  %s/s  ETA %s", pct, done, total, rate, eta);
+        tail_len = snprintf(tail, sizeof(tail), " %3u%%  %s / %s%s  %s/s  ETA %s", pct, done, total, fetched, rate, eta);
         /* "phase [bar]tail" in the terminal's width */
         cells = p->width > (unsigned) tail_len + 16 ? p->width - (unsigned) tail_len - 16 : 0;
         if (cells > BAR_MAX)

@@ -50,8 +50,10 @@ struct delta {
         uint8_t *comp, *out;            /* one compressed chunk, one chunk of image */
 
         size_t cursor;                  /* the next chunk to go into the pipe */
+        size_t first;                   /* the first chunk of this run (a resume's) */
         uint64_t fetched;               /* body bytes received, the header's too */
         size_t n_local, n_fetched;
+        struct sfu_stage_checkpoint checkpoint;
 
         /* the request in flight */
         struct run runs[SFU_CONFIG_MAX_DELTA_BATCH];
@@ -74,6 +76,14 @@ static int source_compare(const void *a, const void *b) {
         if (r != 0)
                 return r;
         return x->size < y->size ? -1 : x->size > y->size;
+}
+
+/* A chunk went into the pipe: progress, and now and then a checkpoint
+ * (the slot holds the image's first bytes: a later cycle goes on from
+ * there). */
+static int chunk_done(struct delta *d, struct sfu_err *err) {
+        sfu_job_progress_update(d->job, sfu_hashpipe_offset(d->pipe));
+        return sfu_stage_checkpoint(d->job, d->t, d->pipe, &d->checkpoint, "", false, err);
 }
 
 /* The source slot: the first slot of the image's class that is not the
@@ -168,7 +178,9 @@ static int copy_until(struct delta *d, size_t until, struct sfu_err *err) {
                 r = copy_local(d, d->cursor, err);
                 if (r < 0)
                         return r;
-                sfu_job_progress_update(d->job, sfu_hashpipe_offset(d->pipe));
+                r = chunk_done(d, err);
+                if (r < 0)
+                        return r;
         }
         return 0;
 }
@@ -230,7 +242,9 @@ static int on_data(void *userdata, const uint8_t *buf, size_t len, struct sfu_er
                 d->n_fetched++;
                 d->cursor = d->chunk + 1;
                 d->comp_len = 0;
-                sfu_job_progress_update(d->job, sfu_hashpipe_offset(d->pipe));
+                r = chunk_done(d, err);
+                if (r < 0)
+                        return r;
                 if (d->chunk == d->runs[d->run].last) {
                         d->in_part = false;
                         d->run++;
@@ -284,6 +298,7 @@ static int answer_write(void *userdata, uint64_t offset, const void *buf, size_t
         int r;
 
         d->fetched += len;
+        sfu_job_progress_fetched(d->job, d->fetched);
         if (sfu_job_cancelled(d->job))
                 return sfu_err_set(err, SFU_ERR_NETWORK, ECANCELED, "cancelled");
         if (!d->single)
@@ -397,6 +412,7 @@ static int header_write(void *userdata, uint64_t offset, const void *buf, size_t
         struct delta *d = userdata;
 
         d->fetched += len;
+        sfu_job_progress_fetched(d->job, d->fetched);
         if (offset != d->header_len || d->header_len + len > d->m->header_size)
                 return sfu_err_set(err, SFU_ERR_NETWORK, EPROTO, "delta: the header's answer is not the range asked for");
         for (size_t off = 0; off < len;) {
@@ -478,6 +494,14 @@ static int resolve_url(struct delta *d, struct sfu_err *err) {
         return d->url ? 0 : -ENOMEM;
 }
 
+/* The connection failed (refused, reset, timed out, cut short): not the
+ * server's answer, which a full download would not cure.  Anything
+ * wrong in what did arrive is another error. */
+static bool transport_failure(const struct sfu_err *e) {
+        return e->code == SFU_ERR_NETWORK && (e->errnum == EIO || e->errnum == ETIMEDOUT || e->errnum == ECONNREFUSED ||
+                                              e->errnum == EHOSTUNREACH || e->errnum == ECONNRESET || e->errnum == ETIME);
+}
+
 static int run_delta(struct delta *d, struct sfu_err *err) {
         const struct sfu_manifest_image *img = d->t->image;
         int r;
@@ -498,32 +522,59 @@ static int run_delta(struct delta *d, struct sfu_err *err) {
         r = index_source(d, err);
         if (r < 0)
                 return r;
+        if (d->first > 0)
+                log_info("delta: %s: resuming at byte %" PRIu64 " (chunk %zu of %zu), which slot %s holds already",
+                         img->name, sfu_hashpipe_offset(d->pipe), d->first, d->idx.n, d->t->slot->bootname);
         log_info("delta: %s: %zu of %zu chunks are in slot %s; fetching the rest from %s", img->name, d->n_local,
                  d->idx.n, d->source->bootname, d->url);
-        sfu_job_progress_begin(d->job, "downloading", img->name, 0, img->size);
-        while (d->cursor < d->idx.n) {
+        sfu_job_progress_begin(d->job, "downloading", img->name, sfu_hashpipe_offset(d->pipe), img->size);
+        sfu_job_progress_fetched(d->job, d->fetched);
+        sfu_job_progress_flush(d->job);
+        for (unsigned attempt = 0; d->cursor < d->idx.n;) {
                 size_t before;
                 bool was_single = d->single;
+                uint64_t wait = 0;
                 /* the source's chunks up to the next missing one */
                 while (d->cursor < d->idx.n && d->local[d->cursor] >= 0) {
                         r = copy_local(d, d->cursor, err);
                         if (r < 0)
                                 return r;
                         d->cursor++;
-                        sfu_job_progress_update(d->job, sfu_hashpipe_offset(d->pipe));
+                        r = chunk_done(d, err);
+                        if (r < 0)
+                                return r;
                 }
                 if (d->cursor >= d->idx.n)
                         break;
                 before = d->cursor;
                 r = fetch_batch(d, err);
+                if (r < 0 && transport_failure(err) && d->cursor > before)
+                        attempt = 0; /* it moved on before it broke */
+                if (r < 0 && transport_failure(err) && attempt + 1 < SFU_JOB_FETCH_ATTEMPTS &&
+                    sfu_job_retry_delay(d->job, d->url, 0, 0, attempt, &wait, err) >= 0) {
+                        /* The connection broke: again from the first chunk
+                         * not yet in the pipe. */
+                        log_info("%s; delta goes on at chunk %zu in %.1f s", err->message, d->cursor,
+                                 (double) wait / 1e6);
+                        sfu_err_clear(err);
+                        attempt++;
+                        r = sfu_job_wait(d->job, wait, err);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
                 if (r < 0)
                         return r;
+                attempt = 0;
                 if (d->cursor == before && (was_single || !d->single))
                         return sfu_err_set(err, SFU_ERR_NETWORK, EPROTO, "delta: no progress at chunk %zu", before);
         }
         if (sfu_hashpipe_offset(d->pipe) != img->size)
                 return sfu_err_set(err, SFU_ERR_SIZE, EBADMSG, "delta: built %" PRIu64 " bytes, not %" PRIu64,
                                    sfu_hashpipe_offset(d->pipe), img->size);
+        /* the whole image built: status and secfuctl show what it cost */
+        sfu_job_progress_update(d->job, img->size);
+        sfu_job_progress_flush(d->job);
         log_info("delta: %s: fetched %" PRIu64 " bytes for an image of %" PRIu64 " (%.1f %%, %" PRIu64
                  " bytes saved); %zu chunks fetched, %zu from slot %s",
                  img->name, d->fetched, img->size, 100.0 * (double) d->fetched / (double) img->size,
@@ -531,18 +582,28 @@ static int run_delta(struct delta *d, struct sfu_err *err) {
         return 0;
 }
 
+bool sfu_delta_offered(const struct sfu_job *job, const struct sfu_stage_target *t) {
+        const struct sfu_manifest_image *img = t->image;
+
+        return job->config->delta_enable && img->delta.present && img->has_size && !img->encryption.present &&
+               !t->component->from->bundle && t->url;
+}
+
 int sfu_delta_try(struct sfu_job *job, struct sfu_stage_target *t, struct sfu_hashpipe *pipe, bool *done,
                   struct sfu_err *err) {
         const struct sfu_manifest_image *img = t->image;
-        const struct sfu_candidate *from = t->component->from;
+        uint64_t start = sfu_hashpipe_offset(pipe);
         struct delta d = { .job = job, .t = t, .m = &img->delta, .pipe = pipe, .source_fd = -1, .header_fd = -1 };
         struct sfu_err derr = SFU_ERR_INIT;
         int r;
 
         *done = false;
-        if (!job->config->delta_enable || !img->delta.present || !img->has_size || img->encryption.present ||
-            from->bundle || !t->url)
+        if (!sfu_delta_offered(job, t))
                 return 0;
+        if (start % img->delta.chunk_size != 0 || start >= img->size)
+                return sfu_err_set(err, SFU_ERR_STATE, EINVAL, "delta: cannot begin at byte %" PRIu64, start);
+        d.first = d.cursor = (size_t) (start / img->delta.chunk_size);
+        d.checkpoint.at = start;
         r = run_delta(&d, &derr);
         delta_done(&d);
         if (r >= 0) {
@@ -551,6 +612,16 @@ int sfu_delta_try(struct sfu_job *job, struct sfu_stage_target *t, struct sfu_ha
         }
         if (derr.code == SFU_ERR_NONE)
                 sfu_err_set(&derr, SFU_ERR_STORAGE, -r, "delta: %s", strerror(-r));
+        if (transport_failure(&derr) && sfu_hashpipe_offset(pipe) > 0) {
+                /* The server went away: a full download from it would
+                 * fail alike.  What the slot holds is kept for the next
+                 * cycle, which goes on from there. */
+                struct sfu_err serr = SFU_ERR_INIT;
+                if (sfu_stage_checkpoint(job, t, pipe, &d.checkpoint, "", true, &serr) < 0)
+                        log_warning("delta: cannot keep what %s holds: %s", t->slot->bootname, serr.message);
+                *err = derr;
+                return r;
+        }
         if (derr.errnum == ECANCELED || !job->config->delta_fallback) {
                 *err = derr;
                 return r;

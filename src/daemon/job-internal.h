@@ -33,6 +33,10 @@ int sfu_job_save(struct sfu_job *job, bool durable, struct sfu_err *err) _wur_;
 void sfu_job_progress_begin(struct sfu_job *job, const char *phase, const char *image, uint64_t done,
                             uint64_t total);
 void sfu_job_progress_update(struct sfu_job *job, uint64_t done);
+/* A delta's bytes from the server so far (shown with the next update). */
+void sfu_job_progress_fetched(struct sfu_job *job, uint64_t fetched);
+/* Reports the progress now, whatever the last report's time. */
+void sfu_job_progress_flush(struct sfu_job *job);
 void sfu_job_progress_end(struct sfu_job *job);
 
 bool sfu_job_cancelled(const struct sfu_job *job);

@@ -81,6 +81,8 @@ void sfu_job_progress_begin(struct sfu_job *job, const char *phase, const char *
         p->done = done;
         p->total = total;
         p->rate = 0;
+        p->has_fetched = false;
+        p->fetched = 0;
         job->progress_started = sfu_clock_monotonic_usec();
         progress_report(job);
 }
@@ -98,6 +100,16 @@ void sfu_job_progress_update(struct sfu_job *job, uint64_t done) {
                 job->progress_notified = now;
                 progress_report(job);
         }
+}
+
+void sfu_job_progress_fetched(struct sfu_job *job, uint64_t fetched) {
+        job->progress.has_fetched = true;
+        job->progress.fetched = fetched;
+}
+
+void sfu_job_progress_flush(struct sfu_job *job) {
+        job->progress_notified = sfu_clock_monotonic_usec();
+        progress_report(job);
 }
 
 void sfu_job_progress_end(struct sfu_job *job) {

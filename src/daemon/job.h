@@ -55,6 +55,8 @@ struct sfu_job_progress {
         uint64_t done;
         uint64_t total;
         double rate;                    /* bytes per second */
+        bool has_fetched;               /* a delta: done counts bytes from the source slot too */
+        uint64_t fetched;               /* then: bytes received from the server for this image */
 };
 
 struct sfu_job_report {

@@ -452,11 +452,14 @@ int sfu_manager_status(struct sfu_manager *m, json_t **ret) {
                                               s->newest_seen_algs[0] ? json_string(s->newest_seen_algs) : json_null()));
         else
                 json_object_set_new(st, "newestSeen", json_null());
-        if (m->progress.active)
-                json_object_set_new(st, "progress",
-                                    json_pack("{s:s,s:s,s:I,s:I,s:f}", "phase", m->progress.phase, "image",
-                                              m->progress.image, "done", (json_int_t) m->progress.done, "total",
-                                              (json_int_t) m->progress.total, "rate", m->progress.rate));
+        if (m->progress.active) {
+                json_t *p = json_pack("{s:s,s:s,s:I,s:I,s:f}", "phase", m->progress.phase, "image", m->progress.image,
+                                      "done", (json_int_t) m->progress.done, "total", (json_int_t) m->progress.total,
+                                      "rate", m->progress.rate);
+                if (p && m->progress.has_fetched)
+                        json_object_set_new(p, "fetched", json_integer((json_int_t) m->progress.fetched));
+                json_object_set_new(st, "progress", p);
+        }
         else
                 json_object_set_new(st, "progress", json_null());
         if (m->env.state_unusable)
@@ -486,10 +489,15 @@ static void human_bytes(double v, char *buf, size_t size) {
 void sfu_manager_status_line(struct sfu_manager *m, char *buf, size_t size) {
         pthread_mutex_lock(&m->lock);
         if (m->progress.active && m->progress.total > 0) {
-                char rate[32];
+                char rate[32], fetched[48] = "";
                 human_bytes(m->progress.rate, rate, sizeof(rate));
-                snprintf(buf, size, "%c%s %s: %u%% (%s/s)", m->progress.phase[0] & ~0x20, m->progress.phase + 1,
-                         m->progress.image, (unsigned) (m->progress.done * 100 / m->progress.total), rate);
+                if (m->progress.has_fetched) {
+                        char f[32];
+                        human_bytes((double) m->progress.fetched, f, sizeof(f));
+                        snprintf(fetched, sizeof(fetched), ", %s fetched", f);
+                }
+                snprintf(buf, size, "%c%s %s: %u%% (%s/s%s)", m->progress.phase[0] & ~0x20, m->progress.phase + 1,
+                         m->progress.image, (unsigned) (m->progress.done * 100 / m->progress.total), rate, fetched);
         } else {
                 const char *reason = m->env.state_unusable ? m->env.state_problem : m->state.reason;
                 snprintf(buf, size, "%s%s%s", sfu_state_install_name(m->state.state), reason[0] ? ": " : "",

@@ -94,8 +94,7 @@ struct download {
         uint64_t size;                  /* the image's bytes (a bundle's image: exactly; else at most) */
         bool whole_file;                /* this answer is a bundle from byte 0: skip to base */
         uint64_t requested_offset;      /* in the file */
-        uint64_t checkpoint;
-        uint64_t checkpoint_usec;       /* monotonic time of the last checkpoint; 0: none yet */
+        struct sfu_stage_checkpoint checkpoint;
         const char *resume_etag;
         /* An encrypted image (doc/encryption.md): the ciphertext goes
          * through the decryptor, which hands whole authenticated segments
@@ -138,7 +137,7 @@ static int start_over(struct download *d) {
         uint64_t zero;
         int r;
 
-        d->checkpoint = 0;
+        d->checkpoint.at = 0;
         r = sfu_hashpipe_reset(d->pipe);
         if (r >= 0 && d->enc)
                 r = crypt_restart(d, &zero, &err);
@@ -173,19 +172,47 @@ static int sink_start(void *userdata, const struct sfu_fetch_result *res, struct
                            res->range_start, res->etag[0] ? res->etag : "none", d->requested_offset);
 }
 
-static void save_resume(struct download *d, const char *etag, uint64_t offset) {
-        struct sfu_state *s = d->job->state;
+/* Records that the first `offset` bytes of t's slot are durable: the
+ * next cycle that stages the same manifest's image into the same slot
+ * from the same URL reads them back and goes on from there. */
+static void record_resume(struct sfu_job *job, const struct sfu_stage_target *t, const char *etag, uint64_t offset) {
+        struct sfu_state *s = job->state;
         struct sfu_err err = SFU_ERR_INIT;
 
         s->has_resume = true;
-        snprintf(s->resume_manifest_sha256, sizeof(s->resume_manifest_sha256), "%s", d->c->sha256);
-        snprintf(s->resume_image, sizeof(s->resume_image), "%s", d->target->image->name);
-        snprintf(s->resume_bootname, sizeof(s->resume_bootname), "%s", d->target->slot->bootname);
+        snprintf(s->resume_manifest_sha256, sizeof(s->resume_manifest_sha256), "%s", t->component->from->sha256);
+        snprintf(s->resume_image, sizeof(s->resume_image), "%s", t->image->name);
+        snprintf(s->resume_bootname, sizeof(s->resume_bootname), "%s", t->slot->bootname);
         snprintf(s->resume_etag, sizeof(s->resume_etag), "%s", etag ? etag : "");
-        snprintf(s->resume_url, sizeof(s->resume_url), "%s", d->target->url);
+        snprintf(s->resume_url, sizeof(s->resume_url), "%s", t->url);
         s->resume_offset = offset;
-        if (sfu_job_save(d->job, true, &err) < 0)
+        if (sfu_job_save(job, true, &err) < 0)
                 log_warning("cannot record resume data: %s", err.message);
+}
+
+static void save_resume(struct download *d, const char *etag, uint64_t offset) {
+        record_resume(d->job, d->target, etag, offset);
+}
+
+int sfu_stage_checkpoint(struct sfu_job *job, const struct sfu_stage_target *t, struct sfu_hashpipe *pipe,
+                         struct sfu_stage_checkpoint *cp, const char *etag, bool force, struct sfu_err *err) {
+        uint64_t at = sfu_hashpipe_offset(pipe), now = sfu_clock_monotonic_usec(), durable;
+        int r;
+
+        if (!force && (at < cp->at + RESUME_CHECKPOINT ||
+                       (cp->usec != 0 && now - cp->usec < RESUME_CHECKPOINT_MIN_INTERVAL_USEC)))
+                return 0;
+        /* Durable progress: what the resume data claims is on disk (whole
+         * blocks only; the partial one is not yet written). */
+        durable = sfu_hashpipe_sunk(pipe);
+        r = sfu_slot_writer_sync(t->writer, err);
+        if (r < 0)
+                return r;
+        cp->at = at;
+        cp->usec = now;
+        if (durable > 0)
+                record_resume(job, t, etag, durable);
+        return 0;
 }
 
 /* The pipeline's sink: blocks go into the slot before they are hashed. */
@@ -251,19 +278,9 @@ static int sink_write(void *userdata, uint64_t offset, const void *data, size_t 
                         return r;
         }
         sfu_job_progress_update(d->job, written(d));
-        if (written(d) - d->checkpoint >= RESUME_CHECKPOINT &&
-            (d->checkpoint_usec == 0 ||
-             sfu_clock_monotonic_usec() - d->checkpoint_usec >= RESUME_CHECKPOINT_MIN_INTERVAL_USEC)) {
-                /* Durable progress: what the resume data claims is on disk
-                 * (whole blocks only; the partial one is not yet written). */
-                uint64_t durable = sfu_hashpipe_sunk(d->pipe);
-                r = sfu_slot_writer_sync(d->target->writer, err);
-                if (r < 0)
-                        return r;
-                d->checkpoint = written(d);
-                d->checkpoint_usec = sfu_clock_monotonic_usec();
-                save_resume(d, d->resume_etag, durable);
-        }
+        r = sfu_stage_checkpoint(d->job, d->target, d->pipe, &d->checkpoint, d->resume_etag, false, err);
+        if (r < 0)
+                return r;
         return last ? SFU_FETCH_STOP : 0;
 }
 
@@ -458,6 +475,8 @@ static int download_image(struct sfu_job *job, struct sfu_stage_target *t, struc
                                                   d.size);
         if (d.enc) /* only whole segments were written */
                 offset -= offset % d.enc->params.segment_size;
+        else if (sfu_delta_offered(job, t)) /* a delta goes on at a chunk */
+                offset -= offset % img->delta.chunk_size;
         if (offset > 0) {
                 snprintf(resume_etag, sizeof(resume_etag), "%s", job->state->resume_etag);
                 /* Never trust memory or the record: hash what the slot holds. */
@@ -470,17 +489,15 @@ static int download_image(struct sfu_job *job, struct sfu_stage_target *t, struc
         r = sfu_hashpipe_set_sink(pipe, slot_sink, &d, err);
         if (r < 0)
                 return r;
-        d.checkpoint = offset;
+        d.checkpoint.at = offset;
         d.resume_etag = resume_etag;
         sfu_job_progress_begin(job, "downloading", img->name, offset, img->has_size ? img->size : 0);
-        if (offset == 0) {
-                /* From the chunks the device holds, when the manifest
-                 * offers a delta (doc/delta.md); else, or when that
-                 * fails, in full. */
-                r = sfu_delta_try(job, t, pipe, &delta_done, err);
-                if (r < 0)
-                        return r;
-        }
+        /* From the chunks the device holds, when the manifest offers a
+         * delta (doc/delta.md); else, or when that fails, in full. */
+        r = sfu_delta_try(job, t, pipe, &delta_done, err);
+        if (r < 0)
+                return r;
+        d.checkpoint.at = written(&d); /* a failed delta starts over */
         if (delta_done)
                 r = 0;
         else

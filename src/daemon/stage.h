@@ -8,6 +8,7 @@
 #include "core/manifest.h"
 #include "daemon/job-internal.h"
 #include "daemon/verify.h"
+#include "io/hashpipe.h"
 #include "io/slot.h"
 
 struct sfu_stage_target {
@@ -28,6 +29,20 @@ struct sfu_stage_plan {
         struct sfu_stage_target targets[SFU_MANIFEST_MAX_IMAGES];
         size_t n_targets;
 };
+
+/* Where the last resume checkpoint of a transfer was taken. */
+struct sfu_stage_checkpoint {
+        uint64_t at;                    /* bytes in the pipe then */
+        uint64_t usec;                  /* monotonic time; 0: none yet */
+};
+
+/* Every 64 MiB into the pipe (at most once a second after the first), or
+ * now when force is set: makes what the pipe has written to t's slot
+ * durable and records it in the state as the point where the next cycle
+ * resumes t (etag: the If-Range for a full download resuming there, ""
+ * for none). */
+int sfu_stage_checkpoint(struct sfu_job *job, const struct sfu_stage_target *t, struct sfu_hashpipe *pipe,
+                         struct sfu_stage_checkpoint *cp, const char *etag, bool force, struct sfu_err *err) _wur_;
 
 /* Everything up to the point of no return: on success every image is in
  * its slot, synced, verified and re-read. */

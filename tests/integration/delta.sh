@@ -247,4 +247,87 @@ secfud_once
 staged 1.1.0 "[delta] source-slots = none"
 is "$(fixture_count "$IMG")" 1 "source-slots = none: the full image"
 EXTRA_CONF=""
+
+# ---------------------------------------------------------------- progress: bytes fetched
+# The chunk requests drip, so that the daemon's status can be read while
+# the delta runs: progress.fetched counts what came from the server,
+# progress.done every byte written (the source slot's chunks too).
+new_device
+fixture_rule "$ZCK" '{"count": 2}' >/dev/null   # the header, the multi-range request (dropped)
+fixture_rule_append "$ZCK" '{"count": 5, "drip": {"bytes": 2048, "interval": 0.05}}' >/dev/null
+dev_daemon_start || bail "secfud did not start"
+dev_ctl apply >"$D/apply.out" 2>&1 &
+apply_pid=$!
+: >"$D/progress.json"
+for ((i = 0; i < 200; i++)); do
+        dev_ctl --json status 2>/dev/null | /usr/bin/python3 -c 'import json, sys
+p = json.load(sys.stdin).get("progress")
+if p and p.get("phase") == "downloading" and "fetched" in p and p["fetched"] > 0 and p["done"] > p["fetched"]:
+    print(json.dumps(p))' >>"$D/progress.json"
+        [ -s "$D/progress.json" ] && break
+        sleep 0.05
+done
+p=$(head -1 "$D/progress.json")
+diag "progress during the delta: $p"
+[ -n "$p" ]; ok $? "status during a delta: progress has fetched > 0, below done"
+is "$(/usr/bin/python3 -c 'import json, sys; p = json.loads(sys.argv[1]) or {}; print(p.get("total"), p.get("image"))' "${p:-null}")" \
+        "$SIZE firmware" "status during a delta: total is the image's size"
+wait_until 5 eval 'dev_ctl status >"$D/status.txt" 2>&1; grep -qE "^progress: +downloading firmware: [0-9]+% \(.* of 3.0 MiB, .* fetched, .*/s\)" "$D/status.txt"'
+ok $? "secfuctl status during a delta: the progress line says how much was fetched"
+diag "$(grep '^progress' "$D/status.txt")"
+wait "$apply_pid"
+is "$?" 0 "secfuctl apply during the dripping delta succeeds"
+grep -qE '^downloading: [0-9]+% \(.* of .*, .* fetched\)$' "$D/apply.out"
+ok $? "secfuctl apply (no terminal): its progress lines say how much was fetched"
+diag "$(grep fetched "$D/apply.out" | head -3 | tr '\n' '|')"
+dev_daemon_stop
+grep -q "delta: firmware: fetched" "$D/daemon.log"; ok $? "the apply staged by delta"
+is "$(fixture_count "$IMG")" 0 "progress case: the plain image was never requested"
+
+# ---------------------------------------------------------------- a broken connection, same cycle
+# The first chunk request is cut after 1000 bytes: the delta asks again
+# from the first chunk not yet written, after a back-off.
+new_device
+fixture_rule "$ZCK" '{"count": 2}' >/dev/null
+fixture_rule_append "$ZCK" '{"once": true, "reset_at": 1000}' >/dev/null
+secfud_once
+staged 1.1.0 "a connection reset during a delta"
+once_log_has "delta goes on at chunk"; ok $? "connection reset: the delta goes on after a back-off"
+once_log_has "delta: firmware: fetched"; ok $? "connection reset: staged by delta"
+is "$(fixture_count "$IMG")" 0 "connection reset: the plain image was never requested"
+
+# ---------------------------------------------------------------- resume a delta in the next cycle
+# Three of the five changed chunks arrive (1.6 MiB of the image written),
+# then every request is cut: after its retries the cycle ends with a
+# checkpoint, and no full download from the unreachable server.  The next
+# cycle reads the written part back and fetches only the last two chunks.
+new_device
+fixture_rule "$ZCK" '{"count": 5}' >/dev/null   # header, multi-range, chunks 4, 50, 102
+fixture_rule_append "$ZCK" '{"count": 20, "reset_at": 100}' >/dev/null
+dev_snapshot before
+secfud_once
+[ "$ONCE_STATUS" -ne 0 ]; ok $? "a server that keeps cutting the delta: the cycle fails (exit $ONCE_STATUS)"
+once_errors | grep -q "Failure when receiving data"; ok $? "... with the connection's error on stderr"
+diag "$(once_errors | tail -1)"
+dev_unchanged before "a delta cut off mid-way"
+is "$(fixture_count "$IMG")" 0 "cut off: no full download from the server that keeps failing"
+offset=$(state_field "s['resume']['offset'] if s.get('resume') else 0")
+diag "resume record: $(state_field "s.get('resume')")"
+[ "${offset:-0}" -gt 1048576 ]; ok $? "cut off: the state records the durable part of slot B ($offset bytes)"
+is "$(state_field "s['resume']['url'].endswith('fw-1.1.0.img'), s['resume']['bootname']")" "True B" \
+        "cut off: the record names the image and slot B"
+fixture_clear "$ZCK" >/dev/null
+before_zck=$(fixture_count "$ZCK")
+secfud_once
+staged 1.1.0 "the next cycle after a delta was cut off"
+grep -E "delta: firmware: resuming at byte [1-9][0-9]* \(chunk [0-9]+ of 192\)" "$D/once.log" >"$D/resume.line"
+ok $? "next cycle: the delta resumes from the checkpoint"
+diag "$(cat "$D/resume.line")"
+resumed=$(sed -n 's/.*resuming at byte \([0-9]*\).*/\1/p' "$D/resume.line")
+is "$((${resumed:-1} % 16384))" 0 "next cycle: it resumes at a chunk boundary"
+[ "${resumed:-0}" -le "${offset:-0}" ]; ok $? "next cycle: ... not beyond what was durable ($resumed <= $offset)"
+once_log_has "2 chunks fetched"; ok $? "next cycle: only the two chunks after the checkpoint are fetched"
+is "$(($(fixture_count "$ZCK") - before_zck))" 4 "next cycle: the header, the multi-range request and two single ranges"
+is "$(fixture_count "$IMG")" 0 "next cycle: the plain image was never requested"
+is "$(state_field "s.get('resume')")" "None" "next cycle: the resume record is gone once staged"
 tap_done
