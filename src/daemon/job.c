@@ -320,7 +320,7 @@ int sfu_job_run(const struct sfu_job_env *env, const struct sfu_job_request *req
         struct sfu_candidate c = {};
         enum sfu_install_state before = sfu_policy_state_before(state->state);
         char before_reason[SFU_STATE_MAX_TEXT];
-        bool skip_local = false;
+        bool skip_local = false, fetching = false;
         int r;
 
         snprintf(before_reason, sizeof(before_reason), "%s", state->reason);
@@ -332,6 +332,9 @@ int sfu_job_run(const struct sfu_job_env *env, const struct sfu_job_request *req
         }
         sfu_job_set_state(&job, SFU_STATE_CHECKING, "checking for updates");
         r = sfu_trust_load(job.config, &ring, err);
+        /* libcurl, for this job only (io/fetch.h) */
+        if (r >= 0 && (r = sfu_fetch_acquire(err)) >= 0)
+                fetching = true;
         for (;;) {
                 if (r >= 0)
                         r = sfu_source_find(&job, ring, req, skip_local, &c, err);
@@ -363,5 +366,7 @@ int sfu_job_run(const struct sfu_job_env *env, const struct sfu_job_request *req
                 break;
         }
         sfu_candidate_clear(&c);
+        if (fetching)
+                sfu_fetch_release();
         return r;
 }

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #include <curl/curl.h>
 #include <openssl/crypto.h>
+#include <dlfcn.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <strings.h>
 
@@ -10,6 +12,102 @@
 #include "io/clock.h"
 
 #define USER_AGENT "secfud/" PACKAGE_VERSION
+#define LIBCURL_SONAME "libcurl.so.4"
+
+/* libcurl is loaded while a job needs it, and unloaded after (see
+ * sfu_fetch_acquire): an idle daemon does not keep it, nor what it
+ * pulls in (GnuTLS through librtmp, Kerberos, LDAP, libssh2, ...), which
+ * were about 4 MiB of its 11 MiB resident.  Its functions are called
+ * through this table; the names below stand for its entries.  (Calls
+ * through a pointer skip curl.h's compile-time type checks of
+ * curl_easy_setopt: every value below is a long, a pointer or a
+ * curl_off_t, as its option wants.) */
+static struct {
+        pthread_mutex_t lock;
+        unsigned users;
+        void *dl;
+        __typeof__(curl_global_init) *global_init;
+        __typeof__(curl_global_cleanup) *global_cleanup;
+        __typeof__(curl_easy_init) *easy_init;
+        __typeof__(curl_easy_setopt) *easy_setopt;
+        __typeof__(curl_easy_perform) *easy_perform;
+        __typeof__(curl_easy_getinfo) *easy_getinfo;
+        __typeof__(curl_easy_cleanup) *easy_cleanup;
+        __typeof__(curl_easy_strerror) *easy_strerror;
+        __typeof__(curl_easy_header) *easy_header;
+        __typeof__(curl_slist_append) *slist_append;
+        __typeof__(curl_slist_free_all) *slist_free_all;
+} api = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+#undef curl_easy_setopt
+#undef curl_easy_getinfo
+#define curl_easy_init (*api.easy_init)
+#define curl_easy_setopt (*api.easy_setopt)
+#define curl_easy_perform (*api.easy_perform)
+#define curl_easy_getinfo (*api.easy_getinfo)
+#define curl_easy_cleanup (*api.easy_cleanup)
+#define curl_easy_strerror (*api.easy_strerror)
+#define curl_easy_header (*api.easy_header)
+#define curl_slist_append (*api.slist_append)
+#define curl_slist_free_all (*api.slist_free_all)
+
+int sfu_fetch_acquire(struct sfu_err *err) {
+        static const struct {
+                const char *name;
+                size_t offset;
+        } syms[] = {
+#define SYM(field, name) { name, offsetof(__typeof__(api), field) }
+                SYM(global_init, "curl_global_init"),   SYM(global_cleanup, "curl_global_cleanup"),
+                SYM(easy_init, "curl_easy_init"),       SYM(easy_setopt, "curl_easy_setopt"),
+                SYM(easy_perform, "curl_easy_perform"), SYM(easy_getinfo, "curl_easy_getinfo"),
+                SYM(easy_cleanup, "curl_easy_cleanup"), SYM(easy_strerror, "curl_easy_strerror"),
+                SYM(easy_header, "curl_easy_header"),   SYM(slist_append, "curl_slist_append"),
+                SYM(slist_free_all, "curl_slist_free_all"),
+#undef SYM
+        };
+        int r = 0;
+
+        pthread_mutex_lock(&api.lock);
+        if (api.users > 0) {
+                api.users++;
+                goto out;
+        }
+        api.dl = dlopen(LIBCURL_SONAME, RTLD_NOW | RTLD_LOCAL);
+        if (!api.dl) {
+                const char *e = dlerror();
+                r = sfu_err_set(err, SFU_ERR_STORAGE, ELIBACC, "cannot load %s: %s", LIBCURL_SONAME, e ? e : "?");
+                goto out;
+        }
+        for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
+                void *f = dlsym(api.dl, syms[i].name);
+                if (!f) {
+                        r = sfu_err_set(err, SFU_ERR_STORAGE, ELIBBAD, "%s has no %s", LIBCURL_SONAME, syms[i].name);
+                        break;
+                }
+                memcpy((char *) &api + syms[i].offset, &f, sizeof(f));
+        }
+        if (r >= 0 && api.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+                r = sfu_err_set(err, SFU_ERR_STORAGE, EIO, "cannot initialise libcurl");
+        if (r < 0) {
+                dlclose(api.dl);
+                api.dl = NULL;
+                goto out;
+        }
+        api.users = 1;
+out:
+        pthread_mutex_unlock(&api.lock);
+        return r;
+}
+
+void sfu_fetch_release(void) {
+        pthread_mutex_lock(&api.lock);
+        if (api.users > 0 && --api.users == 0) {
+                api.global_cleanup();
+                dlclose(api.dl);
+                api.dl = NULL;
+        }
+        pthread_mutex_unlock(&api.lock);
+}
 
 static inline void curl_easy_cleanupp(CURL **c) {
         if (*c)
@@ -50,9 +148,7 @@ int sfu_fetch_global_init(void) {
          * `openssl errstr 0A00010B` names the reason.  Certificate
          * verification failures keep their text (libcurl takes it from
          * X509_verify_cert_error_string, which needs no table). */
-        if (OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS, NULL) != 1)
-                return -EIO;
-        return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -EIO;
+        return OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS, NULL) == 1 ? 0 : -EIO;
 }
 
 static void copy_header(CURL *curl, const char *name, char *out, size_t out_size) {
@@ -328,6 +424,8 @@ int sfu_fetch_buffer(const struct sfu_fetch_opts *opts, const char *url, const c
         struct xfer x = { .opts = opts, .err = err, .result = &result, .max = max };
         int r;
 
+        if (!api.dl)
+                return sfu_err_set(err, SFU_ERR_STORAGE, ELIBACC, "libcurl is not loaded (a fetch outside a job)");
         curl = curl_easy_init();
         if (!curl)
                 return -ENOMEM;
@@ -370,6 +468,8 @@ int sfu_fetch_stream(const struct sfu_fetch_opts *opts, const char *url, uint64_
         struct xfer x = { .opts = opts, .err = err, .result = &result, .sink = sink, .max_total = max_total };
         int r;
 
+        if (!api.dl)
+                return sfu_err_set(err, SFU_ERR_STORAGE, ELIBACC, "libcurl is not loaded (a fetch outside a job)");
         curl = curl_easy_init();
         if (!curl)
                 return -ENOMEM;
@@ -404,6 +504,8 @@ int sfu_fetch_ranges(const struct sfu_fetch_opts *opts, const char *url, const c
                           .multipart_ok = true, .max_body = max_body };
         int r;
 
+        if (!api.dl)
+                return sfu_err_set(err, SFU_ERR_STORAGE, ELIBACC, "libcurl is not loaded (a fetch outside a job)");
         curl = curl_easy_init();
         if (!curl)
                 return -ENOMEM;
