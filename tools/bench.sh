@@ -29,12 +29,30 @@
 # holds and the ones it fetches, and the same image in full with [delta]
 # enable = no.  Rows "delta P % LAYOUT": bytes fetched (secfud's log line)
 # as % of the image, wall time vs the full staging of the same image.
+# Rows "ext4 ...": the same on real file-system images: a BENCH_EXT4_MIB
+# (64) MiB ext4 root file system of Debian packages (secfud's run-time
+# libraries, busybox-static, ca-certificates; libssl3 and openssl at
+# BENCH_EXT4_OLD) in slot A, and offered, the same after one security
+# upgrade (libssl3 and openssl at BENCH_EXT4_NEW), rebuilt from scratch
+# with mke2fs -d or upgraded in place (debugfs doing what dpkg does), with
+# the % of 4 KiB blocks that differ from image A; their own full staging
+# is their reference. The .debs come from apt-get download, once, into
+# BENCH_DEB_CACHE; without apt, network, e2fsprogs or dpkg-deb the rows
+# are left out with a note.
 # Then the same over a shaped link (BENCH_SHAPED_RATE, 20mbit, tc tbf on
 # the loopback of a network namespace that holds nginx and the device;
 # root only) for a BENCH_SHAPED_MIB (16) MiB image, BENCH_SHAPED_CASES.
 #
 # Environment: BENCH_RUNS (3), BENCH_IMAGE_MIB (256), BENCH_SMALL_MIB (64),
-# BENCH_DELTA_MIB (64), BENCH_DELTA_CHUNK (16K), BENCH_DELTA_CASES ("0.1:scattered ... 10:clustered"),
+# BENCH_DELTA_MIB (64), BENCH_DELTA_CHUNK (16K), BENCH_DELTA_CASES
+# ("0.1:scattered ... 10:clustered"), BENCH_SHAPED_MIB (16),
+# BENCH_SHAPED_RATE (20mbit), BENCH_SHAPED_CASES ("1:scattered ...
+# 15:scattered"), BENCH_EXT4=0 (no ext4 rows), BENCH_EXT4_MIB (64),
+# BENCH_EXT4_OLD (3.0.20-1~deb12u2) and BENCH_EXT4_NEW (3.0.22-1~deb12u2;
+# when apt offers not both, the two newest versions apt-cache madison
+# lists, with a note), BENCH_EXT4_UPGRADE ("libssl3 openssl": the packages
+# at those versions), BENCH_EXT4_PACKAGES (the others, at apt's candidate
+# version when first downloaded), BENCH_DEB_CACHE (BUILD_DIR/bench-debs),
 # BENCH_POLL_RUNS (5), BENCH_STRICT=1 (exit 1 when a target is missed),
 # BENCH_KEEP=1 (keep the temporary directory), SECFUD / SECFUCTL /
 # SECFU_MANIFEST (override the binaries of BUILD_DIR), TMPDIR.
@@ -59,6 +77,21 @@ NS=secfu-bench-$$
 SHAPED_NGINX_PID=
 DELTA_CASES=${BENCH_DELTA_CASES:-"0.1:scattered 0.1:clustered 1:scattered 1:clustered 10:scattered 10:clustered"}
 SLOT_MARGIN_MIB=16
+# ext4 rows: a root file system of EXT4_PACKAGES plus EXT4_UPGRADE, the
+# latter at EXT4_OLD in slot A and at EXT4_NEW in the offered image.
+EXT4=${BENCH_EXT4:-1}
+EXT4_MIB=${BENCH_EXT4_MIB:-64}
+EXT4_UPGRADE=${BENCH_EXT4_UPGRADE:-"libssl3 openssl"}
+EXT4_OLD=${BENCH_EXT4_OLD:-3.0.20-1~deb12u2}
+EXT4_NEW=${BENCH_EXT4_NEW:-3.0.22-1~deb12u2}
+EXT4_PACKAGES=${BENCH_EXT4_PACKAGES:-"libc6 libgcc-s1 busybox-static ca-certificates libcurl4 curl libjansson4 \
+libinih1 libcbor0.8 libsystemd0 libubootenv0.1 libzck1 zlib1g libzstd1 liblzma5 liblz4-1 libbrotli1 libgcrypt20 \
+libgpg-error0 libcap2 libnghttp2-14 libidn2-0 libunistring2 libpsl5 librtmp1 libssh2-1 libgssapi-krb5-2 libkrb5-3 \
+libk5crypto3 libkrb5support0 libkeyutils1 libcom-err2 libldap-2.5-0 libsasl2-2 libgnutls30 libnettle8 libhogweed6 \
+libgmp10 libp11-kit0 libtasn1-6 libffi8"}
+DEB_CACHE=${BENCH_DEB_CACHE:-$build/bench-debs}
+EXT4_UUID=5ecf0d00-0000-4000-8000-00000000e474   # file system UUID and directory hash seed
+EXT4_EPOCH=1700000000                            # every timestamp of image A; the upgrade is a day later
 
 die() { echo "bench: $*" >&2; exit 2; }
 for tool in nginx curl openssl gcc tee dd; do
@@ -70,6 +103,17 @@ if command -v swupdate >/dev/null && command -v cpio >/dev/null; then
 else
         echo "bench: note: swupdate or cpio is missing: no SWUpdate row (apt-get install swupdate cpio)"
 fi
+if [ "$EXT4" != 0 ]; then
+        PATH=$PATH:/usr/sbin:/sbin   # mke2fs, debugfs, e2fsck for a user without sbin in PATH
+        for tool in mke2fs debugfs e2fsck dpkg dpkg-deb apt-get apt-cache tar numfmt; do
+                if ! command -v "$tool" >/dev/null; then
+                        echo "bench: note: $tool is missing: no ext4 rows (apt-get install e2fsprogs dpkg apt tar coreutils)"
+                        EXT4=0
+                        break
+                fi
+        done
+fi
+[[ $EXT4_MIB =~ ^[1-9][0-9]*$ ]] || die "BENCH_EXT4_MIB must be a positive integer"
 [ -x "$SECFUD" ] || die "$SECFUD not found: build first (make)"
 [ -x "$SECFU_MANIFEST" ] || die "$SECFU_MANIFEST not found: build first (make)"
 [[ $RUNS =~ ^[1-9][0-9]*$ && $POLL_RUNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS and BENCH_POLL_RUNS must be positive integers"
@@ -427,10 +471,17 @@ for b in picks:
     data[b * 4096:(b + 1) * 4096] = os.urandom(4096)
 open(out, "wb").write(data)
 PY
+        delta_manifest "$name"
+}
+
+# delta_manifest CASE: the zchunk file of /DPREFIX-CASE/fw.img and the
+# signed manifest that offers it.
+delta_manifest() {
+        local dir=$T/www/$DPREFIX-$1
         "$SECFU_MANIFEST" create --manufacturer example.com --model gw100 --version 1.1.0 \
-                --image "$dir/fw.img=fw.img" --delta --delta-chunk-size "$DELTA_CHUNK" >"$T/$DPREFIX-$name.json" ||
+                --image "$dir/fw.img=fw.img" --delta --delta-chunk-size "$DELTA_CHUNK" >"$T/$DPREFIX-$1.json" ||
                 die "secfu-manifest create --delta failed"
-        "$SECFU_MANIFEST" sign --key "$T/factory.key" --alg ES256 "$T/$DPREFIX-$name.json" >"$dir/manifest.json" ||
+        "$SECFU_MANIFEST" sign --key "$T/factory.key" --alg ES256 "$T/$DPREFIX-$1.json" >"$dir/manifest.json" ||
                 die "secfu-manifest sign failed"
 }
 
@@ -476,6 +527,323 @@ for i in $(seq "$RUNS"); do
                 run_delta "${c/:/-}" "delta-${c/:/-}"
         done
 done
+
+# ---------------------------------------------------------------- ext4
+# Delta on real file-system images: an ext4 root file system of the
+# Debian packages EXT4_PACKAGES (secfud's run-time libraries and their
+# dependencies, busybox-static, ca-certificates) and EXT4_UPGRADE at
+# EXT4_OLD runs in slot A; the server offers the same with EXT4_UPGRADE at
+# EXT4_NEW (one security upgrade), made in two ways:
+#   rebuilt   mke2fs -d from a freshly extracted tree, as image builders
+#             (Yocto, mkosi, debos) make every release;
+#   inplace   a copy of image A that debugfs changes the way dpkg upgrades
+#             a package on the mounted file system: each file of the new
+#             version written beside the old one (NAME.dpkg-new), then
+#             renamed over it (the old blocks are freed only then), the
+#             files it no longer ships removed, dpkg's database rewritten.
+# Both are reproducible: a fixed UUID and directory hash seed, and fixed
+# timestamps (E2FSPROGS_FAKE_TIME for the superblock; touch for the tree,
+# and debugfs for the ctime, crtime and atime mke2fs -d copies from it),
+# so that the images differ by the upgrade and by what it moves.
+# The .debs are downloaded once into DEB_CACHE (apt-get download).
+
+# ext4_cached PKG [VERSION]: the cached .deb of PKG (at VERSION), if any.
+ext4_cached() {
+        local f v found=''
+        for f in "$DEB_CACHE/${1}_"*_*.deb; do
+                [ -f "$f" ] || continue
+                v=${f##*/} && v=${v#"${1}_"} && v=${v%_*}   # the version, its epoch's colon as %3a
+                if [ -z "${2:-}" ] || [ "$v" = "${2//:/%3a}" ]; then found=$f; fi
+        done
+        [ -n "$found" ] && echo "$found"
+}
+
+# ext4_madison PKG: the versions of PKG apt can download, one a line.
+ext4_madison() { apt-cache madison "$1" 2>/dev/null | awk -F'|' '$3 ~ /Packages *$/ { gsub(/ /, "", $2); print $2 }' | sort -u; }
+
+# ext4_versions: EXT4_OLD and EXT4_NEW of every EXT4_UPGRADE package must be
+# cached or listed by apt-cache madison; if not, the two newest versions
+# it lists for the first package are used instead, with a note.
+ext4_versions() {
+        local p v avail newest='' second=''
+        for p in $EXT4_UPGRADE; do
+                ext4_cached "$p" "$EXT4_OLD" >/dev/null && ext4_cached "$p" "$EXT4_NEW" >/dev/null && continue
+                avail=$(ext4_madison "$p")
+                grep -qxF -- "$EXT4_OLD" <<<"$avail" && grep -qxF -- "$EXT4_NEW" <<<"$avail" && continue
+                p=${EXT4_UPGRADE%% *}
+                for v in $(ext4_madison "$p"); do
+                        if [ -z "$newest" ] || dpkg --compare-versions "$v" gt "$newest"; then
+                                second=$newest newest=$v
+                        elif [ -z "$second" ] || dpkg --compare-versions "$v" gt "$second"; then
+                                second=$v
+                        fi
+                done
+                if [ -z "$second" ]; then
+                        echo "bench: note: $EXT4_UPGRADE $EXT4_OLD and $EXT4_NEW are not cached in $DEB_CACHE, and apt-cache madison $p lists fewer than two versions: no ext4 rows (apt-get update?)"
+                        return 1
+                fi
+                echo "bench: note: $EXT4_UPGRADE $EXT4_OLD -> $EXT4_NEW is not available; using the two newest versions apt-cache madison $p lists: $second -> $newest"
+                EXT4_OLD=$second EXT4_NEW=$newest
+                return 0
+        done
+        return 0
+}
+
+# ext4_debs: every package the images need in DEB_CACHE; downloads the
+# missing ones (EXT4_PACKAGES at apt's candidate version).
+ext4_debs() {
+        local p missing=()
+        for p in $EXT4_PACKAGES; do
+                ext4_cached "$p" >/dev/null || missing+=("$p")
+        done
+        for p in $EXT4_UPGRADE; do
+                ext4_cached "$p" "$EXT4_OLD" >/dev/null || missing+=("$p=$EXT4_OLD")
+                ext4_cached "$p" "$EXT4_NEW" >/dev/null || missing+=("$p=$EXT4_NEW")
+        done
+        [ ${#missing[@]} -eq 0 ] && return 0
+        echo "bench: ext4: downloading ${#missing[@]} package(s) into $DEB_CACHE"
+        # into a subdirectory first: the cache only ever holds complete .debs
+        if ! mkdir -p "$DEB_CACHE" || ! rm -rf "$DEB_CACHE/partial" || ! mkdir "$DEB_CACHE/partial"; then
+                echo "bench: note: cannot create $DEB_CACHE/partial: no ext4 rows"
+                return 1
+        fi
+        if ! (cd "$DEB_CACHE/partial" && apt-get download "${missing[@]}") >"$T/apt.log" 2>&1; then
+                echo "bench: note: apt-get download of ${#missing[@]} package(s) failed ($(grep '^E:' "$T/apt.log" | tail -1)): no ext4 rows"
+                rm -rf "$DEB_CACHE/partial"
+                return 1
+        fi
+        if ! mv "$DEB_CACHE/partial/"*.deb "$DEB_CACHE/" || ! rmdir "$DEB_CACHE/partial"; then
+                die "cannot move the .debs into $DEB_CACHE"
+        fi
+}
+
+# ext4_unpack TREE DEB: DEB extracted into TREE as dpkg-deb -x does, with
+# what dpkg records of it: TREE/var/lib/dpkg/info/PKG.list and .md5sums,
+# its status stanza in TREE.status/PACKAGE, "PACKAGE PKG" in TREE.names
+# (PKG: libssl3:amd64 for a Multi-Arch: same package).
+ext4_unpack() {
+        local tree=$1 deb=$2 ctl=$1.control name pkg
+        rm -rf "$ctl"
+        mkdir -p "$ctl" "$tree/var/lib/dpkg/info" "$tree.status" && dpkg-deb -e "$deb" "$ctl" || return 1
+        name=$(awk -F': *' '$1 == "Package" { print $2 }' "$ctl/control")
+        pkg=$(awk -F': *' '$1 == "Architecture" { a = $2 } $1 == "Multi-Arch" && $2 == "same" { m = 1 }
+                END { if (m) printf ":%s", a }' "$ctl/control")
+        pkg=$name$pkg
+        dpkg-deb --fsys-tarfile "$deb" | tar -x -v -p -C "$tree" -f - |
+                sed 's|^\./$|/.|; s|^\./|/|; s|/$||' >"$tree/var/lib/dpkg/info/$pkg.list" || return 1
+        if [ -f "$ctl/md5sums" ]; then cp "$ctl/md5sums" "$tree/var/lib/dpkg/info/$pkg.md5sums" || return 1; fi
+        awk 'NR == 1 { print; print "Status: install ok installed"; next } { print } END { print "" }' \
+                "$ctl/control" >"$tree.status/$name" || return 1
+        echo "$name $pkg" >>"$tree.names"
+}
+
+# ext4_tree TREE BASE DEB...: a root tree: a copy of the tree BASE (if not
+# empty) and the packages, dpkg's status file (stanzas sorted by package,
+# as dpkg writes it), every mtime and atime EXT4_EPOCH.
+ext4_tree() {
+        local tree=$1 base=$2 deb
+        shift 2
+        rm -rf "$tree" "$tree.status" "$tree.names"
+        if [ -n "$base" ] && ! { cp -a "$base" "$tree" && cp -a "$base.status" "$tree.status" && cp "$base.names" "$tree.names"; }; then
+                die "cannot copy $base"
+        fi
+        for deb in "$@"; do
+                ext4_unpack "$tree" "$deb" || die "cannot extract $deb into $tree"
+        done
+        rm -rf "$tree.control"
+        cat "$tree.status"/* >"$tree/var/lib/dpkg/status" || die "cannot write $tree/var/lib/dpkg/status"
+        find "$tree" -exec touch -h -d "@$EXT4_EPOCH" {} + || die "cannot set the times in $tree"
+}
+
+# ext4_debugfs IMAGE TIME: runs the debugfs commands on stdin on IMAGE (the
+# superblock's times TIME); any error message is fatal.
+ext4_debugfs() {
+        E2FSPROGS_FAKE_TIME=$2 debugfs -w -f - "$1" >/dev/null 2>"$T/debugfs.log" || die "debugfs -w $1 failed"
+        if grep -v '^debugfs [0-9]' "$T/debugfs.log" | grep -q .; then
+                grep -v '^debugfs [0-9]' "$T/debugfs.log" | head -5 | sed 's/^/  | /' >&2
+                die "debugfs could not change $1"
+        fi
+}
+
+# ext4_times TREE TIME: debugfs commands that set the ctime, crtime and
+# atime of every inode of TREE's image to TIME (mke2fs -d copies ctime
+# and atime from the tree, whose ctimes say when it was extracted).
+ext4_times() {
+        (cd "$1" && find . -printf '/%P\n') | awk -v t="$2" '
+                /["\\]/ { bad = 1; exit }
+                { for (i = split("ctime crtime atime", f, " "); i > 0; i--) printf "sif \"%s\" %s @%d\nsif \"%s\" %s_extra 0\n", $0, f[i], t, $0, f[i] }
+                END { exit bad }' || die "a path in $1 has a quote or a backslash, which the debugfs commands do not escape"
+}
+
+# ext4_image TREE IMAGE: an EXT4_MIB MiB ext4 image of TREE.
+ext4_image() {
+        rm -f "$2"
+        truncate -s "${EXT4_MIB}M" "$2" || die "cannot create $2"
+        E2FSPROGS_FAKE_TIME=$EXT4_EPOCH mke2fs -q -F -t ext4 -b 4096 -I 256 -U "$EXT4_UUID" \
+                -E "hash_seed=$EXT4_UUID,root_owner=0:0" -d "$1" "$2" >"$T/mke2fs.log" 2>&1 ||
+                die "mke2fs -d $1 failed ($(tail -1 "$T/mke2fs.log")); a larger BENCH_EXT4_MIB than $EXT4_MIB?"
+        ext4_times "$1" "$EXT4_EPOCH" | ext4_debugfs "$2" "$EXT4_EPOCH" || die "cannot set the times in $2"
+}
+
+# ext4_stamp PATH TIME [MTIME]: debugfs commands that set PATH's times to
+# TIME (its mtime to MTIME).
+ext4_stamp() {
+        local f
+        for f in atime ctime crtime mtime; do
+                printf 'sif "%s" %s @%d\nsif "%s" %s_extra 0\n' "$1" "$f" "$2" "$1" "$f"
+        done
+        [ -n "${3:-}" ] && printf 'sif "%s" mtime @%d\n' "$1" "$3"
+        return 0
+}
+
+# ext4_upgrade OLD NEW PKG...: debugfs commands that turn an image of the
+# tree OLD into one of NEW, which differ by the packages PKG, as dpkg
+# upgrades them (see above); the changed inodes get EXT4_EPOCH + 1 day.
+ext4_upgrade() {
+        local old=$1 new=$2 pkg p dir base db=() t=$((EXT4_EPOCH + 86400))
+        shift 2
+        if grep -h '["\\]' "$new/var/lib/dpkg/info/"*.list "$old/var/lib/dpkg/info/"*.list | grep -q .; then
+                die "a path in $old or $new has a quote or a backslash, which the debugfs commands do not escape"
+        fi
+        for pkg in "$@"; do
+                # unpack: the new version beside the old one
+                while IFS= read -r p; do
+                        [ "$p" = /. ] && continue
+                        dir=${p%/*}/ base=${p##*/}
+                        if [ -d "$new$p" ] && [ ! -L "$new$p" ]; then
+                                [ -d "$old$p" ] && continue
+                                printf 'cd "%s"\nmkdir "%s"\nsif "%s" mode 0%o\n' "$dir" "$base" "$p" \
+                                        $((8#40000 | 8#$(stat -c %a "$new$p")))
+                                ext4_stamp "$p" "$t"
+                                ext4_stamp "$dir" "$t"
+                                continue
+                        elif [ -L "$new$p" ]; then
+                                printf 'cd "%s"\nsymlink "%s.dpkg-new" "%s"\n' "$dir" "$base" "$(readlink "$new$p")"
+                        else
+                                printf 'cd "%s"\nwrite "%s" "%s.dpkg-new"\n' "$dir" "$new$p" "$base"
+                        fi
+                        # dpkg sets the mtime the package has (here: EXT4_EPOCH)
+                        ext4_stamp "$p.dpkg-new" "$t" "$EXT4_EPOCH"
+                done <"$new/var/lib/dpkg/info/$pkg.list"
+                # then each renamed over the old file, whose blocks are freed
+                while IFS= read -r p; do
+                        [ "$p" = /. ] && continue
+                        [ -d "$new$p" ] && [ ! -L "$new$p" ] && continue
+                        dir=${p%/*}/ base=${p##*/}
+                        printf 'cd "%s"\n' "$dir"
+                        if [ -e "$old$p" ] || [ -L "$old$p" ]; then printf 'rm "%s"\n' "$base"; fi
+                        printf 'ln "%s.dpkg-new" "%s"\nunlink "%s.dpkg-new"\n' "$base" "$base" "$base"
+                        ext4_stamp "$dir" "$t"
+                done <"$new/var/lib/dpkg/info/$pkg.list"
+                # and the files the new version no longer ships removed
+                while IFS= read -r p; do
+                        [ "$p" = /. ] && continue
+                        [ -d "$old$p" ] && [ ! -L "$old$p" ] && continue
+                        grep -qxF -- "$p" "$new/var/lib/dpkg/info/$pkg.list" && continue
+                        printf 'rm "%s"\n' "$p"
+                        ext4_stamp "${p%/*}/" "$t"
+                done <"$old/var/lib/dpkg/info/$pkg.list"
+        done
+        # dpkg's database: the packages' file lists and md5sums, the status
+        for pkg in "$@"; do
+                db+=("/var/lib/dpkg/info/$pkg.list" "/var/lib/dpkg/info/$pkg.md5sums")
+        done
+        for p in "${db[@]}" /var/lib/dpkg/status; do
+                [ -e "$new$p" ] || continue
+                dir=${p%/*}/ base=${p##*/}
+                printf 'cd "%s"\nwrite "%s" "%s-new"\n' "$dir" "$new$p" "$base"
+                if [ -e "$old$p" ]; then printf 'rm "%s"\n' "$base"; fi
+                printf 'ln "%s-new" "%s"\nunlink "%s-new"\n' "$base" "$base" "$base"
+                ext4_stamp "$p" "$t"
+                ext4_stamp "$dir" "$t"
+        done
+}
+
+# ext4_changes OLD NEW: "CHANGED BLOCKS NEW MISSING CHUNKS": of the BLOCKS
+# 4 KiB blocks of image NEW, CHANGED differ from OLD's at the same offset
+# and NEW are nowhere in OLD (at any 4 KiB offset); of its CHUNKS chunks
+# of DELTA_CHUNK, MISSING are not among OLD's chunks at multiples of the
+# chunk size (what a delta has to fetch).
+ext4_changes() {
+        /usr/bin/python3 - "$1" "$2" "$(numfmt --from=iec "$DELTA_CHUNK")" <<'PY' || die "cannot compare $1 and $2"
+import hashlib, sys
+old, new, cs = open(sys.argv[1], "rb").read(), open(sys.argv[2], "rb").read(), int(sys.argv[3])
+def split(d, n):
+    return [d[i:i + n] for i in range(0, len(d), n)]
+ob, nb = split(old, 4096), split(new, 4096)
+changed = sum(1 for i, b in enumerate(nb) if i >= len(ob) or ob[i] != b)
+seen = set(hashlib.sha256(b).digest() for b in ob)
+fresh = sum(1 for b in nb if hashlib.sha256(b).digest() not in seen)
+seen = set(hashlib.sha256(c).digest() for c in split(old, cs))
+nc = split(new, cs)
+missing = sum(1 for c in nc if hashlib.sha256(c).digest() not in seen)
+print(changed, len(nb), fresh, missing, len(nc))
+PY
+}
+
+# run_ext4: the images, published under /ext4-rebuilt/ and /ext4-inplace/,
+# and BENCH_RUNS rounds of full, rebuilt and in-place staging; sets
+# EXT4_DONE, EXT4_INFO and EXT4_CHANGES[CASE].
+EXT4_DONE=
+EXT4_INFO=
+declare -A EXT4_CHANGES
+run_ext4() {
+        local e=$T/ext4 p deb base=() old=() new=() pkgs=() c i
+        ext4_versions && ext4_debs || return 0
+        for p in $EXT4_PACKAGES; do
+                base+=("$(ext4_cached "$p")")
+        done
+        for p in $EXT4_UPGRADE; do
+                old+=("$(ext4_cached "$p" "$EXT4_OLD")")
+                new+=("$(ext4_cached "$p" "$EXT4_NEW")")
+        done
+        for deb in "${base[@]}" "${old[@]}" "${new[@]}"; do
+                [ -f "$deb" ] || die "a package is missing from $DEB_CACHE after the download"
+        done
+        echo "bench: ext4: $EXT4_MIB MiB images of $((${#base[@]} + ${#old[@]})) packages, $EXT4_UPGRADE $EXT4_OLD -> $EXT4_NEW (rebuilt, in place)"
+        mkdir -p "$e" "$T/www/ext4-rebuilt" "$T/www/ext4-inplace" || die "cannot create $e"
+        # the packages both have, extracted once
+        ext4_tree "$e/base" "" "${base[@]}"
+        ext4_tree "$e/tree-a" "$e/base" "${old[@]}"
+        ext4_tree "$e/tree-b" "$e/base" "${new[@]}"
+        ext4_image "$e/tree-a" "$e/a.img"
+        ext4_image "$e/tree-b" "$T/www/ext4-rebuilt/fw.img"
+        cp "$e/a.img" "$T/www/ext4-inplace/fw.img" || die "cannot copy $e/a.img"
+        for p in $EXT4_UPGRADE; do
+                pkgs+=("$(awk -v p="$p" '$1 == p { print $2 }' "$e/tree-b.names")")
+        done
+        ext4_upgrade "$e/tree-a" "$e/tree-b" "${pkgs[@]}" | ext4_debugfs "$T/www/ext4-inplace/fw.img" $((EXT4_EPOCH + 86400)) ||
+                die "cannot upgrade $EXT4_UPGRADE in place"
+        # all three consistent, and the upgraded one holds exactly tree B
+        for i in "$e/a.img" "$T/www/ext4-rebuilt/fw.img" "$T/www/ext4-inplace/fw.img"; do
+                e2fsck -f -n "$i" >"$T/e2fsck.log" 2>&1 || { tail -5 "$T/e2fsck.log" >&2; die "e2fsck finds errors in $i"; }
+        done
+        if ! mkdir -p "$e/check" || ! debugfs -R "rdump / $e/check" "$T/www/ext4-inplace/fw.img" >/dev/null 2>&1; then
+                die "cannot read the files back from the upgraded image"
+        fi
+        diff -r --no-dereference -x lost+found "$e/tree-b" "$e/check" >"$T/ext4-diff.log" 2>&1 ||
+                { head -5 "$T/ext4-diff.log" >&2; die "the image upgraded in place does not hold tree B"; }
+        EXT4_INFO="$((${#base[@]} + ${#old[@]})) Debian packages ($(du -s -B 1048576 --apparent-size "$e/tree-a" | cut -f1) MiB of files), $EXT4_UPGRADE $EXT4_OLD -> $EXT4_NEW"
+        rm -rf "$e"/base* "$e"/tree-* "$e/check"
+        for c in rebuilt inplace; do
+                EXT4_CHANGES[$c]=$(ext4_changes "$e/a.img" "$T/www/ext4-$c/fw.img") || die "cannot compare the ext4 images"
+                delta_manifest "$c"
+        done
+        for i in $(seq "$RUNS"); do
+                echo "bench: ext4 round $i of $RUNS"
+                run_delta rebuilt ext4-full $'[delta]\nenable = no'
+                for c in rebuilt inplace; do
+                        run_delta "$c" "ext4-$c"
+                done
+        done
+        EXT4_DONE=1
+}
+
+if [ "$EXT4" != 0 ]; then
+        DPREFIX=ext4 DBASE=$T/ext4/a.img DMIB=$EXT4_MIB DSERVER=$SERVER
+        DWRAP=()
+        run_ext4
+fi
 
 # A shaped link: nginx and the device in a network namespace whose
 # loopback a token bucket limits to SHAPED_RATE (root, ip and tc's tbf
@@ -572,6 +940,19 @@ drow "zchunk, no source slot (all fetched)" delta-zck-only
 for c in $DELTA_CASES; do
         drow "delta ${c%%:*} % ${c#*:}" "delta-${c/:/-}"
 done
+# ext4 rows: vs their own full staging, fetched as % of their image.
+# ext4_pct CASE: the % of 4 KiB blocks that differ from image A.
+ext4_pct() { awk '{ printf "%.2f", 100 * $1 / $2 }' <<<"${EXT4_CHANGES[$1]}"; }
+if [ -n "$EXT4_DONE" ]; then
+        full_us_delta=$full_us
+        full_us=$(med ext4-full 1)
+        DMIB=$EXT4_MIB
+        drow "ext4 full staging (delta disabled)" ext4-full
+        drow "ext4 rebuilt, $(ext4_pct rebuilt) % changed" ext4-rebuilt
+        drow "ext4 in place, $(ext4_pct inplace) % changed" ext4-inplace
+        full_us=$full_us_delta
+        DMIB=$DELTA_MIB
+fi
 if [ -n "$SHAPED" ]; then
         full_us_delta=$full_us
         full_us=$(med shaped-full 1)
@@ -588,6 +969,17 @@ if [ -n "$SHAPED" ]; then
 fi
 awk -v z="$zck_size" -v size="$((DELTA_MIB * 1048576))" -v h="$(grep -o '"headerSize": [0-9]*' "$T/delta-$delta_first.json" | grep -o '[0-9]*$')" \
         'BEGIN { printf "zchunk file %.2f%% of the image (header %.2f%%: %d bytes)\n", 100 * z / size, 100 * h / size, h }'
+# ext4_header CASE: the zchunk header of the ext4 image CASE in bytes
+ext4_header() { grep -o '"headerSize": [0-9]*' "$T/ext4-$1.json" | grep -o '[0-9]*$'; }
+if [ -n "$EXT4_DONE" ]; then
+        echo "ext4 ($EXT4_MIB MiB): $EXT4_INFO"
+        for c in rebuilt inplace; do
+                awk -v c="${c/inplace/in place}:" -v chunk="$DELTA_CHUNK" -v z="$(stat -c %s "$T/www/ext4-$c/fw.img.zck")" \
+                        -v h="$(ext4_header "$c")" -v size="$((EXT4_MIB * 1048576))" \
+                        '{ printf "  %-9s %d of %d 4 KiB blocks differ from image A (%.2f%%), %d (%.2f%%) are nowhere in it; %d of %d %s chunks (%.2f%%) are not among its chunks; zchunk file %.2f%% of the image (header %.2f%%)\n", c, $1, $2, 100 * $1 / $2, $3, 100 * $3 / $2, $4, $5, chunk, 100 * $4 / $5, 100 * z / size, 100 * h / size }' \
+                        <<<"${EXT4_CHANGES[$c]}"
+        done
+fi
 
 # Verifying a manifest, by form and algorithm (bench/verify-bench.c):
 # CPU per sfu_signed_open as a ratio to one OpenSSL ES256 verify.
@@ -659,6 +1051,28 @@ for c in $DELTA_CASES; do
         target "$([ "$rss" -le $((full_rss + 4096)) ] && echo 1 || echo 0)" \
                 "delta $c: peak RSS within 4 MiB of full staging: $rss vs $full_rss KiB"
 done
+if [ -n "$EXT4_DONE" ]; then
+        ext4_full_us=$(med ext4-full 1)
+        ext4_full_rss=$(med ext4-full 2)
+        for c in rebuilt inplace; do
+                r=ext4-$c l=${c/inplace/in place}
+                read -r changed blocks _ <<<"${EXT4_CHANGES[$c]}"
+                f=$(median <"$T/fetched-$r")
+                us=$(med "$r" 1)
+                rss=$(med "$r" 2)
+                zck=$(stat -c %s "$T/www/$r/fw.img.zck")
+                h=$(ext4_header "$c")
+                size=$((EXT4_MIB * 1048576))
+                target "$(awk -v f="$f" -v ch="$changed" -v bl="$blocks" -v h="$h" -v size="$size" 'BEGIN { print (100 * f / size <= 200 * ch / bl + 100 * h / size) }')" \
+                        "$(awk -v f="$f" -v ch="$changed" -v bl="$blocks" -v h="$h" -v size="$size" -v c="$l" 'BEGIN { printf "ext4 %s (%.2f%% of blocks changed): fetched <= 2 x changed + header: %.2f%% vs %.2f%%", c, 100 * ch / bl, 100 * f / size, 200 * ch / bl + 100 * h / size }')"
+                target "$(awk -v f="$f" -v z="$zck" 'BEGIN { print (f < z) }')" \
+                        "ext4 $l: fetched below the compressed full image (the zchunk file): $f vs $zck bytes"
+                target "$(awk -v us="$us" -v full="$ext4_full_us" 'BEGIN { print (us < full) }')" \
+                        "$(awk -v us="$us" -v full="$ext4_full_us" -v c="$l" 'BEGIN { printf "ext4 %s: faster than full staging over loopback: %.3f vs %.3f s", c, us / 1e6, full / 1e6 }')"
+                target "$([ "$rss" -le $((ext4_full_rss + 4096)) ] && echo 1 || echo 0)" \
+                        "ext4 $l: peak RSS within 4 MiB of full staging: $rss vs $ext4_full_rss KiB"
+        done
+fi
 if [ -n "$SHAPED" ]; then
         shaped_full=$(med shaped-full 1)
         for c in $SHAPED_CASES; do
