@@ -12,20 +12,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-struct mem {
-        const uint8_t *p;
-        size_t len;
-};
-
-static int mem_read(void *userdata, uint64_t offset, uint8_t *buf, size_t len, struct sfu_err *err) {
-        const struct mem *m = userdata;
-
-        if (offset > m->len || len > m->len - offset)
-                abort(); /* the reader asked beyond the length it was given */
-        memcpy(buf, m->p + offset, len);
-        return 0;
-}
-
 static uint32_t le32(const uint8_t *p) {
         return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
 }
@@ -35,22 +21,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         struct sfu_err err = SFU_ERR_INIT;
         uint32_t chunk_size;
         uint64_t image_size, file_size, next, total = 0;
-        struct mem m;
+        const uint8_t *header;
+        size_t len;
 
         if (size < 9)
                 return 0;
         chunk_size = 4096u << (data[0] % 5);
         image_size = le32(data + 1);
-        m = (struct mem) { data + 9, size - 9 };
-        file_size = m.len + (uint64_t) le32(data + 5);
-        if (sfu_zchunk_index_parse(mem_read, &m, m.len, chunk_size, image_size, file_size, &idx, &err) < 0) {
+        header = data + 9;
+        len = size - 9;
+        file_size = len + (uint64_t) le32(data + 5);
+        if (sfu_zchunk_index_parse_buffer(header, len, chunk_size, image_size, file_size, &idx, &err) < 0) {
                 if (!err.message[0])
                         abort(); /* a refusal always says why */
                 return 0;
         }
         if (idx.n == 0 || idx.n != (image_size + chunk_size - 1) / chunk_size || idx.chunk_size != chunk_size)
                 abort();
-        next = m.len;
+        next = len;
         for (size_t i = 0; i < idx.n; i++) {
                 const struct sfu_zchunk_chunk *c = &idx.chunks[i];
                 if (c->offset != next || c->comp_size == 0 || c->comp_size > idx.max_comp_size ||

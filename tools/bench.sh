@@ -35,8 +35,9 @@
 # BENCH_EXT4_OLD) in slot A, and offered, the same after one security
 # upgrade (libssl3 and openssl at BENCH_EXT4_NEW), rebuilt from scratch
 # with mke2fs -d or upgraded in place (debugfs doing what dpkg does), with
-# the % of 4 KiB blocks that differ from image A; their own full staging
-# is their reference. The .debs come from apt-get download, once, into
+# the % of 4 KiB blocks that differ from image A, and the rebuilt one again
+# with [delta] shifted-chunks = yes; their own full staging is their
+# reference. The .debs come from apt-get download, once, into
 # BENCH_DEB_CACHE; without apt, network, e2fsprogs or dpkg-deb the rows
 # are left out with a note.
 # Then the same over a shaped link (BENCH_SHAPED_RATE, 20mbit, tc tbf on
@@ -835,6 +836,7 @@ run_ext4() {
                 for c in rebuilt inplace; do
                         run_delta "$c" "ext4-$c"
                 done
+                run_delta rebuilt ext4-rebuilt-shifted $'[delta]\nshifted-chunks = yes'
         done
         EXT4_DONE=1
 }
@@ -950,6 +952,7 @@ if [ -n "$EXT4_DONE" ]; then
         drow "ext4 full staging (delta disabled)" ext4-full
         drow "ext4 rebuilt, $(ext4_pct rebuilt) % changed" ext4-rebuilt
         drow "ext4 in place, $(ext4_pct inplace) % changed" ext4-inplace
+        drow "ext4 rebuilt, shifted-chunks = yes" ext4-rebuilt-shifted
         full_us=$full_us_delta
         DMIB=$DELTA_MIB
 fi
@@ -1054,14 +1057,16 @@ done
 if [ -n "$EXT4_DONE" ]; then
         ext4_full_us=$(med ext4-full 1)
         ext4_full_rss=$(med ext4-full 2)
-        for c in rebuilt inplace; do
-                r=ext4-$c l=${c/inplace/in place}
-                read -r changed blocks _ <<<"${EXT4_CHANGES[$c]}"
+        for c in rebuilt inplace rebuilt-shifted; do
+                # rebuilt-shifted: the rebuilt image with [delta] shifted-chunks
+                k=${c%-shifted} r=ext4-$c l=${c/inplace/in place}
+                l=${l/-shifted/ (shifted-chunks)}
+                read -r changed blocks _ <<<"${EXT4_CHANGES[$k]}"
                 f=$(median <"$T/fetched-$r")
                 us=$(med "$r" 1)
                 rss=$(med "$r" 2)
-                zck=$(stat -c %s "$T/www/$r/fw.img.zck")
-                h=$(ext4_header "$c")
+                zck=$(stat -c %s "$T/www/ext4-$k/fw.img.zck")
+                h=$(ext4_header "$k")
                 size=$((EXT4_MIB * 1048576))
                 target "$(awk -v f="$f" -v ch="$changed" -v bl="$blocks" -v h="$h" -v size="$size" 'BEGIN { print (100 * f / size <= 200 * ch / bl + 100 * h / size) }')" \
                         "$(awk -v f="$f" -v ch="$changed" -v bl="$blocks" -v h="$h" -v size="$size" -v c="$l" 'BEGIN { printf "ext4 %s (%.2f%% of blocks changed): fetched <= 2 x changed + header: %.2f%% vs %.2f%%", c, 100 * ch / bl, 100 * f / size, 200 * ch / bl + 100 * h / size }')"

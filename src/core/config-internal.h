@@ -41,7 +41,7 @@ extern const char *const sfu_config_sections[_SECTION_MAX];
 struct parse_ctx;
 typedef int (*value_parser)(struct parse_ctx *ctx, const char *value, void *field);
 
-#define CONFIG_N_KEYS 40
+#define CONFIG_N_KEYS 41
 
 struct key_def {
         enum section section;

@@ -93,6 +93,7 @@ const struct key_def sfu_config_keys[] = {
         { SECTION_DELTA, "fallback", parse_bool, CFG(delta_fallback) },
         { SECTION_DELTA, "source-slots", parse_source_slots, CFG(delta_source_slots) },
         { SECTION_DELTA, "batch", parse_batch, CFG(delta_batch) },
+        { SECTION_DELTA, "shifted-chunks", parse_bool, CFG(delta_shifted) },
 
         { SECTION_SLOT, "device", parse_path, SLOT(device) },
         { SECTION_SLOT, "bootname", parse_bootname, SLOT(bootname) },

@@ -117,6 +117,7 @@ struct sfu_config {
         bool delta_fallback;            /* a failed delta falls back to the full download */
         char *delta_source_slots;       /* "running", "none", or "CLASS.N ..." */
         unsigned delta_batch;           /* ranges per request */
+        bool delta_shifted;             /* look for chunks at every 4 KiB of the source too */
 };
 
 /* A config with every default of secfud.conf(5) (manufacturer and model

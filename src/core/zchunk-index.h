@@ -43,4 +43,7 @@ typedef int (*sfu_zchunk_read_fn)(void *userdata, uint64_t offset, uint8_t *buf,
 int sfu_zchunk_index_parse(sfu_zchunk_read_fn read, void *userdata, size_t len, uint32_t chunk_size,
                            uint64_t image_size, uint64_t file_size, struct sfu_zchunk_index *ret,
                            struct sfu_err *err) _wur_;
+/* The same from len bytes in memory. */
+int sfu_zchunk_index_parse_buffer(const uint8_t *header, size_t len, uint32_t chunk_size, uint64_t image_size,
+                                  uint64_t file_size, struct sfu_zchunk_index *ret, struct sfu_err *err) _wur_;
 void sfu_zchunk_index_free(struct sfu_zchunk_index *idx);

@@ -21,6 +21,8 @@
 /* Bytes of compressed chunks asked for in one request, whatever the
  * number of ranges: a failed request costs at most this much. */
 #define DELTA_REQUEST_BYTES (8u * 1024u * 1024u)
+/* File systems move data by whole blocks. */
+#define DELTA_BLOCK 4096u
 /* A multipart answer's headers and delimiters, per range. */
 #define DELTA_PART_OVERHEAD 512u
 
@@ -110,6 +112,74 @@ static int open_source(struct delta *d, struct sfu_err *err) {
                            d->t->slot->class_name);
 }
 
+/* [delta] shifted-chunks: the chunks still missing, looked for in every
+ * chunk-sized window of the source that starts at a 4 KiB block but not
+ * at a multiple of the chunk size (a file system rebuilt from scratch
+ * moves the files after one that grew by whole blocks).  Memory: the
+ * missing chunks' digests and two chunks of the source. */
+static int search_shifted(struct delta *d, struct sfu_err *err) {
+        uint64_t size = d->t->image->size;
+        uint32_t cs = d->idx.chunk_size;
+        size_t n_missing = 0, found = 0, k = 0;
+        _cleanup_free_ struct source_entry *miss = NULL;
+        _cleanup_free_ uint8_t *win = NULL;
+        int r;
+
+        for (size_t i = 0; i < d->idx.n; i++)
+                if (d->local[i] < 0 && d->idx.chunks[i].size == cs)
+                        n_missing++;
+        if (n_missing == 0)
+                return 0;
+        miss = calloc(n_missing, sizeof(*miss));
+        win = malloc(2 * (size_t) cs);
+        if (!miss || !win)
+                return sfu_err_set(err, SFU_ERR_STORAGE, ENOMEM, "out of memory");
+        /* offset: the chunk's index, to be told apart after the search */
+        for (size_t i = 0; i < d->idx.n; i++)
+                if (d->local[i] < 0 && d->idx.chunks[i].size == cs) {
+                        memcpy(miss[k].digest, d->idx.chunks[i].digest_plain, sizeof(miss[k].digest));
+                        miss[k].size = cs;
+                        miss[k++].offset = i;
+                }
+        qsort(miss, n_missing, sizeof(*miss), source_compare);
+        sfu_job_progress_begin(d->job, "delta-search", d->t->image->name, 0, size);
+        /* win holds the source's bytes [off, off + 2 cs): every window
+         * that starts inside the first chunk of it */
+        for (uint64_t off = 0; off + cs < size; off += cs) {
+                size_t got = 0, have;
+                r = sfu_file_read_full(d->source_fd, win, 2 * (size_t) cs, (int64_t) off, &got);
+                if (r < 0)
+                        return sfu_err_set(err, SFU_ERR_STORAGE, -r, "cannot read the delta source %s: %s",
+                                           d->source->device, strerror(-r));
+                have = got;
+                for (size_t w = DELTA_BLOCK; w < cs && w + cs <= have; w += DELTA_BLOCK) {
+                        struct source_entry key = { .size = cs };
+                        const struct source_entry *hit;
+                        SHA256(win + w, cs, key.digest);
+                        hit = bsearch(&key, miss, n_missing, sizeof(*miss), source_compare);
+                        if (!hit)
+                                continue;
+                        /* every missing chunk with these bytes */
+                        while (hit > miss && source_compare(hit - 1, &key) == 0)
+                                hit--;
+                        for (; hit < miss + n_missing && source_compare(hit, &key) == 0; hit++)
+                                if (d->local[hit->offset] < 0) {
+                                        d->local[hit->offset] = (int64_t) (off + w);
+                                        found++;
+                                }
+                }
+                if (have < 2 * (size_t) cs)
+                        break; /* the source ends here */
+                if (sfu_job_cancelled(d->job))
+                        return sfu_err_set(err, SFU_ERR_NETWORK, ECANCELED, "cancelled");
+                sfu_job_progress_update(d->job, off + cs);
+        }
+        d->n_local += found;
+        log_info("delta: %s: %zu more chunks found in slot %s at other 4 KiB offsets", d->t->image->name, found,
+                 d->source->bootname);
+        return 0;
+}
+
 /* Hashes the source slot in chunks at the chunk size's multiples (up to
  * the image's size: an image's blocks stay near their places) and marks
  * every chunk of the new image found there. */
@@ -150,6 +220,8 @@ static int index_source(struct delta *d, struct sfu_err *err) {
                 if (hit)
                         d->n_local++;
         }
+        if (d->job->config->delta_shifted && d->n_local < d->idx.n && cs > DELTA_BLOCK)
+                return search_shifted(d, err);
         return 0;
 }
 

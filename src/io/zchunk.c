@@ -12,24 +12,9 @@ struct sfu_zchunk_decoder {
         ZSTD_DCtx *dctx;
 };
 
-struct mem {
-        const uint8_t *p;
-        size_t len;
-};
-
-static int mem_read(void *userdata, uint64_t offset, uint8_t *buf, size_t len, struct sfu_err *err) {
-        const struct mem *m = userdata;
-
-        if (offset > m->len || len > m->len - offset)
-                return sfu_err_set(err, SFU_ERR_PARSE, EBADMSG, "zchunk: the header ends early");
-        memcpy(buf, m->p + offset, len);
-        return 0;
-}
-
 int sfu_zchunk_index_read(const uint8_t *header, size_t len, uint32_t chunk_size, uint64_t image_size,
                           uint64_t file_size, struct sfu_zchunk_index *ret, struct sfu_err *err) {
-        struct mem m = { header, len };
-        return sfu_zchunk_index_parse(mem_read, &m, len, chunk_size, image_size, file_size, ret, err);
+        return sfu_zchunk_index_parse_buffer(header, len, chunk_size, image_size, file_size, ret, err);
 }
 
 static int fd_read(void *userdata, uint64_t offset, uint8_t *buf, size_t len, struct sfu_err *err) {

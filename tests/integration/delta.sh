@@ -330,4 +330,27 @@ once_log_has "2 chunks fetched"; ok $? "next cycle: only the two chunks after th
 is "$(($(fixture_count "$ZCK") - before_zck))" 4 "next cycle: the header, the multi-range request and two single ranges"
 is "$(fixture_count "$IMG")" 0 "next cycle: the plain image was never requested"
 is "$(state_field "s.get('resume')")" "None" "next cycle: the resume record is gone once staged"
+
+# ---------------------------------------------------------------- shifted chunks
+# 1.1.0 is now 1.0.0 with 8 KiB inserted at 400 KiB (a file that grew by
+# two blocks in a file system rebuilt from scratch): everything after it
+# sits half a chunk further.  Only [delta] shifted-chunks finds it.
+head -c 409600 "$STASH/img-1.0.0.img" >"$STASH/img-1.1.0.img"
+head -c 8192 /dev/urandom >>"$STASH/img-1.1.0.img"
+tail -c +409601 "$STASH/img-1.0.0.img" | head -c $((SIZE - 409600 - 8192)) >>"$STASH/img-1.1.0.img"
+for shifted in no yes; do
+        new_device
+        EXTRA_CONF=$'[delta]\nshifted-chunks = '$shifted
+        dev_write_config
+        secfud_once
+        staged 1.1.0 "an image shifted by 8 KiB, shifted-chunks = $shifted"
+        f=$(sed -n 's/.*delta: firmware: fetched \([0-9]*\) bytes.*/\1/p' "$D/once.log")
+        diag "shifted-chunks = $shifted: fetched ${f:-?} bytes of $SIZE; $(grep 'other 4 KiB offsets' "$D/once.log")"
+        eval "fetched_$shifted=\${f:-0}"
+done
+[ "$fetched_no" -gt $((SIZE / 2)) ]; ok $? "shifted-chunks = no: most of the shifted image is fetched ($fetched_no bytes)"
+[ "$fetched_yes" -gt 0 ] && [ "$fetched_yes" -lt $((SIZE / 20)) ]
+ok $? "shifted-chunks = yes: less than 5 % of it is fetched ($fetched_yes bytes)"
+once_log_has "more chunks found in slot A at other 4 KiB offsets"; ok $? "shifted-chunks: the log says how many chunks the search found"
+EXTRA_CONF=""
 tap_done

@@ -173,7 +173,8 @@ static void test_defaults(void) {
         is_int(c->attempts, 3, "defaults: attempts");
         is_str(c->state_dir, SFU_LOCALSTATEDIR "/lib/secfud", "defaults: state-dir");
         is_str(c->runtime_dir, "/run/secfud", "defaults: runtime-dir");
-        ok(c->delta_enable && c->delta_fallback && c->delta_batch == 32 && sfu_streq(c->delta_source_slots, "running"),
+        ok(c->delta_enable && c->delta_fallback && c->delta_batch == 32 && !c->delta_shifted &&
+                   sfu_streq(c->delta_source_slots, "running"),
            "defaults: [delta] enable, fallback, batch 32, source-slots running");
         sfu_config_free(c);
 
@@ -820,12 +821,14 @@ static void test_files(void) {
 }
 
 static void test_delta(void) {
-        struct sfu_config *c = load_base("[delta]\nenable = no\nfallback = off\nbatch = 256\nsource-slots = rootfs.0  boot.1\n");
+        struct sfu_config *c = load_base(
+                "[delta]\nenable = no\nfallback = off\nbatch = 256\nsource-slots = rootfs.0  boot.1\nshifted-chunks = yes\n");
         struct sfu_config_slot a = { .class_name = (char *) "rootfs", .index = 0 },
                                b = { .class_name = (char *) "rootfs", .index = 1 },
                                boot1 = { .class_name = (char *) "boot", .index = 1 };
 
-        ok(c && !c->delta_enable && !c->delta_fallback && c->delta_batch == 256, "[delta] values read");
+        ok(c && !c->delta_enable && !c->delta_fallback && c->delta_batch == 256 && c->delta_shifted,
+           "[delta] values read");
         ok(c && sfu_config_delta_source_ok(c, &a, &b) && !sfu_config_delta_source_ok(c, &b, &a) &&
                    sfu_config_delta_source_ok(c, &boot1, &a),
            "source-slots: the slots listed, whichever runs");
