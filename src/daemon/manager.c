@@ -35,6 +35,7 @@ struct sfu_manager {
         struct sfu_job_env env;         /* config, bootloader, booted slot, running version, cancel word */
         sd_event *event;
         sd_event_source *notify_source;
+        sd_event_source *unload_source; /* unloads libcurl a while after the last job */
         int notify_fd;                  /* eventfd: the worker wakes the loop */
 
         pthread_mutex_t lock;           /* guards everything below that the worker reaches */
@@ -165,6 +166,35 @@ static void emit(struct sfu_manager *m, const char *kind) {
         }
 }
 
+/* libcurl (io/fetch.h) stays loaded for a while after a job: an
+ * operator's check is often followed by an apply, and loading it costs
+ * ~15 ms of CPU; then it goes, and what it pulled in with it. */
+#define FETCH_LINGER_USEC (10u * 1000000u)
+
+static int on_unload(sd_event_source *s, uint64_t usec, void *userdata) {
+        sfu_fetch_unload();
+        malloc_trim(0);
+        return 0;
+}
+
+static void schedule_unload(struct sfu_manager *m) {
+        int r;
+
+        if (!m->event)
+                return; /* --once: the process ends soon */
+        if (m->unload_source)
+                r = sd_event_source_set_time_relative(m->unload_source, FETCH_LINGER_USEC);
+        else
+                r = sd_event_add_time_relative(m->event, &m->unload_source, CLOCK_MONOTONIC, FETCH_LINGER_USEC, 0,
+                                               on_unload, m);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(m->unload_source, SD_EVENT_ONESHOT);
+        if (r < 0) {
+                log_warning("cannot schedule unloading libcurl: %s; unloading it now", strerror(-r));
+                sfu_fetch_unload();
+        }
+}
+
 static void finish_job(struct sfu_manager *m) {
         sfu_job_done_fn done = m->job_done;
         void *userdata = m->job_userdata;
@@ -179,6 +209,7 @@ static void finish_job(struct sfu_manager *m) {
                  * worker's malloc arena keeps it otherwise, ~0.4 MiB of an
                  * idle daemon's RSS). */
                 malloc_trim(0);
+                schedule_unload(m);
         }
         m->job_result = NULL;
         m->job_done = NULL;
@@ -382,6 +413,7 @@ void sfu_manager_free(struct sfu_manager *m) {
         if (m->job_fd >= 0)
                 close(m->job_fd);
         sd_event_source_disable_unref(m->notify_source);
+        sd_event_source_disable_unref(m->unload_source);
         if (m->notify_fd >= 0)
                 close(m->notify_fd);
         sd_event_unref(m->event);

@@ -68,7 +68,7 @@ int sfu_fetch_acquire(struct sfu_err *err) {
         int r = 0;
 
         pthread_mutex_lock(&api.lock);
-        if (api.users > 0) {
+        if (api.dl) { /* still loaded (sfu_fetch_unload not yet called) */
                 api.users++;
                 goto out;
         }
@@ -101,7 +101,14 @@ out:
 
 void sfu_fetch_release(void) {
         pthread_mutex_lock(&api.lock);
-        if (api.users > 0 && --api.users == 0) {
+        if (api.users > 0)
+                api.users--;
+        pthread_mutex_unlock(&api.lock);
+}
+
+void sfu_fetch_unload(void) {
+        pthread_mutex_lock(&api.lock);
+        if (api.users == 0 && api.dl) {
                 api.global_cleanup();
                 dlclose(api.dl);
                 api.dl = NULL;

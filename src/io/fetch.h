@@ -92,7 +92,9 @@ int sfu_fetch_ranges(const struct sfu_fetch_opts *opts, const char *url, const c
 int sfu_fetch_global_init(void) _wur_;
 
 /* libcurl is loaded only while someone holds it: a job acquires it before
- * its first transfer and releases it at its end; the last release unloads
- * it.  Every other function here needs it held. */
+ * its first transfer and releases it at its end; sfu_fetch_unload() then
+ * unloads it when nobody holds it (the daemon does a while after a job).
+ * Every other function here needs it held. */
 int sfu_fetch_acquire(struct sfu_err *err) _wur_;
 void sfu_fetch_release(void);
+void sfu_fetch_unload(void);
