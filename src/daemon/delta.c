@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <sys/mman.h>
@@ -21,6 +22,8 @@
 /* Bytes of compressed chunks asked for in one request, whatever the
  * number of ranges: a failed request costs at most this much. */
 #define DELTA_REQUEST_BYTES (8u * 1024u * 1024u)
+/* The source is read in blocks of this size (or of a chunk, if larger). */
+#define DELTA_INDEX_READ (256u * 1024u)
 /* File systems move data by whole blocks. */
 #define DELTA_BLOCK 4096u
 /* A multipart answer's headers and delimiters, per range. */
@@ -180,36 +183,89 @@ static int search_shifted(struct delta *d, struct sfu_err *err) {
         return 0;
 }
 
+/* One part of the source, hashed in chunks: [from, to) (from a multiple
+ * of the chunk size; to one, or the image's size). */
+struct index_part {
+        struct delta *d;
+        uint64_t from, to;
+        struct source_entry *e;         /* room for its chunks */
+        size_t k;                       /* entries made */
+        bool report;                    /* this part reports progress (twice its share) */
+        int r;
+};
+
+static void hash_part(struct index_part *p) {
+        struct delta *d = p->d;
+        uint32_t cs = d->idx.chunk_size;
+        size_t len = cs >= DELTA_INDEX_READ ? cs : DELTA_INDEX_READ - DELTA_INDEX_READ % cs;
+        _cleanup_free_ uint8_t *buf = malloc(len);
+
+        p->r = buf ? 0 : -ENOMEM;
+        for (uint64_t off = p->from; p->r >= 0 && off < p->to;) {
+                size_t want = p->to - off < len ? (size_t) (p->to - off) : len, got = 0;
+
+                p->r = sfu_file_read_full(d->source_fd, buf, want, (int64_t) off, &got);
+                if (p->r < 0)
+                        break;
+                /* whole chunks, and the image's short last one */
+                for (size_t c = 0; c < got; c += cs) {
+                        size_t n = got - c < cs ? got - c : cs;
+                        if (n < cs && off + c + n != d->t->image->size)
+                                break;
+                        SHA256(buf + c, n, p->e[p->k].digest);
+                        p->e[p->k].offset = off + c;
+                        p->e[p->k].size = (uint32_t) n;
+                        p->k++;
+                }
+                if (got < want)
+                        break; /* the source ends here */
+                off += got;
+                if (sfu_job_cancelled(d->job))
+                        p->r = -ECANCELED;
+                else if (p->report)
+                        sfu_job_progress_update(d->job, 2 * (off - p->from));
+        }
+}
+
+static void *hash_part_main(void *userdata) {
+        hash_part(userdata);
+        return NULL;
+}
+
 /* Hashes the source slot in chunks at the chunk size's multiples (up to
  * the image's size: an image's blocks stay near their places) and marks
- * every chunk of the new image found there. */
+ * every chunk of the new image found there.  Two threads, each half of
+ * the source: this pass is what a delta adds to a full download's work. */
 static int index_source(struct delta *d, struct sfu_err *err) {
         uint64_t size = d->t->image->size;
         uint32_t cs = d->idx.chunk_size;
-        size_t n = (size_t) ((size + cs - 1) / cs), k = 0;
+        size_t n = (size_t) ((size + cs - 1) / cs), k;
         _cleanup_free_ struct source_entry *e = calloc(n, sizeof(*e));
-        int r;
+        struct index_part parts[2];
+        pthread_t helper;
+        bool threaded;
 
         d->local = malloc(d->idx.n * sizeof(*d->local));
         if (!e || !d->local)
                 return sfu_err_set(err, SFU_ERR_STORAGE, ENOMEM, "out of memory");
         sfu_job_progress_begin(d->job, "delta-index", d->t->image->name, 0, size);
-        for (uint64_t off = 0; off < size; off += cs) {
-                size_t want = size - off < cs ? (size_t) (size - off) : cs, got = 0;
-                r = sfu_file_read_full(d->source_fd, d->out, want, (int64_t) off, &got);
-                if (r < 0)
-                        return sfu_err_set(err, SFU_ERR_STORAGE, -r, "cannot read the delta source %s: %s",
-                                           d->source->device, strerror(-r));
-                if (got < want)
-                        break; /* the source ends here */
-                SHA256(d->out, want, e[k].digest);
-                e[k].offset = off;
-                e[k].size = (uint32_t) want;
-                k++;
-                if (sfu_job_cancelled(d->job))
+        parts[0] = (struct index_part) { .d = d, .from = 0, .to = (uint64_t) (n / 2) * cs, .e = e, .report = true };
+        parts[1] = (struct index_part) { .d = d, .from = (uint64_t) (n / 2) * cs, .to = size, .e = e + n / 2 };
+        threaded = n >= 2 && pthread_create(&helper, NULL, hash_part_main, &parts[1]) == 0;
+        hash_part(&parts[0]);
+        if (threaded)
+                pthread_join(helper, NULL);
+        else
+                hash_part(&parts[1]);
+        for (size_t i = 0; i < 2; i++)
+                if (parts[i].r == -ECANCELED)
                         return sfu_err_set(err, SFU_ERR_NETWORK, ECANCELED, "cancelled");
-                sfu_job_progress_update(d->job, off + want);
-        }
+                else if (parts[i].r < 0)
+                        return sfu_err_set(err, SFU_ERR_STORAGE, -parts[i].r, "cannot read the delta source %s: %s",
+                                           d->source->device, strerror(-parts[i].r));
+        /* the second part's entries right after the first's */
+        memmove(e + parts[0].k, parts[1].e, parts[1].k * sizeof(*e));
+        k = parts[0].k + parts[1].k;
         qsort(e, k, sizeof(*e), source_compare);
         for (size_t i = 0; i < d->idx.n; i++) {
                 struct source_entry key = { .size = d->idx.chunks[i].size };
