@@ -728,7 +728,7 @@ int sfu_delta_try(struct sfu_job *job, struct sfu_stage_target *t, struct sfu_ha
         *done = false;
         if (!sfu_delta_offered(job, t))
                 return 0;
-        if (start % img->delta.chunk_size != 0 || start >= img->size)
+        if (start % img->delta.chunk_size != 0 || (start > 0 && start >= img->size))
                 return sfu_err_set(err, SFU_ERR_STATE, EINVAL, "delta: cannot begin at byte %" PRIu64, start);
         d.first = d.cursor = (size_t) (start / img->delta.chunk_size);
         d.checkpoint.at = start;

@@ -475,8 +475,13 @@ static int download_image(struct sfu_job *job, struct sfu_stage_target *t, struc
                                                   d.size);
         if (d.enc) /* only whole segments were written */
                 offset -= offset % d.enc->params.segment_size;
-        else if (sfu_delta_offered(job, t)) /* a delta goes on at a chunk */
+        else if (sfu_delta_offered(job, t)) {
+                /* a delta goes on at a chunk, and has one chunk at least
+                 * to do (a record may say the whole image was written) */
+                if (img->size > 0 && offset >= img->size)
+                        offset = img->size - 1;
                 offset -= offset % img->delta.chunk_size;
+        }
         if (offset > 0) {
                 snprintf(resume_etag, sizeof(resume_etag), "%s", job->state->resume_etag);
                 /* Never trust memory or the record: hash what the slot holds. */

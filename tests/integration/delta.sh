@@ -331,6 +331,27 @@ is "$(($(fixture_count "$ZCK") - before_zck))" 4 "next cycle: the header, the mu
 is "$(fixture_count "$IMG")" 0 "next cycle: the plain image was never requested"
 is "$(state_field "s.get('resume')")" "None" "next cycle: the resume record is gone once staged"
 
+# A record that says the whole image is in the slot (a kill after the
+# last checkpoint, before the digests were compared): the delta redoes
+# the last chunk rather than nothing, and the image is verified whole.
+new_device
+fixture_rule "$ZCK" '{"count": 5}' >/dev/null
+fixture_rule_append "$ZCK" '{"count": 20, "reset_at": 100}' >/dev/null
+secfud_once
+fixture_clear "$ZCK" >/dev/null
+/usr/bin/python3 - "$D/state/state.json" "$SIZE" <<'PY'
+import json, sys
+path, size = sys.argv[1], int(sys.argv[2])
+s = json.load(open(path))
+s["resume"]["offset"] = size
+json.dump(s, open(path, "w"))
+PY
+dd if="$D/img-1.1.0.img" of="$D/slot-b" conv=notrunc status=none
+secfud_once
+staged 1.1.0 "a resume record that covers the whole image"
+grep -qE "resuming at byte $((SIZE - 16384)) \(chunk 191 of 192\)" "$D/once.log"
+ok $? "whole-image record: the delta redoes the last chunk"
+
 # ---------------------------------------------------------------- shifted chunks
 # 1.1.0 is now 1.0.0 with 8 KiB inserted at 400 KiB (a file that grew by
 # two blocks in a file system rebuilt from scratch): everything after it
