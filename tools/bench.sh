@@ -40,6 +40,15 @@
 # reference. The .debs come from apt-get download, once, into
 # BENCH_DEB_CACHE; without apt, network, e2fsprogs or dpkg-deb the rows
 # are left out with a note.
+# Rows "zckdl ..." (under each synthetic and ext4 delta row, no targets):
+# the peer, libzck's own downloader (Debian package zchunk), on the same
+# images from the same nginx: `zckdl -s BASE.zck URL` downloads the case's
+# fw.img.zck into an empty directory, taking the chunks it can from the
+# base image's zchunk file (made once per set like the others, with
+# secfu-manifest create --delta), RUNS times beside secfud's runs; fetched
+# = the body bytes nginx logged for that path during the run; the file
+# must be the served one byte for byte; zck_delta_size's prediction
+# follows the runs. Left out with a note without zckdl, or BENCH_ZCKDL=0.
 # Then the same over a shaped link (BENCH_SHAPED_RATE, 20mbit, tc tbf on
 # the loopback of a network namespace that holds nginx and the device;
 # root only) for a BENCH_SHAPED_MIB (16) MiB image, BENCH_SHAPED_CASES.
@@ -54,9 +63,10 @@
 # lists, with a note), BENCH_EXT4_UPGRADE ("libssl3 openssl": the packages
 # at those versions), BENCH_EXT4_PACKAGES (the others, at apt's candidate
 # version when first downloaded), BENCH_DEB_CACHE (BUILD_DIR/bench-debs),
-# BENCH_POLL_RUNS (5), BENCH_STRICT=1 (exit 1 when a target is missed),
-# BENCH_KEEP=1 (keep the temporary directory), SECFUD / SECFUCTL /
-# SECFU_MANIFEST (override the binaries of BUILD_DIR), TMPDIR.
+# BENCH_ZCKDL=0 (no zckdl rows), BENCH_POLL_RUNS (5), BENCH_STRICT=1
+# (exit 1 when a target is missed), BENCH_KEEP=1 (keep the temporary
+# directory), SECFUD / SECFUCTL / SECFU_MANIFEST (override the binaries of
+# BUILD_DIR), TMPDIR.
 # Exit status: 0 when every run did its job (targets are reported, and
 # only fail the run under BENCH_STRICT), 2 when something could not run.
 set -uo pipefail
@@ -103,6 +113,18 @@ if command -v swupdate >/dev/null && command -v cpio >/dev/null; then
         SWUPDATE=$(command -v swupdate)
 else
         echo "bench: note: swupdate or cpio is missing: no SWUpdate row (apt-get install swupdate cpio)"
+fi
+# zckdl (Debian package zchunk): libzck's own downloader, the peer of the
+# delta rows; zck_delta_size, from the same package, is optional.
+ZCKDL=
+ZCK_DELTA_SIZE=
+if [ "${BENCH_ZCKDL:-1}" = 0 ]; then
+        echo "bench: note: BENCH_ZCKDL=0: no zckdl rows"
+elif command -v zckdl >/dev/null; then
+        ZCKDL=$(command -v zckdl)
+        ZCK_DELTA_SIZE=$(command -v zck_delta_size)
+else
+        echo "bench: note: zckdl is missing: no zckdl rows (apt-get install zchunk)"
 fi
 if [ "$EXT4" != 0 ]; then
         PATH=$PATH:/usr/sbin:/sbin   # mke2fs, debugfs, e2fsck for a user without sbin in PATH
@@ -516,6 +538,52 @@ run_delta() {
         record "$result"
 }
 
+# zckdl_base: the zchunk file of the base image DBASE, made like the
+# offered ones (secfu-manifest create --delta, DELTA_CHUNK), which writes
+# it beside the image as DBASE.zck: zckdl's source.
+zckdl_base() {
+        "$SECFU_MANIFEST" create --manufacturer example.com --model gw100 --version 1.0.0 \
+                --image "$DBASE=fw.img" --delta --delta-chunk-size "$DELTA_CHUNK" >"$T/$DPREFIX-base.json" ||
+                die "secfu-manifest create --delta failed for $DBASE"
+        [ -s "$DBASE.zck" ] || die "secfu-manifest create --delta wrote no $DBASE.zck"
+}
+
+# zckdl_size CASE: what zck_delta_size says zckdl needs of
+# /DPREFIX-CASE/fw.img.zck given DBASE.zck (header and missing chunks,
+# in bytes), in ZCKDL_SIZE[DPREFIX-CASE]; nothing without zck_delta_size.
+declare -A ZCKDL_SIZE
+zckdl_size() {
+        local f=$T/www/$DPREFIX-$1/fw.img.zck n
+        [ -n "$ZCK_DELTA_SIZE" ] || return 0
+        n=$("$ZCK_DELTA_SIZE" "$DBASE.zck" "$f" 2>"$T/zck_delta_size.log" |
+                sed -n "s/^Would download \([0-9]*\) of $(stat -c %s "$f") bytes\$/\1/p")
+        [ -n "$n" ] || { cat "$T/zck_delta_size.log" >&2; die "zck_delta_size $DBASE.zck $f said no size"; }
+        ZCKDL_SIZE[$DPREFIX-$1]=$n
+}
+
+# run_zckdl CASE RESULT: zckdl -s DBASE.zck downloads /DPREFIX-CASE/fw.img.zck
+# into an empty directory; appends the body bytes nginx sent for that
+# path during the run (its access log) to $T/fetched-RESULT. The file it
+# wrote must be the served one, byte for byte; it is removed then.
+run_zckdl() {
+        local path=/$DPREFIX-$1/fw.img.zck result=$2 dir=$T/zckdl before bytes
+        if ! rm -rf "$dir" || ! mkdir "$dir"; then die "cannot create $dir"; fi
+        before=$(wc -l <"$T/nginx/access.log")
+        if ! (cd "$dir" && exec "$RUNSTAT" "$T/stat" "$ZCKDL" -s "$DBASE.zck" "$DSERVER$path") >"$T/zckdl.log" 2>&1; then
+                sed 's/^/  | /' "$T/zckdl.log" | tail -20 >&2
+                die "zckdl -s $DBASE.zck $DSERVER$path failed"
+        fi
+        cmp -s "$T/www$path" "$dir/fw.img.zck" || die "zckdl wrote a $dir/fw.img.zck that is not the $path nginx serves"
+        # gone before it is written back: the next contender does not pay for it
+        rm -rf "$dir"
+        sleep 0.05   # nginx writes its access log line after the response
+        bytes=$(tail -n "+$((before + 1))" "$T/nginx/access.log" |
+                awk -v p="$path" '$2 == p { n++; s += $4 } END { if (n) print s }')
+        [ -n "$bytes" ] || die "zckdl: no request for $path in nginx's access log"
+        echo "$bytes" >>"$T/fetched-$result"
+        record "$result"
+}
+
 echo "bench: delta: a $DELTA_MIB MiB base image and $(wc -w <<<"$DELTA_CASES") changed ones (zchunk files)"
 head -c "$((DELTA_MIB * 1048576))" /dev/urandom >"$T/delta-base.img" || die "cannot write the delta base image"
 DPREFIX=delta DBASE=$T/delta-base.img DMIB=$DELTA_MIB DSERVER=$SERVER
@@ -523,14 +591,21 @@ DWRAP=()
 for c in $DELTA_CASES; do
         delta_publish "${c/:/-}" "${c%%:*}" "${c#*:}"
 done
+if [ -n "$ZCKDL" ]; then
+        zckdl_base
+        for c in $DELTA_CASES; do
+                zckdl_size "${c/:/-}"
+        done
+fi
 delta_first=${DELTA_CASES%% *}
 delta_first=${delta_first/:/-}
 for i in $(seq "$RUNS"); do
-        echo "bench: delta round $i of $RUNS"
+        echo "bench: delta round $i of $RUNS${ZCKDL:+ (and zckdl)}"
         run_delta "$delta_first" delta-full $'[delta]\nenable = no'
         run_delta "$delta_first" delta-zck-only $'[delta]\nsource-slots = none'
         for c in $DELTA_CASES; do
                 run_delta "${c/:/-}" "delta-${c/:/-}"
+                [ -n "$ZCKDL" ] && run_zckdl "${c/:/-}" "zckdl-delta-${c/:/-}"
         done
 done
 
@@ -835,11 +910,18 @@ run_ext4() {
                 EXT4_CHANGES[$c]=$(ext4_changes "$e/a.img" "$T/www/ext4-$c/fw.img") || die "cannot compare the ext4 images"
                 delta_manifest "$c"
         done
+        if [ -n "$ZCKDL" ]; then
+                zckdl_base
+                for c in rebuilt inplace; do
+                        zckdl_size "$c"
+                done
+        fi
         for i in $(seq "$RUNS"); do
-                echo "bench: ext4 round $i of $RUNS"
+                echo "bench: ext4 round $i of $RUNS${ZCKDL:+ (and zckdl)}"
                 run_delta rebuilt ext4-full $'[delta]\nenable = no'
                 for c in rebuilt inplace; do
                         run_delta "$c" "ext4-$c"
+                        [ -n "$ZCKDL" ] && run_zckdl "$c" "zckdl-ext4-$c"
                 done
                 run_delta rebuilt ext4-rebuilt-shifted $'[delta]\nshifted-chunks = yes'
         done
@@ -935,19 +1017,32 @@ full_rss=$(med delta-full 2)
 DMIB=$DELTA_MIB
 printf '%-34s %8s %9s %7s %7s %8s   %s\n' "delta ($DELTA_MIB MiB, $DELTA_CHUNK chunks)" "median s" "fetched" "vs full" "CPU s" "RSS MiB" "runs (s)"
 printf '%.0s-' {1..104}; echo
-drow() { # drow LABEL RESULT
+drow() { # drow LABEL RESULT [NOTE]
         local fetched
         fetched=0
         [ -s "$T/fetched-$2" ] && fetched=$(median <"$T/fetched-$2")
         awk -v l="$1" -v us="$(med "$2" 1)" -v rss="$(med "$2" 2)" -v cpu="$(med "$2" 3)" -v f="${fetched:-0}" \
-                -v size="$((DMIB * 1048576))" -v full="$full_us" -v runs="$(list_s "$2")" \
-                'BEGIN { printf "%-34s %8.3f %8.2f%% %6.2fx %7.3f %8.1f   %s\n", l, us / 1e6, f ? 100 * f / size : 100, full / us, cpu / 1e6, rss / 1024, runs }'
+                -v size="$((DMIB * 1048576))" -v full="$full_us" -v runs="$(list_s "$2")" -v note="${3:-}" \
+                'BEGIN { printf "%-34s %8.3f %8.2f%% %6.2fx %7.3f %8.1f   %s%s\n", l, us / 1e6, f ? 100 * f / size : 100, full / us, cpu / 1e6, rss / 1024, runs, note }'
+}
+# zrow LABEL CASE: zckdl's row for DPREFIX-CASE, if it ran, with what
+# zck_delta_size predicted (% of the image).
+zrow() {
+        local note=
+        [ -n "$ZCKDL" ] || return 0
+        if [ -n "${ZCKDL_SIZE[$DPREFIX-$2]:-}" ]; then
+                note=$(awk -v n="${ZCKDL_SIZE[$DPREFIX-$2]}" -v size="$((DMIB * 1048576))" \
+                        'BEGIN { printf "; zck_delta_size %.2f%%", 100 * n / size }')
+        fi
+        drow "$1" "zckdl-$DPREFIX-$2" "$note"
 }
 drow "full staging (delta disabled)" delta-full
 zck_size=$(stat -c %s "$T/www/delta-$delta_first/fw.img.zck")
 drow "zchunk, no source slot (all fetched)" delta-zck-only
+DPREFIX="delta"
 for c in $DELTA_CASES; do
         drow "delta ${c%%:*} % ${c#*:}" "delta-${c/:/-}"
+        zrow "zckdl ${c%%:*} % ${c#*:}" "${c/:/-}"
 done
 # ext4 rows: vs their own full staging, fetched as % of their image.
 # ext4_pct CASE: the % of 4 KiB blocks that differ from image A.
@@ -957,8 +1052,11 @@ if [ -n "$EXT4_DONE" ]; then
         full_us=$(med ext4-full 1)
         DMIB=$EXT4_MIB
         drow "ext4 full staging (delta disabled)" ext4-full
+        DPREFIX="ext4"
         drow "ext4 rebuilt, $(ext4_pct rebuilt) % changed" ext4-rebuilt
+        zrow "zckdl ext4 rebuilt" rebuilt
         drow "ext4 in place, $(ext4_pct inplace) % changed" ext4-inplace
+        zrow "zckdl ext4 in place" inplace
         drow "ext4 rebuilt, shifted-chunks = yes" ext4-rebuilt-shifted
         full_us=$full_us_delta
         DMIB=$DELTA_MIB
