@@ -149,13 +149,12 @@ static int search_shifted(struct delta *d, struct sfu_err *err) {
         /* win holds the source's bytes [off, off + 2 cs): every window
          * that starts inside the first chunk of it */
         for (uint64_t off = 0; off + cs < size; off += cs) {
-                size_t got = 0, have;
+                size_t got = 0;
                 r = sfu_file_read_full(d->source_fd, win, 2 * (size_t) cs, (int64_t) off, &got);
                 if (r < 0)
                         return sfu_err_set(err, SFU_ERR_STORAGE, -r, "cannot read the delta source %s: %s",
                                            d->source->device, strerror(-r));
-                have = got;
-                for (size_t w = DELTA_BLOCK; w < cs && w + cs <= have; w += DELTA_BLOCK) {
+                for (size_t w = DELTA_BLOCK; w < cs && w + cs <= got; w += DELTA_BLOCK) {
                         struct source_entry key = { .size = cs };
                         const struct source_entry *hit;
                         SHA256(win + w, cs, key.digest);
@@ -171,7 +170,7 @@ static int search_shifted(struct delta *d, struct sfu_err *err) {
                                         found++;
                                 }
                 }
-                if (have < 2 * (size_t) cs)
+                if (got < 2 * (size_t) cs)
                         break; /* the source ends here */
                 if (sfu_job_cancelled(d->job))
                         return sfu_err_set(err, SFU_ERR_NETWORK, ECANCELED, "cancelled");

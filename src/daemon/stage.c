@@ -190,10 +190,6 @@ static void record_resume(struct sfu_job *job, const struct sfu_stage_target *t,
                 log_warning("cannot record resume data: %s", err.message);
 }
 
-static void save_resume(struct download *d, const char *etag, uint64_t offset) {
-        record_resume(d->job, d->target, etag, offset);
-}
-
 int sfu_stage_checkpoint(struct sfu_job *job, const struct sfu_stage_target *t, struct sfu_hashpipe *pipe,
                          struct sfu_stage_checkpoint *cp, const char *etag, bool force, struct sfu_err *err) {
         uint64_t at = sfu_hashpipe_offset(pipe), now = sfu_clock_monotonic_usec(), durable;
@@ -379,7 +375,7 @@ static int fetch_image(struct download *d, char *resume_etag, struct sfu_err *er
                                 struct sfu_err sync_err = SFU_ERR_INIT;
                                 uint64_t durable = sfu_hashpipe_sunk(d->pipe);
                                 if (sfu_slot_writer_sync(t->writer, &sync_err) >= 0)
-                                        save_resume(d, etag_seen, durable);
+                                        record_resume(d->job, d->target, etag_seen, durable);
                         }
                         return r < 0 ? r : -EIO;
                 }
