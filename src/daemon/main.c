@@ -62,11 +62,19 @@ static int on_poll(sd_event_source *s, uint64_t usec, void *userdata) {
 static void arm_poll(struct daemon *d) {
         uint64_t delay = sfu_manager_next_poll_usec(d->manager);
 #ifdef SFU_FAULT_INJECTION
-        /* Test builds only: the first poll at once, whatever the state says. */
+        /* Test builds only: SFU_TEST_POLL_AT_START=1 polls at once,
+         * whatever the state says; =never arms no poll at start, so that a
+         * test's own calls never meet a poll that a fresh state (first
+         * poll within the jitter) would start at a random moment. */
         static bool first = true;
-        if (first && getenv("SFU_TEST_POLL_AT_START"))
-                delay = 0;
+        const char *at_start = first ? getenv("SFU_TEST_POLL_AT_START") : NULL;
         first = false;
+        if (at_start && strcmp(at_start, "never") == 0) {
+                log_debug("test build: no poll at start");
+                return;
+        }
+        if (at_start)
+                delay = 0;
 #endif
         sd_event_source_disable_unref(d->poll_timer);
         d->poll_timer = NULL;

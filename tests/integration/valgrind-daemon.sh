@@ -118,7 +118,7 @@ if [ -x "$SECFUCTL" ]; then
         ctl() { timeout 120 "$SECFUCTL" -s "$D/run/secfud.sock" "$@"; }
         dev_publish 1.3.0
         IMG13=$(dev_image_path 1.3.0)
-        SFU_TEST_CONTROL_TIMEOUTS=1000,30000 "${VG[@]}" --log-file="$D/vg-daemon.log" "$SECFUD" -c "$CONF" \
+        SFU_TEST_POLL_AT_START=never SFU_TEST_CONTROL_TIMEOUTS=1000,30000 "${VG[@]}" --log-file="$D/vg-daemon.log" "$SECFUD" -c "$CONF" \
                 >"$D/daemon.log" 2>&1 &
         SECFUD_PID=$!
         wait_until 60 test -S "$D/run/secfud.sock"
