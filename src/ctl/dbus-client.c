@@ -83,8 +83,8 @@ static int parse_reply(sd_bus_message *reply, json_t **ret, struct sfu_ctl_failu
 
 /* ---------------------------------------------------------------- properties */
 
-/* Reads one a{sv} of our properties into obj (strings, Progress as
- * [done, total]); other types are skipped. */
+/* Reads one a{sv} of our properties into obj (strings, Fetched as a
+ * number, Progress as [done, total]); other types are skipped. */
 static int read_properties(sd_bus_message *m, json_t *obj) {
         int r = sd_bus_message_enter_container(m, 'a', "{sv}");
         if (r < 0)
@@ -104,6 +104,12 @@ static int read_properties(sd_bus_message *m, json_t *obj) {
                         if (r < 0)
                                 return r;
                         json_object_set_new(obj, name, json_string(value));
+                } else if (sfu_streq(contents, "t")) {
+                        uint64_t value;
+                        r = sd_bus_message_read(m, "v", "t", &value);
+                        if (r < 0)
+                                return r;
+                        json_object_set_new(obj, name, json_integer((json_int_t) value));
                 } else if (sfu_streq(contents, "(tt)")) {
                         uint64_t done, total;
                         r = sd_bus_message_read(m, "v", "(tt)", &done, &total);
@@ -128,6 +134,7 @@ struct progress_state {
         struct sfu_ctl_progress *progress;
         char state[32];
         uint64_t done, total;
+        uint64_t fetched;       /* Fetched: bytes a delta received, 0 otherwise */
         uint64_t last_done, last_usec;
         double rate;
 };
@@ -137,11 +144,14 @@ struct progress_state {
 static void progress_changed(struct progress_state *ps, json_t *changed) {
         _cleanup_json_ json_t *status = NULL;
         json_t *progress = json_object_get(changed, "Progress");
+        json_t *fetched = json_object_get(changed, "Fetched");
         const char *state = json_string_value(json_object_get(changed, "State"));
         uint64_t now = sfu_clock_monotonic_usec();
 
         if (state)
                 snprintf(ps->state, sizeof(ps->state), "%s", state);
+        if (json_is_integer(fetched))
+                ps->fetched = (uint64_t) json_integer_value(fetched);
         if (json_is_array(progress)) {
                 ps->done = (uint64_t) json_integer_value(json_array_get(progress, 0));
                 ps->total = (uint64_t) json_integer_value(json_array_get(progress, 1));
@@ -155,6 +165,9 @@ static void progress_changed(struct progress_state *ps, json_t *changed) {
         status = json_pack("{s:{s:s,s:s,s:I,s:I,s:f}}", "progress", "phase", ps->state[0] ? ps->state : "working",
                            "image", "", "done", (json_int_t) ps->done, "total", (json_int_t) ps->total, "rate",
                            ps->rate);
+        if (status && ps->fetched > 0)
+                json_object_set_new(json_object_get(status, "progress"), "fetched",
+                                    json_integer((json_int_t) ps->fetched));
         if (status)
                 sfu_ctl_progress_update(ps->progress, status);
 }

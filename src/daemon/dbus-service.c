@@ -23,7 +23,7 @@
 
 /* The properties that PropertiesChanged reports, in the vtable's order. */
 static const char *const property_names[] = {
-        "State", "BootedSlot", "RunningVersion", "AvailableVersion", "StagedVersion", "Progress", "LastError",
+        "State", "BootedSlot", "RunningVersion", "AvailableVersion", "StagedVersion", "Progress", "Fetched", "LastError",
 };
 #define N_PROPERTIES ELEMENTSOF(property_names)
 
@@ -58,6 +58,13 @@ static void progress_of(json_t *status, uint64_t *ret_done, uint64_t *ret_total)
         *ret_total = total > 0 ? (uint64_t) total : 0;
 }
 
+/* progress.fetched: during a delta, the bytes received from the server;
+ * 0 otherwise. */
+static uint64_t fetched_of(json_t *status) {
+        json_int_t fetched = json_integer_value(json_object_get(json_object_get(status, "progress"), "fetched"));
+        return fetched > 0 ? (uint64_t) fetched : 0;
+}
+
 /* One property as text, for comparing with what was last reported. */
 static char *property_text(json_t *status, const char *name) {
         char *text = NULL;
@@ -78,6 +85,11 @@ static char *property_text(json_t *status, const char *name) {
                 uint64_t done, total;
                 progress_of(status, &done, &total);
                 if (asprintf(&text, "%llu %llu", (unsigned long long) done, (unsigned long long) total) < 0)
+                        return NULL;
+                return text;
+        }
+        if (strcmp(name, "Fetched") == 0) {
+                if (asprintf(&text, "%llu", (unsigned long long) fetched_of(status)) < 0)
                         return NULL;
                 return text;
         }
@@ -108,6 +120,16 @@ static int get_progress(sd_bus *bus, const char *path, const char *interface, co
                 return -ENOMEM;
         progress_of(status, &done, &total);
         return sd_bus_message_append(reply, "(tt)", done, total);
+}
+
+static int get_fetched(sd_bus *bus, const char *path, const char *interface, const char *property,
+                       sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        struct sfu_dbus_service *s = userdata;
+        _cleanup_json_ json_t *status = NULL;
+
+        if (sfu_manager_status(s->manager, &status) < 0)
+                return -ENOMEM;
+        return sd_bus_message_append(reply, "t", fetched_of(status));
 }
 
 static void on_manager_event(struct sfu_manager *m, const char *kind, json_t *status, void *userdata) {
@@ -408,6 +430,7 @@ static const sd_bus_vtable service_vtable[] = {
         SD_BUS_PROPERTY("AvailableVersion", "s", get_string_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("StagedVersion", "s", get_string_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Progress", "(tt)", get_progress, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Fetched", "t", get_fetched, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("LastError", "s", get_string_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         /* Access is decided per call (sfu_commands_dispatch), not by
          * sd-bus' capability check. */

@@ -93,7 +93,7 @@ cond "secfud took its name on the bus" -n "$(grep -F 'D-Bus interface: org.secfu
 intro=$(bctl introspect "$DEST" "$OBJ" "$IFACE")
 missing=""
 for m in Status Check Apply Cancel Rollback MarkGood MarkBad State BootedSlot RunningVersion AvailableVersion \
-        StagedVersion Progress LastError; do
+        StagedVersion Progress Fetched LastError; do
         grep -qE "^\\.$m " <<<"$intro" || missing="$missing $m"
 done
 is "$missing" "" "introspection lists every method and property"
@@ -106,6 +106,7 @@ is "$(prop AvailableVersion)" "" "property AvailableVersion (none yet)"
 is "$(prop StagedVersion)" "" "property StagedVersion (none yet)"
 is "$(prop Progress)" "[0, 0]" "property Progress (nothing running)"
 is "$(prop LastError)" "" "property LastError (none)"
+is "$(prop Fetched)" 0 "property Fetched (no delta running)"
 
 # ---------------------------------------------------------------- methods through busctl
 is "$(dcall Status | json_get 'd["state"], d["bootedSlot"]')" "('idle', 'A')" "Status returns the status JSON"

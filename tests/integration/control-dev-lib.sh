@@ -98,31 +98,9 @@ fd_count() { find "/proc/$SECFUD_PID/fd" -mindepth 1 -maxdepth 1 2>/dev/null | w
 bus_start() {
         command -v dbus-daemon >/dev/null && command -v busctl >/dev/null ||
                 skip_all "dbus-daemon and busctl are not installed"
-        cat >"$D/bus.conf" <<EOF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=$D/bus.sock</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_destination="*"/>
-    <allow receive_sender="*"/>
-  </policy>
-</busconfig>
-EOF
-        rm -f "$D/bus.sock"
-        dbus-daemon --config-file="$D/bus.conf" --fork --print-pid=3 3>"$D/bus.pid" >"$D/bus.log" 2>&1 || return 1
-        read -r BUS_PID <"$D/bus.pid"
-        export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$D/bus.sock"
+        dev_bus_start
 }
-
-bus_stop() {
-        [ -n "$BUS_PID" ] && kill "$BUS_PID" 2>/dev/null
-        BUS_PID=
-}
+bus_stop() { dev_bus_stop; }
 
 # bctl ARGS...: busctl on the private bus (60 s at most).
 bctl() { timeout 60 busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" "$@"; }

@@ -108,7 +108,14 @@ for name in sorted(set(vl_methods) & set(db_methods)):
 status_fields = {n for n, _ in vl_methods.get("Status", {"out": []})["out"]}
 check(set(vl_types.get("DaemonStatus", [])) == set(vl_methods["Status"]["out"]) if "DaemonStatus" in vl_types else False,
       "Varlink's DaemonStatus type and Status reply list the same fields")
+# Fetched is a member of Status's progress (its Varlink type Progress)
+NESTED = {"Fetched": ("progress", "Progress", "fetched")}
 for p in db_props:
+    if p in NESTED:
+        field, typ, member = NESTED[p]
+        members = [n for n, _ in vl_types.get(typ, [])]
+        check(field in status_fields and member in members, f"D-Bus property {p} is Status's {field}.{member}")
+        continue
     field = p[0].lower() + p[1:]
     check(field in status_fields, f"D-Bus property {p} is Status's {field}")
 check("rollbackFloor" in status_fields, "Status declares rollbackFloor")

@@ -284,6 +284,47 @@ dev_daemon_stop
 grep -q "delta: firmware: fetched" "$D/daemon.log"; ok $? "the apply staged by delta"
 is "$(fixture_count "$IMG")" 0 "progress case: the plain image was never requested"
 
+# ---------------------------------------------------------------- progress over D-Bus: Fetched
+# The same dripping delta through a private bus: the Fetched property
+# counts what came from the server, and secfuctl --dbus apply's progress
+# lines show it.
+if command -v dbus-daemon >/dev/null && command -v busctl >/dev/null; then
+        new_device
+        fixture_rule "$ZCK" '{"count": 2}' >/dev/null
+        fixture_rule_append "$ZCK" '{"count": 5, "drip": {"bytes": 2048, "interval": 0.05}}' >/dev/null
+        dev_bus_start
+        ok $? "a private bus for the D-Bus case"
+        dev_daemon_start || bail "secfud did not start"
+        wait_until 10 grep -q "D-Bus interface: org.secfu.Daemon1" "$D/daemon.log" ||
+                bail "secfud did not take its name on the private bus: $(grep D-Bus "$D/daemon.log")"
+        ok 0 "secfud took its name on the private bus"
+        fetched_prop() {
+                timeout 5 busctl get-property org.secfu.Daemon1 /org/secfu/Daemon1 \
+                        org.secfu.Daemon1 Fetched 2>/dev/null
+        }
+        is "$(fetched_prop)" "t 0" "D-Bus: Fetched is 0 before the delta"
+        timeout 120 "$SECFUCTL" --dbus apply >"$D/dapply.out" 2>&1 &
+        apply_pid=$!
+        seen=""
+        for ((i = 0; i < 200; i++)); do
+                v=$(fetched_prop)
+                [ -n "$v" ] && [ "${v#t }" -gt 0 ] 2>/dev/null && { seen=${v#t }; break; }
+                sleep 0.05
+        done
+        [ -n "$seen" ] && [ "$seen" -lt "$SIZE" ]; ok $? "D-Bus: Fetched counts the bytes a delta receives (${seen:-none seen})"
+        wait "$apply_pid"
+        is "$?" 0 "secfuctl --dbus apply during the dripping delta succeeds"
+        grep -qE '^downloading: [0-9]+% \(.* of .*, .* fetched\)$' "$D/dapply.out"
+        ok $? "secfuctl --dbus apply: its progress lines say how much was fetched"
+        diag "$(grep fetched "$D/dapply.out" | head -3 | tr '\n' '|')"
+        is "$(fetched_prop)" "t 0" "D-Bus: Fetched is 0 again when the job is over"
+        dev_daemon_stop
+        grep -q "delta: firmware: fetched" "$D/daemon.log"; ok $? "the D-Bus apply staged by delta"
+        dev_bus_stop
+else
+        skip "D-Bus progress (8 cases)" "no dbus-daemon or busctl"
+fi
+
 # ---------------------------------------------------------------- a broken connection, same cycle
 # The first chunk request is cut after 1000 bytes: the delta asks again
 # from the first chunk not yet written, after a back-off.

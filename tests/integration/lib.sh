@@ -64,6 +64,8 @@ dev_cleanup() { dev_teardown; }
 # follow, for a scenario that needs a fresh device).
 dev_teardown() {
         fixture_cleanup
+        [ -n "${BUS_PID:-}" ] && kill "$BUS_PID" 2>/dev/null
+        BUS_PID=
         if [ -n "${SECFUD_PID:-}" ]; then kill -KILL "$SECFUD_PID" 2>/dev/null; wait "$SECFUD_PID" 2>/dev/null; fi
         SECFUD_PID=
         [ -n "${D:-}" ] && [ -z "${KEEP:-}" ] && rm -rf "$D"
@@ -220,6 +222,37 @@ secfud_wait() {
         SECFUD_PID=
         ONCE_SECONDS=$(awk -v a="$_once_t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
 }
+# dev_bus_start: a private system bus on $D/bus.sock whose policy lets
+# everyone own and call everything (what a test then sees is secfud's own
+# check); exports DBUS_SYSTEM_BUS_ADDRESS (BUS_PID: the bus).  1 when it
+# does not start.  dev_bus_stop: stops it and unexports the address.
+dev_bus_start() {
+        cat >"$D/bus.conf" <<EOF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=$D/bus.sock</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow own="*"/>
+    <allow send_destination="*"/>
+    <allow receive_sender="*"/>
+  </policy>
+</busconfig>
+EOF
+        rm -f "$D/bus.sock"
+        dbus-daemon --config-file="$D/bus.conf" --fork --print-pid=3 3>"$D/bus.pid" >"$D/bus.log" 2>&1 || return 1
+        read -r BUS_PID <"$D/bus.pid"
+        export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$D/bus.sock"
+}
+dev_bus_stop() {
+        [ -n "${BUS_PID:-}" ] && kill "$BUS_PID" 2>/dev/null
+        BUS_PID=
+        unset DBUS_SYSTEM_BUS_ADDRESS
+}
+
 # dev_daemon_start [ENV=VALUE...]: secfud serving (no --once, debug log
 # appended to $D/daemon.log) in the background (SECFUD_PID), with $D/bin
 # first in its PATH (where a scenario puts a fake systemctl) and
