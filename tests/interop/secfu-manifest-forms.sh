@@ -121,7 +121,10 @@ check "keygen HSS-LMS defaults to H10/W4,H10/W4 (2^20 signatures)" sh -c \
         "[ $rc = 0 ] && '$SM' inspect def.hsskey | grep -qx 'signatures: 1048576 in all, 1048576 left'"
 
 # ------------------------------------------------------------ manifests
-head -c 200000 /dev/urandom >fw.img
+# A fixed head: random bytes starting with "{", "[" or a COSE tag would be
+# read as a (broken) signed manifest, and "pack fw.img" below would then
+# be refused for that form's reason instead of "not a signed manifest".
+{ printf 'FW\0'; head -c 199997 /dev/urandom; } >fw.img
 head -c 7000 /dev/urandom >boot.img
 "$SM" create --manufacturer example.com --model gw100 --version 1.2.3 --image fw.img >m.json 2>err &&
         "$SM" create --manufacturer example.com --model gw100 --version 2.0.0 --image fw.img --slot-class rootfs \
