@@ -165,11 +165,12 @@ static void progress_changed(struct progress_state *ps, json_t *changed) {
         status = json_pack("{s:{s:s,s:s,s:I,s:I,s:f}}", "progress", "phase", ps->state[0] ? ps->state : "working",
                            "image", "", "done", (json_int_t) ps->done, "total", (json_int_t) ps->total, "rate",
                            ps->rate);
-        if (status && ps->fetched > 0)
+        if (!status)
+                return;
+        if (ps->fetched > 0)
                 json_object_set_new(json_object_get(status, "progress"), "fetched",
                                     json_integer((json_int_t) ps->fetched));
-        if (status)
-                sfu_ctl_progress_update(ps->progress, status);
+        sfu_ctl_progress_update(ps->progress, status);
 }
 
 static int changed_properties(sd_bus_message *m, json_t **ret) {

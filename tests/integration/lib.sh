@@ -64,8 +64,7 @@ dev_cleanup() { dev_teardown; }
 # follow, for a scenario that needs a fresh device).
 dev_teardown() {
         fixture_cleanup
-        [ -n "${BUS_PID:-}" ] && kill "$BUS_PID" 2>/dev/null
-        BUS_PID=
+        dev_bus_stop
         if [ -n "${SECFUD_PID:-}" ]; then kill -KILL "$SECFUD_PID" 2>/dev/null; wait "$SECFUD_PID" 2>/dev/null; fi
         SECFUD_PID=
         [ -n "${D:-}" ] && [ -z "${KEEP:-}" ] && rm -rf "$D"
